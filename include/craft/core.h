@@ -1,0 +1,251 @@
+/* The Raft protocol as a pure state machine: one input in, one batch of outputs out.
+ * No I/O, threads, clock or randomness of its own; the caller (node, simulator, bench) carries
+ * out the outputs. See docs/ARCHITECTURE.md, "The core", for the contract in full. */
+#ifndef CRAFT_CORE_H
+#define CRAFT_CORE_H
+
+#include <stdbool.h>
+
+#include "errors.h"
+#include "types.h"
+
+struct craft_core; /* opaque; touched by one thread at a time */
+
+enum craft_role {
+    CRAFT_FOLLOWER = 1,
+    CRAFT_PRECANDIDATE = 2, /* running a pre-vote (thesis §9.6); term not yet raised */
+    CRAFT_CANDIDATE = 3,
+    CRAFT_LEADER = 4,
+};
+
+/* Bounds on cluster size; a membership is a small array, never a hash table. */
+#define CRAFT_VOTERS_MAX 15
+
+struct craft_core_config {
+    craft_id id;
+    /* The initial voters, including id (bootstrap membership). Borrowed; the core copies it. */
+    const craft_id *voters;
+    unsigned n_voters;
+    /* Seeds the core's private generator that draws election timeouts. */
+    uint64_t seed;
+    /* An election timeout is drawn uniformly from [min, max) each time the timer is reset. */
+    uint32_t election_timeout_ms_min;
+    uint32_t election_timeout_ms_max;
+    uint32_t heartbeat_interval_ms;
+    bool pre_vote;     /* ask before raising the term (thesis §9.6) */
+    bool check_quorum; /* a leader that has not heard from a quorum for an election timeout
+                          steps down; followers in a leader's lease ignore vote requests */
+    /* Replication flow control, per follower. */
+    uint32_t inflight_msgs_max;
+    uint64_t inflight_bytes_max;
+    uint32_t append_entries_max; /* entries in one AppendEntries */
+    uint64_t append_bytes_max;   /* payload bytes in one AppendEntries (at least one entry goes) */
+    /* Proposals are refused with CRAFT_EBUSY while this many payload bytes are uncommitted. */
+    uint64_t uncommitted_bytes_max;
+};
+
+/* Fills cfg with defaults (id, voters and seed zero). Any thread. */
+void craft_core_config_init(struct craft_core_config *cfg);
+
+/* What the node recovered from storage; all of it is durable. */
+struct craft_core_boot {
+    struct craft_hard_state hard_state;
+    const struct craft_entry *entries; /* borrowed; indexes 1..n_entries, copied by the core */
+    size_t n_entries;
+    craft_index applied; /* the state machine has applied up to here; later ones are re-emitted */
+};
+
+enum craft_msg_type {
+    CRAFT_MSG_PREVOTE = 1,
+    CRAFT_MSG_PREVOTE_RESP = 2,
+    CRAFT_MSG_VOTE = 3,
+    CRAFT_MSG_VOTE_RESP = 4,
+    CRAFT_MSG_APPEND = 5,
+    CRAFT_MSG_APPEND_RESP = 6,
+};
+#define CRAFT_MSG_TYPE_MAX CRAFT_MSG_APPEND_RESP
+
+struct craft_msg_vote {
+    craft_index last_index;
+    craft_term last_term;
+};
+
+struct craft_msg_vote_resp {
+    bool granted;
+};
+
+struct craft_msg_append {
+    craft_index prev_index;
+    craft_term prev_term;
+    craft_index commit;
+    /* Borrowed: in an output they live until the sender's next step; in an input, for the call. */
+    const struct craft_entry *entries;
+    uint32_t n_entries;
+};
+
+struct craft_msg_append_resp {
+    bool success;
+    /* success: the follower's log matches the leader's up to here and it is durable.
+     * reject: the prev_index that was refused. */
+    craft_index index;
+    /* reject only (fast backtracking): the follower's term at the refused prev_index and the first
+     * index it holds of that term; hint_term 0 means its log ends before prev_index, and then
+     * hint_index is its last index + 1. */
+    craft_term hint_term;
+    craft_index hint_index;
+};
+
+struct craft_msg {
+    uint32_t type; /* enum craft_msg_type */
+    craft_id from;
+    craft_id to;
+    /* The sender's term; for a PREVOTE, the term the sender would campaign in. */
+    craft_term term;
+    union {
+        struct craft_msg_vote vote; /* PREVOTE and VOTE */
+        struct craft_msg_vote_resp vote_resp;
+        struct craft_msg_append append;
+        struct craft_msg_append_resp append_resp;
+    };
+};
+
+enum craft_input_type {
+    CRAFT_IN_TICK = 1,      /* time has passed */
+    CRAFT_IN_MSGS = 2,      /* messages from peers, handled in order */
+    CRAFT_IN_PROPOSE = 3,   /* commands to append (leader only) */
+    CRAFT_IN_PERSISTED = 4, /* the log is durable up to (term, index) */
+    CRAFT_IN_APPLIED = 5,   /* the state machine has applied up to index */
+    CRAFT_IN_CAMPAIGN = 6,  /* start an election now, as if the timer fired */
+};
+
+struct craft_input {
+    uint32_t type; /* enum craft_input_type */
+    union {
+        struct {
+            uint64_t now_ms; /* monotonic; never goes backwards */
+        } tick;
+        struct {
+            const struct craft_msg *msgs; /* borrowed for the call */
+            size_t n;
+        } msgs;
+        struct {
+            const struct craft_buf *cmds; /* borrowed for the call; the core copies the bytes */
+            size_t n;
+        } propose;
+        struct {
+            craft_term term;
+            craft_index index;
+        } persisted;
+        struct {
+            craft_index index;
+        } applied;
+    };
+};
+
+enum craft_event_type {
+    CRAFT_EVENT_ROLE = 1,   /* role, term or known leader changed: role, term, peer = leader */
+    CRAFT_EVENT_COMMIT = 2, /* the commit index advanced to index */
+};
+
+/* A structured trace record; tests compare sequences of them. */
+struct craft_event {
+    uint32_t type; /* enum craft_event_type */
+    uint32_t role; /* enum craft_role */
+    craft_term term;
+    craft_id peer;
+    craft_index index;
+};
+
+/* Everything one step asks of its caller, in the order it must be carried out:
+ *   1. persist: hard state (if changed), then drop the log suffix from truncate_from (if not 0),
+ *      then append entries. Persists are carried out in step order. Once the entries are
+ *      durable, feed CRAFT_IN_PERSISTED with the last entry's (term, index).
+ *   2. send msgs at once, without waiting for step 1 (the leader replicates while it writes).
+ *   3. send msgs_after_persist only once everything persisted by this and every earlier step is
+ *      durable (votes and acknowledgements depend on it).
+ *   4. apply committed, in order (they may run ahead of the local persist: they are committed).
+ * Every pointer lives until the next craft_core_step on this core. */
+struct craft_output {
+    bool hard_state_changed;
+    struct craft_hard_state hard_state;
+    craft_index truncate_from;
+    const struct craft_entry *entries;
+    size_t n_entries;
+    const struct craft_msg *msgs;
+    size_t n_msgs;
+    const struct craft_msg *msgs_after_persist;
+    size_t n_msgs_after_persist;
+    const struct craft_entry *committed;
+    size_t n_committed;
+    const struct craft_event *events;
+    size_t n_events;
+    /* For CRAFT_IN_PROPOSE that succeeded: the proposals got term and indexes from index_first. */
+    craft_term proposed_term;
+    craft_index proposed_index_first;
+};
+
+/* Creates a core from cfg and what storage recovered (boot may be NULL for an empty node).
+ * Returns CRAFT_EINVAL for a bad config, CRAFT_ENOMEM. *out is owned by the caller until
+ * craft_core_destroy. Any thread. */
+CRAFT_MUST_CHECK int craft_core_create(const struct craft_core_config *cfg,
+                                       const struct craft_core_boot *boot,
+                                       struct craft_core **out);
+
+/* Frees the core and everything it handed out. */
+void craft_core_destroy(struct craft_core *core);
+
+/* Feeds one input and fills *out (see struct craft_output). Returns 0, or for CRAFT_IN_PROPOSE:
+ * CRAFT_ENOTLEADER (craft_core_leader() gives the hint), CRAFT_EBUSY (too much uncommitted),
+ * CRAFT_ETOOBIG; CRAFT_EINVAL for a malformed input; CRAFT_ENOMEM. On error *out is still valid
+ * and may carry outputs of the work done before the error. Not thread-safe per core. */
+CRAFT_MUST_CHECK int craft_core_step(struct craft_core *core, const struct craft_input *in,
+                                     struct craft_output *out);
+
+struct craft_core_status {
+    craft_id id;
+    enum craft_role role;
+    craft_term term;
+    craft_id vote;
+    craft_id leader; /* CRAFT_ID_NONE when unknown */
+    craft_index commit;
+    craft_index applied;
+    craft_index persisted; /* durable prefix of the local log */
+    craft_index last_index;
+    craft_term last_term;
+    craft_index first_index;
+};
+
+void craft_core_status(const struct craft_core *core, struct craft_core_status *out);
+
+/* The known leader, or CRAFT_ID_NONE. */
+craft_id craft_core_leader(const struct craft_core *core);
+
+enum craft_progress_state {
+    CRAFT_PROGRESS_PROBE = 1,     /* one AppendEntries at a time until the match is found */
+    CRAFT_PROGRESS_REPLICATE = 2, /* pipelined within the in-flight window */
+};
+
+struct craft_progress_status {
+    craft_id id;
+    enum craft_progress_state state;
+    craft_index match;
+    craft_index next;
+    uint32_t inflight_msgs;
+    uint64_t inflight_bytes;
+    bool recent_active;
+};
+
+/* Fills out[0..n) with the leader's view of each other voter; returns how many were written
+ * (0 when not leader). */
+size_t craft_core_progress(const struct craft_core *core, struct craft_progress_status *out,
+                           size_t n_max);
+
+/* Reads the local log entry at index (borrowed until the next step). Returns 0,
+ * CRAFT_ECOMPACTED or CRAFT_EINVAL (beyond the last index). */
+CRAFT_MUST_CHECK int craft_core_entry(const struct craft_core *core, craft_index index,
+                                      const struct craft_entry **out);
+
+const char *craft_role_name(enum craft_role role);
+const char *craft_msg_type_name(uint32_t type);
+
+#endif

@@ -1,0 +1,41 @@
+/* Plain value types shared by the public API: terms, indexes, ids, buffers, log entries. */
+#ifndef CRAFT_TYPES_H
+#define CRAFT_TYPES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef uint64_t craft_term;
+typedef uint64_t craft_index;
+/* A node's id inside one cluster; 0 means "none". */
+typedef uint64_t craft_id;
+
+#define CRAFT_ID_NONE ((craft_id)0)
+
+/* A borrowed byte range; who owns it is said where it is used. */
+struct craft_buf {
+    const void *base;
+    size_t len;
+};
+
+enum craft_entry_type {
+    CRAFT_ENTRY_NORMAL = 1, /* a command for the state machine */
+    CRAFT_ENTRY_NOOP = 2,   /* appended by every new leader (§5.4.2 / thesis §6.4) */
+    CRAFT_ENTRY_CONFIG = 3, /* a membership change */
+};
+
+struct craft_entry {
+    craft_term term;
+    craft_index index;
+    uint32_t type; /* enum craft_entry_type */
+    struct craft_buf data;
+};
+
+/* What must be durable before a vote or an acknowledgement that depends on it is sent. */
+struct craft_hard_state {
+    craft_term term;
+    craft_id vote; /* CRAFT_ID_NONE when no vote was cast in term */
+    craft_index commit;
+};
+
+#endif

@@ -1,0 +1,107 @@
+/* The state of one Raft group's core, shared by the core's modules (election, replication,
+ * output). Nothing outside src/core sees it. */
+#ifndef CRAFT_CORE_INTERNAL_H
+#define CRAFT_CORE_INTERNAL_H
+
+#include "craft/core.h"
+#include "log.h"
+#include "membership.h"
+#include "progress.h"
+#include "util/prng.h"
+
+/* Where an AppendEntries' entries are, recorded as indexes while the step runs and turned into
+ * pointers when it ends (the log array may move while the step is still appending). */
+struct msg_entries_ref {
+    craft_index first;
+    uint32_t n;
+    craft_term last_term;
+};
+
+/* A growable array of outgoing messages, reused from step to step. Owned by the core. */
+struct msg_queue {
+    struct craft_msg *msgs;
+    struct msg_entries_ref *refs; /* parallel to msgs */
+    size_t n;
+    size_t cap;
+};
+
+struct craft_core {
+    struct craft_core_config cfg; /* cfg.voters points at membership.voters */
+    struct membership membership;
+    struct prng prng;
+
+    /* Persistent state (§5.1 Figure 2) and what the caller was last told to persist. */
+    craft_term term;
+    craft_id vote;
+    struct craft_hard_state hs_emitted;
+
+    enum craft_role role;
+    craft_id leader;
+    struct log log;
+    craft_index commit;
+    craft_index emitted;  /* committed entries handed out for apply, up to here */
+    craft_index applied;
+
+    /* Time, in the caller's monotonic milliseconds. */
+    uint64_t now;
+    uint64_t election_deadline;
+    uint64_t heartbeat_deadline;
+    uint64_t check_quorum_deadline;
+    uint64_t leader_heard_at; /* when the current leader was last heard from */
+    bool leader_heard;
+
+    /* Votes of the current (pre-)election, by voter slot: 0 unknown, 1 granted, 2 refused. */
+    uint8_t votes[CRAFT_VOTERS_MAX];
+
+    /* Leader only: progress of each voter slot (the own slot is unused). */
+    struct progress progress[CRAFT_VOTERS_MAX];
+    struct inflight *inflight_rings; /* CRAFT_VOTERS_MAX * cfg.inflight_msgs_max; owned */
+    uint64_t uncommitted_bytes;
+
+    /* This step's outputs. */
+    struct msg_queue out_msgs;
+    struct msg_queue out_after;
+    struct craft_event *events;
+    size_t n_events;
+    size_t cap_events;
+    craft_index dirty_from; /* lowest log index written in this step, 0 if none */
+    bool truncated;         /* this step dropped a suffix of the log */
+    bool out_of_memory;     /* some output could not be queued in this step */
+};
+
+/* election.c */
+void election_reset_timer(struct craft_core *c);
+void election_become_follower(struct craft_core *c, craft_term term, craft_id leader);
+void election_campaign(struct craft_core *c, bool pre_vote);
+void election_tick(struct craft_core *c);
+void election_on_vote_request(struct craft_core *c, const struct craft_msg *m);
+void election_on_vote_response(struct craft_core *c, const struct craft_msg *m);
+bool election_in_lease(const struct craft_core *c);
+bool election_log_up_to_date(const struct craft_core *c, craft_index last_index,
+                             craft_term last_term);
+
+/* replication.c */
+void replication_become_leader(struct craft_core *c);
+void replication_send_append(struct craft_core *c, struct progress *p);
+void replication_broadcast_append(struct craft_core *c);
+void replication_broadcast_heartbeat(struct craft_core *c);
+void replication_on_append(struct craft_core *c, const struct craft_msg *m);
+void replication_on_append_response(struct craft_core *c, const struct craft_msg *m);
+void replication_maybe_commit(struct craft_core *c);
+int replication_propose(struct craft_core *c, const struct craft_buf *cmds, size_t n,
+                        struct craft_output *out);
+void replication_on_persisted(struct craft_core *c, craft_term term, craft_index index);
+struct progress *replication_progress_of(struct craft_core *c, craft_id id);
+
+/* output.c */
+struct craft_msg *output_msg(struct craft_core *c, uint32_t type, craft_id to);
+struct craft_msg *output_msg_after_persist(struct craft_core *c, uint32_t type, craft_id to);
+void output_msg_entries(struct craft_core *c, struct craft_msg *m, craft_index first, uint32_t n);
+void output_event_role(struct craft_core *c);
+void output_event_commit(struct craft_core *c);
+void output_log_written(struct craft_core *c, craft_index index, bool truncated);
+void output_begin(struct craft_core *c);
+void output_finish(struct craft_core *c, struct craft_output *out);
+void output_close(struct craft_core *c);
+
+#endif

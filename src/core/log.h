@@ -1,0 +1,65 @@
+/* The core's in-memory Raft log: a contiguous array of entries whose payloads live in
+ * refcounted slabs, so appending costs one copy into a slab and no allocation per entry. */
+#ifndef CRAFT_CORE_LOG_H
+#define CRAFT_CORE_LOG_H
+
+#include "craft/core.h"
+
+/* A block of payload bytes shared by the entries that point into it. */
+struct log_slab {
+    uint64_t refs; /* entries pointing in, plus one while it is the log's current slab */
+    size_t size;
+    size_t used;
+    unsigned char data[];
+};
+
+struct log {
+    /* entries[start .. start+n) hold indexes offset+1 .. offset+n. Owned. */
+    struct craft_entry *entries;
+    struct log_slab **slabs; /* parallel to entries: the slab holding each payload, or NULL */
+    size_t start;
+    size_t n;
+    size_t cap;
+    craft_index offset;      /* the last index dropped from the front (compacted), 0 at first */
+    craft_term offset_term;  /* the term of that entry */
+    craft_index stable;      /* every entry up to here is durable */
+    struct log_slab *slab;   /* where the next payload goes; owned (one ref) */
+    uint64_t bytes;          /* payload bytes held */
+};
+
+/* Payloads are packed into slabs of this size; a bigger payload gets a slab of its own. */
+#define LOG_SLAB_BYTES (256u * 1024u)
+
+void log_init(struct log *l);
+void log_close(struct log *l);
+
+craft_index log_first_index(const struct log *l);
+craft_index log_last_index(const struct log *l);
+craft_term log_last_term(const struct log *l);
+
+/* The term of the entry at index: 0 for index 0 and for indexes beyond the last;
+ * offset_term at the compaction point; 0 below it (unknown). */
+craft_term log_term_at(const struct log *l, craft_index index);
+
+/* The entry at index (first <= index <= last), borrowed until the log next changes. */
+const struct craft_entry *log_get(const struct log *l, craft_index index);
+
+/* How many entries are held from index to the last one (0 if index > last). */
+size_t log_n_from(const struct log *l, craft_index index);
+
+/* Appends one entry at last + 1, copying data. Returns 0 or CRAFT_ENOMEM (log unchanged). */
+int log_append(struct log *l, craft_term term, uint32_t type, const void *data, size_t len);
+
+/* Drops every entry with index >= from (first <= from <= last + 1). */
+void log_truncate(struct log *l, craft_index from);
+
+/* Drops every entry with index <= upto (upto <= last), remembering its term. */
+void log_compact(struct log *l, craft_index upto);
+
+/* Index of the first entry of the term held at index, scanning back (fast backtracking hint). */
+craft_index log_term_first_index(const struct log *l, craft_index index);
+
+/* The last index holding an entry of term, or 0 if the log has none of it. */
+craft_index log_term_last_index(const struct log *l, craft_term term);
+
+#endif

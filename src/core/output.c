@@ -1,0 +1,216 @@
+/* Collects one step's outputs (messages, events, what to persist and apply) and turns them into
+ * the struct craft_output the caller carries out. */
+#include <string.h>
+
+#include "core_internal.h"
+#include "util/alloc.h"
+#include "util/assert.h"
+
+static struct craft_msg *queue_push(struct craft_core *c, struct msg_queue *q)
+{
+    if (q->n == q->cap) {
+        size_t cap = q->cap == 0 ? 64 : q->cap * 2;
+        struct craft_msg *msgs = craft_realloc(q->msgs, cap * sizeof *msgs);
+        if (msgs == NULL) {
+            c->out_of_memory = true;
+            return NULL;
+        }
+        q->msgs = msgs;
+        struct msg_entries_ref *refs = craft_realloc(q->refs, cap * sizeof *refs);
+        if (refs == NULL) {
+            c->out_of_memory = true;
+            return NULL;
+        }
+        q->refs = refs;
+        q->cap = cap;
+    }
+    q->refs[q->n] = (struct msg_entries_ref){0};
+    struct craft_msg *m = &q->msgs[q->n++];
+    memset(m, 0, sizeof *m);
+    return m;
+}
+
+static struct craft_msg *msg_init(struct craft_core *c, struct craft_msg *m, uint32_t type,
+                                  craft_id to)
+{
+    if (m == NULL) {
+        return NULL;
+    }
+    m->type = type;
+    m->from = c->cfg.id;
+    m->to = to;
+    m->term = c->term;
+    return m;
+}
+
+struct craft_msg *output_msg(struct craft_core *c, uint32_t type, craft_id to)
+{
+    return msg_init(c, queue_push(c, &c->out_msgs), type, to);
+}
+
+struct craft_msg *output_msg_after_persist(struct craft_core *c, uint32_t type, craft_id to)
+{
+    return msg_init(c, queue_push(c, &c->out_after), type, to);
+}
+
+void output_msg_entries(struct craft_core *c, struct craft_msg *m, craft_index first, uint32_t n)
+{
+    /* Only the leader sends entries, and only through out_msgs. */
+    struct msg_queue *q = &c->out_msgs;
+    CRAFT_ASSERT(m >= q->msgs && m < q->msgs + q->n);
+    CRAFT_ASSERT(n > 0);
+    q->refs[m - q->msgs] = (struct msg_entries_ref){
+        .first = first,
+        .n = n,
+        .last_term = log_term_at(&c->log, first + n - 1),
+    };
+    m->append.n_entries = n;
+}
+
+static void event_push(struct craft_core *c, struct craft_event ev)
+{
+    if (c->n_events == c->cap_events) {
+        size_t cap = c->cap_events == 0 ? 8 : c->cap_events * 2;
+        struct craft_event *events = craft_realloc(c->events, cap * sizeof *events);
+        if (events == NULL) {
+            c->out_of_memory = true;
+            return;
+        }
+        c->events = events;
+        c->cap_events = cap;
+    }
+    c->events[c->n_events++] = ev;
+}
+
+void output_event_role(struct craft_core *c)
+{
+    event_push(c, (struct craft_event){
+                      .type = CRAFT_EVENT_ROLE,
+                      .role = c->role,
+                      .term = c->term,
+                      .peer = c->leader,
+                  });
+}
+
+void output_event_commit(struct craft_core *c)
+{
+    event_push(c, (struct craft_event){
+                      .type = CRAFT_EVENT_COMMIT,
+                      .role = c->role,
+                      .term = c->term,
+                      .index = c->commit,
+                  });
+}
+
+void output_log_written(struct craft_core *c, craft_index index, bool truncated)
+{
+    if (c->dirty_from == 0 || index < c->dirty_from) {
+        c->dirty_from = index;
+    }
+    c->truncated = c->truncated || truncated;
+}
+
+void output_begin(struct craft_core *c)
+{
+    c->out_msgs.n = 0;
+    c->out_after.n = 0;
+    c->n_events = 0;
+    c->dirty_from = 0;
+    c->truncated = false;
+    c->out_of_memory = false;
+}
+
+/* Points each AppendEntries at its entries, now that the log has stopped moving; drops one whose
+ * entries were truncated away later in the step (a lost message, which Raft tolerates). */
+static void resolve_entries(struct craft_core *c, struct msg_queue *q)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < q->n; i++) {
+        struct msg_entries_ref ref = q->refs[i];
+        if (ref.n > 0) {
+            craft_index last = ref.first + ref.n - 1;
+            if (ref.first < log_first_index(&c->log) || last > log_last_index(&c->log) ||
+                log_term_at(&c->log, last) != ref.last_term) {
+                continue;
+            }
+            q->msgs[i].append.entries = log_get(&c->log, ref.first);
+        }
+        q->msgs[kept] = q->msgs[i];
+        q->refs[kept] = ref;
+        kept++;
+    }
+    q->n = kept;
+}
+
+/* A message that depends on a term or vote the caller has not yet persisted must wait for it. */
+static void hold_until_persisted(struct craft_core *c)
+{
+    struct msg_queue *from = &c->out_msgs;
+    for (size_t i = 0; i < from->n; i++) {
+        struct craft_msg *m = queue_push(c, &c->out_after);
+        if (m == NULL) {
+            break; /* dropping a message is safe: the network may lose it too */
+        }
+        *m = from->msgs[i];
+        c->out_after.refs[c->out_after.n - 1] = from->refs[i];
+    }
+    from->n = 0;
+}
+
+static void finish_hard_state(struct craft_core *c, struct craft_output *out)
+{
+    struct craft_hard_state hs = {.term = c->term, .vote = c->vote, .commit = c->commit};
+#ifdef CRAFT_MUTATION_VOTE_NOT_PERSISTED
+    hs.vote = c->hs_emitted.vote; /* mutation: the vote never reaches the disk */
+#endif
+    bool term_or_vote = hs.term != c->hs_emitted.term || hs.vote != c->hs_emitted.vote;
+    if (term_or_vote || hs.commit != c->hs_emitted.commit) {
+        out->hard_state_changed = true;
+        out->hard_state = hs;
+        c->hs_emitted = hs;
+    }
+    if (term_or_vote) {
+        hold_until_persisted(c);
+    }
+}
+
+void output_finish(struct craft_core *c, struct craft_output *out)
+{
+    memset(out, 0, sizeof *out);
+    finish_hard_state(c, out);
+    resolve_entries(c, &c->out_msgs);
+    resolve_entries(c, &c->out_after);
+
+    if (c->dirty_from != 0) {
+        CRAFT_ASSERT(c->dirty_from >= log_first_index(&c->log));
+        if (c->truncated) {
+            out->truncate_from = c->dirty_from;
+        }
+        size_t n = log_n_from(&c->log, c->dirty_from);
+        out->n_entries = n;
+        out->entries = n > 0 ? log_get(&c->log, c->dirty_from) : NULL;
+    }
+    if (c->commit > c->emitted) {
+        craft_index first = c->emitted + 1;
+        CRAFT_ASSERT(first >= log_first_index(&c->log));
+        CRAFT_ASSERT(c->commit <= log_last_index(&c->log));
+        out->committed = log_get(&c->log, first);
+        out->n_committed = (size_t)(c->commit - c->emitted);
+        c->emitted = c->commit;
+    }
+    out->msgs = c->out_msgs.msgs;
+    out->n_msgs = c->out_msgs.n;
+    out->msgs_after_persist = c->out_after.msgs;
+    out->n_msgs_after_persist = c->out_after.n;
+    out->events = c->events;
+    out->n_events = c->n_events;
+}
+
+void output_close(struct craft_core *c)
+{
+    craft_free(c->out_msgs.msgs);
+    craft_free(c->out_msgs.refs);
+    craft_free(c->out_after.msgs);
+    craft_free(c->out_after.refs);
+    craft_free(c->events);
+}

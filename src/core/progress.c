@@ -1,0 +1,121 @@
+/* Per-follower replication state: probe until the match point is found, then pipeline within
+ * a bounded window; fast backtracking moves next back by terms, not by single entries. */
+#include "progress.h"
+
+#include "util/assert.h"
+
+void progress_init(struct progress *p, craft_id id, craft_index next, struct inflight *ring,
+                   uint32_t ring_cap)
+{
+    CRAFT_ASSERT(next >= 1);
+    CRAFT_ASSERT(ring_cap > 0);
+    *p = (struct progress){
+        .id = id,
+        .state = CRAFT_PROGRESS_PROBE,
+        .match = 0,
+        .next = next,
+        .recent_active = true, /* a new leader gives everyone one interval of grace */
+        .ring = ring,
+        .ring_cap = ring_cap,
+    };
+}
+
+static void inflight_clear(struct progress *p)
+{
+    p->head = 0;
+    p->count = 0;
+    p->bytes = 0;
+}
+
+void progress_become_probe(struct progress *p)
+{
+    p->state = CRAFT_PROGRESS_PROBE;
+    p->next = p->match + 1;
+    p->probe_sent = false;
+    inflight_clear(p);
+}
+
+void progress_become_replicate(struct progress *p)
+{
+    p->state = CRAFT_PROGRESS_REPLICATE;
+    p->next = p->match + 1;
+    p->probe_sent = false;
+    inflight_clear(p);
+}
+
+bool progress_is_paused(const struct progress *p, uint64_t bytes_max)
+{
+    if (p->state == CRAFT_PROGRESS_PROBE) {
+        return p->probe_sent;
+    }
+    return p->count >= p->ring_cap || p->bytes >= bytes_max;
+}
+
+void progress_on_sent(struct progress *p, craft_index last, uint32_t n, uint64_t bytes)
+{
+    if (p->state == CRAFT_PROGRESS_PROBE) {
+        p->probe_sent = true;
+        return;
+    }
+    CRAFT_ASSERT(n > 0);
+    CRAFT_ASSERT(p->count < p->ring_cap);
+    CRAFT_ASSERT(last >= p->next);
+    uint32_t tail = (p->head + p->count) % p->ring_cap;
+    p->ring[tail] = (struct inflight){.last = last, .bytes = bytes};
+    p->count++;
+    p->bytes += bytes;
+    p->next = last + 1;
+}
+
+static void inflight_free_upto(struct progress *p, craft_index index)
+{
+    while (p->count > 0 && p->ring[p->head].last <= index) {
+        p->bytes -= p->ring[p->head].bytes;
+        p->head = (p->head + 1) % p->ring_cap;
+        p->count--;
+    }
+}
+
+bool progress_on_ack(struct progress *p, craft_index index)
+{
+    bool moved = false;
+    if (index > p->match) {
+        p->match = index;
+        moved = true;
+    }
+    if (p->next < index + 1) {
+        p->next = index + 1;
+    }
+    p->probe_sent = false;
+    inflight_free_upto(p, index);
+    return moved;
+}
+
+bool progress_on_reject(struct progress *p, craft_index rejected, craft_index next_hint)
+{
+    if (p->state == CRAFT_PROGRESS_REPLICATE) {
+        if (rejected <= p->match) {
+            return false; /* an answer to something older than what was since acknowledged */
+        }
+        progress_become_probe(p);
+    } else if (rejected != p->next - 1) {
+        return false; /* not an answer to the probe in flight */
+    }
+    craft_index next = next_hint < rejected ? next_hint : rejected;
+    if (next < p->match + 1) {
+        next = p->match + 1;
+    }
+    p->next = next;
+    p->probe_sent = false;
+    return true;
+}
+
+void progress_free_first(struct progress *p)
+{
+    if (p->count == 0) {
+        return;
+    }
+    p->bytes -= p->ring[p->head].bytes;
+    p->head = (p->head + 1) % p->ring_cap;
+    p->count--;
+}

@@ -1,0 +1,53 @@
+/* The leader's view of one follower: how far its log matches, what to send next, and the
+ * in-flight window that bounds pipelined AppendEntries (thesis §10.2.1 flow control). */
+#ifndef CRAFT_CORE_PROGRESS_H
+#define CRAFT_CORE_PROGRESS_H
+
+#include <stdbool.h>
+
+#include "craft/core.h"
+
+struct inflight {
+    craft_index last; /* the last index carried by one AppendEntries */
+    uint64_t bytes;
+};
+
+struct progress {
+    craft_id id;
+    enum craft_progress_state state;
+    craft_index match; /* highest index known durable and matching on the follower */
+    craft_index next;  /* next index to send */
+    bool probe_sent;   /* probe: an AppendEntries is out; wait for its answer or a heartbeat's */
+    bool recent_active; /* heard from in the current check-quorum interval */
+    /* Ring of in-flight AppendEntries, oldest at head. Owned; inflight_max slots. */
+    struct inflight *ring;
+    uint32_t ring_cap;
+    uint32_t head;
+    uint32_t count;
+    uint64_t bytes;
+};
+
+/* ring: caller-owned storage of ring_cap slots that outlives the progress. */
+void progress_init(struct progress *p, craft_id id, craft_index next, struct inflight *ring,
+                   uint32_t ring_cap);
+
+void progress_become_probe(struct progress *p);
+void progress_become_replicate(struct progress *p);
+
+/* True when nothing more may be sent now. */
+bool progress_is_paused(const struct progress *p, uint64_t bytes_max);
+
+/* Records an AppendEntries carrying entries up to last (n entries, bytes of payload). */
+void progress_on_sent(struct progress *p, craft_index last, uint32_t n, uint64_t bytes);
+
+/* A success up to index. Returns true when match moved forward. */
+bool progress_on_ack(struct progress *p, craft_index index);
+
+/* A rejection of prev_index rejected, with next_hint derived from the follower's hint.
+ * Returns false for a stale rejection (already superseded), true when next moved back. */
+bool progress_on_reject(struct progress *p, craft_index rejected, craft_index next_hint);
+
+/* Frees the oldest in-flight slot (a heartbeat answer shows the follower is reachable). */
+void progress_free_first(struct progress *p);
+
+#endif

@@ -1,0 +1,377 @@
+/* Log replication (§5.3) and commitment (§5.4.2): the leader's AppendEntries pipeline and its
+ * commit rule, and the follower's consistency check, conflict truncation and acknowledgement. */
+#include "core_internal.h"
+#include "util/assert.h"
+
+struct progress *replication_progress_of(struct craft_core *c, craft_id id)
+{
+    int slot = membership_slot(&c->membership, id);
+    if (slot < 0 || id == c->cfg.id) {
+        return NULL;
+    }
+    return &c->progress[slot];
+}
+
+static uint64_t bytes_between(const struct log *l, craft_index first, craft_index last)
+{
+    uint64_t bytes = 0;
+    for (craft_index i = first; i <= last; i++) {
+        bytes += log_get(l, i)->data.len;
+    }
+    return bytes;
+}
+
+void replication_become_leader(struct craft_core *c)
+{
+    CRAFT_ASSERT(c->role == CRAFT_CANDIDATE);
+    c->role = CRAFT_LEADER;
+    c->leader = c->cfg.id;
+    uint32_t ring_cap = c->cfg.inflight_msgs_max;
+    for (unsigned i = 0; i < c->membership.n_voters; i++) {
+        progress_init(&c->progress[i], c->membership.voters[i], log_last_index(&c->log) + 1,
+                      c->inflight_rings + (size_t)i * ring_cap, ring_cap);
+    }
+    c->heartbeat_deadline = c->now + c->cfg.heartbeat_interval_ms;
+    c->check_quorum_deadline = c->now + c->cfg.election_timeout_ms_max;
+    output_event_role(c);
+
+    /* Thesis §6.4: a no-op of the new term lets earlier entries commit (§5.4.2 forbids counting
+     * replicas of older terms) and tells the leader what is committed. */
+    if (log_append(&c->log, c->term, CRAFT_ENTRY_NOOP, NULL, 0) == 0) {
+        output_log_written(c, log_last_index(&c->log), false);
+    } else {
+        c->out_of_memory = true;
+    }
+    c->uncommitted_bytes = bytes_between(&c->log, c->commit + 1, log_last_index(&c->log));
+    replication_broadcast_append(c);
+}
+
+/* Sends one AppendEntries to p if its window allows. Returns true if one was sent. */
+static bool send_one(struct craft_core *c, struct progress *p)
+{
+    if (progress_is_paused(p, c->cfg.inflight_bytes_max)) {
+        return false;
+    }
+    if (p->next < log_first_index(&c->log)) {
+        return false; /* the entries it needs were compacted: only a snapshot can help */
+    }
+    craft_index prev = p->next - 1;
+    size_t n_avail = log_n_from(&c->log, p->next);
+    uint32_t n = 0;
+    uint64_t bytes = 0;
+    while (n < n_avail && n < c->cfg.append_entries_max) {
+        size_t len = log_get(&c->log, p->next + n)->data.len;
+        if (n > 0 && bytes + len > c->cfg.append_bytes_max) {
+            break;
+        }
+        bytes += len;
+        n++;
+    }
+    if (p->state == CRAFT_PROGRESS_REPLICATE && n == 0) {
+        return false;
+    }
+    struct craft_msg *m = output_msg(c, CRAFT_MSG_APPEND, p->id);
+    if (m == NULL) {
+        return false;
+    }
+    m->append.prev_index = prev;
+    m->append.prev_term = log_term_at(&c->log, prev);
+    m->append.commit = c->commit;
+    if (n > 0) {
+        output_msg_entries(c, m, p->next, n);
+    }
+    progress_on_sent(p, prev + n, n, bytes);
+    return true;
+}
+
+void replication_send_append(struct craft_core *c, struct progress *p)
+{
+    while (send_one(c, p) && p->state == CRAFT_PROGRESS_REPLICATE) {
+    }
+}
+
+void replication_broadcast_append(struct craft_core *c)
+{
+    for (unsigned i = 0; i < c->membership.n_voters; i++) {
+        if (c->membership.voters[i] != c->cfg.id) {
+            replication_send_append(c, &c->progress[i]);
+        }
+    }
+}
+
+void replication_broadcast_heartbeat(struct craft_core *c)
+{
+    for (unsigned i = 0; i < c->membership.n_voters; i++) {
+        struct progress *p = &c->progress[i];
+        if (p->id == c->cfg.id) {
+            continue;
+        }
+        /* A heartbeat checks the log at the known match point, so the follower may commit up
+         * to it and no further. */
+        craft_index prev = p->match;
+        if (prev < log_first_index(&c->log) - 1) {
+            prev = log_first_index(&c->log) - 1;
+        }
+        struct craft_msg *m = output_msg(c, CRAFT_MSG_APPEND, p->id);
+        if (m == NULL) {
+            return;
+        }
+        m->append.prev_index = prev;
+        m->append.prev_term = log_term_at(&c->log, prev);
+        m->append.commit = c->commit;
+    }
+}
+
+void replication_maybe_commit(struct craft_core *c)
+{
+    if (c->role != CRAFT_LEADER) {
+        return;
+    }
+    craft_index reached[CRAFT_VOTERS_MAX];
+    for (unsigned i = 0; i < c->membership.n_voters; i++) {
+        /* The leader counts itself only for what its own disk holds. */
+        reached[i] = c->membership.voters[i] == c->cfg.id ? c->log.stable : c->progress[i].match;
+    }
+    craft_index n = membership_quorum_index(&c->membership, reached);
+    if (n <= c->commit) {
+        return;
+    }
+#ifndef CRAFT_MUTATION_FIGURE8
+    /* §5.4.2 (Figure 8): only an entry of the current term commits by counting replicas. */
+    if (log_term_at(&c->log, n) != c->term) {
+        return;
+    }
+#endif
+    c->uncommitted_bytes -= bytes_between(&c->log, c->commit + 1, n);
+    c->commit = n;
+    output_event_commit(c);
+}
+
+void replication_on_append_response(struct craft_core *c, const struct craft_msg *m)
+{
+    struct progress *p = replication_progress_of(c, m->from);
+    const struct craft_msg_append_resp *r = &m->append_resp;
+    if (p == NULL || r->index > log_last_index(&c->log)) {
+        return; /* not a voter of ours, or an answer about entries we never had */
+    }
+    p->recent_active = true;
+    if (r->success) {
+        if (progress_on_ack(p, r->index)) {
+            if (p->state == CRAFT_PROGRESS_PROBE) {
+                progress_become_replicate(p);
+            }
+            replication_maybe_commit(c);
+        } else if (p->state == CRAFT_PROGRESS_REPLICATE &&
+                   progress_is_paused(p, c->cfg.inflight_bytes_max)) {
+            /* A heartbeat's answer with a full window: an AppendEntries may have been lost. */
+            progress_free_first(p);
+        }
+        replication_send_append(c, p);
+        return;
+    }
+    /* Fast backtracking: skip the follower's whole conflicting term at once. */
+    craft_index next_hint = r->hint_index;
+    if (r->hint_term != 0) {
+        craft_index last_of_term = log_term_last_index(&c->log, r->hint_term);
+        if (last_of_term > 0) {
+            next_hint = last_of_term + 1;
+        }
+    }
+    if (next_hint == 0) {
+        next_hint = 1;
+    }
+    if (progress_on_reject(p, r->index, next_hint)) {
+        replication_send_append(c, p);
+    }
+}
+
+/* Entries in an AppendEntries must be numbered from prev_index + 1, with terms that never fall,
+ * start at or after prev_term and stay within the sender's term. */
+static bool append_is_well_formed(const struct craft_msg *m)
+{
+    const struct craft_msg_append *a = &m->append;
+    craft_term term = a->prev_term;
+    if (a->n_entries > 0 && a->entries == NULL) {
+        return false;
+    }
+    for (uint32_t i = 0; i < a->n_entries; i++) {
+        const struct craft_entry *e = &a->entries[i];
+        if (e->index != a->prev_index + 1 + i || e->term < term || e->term > m->term ||
+            e->term == 0) {
+            return false;
+        }
+        if (e->type < CRAFT_ENTRY_NORMAL || e->type > CRAFT_ENTRY_CONFIG) {
+            return false;
+        }
+        if (e->data.len > 0 && e->data.base == NULL) {
+            return false;
+        }
+        term = e->term;
+    }
+    return a->prev_index + a->n_entries >= a->prev_index; /* no wrap-around */
+}
+
+static void accept_leader(struct craft_core *c, craft_id leader)
+{
+    if (c->role != CRAFT_FOLLOWER || c->leader != leader) {
+        election_become_follower(c, c->term, leader);
+    }
+    c->leader_heard = true;
+    c->leader_heard_at = c->now;
+    election_reset_timer(c);
+}
+
+static void respond(struct craft_core *c, const struct craft_msg *req, bool success,
+                    craft_index index)
+{
+    /* An acknowledgement speaks for the disk: it waits until the entries are durable. */
+#ifdef CRAFT_MUTATION_ACK_BEFORE_DURABLE
+    struct craft_msg *m = output_msg(c, CRAFT_MSG_APPEND_RESP, req->from);
+#else
+    struct craft_msg *m = output_msg_after_persist(c, CRAFT_MSG_APPEND_RESP, req->from);
+#endif
+    if (m == NULL) {
+        return;
+    }
+    m->append_resp.success = success;
+    m->append_resp.index = index;
+    if (!success) {
+        struct log *l = &c->log;
+        if (index > log_last_index(l)) {
+            m->append_resp.hint_term = 0;
+            m->append_resp.hint_index = log_last_index(l) + 1;
+        } else {
+            m->append_resp.hint_term = log_term_at(l, index);
+            craft_index first = log_term_first_index(l, index);
+            m->append_resp.hint_index = first > c->commit ? first : c->commit + 1;
+        }
+    }
+}
+
+/* Appends entries[i..n) after a successful consistency check at prev, truncating a conflicting
+ * suffix first (§5.3). Returns the last index the message made match, or 0 to ignore it. */
+static craft_index append_entries(struct craft_core *c, craft_index prev,
+                                  const struct craft_entry *entries, uint32_t n)
+{
+    struct log *l = &c->log;
+    uint32_t i = 0;
+    for (; i < n; i++) {
+        craft_index index = prev + 1 + i;
+        if (index > log_last_index(l)) {
+            break;
+        }
+        if (log_term_at(l, index) == entries[i].term) {
+            continue;
+        }
+        if (index <= c->commit) {
+            return 0; /* a leader contradicting a committed entry is broken or not ours */
+        }
+        log_truncate(l, index);
+        output_log_written(c, index, true);
+        break;
+    }
+    for (; i < n; i++) {
+        const struct craft_entry *e = &entries[i];
+        if (log_append(l, e->term, e->type, e->data.base, e->data.len) != 0) {
+            c->out_of_memory = true;
+            return prev + i; /* acknowledge what was taken; the leader resends the rest */
+        }
+        output_log_written(c, e->index, false);
+    }
+    craft_index last_new = prev + n;
+#ifdef CRAFT_MUTATION_TRUNCATE_COMMITTED
+    if (log_last_index(l) > last_new) { /* mutation: drop the suffix even without a conflict */
+        log_truncate(l, last_new + 1);
+        output_log_written(c, last_new + 1, true);
+    }
+#endif
+    return last_new;
+}
+
+void replication_on_append(struct craft_core *c, const struct craft_msg *m)
+{
+    CRAFT_ASSERT(m->term == c->term);
+    if (!append_is_well_formed(m)) {
+        return;
+    }
+    accept_leader(c, m->from);
+    const struct craft_msg_append *a = &m->append;
+    craft_index prev = a->prev_index;
+    craft_term prev_term = a->prev_term;
+    const struct craft_entry *entries = a->entries;
+    uint32_t n = a->n_entries;
+    if (prev < c->commit) {
+        /* Everything up to our commit index matches every leader's log (§5.4.3): skip it. */
+        craft_index skip = c->commit - prev;
+        if (skip >= n) {
+            respond(c, m, true, c->commit);
+            return;
+        }
+        entries += skip;
+        n -= (uint32_t)skip;
+        prev = c->commit;
+        prev_term = log_term_at(&c->log, prev);
+    }
+    if (prev > log_last_index(&c->log) || log_term_at(&c->log, prev) != prev_term) {
+        respond(c, m, false, prev);
+        return;
+    }
+    craft_index last_new = append_entries(c, prev, entries, n);
+    if (last_new == 0 && n > 0) {
+        return;
+    }
+    craft_index commit = a->commit < last_new ? a->commit : last_new;
+    if (commit > c->commit) {
+        c->commit = commit;
+        output_event_commit(c);
+    }
+    respond(c, m, true, last_new);
+}
+
+int replication_propose(struct craft_core *c, const struct craft_buf *cmds, size_t n,
+                        struct craft_output *out)
+{
+    (void)out;
+    if (c->role != CRAFT_LEADER) {
+        return CRAFT_ENOTLEADER;
+    }
+    uint64_t total = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (cmds[i].len > c->cfg.uncommitted_bytes_max) {
+            return CRAFT_ETOOBIG;
+        }
+        if (cmds[i].len > 0 && cmds[i].base == NULL) {
+            return CRAFT_EINVAL;
+        }
+        total += cmds[i].len;
+    }
+    if (c->uncommitted_bytes > 0 && c->uncommitted_bytes + total > c->cfg.uncommitted_bytes_max) {
+        return CRAFT_EBUSY;
+    }
+    craft_index first = log_last_index(&c->log) + 1;
+    for (size_t i = 0; i < n; i++) {
+        if (log_append(&c->log, c->term, CRAFT_ENTRY_NORMAL, cmds[i].base, cmds[i].len) != 0) {
+            log_truncate(&c->log, first); /* nobody has seen them yet: take them back */
+            return CRAFT_ENOMEM;
+        }
+    }
+    if (n == 0) {
+        return 0;
+    }
+    output_log_written(c, first, false);
+    c->uncommitted_bytes += total;
+    replication_broadcast_append(c);
+    replication_maybe_commit(c);
+    return 0;
+}
+
+void replication_on_persisted(struct craft_core *c, craft_term term, craft_index index)
+{
+    struct log *l = &c->log;
+    /* A report about entries that were since overwritten does not speak for the new ones. */
+    if (index <= l->stable || index > log_last_index(l) || log_term_at(l, index) != term) {
+        return;
+    }
+    l->stable = index;
+    replication_maybe_commit(c);
+}

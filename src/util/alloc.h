@@ -1,0 +1,18 @@
+/* Allocation wrappers: every allocation in craft goes through these, so tests can make the
+ * N-th one fail (alloc_fail_after) and check that each failure path cleans up. */
+#ifndef CRAFT_UTIL_ALLOC_H
+#define CRAFT_UTIL_ALLOC_H
+
+#include <stddef.h>
+
+void *craft_malloc(size_t size);
+void *craft_calloc(size_t n, size_t size);
+void *craft_realloc(void *ptr, size_t size);
+void craft_free(void *ptr);
+
+/* Test hook: the next n allocations succeed, every one after fails, until alloc_fail_reset().
+ * Process-wide on purpose (the one mutable global in craft): it exists only for tests. */
+void alloc_fail_after(long n);
+void alloc_fail_reset(void);
+
+#endif
