@@ -1,0 +1,81 @@
+# A thin wrapper over CMake. On a fresh Debian 12 machine, as root:
+#   make run    installs missing packages, builds, starts the main job
+#   make test   installs missing packages, builds, runs every test
+# Other targets: deps, build, asan, soak (SEEDS=, STEPS=), clean.
+
+BUILD_DIR ?= build
+ASAN_DIR ?= build-asan
+BUILD_TYPE ?= RelWithDebInfo
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+SEEDS ?= 10000
+STEPS ?= 10000
+
+# Debian 12 packages the build and the tests use (README.md "Dependencies" says why each is here).
+# libc6-dev and libclang-rt-14-dev are only recommended by gcc and clang, and we install without
+# recommends, so they are listed: the C library headers and clang's sanitizer/libFuzzer runtimes.
+DEPS_PACKAGES := make cmake gcc libc6-dev clang libclang-rt-14-dev ninja-build libcmocka-dev \
+	libuv1-dev valgrind python3
+
+SIM := $(BUILD_DIR)/bin/craft-sim
+
+.PHONY: all deps configure build test run asan soak clean
+
+all: build
+
+# Installs only what is missing (apt-get update once, then one install), when run as root;
+# otherwise names what is missing and fails.
+deps:
+	@missing=""; \
+	for p in $(DEPS_PACKAGES); do \
+		dpkg -s "$$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; exit 0; fi; \
+	if [ "$$(id -u)" -ne 0 ]; then \
+		echo "deps: missing Debian packages:$$missing" >&2; \
+		echo "deps: install them as root with:" >&2; \
+		echo "    apt-get update && apt-get install -y --no-install-recommends$$missing" >&2; \
+		exit 1; \
+	fi; \
+	echo "deps: installing:$$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get update && apt-get install -y --no-install-recommends $$missing
+
+# Ninja is chosen only when the build tree is new, so a tree made with another generator still works.
+configure: deps
+	@if [ -f $(BUILD_DIR)/CMakeCache.txt ]; then \
+		cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE); \
+	else \
+		cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE); \
+	fi
+
+build: configure
+	cmake --build $(BUILD_DIR) --parallel $(JOBS)
+
+test: build
+	bash tools/check_layers.sh
+	cd $(BUILD_DIR) && ctest --output-on-failure --no-tests=error --parallel $(JOBS)
+
+# The main job. Until craftd exists it is a visible simulator run: elections and commits as they happen.
+run: build
+	$(SIM) --show --seed 1 --steps 4000 --nodes 3
+
+# AddressSanitizer + UndefinedBehaviorSanitizer build with clang; slow tests (mutation checks) are skipped.
+asan: deps
+	@if [ -f $(ASAN_DIR)/CMakeCache.txt ]; then \
+		cmake -S . -B $(ASAN_DIR); \
+	else \
+		cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_C_COMPILER=clang -DCRAFT_SANITIZE=ON \
+			-DCMAKE_BUILD_TYPE=$(BUILD_TYPE); \
+	fi
+	cmake --build $(ASAN_DIR) --parallel $(JOBS)
+	cd $(ASAN_DIR) && \
+		ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
+		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+		ctest --output-on-failure --no-tests=error --parallel $(JOBS) -LE slow
+
+# Many seeds through the simulator: make soak SEEDS=10000 STEPS=10000
+soak: build
+	$(SIM) --seeds $(SEEDS) --steps $(STEPS) --jobs 2
+
+clean:
+	rm -rf $(BUILD_DIR) $(ASAN_DIR)
