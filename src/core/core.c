@@ -152,6 +152,14 @@ static void leader_tick(struct craft_core *c)
 
 static void on_tick(struct craft_core *c, uint64_t now)
 {
+    if (!c->clock_started) {
+        /* The caller's clock may start anywhere: the first tick starts the timers, so a node
+         * that was just created or restarted waits a full timeout before campaigning. */
+        c->clock_started = true;
+        c->now = now;
+        election_reset_timer(c);
+        return;
+    }
     if (now > c->now) {
         c->now = now;
     }

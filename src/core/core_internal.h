@@ -44,6 +44,7 @@ struct craft_core {
 
     /* Time, in the caller's monotonic milliseconds. */
     uint64_t now;
+    bool clock_started; /* the first tick has set now */
     uint64_t election_deadline;
     uint64_t heartbeat_deadline;
     uint64_t check_quorum_deadline;
