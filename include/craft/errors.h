@@ -20,8 +20,10 @@ enum craft_error {
     CRAFT_ETOOBIG = -10,    /* a request or frame exceeds its size limit */
     CRAFT_EMISMATCH = -11,  /* data belongs to another node or cluster */
     CRAFT_ECOMPACTED = -12, /* the requested log entries were compacted away */
+    CRAFT_ENOTFOUND = -13,  /* a named file or object does not exist */
+    CRAFT_EEXIST = -14,     /* it exists already */
 };
-#define CRAFT_ERROR_MIN CRAFT_ECOMPACTED
+#define CRAFT_ERROR_MIN CRAFT_EEXIST
 
 /* Returns a static, human-readable sentence for rv; never NULL. Any thread. */
 const char *craft_strerror(int rv);

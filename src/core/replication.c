@@ -288,10 +288,32 @@ static craft_index append_entries(struct craft_core *c, craft_index prev,
     return last_new;
 }
 
+/* True if the message disagrees with an entry we know is committed: no correct leader of ours
+ * sends that (Leader Completeness, §5.4.3), so the message is ignored, never obeyed. */
+static bool contradicts_committed(const struct craft_core *c, const struct craft_msg_append *a)
+{
+    const struct log *l = &c->log;
+    craft_index known_from = log_first_index(l) - 1; /* terms are known from here on */
+    if (a->prev_index <= c->commit && a->prev_index >= known_from &&
+        log_term_at(l, a->prev_index) != a->prev_term) {
+        return true;
+    }
+    for (uint32_t i = 0; i < a->n_entries; i++) {
+        craft_index index = a->prev_index + 1 + i;
+        if (index > c->commit) {
+            break;
+        }
+        if (index >= known_from && log_term_at(l, index) != a->entries[i].term) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void replication_on_append(struct craft_core *c, const struct craft_msg *m)
 {
     CRAFT_ASSERT(m->term == c->term);
-    if (!append_is_well_formed(m)) {
+    if (!append_is_well_formed(m) || contradicts_committed(c, &m->append)) {
         return;
     }
     accept_leader(c, m->from);
@@ -301,7 +323,7 @@ void replication_on_append(struct craft_core *c, const struct craft_msg *m)
     const struct craft_entry *entries = a->entries;
     uint32_t n = a->n_entries;
     if (prev < c->commit) {
-        /* Everything up to our commit index matches every leader's log (§5.4.3): skip it. */
+        /* Everything up to our commit index matched above: skip it. */
         craft_index skip = c->commit - prev;
         if (skip >= n) {
             respond(c, m, true, c->commit);

@@ -23,6 +23,8 @@ static const struct error_row error_table[] = {
     {"CRAFT_ETOOBIG", "too big"},
     {"CRAFT_EMISMATCH", "belongs to another node or cluster"},
     {"CRAFT_ECOMPACTED", "log entries compacted away"},
+    {"CRAFT_ENOTFOUND", "not found"},
+    {"CRAFT_EEXIST", "already exists"},
 };
 
 _Static_assert(sizeof error_table / sizeof error_table[0] == (size_t)(-CRAFT_ERROR_MIN) + 1,

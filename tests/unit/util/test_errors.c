@@ -28,6 +28,8 @@ static const struct {
     {CRAFT_ETOOBIG, "CRAFT_ETOOBIG"},
     {CRAFT_EMISMATCH, "CRAFT_EMISMATCH"},
     {CRAFT_ECOMPACTED, "CRAFT_ECOMPACTED"},
+    {CRAFT_ENOTFOUND, "CRAFT_ENOTFOUND"},
+    {CRAFT_EEXIST, "CRAFT_EEXIST"},
 };
 
 #define N_EXPECTED (sizeof expected_names / sizeof expected_names[0])

@@ -1,0 +1,49 @@
+/* craft-bench: the benchmarks' command line. Each subcommand prints "<name> <value> <unit>"
+ * lines, each figure beside its target (see bench/README.md). */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bench_core.h"
+
+static void usage(FILE *to)
+{
+    fprintf(to, "usage: craft-bench <subcommand> [options]\n"
+                "\n"
+                "subcommands:\n"
+                "  core [--quick]   three cores in one thread, durable-at-once persistence:\n"
+                "                   core.one_writer (commits/s), core.batch64 and\n"
+                "                   core.batch1024 (entries/s); --quick runs a tiny count\n"
+                "\n"
+                "Every figure prints as '<name> <value> <unit>', then '<name>.target' and\n"
+                "'<name>.ratio' (value / target).\n");
+}
+
+static int run_core(int argc, char **argv)
+{
+    bool quick = false;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) {
+            quick = true;
+        } else {
+            fprintf(stderr, "craft-bench core: unknown option '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    return bench_core_run(quick);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "core") == 0) {
+        return run_core(argc - 2, argv + 2);
+    }
+    fprintf(stderr, "craft-bench: unknown subcommand '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}
