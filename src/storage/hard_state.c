@@ -1,0 +1,144 @@
+/* Hard state persisted in two alternating slots: a torn write can only damage the slot being
+ * written, and the other still holds the previous state. */
+#include "hard_state.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "util/alloc.h"
+#include "util/byteorder.h"
+#include "util/crc32c.h"
+
+#define HARD_STATE_VERSION 1u
+
+struct hard_state_file {
+    struct io_fs *fs;
+    struct io_file *file; /* owned */
+    uint64_t seq;         /* sequence number of the current state's slot */
+    bool failed;
+};
+
+void hard_state_slot_encode(uint64_t seq, const struct craft_hard_state *hs, void *buf)
+{
+    unsigned char *b = buf;
+    memset(b, 0, HARD_STATE_SLOT_BYTES);
+    put_u32le(b + 4, HARD_STATE_VERSION);
+    put_u64le(b + 8, seq);
+    put_u64le(b + 16, hs->term);
+    put_u64le(b + 24, hs->vote);
+    put_u64le(b + 32, hs->commit);
+    put_u32le(b, crc32c(0, b + 4, HARD_STATE_SLOT_BYTES - 4));
+}
+
+int hard_state_slot_decode(const void *buf, uint64_t *seq, struct craft_hard_state *hs)
+{
+    const unsigned char *b = buf;
+    bool zero = true;
+    for (unsigned i = 0; i < HARD_STATE_SLOT_BYTES && zero; i++) {
+        zero = b[i] == 0;
+    }
+    if (zero) {
+        *seq = 0;
+        memset(hs, 0, sizeof *hs);
+        return 0;
+    }
+    if (get_u32le(b) != crc32c(0, b + 4, HARD_STATE_SLOT_BYTES - 4) ||
+        get_u32le(b + 4) != HARD_STATE_VERSION || get_u64le(b + 40) != 0) {
+        return -1;
+    }
+    *seq = get_u64le(b + 8);
+    hs->term = get_u64le(b + 16);
+    hs->vote = get_u64le(b + 24);
+    hs->commit = get_u64le(b + 32);
+    return *seq == 0 ? -1 : 1;
+}
+
+static int read_slot(struct hard_state_file *h, unsigned slot, uint64_t *seq,
+                     struct craft_hard_state *hs)
+{
+    unsigned char buf[HARD_STATE_SLOT_BYTES] = {0};
+    size_t n_read;
+    int rv = io_fs_pread(h->fs, h->file, buf, sizeof buf, (uint64_t)slot * HARD_STATE_SLOT_STRIDE,
+                         &n_read);
+    if (rv != 0) {
+        return rv;
+    }
+    /* A short file reads as zeros: the slot was never written. */
+    return hard_state_slot_decode(buf, seq, hs) < 0 ? CRAFT_ECORRUPT : 0;
+}
+
+int hard_state_open(struct io_fs *fs, struct hard_state_file **out,
+                    struct craft_hard_state *loaded, char *errmsg, size_t errmsg_len)
+{
+    struct hard_state_file *h = craft_calloc(1, sizeof *h);
+    if (h == NULL) {
+        return CRAFT_ENOMEM;
+    }
+    h->fs = fs;
+    int rv = io_fs_open(fs, HARD_STATE_FILE, 0, &h->file);
+    if (rv == CRAFT_ENOTFOUND) {
+        /* The new file's name must be durable before any state saved in it counts. */
+        rv = io_fs_open(fs, HARD_STATE_FILE, IO_FS_CREATE, &h->file);
+        if (rv == 0) {
+            rv = io_fs_sync_dir(fs);
+            if (rv != 0) {
+                io_fs_close(fs, h->file);
+            }
+        }
+    }
+    if (rv != 0) {
+        snprintf(errmsg, errmsg_len, "open %s: %s", HARD_STATE_FILE, craft_strerror(rv));
+        craft_free(h);
+        return rv == CRAFT_ENOMEM ? rv : CRAFT_EIO;
+    }
+    uint64_t seq[2] = {0, 0};
+    struct craft_hard_state hs[2];
+    int rv0 = read_slot(h, 0, &seq[0], &hs[0]);
+    int rv1 = read_slot(h, 1, &seq[1], &hs[1]);
+    if ((rv0 != 0 && rv0 != CRAFT_ECORRUPT) || (rv1 != 0 && rv1 != CRAFT_ECORRUPT)) {
+        snprintf(errmsg, errmsg_len, "read %s: %s", HARD_STATE_FILE, craft_strerror(CRAFT_EIO));
+        hard_state_close(h);
+        return CRAFT_EIO;
+    }
+    if (rv0 != 0 && rv1 != 0) {
+        snprintf(errmsg, errmsg_len, "%s: both slots fail their checksum", HARD_STATE_FILE);
+        hard_state_close(h);
+        return CRAFT_ECORRUPT;
+    }
+    /* The newest valid slot wins; a damaged slot is the one a crash interrupted. */
+    unsigned pick = rv0 != 0 ? 1 : rv1 != 0 ? 0 : (seq[1] > seq[0] ? 1 : 0);
+    h->seq = seq[pick];
+    *loaded = hs[pick];
+    *out = h;
+    return 0;
+}
+
+int hard_state_save(struct hard_state_file *h, const struct craft_hard_state *hs)
+{
+    if (h->failed) {
+        return CRAFT_EIO;
+    }
+    unsigned char buf[HARD_STATE_SLOT_BYTES];
+    uint64_t seq = h->seq + 1;
+    hard_state_slot_encode(seq, hs, buf);
+    int rv = io_fs_pwrite(h->fs, h->file, buf, sizeof buf, (seq % 2) * HARD_STATE_SLOT_STRIDE);
+    if (rv == 0) {
+        rv = io_fs_fdatasync(h->fs, h->file);
+    }
+    if (rv != 0) {
+        h->failed = true;
+        return rv == CRAFT_ENOSPC ? rv : CRAFT_EIO;
+    }
+    h->seq = seq;
+    return 0;
+}
+
+void hard_state_close(struct hard_state_file *h)
+{
+    if (h == NULL) {
+        return;
+    }
+    io_fs_close(h->fs, h->file);
+    craft_free(h);
+}

@@ -1,0 +1,132 @@
+/* Ties the identity check, hard state, WAL and snapshot store of one data directory together. */
+#include "storage.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "hard_state.h"
+#include "identity.h"
+#include "util/alloc.h"
+
+struct storage {
+    struct io_fs *fs;
+    struct hard_state_file *hs_file; /* owned */
+    struct wal *wal;                 /* owned */
+    struct craft_hard_state saved;   /* what the hard state file holds */
+    struct craft_hard_state latest;  /* the newest the core asked for */
+    char errmsg[256];
+};
+
+void storage_config_init(struct storage_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    wal_config_init(&cfg->wal);
+}
+
+int storage_open(struct io_fs *fs, const struct storage_config *cfg, struct storage **out,
+                 struct storage_recovered *rec, char *errmsg, size_t errmsg_len)
+{
+    memset(rec, 0, sizeof *rec);
+    struct storage *s = craft_calloc(1, sizeof *s);
+    if (s == NULL) {
+        return CRAFT_ENOMEM;
+    }
+    s->fs = fs;
+    int rv = identity_claim(fs, cfg->node, cfg->cluster, errmsg, errmsg_len);
+    if (rv != 0) {
+        goto fail;
+    }
+    rv = hard_state_open(fs, &s->hs_file, &s->saved, errmsg, errmsg_len);
+    if (rv != 0) {
+        goto fail;
+    }
+    s->latest = s->saved;
+    rv = snapshot_latest(fs, &rec->snapshot, &rec->have_snapshot);
+    if (rv != 0) {
+        snprintf(errmsg, errmsg_len, "looking for snapshots: %s", craft_strerror(rv));
+        goto fail_hs;
+    }
+    rv = wal_open(fs, &cfg->wal, &s->wal, &rec->wal, errmsg, errmsg_len);
+    if (rv != 0) {
+        goto fail_hs;
+    }
+    rec->hard_state = s->saved;
+    rec->entries = wal_recovered(s->wal, &rec->n_entries);
+    *out = s;
+    return 0;
+
+fail_hs:
+    hard_state_close(s->hs_file);
+fail:
+    craft_free(s);
+    return rv;
+}
+
+void storage_recovered_release(struct storage *s)
+{
+    wal_recovered_release(s->wal);
+}
+
+static int fail(struct storage *s, int rv, const char *what)
+{
+    snprintf(s->errmsg, sizeof s->errmsg, "%s: %s", what,
+             rv == CRAFT_EIO || rv == CRAFT_ENOSPC ? craft_strerror(rv) : wal_errmsg(s->wal));
+    return rv;
+}
+
+int storage_persist(struct storage *s, const struct craft_output *out)
+{
+    if (out->hard_state_changed) {
+        s->latest = out->hard_state;
+        if (out->hard_state.term != s->saved.term || out->hard_state.vote != s->saved.vote) {
+            int rv = hard_state_save(s->hs_file, &out->hard_state);
+            if (rv != 0) {
+                return fail(s, rv, "saving the hard state");
+            }
+            s->saved = out->hard_state;
+        }
+    }
+    if (out->truncate_from != 0) {
+        int rv = wal_truncate(s->wal, out->truncate_from);
+        if (rv != 0) {
+            return fail(s, rv, "truncating the log");
+        }
+    }
+    if (out->n_entries > 0) {
+        int rv = wal_append(s->wal, out->entries, out->n_entries);
+        if (rv != 0) {
+            return fail(s, rv, "appending to the log");
+        }
+    }
+    return 0;
+}
+
+int storage_sync(struct storage *s)
+{
+    int rv = wal_sync(s->wal);
+    return rv != 0 ? fail(s, rv, "syncing the log") : 0;
+}
+
+void storage_close(struct storage *s)
+{
+    if (s == NULL) {
+        return;
+    }
+    if (s->latest.commit != s->saved.commit) {
+        int rv = hard_state_save(s->hs_file, &s->latest);
+        (void)rv; /* a lost commit hint costs a re-apply, nothing more */
+    }
+    wal_close(s->wal);
+    hard_state_close(s->hs_file);
+    craft_free(s);
+}
+
+const char *storage_errmsg(const struct storage *s)
+{
+    return s->errmsg;
+}
+
+struct wal *storage_wal(struct storage *s)
+{
+    return s->wal;
+}

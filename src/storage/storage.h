@@ -1,0 +1,53 @@
+/* One node's durable state in one data directory: identity, hard state, WAL, snapshots. The node
+ * (and the simulator) hand it each core output's persist part; see docs/DISK_FORMAT.md. */
+#ifndef CRAFT_STORAGE_STORAGE_H
+#define CRAFT_STORAGE_STORAGE_H
+
+#include "craft/core.h"
+#include "io/fs.h"
+#include "snapshot_store.h"
+#include "wal.h"
+
+struct storage;
+
+struct storage_config {
+    craft_id node;
+    uint64_t cluster;
+    struct wal_config wal;
+};
+
+void storage_config_init(struct storage_config *cfg);
+
+struct storage_recovered {
+    struct craft_hard_state hard_state;
+    const struct craft_entry *entries; /* borrowed until storage_recovered_release */
+    size_t n_entries;
+    bool have_snapshot;
+    struct snapshot_meta snapshot;
+    struct wal_open_report wal;
+};
+
+/* Opens the directory behind fs for cfg->node of cfg->cluster and recovers it. Errors:
+ * CRAFT_EMISMATCH (someone else's directory), CRAFT_ECORRUPT (with file and offset), CRAFT_EIO,
+ * CRAFT_ENOMEM; errmsg says what. fs is borrowed for the storage's lifetime. */
+CRAFT_MUST_CHECK int storage_open(struct io_fs *fs, const struct storage_config *cfg,
+                                  struct storage **out, struct storage_recovered *rec,
+                                  char *errmsg, size_t errmsg_len);
+
+void storage_recovered_release(struct storage *s);
+
+/* Takes the persist part of one core output: saves the hard state now (fdatasync) when its term
+ * or vote changed, and queues the truncation and entries for storage_sync. A commit-only change
+ * is remembered and written with the next save or on close (commit is a hint on restart). */
+CRAFT_MUST_CHECK int storage_persist(struct storage *s, const struct craft_output *out);
+
+/* Makes everything queued durable (one WAL write and fdatasync). */
+CRAFT_MUST_CHECK int storage_sync(struct storage *s);
+
+/* Saves the remembered commit index (if changed), then closes and frees. */
+void storage_close(struct storage *s);
+
+const char *storage_errmsg(const struct storage *s);
+struct wal *storage_wal(struct storage *s);
+
+#endif

@@ -1,0 +1,81 @@
+/* The write-ahead log: Raft log entries in preallocated, checksummed segment files, written in
+ * batches with one write and one fdatasync each (group commit happens above, in the caller:
+ * whatever arrives while a sync runs goes into the next batch). Format: docs/DISK_FORMAT.md.
+ * One thread at a time. */
+#ifndef CRAFT_STORAGE_WAL_H
+#define CRAFT_STORAGE_WAL_H
+
+#include <stdbool.h>
+
+#include "craft/types.h"
+#include "io/fs.h"
+
+struct wal;
+
+struct wal_config {
+    uint64_t segment_bytes; /* preallocated size of each segment file */
+};
+
+#define WAL_SEGMENT_BYTES_DEFAULT (64u << 20)
+#define WAL_SEGMENT_BYTES_MIN (4u << 10)
+
+void wal_config_init(struct wal_config *cfg);
+
+/* What recovery found and did. */
+struct wal_open_report {
+    uint64_t n_segments;
+    uint64_t bytes_scanned;
+    bool tail_truncated;    /* a torn, never-acknowledged tail was cut off */
+    uint64_t tail_segment;  /* ... in this segment (seq) */
+    uint64_t tail_offset;   /* ... at this offset */
+    uint64_t tail_bytes;    /* ... that many bytes of it were not valid records */
+};
+
+/* Opens the WAL in fs, recovering it. Everything once reported durable by wal_sync is there; a
+ * torn tail is truncated (and reported); a bad checksum anywhere before the tail is
+ * CRAFT_ECORRUPT with the file and offset in errmsg. Also CRAFT_EIO, CRAFT_ENOMEM.
+ * *out is owned by the caller until wal_close. report may be NULL. */
+CRAFT_MUST_CHECK int wal_open(struct io_fs *fs, const struct wal_config *cfg, struct wal **out,
+                              struct wal_open_report *report, char *errmsg, size_t errmsg_len);
+
+/* Closes the files and frees everything; pending (unsynced) appends are dropped. */
+void wal_close(struct wal *w);
+
+/* The entries recovery found, in index order; borrowed until wal_recovered_release (or close). */
+const struct craft_entry *wal_recovered(const struct wal *w, size_t *n);
+void wal_recovered_release(struct wal *w);
+
+/* First and last live index; both 0 when the log is empty. */
+craft_index wal_first_index(const struct wal *w);
+craft_index wal_last_index(const struct wal *w);
+craft_term wal_term_at(const struct wal *w, craft_index index);
+
+/* Queues entries (indexes last + 1 onwards, or anything if empty) for the next wal_sync; copies
+ * their data. CRAFT_EINVAL for a gap, CRAFT_ETOOBIG for an entry too big, CRAFT_EIO if failed. */
+CRAFT_MUST_CHECK int wal_append(struct wal *w, const struct craft_entry *entries, size_t n);
+
+/* Queues the removal of entries from index `from` on (first <= from <= last + 1). */
+CRAFT_MUST_CHECK int wal_truncate(struct wal *w, craft_index from);
+
+/* Writes what was queued with one write per segment touched and one fdatasync, then it is
+ * durable. An I/O error (CRAFT_EIO, CRAFT_ENOSPC) fails the WAL for good: after a failed
+ * fdatasync the page cache cannot be trusted, so every later call returns CRAFT_EIO. */
+CRAFT_MUST_CHECK int wal_sync(struct wal *w);
+
+/* True when something is queued for the next wal_sync. */
+bool wal_has_pending(const struct wal *w);
+
+/* Deletes whole segments holding only entries up to `upto` (after a snapshot covers them).
+ * The first index afterwards may stay below upto + 1: segments are removed whole. */
+CRAFT_MUST_CHECK int wal_drop_prefix(struct wal *w, craft_index upto);
+
+/* Reads the entry at index into buf (buf_len bytes); out->data points into buf.
+ * CRAFT_ECOMPACTED / CRAFT_EINVAL outside the log, CRAFT_ETOOBIG if buf is too small (out->data.len
+ * then says how much is needed), CRAFT_ECORRUPT if it no longer checks out, CRAFT_EIO. */
+CRAFT_MUST_CHECK int wal_read(struct wal *w, craft_index index, struct craft_entry *out, void *buf,
+                              size_t buf_len);
+
+/* The message of the last error, for humans. */
+const char *wal_errmsg(const struct wal *w);
+
+#endif

@@ -1,0 +1,62 @@
+/* The WAL's state, shared by wal.c (writing, reading) and wal_recovery.c (opening). */
+#ifndef CRAFT_STORAGE_WAL_INTERNAL_H
+#define CRAFT_STORAGE_WAL_INTERNAL_H
+
+#include "wal.h"
+
+struct wal_segment {
+    uint64_t seq;
+    struct io_file *file; /* owned; open for the WAL's lifetime */
+    uint64_t capacity;    /* preallocated bytes */
+    uint64_t used;        /* header plus records written: the next write goes here */
+};
+
+/* Where one live entry is. A pending entry (not yet written) lives in the batch buffer. */
+struct wal_loc {
+    craft_term term;
+    uint64_t off;  /* in its segment, or in the batch buffer while pending */
+    uint64_t seq;  /* segment, or WAL_SEQ_PENDING */
+    uint32_t len;
+    uint8_t type;
+};
+
+#define WAL_SEQ_PENDING UINT64_MAX
+
+struct wal {
+    struct io_fs *fs;
+    struct wal_config cfg;
+    struct wal_segment *segs; /* in seq order; the last one takes writes. Owned */
+    size_t n_segs;
+    size_t cap_segs;
+
+    struct wal_loc *locs; /* live entries: locs[start + i] is index first + i. Owned */
+    size_t start;
+    size_t n_locs;
+    size_t cap_locs;
+    craft_index first;
+
+    uint64_t next_batch;
+    unsigned char *batch; /* encoded records waiting for wal_sync. Owned */
+    size_t batch_len;
+    size_t batch_cap;
+    size_t batch_last; /* offset of the last record in batch */
+    size_t batch_records;
+
+    bool failed;
+    char errmsg[256];
+
+    /* Recovery's read buffers and the entries pointing into them, until released. Owned. */
+    unsigned char **rbufs;
+    size_t n_rbufs;
+    struct craft_entry *recovered;
+    size_t n_recovered;
+};
+
+/* wal.c */
+int wal_fail(struct wal *w, int rv, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+int wal_locs_push(struct wal *w, craft_index index, const struct wal_loc *loc);
+void wal_locs_truncate(struct wal *w, craft_index from);
+int wal_segment_create(struct wal *w, uint64_t seq);
+void wal_segment_name(uint64_t seq, char *buf, size_t len);
+
+#endif

@@ -1,0 +1,62 @@
+/* The WAL's record and segment-header codecs (docs/DISK_FORMAT.md, "WAL"). Pure functions over
+ * byte buffers: no I/O, and decoding trusts nothing it reads. */
+#ifndef CRAFT_STORAGE_WAL_RECORD_H
+#define CRAFT_STORAGE_WAL_RECORD_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "craft/types.h"
+
+#define WAL_RECORD_HEADER_BYTES 40u
+#define WAL_RECORD_ALIGN 8u
+/* The largest payload one record may carry; a bigger length on disk is corruption. */
+#define WAL_RECORD_DATA_MAX (64u << 20)
+#define WAL_SEGMENT_HEADER_BYTES 64u
+#define WAL_FORMAT_VERSION 1u
+
+enum wal_record_kind {
+    WAL_RECORD_ENTRY = 1,    /* a log entry */
+    WAL_RECORD_TRUNCATE = 2, /* entries from index on are void (a conflicting suffix) */
+};
+
+/* Set on the last record of each batch: recovery uses it to tell a torn tail from corruption. */
+#define WAL_FLAG_BATCH_END 1u
+
+struct wal_record {
+    uint8_t kind;
+    uint8_t flags;
+    uint8_t entry_type; /* enum craft_entry_type, for ENTRY records */
+    uint32_t len;       /* payload bytes */
+    uint64_t batch;     /* sequence number of the write batch, rising along the log */
+    craft_term term;
+    craft_index index;
+    const void *data; /* decode: points into the decoded buffer */
+};
+
+enum wal_decode {
+    WAL_DECODE_OK = 0,
+    WAL_DECODE_ZERO = 1,  /* an all-zero header: the end of written data */
+    WAL_DECODE_SHORT = 2, /* the buffer ends inside the record */
+    WAL_DECODE_BAD = 3,   /* checksum or field validation failed */
+};
+
+/* Bytes a record with len payload bytes takes on disk (header, payload, zero padding). */
+size_t wal_record_size(uint32_t len);
+
+/* Encodes r (its data, r->len bytes) at buf, which has wal_record_size(r->len) bytes. */
+void wal_record_encode(const struct wal_record *r, void *buf);
+
+/* Sets the flags of an encoded record and refreshes its checksum. */
+void wal_record_set_flags(void *buf, uint8_t flags);
+
+/* Decodes the record at buf (avail bytes readable); on WAL_DECODE_OK fills *out and *size. */
+enum wal_decode wal_record_decode(const void *buf, size_t avail, struct wal_record *out,
+                                  size_t *size);
+
+/* Segment header: seq names the segment's place in the log. */
+void wal_segment_header_encode(uint64_t seq, void *buf);
+bool wal_segment_header_decode(const void *buf, size_t avail, uint64_t *seq);
+
+#endif

@@ -1,0 +1,431 @@
+/* Opening the WAL: read every segment, check every record, rebuild the index of live entries.
+ * A torn tail (the last batch, never acknowledged) is cut off; a bad record that a later batch
+ * follows was damaged after it was durable, and is reported as corruption, never skipped. */
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "util/alloc.h"
+#include "util/byteorder.h"
+#include "wal_internal.h"
+#include "wal_record.h"
+
+/* Where the scan stands: what the next record must look like. */
+struct scan {
+    uint64_t last_batch; /* batch of the last good record, 0 before any */
+    bool last_end;       /* that record closed its batch */
+};
+
+struct names {
+    uint64_t *seqs;
+    size_t n;
+    size_t cap;
+};
+
+static int collect_segment(void *arg, const char *name)
+{
+    struct names *names = arg;
+    uint64_t seq;
+    char tail[8];
+    if (strlen(name) != 24 || sscanf(name, "wal-%16" SCNx64 "%7s", &seq, tail) != 2 ||
+        strcmp(tail, ".seg") != 0) {
+        return 0; /* not ours */
+    }
+    if (names->n == names->cap) {
+        size_t cap = names->cap == 0 ? 16 : names->cap * 2;
+        uint64_t *seqs = craft_realloc(names->seqs, cap * sizeof *seqs);
+        if (seqs == NULL) {
+            return CRAFT_ENOMEM;
+        }
+        names->seqs = seqs;
+        names->cap = cap;
+    }
+    names->seqs[names->n++] = seq;
+    return 0;
+}
+
+static int compare_seq(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a;
+    uint64_t y = *(const uint64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+struct loaded {
+    uint64_t seq;
+    struct io_file *file;
+    unsigned char *buf; /* the whole file; owned until handed to the wal */
+    uint64_t size;
+    bool header_ok;
+    bool adopted; /* file and buf now belong to the wal */
+};
+
+static int load_segment(struct wal *w, uint64_t seq, struct loaded *out)
+{
+    char name[IO_FS_NAME_MAX];
+    wal_segment_name(seq, name, sizeof name);
+    *out = (struct loaded){.seq = seq};
+    int rv = io_fs_open(w->fs, name, 0, &out->file);
+    if (rv == 0) {
+        rv = io_fs_size(w->fs, out->file, &out->size);
+    }
+    if (rv != 0) {
+        return wal_fail(w, rv == CRAFT_ENOMEM ? rv : CRAFT_EIO, "open %s: %s", name,
+                        craft_strerror(rv));
+    }
+    out->buf = craft_malloc(out->size > 0 ? out->size : 1);
+    if (out->buf == NULL) {
+        return CRAFT_ENOMEM;
+    }
+    size_t n_read;
+    rv = io_fs_pread(w->fs, out->file, out->buf, out->size, 0, &n_read);
+    if (rv != 0 || n_read != out->size) {
+        return wal_fail(w, CRAFT_EIO, "read %s: %s", name, rv ? craft_strerror(rv) : "short");
+    }
+    uint64_t header_seq;
+    out->header_ok = wal_segment_header_decode(out->buf, out->size, &header_seq) &&
+                     header_seq == seq;
+    return 0;
+}
+
+/* Is there, from off on in this segment or anywhere in a later one, a valid record of a batch
+ * after `batch`? Then the data before it was durable once, and a bad record there is damage. */
+static bool later_batch_exists(const struct loaded *segs, size_t n, size_t i, uint64_t off,
+                               uint64_t batch)
+{
+    for (; i < n; i++, off = WAL_SEGMENT_HEADER_BYTES) {
+        const struct loaded *s = &segs[i];
+        for (uint64_t at = off; at + WAL_RECORD_HEADER_BYTES <= s->size; at += WAL_RECORD_ALIGN) {
+            if (get_u64le(s->buf + at + 8) == 0) {
+                continue; /* kind is never 0: no record starts here */
+            }
+            struct wal_record r;
+            size_t size;
+            if (wal_record_decode(s->buf + at, s->size - at, &r, &size) == WAL_DECODE_OK &&
+                r.batch > batch) {
+                return true;
+            }
+        }
+    }
+    return false;
+}
+
+static bool all_zero_from(const struct loaded *s, uint64_t off)
+{
+    for (uint64_t i = off; i < s->size; i++) {
+        if (s->buf[i] != 0) {
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Applies one good record to the index; false if it does not follow the log it extends. */
+static bool apply_record(struct wal *w, struct scan *sc, const struct wal_record *r, uint64_t seq,
+                         uint64_t off, int *rv)
+{
+    uint64_t want_batch = sc->last_end ? sc->last_batch + 1 : sc->last_batch;
+    if (sc->last_batch != 0 && r->batch != want_batch) {
+        return false;
+    }
+    if (r->kind == WAL_RECORD_TRUNCATE) {
+        if (w->n_locs > 0 && (r->index < w->first || r->index > wal_last_index(w) + 1)) {
+            return false;
+        }
+        wal_locs_truncate(w, r->index);
+    } else {
+        if (w->n_locs > 0 && r->index != wal_last_index(w) + 1) {
+            return false;
+        }
+        if (w->n_locs > 0 && r->term < wal_term_at(w, wal_last_index(w))) {
+            return false;
+        }
+        struct wal_loc loc = {
+            .term = r->term, .off = off, .seq = seq, .len = r->len, .type = r->entry_type};
+        *rv = wal_locs_push(w, r->index, &loc);
+        if (*rv != 0) {
+            return false;
+        }
+    }
+    sc->last_batch = r->batch;
+    sc->last_end = (r->flags & WAL_FLAG_BATCH_END) != 0;
+    return true;
+}
+
+/* Cuts the log at (segment i, off): zeroes the rest of that segment and removes later ones, so
+ * no stale record can ever come back. If the cut left a batch open, a closing record (a truncate
+ * at last + 1, which changes nothing) ends it, so the next batch follows a closed one. Returns the
+ * new end of the segment's data in *end. */
+static int cut_tail(struct wal *w, struct scan *sc, struct loaded *segs, size_t *n, size_t i,
+                    uint64_t off, uint64_t *end)
+{
+    static const unsigned char zeros[64 * 1024];
+    struct loaded *s = &segs[i];
+    for (uint64_t at = off; at < s->size;) {
+        size_t len = s->size - at < sizeof zeros ? (size_t)(s->size - at) : sizeof zeros;
+        int rv = io_fs_pwrite(w->fs, s->file, zeros, len, at);
+        if (rv != 0) {
+            return wal_fail(w, CRAFT_EIO, "zeroing a torn tail: %s", craft_strerror(rv));
+        }
+        at += len;
+    }
+    memset(s->buf + off, 0, s->size - off);
+    *end = off;
+    int rv = 0;
+    if (!sc->last_end && sc->last_batch != 0) {
+        unsigned char closing[WAL_RECORD_HEADER_BYTES];
+        struct wal_record r = {.kind = WAL_RECORD_TRUNCATE,
+                               .flags = WAL_FLAG_BATCH_END,
+                               .batch = sc->last_batch,
+                               .index = wal_last_index(w) + 1};
+        wal_record_encode(&r, closing);
+        rv = io_fs_pwrite(w->fs, s->file, closing, sizeof closing, off);
+        if (rv == 0) {
+            memcpy(s->buf + off, closing, sizeof closing);
+            *end = off + sizeof closing;
+            sc->last_end = true;
+        }
+    }
+    if (rv == 0) {
+        rv = io_fs_fdatasync(w->fs, s->file);
+    }
+    for (size_t j = i + 1; rv == 0 && j < *n; j++) {
+        char name[IO_FS_NAME_MAX];
+        wal_segment_name(segs[j].seq, name, sizeof name);
+        io_fs_close(w->fs, segs[j].file);
+        craft_free(segs[j].buf);
+        rv = io_fs_unlink(w->fs, name);
+        segs[j] = (struct loaded){0};
+    }
+    if (rv == 0 && i + 1 < *n) {
+        rv = io_fs_sync_dir(w->fs);
+    }
+    *n = i + 1;
+    return rv != 0 ? wal_fail(w, CRAFT_EIO, "cutting a torn tail: %s", craft_strerror(rv)) : 0;
+}
+
+/* Scans segment i. Returns 0 to go on, 1 when the log ended here, or an error. */
+static int scan_segment(struct wal *w, struct scan *sc, struct loaded *segs, size_t *n, size_t i,
+                        struct wal_open_report *report)
+{
+    struct loaded *s = &segs[i];
+    uint64_t off = WAL_SEGMENT_HEADER_BYTES;
+    char name[IO_FS_NAME_MAX];
+    wal_segment_name(s->seq, name, sizeof name);
+    while (off < s->size) {
+        struct wal_record r;
+        size_t size = 0;
+        enum wal_decode d = wal_record_decode(s->buf + off, s->size - off, &r, &size);
+        int rv = 0;
+        if (d == WAL_DECODE_OK && apply_record(w, sc, &r, s->seq, off, &rv)) {
+            off += size;
+            continue;
+        }
+        if (rv != 0) {
+            return rv;
+        }
+        uint64_t stop_batch = sc->last_end ? sc->last_batch + 1 : sc->last_batch;
+        if (d == WAL_DECODE_OK && r.batch > stop_batch && sc->last_batch != 0) {
+            return wal_fail(w, CRAFT_ECORRUPT,
+                            "%s offset %" PRIu64 ": record of batch %" PRIu64
+                            " where batch %" PRIu64 " was due (lost records before it)",
+                            name, off, r.batch, stop_batch);
+        }
+        if (d == WAL_DECODE_ZERO && i + 1 < *n) {
+            break; /* the writer moved on to the next segment */
+        }
+        if (later_batch_exists(segs, *n, i, off + WAL_RECORD_ALIGN, stop_batch)) {
+            return wal_fail(w, CRAFT_ECORRUPT,
+                            "%s offset %" PRIu64 ": bad record before later durable ones "
+                            "(checksum or sequence mismatch)",
+                            name, off);
+        }
+        uint64_t end = off;
+        if (d != WAL_DECODE_ZERO || !all_zero_from(s, off) || !sc->last_end) {
+            report->tail_truncated = true;
+            report->tail_segment = s->seq;
+            report->tail_offset = off;
+            report->tail_bytes = s->size - off;
+            rv = cut_tail(w, sc, segs, n, i, off, &end);
+            if (rv != 0) {
+                return rv;
+            }
+        }
+        w->segs[w->n_segs - 1].used = end;
+        return 1;
+    }
+    w->segs[w->n_segs - 1].used = off < s->size ? off : s->size;
+    return 0;
+}
+
+/* A last segment whose header never became durable (creation torn) holds nothing: remove it. */
+static int check_header(struct wal *w, struct loaded *segs, size_t *n, size_t i,
+                        struct wal_open_report *report)
+{
+    struct loaded *s = &segs[i];
+    if (s->header_ok) {
+        return 0;
+    }
+    char name[IO_FS_NAME_MAX];
+    wal_segment_name(s->seq, name, sizeof name);
+    if (i + 1 < *n || !all_zero_from(s, WAL_SEGMENT_HEADER_BYTES)) {
+        return wal_fail(w, CRAFT_ECORRUPT, "%s offset 0: bad segment header", name);
+    }
+    io_fs_close(w->fs, s->file);
+    craft_free(s->buf);
+    *s = (struct loaded){0};
+    (*n)--;
+    report->tail_truncated = true;
+    int rv = io_fs_unlink(w->fs, name);
+    if (rv == 0) {
+        rv = io_fs_sync_dir(w->fs);
+    }
+    return rv != 0 ? wal_fail(w, CRAFT_EIO, "removing %s: %s", name, craft_strerror(rv)) : 0;
+}
+
+static int adopt_segment(struct wal *w, const struct loaded *s)
+{
+    if (w->n_segs == w->cap_segs) {
+        size_t cap = w->cap_segs == 0 ? 8 : w->cap_segs * 2;
+        struct wal_segment *segs = craft_realloc(w->segs, cap * sizeof *segs);
+        if (segs == NULL) {
+            return CRAFT_ENOMEM;
+        }
+        w->segs = segs;
+        w->cap_segs = cap;
+    }
+    uint64_t capacity = s->size > w->cfg.segment_bytes ? s->size : w->cfg.segment_bytes;
+    w->segs[w->n_segs++] = (struct wal_segment){
+        .seq = s->seq, .file = s->file, .capacity = capacity, .used = WAL_SEGMENT_HEADER_BYTES};
+    return 0;
+}
+
+/* Hands the recovered entries out as pointers into the segments' read buffers. */
+static int build_recovered(struct wal *w)
+{
+    if (w->n_locs == 0) {
+        return 0;
+    }
+    w->recovered = craft_calloc(w->n_locs, sizeof *w->recovered);
+    if (w->recovered == NULL) {
+        return CRAFT_ENOMEM;
+    }
+    size_t seg = 0;
+    for (size_t i = 0; i < w->n_locs; i++) {
+        const struct wal_loc *loc = &w->locs[w->start + i];
+        while (w->segs[seg].seq != loc->seq) {
+            seg++; /* live entries never go back to an earlier segment */
+        }
+        w->recovered[i] = (struct craft_entry){
+            .term = loc->term,
+            .index = w->first + i,
+            .type = loc->type,
+            .data = {.base = w->rbufs[seg] + loc->off + WAL_RECORD_HEADER_BYTES, .len = loc->len},
+        };
+    }
+    w->n_recovered = w->n_locs;
+    return 0;
+}
+
+static int recover(struct wal *w, struct loaded *segs, size_t n, struct wal_open_report *report)
+{
+    struct scan sc = {.last_batch = 0, .last_end = true};
+    int rv = 0;
+    for (size_t i = 0; i < n; i++) {
+        report->bytes_scanned += segs[i].size;
+    }
+    for (size_t i = 0; i < n && rv == 0; i++) {
+        rv = check_header(w, segs, &n, i, report);
+        if (rv != 0 || i >= n) {
+            break;
+        }
+        rv = adopt_segment(w, &segs[i]);
+        if (rv != 0) {
+            break;
+        }
+        w->rbufs[w->n_rbufs++] = segs[i].buf;
+        segs[i].adopted = true;
+        rv = scan_segment(w, &sc, segs, &n, i, report);
+        if (rv == 1) {
+            rv = 0;
+            break;
+        }
+    }
+    w->next_batch = sc.last_batch + 1;
+    report->n_segments = w->n_segs;
+    return rv;
+}
+
+int wal_open(struct io_fs *fs, const struct wal_config *cfg, struct wal **out,
+             struct wal_open_report *report, char *errmsg, size_t errmsg_len)
+{
+    struct wal_open_report ignored;
+    if (report == NULL) {
+        report = &ignored;
+    }
+    memset(report, 0, sizeof *report);
+    if (cfg->segment_bytes < WAL_SEGMENT_BYTES_MIN) {
+        snprintf(errmsg, errmsg_len, "segment_bytes below %u", WAL_SEGMENT_BYTES_MIN);
+        return CRAFT_EINVAL;
+    }
+    struct wal *w = craft_calloc(1, sizeof *w);
+    if (w == NULL) {
+        return CRAFT_ENOMEM;
+    }
+    w->fs = fs;
+    w->cfg = *cfg;
+    struct names names = {0};
+    struct loaded *segs = NULL;
+    size_t n = 0;
+    int rv = io_fs_list(fs, collect_segment, &names);
+    if (rv != 0) {
+        rv = wal_fail(w, rv == CRAFT_ENOMEM ? rv : CRAFT_EIO, "listing the directory: %s",
+                      craft_strerror(rv));
+        goto fail;
+    }
+    qsort(names.seqs, names.n, sizeof *names.seqs, compare_seq);
+    segs = craft_calloc(names.n + 1, sizeof *segs);
+    w->rbufs = craft_calloc(names.n + 1, sizeof *w->rbufs);
+    if (segs == NULL || w->rbufs == NULL) {
+        rv = CRAFT_ENOMEM;
+        goto fail;
+    }
+    for (; n < names.n; n++) {
+        rv = load_segment(w, names.seqs[n], &segs[n]);
+        if (rv != 0) {
+            n++;
+            goto fail;
+        }
+    }
+    rv = recover(w, segs, n, report);
+    if (rv == 0 && w->n_segs == 0) {
+        rv = wal_segment_create(w, names.n > 0 ? names.seqs[names.n - 1] + 1 : 1);
+    }
+    if (rv == 0) {
+        rv = build_recovered(w);
+    }
+    if (rv != 0) {
+        goto fail;
+    }
+    craft_free(segs);
+    craft_free(names.seqs);
+    *out = w;
+    return 0;
+
+fail:
+    snprintf(errmsg, errmsg_len, "%s", w->errmsg[0] ? w->errmsg : craft_strerror(rv));
+    for (size_t i = 0; i < n; i++) {
+        if (segs[i].adopted) {
+            continue;
+        }
+        if (segs[i].file != NULL) {
+            io_fs_close(fs, segs[i].file);
+        }
+        craft_free(segs[i].buf);
+    }
+    craft_free(segs);
+    craft_free(names.seqs);
+    wal_close(w);
+    return rv;
+}
