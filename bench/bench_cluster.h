@@ -24,9 +24,14 @@ struct bench_node {
     struct bench_mailbox mailbox;
     struct bench_mailbox inbox; /* the mailbox being delivered; swapped with mailbox */
     craft_index applied;
+    craft_index compacted; /* entries up to here were dropped from the core's memory */
     uint64_t checksum; /* over the data of applied NORMAL entries, in order */
     uint64_t n_applied_normal;
 };
+
+/* Each core keeps this many applied entries in memory behind what it compacts, so AppendEntries
+ * still in flight (a bounded window) can be resolved from the sender's log. */
+#define BENCH_COMPACT_KEEP 65536u
 
 struct bench_cluster {
     unsigned n;

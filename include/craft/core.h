@@ -116,6 +116,9 @@ enum craft_input_type {
     CRAFT_IN_PERSISTED = 4, /* the log is durable up to (term, index) */
     CRAFT_IN_APPLIED = 5,   /* the state machine has applied up to index */
     CRAFT_IN_CAMPAIGN = 6,  /* start an election now, as if the timer fired */
+    /* Drop entries up to index (at most the applied and persisted ones) from memory; they live
+     * on in storage. Until snapshots exist, a follower that needs them waits. */
+    CRAFT_IN_COMPACT = 7,
 };
 
 struct craft_input {
@@ -139,6 +142,9 @@ struct craft_input {
         struct {
             craft_index index;
         } applied;
+        struct {
+            craft_index index;
+        } compact;
     };
 };
 

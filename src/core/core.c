@@ -267,6 +267,13 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
             c->applied = in->applied.index;
         }
         break;
+    case CRAFT_IN_COMPACT: {
+        craft_index upto = in->compact.index;
+        upto = upto < c->applied ? upto : c->applied;
+        upto = upto < c->log.stable ? upto : c->log.stable;
+        log_compact(&c->log, upto);
+        break;
+    }
     case CRAFT_IN_CAMPAIGN:
         if (c->role != CRAFT_LEADER) {
             election_campaign(c, c->cfg.pre_vote);

@@ -11,24 +11,34 @@ void log_init(struct log *l)
     memset(l, 0, sizeof *l);
 }
 
-static void slab_release(struct log_slab *slab)
+/* Drops one reference; an unused standard slab is kept as the spare, so a log that is compacted
+ * as fast as it grows reuses the same memory instead of faulting in fresh pages. */
+static void slab_release(struct log *l, struct log_slab *slab)
 {
     if (slab == NULL) {
         return;
     }
     CRAFT_ASSERT(slab->refs > 0);
     slab->refs--;
-    if (slab->refs == 0) {
-        craft_free(slab);
+    if (slab->refs > 0) {
+        return;
     }
+    if (l->n_spares < LOG_SPARE_SLABS && slab->size == LOG_SLAB_BYTES) {
+        l->spares[l->n_spares++] = slab;
+        return;
+    }
+    craft_free(slab);
 }
 
 void log_close(struct log *l)
 {
     for (size_t i = 0; i < l->n; i++) {
-        slab_release(l->slabs[l->start + i]);
+        slab_release(l, l->slabs[l->start + i]);
     }
-    slab_release(l->slab);
+    slab_release(l, l->slab);
+    for (unsigned i = 0; i < l->n_spares; i++) {
+        craft_free(l->spares[i]);
+    }
     craft_free(l->entries);
     craft_free(l->slabs);
     memset(l, 0, sizeof *l);
@@ -109,14 +119,19 @@ static struct log_slab *slab_for(struct log *l, size_t len)
         return l->slab;
     }
     size_t size = len > LOG_SLAB_BYTES ? len : LOG_SLAB_BYTES;
-    struct log_slab *slab = craft_malloc(sizeof *slab + size);
-    if (slab == NULL) {
-        return NULL;
+    struct log_slab *slab = NULL;
+    if (size == LOG_SLAB_BYTES && l->n_spares > 0) {
+        slab = l->spares[--l->n_spares];
+    } else {
+        slab = craft_malloc(sizeof *slab + size);
+        if (slab == NULL) {
+            return NULL;
+        }
     }
     slab->refs = 1; /* the log's reference while current */
     slab->size = size;
     slab->used = 0;
-    slab_release(l->slab);
+    slab_release(l, l->slab);
     l->slab = slab;
     return slab;
 }
@@ -161,7 +176,7 @@ void log_truncate(struct log *l, craft_index from)
     size_t keep = (size_t)(from - l->offset - 1);
     for (size_t i = keep; i < l->n; i++) {
         l->bytes -= l->entries[l->start + i].data.len;
-        slab_release(l->slabs[l->start + i]);
+        slab_release(l, l->slabs[l->start + i]);
     }
     l->n = keep;
     if (l->stable >= from) {
@@ -179,7 +194,7 @@ void log_compact(struct log *l, craft_index upto)
     l->offset_term = log_term_at(l, upto);
     for (size_t i = 0; i < drop; i++) {
         l->bytes -= l->entries[l->start + i].data.len;
-        slab_release(l->slabs[l->start + i]);
+        slab_release(l, l->slabs[l->start + i]);
     }
     l->start += drop;
     l->n -= drop;

@@ -5,6 +5,11 @@
 
 #include "craft/core.h"
 
+/* Payloads are packed into slabs of this size; a bigger payload gets a slab of its own. */
+#define LOG_SLAB_BYTES (256u * 1024u)
+/* Freed slabs kept for reuse, so a log compacted as fast as it grows faults in no fresh pages. */
+#define LOG_SPARE_SLABS 16u
+
 /* A block of payload bytes shared by the entries that point into it. */
 struct log_slab {
     uint64_t refs; /* entries pointing in, plus one while it is the log's current slab */
@@ -24,11 +29,11 @@ struct log {
     craft_term offset_term;  /* the term of that entry */
     craft_index stable;      /* every entry up to here is durable */
     struct log_slab *slab;   /* where the next payload goes; owned (one ref) */
+    struct log_slab *spares[LOG_SPARE_SLABS]; /* unused slabs kept for reuse; owned */
+    unsigned n_spares;
     uint64_t bytes;          /* payload bytes held */
 };
 
-/* Payloads are packed into slabs of this size; a bigger payload gets a slab of its own. */
-#define LOG_SLAB_BYTES (256u * 1024u)
 
 void log_init(struct log *l);
 void log_close(struct log *l);

@@ -384,7 +384,9 @@ int wal_open(struct io_fs *fs, const struct wal_config *cfg, struct wal **out,
                       craft_strerror(rv));
         goto fail;
     }
-    qsort(names.seqs, names.n, sizeof *names.seqs, compare_seq);
+    if (names.n > 1) {
+        qsort(names.seqs, names.n, sizeof *names.seqs, compare_seq);
+    }
     segs = craft_calloc(names.n + 1, sizeof *segs);
     w->rbufs = craft_calloc(names.n + 1, sizeof *w->rbufs);
     if (segs == NULL || w->rbufs == NULL) {

@@ -1,0 +1,31 @@
+/* CRC-32C (Castagnoli): the checksum of every WAL record, file and wire frame. Hardware path with
+ * the SSE4.2 crc32 instruction where the CPU has it (detected at run time), slicing-by-8 otherwise.
+ */
+#ifndef CRAFT_UTIL_CRC32C_H
+#define CRAFT_UTIL_CRC32C_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Returns the CRC-32C of buf[0..len) continued from crc, where crc is 0 to start or the result of
+ * a previous call. Pre- and post-inversion happen inside, so the value passed in and returned is
+ * the finished CRC and the call is incremental:
+ *     crc32c(crc32c(0, a, n), b, m) == crc32c(0, ab, n + m)
+ * (standard parameters: reflected poly 0x82F63B78, init ~0, final xor ~0; crc32c(0, "123456789",
+ * 9) == 0xE3069283). buf may be NULL when len is 0. Pure; any thread. */
+uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
+
+/* The same function computed in software (slicing-by-8), on any CPU. For tests and benchmarks. */
+uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len);
+
+/* True if crc32c_hw may be called on this CPU (x86-64 with SSE4.2); always false elsewhere. */
+int crc32c_hw_available(void);
+
+#if defined(__x86_64__)
+#define CRC32C_HAVE_HW 1
+/* The same function with the SSE4.2 crc32 instruction, 8 bytes at a time. Call it only when
+ * crc32c_hw_available() is true (it would fault otherwise). For tests and benchmarks. */
+uint32_t crc32c_hw(uint32_t crc, const void *buf, size_t len);
+#endif
+
+#endif
