@@ -140,6 +140,7 @@ int wal_append(struct wal *w, const struct craft_entry *entries, size_t n)
     if (w->failed) {
         return CRAFT_EIO;
     }
+    CRAFT_ASSERT(!w->unsynced); /* a written batch is synced before the next one starts */
     for (size_t i = 0; i < n; i++) {
         const struct craft_entry *e = &entries[i];
         if (w->n_locs > 0 && e->index != wal_last_index(w) + 1) {
@@ -183,6 +184,7 @@ int wal_truncate(struct wal *w, craft_index from)
     if (w->failed) {
         return CRAFT_EIO;
     }
+    CRAFT_ASSERT(!w->unsynced);
     if (w->n_locs == 0 || from < w->first || from > wal_last_index(w) + 1) {
         return wal_fail(w, CRAFT_EINVAL, "truncate from %" PRIu64 " outside [%" PRIu64 ", %" PRIu64
                                           "]",
@@ -299,7 +301,7 @@ static int sync_segment(struct wal *w, struct wal_segment *seg)
     return 0;
 }
 
-int wal_sync(struct wal *w)
+int wal_write(struct wal *w)
 {
     if (w->failed) {
         return CRAFT_EIO;
@@ -342,14 +344,24 @@ int wal_sync(struct wal *w)
         }
         pos += len;
     }
-    rv = sync_segment(w, &w->segs[w->n_segs - 1]);
-    if (rv != 0) {
-        return rv;
-    }
     w->batch_len = 0;
     w->batch_records = 0;
     w->next_batch++;
+    w->unsynced = true;
     return 0;
+}
+
+int wal_sync(struct wal *w)
+{
+    int rv = wal_write(w);
+    if (rv != 0 || !w->unsynced) {
+        return rv;
+    }
+    rv = sync_segment(w, &w->segs[w->n_segs - 1]);
+    if (rv == 0) {
+        w->unsynced = false;
+    }
+    return rv;
 }
 
 static struct wal_segment *segment_of(struct wal *w, uint64_t seq)

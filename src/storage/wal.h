@@ -62,6 +62,11 @@ CRAFT_MUST_CHECK int wal_truncate(struct wal *w, craft_index from);
  * fdatasync the page cache cannot be trusted, so every later call returns CRAFT_EIO. */
 CRAFT_MUST_CHECK int wal_sync(struct wal *w);
 
+/* The first half of wal_sync: writes what was queued (full segments are synced as they are left
+ * behind) without the final fdatasync. The next call must be wal_sync before anything else is
+ * queued, so at most one batch is ever not durable. Same errors as wal_sync. */
+CRAFT_MUST_CHECK int wal_write(struct wal *w);
+
 /* True when something is queued for the next wal_sync. */
 bool wal_has_pending(const struct wal *w);
 

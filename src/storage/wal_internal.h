@@ -42,6 +42,7 @@ struct wal {
     size_t batch_last; /* offset of the last record in batch */
     size_t batch_records;
 
+    bool unsynced; /* wal_write wrote a batch that no fdatasync has covered yet */
     bool failed;
     char errmsg[256];
 
