@@ -101,6 +101,12 @@ int storage_persist(struct storage *s, const struct craft_output *out)
     return 0;
 }
 
+int storage_write(struct storage *s)
+{
+    int rv = wal_write(s->wal);
+    return rv != 0 ? fail(s, rv, "writing the log") : 0;
+}
+
 int storage_sync(struct storage *s)
 {
     int rv = wal_sync(s->wal);

@@ -41,6 +41,9 @@ void storage_recovered_release(struct storage *s);
  * is remembered and written with the next save or on close (commit is a hint on restart). */
 CRAFT_MUST_CHECK int storage_persist(struct storage *s, const struct craft_output *out);
 
+/* Writes what is queued without the final fdatasync (see wal_write); storage_sync completes it. */
+CRAFT_MUST_CHECK int storage_write(struct storage *s);
+
 /* Makes everything queued durable (one WAL write and fdatasync). */
 CRAFT_MUST_CHECK int storage_sync(struct storage *s);
 
