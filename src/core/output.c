@@ -159,7 +159,14 @@ static void hold_until_persisted(struct craft_core *c)
 
 static void finish_hard_state(struct craft_core *c, struct craft_output *out)
 {
-    struct craft_hard_state hs = {.term = c->term, .vote = c->vote, .commit = c->commit};
+    /* The hard state is persisted before this step's log writes, and a crash may come between:
+     * the commit index it carries must cover only entries already durable (and, being committed,
+     * never truncated), or a restart would apply whatever stale entry sat at that index. */
+    craft_index commit = c->commit < c->log.stable ? c->commit : c->log.stable;
+    if (commit < c->hs_emitted.commit) {
+        commit = c->hs_emitted.commit;
+    }
+    struct craft_hard_state hs = {.term = c->term, .vote = c->vote, .commit = commit};
 #ifdef CRAFT_MUTATION_VOTE_NOT_PERSISTED
     hs.vote = c->hs_emitted.vote; /* mutation: the vote never reaches the disk */
 #endif

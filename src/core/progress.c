@@ -109,13 +109,3 @@ bool progress_on_reject(struct progress *p, craft_index rejected, craft_index ne
     p->probe_sent = false;
     return true;
 }
-
-void progress_free_first(struct progress *p)
-{
-    if (p->count == 0) {
-        return;
-    }
-    p->bytes -= p->ring[p->head].bytes;
-    p->head = (p->head + 1) % p->ring_cap;
-    p->count--;
-}

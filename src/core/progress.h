@@ -47,7 +47,4 @@ bool progress_on_ack(struct progress *p, craft_index index);
  * Returns false for a stale rejection (already superseded), true when next moved back. */
 bool progress_on_reject(struct progress *p, craft_index rejected, craft_index next_hint);
 
-/* Frees the oldest in-flight slot (a heartbeat answer shows the follower is reachable). */
-void progress_free_first(struct progress *p);
-
 #endif

@@ -99,6 +99,18 @@ void replication_broadcast_append(struct craft_core *c)
     }
 }
 
+/* An AppendEntries without entries at p->next - 1; it changes nothing in p. */
+static void send_check(struct craft_core *c, struct progress *p)
+{
+    struct craft_msg *m = output_msg(c, CRAFT_MSG_APPEND, p->id);
+    if (m == NULL) {
+        return;
+    }
+    m->append.prev_index = p->next - 1;
+    m->append.prev_term = log_term_at(&c->log, p->next - 1);
+    m->append.commit = c->commit;
+}
+
 void replication_broadcast_heartbeat(struct craft_core *c)
 {
     for (unsigned i = 0; i < c->membership.n_voters; i++) {
@@ -161,10 +173,11 @@ void replication_on_append_response(struct craft_core *c, const struct craft_msg
                 progress_become_replicate(p);
             }
             replication_maybe_commit(c);
-        } else if (p->state == CRAFT_PROGRESS_REPLICATE &&
-                   progress_is_paused(p, c->cfg.inflight_bytes_max)) {
-            /* A heartbeat's answer with a full window: an AppendEntries may have been lost. */
-            progress_free_first(p);
+        } else if (p->state == CRAFT_PROGRESS_REPLICATE && p->match + 1 < p->next) {
+            /* An answer that moved nothing (a heartbeat's) while entries are out: one may have
+             * been lost. Ask at next - 1: the follower confirms (match catches up) or refuses
+             * (and the rejection sends us back to probing from its hint). */
+            send_check(c, p);
         }
         replication_send_append(c, p);
         return;

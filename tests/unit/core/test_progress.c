@@ -95,20 +95,6 @@ static void test_progress_ack_frees_inflight(void **state)
     assert_int_equal(p.match, 17 + 3 * RING);
 }
 
-static void test_progress_free_first(void **state)
-{
-    (void)state;
-    struct inflight ring[RING];
-    struct progress p = replicating(ring, 10);
-    progress_free_first(&p); /* empty: nothing happens */
-    assert_int_equal(p.count, 0);
-    progress_on_sent(&p, 11, 1, 5);
-    progress_on_sent(&p, 12, 1, 7);
-    progress_free_first(&p);
-    assert_int_equal(p.count, 1);
-    assert_int_equal(p.bytes, 7);
-}
-
 static void test_progress_stale_reject_ignored_in_replicate(void **state)
 {
     (void)state;
@@ -167,7 +153,6 @@ int main(void)
         cmocka_unit_test(test_progress_replicate_window_by_count),
         cmocka_unit_test(test_progress_replicate_window_by_bytes),
         cmocka_unit_test(test_progress_ack_frees_inflight),
-        cmocka_unit_test(test_progress_free_first),
         cmocka_unit_test(test_progress_stale_reject_ignored_in_replicate),
         cmocka_unit_test(test_progress_stale_reject_ignored_in_probe),
         cmocka_unit_test(test_progress_reject_moves_next_back_not_below_match),

@@ -1,0 +1,356 @@
+/* The invariant checkers. Each is O(1) per entry or message except on rare events (a durable
+ * truncation of committed indexes, a restart), so they run after every step of every seed. */
+#include "sim_checks.h"
+
+#include <inttypes.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "sim_hash.h"
+#include "sim_mem.h"
+
+void sim_checks_init(struct sim_checks *ck, struct sim_node *nodes, unsigned n_nodes)
+{
+    memset(ck, 0, sizeof(*ck));
+    ck->n_nodes = n_nodes;
+    ck->majority = n_nodes / 2 + 1;
+    ck->nodes = nodes;
+    ck->rule_checks = true;
+    sim_map_init(&ck->prefix_at);
+    sim_map_init(&ck->leader_of);
+    sim_map_init(&ck->vote_of);
+}
+
+void sim_checks_close(struct sim_checks *ck)
+{
+    sim_map_close(&ck->prefix_at);
+    sim_map_close(&ck->leader_of);
+    sim_map_close(&ck->vote_of);
+    craft_free(ck->committed);
+    memset(ck, 0, sizeof(*ck));
+}
+
+bool sim_checks_failed(const struct sim_checks *ck)
+{
+    return ck->violation != NULL;
+}
+
+void sim_checks_fail(struct sim_checks *ck, craft_id node, const char *name, const char *fmt, ...)
+{
+    if (ck->violation != NULL) {
+        return;
+    }
+    ck->violation = name;
+    ck->violation_node = node;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(ck->detail, sizeof(ck->detail), fmt, ap);
+    va_end(ap);
+}
+
+static uint32_t role_at_end(const struct sim_node *n, const struct craft_output *out)
+{
+    uint32_t role = n->role;
+    for (size_t i = 0; i < out->n_events; i++) {
+        if (out->events[i].type == CRAFT_EVENT_ROLE) {
+            role = out->events[i].role;
+        }
+    }
+    return role;
+}
+
+static void check_prefix(struct sim_checks *ck, craft_id node, craft_index index, craft_term term,
+                         uint64_t prefix, const char *where)
+{
+    uint64_t known;
+    if (sim_map_get(&ck->prefix_at, index, term, &known)) {
+        if (known != prefix) {
+            sim_checks_fail(ck, node, "log_matching",
+                            "n%" PRIu64 " %s holds (index %" PRIu64 ", term %" PRIu64
+                            ") with a log prefix that differs from another node's",
+                            node, where, index, term);
+        }
+        return;
+    }
+    sim_map_put(&ck->prefix_at, index, term, prefix);
+}
+
+void sim_checks_output_log(struct sim_checks *ck, struct sim_node *n, const struct craft_output *out)
+{
+    if (out->truncate_from == 0 && out->n_entries == 0) {
+        return;
+    }
+    if (role_at_end(n, out) == CRAFT_LEADER && out->truncate_from != 0 &&
+        out->truncate_from <= n->n_log) {
+        sim_checks_fail(ck, n->id, "leader_append_only",
+                        "leader n%" PRIu64 " (term %" PRIu64 ") truncates its log from %" PRIu64
+                        " (last %zu)",
+                        n->id, n->term, out->truncate_from, n->n_log);
+    }
+    if (out->truncate_from != 0) {
+        if (out->truncate_from > n->n_log + 1) {
+            sim_checks_fail(ck, n->id, "log_contiguous",
+                            "n%" PRIu64 " truncates from %" PRIu64 " beyond its last index %zu",
+                            n->id, out->truncate_from, n->n_log);
+        }
+        sim_node_mirror_truncate(n, out->truncate_from);
+    }
+    for (size_t i = 0; i < out->n_entries; i++) {
+        const struct craft_entry *e = &out->entries[i];
+        if (e->index != n->n_log + 1) {
+            sim_checks_fail(ck, n->id, "log_contiguous",
+                            "n%" PRIu64 " appends index %" PRIu64 " after last index %zu", n->id,
+                            e->index, n->n_log);
+            return;
+        }
+        if (n->n_log > 0 && e->term < n->log[n->n_log - 1].term) {
+            sim_checks_fail(ck, n->id, "log_matching",
+                            "n%" PRIu64 " appends index %" PRIu64 " of term %" PRIu64
+                            " after an entry of term %" PRIu64,
+                            n->id, e->index, e->term, n->log[n->n_log - 1].term);
+        }
+        uint64_t prefix =
+            sim_node_mirror_append(n, e->term, e->type, sim_hash_bytes(e->data.base, e->data.len));
+        check_prefix(ck, n->id, e->index, e->term, prefix, "log");
+    }
+}
+
+/* §5.4.3: every entry committed in a term before `term` is in the log of term's leader. An entry's
+ * commit term is the term of the node that applied it first (the leader that committed it). A
+ * leader of an old term can be elected after newer terms committed more (a slow vote response),
+ * so the newest entries whose commit term is not below `term` are skipped. */
+static void check_completeness(struct sim_checks *ck, const struct sim_node *n, craft_term term)
+{
+    size_t m = ck->n_committed;
+    while (m > 0 && ck->committed[m - 1].commit_term >= term) {
+        m--;
+    }
+    if (m == 0) {
+        return;
+    }
+    const struct sim_committed *c = &ck->committed[m - 1];
+    if (n->n_log < m || n->log[m - 1].prefix != c->prefix) {
+        sim_checks_fail(ck, n->id, "leader_completeness",
+                        "n%" PRIu64 " became leader of term %" PRIu64 " with last index %zu but "
+                        "entries up to %zu (index %zu: term %" PRIu64 ", committed in term %" PRIu64
+                        ") are committed and its log does not hold them",
+                        n->id, term, n->n_log, m, m, c->term, c->commit_term);
+    }
+}
+
+static void on_role(struct sim_checks *ck, struct sim_node *n, const struct craft_event *ev)
+{
+    if (ev->term < n->term) {
+        sim_checks_fail(ck, n->id, "term_monotonic",
+                        "n%" PRIu64 " term goes from %" PRIu64 " back to %" PRIu64, n->id, n->term,
+                        ev->term);
+    }
+    bool new_leader = ev->role == CRAFT_LEADER && (n->role != CRAFT_LEADER || n->term != ev->term);
+    n->role = ev->role;
+    n->term = ev->term;
+    n->leader = ev->peer;
+    if (!new_leader) {
+        return;
+    }
+    ck->elections++;
+    uint64_t other;
+    if (sim_map_get(&ck->leader_of, ev->term, 0, &other) && other != n->id) {
+        sim_checks_fail(ck, n->id, "election_safety",
+                        "n%" PRIu64 " and n%" PRIu64 " are both leaders of term %" PRIu64, other,
+                        n->id, ev->term);
+    }
+    sim_map_put(&ck->leader_of, ev->term, 0, n->id);
+    check_completeness(ck, n, ev->term);
+}
+
+void sim_checks_event(struct sim_checks *ck, struct sim_node *n, const struct craft_event *ev)
+{
+    if (ev->type == CRAFT_EVENT_ROLE) {
+        on_role(ck, n, ev);
+    } else if (ev->type == CRAFT_EVENT_COMMIT) {
+        if (ck->rule_checks && n->role == CRAFT_LEADER && ev->index > n->commit &&
+            ev->index <= n->n_log && n->log[ev->index - 1].term != n->term) {
+            /* Figure 2 / §5.4.2: a leader commits by counting replicas only an entry of its own
+             * term (earlier ones commit with it). */
+            sim_checks_fail(ck, n->id, "leader_commit_current_term",
+                            "leader n%" PRIu64 " of term %" PRIu64 " advances its commit to %" PRIu64
+                            " whose entry has term %" PRIu64,
+                            n->id, n->term, ev->index, n->log[ev->index - 1].term);
+        }
+        if (ev->index < n->commit) {
+            sim_checks_fail(ck, n->id, "commit_monotonic",
+                            "n%" PRIu64 " commit goes from %" PRIu64 " back to %" PRIu64, n->id,
+                            n->commit, ev->index);
+        }
+        n->commit = ev->index;
+    }
+}
+
+void sim_checks_hard_state(struct sim_checks *ck, struct sim_node *n,
+                           const struct craft_hard_state *hs)
+{
+    if (hs->term < n->hs_term) {
+        sim_checks_fail(ck, n->id, "term_monotonic",
+                        "n%" PRIu64 " hard state term goes from %" PRIu64 " back to %" PRIu64,
+                        n->id, n->hs_term, hs->term);
+    }
+    if (hs->commit < n->hs_commit) {
+        sim_checks_fail(ck, n->id, "commit_monotonic",
+                        "n%" PRIu64 " hard state commit goes from %" PRIu64 " back to %" PRIu64,
+                        n->id, n->hs_commit, hs->commit);
+    }
+    n->hs_term = hs->term;
+    n->hs_commit = hs->commit;
+}
+
+static uint32_t count_durable(const struct sim_checks *ck, craft_index index, craft_term term)
+{
+    uint32_t k = 0;
+    for (unsigned i = 1; i <= ck->n_nodes; i++) {
+        const struct sim_disk *d = &ck->nodes[i].disk;
+        if (d->n_log >= index && d->log[index - 1].term == term) {
+            k++;
+        }
+    }
+    return k;
+}
+
+void sim_checks_apply(struct sim_checks *ck, struct sim_node *n, const struct craft_entry *e)
+{
+    if (e->index != n->applied + 1) {
+        sim_checks_fail(ck, n->id, "state_machine_safety",
+                        "n%" PRIu64 " applies index %" PRIu64 " after %" PRIu64, n->id, e->index,
+                        n->applied);
+        return;
+    }
+    uint64_t data_hash = sim_hash_bytes(e->data.base, e->data.len);
+    if (e->index > n->n_log || n->log[e->index - 1].term != e->term ||
+        n->log[e->index - 1].data_hash != data_hash) {
+        sim_checks_fail(ck, n->id, "apply_matches_log",
+                        "n%" PRIu64 " applies (index %" PRIu64 ", term %" PRIu64
+                        ") which is not the entry in its log (last %zu)",
+                        n->id, e->index, e->term, n->n_log);
+        return;
+    }
+    n->applied = e->index;
+    if (e->index <= ck->n_committed) {
+        const struct sim_committed *c = &ck->committed[e->index - 1];
+        if (c->term != e->term || c->data_hash != data_hash || c->type != e->type) {
+            sim_checks_fail(ck, n->id, "state_machine_safety",
+                            "n%" PRIu64 " applies (index %" PRIu64 ", term %" PRIu64
+                            ") but another node applied term %" PRIu64 " there",
+                            n->id, e->index, e->term, c->term);
+        }
+        return;
+    }
+    CRAFT_ASSERT(e->index == ck->n_committed + 1); /* n applied every index below in order */
+    void *arr = ck->committed;
+    sim_grow(&arr, &ck->cap_committed, ck->n_committed + 1, sizeof(*ck->committed));
+    ck->committed = arr;
+    struct sim_committed *c = &ck->committed[ck->n_committed++];
+    c->term = e->term;
+    c->type = e->type;
+    c->data_hash = data_hash;
+    c->prefix = n->log[e->index - 1].prefix;
+    c->commit_term = n->term > n->hs_term ? n->term : n->hs_term;
+    c->n_durable = count_durable(ck, e->index, e->term);
+    if (c->n_durable < ck->majority) {
+        sim_checks_fail(ck, n->id, "committed_durable",
+                        "(index %" PRIu64 ", term %" PRIu64 ") is committed (first applied by n%" PRIu64
+                        ") but only %u of %u durable logs hold it",
+                        e->index, e->term, n->id, c->n_durable, ck->n_nodes);
+    }
+}
+
+void sim_checks_send(struct sim_checks *ck, const struct sim_node *n, const struct craft_msg *m)
+{
+    const struct sim_disk *d = &n->disk;
+    if (m->type == CRAFT_MSG_VOTE_RESP && m->vote_resp.granted) {
+        uint64_t other;
+        if (sim_map_get(&ck->vote_of, m->from, m->term, &other) && other != m->to) {
+            sim_checks_fail(ck, n->id, "vote_once",
+                            "n%" PRIu64 " grants its vote in term %" PRIu64 " to n%" PRIu64
+                            " and to n%" PRIu64,
+                            m->from, m->term, other, m->to);
+        }
+        sim_map_put(&ck->vote_of, m->from, m->term, m->to);
+        if (ck->rule_checks && (d->hs.term != m->term || d->hs.vote != m->to)) {
+            sim_checks_fail(ck, n->id, "vote_durable",
+                            "n%" PRIu64 " grants its vote to n%" PRIu64 " in term %" PRIu64
+                            " but its durable hard state says term %" PRIu64 " vote n%" PRIu64,
+                            m->from, m->to, m->term, d->hs.term, d->hs.vote);
+        }
+    } else if (ck->rule_checks && m->type == CRAFT_MSG_APPEND_RESP && m->append_resp.success) {
+        if (d->n_log < m->append_resp.index) {
+            sim_checks_fail(ck, n->id, "ack_durable",
+                            "n%" PRIu64 " acknowledges index %" PRIu64 " to n%" PRIu64
+                            " but only %zu entries are durable",
+                            m->from, m->append_resp.index, m->to, d->n_log);
+        }
+    }
+}
+
+void sim_checks_restart(struct sim_checks *ck, struct sim_node *n)
+{
+    const struct sim_disk *d = &n->disk;
+    sim_node_forget(n);
+    n->n_log = 0;
+    for (size_t i = 0; i < d->n_log; i++) {
+        uint64_t prefix = sim_node_mirror_append(n, d->log[i].term, d->log[i].type,
+                                                 d->log[i].data_hash);
+        CRAFT_ASSERT(prefix == d->log[i].prefix);
+        check_prefix(ck, n->id, i + 1, d->log[i].term, prefix, "durable log");
+    }
+    n->term = d->hs.term;
+    n->hs_term = d->hs.term;
+    n->role = CRAFT_FOLLOWER;
+}
+
+static void obs_truncate(void *ctx, const struct sim_disk *d, craft_index from)
+{
+    struct sim_checks *ck = ctx;
+    size_t last = d->n_log < ck->n_committed ? d->n_log : ck->n_committed;
+    for (size_t i = from; i <= last; i++) {
+        struct sim_committed *c = &ck->committed[i - 1];
+        if (d->log[i - 1].term != c->term) {
+            continue;
+        }
+        c->n_durable--;
+        if (c->n_durable < ck->majority) {
+            sim_checks_fail(ck, d->id, "committed_durable",
+                            "n%" PRIu64 " drops committed (index %zu, term %" PRIu64
+                            ") from its durable log: only %u of %u durable logs hold it now",
+                            d->id, i, c->term, c->n_durable, ck->n_nodes);
+        }
+    }
+}
+
+static void obs_append(void *ctx, const struct sim_disk *d, craft_index index)
+{
+    struct sim_checks *ck = ctx;
+    if (index <= ck->n_committed && ck->committed[index - 1].term == d->log[index - 1].term) {
+        ck->committed[index - 1].n_durable++;
+    }
+}
+
+static void obs_hard_state(void *ctx, const struct sim_disk *d, const struct craft_hard_state *hs)
+{
+    struct sim_checks *ck = ctx;
+    if (hs->term < d->hs.term) {
+        sim_checks_fail(ck, d->id, "durable_hard_state",
+                        "n%" PRIu64 " durable term goes from %" PRIu64 " back to %" PRIu64, d->id,
+                        d->hs.term, hs->term);
+    } else if (hs->term == d->hs.term && d->hs.vote != CRAFT_ID_NONE && hs->vote != d->hs.vote) {
+        sim_checks_fail(ck, d->id, "durable_hard_state",
+                        "n%" PRIu64 " durable vote in term %" PRIu64 " changes from n%" PRIu64
+                        " to n%" PRIu64,
+                        d->id, hs->term, d->hs.vote, hs->vote);
+    }
+}
+
+struct sim_disk_observer sim_checks_observer(struct sim_checks *ck)
+{
+    struct sim_disk_observer obs = {ck, obs_truncate, obs_append, obs_hard_state};
+    return obs;
+}

@@ -1,0 +1,427 @@
+/* The cluster's life cycle and event loop: ticks on skewed clocks, deliveries, disk completions,
+ * crashes and restarts, client proposals, fault changes. */
+#include "sim_cluster.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "sim_hash.h"
+#include "sim_mem.h"
+
+static uint64_t sub_seed(uint64_t seed, uint64_t what)
+{
+    return sim_hash_combine(sim_mix64(seed), what);
+}
+
+static bool start_node(struct sim_cluster *c, struct sim_node *n)
+{
+    craft_id voters[SIM_NODES_MAX];
+    for (unsigned i = 0; i < c->p.n_nodes; i++) {
+        voters[i] = i + 1;
+    }
+    struct craft_core_config cfg;
+    craft_core_config_init(&cfg);
+    cfg.id = n->id;
+    cfg.voters = voters;
+    cfg.n_voters = c->p.n_nodes;
+    cfg.seed = sub_seed(c->p.seed, 1000 + n->id * 1000 + n->n_lives);
+    cfg.election_timeout_ms_min = SIM_ELECTION_TIMEOUT_MS_MIN;
+    cfg.election_timeout_ms_max = SIM_ELECTION_TIMEOUT_MS_MAX;
+    cfg.heartbeat_interval_ms = SIM_HEARTBEAT_MS;
+    cfg.pre_vote = c->p.pre_vote;
+    cfg.check_quorum = c->p.check_quorum;
+    if (c->p.append_entries_max != 0) {
+        cfg.append_entries_max = c->p.append_entries_max;
+    }
+    if (c->p.inflight_msgs_max != 0) {
+        cfg.inflight_msgs_max = c->p.inflight_msgs_max;
+    }
+    if (c->p.uncommitted_bytes_max != 0) {
+        cfg.uncommitted_bytes_max = c->p.uncommitted_bytes_max;
+    }
+    struct craft_core_boot boot;
+    struct craft_entry *ents;
+    sim_disk_boot(&n->disk, &boot, &ents);
+    int rv = craft_core_create(&cfg, &boot, &n->core);
+    craft_free(ents);
+    if (rv != 0) {
+        n->core = NULL;
+        sim_checks_fail(&c->checks, n->id, "restart_failed",
+                        "craft_core_create for n%" PRIu64 " failed: %s (durable last index %zu, "
+                        "hard state term %" PRIu64 " vote %" PRIu64 " commit %" PRIu64 ")",
+                        n->id, craft_errname(rv), n->disk.n_log, n->disk.hs.term, n->disk.hs.vote,
+                        n->disk.hs.commit);
+        return false;
+    }
+    n->up = true;
+    n->epoch++;
+    n->n_lives++;
+    sim_checks_restart(&c->checks, n);
+    /* The first tick lands anywhere within one tick period. */
+    uint64_t first = 1 + prng_below(&c->rng_fault, n->tick_global_us);
+    sim_heap_push(&c->heap, c->now_us + first, SIM_EV_TICK, (uint32_t)n->id, n->epoch, NULL);
+    return true;
+}
+
+struct sim_cluster *sim_cluster_create(const struct sim_params *p, bool show, FILE *show_out)
+{
+    CRAFT_ASSERT(p->n_nodes >= 1 && p->n_nodes <= SIM_NODES_MAX);
+    struct sim_cluster *c = sim_xcalloc(1, sizeof(*c));
+    c->p = *p;
+    sim_heap_init(&c->heap);
+    sim_network_init(&c->net, p->n_nodes, sub_seed(p->seed, 1), &p->net);
+    sim_trace_init(&c->trace, show, show_out);
+    prng_seed(&c->rng_disk, sub_seed(p->seed, 2));
+    prng_seed(&c->rng_fault, sub_seed(p->seed, 3));
+    struct prng rng_clock;
+    prng_seed(&rng_clock, sub_seed(p->seed, 4));
+    for (unsigned i = 1; i <= p->n_nodes; i++) {
+        uint64_t offset = prng_below(&rng_clock, 1000000000ULL);
+        uint64_t skew = prng_below(&rng_clock, 2 * (uint64_t)p->clock_skew_ppm + 1);
+        uint64_t rate = 1000000 - p->clock_skew_ppm + skew;
+        sim_node_init(&c->nodes[i], i, offset, rate);
+    }
+    sim_checks_init(&c->checks, c->nodes, p->n_nodes);
+    c->checks.rule_checks = !p->no_rule_checks;
+    sim_clients_init(&c->clients, p->n_clients, p->n_nodes, sub_seed(p->seed, 5), p->client_us_min,
+                     p->client_us_max, p->cmd_pad_max);
+    c->clients_on = p->n_clients > 0;
+    for (unsigned i = 1; i <= p->n_nodes; i++) {
+        if (!start_node(c, &c->nodes[i])) {
+            fprintf(stderr, "craft-sim: %s\n", c->checks.detail);
+            sim_cluster_destroy(c);
+            return NULL;
+        }
+    }
+    for (unsigned i = 0; i < p->n_clients; i++) {
+        uint64_t at = prng_range(&c->clients.rng, p->client_us_min, p->client_us_max);
+        sim_heap_push(&c->heap, at, SIM_EV_CLIENT, 0, i, NULL);
+    }
+    return c;
+}
+
+void sim_cluster_destroy(struct sim_cluster *c)
+{
+    if (c == NULL) {
+        return;
+    }
+    struct sim_event ev;
+    while (sim_heap_pop(&c->heap, &ev)) {
+        if (ev.kind == SIM_EV_DELIVER) {
+            sim_net_msg_free(ev.ptr);
+        }
+    }
+    sim_heap_close(&c->heap);
+    for (unsigned i = 1; i <= c->p.n_nodes; i++) {
+        sim_node_close(&c->nodes[i]);
+    }
+    sim_checks_close(&c->checks);
+    craft_free(c);
+}
+
+bool sim_cluster_failed(const struct sim_cluster *c)
+{
+    return sim_checks_failed(&c->checks);
+}
+
+void sim_cluster_schedule(struct sim_cluster *c, uint64_t delay_us, uint32_t kind, craft_id node,
+                          uint64_t arg)
+{
+    sim_heap_push(&c->heap, c->now_us + delay_us, kind, (uint32_t)node, arg, NULL);
+}
+
+void sim_cluster_crash(struct sim_cluster *c, craft_id id)
+{
+    struct sim_node *n = &c->nodes[id];
+    if (!n->up) {
+        return;
+    }
+    struct sim_disk_observer obs = sim_checks_observer(&c->checks);
+    struct sim_disk_crash_report rep;
+    sim_disk_crash(&n->disk, &c->rng_disk, c->p.torn_writes, &obs, &rep);
+    craft_core_destroy(n->core);
+    n->core = NULL;
+    n->up = false;
+    n->epoch++;
+    sim_node_forget(n);
+    sim_trace_add(&c->trace, c->now_us, SIM_TR_CRASH, (uint32_t)id, rep.lost, rep.reached, rep.torn);
+}
+
+void sim_cluster_restart(struct sim_cluster *c, craft_id id)
+{
+    struct sim_node *n = &c->nodes[id];
+    if (n->up) {
+        return;
+    }
+    sim_trace_add(&c->trace, c->now_us, SIM_TR_RESTART, (uint32_t)id, n->disk.n_log,
+                  n->disk.hs.term, n->disk.hs.commit);
+    start_node(c, n);
+}
+
+void sim_cluster_heal(struct sim_cluster *c)
+{
+    c->faults_on = false;
+    c->healed = true;
+    c->heal_us = c->now_us;
+    c->net.p.loss_ppm = 0;
+    c->net.p.dup_ppm = 0;
+    c->net.p.tail_ppm = 0;
+    sim_network_all_up(&c->net);
+    sim_trace_add(&c->trace, c->now_us, SIM_TR_HEAL, 0, 0, 0, 0);
+    for (unsigned i = 1; i <= c->p.n_nodes; i++) {
+        sim_cluster_restart(c, i);
+    }
+}
+
+void sim_cluster_check_liveness(struct sim_cluster *c)
+{
+    if (!c->healed || c->live_ok) {
+        return;
+    }
+    unsigned k = 0;
+    for (unsigned i = 1; i <= c->p.n_nodes; i++) {
+        k += c->nodes[i].up && c->nodes[i].applied_new;
+    }
+    if (k >= c->checks.majority) {
+        c->live_ok = true;
+        c->live_us = c->now_us;
+        return;
+    }
+    if (c->now_us - c->heal_us > (uint64_t)SIM_LIVENESS_BOUND_MS * 1000) {
+        sim_checks_fail(&c->checks, 0, "liveness",
+                        "no command proposed after the heal was committed on a majority within "
+                        "%d ms of simulated time (%u of %u nodes applied one)",
+                        SIM_LIVENESS_BOUND_MS, k, c->p.n_nodes);
+    }
+}
+
+int sim_cluster_feed(struct sim_cluster *c, struct sim_node *n, const struct craft_input *in,
+                     struct sim_feed_result *res)
+{
+    CRAFT_ASSERT(n->up);
+    struct craft_output out;
+    int rv = craft_core_step(n->core, in, &out);
+    if (res != NULL) {
+        res->proposed_term = out.proposed_term;
+        res->proposed_index = out.proposed_index_first;
+    }
+    if (rv != 0 && in->type != CRAFT_IN_PROPOSE) {
+        sim_checks_fail(&c->checks, n->id, "core_step_error",
+                        "n%" PRIu64 " craft_core_step(input type %u) returned %s", n->id, in->type,
+                        craft_errname(rv));
+    }
+    sim_cluster_carry_out(c, n, &out);
+    /* Tell the core what the state machine applied; repeat while that yields more to apply. */
+    for (int guard = 0; out.n_committed > 0 && n->up && guard < 16; guard++) {
+        struct craft_input ap = {.type = CRAFT_IN_APPLIED};
+        ap.applied.index = n->applied;
+        int rv2 = craft_core_step(n->core, &ap, &out);
+        if (rv2 != 0) {
+            sim_checks_fail(&c->checks, n->id, "core_step_error",
+                            "n%" PRIu64 " craft_core_step(APPLIED %" PRIu64 ") returned %s", n->id,
+                            n->applied, craft_errname(rv2));
+        }
+        sim_cluster_carry_out(c, n, &out);
+    }
+    return rv;
+}
+
+int sim_cluster_propose(struct sim_cluster *c, craft_id id, const void *data, size_t len,
+                        struct sim_feed_result *res)
+{
+    struct sim_node *n = &c->nodes[id];
+    if (res != NULL) {
+        res->proposed_index = 0;
+        res->proposed_term = 0;
+    }
+    if (!n->up) {
+        return CRAFT_ENOTLEADER;
+    }
+    struct craft_buf buf = {data, len};
+    struct craft_input in = {.type = CRAFT_IN_PROPOSE};
+    in.propose.cmds = &buf;
+    in.propose.n = 1;
+    return sim_cluster_feed(c, n, &in, res);
+}
+
+static void on_tick(struct sim_cluster *c, const struct sim_event *ev)
+{
+    struct sim_node *n = &c->nodes[ev->node];
+    if (!n->up || ev->arg != n->epoch) {
+        return;
+    }
+    struct craft_input in = {.type = CRAFT_IN_TICK};
+    in.tick.now_ms = sim_node_local_us(n, c->now_us) / 1000;
+    sim_trace_add(&c->trace, c->now_us, SIM_TR_TICK, ev->node, in.tick.now_ms, 0, 0);
+    sim_cluster_feed(c, n, &in, NULL);
+    if (n->up && ev->arg == n->epoch) {
+        sim_heap_push(&c->heap, c->now_us + n->tick_global_us, SIM_EV_TICK, ev->node, n->epoch, NULL);
+    }
+}
+
+static void on_deliver(struct sim_cluster *c, const struct sim_event *ev)
+{
+    struct sim_net_msg *nm = ev->ptr;
+    struct sim_node *n = &c->nodes[ev->node];
+    const struct craft_msg *m = &nm->m;
+    if (!n->up || !sim_network_link_up(&c->net, m->from, m->to)) {
+        sim_trace_add_msg(&c->trace, c->now_us, SIM_TR_DROP, ev->node, m->from, m, m->term);
+        sim_net_msg_free(nm);
+        return;
+    }
+    sim_trace_add_msg(&c->trace, c->now_us, SIM_TR_DELIVER, ev->node, m->from, m, m->term);
+    struct craft_input in = {.type = CRAFT_IN_MSGS};
+    in.msgs.msgs = m;
+    in.msgs.n = 1;
+    sim_cluster_feed(c, n, &in, NULL);
+    sim_net_msg_free(nm);
+}
+
+static void on_disk(struct sim_cluster *c, const struct sim_event *ev)
+{
+    struct sim_node *n = &c->nodes[ev->node];
+    if (!n->up || ev->arg != n->epoch) {
+        return;
+    }
+    struct sim_disk_write *w = sim_disk_pop(&n->disk);
+    CRAFT_ASSERT(w != NULL);
+    CRAFT_ASSERT(w->done_us <= c->now_us);
+    struct sim_disk_observer obs = sim_checks_observer(&c->checks);
+    sim_disk_apply(&n->disk, w, &obs);
+    craft_index last = w->n_entries > 0 ? w->entries[w->n_entries - 1].index : 0;
+    sim_trace_add(&c->trace, c->now_us, SIM_TR_DISK, ev->node, last, w->hs_changed ? w->hs.term : 0,
+                  w->truncate_from);
+    for (size_t i = 0; i < w->n_msgs; i++) {
+        struct sim_net_msg *nm = w->msgs[i];
+        w->msgs[i] = NULL;
+        sim_cluster_send(c, n, nm);
+    }
+    if (w->n_entries > 0) {
+        struct craft_input in = {.type = CRAFT_IN_PERSISTED};
+        in.persisted.term = w->entries[w->n_entries - 1].term;
+        in.persisted.index = last;
+        sim_cluster_feed(c, n, &in, NULL);
+    }
+    sim_disk_write_free(w);
+}
+
+static void on_client(struct sim_cluster *c, const struct sim_event *ev)
+{
+    if (!c->clients_on) {
+        return;
+    }
+    unsigned i = (unsigned)ev->arg;
+    char cmd[SIM_CMD_BYTES_MAX];
+    size_t len = sim_client_command(&c->clients, i, c->healed, cmd);
+    craft_id target = c->clients.c[i].target;
+    struct sim_feed_result res;
+    int rv = sim_cluster_propose(c, target, cmd, len, &res);
+    craft_id hint = CRAFT_ID_NONE;
+    if (rv == CRAFT_ENOTLEADER && c->nodes[target].up) {
+        hint = craft_core_leader(c->nodes[target].core);
+    }
+    sim_trace_add(&c->trace, c->now_us, SIM_TR_PROPOSE, (uint32_t)target, i, (uint64_t)(int64_t)rv,
+                  rv == 0 ? res.proposed_index : 0);
+    uint64_t next = sim_client_result(&c->clients, i, rv, hint);
+    sim_heap_push(&c->heap, c->now_us + next, SIM_EV_CLIENT, 0, i, NULL);
+}
+
+bool sim_cluster_step(struct sim_cluster *c)
+{
+    struct sim_event ev;
+    if (!sim_heap_pop(&c->heap, &ev)) {
+        return false;
+    }
+    CRAFT_ASSERT(ev.time_us >= c->now_us);
+    c->now_us = ev.time_us;
+    c->checks.now_us = ev.time_us;
+    c->steps++;
+    switch (ev.kind) {
+    case SIM_EV_DELIVER:
+        on_deliver(c, &ev);
+        break;
+    case SIM_EV_TICK:
+        on_tick(c, &ev);
+        break;
+    case SIM_EV_DISK:
+        on_disk(c, &ev);
+        break;
+    case SIM_EV_CRASH:
+        if (c->faults_on) {
+            sim_cluster_crash(c, ev.node);
+            if (ev.arg > 0) {
+                sim_cluster_schedule(c, ev.arg, SIM_EV_RESTART, ev.node, 0);
+            }
+        }
+        break;
+    case SIM_EV_RESTART:
+        sim_cluster_restart(c, ev.node);
+        break;
+    case SIM_EV_ISOLATE:
+        if (c->faults_on) {
+            sim_network_isolate(&c->net, ev.node, true);
+            sim_trace_add(&c->trace, c->now_us, SIM_TR_LINKS, 0, SIM_LINKS_ISOLATE, ev.node, ev.arg);
+            sim_cluster_schedule(c, ev.arg, SIM_EV_RECONNECT, ev.node, 0);
+        }
+        break;
+    case SIM_EV_RECONNECT:
+        if (c->faults_on) {
+            sim_network_isolate(&c->net, ev.node, false);
+            sim_trace_add(&c->trace, c->now_us, SIM_TR_LINKS, 0, SIM_LINKS_RECONNECT, ev.node, 0);
+        }
+        break;
+    case SIM_EV_CLIENT:
+        on_client(c, &ev);
+        break;
+    case SIM_EV_FAULT:
+        if (c->faults_on && c->fault_hook != NULL) {
+            c->fault_hook(c);
+        }
+        break;
+    default:
+        CRAFT_ASSERT(0);
+    }
+    return true;
+}
+
+void sim_cluster_run_until(struct sim_cluster *c, uint64_t time_us)
+{
+    while (!sim_cluster_failed(c) && c->heap.n > 0 && c->heap.ev[0].time_us <= time_us) {
+        sim_cluster_step(c);
+    }
+    if (time_us > c->now_us) {
+        c->now_us = time_us;
+    }
+}
+
+void sim_cluster_run_for_ms(struct sim_cluster *c, uint64_t ms)
+{
+    sim_cluster_run_until(c, c->now_us + ms * 1000);
+}
+
+void sim_cluster_print_status(const struct sim_cluster *c, FILE *f)
+{
+    for (unsigned i = 1; i <= c->p.n_nodes; i++) {
+        const struct sim_node *n = &c->nodes[i];
+        if (!n->up) {
+            fprintf(f, "  n%u down (durable last index %zu, term %" PRIu64 ")\n", i, n->disk.n_log,
+                    n->disk.hs.term);
+            continue;
+        }
+        struct craft_core_status st;
+        craft_core_status(n->core, &st);
+        fprintf(f, "  n%u %s term %" PRIu64 " leader n%" PRIu64 " commit %" PRIu64 " applied %" PRIu64
+                   " persisted %" PRIu64 " last %" PRIu64 "/%" PRIu64 " pending writes %zu\n",
+                i, craft_role_name(st.role), st.term, st.leader, st.commit, n->applied, st.persisted,
+                st.last_index, st.last_term, n->disk.n_pending);
+        struct craft_progress_status pr[SIM_NODES_MAX];
+        size_t np = craft_core_progress(n->core, pr, SIM_NODES_MAX);
+        for (size_t k = 0; k < np; k++) {
+            fprintf(f, "      -> n%" PRIu64 " %s match %" PRIu64 " next %" PRIu64
+                       " inflight %u msgs/%" PRIu64 " bytes, active %d\n",
+                    pr[k].id, pr[k].state == CRAFT_PROGRESS_PROBE ? "probe" : "replicate",
+                    pr[k].match, pr[k].next, pr[k].inflight_msgs, pr[k].inflight_bytes,
+                    pr[k].recent_active);
+        }
+    }
+}

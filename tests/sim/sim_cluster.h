@@ -1,0 +1,80 @@
+/* A simulated cluster: K nodes running the real core in one thread over a virtual clock, the
+ * event queue, the network, the disks, the clients and the checkers. One step = one event. */
+#ifndef SIM_CLUSTER_H
+#define SIM_CLUSTER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim_checks.h"
+#include "sim_client.h"
+#include "sim_heap.h"
+#include "sim_network.h"
+#include "sim_node.h"
+#include "sim_params.h"
+#include "sim_trace.h"
+
+struct sim_cluster {
+    struct sim_params p;
+    uint64_t now_us;
+    uint64_t steps;
+    struct sim_heap heap;
+    struct sim_node nodes[SIM_NODES_MAX + 1]; /* nodes[1..n_nodes] */
+    struct sim_network net;
+    struct sim_checks checks;
+    struct sim_trace trace;
+    struct sim_clients clients;
+    struct prng rng_disk;  /* disk latencies and what a crash leaves */
+    struct prng rng_fault; /* fault decisions and targeted crashes */
+    bool faults_on;        /* the fault phase: targeted crashes and fault events act */
+    bool clients_on;
+    bool healed;
+    uint64_t heal_us;
+    bool live_ok;
+    uint64_t live_us;
+    /* Called for SIM_EV_FAULT (the swarm); may be NULL. */
+    void (*fault_hook)(struct sim_cluster *c);
+};
+
+/* Creates the cluster (all nodes up, empty logs, all links up) and schedules ticks and, when
+ * p->n_clients > 0, clients. Aborts on out-of-memory; returns NULL if a core refuses to start
+ * (printed to stderr). Trace lines go to show_out when show is set. */
+struct sim_cluster *sim_cluster_create(const struct sim_params *p, bool show, FILE *show_out);
+void sim_cluster_destroy(struct sim_cluster *c);
+
+/* Processes the next event; returns false when the queue is empty. */
+bool sim_cluster_step(struct sim_cluster *c);
+/* Processes every event up to time_us, then sets the clock there. Stops early on a violation. */
+void sim_cluster_run_until(struct sim_cluster *c, uint64_t time_us);
+void sim_cluster_run_for_ms(struct sim_cluster *c, uint64_t ms);
+
+void sim_cluster_schedule(struct sim_cluster *c, uint64_t delay_us, uint32_t kind, craft_id node,
+                          uint64_t arg);
+void sim_cluster_crash(struct sim_cluster *c, craft_id id);
+void sim_cluster_restart(struct sim_cluster *c, craft_id id);
+/* Starts the healed phase: every node up, every link up, no loss, no duplication, no tail. */
+void sim_cluster_heal(struct sim_cluster *c);
+/* Checks the liveness bound of the healed phase (SIM_LIVENESS_BOUND_MS). */
+void sim_cluster_check_liveness(struct sim_cluster *c);
+
+struct sim_feed_result {
+    craft_term proposed_term;
+    craft_index proposed_index;
+};
+
+/* Steps n's core with in and carries out the outputs (feeding CRAFT_IN_APPLIED after applies). */
+int sim_cluster_feed(struct sim_cluster *c, struct sim_node *n, const struct craft_input *in,
+                     struct sim_feed_result *res);
+/* Proposes one command at node id; CRAFT_ENOTLEADER if it is down. */
+int sim_cluster_propose(struct sim_cluster *c, craft_id id, const void *data, size_t len,
+                        struct sim_feed_result *res);
+/* Carries out one output of n (sim_output.c). */
+void sim_cluster_carry_out(struct sim_cluster *c, struct sim_node *n, const struct craft_output *out);
+/* Hands a message copy (owned) to the network. */
+void sim_cluster_send(struct sim_cluster *c, struct sim_node *from, struct sim_net_msg *nm);
+bool sim_cluster_failed(const struct sim_cluster *c);
+/* Prints every node's status and, for leaders, their view of each follower. */
+void sim_cluster_print_status(const struct sim_cluster *c, FILE *f);
+
+#endif

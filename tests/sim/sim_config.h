@@ -1,0 +1,34 @@
+/* Named constants of the deterministic simulator: cluster shape, timing, bounds.
+ * Every bound the simulator enforces lives here so --help can print it. */
+#ifndef SIM_CONFIG_H
+#define SIM_CONFIG_H
+
+#include <assert.h>
+
+#define SIM_NODES_MAX 7
+#define SIM_ELECTION_TIMEOUT_MS_MIN 150
+#define SIM_ELECTION_TIMEOUT_MS_MAX 300
+#define SIM_HEARTBEAT_MS 50
+/* Each node ticks every 10 ms of its own (skewed) clock. */
+#define SIM_TICK_US 10000
+/* After the healed phase starts, a leader must commit a new proposal on a majority within this
+ * much simulated time: 20 maximal election timeouts leave room for split votes and catch-up. */
+#define SIM_LIVENESS_BOUND_MS (20 * SIM_ELECTION_TIMEOUT_MS_MAX)
+/* The healed phase starts when this share of --steps remains. */
+#define SIM_HEAL_PERCENT 15
+/* Bytes a message costs besides its entries' data (for the RPC byte counts of the lab tests). */
+#define SIM_MSG_HEADER_BYTES 64
+#define SIM_CLIENTS_MAX 4
+/* Trace records kept for the tail printed with a violation. */
+#define SIM_TRACE_TAIL 64
+#define SIM_TRACE_TAIL_SHOWN 60
+/* Largest command a swarm client proposes (text plus random padding). */
+#define SIM_CMD_BYTES_MAX 256
+#define SIM_DEFAULT_STEPS 10000
+
+static_assert(SIM_ELECTION_TIMEOUT_MS_MIN < SIM_ELECTION_TIMEOUT_MS_MAX, "timeout range");
+static_assert(SIM_HEARTBEAT_MS * 2 < SIM_ELECTION_TIMEOUT_MS_MIN, "heartbeats beat elections");
+static_assert(SIM_TICK_US / 1000 < SIM_HEARTBEAT_MS, "ticks are finer than heartbeats");
+static_assert(SIM_TRACE_TAIL_SHOWN <= SIM_TRACE_TAIL, "tail fits the ring");
+
+#endif

@@ -1,0 +1,231 @@
+/* Pending writes, their completion and what a crash leaves on the simulated disk. */
+#include "sim_disk.h"
+
+#include <string.h>
+
+#include "sim_hash.h"
+#include "sim_mem.h"
+
+void sim_disk_init(struct sim_disk *d, craft_id id)
+{
+    memset(d, 0, sizeof(*d));
+    d->id = id;
+}
+
+void sim_disk_write_free(struct sim_disk_write *w)
+{
+    for (size_t i = 0; i < w->n_msgs; i++) {
+        if (w->msgs[i] != NULL) {
+            sim_net_msg_free(w->msgs[i]);
+        }
+    }
+    craft_free(w->msgs);
+    craft_free(w->entries);
+    craft_free(w);
+}
+
+static void free_pending(struct sim_disk *d)
+{
+    struct sim_disk_write *w = d->head;
+    while (w != NULL) {
+        struct sim_disk_write *next = w->next;
+        sim_disk_write_free(w);
+        w = next;
+    }
+    d->head = NULL;
+    d->tail = NULL;
+    d->n_pending = 0;
+}
+
+void sim_disk_close(struct sim_disk *d)
+{
+    free_pending(d);
+    for (size_t i = 0; i < d->n_log; i++) {
+        craft_free(d->log[i].data);
+    }
+    craft_free(d->log);
+    memset(d, 0, sizeof(*d));
+}
+
+static struct craft_entry *copy_entries(const struct craft_entry *src, size_t n)
+{
+    if (n == 0) {
+        return NULL;
+    }
+    size_t data = 0;
+    for (size_t i = 0; i < n; i++) {
+        data += src[i].data.len;
+    }
+    struct craft_entry *ents = sim_xmalloc(n * sizeof(*ents) + data);
+    char *bytes = (char *)(ents + n);
+    for (size_t i = 0; i < n; i++) {
+        ents[i] = src[i];
+        if (src[i].data.len > 0) {
+            memcpy(bytes, src[i].data.base, src[i].data.len);
+            ents[i].data.base = bytes;
+            bytes += src[i].data.len;
+        } else {
+            ents[i].data.base = NULL;
+        }
+    }
+    return ents;
+}
+
+struct sim_disk_write *sim_disk_queue(struct sim_disk *d, const struct craft_output *out,
+                                      uint64_t done_us)
+{
+    struct sim_disk_write *w = sim_xcalloc(1, sizeof(*w));
+    w->hs_changed = out->hard_state_changed;
+    w->hs = out->hard_state;
+    w->truncate_from = out->truncate_from;
+    w->entries = copy_entries(out->entries, out->n_entries);
+    w->n_entries = out->n_entries;
+    if (out->n_msgs_after_persist > 0) {
+        w->msgs = sim_xmalloc(out->n_msgs_after_persist * sizeof(*w->msgs));
+        for (size_t i = 0; i < out->n_msgs_after_persist; i++) {
+            w->msgs[i] = sim_net_msg_copy(&out->msgs_after_persist[i]);
+        }
+        w->n_msgs = out->n_msgs_after_persist;
+    }
+    if (done_us < d->last_done_us) {
+        done_us = d->last_done_us;
+    }
+    w->done_us = done_us;
+    d->last_done_us = done_us;
+    if (d->tail == NULL) {
+        d->head = w;
+    } else {
+        d->tail->next = w;
+    }
+    d->tail = w;
+    d->n_pending++;
+    return w;
+}
+
+bool sim_disk_idle(const struct sim_disk *d)
+{
+    return d->head == NULL;
+}
+
+struct sim_disk_write *sim_disk_pop(struct sim_disk *d)
+{
+    struct sim_disk_write *w = d->head;
+    if (w == NULL) {
+        return NULL;
+    }
+    d->head = w->next;
+    if (d->head == NULL) {
+        d->tail = NULL;
+    }
+    d->n_pending--;
+    w->next = NULL;
+    return w;
+}
+
+static void truncate_log(struct sim_disk *d, craft_index from, const struct sim_disk_observer *obs)
+{
+    if (from == 0 || from > d->n_log) {
+        return;
+    }
+    if (obs != NULL && obs->truncate != NULL) {
+        obs->truncate(obs->ctx, d, from);
+    }
+    for (size_t i = from - 1; i < d->n_log; i++) {
+        craft_free(d->log[i].data);
+    }
+    d->n_log = from - 1;
+}
+
+static void append_entry(struct sim_disk *d, const struct craft_entry *e,
+                         const struct sim_disk_observer *obs)
+{
+    if (e->index == 0 || e->index > d->n_log + 1) {
+        return; /* a gap: the volatile log_contiguous check reports it */
+    }
+    truncate_log(d, e->index, obs);
+    void *arr = d->log;
+    sim_grow(&arr, &d->cap_log, d->n_log + 1, sizeof(*d->log));
+    d->log = arr;
+    struct sim_disk_ent *de = &d->log[d->n_log];
+    de->term = e->term;
+    de->type = e->type;
+    de->len = e->data.len;
+    de->data = NULL;
+    if (e->data.len > 0) {
+        de->data = sim_xmalloc(e->data.len);
+        memcpy(de->data, e->data.base, e->data.len);
+    }
+    de->data_hash = sim_hash_bytes(e->data.base, e->data.len);
+    uint64_t prev = d->n_log > 0 ? d->log[d->n_log - 1].prefix : 0;
+    de->prefix = sim_hash_prefix(prev, de->term, de->type, de->data_hash);
+    d->n_log++;
+    if (obs != NULL && obs->append != NULL) {
+        obs->append(obs->ctx, d, d->n_log);
+    }
+}
+
+/* Applies the first `stage` parts of w: 1 = hard state, 2 = truncation, 2 + k = k entries. */
+static void apply_stages(struct sim_disk *d, const struct sim_disk_write *w, size_t stage,
+                         const struct sim_disk_observer *obs)
+{
+    if (stage >= 1 && w->hs_changed) {
+        if (obs != NULL && obs->hard_state != NULL) {
+            obs->hard_state(obs->ctx, d, &w->hs);
+        }
+        d->hs = w->hs;
+    }
+    if (stage >= 2) {
+        truncate_log(d, w->truncate_from, obs);
+    }
+    for (size_t i = 0; i + 2 < stage && i < w->n_entries; i++) {
+        append_entry(d, &w->entries[i], obs);
+    }
+}
+
+void sim_disk_apply(struct sim_disk *d, const struct sim_disk_write *w,
+                    const struct sim_disk_observer *obs)
+{
+    apply_stages(d, w, 2 + w->n_entries, obs);
+}
+
+void sim_disk_crash(struct sim_disk *d, struct prng *rng, bool torn,
+                    const struct sim_disk_observer *obs, struct sim_disk_crash_report *rep)
+{
+    rep->lost = d->n_pending;
+    rep->reached = 0;
+    rep->torn = 0;
+    if (torn && d->n_pending > 0) {
+        uint64_t whole = prng_below(rng, d->n_pending + 1);
+        struct sim_disk_write *w = d->head;
+        for (uint64_t i = 0; i < whole; i++, w = w->next) {
+            sim_disk_apply(d, w, obs);
+        }
+        rep->reached = whole;
+        if (w != NULL && prng_chance(rng, 500000)) {
+            /* Stages: nothing, hard state, truncation, then each entry but the last. */
+            size_t stage = (size_t)prng_below(rng, 2 + w->n_entries);
+            apply_stages(d, w, stage, obs);
+            rep->torn = 1;
+        }
+    }
+    free_pending(d);
+}
+
+void sim_disk_boot(const struct sim_disk *d, struct craft_core_boot *boot,
+                   struct craft_entry **entries)
+{
+    memset(boot, 0, sizeof(*boot));
+    boot->hard_state = d->hs;
+    struct craft_entry *ents = sim_xmalloc(d->n_log * sizeof(*ents));
+    for (size_t i = 0; i < d->n_log; i++) {
+        ents[i].term = d->log[i].term;
+        ents[i].index = i + 1;
+        ents[i].type = d->log[i].type;
+        ents[i].data.base = d->log[i].data;
+        ents[i].data.len = d->log[i].len;
+    }
+    boot->entries = ents;
+    boot->n_entries = d->n_log;
+    boot->applied = 0;
+    *entries = ents;
+}

@@ -1,0 +1,92 @@
+/* The simulated durable store of one node: durable hard state and log (deep copies), and the
+ * FIFO of pending writes, one per step that had something to persist. A write completes after a
+ * random latency, in FIFO order; a crash loses pending writes except a random prefix that reached
+ * the disk, the first lost one possibly torn (hard state, truncation, a prefix of its entries).
+ * A write also carries the step's msgs_after_persist, sent only when it completes. */
+#ifndef SIM_DISK_H
+#define SIM_DISK_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "craft/core.h"
+#include "sim_network.h"
+#include "util/prng.h"
+
+struct sim_disk_ent {
+    craft_term term;
+    uint32_t type;
+    uint64_t data_hash;
+    uint64_t prefix; /* hash of the durable log up to and including this entry */
+    void *data;      /* owned */
+    size_t len;
+};
+
+struct sim_disk_write {
+    struct sim_disk_write *next;
+    uint64_t done_us;
+    bool hs_changed;
+    struct craft_hard_state hs;
+    craft_index truncate_from;
+    struct craft_entry *entries; /* owned, with their bytes, in one block */
+    size_t n_entries;
+    struct sim_net_msg **msgs; /* owned; an entry is NULL once its message was sent */
+    size_t n_msgs;
+};
+
+struct sim_disk;
+
+/* Told of every change of the durable log, for the incremental committed_durable check. */
+struct sim_disk_observer {
+    void *ctx;
+    /* Before entries [from, n_log] are dropped. */
+    void (*truncate)(void *ctx, const struct sim_disk *d, craft_index from);
+    /* After entry index was appended. */
+    void (*append)(void *ctx, const struct sim_disk *d, craft_index index);
+    /* Before the durable hard state changes from d->hs to *hs. */
+    void (*hard_state)(void *ctx, const struct sim_disk *d, const struct craft_hard_state *hs);
+};
+
+struct sim_disk {
+    craft_id id;
+    struct craft_hard_state hs;
+    struct sim_disk_ent *log; /* owned; log[i - 1] holds index i */
+    size_t n_log;
+    size_t cap_log;
+    struct sim_disk_write *head; /* owned FIFO */
+    struct sim_disk_write *tail;
+    size_t n_pending;
+    uint64_t last_done_us;
+};
+
+void sim_disk_init(struct sim_disk *d, craft_id id);
+void sim_disk_close(struct sim_disk *d);
+
+/* Queues the persist part of out (hard state, truncation, entries: copied) with copies of its
+ * msgs_after_persist; it completes at max(done_us, the previous write's completion). */
+struct sim_disk_write *sim_disk_queue(struct sim_disk *d, const struct craft_output *out,
+                                      uint64_t done_us);
+bool sim_disk_idle(const struct sim_disk *d);
+/* Takes the oldest pending write (the caller then applies and frees it). */
+struct sim_disk_write *sim_disk_pop(struct sim_disk *d);
+void sim_disk_apply(struct sim_disk *d, const struct sim_disk_write *w,
+                    const struct sim_disk_observer *obs);
+void sim_disk_write_free(struct sim_disk_write *w);
+
+struct sim_disk_crash_report {
+    uint64_t lost;    /* pending writes */
+    uint64_t reached; /* of them, applied whole */
+    uint64_t torn;    /* 1 when the next one was applied in part */
+};
+
+/* Loses the pending writes: when torn is set a random prefix reaches the disk whole and the next
+ * one in part. Their messages are never sent. */
+void sim_disk_crash(struct sim_disk *d, struct prng *rng, bool torn,
+                    const struct sim_disk_observer *obs, struct sim_disk_crash_report *rep);
+
+/* Fills boot from the durable state; *entries (owned by the caller, free with craft_free) points
+ * into the durable log and lives until the disk changes. */
+void sim_disk_boot(const struct sim_disk *d, struct craft_core_boot *boot,
+                   struct craft_entry **entries);
+
+#endif

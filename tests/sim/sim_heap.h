@@ -1,0 +1,45 @@
+/* The simulator's event queue: a binary min-heap ordered by (time, sequence number), so events
+ * at the same virtual time run in the order they were scheduled. */
+#ifndef SIM_HEAP_H
+#define SIM_HEAP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum sim_event_kind {
+    SIM_EV_DELIVER = 1, /* ptr: struct sim_net_msg (owned by the event), node: receiver */
+    SIM_EV_TICK = 2,    /* arg: node epoch */
+    SIM_EV_DISK = 3,    /* arg: node epoch; completes the oldest pending write */
+    SIM_EV_CRASH = 4,
+    SIM_EV_RESTART = 5,
+    SIM_EV_CLIENT = 6, /* arg: client index */
+    SIM_EV_FAULT = 7,  /* the swarm changes the fault state */
+    SIM_EV_ISOLATE = 8,   /* cut every link of node; arg: reconnect after this many us */
+    SIM_EV_RECONNECT = 9, /* restore every link of node */
+};
+
+struct sim_event {
+    uint64_t time_us;
+    uint64_t seq;
+    uint32_t kind;
+    uint32_t node;
+    uint64_t arg;
+    void *ptr;
+};
+
+struct sim_heap {
+    struct sim_event *ev; /* owned */
+    size_t n;
+    size_t cap;
+    uint64_t seq_next;
+};
+
+void sim_heap_init(struct sim_heap *h);
+/* Frees the array; the caller has drained the events that own memory. */
+void sim_heap_close(struct sim_heap *h);
+void sim_heap_push(struct sim_heap *h, uint64_t time_us, uint32_t kind, uint32_t node, uint64_t arg,
+                   void *ptr);
+bool sim_heap_pop(struct sim_heap *h, struct sim_event *out);
+
+#endif

@@ -1,0 +1,56 @@
+/* One simulated node: its core (when up), its skewed clock, its disk, and the checkers' mirror of
+ * its volatile log and role. */
+#ifndef SIM_NODE_H
+#define SIM_NODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "craft/core.h"
+#include "sim_disk.h"
+
+struct sim_mirror_ent {
+    craft_term term;
+    uint32_t type;
+    uint64_t data_hash;
+    uint64_t prefix; /* hash of the log up to and including this entry */
+};
+
+struct sim_node {
+    craft_id id;
+    bool up;
+    uint64_t epoch; /* bumped at crash and restart: stale tick/disk events are ignored */
+    unsigned n_lives;
+    struct craft_core *core; /* owned while up */
+    /* local_us = offset + global_us * rate_ppm / 1e6; runs while the node is down too. */
+    uint64_t clock_offset_us;
+    uint64_t clock_rate_ppm;
+    uint64_t tick_global_us; /* SIM_TICK_US of local time, in global time */
+    struct sim_disk disk;
+    /* Mirror of the volatile log, from the outputs (checkers). */
+    struct sim_mirror_ent *log; /* owned; log[i - 1] is index i */
+    size_t n_log;
+    size_t cap_log;
+    /* Volatile state seen in outputs during this life. */
+    uint32_t role;
+    craft_term term;
+    craft_id leader;
+    craft_index commit;
+    craft_index applied;
+    craft_term hs_term;
+    craft_index hs_commit;
+    bool applied_new; /* applied a command proposed after the heal (liveness) */
+};
+
+void sim_node_init(struct sim_node *n, craft_id id, uint64_t clock_offset_us,
+                   uint64_t clock_rate_ppm);
+void sim_node_close(struct sim_node *n);
+uint64_t sim_node_local_us(const struct sim_node *n, uint64_t global_us);
+/* Resets the volatile view (crash). */
+void sim_node_forget(struct sim_node *n);
+void sim_node_mirror_truncate(struct sim_node *n, craft_index from);
+/* Appends the entry at index n_log + 1 with the given hashes; returns its prefix hash. */
+uint64_t sim_node_mirror_append(struct sim_node *n, craft_term term, uint32_t type,
+                                uint64_t data_hash);
+
+#endif

@@ -1,0 +1,57 @@
+/* Everything one simulated run is parameterised by: drawn per seed by the swarm, or set by hand
+ * by the lab scenarios. */
+#ifndef SIM_PARAMS_H
+#define SIM_PARAMS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "sim_network.h"
+
+struct sim_params {
+    uint64_t seed;
+    unsigned n_nodes;
+    bool pre_vote;
+    bool check_quorum;
+    struct sim_net_params net;
+    /* A disk write takes [min, max), and with slow_ppm up to slow_us_max more. */
+    uint32_t disk_us_min;
+    uint32_t disk_us_max;
+    uint32_t disk_slow_ppm;
+    uint32_t disk_slow_us_max;
+    /* Each node's clock runs at a rate within 1 +- clock_skew_ppm / 1e6. */
+    uint32_t clock_skew_ppm;
+    /* Faults of the fault phase (the swarm drives them; scenarios leave them off). */
+    bool torn_writes;
+    bool fault_partitions;
+    bool fault_crashes;
+    uint32_t fault_us_min; /* time between fault changes */
+    uint32_t fault_us_max;
+    uint32_t downtime_us_min;
+    uint32_t downtime_us_max;
+    /* Targeted attacks: crash a node right after it grants a vote / becomes leader / acks. */
+    uint32_t crash_after_vote_ppm;
+    uint32_t crash_after_leader_ppm;
+    uint32_t crash_after_ack_ppm;
+    uint32_t crash_after_append_ppm; /* a leader right after it sent entries */
+    /* Isolations rather than crashes: messages already in flight are dropped too, so a new
+     * leader's first entries or a leader's last ones reach nobody (Figure 8's divergent logs). */
+    uint32_t isolate_after_leader_ppm;
+    uint32_t isolate_after_append_ppm;
+    uint32_t isolate_us_max;
+    /* Core flow control (0: the core's default). Small windows and one-entry AppendEntries open
+     * the half-replicated states that Figure 8 is about; a small uncommitted budget exercises
+     * CRAFT_EBUSY. */
+    uint32_t append_entries_max;
+    uint32_t inflight_msgs_max;
+    uint64_t uncommitted_bytes_max;
+    /* Off with --safety-only: only the safety properties judge the run. */
+    bool no_rule_checks;
+    /* Clients. */
+    unsigned n_clients;
+    uint32_t client_us_min; /* between two proposals of one client */
+    uint32_t client_us_max;
+    uint32_t cmd_pad_max;   /* random padding bytes on each command */
+};
+
+#endif

@@ -1,0 +1,220 @@
+/* Trace records, their hash and their readable form. */
+#include "sim_trace.h"
+
+#include <inttypes.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "craft/core.h"
+#include "sim_hash.h"
+
+void sim_trace_init(struct sim_trace *t, bool show, FILE *out)
+{
+    memset(t, 0, sizeof(*t));
+    const char *env = getenv("CRAFT_SIM_TRACE");
+    t->show_all = env != NULL && strcmp(env, "all") == 0;
+    t->show = show || t->show_all;
+    t->out = out;
+}
+
+/* --show prints faults, role changes and the leaders' commits (followers' commits are noise). */
+static bool shown(uint32_t kind, uint64_t b)
+{
+    switch (kind) {
+    case SIM_TR_COMMIT:
+        return b != 0;
+    case SIM_TR_CRASH:
+    case SIM_TR_RESTART:
+    case SIM_TR_ROLE:
+    case SIM_TR_LINKS:
+    case SIM_TR_HEAL:
+    case SIM_TR_NOTE:
+        return true;
+    default:
+        return false;
+    }
+}
+
+static void add(struct sim_trace *t, uint64_t time_us, uint32_t kind, uint32_t node, uint64_t a,
+                uint64_t b, uint64_t c, uint64_t d, uint64_t e)
+{
+    struct sim_trace_rec *r = &t->ring[t->n % SIM_TRACE_TAIL];
+    r->d = d;
+    r->e = e;
+    r->time_us = time_us;
+    r->kind = kind;
+    r->node = node;
+    r->a = a;
+    r->b = b;
+    r->c = c;
+    t->n++;
+    uint64_t h = sim_hash_combine(t->hash, time_us);
+    h = sim_hash_combine(h, ((uint64_t)kind << 32) | node);
+    h = sim_hash_combine(h, a);
+    h = sim_hash_combine(h, b);
+    h = sim_hash_combine(h, d);
+    h = sim_hash_combine(h, e);
+    t->hash = sim_hash_combine(h, c);
+    if (t->show && (t->show_all || shown(kind, b))) {
+        char line[256];
+        sim_trace_format(r, line, sizeof(line));
+        fprintf(t->out, "%s\n", line);
+    }
+}
+
+void sim_trace_add(struct sim_trace *t, uint64_t time_us, uint32_t kind, uint32_t node, uint64_t a,
+                   uint64_t b, uint64_t c)
+{
+    add(t, time_us, kind, node, a, b, c, 0, 0);
+}
+
+void sim_trace_add_msg(struct sim_trace *t, uint64_t time_us, uint32_t kind, uint32_t node,
+                       uint64_t peer, const struct craft_msg *m, uint64_t c)
+{
+    uint64_t d = 0;
+    uint64_t e = 0;
+    switch (m->type) {
+    case CRAFT_MSG_APPEND:
+        d = m->append.prev_index;
+        e = m->append.n_entries;
+        break;
+    case CRAFT_MSG_APPEND_RESP:
+        d = m->append_resp.index;
+        e = m->append_resp.success;
+        break;
+    case CRAFT_MSG_VOTE:
+    case CRAFT_MSG_PREVOTE:
+        d = m->vote.last_index;
+        e = m->vote.last_term;
+        break;
+    default:
+        e = m->vote_resp.granted;
+        break;
+    }
+    add(t, time_us, kind, node, peer, m->type, c, d, e);
+}
+
+static void format_msg(const struct sim_trace_rec *r, char *p, size_t left)
+{
+    switch (r->b) {
+    case CRAFT_MSG_APPEND:
+        snprintf(p, left, " [prev %" PRIu64 ", %" PRIu64 " entries]", r->d, r->e);
+        break;
+    case CRAFT_MSG_APPEND_RESP:
+        snprintf(p, left, " [%s %" PRIu64 "]", r->e ? "ok" : "reject", r->d);
+        break;
+    case CRAFT_MSG_VOTE:
+    case CRAFT_MSG_PREVOTE:
+        snprintf(p, left, " [last %" PRIu64 "/%" PRIu64 "]", r->d, r->e);
+        break;
+    default:
+        snprintf(p, left, " [%s]", r->e ? "granted" : "refused");
+        break;
+    }
+}
+
+static const char *links_shape(uint64_t shape)
+{
+    static const char *names[] = {"all-up",    "split",    "isolate", "one-way-cut",
+                                  "bridge",    "ring",     "leader-only", "reconnect",
+                                  "disconnect", "link-cut", "link-up"};
+    return shape < sizeof(names) / sizeof(names[0]) ? names[shape] : "?";
+}
+
+/* Local name tables, so the trace (and its self-test) does not need the core linked. */
+static const char *msg_name(uint64_t type)
+{
+    static const char *names[] = {"?",      "PREVOTE", "PREVOTE_RESP", "VOTE",
+                                  "VOTE_RESP", "APPEND", "APPEND_RESP"};
+    return type <= CRAFT_MSG_TYPE_MAX ? names[type] : "?";
+}
+
+static const char *role_name(uint64_t role)
+{
+    static const char *names[] = {"?", "follower", "precandidate", "candidate", "LEADER"};
+    return role <= CRAFT_LEADER ? names[role] : "?";
+}
+
+void sim_trace_format(const struct sim_trace_rec *r, char *buf, size_t n)
+{
+    int k = snprintf(buf, n, "%10.3fms n%u ", (double)r->time_us / 1000.0, r->node);
+    if (k < 0 || (size_t)k >= n) {
+        return;
+    }
+    char *p = buf + k;
+    size_t left = n - (size_t)k;
+    switch (r->kind) {
+    case SIM_TR_DELIVER:
+    case SIM_TR_DROP:
+    case SIM_TR_SEND: {
+        int w;
+        if (r->kind == SIM_TR_SEND) {
+            w = snprintf(p, left, "send %s to n%" PRIu64 " (latency %" PRIu64 " us, 0: lost)",
+                         msg_name(r->b), r->a, r->c);
+        } else {
+            w = snprintf(p, left, "%s %s from n%" PRIu64 " term %" PRIu64,
+                         r->kind == SIM_TR_DROP ? "drop" : "recv", msg_name(r->b), r->a, r->c);
+        }
+        if (w > 0 && (size_t)w < left) {
+            format_msg(r, p + w, left - (size_t)w);
+        }
+        break;
+    }
+    case SIM_TR_TICK:
+        snprintf(p, left, "tick local %" PRIu64 "ms", r->a);
+        break;
+    case SIM_TR_DISK:
+        snprintf(p, left, "disk write done: last index %" PRIu64 " hs term %" PRIu64
+                          " truncate_from %" PRIu64, r->a, r->b, r->c);
+        break;
+    case SIM_TR_CRASH:
+        snprintf(p, left, "CRASH: %" PRIu64 " pending writes, %" PRIu64 " reached disk, torn %" PRIu64,
+                 r->a, r->b, r->c);
+        break;
+    case SIM_TR_RESTART:
+        snprintf(p, left, "RESTART: durable last index %" PRIu64 " term %" PRIu64
+                          " commit %" PRIu64, r->a, r->b, r->c);
+        break;
+    case SIM_TR_PROPOSE:
+        snprintf(p, left, "propose from client %" PRIu64 ": rv %d index %" PRIu64, r->a,
+                 (int)(int64_t)r->b, r->c);
+        break;
+    case SIM_TR_ROLE:
+        snprintf(p, left, "role %s term %" PRIu64 " leader n%" PRIu64, role_name(r->a), r->b, r->c);
+        break;
+    case SIM_TR_COMMIT:
+        snprintf(p, left, "commit %" PRIu64 "%s", r->a, r->b ? " (leader)" : "");
+        break;
+    case SIM_TR_APPLY:
+        snprintf(p, left, "apply %" PRIu64 "..%" PRIu64, r->a, r->b);
+        break;
+    case SIM_TR_LINKS:
+        snprintf(p, left, "LINKS %s arg 0x%" PRIx64 " extra %" PRIu64, links_shape(r->a), r->b, r->c);
+        break;
+    case SIM_TR_HEAL:
+        snprintf(p, left, "HEAL: all nodes up, all links up, no loss");
+        break;
+    case SIM_TR_VOTE:
+        snprintf(p, left, "grants vote to n%" PRIu64 " in term %" PRIu64, r->a, r->b);
+        break;
+    case SIM_TR_NOTE:
+        snprintf(p, left, "note %" PRIu64 " %" PRIu64 " %" PRIu64, r->a, r->b, r->c);
+        break;
+    default:
+        snprintf(p, left, "kind %u %" PRIu64 " %" PRIu64 " %" PRIu64, r->kind, r->a, r->b, r->c);
+        break;
+    }
+}
+
+void sim_trace_print_tail(const struct sim_trace *t, FILE *f, unsigned n)
+{
+    if (n > SIM_TRACE_TAIL) {
+        n = SIM_TRACE_TAIL;
+    }
+    uint64_t first = t->n > n ? t->n - n : 0;
+    for (uint64_t i = first; i < t->n; i++) {
+        char line[256];
+        sim_trace_format(&t->ring[i % SIM_TRACE_TAIL], line, sizeof(line));
+        fprintf(f, "  %s\n", line);
+    }
+}

@@ -1,0 +1,63 @@
+/* The event trace: every processed event and every notable output is one binary record folded
+ * into a running 64-bit hash (--trace-hash) and kept in a ring for the tail printed with a
+ * violation. --show prints the readable subset (roles, commits, faults) as it happens. */
+#ifndef SIM_TRACE_H
+#define SIM_TRACE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim_config.h"
+
+enum sim_trace_kind {
+    SIM_TR_DELIVER = 1, /* node=to a=from b=msg type c=term */
+    SIM_TR_DROP,        /* node=to a=from b=msg type c=term */
+    SIM_TR_SEND,        /* node=from a=to b=msg type c=term */
+    SIM_TR_TICK,        /* a=local now_ms */
+    SIM_TR_DISK,        /* a=last index written (0: none) b=hard state term c=truncate_from */
+    SIM_TR_CRASH,       /* a=pending writes lost b=writes that reached the disk c=torn */
+    SIM_TR_RESTART,     /* a=durable last index b=durable term c=durable commit */
+    SIM_TR_PROPOSE,     /* a=client b=result c=index */
+    SIM_TR_ROLE,        /* a=role b=term c=leader */
+    SIM_TR_COMMIT,      /* a=commit index */
+    SIM_TR_APPLY,       /* a=first index b=last index */
+    SIM_TR_LINKS,       /* a=shape b=bitmask argument c=extra */
+    SIM_TR_HEAL,        /* start of the healed phase */
+    SIM_TR_VOTE,        /* node=voter a=candidate b=term */
+    SIM_TR_NOTE,        /* a=note code */
+};
+
+struct sim_trace_rec {
+    uint64_t time_us;
+    uint32_t kind;
+    uint32_t node;
+    uint64_t a;
+    uint64_t b;
+    uint64_t c;
+    uint64_t d; /* messages: APPEND prev_index, APPEND_RESP index, VOTE last_index */
+    uint64_t e; /* messages: APPEND n_entries, APPEND_RESP success, VOTE_RESP granted */
+};
+
+struct sim_trace {
+    struct sim_trace_rec ring[SIM_TRACE_TAIL];
+    uint64_t n;
+    uint64_t hash;
+    bool show;
+    bool show_all; /* every record (environment CRAFT_SIM_TRACE=all, for debugging) */
+    FILE *out; /* where --show prints; borrowed */
+};
+
+void sim_trace_init(struct sim_trace *t, bool show, FILE *out);
+void sim_trace_add(struct sim_trace *t, uint64_t time_us, uint32_t kind, uint32_t node, uint64_t a,
+                   uint64_t b, uint64_t c);
+struct craft_msg;
+/* A record about message m: node, a = the peer, b = type, c = term (or latency for SEND). */
+void sim_trace_add_msg(struct sim_trace *t, uint64_t time_us, uint32_t kind, uint32_t node,
+                       uint64_t peer, const struct craft_msg *m, uint64_t c);
+/* Formats one record as a line without newline. */
+void sim_trace_format(const struct sim_trace_rec *r, char *buf, size_t n);
+/* Prints the last n records (at most SIM_TRACE_TAIL). */
+void sim_trace_print_tail(const struct sim_trace *t, FILE *f, unsigned n);
+
+#endif
