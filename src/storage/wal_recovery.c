@@ -130,7 +130,9 @@ static bool apply_record(struct wal *w, struct scan *sc, const struct wal_record
         return false;
     }
     if (r->kind == WAL_RECORD_TRUNCATE) {
-        if (w->n_locs > 0 && (r->index < w->first || r->index > wal_last_index(w) + 1)) {
+        /* Below the first entry is fine: the segments it reached into were dropped after a
+         * snapshot, and everything left from there on is void. */
+        if (w->n_locs > 0 && r->index > wal_last_index(w) + 1) {
             return false;
         }
         wal_locs_truncate(w, r->index);
@@ -154,11 +156,8 @@ static bool apply_record(struct wal *w, struct scan *sc, const struct wal_record
 }
 
 /* Cuts the log at (segment i, off): zeroes the rest of that segment and removes later ones, so
- * no stale record can ever come back. If the cut left a batch open, a closing record (a truncate
- * at last + 1, which changes nothing) ends it, so the next batch follows a closed one. Returns the
- * new end of the segment's data in *end. */
-static int cut_tail(struct wal *w, struct scan *sc, struct loaded *segs, size_t *n, size_t i,
-                    uint64_t off, uint64_t *end)
+ * no stale record can ever come back. */
+static int cut_tail(struct wal *w, struct loaded *segs, size_t *n, size_t i, uint64_t off)
 {
     static const unsigned char zeros[64 * 1024];
     struct loaded *s = &segs[i];
@@ -171,25 +170,7 @@ static int cut_tail(struct wal *w, struct scan *sc, struct loaded *segs, size_t 
         at += len;
     }
     memset(s->buf + off, 0, s->size - off);
-    *end = off;
-    int rv = 0;
-    if (!sc->last_end && sc->last_batch != 0) {
-        unsigned char closing[WAL_RECORD_HEADER_BYTES];
-        struct wal_record r = {.kind = WAL_RECORD_TRUNCATE,
-                               .flags = WAL_FLAG_BATCH_END,
-                               .batch = sc->last_batch,
-                               .index = wal_last_index(w) + 1};
-        wal_record_encode(&r, closing);
-        rv = io_fs_pwrite(w->fs, s->file, closing, sizeof closing, off);
-        if (rv == 0) {
-            memcpy(s->buf + off, closing, sizeof closing);
-            *end = off + sizeof closing;
-            sc->last_end = true;
-        }
-    }
-    if (rv == 0) {
-        rv = io_fs_fdatasync(w->fs, s->file);
-    }
+    int rv = io_fs_fdatasync(w->fs, s->file);
     for (size_t j = i + 1; rv == 0 && j < *n; j++) {
         char name[IO_FS_NAME_MAX];
         wal_segment_name(segs[j].seq, name, sizeof name);
@@ -241,18 +222,17 @@ static int scan_segment(struct wal *w, struct scan *sc, struct loaded *segs, siz
                             "(checksum or sequence mismatch)",
                             name, off);
         }
-        uint64_t end = off;
         if (d != WAL_DECODE_ZERO || !all_zero_from(s, off) || !sc->last_end) {
             report->tail_truncated = true;
             report->tail_segment = s->seq;
             report->tail_offset = off;
             report->tail_bytes = s->size - off;
-            rv = cut_tail(w, sc, segs, n, i, off, &end);
+            rv = cut_tail(w, segs, n, i, off);
             if (rv != 0) {
                 return rv;
             }
         }
-        w->segs[w->n_segs - 1].used = end;
+        w->segs[w->n_segs - 1].used = off;
         return 1;
     }
     w->segs[w->n_segs - 1].used = off < s->size ? off : s->size;
@@ -328,6 +308,40 @@ static int build_recovered(struct wal *w)
     return 0;
 }
 
+/* If recovery ended inside a batch (its tail was cut, or the segment it spilled into was
+ * removed), a closing record (a truncate at last + 1, which changes nothing) ends it, so the next
+ * batch follows a closed one and the recovery rules keep holding for it. */
+static int close_open_batch(struct wal *w, struct scan *sc)
+{
+    if (sc->last_end || sc->last_batch == 0) {
+        return 0;
+    }
+    struct wal_segment *seg = &w->segs[w->n_segs - 1];
+    if (seg->capacity - seg->used < WAL_RECORD_HEADER_BYTES) {
+        int rv = wal_segment_create(w, seg->seq + 1);
+        if (rv != 0) {
+            return rv;
+        }
+        seg = &w->segs[w->n_segs - 1];
+    }
+    unsigned char closing[WAL_RECORD_HEADER_BYTES];
+    struct wal_record r = {.kind = WAL_RECORD_TRUNCATE,
+                           .flags = WAL_FLAG_BATCH_END,
+                           .batch = sc->last_batch,
+                           .index = wal_last_index(w) + 1};
+    wal_record_encode(&r, closing);
+    int rv = io_fs_pwrite(w->fs, seg->file, closing, sizeof closing, seg->used);
+    if (rv == 0) {
+        rv = io_fs_fdatasync(w->fs, seg->file);
+    }
+    if (rv != 0) {
+        return wal_fail(w, CRAFT_EIO, "closing an interrupted batch: %s", craft_strerror(rv));
+    }
+    seg->used += sizeof closing;
+    sc->last_end = true;
+    return 0;
+}
+
 static int recover(struct wal *w, struct loaded *segs, size_t n, struct wal_open_report *report)
 {
     struct scan sc = {.last_batch = 0, .last_end = true};
@@ -351,6 +365,9 @@ static int recover(struct wal *w, struct loaded *segs, size_t n, struct wal_open
             rv = 0;
             break;
         }
+    }
+    if (rv == 0 && w->n_segs > 0) {
+        rv = close_open_batch(w, &sc);
     }
     w->next_batch = sc.last_batch + 1;
     report->n_segments = w->n_segs;
