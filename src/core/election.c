@@ -170,16 +170,17 @@ static bool response_is_current(struct craft_core *c, const struct craft_msg *m)
         if (m->vote_resp.granted) {
             return m->term == c->term + 1;
         }
-        /* A refusal carries the voter's own term, which may be ours or the one we asked for. */
-        return m->term >= c->term;
+        /* A refusal carries the voter's own term: ours (later ones were handled above). */
+        return m->term == c->term;
     }
     return c->role == CRAFT_CANDIDATE && m->term == c->term;
 }
 
 void election_on_vote_response(struct craft_core *c, const struct craft_msg *m)
 {
-    if (m->type == CRAFT_MSG_PREVOTE_RESP && !m->vote_resp.granted && m->term > c->term + 1) {
-        /* Someone is ahead of the term we asked about: follow its term. */
+    if (m->type == CRAFT_MSG_PREVOTE_RESP && !m->vote_resp.granted && m->term > c->term) {
+        /* The voter is in a later term than ours: catch up with it, or a node whose log is
+         * better but whose term is behind could never win a pre-vote against it. */
         election_become_follower(c, m->term, CRAFT_ID_NONE);
         return;
     }
