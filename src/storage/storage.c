@@ -14,6 +14,7 @@ struct storage {
     struct wal *wal;                 /* owned */
     struct craft_hard_state saved;   /* what the hard state file holds */
     struct craft_hard_state latest;  /* the newest the core asked for */
+    bool failed;                     /* an I/O error happened: nothing more is written */
     char errmsg[256];
 };
 
@@ -69,6 +70,9 @@ void storage_recovered_release(struct storage *s)
 
 static int fail(struct storage *s, int rv, const char *what)
 {
+    /* Once a write or sync failed, the disk's state is unknown: later writes (say, log entries of
+     * a term whose hard state never landed) could make it inconsistent, so there are none. */
+    s->failed = true;
     snprintf(s->errmsg, sizeof s->errmsg, "%s: %s", what,
              rv == CRAFT_EIO || rv == CRAFT_ENOSPC ? craft_strerror(rv) : wal_errmsg(s->wal));
     return rv;
@@ -76,6 +80,9 @@ static int fail(struct storage *s, int rv, const char *what)
 
 int storage_persist(struct storage *s, const struct craft_output *out)
 {
+    if (s->failed) {
+        return CRAFT_EIO;
+    }
     if (out->hard_state_changed) {
         s->latest = out->hard_state;
         if (out->hard_state.term != s->saved.term || out->hard_state.vote != s->saved.vote) {
@@ -103,12 +110,18 @@ int storage_persist(struct storage *s, const struct craft_output *out)
 
 int storage_write(struct storage *s)
 {
+    if (s->failed) {
+        return CRAFT_EIO;
+    }
     int rv = wal_write(s->wal);
     return rv != 0 ? fail(s, rv, "writing the log") : 0;
 }
 
 int storage_sync(struct storage *s)
 {
+    if (s->failed) {
+        return CRAFT_EIO;
+    }
     int rv = wal_sync(s->wal);
     return rv != 0 ? fail(s, rv, "syncing the log") : 0;
 }
@@ -118,7 +131,7 @@ void storage_close(struct storage *s)
     if (s == NULL) {
         return;
     }
-    if (s->latest.commit != s->saved.commit) {
+    if (!s->failed && s->latest.commit != s->saved.commit) {
         int rv = hard_state_save(s->hs_file, &s->latest);
         (void)rv; /* a lost commit hint costs a re-apply, nothing more */
     }

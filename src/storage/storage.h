@@ -44,7 +44,9 @@ CRAFT_MUST_CHECK int storage_persist(struct storage *s, const struct craft_outpu
 /* Writes what is queued without the final fdatasync (see wal_write); storage_sync completes it. */
 CRAFT_MUST_CHECK int storage_write(struct storage *s);
 
-/* Makes everything queued durable (one WAL write and fdatasync). */
+/* Makes everything queued durable (one WAL write and fdatasync). After any error from persist,
+ * write or sync, the storage is failed for good: every later call returns CRAFT_EIO and the node
+ * must stop. */
 CRAFT_MUST_CHECK int storage_sync(struct storage *s);
 
 /* Saves the remembered commit index (if changed), then closes and frees. */

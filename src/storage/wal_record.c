@@ -81,6 +81,11 @@ enum wal_decode wal_record_decode(const void *buf, size_t avail, struct wal_reco
     if (get_u32le(b) != record_crc(b, len)) {
         return WAL_DECODE_BAD;
     }
+    for (size_t i = WAL_RECORD_HEADER_BYTES + len; i < need; i++) {
+        if (b[i] != 0) {
+            return WAL_DECODE_BAD; /* padding is written as zeros: anything else is damage */
+        }
+    }
     struct wal_record r = {
         .kind = b[8],
         .flags = b[9],

@@ -206,6 +206,14 @@ static int scan_segment(struct wal *w, struct scan *sc, struct loaded *segs, siz
         if (rv != 0) {
             return rv;
         }
+        if (i + 1 < *n && d != WAL_DECODE_ZERO) {
+            /* A segment is synced before the next one is created, so a segment that is not the
+             * last never has a torn tail: a bad record there is damage. */
+            return wal_fail(w, CRAFT_ECORRUPT,
+                            "%s offset %" PRIu64 ": bad record in a closed segment "
+                            "(checksum or sequence mismatch)",
+                            name, off);
+        }
         uint64_t stop_batch = sc->last_end ? sc->last_batch + 1 : sc->last_batch;
         if (d == WAL_DECODE_OK && r.batch > stop_batch && sc->last_batch != 0) {
             return wal_fail(w, CRAFT_ECORRUPT,
@@ -214,7 +222,15 @@ static int scan_segment(struct wal *w, struct scan *sc, struct loaded *segs, siz
                             name, off, r.batch, stop_batch);
         }
         if (d == WAL_DECODE_ZERO && i + 1 < *n) {
-            break; /* the writer moved on to the next segment */
+            /* The writer moved on to the next segment; what it left behind was never written,
+             * so anything but zeros there is damage. */
+            if (!all_zero_from(s, off)) {
+                return wal_fail(w, CRAFT_ECORRUPT,
+                                "%s offset %" PRIu64 ": data after the last record of a closed "
+                                "segment",
+                                name, off);
+            }
+            break;
         }
         if (later_batch_exists(segs, *n, i, off + WAL_RECORD_ALIGN, stop_batch)) {
             return wal_fail(w, CRAFT_ECORRUPT,
