@@ -3,6 +3,7 @@
 #include "sim_cluster.h"
 
 #include <inttypes.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "sim_hash.h"
@@ -11,6 +12,103 @@
 static uint64_t sub_seed(uint64_t seed, uint64_t what)
 {
     return sim_hash_combine(sim_mix64(seed), what);
+}
+
+static void set_disk_faults(struct sim_cluster *c, struct sim_node *n, uint32_t fsync_eio_ppm)
+{
+    struct io_fs_sim_faults faults;
+    io_fs_sim_faults_init(&faults);
+    faults.crash_policy = c->p.torn_writes ? IO_FS_SIM_CRASH_RANDOM : IO_FS_SIM_CRASH_LOSE_ALL;
+    faults.fsync_eio_ppm = fsync_eio_ppm;
+    io_fs_sim_set_faults(n->fs, &faults);
+}
+
+static void restart_later(struct sim_cluster *c, struct sim_node *n)
+{
+    uint64_t delay = prng_range(&c->rng_fault, c->p.downtime_us_min + 1, c->p.downtime_us_max + 2);
+    sim_heap_push(&c->heap, c->now_us + delay, SIM_EV_RESTART, (uint32_t)n->id, 0, NULL);
+}
+
+/* Everything reported durable must come back, except what a write that was pending at the
+ * crash removed (it may have reached the disk): below the crash floor the model and the
+ * recovered log must agree entry for entry. */
+static bool check_survival(struct sim_cluster *c, struct sim_node *n,
+                           const struct storage_recovered *rec)
+{
+    size_t must = n->disk.n_log;
+    if (n->crash_floor != 0 && n->crash_floor - 1 < must) {
+        must = (size_t)(n->crash_floor - 1);
+    }
+    for (size_t i = 0; i < must; i++) {
+        const struct sim_disk_ent *want = &n->disk.log[i];
+        if (i >= rec->n_entries || rec->entries[i].term != want->term ||
+            sim_hash_bytes(rec->entries[i].data.base, rec->entries[i].data.len) !=
+                want->data_hash) {
+            sim_checks_fail(&c->checks, n->id, "storage_lost_durable",
+                            "n%" PRIu64 " recovered %zu entries, but entry %zu (term %" PRIu64
+                            ") was reported durable and is %s",
+                            n->id, rec->n_entries, i + 1, want->term,
+                            i >= rec->n_entries ? "missing" : "different");
+            return false;
+        }
+    }
+    return true;
+}
+
+/* Opens the node's real storage and makes the model hold what it recovered. Returns false if the
+ * node cannot start (a violation, or a damaged node that now stays down). */
+static bool open_storage(struct sim_cluster *c, struct sim_node *n, struct craft_core_boot *boot)
+{
+    struct storage_config scfg;
+    storage_config_init(&scfg);
+    scfg.node = n->id;
+    scfg.cluster = SIM_CLUSTER_ID;
+    scfg.wal.segment_bytes =
+        c->p.wal_segment_bytes != 0 ? c->p.wal_segment_bytes : SIM_WAL_SEGMENT_BYTES;
+    struct storage_recovered rec;
+    char err[256] = "";
+    int rv = storage_open(io_fs_sim_fs(n->fs), &scfg, &n->st, &rec, err, sizeof err);
+    if (rv != 0) {
+        n->st = NULL;
+        if (rv == CRAFT_ECORRUPT && n->damaged) {
+            n->dead = true; /* the damage was found: the node never votes or acks again */
+            sim_trace_add(&c->trace, c->now_us, SIM_TR_STORAGE, (uint32_t)n->id,
+                          SIM_STORAGE_REFUSED, (uint64_t)(int64_t)rv, 0);
+            return false;
+        }
+        if (rv == CRAFT_EIO && c->p.fsync_eio_ppm > 0 && !c->healed) {
+            /* A sync failed during recovery: try again later, as an operator would. */
+            sim_trace_add(&c->trace, c->now_us, SIM_TR_STORAGE, (uint32_t)n->id,
+                          SIM_STORAGE_FAIL_STOP, (uint64_t)(int64_t)rv, 0);
+            restart_later(c, n);
+            return false;
+        }
+        sim_checks_fail(&c->checks, n->id, "storage_open",
+                        "n%" PRIu64 " storage_open failed after a plain crash: %s: %s", n->id,
+                        craft_errname(rv), err);
+        return false;
+    }
+    if (n->damaged) {
+        sim_checks_fail(&c->checks, n->id, "storage_damage_undetected",
+                        "n%" PRIu64 " opened its storage although a bit was flipped in a closed "
+                        "WAL segment",
+                        n->id);
+        storage_close(n->st);
+        n->st = NULL;
+        return false;
+    }
+    if (!check_survival(c, n, &rec)) {
+        return false;
+    }
+    struct sim_disk_observer obs = sim_checks_observer(&c->checks);
+    sim_disk_adopt(&n->disk, &rec.hard_state, rec.entries, rec.n_entries, &obs);
+    n->crash_floor = 0;
+    memset(boot, 0, sizeof *boot);
+    boot->hard_state = rec.hard_state;
+    boot->entries = rec.entries;
+    boot->n_entries = rec.n_entries;
+    boot->applied = 0;
+    return true;
 }
 
 static bool start_node(struct sim_cluster *c, struct sim_node *n)
@@ -40,10 +138,11 @@ static bool start_node(struct sim_cluster *c, struct sim_node *n)
         cfg.uncommitted_bytes_max = c->p.uncommitted_bytes_max;
     }
     struct craft_core_boot boot;
-    struct craft_entry *ents;
-    sim_disk_boot(&n->disk, &boot, &ents);
+    if (!open_storage(c, n, &boot)) {
+        return false;
+    }
     int rv = craft_core_create(&cfg, &boot, &n->core);
-    craft_free(ents);
+    storage_recovered_release(n->st);
     if (rv != 0) {
         n->core = NULL;
         sim_checks_fail(&c->checks, n->id, "restart_failed",
@@ -80,6 +179,9 @@ struct sim_cluster *sim_cluster_create(const struct sim_params *p, bool show, FI
         uint64_t skew = prng_below(&rng_clock, 2 * (uint64_t)p->clock_skew_ppm + 1);
         uint64_t rate = 1000000 - p->clock_skew_ppm + skew;
         sim_node_init(&c->nodes[i], i, offset, rate);
+        if (io_fs_sim_create(sub_seed(p->seed, 100 + i), &c->nodes[i].fs) != 0) {
+            CRAFT_ASSERT(0); /* out of memory in a test tool */
+        }
     }
     sim_checks_init(&c->checks, c->nodes, p->n_nodes);
     c->checks.rule_checks = !p->no_rule_checks;
@@ -92,6 +194,10 @@ struct sim_cluster *sim_cluster_create(const struct sim_params *p, bool show, FI
             sim_cluster_destroy(c);
             return NULL;
         }
+    }
+    /* Disk faults begin once every node has started on a clean disk. */
+    for (unsigned i = 1; i <= p->n_nodes; i++) {
+        set_disk_faults(c, &c->nodes[i], p->fsync_eio_ppm);
     }
     for (unsigned i = 0; i < p->n_clients; i++) {
         uint64_t at = prng_range(&c->clients.rng, p->client_us_min, p->client_us_max);
@@ -130,27 +236,130 @@ void sim_cluster_schedule(struct sim_cluster *c, uint64_t delay_us, uint32_t kin
     sim_heap_push(&c->heap, c->now_us + delay_us, kind, (uint32_t)node, arg, NULL);
 }
 
+/* Hands one pending write to the real storage: persisted, then synced or only written. */
+static int storage_take(struct sim_node *n, const struct sim_disk_write *w, bool sync)
+{
+    struct craft_output o;
+    memset(&o, 0, sizeof o);
+    o.hard_state_changed = w->hs_changed;
+    o.hard_state = w->hs;
+    o.truncate_from = w->truncate_from;
+    o.entries = w->entries;
+    o.n_entries = w->n_entries;
+    int rv = storage_persist(n->st, &o);
+    if (rv == 0) {
+        rv = sync ? storage_sync(n->st) : storage_write(n->st);
+    }
+    return rv;
+}
+
+/* A crash may come while writes are on their way: a random prefix of them reaches the disk, the
+ * next one is written but not synced (the simulated page cache then tears it). None of them was
+ * reported, so the model keeps none; the crash floor remembers what they may have truncated. */
+static void crash_pending(struct sim_cluster *c, struct sim_node *n)
+{
+    uint64_t whole = prng_below(&c->rng_disk, n->disk.n_pending + 1);
+    bool torn = prng_chance(&c->rng_disk, 500000);
+    uint64_t reached = 0;
+    int rv = 0;
+    for (struct sim_disk_write *w = n->disk.head; w != NULL && rv == 0; w = w->next) {
+        if (reached == whole && !torn) {
+            break;
+        }
+        if (w->truncate_from != 0 &&
+            (n->crash_floor == 0 || w->truncate_from < n->crash_floor)) {
+            n->crash_floor = w->truncate_from;
+        }
+        rv = storage_take(n, w, reached < whole);
+        if (reached == whole) {
+            break;
+        }
+        reached++;
+    }
+    sim_trace_add(&c->trace, c->now_us, SIM_TR_STORAGE, (uint32_t)n->id, SIM_STORAGE_TORN, reached,
+                  torn);
+}
+
+struct segment_pick {
+    uint64_t seqs[64];
+    unsigned n;
+};
+
+static int note_segment(void *arg, const char *name)
+{
+    struct segment_pick *sp = arg;
+    unsigned long long seq;
+    if (sp->n < 64 && sscanf(name, "wal-%16llx.seg", &seq) == 1) {
+        sp->seqs[sp->n++] = seq;
+    }
+    return 0;
+}
+
+/* Flips one bit of a closed WAL segment (any but the newest) on the node's disk. */
+static void flip_closed_segment(struct sim_cluster *c, struct sim_node *n)
+{
+    struct segment_pick sp = {.n = 0};
+    if (io_fs_list(io_fs_sim_fs(n->fs), note_segment, &sp) != 0 || sp.n < 2) {
+        return;
+    }
+    uint64_t newest = 0;
+    for (unsigned i = 0; i < sp.n; i++) {
+        newest = sp.seqs[i] > newest ? sp.seqs[i] : newest;
+    }
+    uint64_t victim;
+    do {
+        victim = sp.seqs[prng_below(&c->rng_fault, sp.n)];
+    } while (victim == newest);
+    char name[64];
+    snprintf(name, sizeof name, "wal-%016llx.seg", (unsigned long long)victim);
+    uint64_t size = 0;
+    if (io_fs_sim_file_size(n->fs, name, IO_FS_SIM_DURABLE, &size) != 0 || size == 0) {
+        return;
+    }
+    uint64_t bit = prng_below(&c->rng_fault, size * 8);
+    if (io_fs_sim_flip_bit(n->fs, name, bit) != 0) {
+        return;
+    }
+    n->damaged = true;
+    c->bitflip_done = true;
+    sim_trace_add(&c->trace, c->now_us, SIM_TR_STORAGE, (uint32_t)n->id, SIM_STORAGE_BITFLIP, victim,
+                  bit);
+}
+
 void sim_cluster_crash(struct sim_cluster *c, craft_id id)
 {
     struct sim_node *n = &c->nodes[id];
     if (!n->up) {
         return;
     }
+    uint64_t lost = n->disk.n_pending;
+    if (c->p.torn_writes && n->disk.n_pending > 0) {
+        crash_pending(c, n);
+    }
+    /* Power goes: the page cache is lost first, then the process's handles go with it. */
+    if (io_fs_sim_crash(n->fs) != 0) {
+        CRAFT_ASSERT(0); /* out of memory in a test tool */
+    }
+    storage_close(n->st);
+    n->st = NULL;
+    if (c->p.bitflip && !c->bitflip_done && c->faults_on) {
+        flip_closed_segment(c, n);
+    }
     struct sim_disk_observer obs = sim_checks_observer(&c->checks);
     struct sim_disk_crash_report rep;
-    sim_disk_crash(&n->disk, &c->rng_disk, c->p.torn_writes, &obs, &rep);
+    sim_disk_crash(&n->disk, &c->rng_disk, false, &obs, &rep);
     craft_core_destroy(n->core);
     n->core = NULL;
     n->up = false;
     n->epoch++;
     sim_node_forget(n);
-    sim_trace_add(&c->trace, c->now_us, SIM_TR_CRASH, (uint32_t)id, rep.lost, rep.reached, rep.torn);
+    sim_trace_add(&c->trace, c->now_us, SIM_TR_CRASH, (uint32_t)id, lost, 0, 0);
 }
 
 void sim_cluster_restart(struct sim_cluster *c, craft_id id)
 {
     struct sim_node *n = &c->nodes[id];
-    if (n->up) {
+    if (n->up || n->dead) {
         return;
     }
     sim_trace_add(&c->trace, c->now_us, SIM_TR_RESTART, (uint32_t)id, n->disk.n_log,
@@ -167,6 +376,9 @@ void sim_cluster_heal(struct sim_cluster *c)
     c->net.p.dup_ppm = 0;
     c->net.p.tail_ppm = 0;
     sim_network_all_up(&c->net);
+    for (unsigned i = 1; i <= c->p.n_nodes; i++) {
+        set_disk_faults(c, &c->nodes[i], 0);
+    }
     sim_trace_add(&c->trace, c->now_us, SIM_TR_HEAL, 0, 0, 0, 0);
     for (unsigned i = 1; i <= c->p.n_nodes; i++) {
         sim_cluster_restart(c, i);
@@ -286,6 +498,26 @@ static void on_disk(struct sim_cluster *c, const struct sim_event *ev)
     struct sim_disk_write *w = sim_disk_pop(&n->disk);
     CRAFT_ASSERT(w != NULL);
     CRAFT_ASSERT(w->done_us <= c->now_us);
+    int rv = storage_take(n, w, true);
+    if (rv != 0) {
+        /* A failed write or fdatasync stops the node (fail-stop); nothing of w was reported,
+         * but it may have reached the disk all the same, truncation included. */
+        if (w->truncate_from != 0 && (n->crash_floor == 0 || w->truncate_from < n->crash_floor)) {
+            n->crash_floor = w->truncate_from;
+        }
+        sim_disk_write_free(w);
+        sim_trace_add(&c->trace, c->now_us, SIM_TR_STORAGE, ev->node, SIM_STORAGE_FAIL_STOP,
+                      (uint64_t)(int64_t)rv, 0);
+        if (rv != CRAFT_EIO && rv != CRAFT_ENOSPC) {
+            sim_checks_fail(&c->checks, n->id, "storage_write",
+                            "n%" PRIu64 " storage refused a write: %s: %s", n->id,
+                            craft_errname(rv), storage_errmsg(n->st));
+            return;
+        }
+        sim_cluster_crash(c, n->id);
+        restart_later(c, n);
+        return;
+    }
     struct sim_disk_observer obs = sim_checks_observer(&c->checks);
     sim_disk_apply(&n->disk, w, &obs);
     craft_index last = w->n_entries > 0 ? w->entries[w->n_entries - 1].index : 0;

@@ -32,6 +32,7 @@ struct sim_cluster {
     bool healed;
     uint64_t heal_us;
     bool live_ok;
+    bool bitflip_done; /* the one flipped bit of the run (p.bitflip) was placed */
     uint64_t live_us;
     /* Called for SIM_EV_FAULT (the swarm); may be NULL. */
     void (*fault_hook)(struct sim_cluster *c);

@@ -25,6 +25,9 @@
 /* Largest command a swarm client proposes (text plus random padding). */
 #define SIM_CMD_BYTES_MAX 256
 #define SIM_DEFAULT_STEPS 10000
+/* The real storage: small segments, so segments close (and rotate) often in short runs. */
+#define SIM_WAL_SEGMENT_BYTES (64u * 1024u)
+#define SIM_CLUSTER_ID 0x5151c0de5151c0deULL
 
 static_assert(SIM_ELECTION_TIMEOUT_MS_MIN < SIM_ELECTION_TIMEOUT_MS_MAX, "timeout range");
 static_assert(SIM_HEARTBEAT_MS * 2 < SIM_ELECTION_TIMEOUT_MS_MIN, "heartbeats beat elections");

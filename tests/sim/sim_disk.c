@@ -229,3 +229,26 @@ void sim_disk_boot(const struct sim_disk *d, struct craft_core_boot *boot,
     boot->applied = 0;
     *entries = ents;
 }
+
+size_t sim_disk_adopt(struct sim_disk *d, const struct craft_hard_state *hs,
+                      const struct craft_entry *entries, size_t n,
+                      const struct sim_disk_observer *obs)
+{
+    if (obs != NULL && obs->hard_state != NULL) {
+        obs->hard_state(obs->ctx, d, hs);
+    }
+    d->hs = *hs;
+    /* Keep the common prefix; from the first difference on, the recovered log wins. */
+    size_t same = 0;
+    while (same < n && same < d->n_log && entries[same].index == same + 1 &&
+           d->log[same].term == entries[same].term &&
+           d->log[same].data_hash == sim_hash_bytes(entries[same].data.base,
+                                                    entries[same].data.len)) {
+        same++;
+    }
+    truncate_log(d, same + 1, obs);
+    for (size_t i = same; i < n; i++) {
+        append_entry(d, &entries[i], obs);
+    }
+    return same;
+}

@@ -84,6 +84,12 @@ struct sim_disk_crash_report {
 void sim_disk_crash(struct sim_disk *d, struct prng *rng, bool torn,
                     const struct sim_disk_observer *obs, struct sim_disk_crash_report *rep);
 
+/* Makes the model hold what the real storage recovered (hard state and log), through the
+ * observer so the checks see every change. Returns how many leading entries were already equal. */
+size_t sim_disk_adopt(struct sim_disk *d, const struct craft_hard_state *hs,
+                      const struct craft_entry *entries, size_t n,
+                      const struct sim_disk_observer *obs);
+
 /* Fills boot from the durable state; *entries (owned by the caller, free with craft_free) points
  * into the durable log and lives until the disk changes. */
 void sim_disk_boot(const struct sim_disk *d, struct craft_core_boot *boot,

@@ -23,6 +23,8 @@ void sim_node_close(struct sim_node *n)
     if (n->core != NULL) {
         craft_core_destroy(n->core);
     }
+    storage_close(n->st);
+    io_fs_sim_destroy(n->fs);
     sim_disk_close(&n->disk);
     craft_free(n->log);
     memset(n, 0, sizeof(*n));

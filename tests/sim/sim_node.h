@@ -7,7 +7,9 @@
 #include <stdint.h>
 
 #include "craft/core.h"
+#include "io/sim/fs_sim.h"
 #include "sim_disk.h"
+#include "storage/storage.h"
 
 struct sim_mirror_ent {
     craft_term term;
@@ -26,7 +28,13 @@ struct sim_node {
     uint64_t clock_offset_us;
     uint64_t clock_rate_ppm;
     uint64_t tick_global_us; /* SIM_TICK_US of local time, in global time */
+    /* The model of what is durable (checkers), and the real storage over a simulated disk. */
     struct sim_disk disk;
+    struct io_fs_sim *fs; /* owned */
+    struct storage *st;   /* owned while up */
+    bool damaged;         /* a bit was flipped in one of its closed WAL segments */
+    bool dead;            /* its storage refused to open (damage detected): it stays down */
+    craft_index crash_floor; /* lowest truncation a write pending at the last crash carried */
     /* Mirror of the volatile log, from the outputs (checkers). */
     struct sim_mirror_ent *log; /* owned; log[i - 1] is index i */
     size_t n_log;

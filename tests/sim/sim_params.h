@@ -45,6 +45,12 @@ struct sim_params {
     uint32_t append_entries_max;
     uint32_t inflight_msgs_max;
     uint64_t uncommitted_bytes_max;
+    /* The real storage under each node: WAL segment size (0: SIM_WAL_SEGMENT_BYTES); fdatasync
+     * failures (the node stops, fail-stop, and later restarts); one node's closed WAL segment
+     * gets a flipped bit at a crash, after which its storage must refuse to open. */
+    uint64_t wal_segment_bytes;
+    uint32_t fsync_eio_ppm;
+    bool bitflip;
     /* Off with --safety-only: only the safety properties judge the run. */
     bool no_rule_checks;
     /* Clients. */

@@ -75,6 +75,11 @@ void sim_swarm_draw(uint64_t seed, unsigned nodes_forced, struct sim_params *p,
     p->client_us_min = pick(&r, 1000, 20000);
     p->client_us_max = p->client_us_min + pick(&r, 5000, 100000);
     p->cmd_pad_max = prng_chance(&r, 300000) ? upto(&r, 200) : 0;
+
+    /* Disk faults on the real storage (drawn last, so earlier draws stay as they were). */
+    p->wal_segment_bytes = pick(&r, 4, 24) * 1024;
+    p->fsync_eio_ppm = !calm && prng_chance(&r, 200000) ? pick(&r, 500, 20000) : 0;
+    p->bitflip = !calm && prng_chance(&r, 150000);
 }
 
 static craft_id random_node(struct sim_cluster *c)

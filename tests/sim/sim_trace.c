@@ -29,6 +29,7 @@ static bool shown(uint32_t kind, uint64_t b)
     case SIM_TR_LINKS:
     case SIM_TR_HEAL:
     case SIM_TR_NOTE:
+    case SIM_TR_STORAGE:
         return true;
     default:
         return false;
@@ -199,6 +200,20 @@ void sim_trace_format(const struct sim_trace_rec *r, char *buf, size_t n)
         break;
     case SIM_TR_NOTE:
         snprintf(p, left, "note %" PRIu64 " %" PRIu64 " %" PRIu64, r->a, r->b, r->c);
+        break;
+    case SIM_TR_STORAGE:
+        if (r->a == SIM_STORAGE_FAIL_STOP) {
+            snprintf(p, left, "STORAGE I/O error %s: the node stops",
+                     craft_errname((int)(int64_t)r->b));
+        } else if (r->a == SIM_STORAGE_BITFLIP) {
+            snprintf(p, left, "STORAGE bit %" PRIu64 " flipped in WAL segment %" PRIu64, r->c, r->b);
+        } else if (r->a == SIM_STORAGE_REFUSED) {
+            snprintf(p, left, "STORAGE refuses to open (%s): the node stays down",
+                     craft_errname((int)(int64_t)r->b));
+        } else {
+            snprintf(p, left, "STORAGE crash: %" PRIu64 " pending writes reached the disk, torn %" PRIu64,
+                     r->b, r->c);
+        }
         break;
     default:
         snprintf(p, left, "kind %u %" PRIu64 " %" PRIu64 " %" PRIu64, r->kind, r->a, r->b, r->c);

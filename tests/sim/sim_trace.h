@@ -26,6 +26,7 @@ enum sim_trace_kind {
     SIM_TR_HEAL,        /* start of the healed phase */
     SIM_TR_VOTE,        /* node=voter a=candidate b=term */
     SIM_TR_NOTE,        /* a=note code */
+    SIM_TR_STORAGE,     /* a=enum sim_storage_event b, c: see there */
 };
 
 struct sim_trace_rec {
@@ -59,5 +60,13 @@ void sim_trace_add_msg(struct sim_trace *t, uint64_t time_us, uint32_t kind, uin
 void sim_trace_format(const struct sim_trace_rec *r, char *buf, size_t n);
 /* Prints the last n records (at most SIM_TRACE_TAIL). */
 void sim_trace_print_tail(const struct sim_trace *t, FILE *f, unsigned n);
+
+/* What SIM_TR_STORAGE records. */
+enum sim_storage_event {
+    SIM_STORAGE_FAIL_STOP = 1, /* an I/O error stopped the node: b = error code */
+    SIM_STORAGE_BITFLIP = 2,   /* b = WAL segment seq, c = bit offset */
+    SIM_STORAGE_REFUSED = 3,   /* the storage refused to open: b = error code */
+    SIM_STORAGE_TORN = 4,      /* at a crash: b = pending writes that reached the disk, c = torn */
+};
 
 #endif
