@@ -236,6 +236,55 @@ static void test_wal_big_entry_gets_its_own_segment(void **state)
     assert_memory_equal(got[0].data.base, big, sizeof big);
 }
 
+/* A truncate record reaching back into a segment that a later prefix drop removes must still
+ * replay: the recovered log is the one written (10..18 of term 3), never the superseded term-2
+ * entries, and the open does not call it corruption. */
+static void test_wal_drop_prefix_keeps_truncate_into_dropped_segment(void **state)
+{
+    struct fixture *f = *state;
+    f->cfg.segment_bytes = 4096; /* about 75 entries of "eN-tM" per segment */
+    assert_int_equal(reopen(f), 0);
+    append_range(f, 1, 150, 1, true);   /* segments 1 and 2 */
+    append_range(f, 151, 300, 2, true); /* segments 2 to 4 */
+    assert_int_equal(wal_truncate(f->wal, 100), 0);
+    append_range(f, 100, 120, 3, true); /* the truncate and the new suffix go into segment 4 */
+    assert_int_equal(wal_drop_prefix(f->wal, 110), 0);
+    assert_int_equal(wal_last_index(f->wal), 120);
+    craft_index first = wal_first_index(f->wal);
+    assert_true(first > 1); /* segment 1 was dropped */
+    assert_int_equal(reopen(f), 0);
+    assert_int_equal(wal_last_index(f->wal), 120);
+    assert_int_equal(wal_term_at(f->wal, 120), 3);
+    assert_int_equal(wal_term_at(f->wal, 111), 3);
+}
+
+/* A crash between creating a new segment and making its header durable leaves an empty last
+ * segment, which recovery removes; the batch left open in the segment before must be closed, or
+ * the next batch is taken for "lost records" on the following open. */
+static void test_wal_removed_empty_segment_leaves_no_open_batch(void **state)
+{
+    struct fixture *f = *state;
+    f->cfg.segment_bytes = 4096;
+    assert_int_equal(reopen(f), 0);
+    append_range(f, 1, 5, 1, true);
+    /* A batch too big for the rest of segment 1: part of it goes in, segment 1 is synced, then
+     * segment 2 is created (write, fdatasync, create: three calls) and the process dies at the
+     * fallocate, before the new header is written. */
+    append_range(f, 6, 400, 1, false);
+    io_fs_sim_die_after(f->sim, io_fs_sim_ops(f->sim) + 3);
+    assert_int_equal(wal_sync(f->wal), CRAFT_EIO);
+    struct io_fs_sim_faults faults;
+    io_fs_sim_faults_init(&faults);
+    faults.crash_policy = IO_FS_SIM_CRASH_KEEP_ALL;
+    io_fs_sim_set_faults(f->sim, &faults);
+    crash_and_reopen(f, 0);
+    craft_index last = wal_last_index(f->wal);
+    assert_true(last > 5); /* part of the unacknowledged batch made it into segment 1 */
+    append_range(f, last + 1, last + 300, 2, true); /* the next batch rolls into a new segment */
+    assert_int_equal(reopen(f), 0);
+    assert_int_equal(wal_last_index(f->wal), last + 300);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -248,6 +297,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_wal_failed_sync_fails_for_good, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_big_entry_gets_its_own_segment, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_drop_prefix_keeps_truncate_into_dropped_segment,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_removed_empty_segment_leaves_no_open_batch, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,258 @@
+/* Writes the fuzz targets' seed corpora (tests/fuzz/corpus/<target>/) with the real writers over
+ * the simulated file system: valid files of several shapes, plus a few damaged copies. Run as
+ * gen_corpus <corpus dir>; the output is deterministic, and checked in. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "io/sim/fs_sim.h"
+#include "storage/hard_state.h"
+#include "storage/identity.h"
+#include "storage/snapshot_store.h"
+#include "storage/wal.h"
+
+#define CHECK(x)                                                                                   \
+    do {                                                                                           \
+        if (!(x)) {                                                                                \
+            fprintf(stderr, "gen_corpus: %s:%d: %s\n", __FILE__, __LINE__, #x);                    \
+            exit(1);                                                                               \
+        }                                                                                          \
+    } while (0)
+
+static const char *root;
+
+static void put(const char *target, const char *name, const void *data, size_t len)
+{
+    char path[1024];
+    snprintf(path, sizeof path, "%s/%s", root, target);
+    CHECK(mkdir(path, 0755) == 0 || errno == EEXIST);
+    snprintf(path, sizeof path, "%s/%s/%s", root, target, name);
+    FILE *f = fopen(path, "wb");
+    CHECK(f != NULL);
+    CHECK(len == 0 || fwrite(data, 1, len, f) == len);
+    CHECK(fclose(f) == 0);
+}
+
+/* Reads a file out of the simulated directory; returns its length (buf holds cap bytes). */
+static size_t take(struct io_fs_sim *sim, const char *name, unsigned char *buf, size_t cap)
+{
+    size_t n = 0;
+    if (io_fs_sim_read(sim, name, IO_FS_SIM_CURRENT, 0, buf, cap, &n) != 0) {
+        return 0;
+    }
+    return n;
+}
+
+/* Trailing zeros of a preallocated segment carry nothing the target cannot rebuild: keep the
+ * written part plus one zero record header, so inputs stay small. */
+static size_t trim(const unsigned char *buf, size_t n)
+{
+    size_t end = n;
+    while (end > 0 && buf[end - 1] == 0) {
+        end--;
+    }
+    end = (end + 7) & ~(size_t)7;
+    return end + 40 <= n ? end + 40 : n;
+}
+
+struct wal_shape {
+    const char *name;
+    unsigned n_batches;
+    unsigned per_batch;
+    unsigned payload;
+    int truncate_at_batch; /* -1: none */
+    int drop;
+    int damage; /* 0 none, 1 flip in the first record, 2 torn tail (cut mid-record) */
+};
+
+static void gen_wal(const struct wal_shape *sh)
+{
+    struct io_fs_sim *sim;
+    CHECK(io_fs_sim_create(1, &sim) == 0);
+    struct wal_config cfg;
+    wal_config_init(&cfg);
+    cfg.segment_bytes = 4096;
+    struct wal *w;
+    char errmsg[256];
+    CHECK(wal_open(io_fs_sim_fs(sim), &cfg, &w, NULL, errmsg, sizeof errmsg) == 0);
+    craft_index next = 1;
+    craft_term term = 1;
+    static unsigned char data[4096];
+    for (unsigned b = 0; b < sh->n_batches; b++) {
+        if ((int)b == sh->truncate_at_batch && next > 3) {
+            next -= 2;
+            term++;
+            CHECK(wal_truncate(w, next) == 0);
+        }
+        for (unsigned i = 0; i < sh->per_batch; i++, next++) {
+            memset(data, (int)next, sh->payload);
+            struct craft_entry e = {.term = term,
+                                    .index = next,
+                                    .type = CRAFT_ENTRY_NORMAL,
+                                    .data = {data, sh->payload}};
+            CHECK(wal_append(w, &e, 1) == 0);
+        }
+        CHECK(wal_sync(w) == 0);
+    }
+    if (sh->drop) {
+        CHECK(wal_drop_prefix(w, next / 2) == 0);
+    }
+    wal_close(w);
+    /* The input: settings byte (first seq - 1 in bits 0-1), then length-prefixed files. */
+    static unsigned char out[64 << 10];
+    size_t len = 0;
+    uint64_t first_seq = 0;
+    for (uint64_t seq = 1; seq < 8 && first_seq == 0; seq++) {
+        char name[64];
+        snprintf(name, sizeof name, "wal-%016llx.seg", (unsigned long long)seq);
+        if (io_fs_sim_exists(sim, name, IO_FS_SIM_CURRENT)) {
+            first_seq = seq;
+        }
+    }
+    CHECK(first_seq >= 1 && first_seq <= 4);
+    out[len++] = (unsigned char)(first_seq - 1);
+    for (uint64_t seq = first_seq; seq < first_seq + 4; seq++) {
+        char name[64];
+        snprintf(name, sizeof name, "wal-%016llx.seg", (unsigned long long)seq);
+        static unsigned char seg[1 << 16];
+        size_t n = take(sim, name, seg, sizeof seg);
+        if (n == 0) {
+            break;
+        }
+        n = trim(seg, n);
+        if (sh->damage == 1 && seq == first_seq) {
+            seg[64 + 20] ^= 0x10;
+        }
+        CHECK(len + 2 + n <= sizeof out);
+        out[len++] = (unsigned char)(n & 0xff);
+        out[len++] = (unsigned char)(n >> 8);
+        memcpy(out + len, seg, n);
+        len += n;
+    }
+    if (sh->damage == 2) {
+        len -= 60; /* the last file is cut short inside its last record */
+        out[len - 2] ^= 0xff;
+    }
+    put("fuzz_wal_recovery", sh->name, out, len);
+    io_fs_sim_destroy(sim);
+}
+
+static void gen_wals(void)
+{
+    static const struct wal_shape shapes[] = {
+        {"empty", 0, 0, 0, -1, 0, 0},
+        {"one_batch", 1, 5, 16, -1, 0, 0},
+        {"batches", 6, 4, 40, -1, 0, 0},
+        {"rollover", 8, 10, 60, -1, 0, 0},
+        {"truncate", 5, 6, 24, 3, 0, 0},
+        {"truncate_rollover", 8, 10, 60, 5, 0, 0},
+        {"dropped_prefix", 10, 10, 60, -1, 1, 0},
+        {"big_entry", 2, 1, 3000, -1, 0, 0},
+        {"flipped_bit", 4, 4, 24, -1, 0, 1},
+        {"torn_tail", 4, 4, 24, -1, 0, 2},
+    };
+    for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
+        gen_wal(&shapes[i]);
+    }
+}
+
+static void gen_snapshots(void)
+{
+    static const size_t sizes[] = {0, 1, 100, 5000};
+    static const unsigned voters[] = {1, 3, 5, 15};
+    for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
+        struct io_fs_sim *sim;
+        CHECK(io_fs_sim_create(1, &sim) == 0);
+        struct snapshot_meta meta = {.index = 10 + i, .term = 2 + i, .n_voters = voters[i]};
+        for (unsigned v = 0; v < voters[i]; v++) {
+            meta.voters[v] = v + 1;
+        }
+        struct snapshot_writer *sw;
+        CHECK(snapshot_writer_begin(io_fs_sim_fs(sim), &meta, &sw) == 0);
+        static unsigned char image[5000];
+        for (size_t b = 0; b < sizes[i]; b++) {
+            image[b] = (unsigned char)(b * 13);
+        }
+        /* Written in two calls, so the writer's buffering is part of what produced the file. */
+        CHECK(snapshot_writer_write(sw, image, sizes[i] / 2) == 0);
+        CHECK(snapshot_writer_write(sw, image + sizes[i] / 2, sizes[i] - sizes[i] / 2) == 0);
+        CHECK(snapshot_writer_finish(sw) == 0);
+        char name[IO_FS_NAME_MAX];
+        snapshot_file_name(meta.index, meta.term, name, sizeof name);
+        static unsigned char file[8192];
+        size_t n = take(sim, name, file, sizeof file);
+        CHECK(n > 0);
+        char out[64];
+        snprintf(out, sizeof out, "valid_%zu_bytes", sizes[i]);
+        put("fuzz_snapshot_reader", out, file, n);
+        if (i == 2) {
+            file[n - 10] ^= 1; /* trailer */
+            put("fuzz_snapshot_reader", "bad_trailer", file, n);
+            file[n - 10] ^= 1;
+            file[100] ^= 4; /* chunk payload */
+            put("fuzz_snapshot_reader", "bad_chunk", file, n);
+            put("fuzz_snapshot_reader", "truncated", file, n / 2);
+        }
+        io_fs_sim_destroy(sim);
+    }
+}
+
+static void gen_hard_states(void)
+{
+    struct io_fs_sim *sim;
+    CHECK(io_fs_sim_create(1, &sim) == 0);
+    struct hard_state_file *h;
+    struct craft_hard_state hs;
+    char errmsg[256];
+    CHECK(hard_state_open(io_fs_sim_fs(sim), &h, &hs, errmsg, sizeof errmsg) == 0);
+    static unsigned char file[2 * HARD_STATE_SLOT_STRIDE];
+    for (unsigned i = 1; i <= 3; i++) {
+        struct craft_hard_state next = {i, i % 2 ? i : 0, 10 * i};
+        CHECK(hard_state_save(h, &next) == 0);
+        size_t n = take(sim, HARD_STATE_FILE, file, sizeof file);
+        char out[32];
+        snprintf(out, sizeof out, "after_%u_saves", i);
+        put("fuzz_hard_state", out, file, n);
+        if (i == 3) {
+            file[HARD_STATE_SLOT_STRIDE + 9] ^= 2;
+            put("fuzz_hard_state", "newest_slot_damaged", file, n);
+            file[9] ^= 2;
+            put("fuzz_hard_state", "both_slots_damaged", file, n);
+        }
+    }
+    hard_state_close(h);
+    unsigned char slot[HARD_STATE_SLOT_BYTES];
+    struct craft_hard_state one = {5, 2, 99};
+    hard_state_slot_encode(7, &one, slot);
+    put("fuzz_hard_state", "one_slot", slot, sizeof slot);
+    io_fs_sim_destroy(sim);
+}
+
+static void gen_identities(void)
+{
+    unsigned char buf[IDENTITY_BYTES];
+    identity_encode(1, 0xC1, buf);
+    put("fuzz_identity", "node1", buf, sizeof buf);
+    identity_encode(0xFFFFFFFFFFFFFFFFull, 0x123456789ABCDEFull, buf);
+    put("fuzz_identity", "big_ids", buf, sizeof buf);
+    buf[20] ^= 1;
+    put("fuzz_identity", "flipped", buf, sizeof buf);
+    put("fuzz_identity", "short", buf, 20);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc != 2) {
+        fprintf(stderr, "usage: gen_corpus <corpus dir>\n");
+        return 2;
+    }
+    root = argv[1];
+    CHECK(mkdir(root, 0755) == 0 || errno == EEXIST);
+    gen_wals();
+    gen_snapshots();
+    gen_hard_states();
+    gen_identities();
+    return 0;
+}
