@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "bench_clock.h"
+#include "bench_group_commit.h"
 #include "io/fs.h"
 #include "storage/wal.h"
 #include "storage/wal_record.h"
@@ -44,7 +45,7 @@ static const struct shape shapes[] = {
 };
 
 /* Removes every file in dir, then dir itself (it holds only flat files we made). */
-static void remove_dir(const char *dir)
+void bench_remove_dir(const char *dir)
 {
     DIR *d = opendir(dir);
     if (d != NULL) {
@@ -196,7 +197,7 @@ static int figure(const char *root, const struct shape *sh, bool quick)
     struct result wal;
     struct result raw;
     int rv = run_wal(dir, sh, quick, &wal);
-    remove_dir(dir);
+    bench_remove_dir(dir);
     if (rv == 0) {
         rv = run_raw(root, sh, wal.entries / sh->batch, &raw);
     }
@@ -246,7 +247,7 @@ static int recover_figure(const char *root, bool quick)
     }
     close_wal(fs, w);
     if (rv != 0) {
-        remove_dir(dir);
+        bench_remove_dir(dir);
         return 1;
     }
     struct wal_open_report rep;
@@ -261,7 +262,7 @@ static int recover_figure(const char *root, bool quick)
         }
         close_wal(fs, w);
     }
-    remove_dir(dir);
+    bench_remove_dir(dir);
     if (rv != 0) {
         return 1;
     }
@@ -287,8 +288,11 @@ int bench_wal_run(bool quick)
         rv = figure(root, &shapes[i], quick);
     }
     if (rv == 0) {
+        rv = bench_group_commit_run(root, quick);
+    }
+    if (rv == 0) {
         rv = recover_figure(root, quick);
     }
-    remove_dir(root);
+    bench_remove_dir(root);
     return rv;
 }

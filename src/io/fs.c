@@ -115,3 +115,19 @@ int io_fs_list(struct io_fs *fs, io_fs_list_cb cb, void *arg)
     CRAFT_ASSERT(cb != NULL);
     return fs->ops->list(fs->ctx, cb, arg);
 }
+
+int io_fs_map(struct io_fs *fs, struct io_file *f, uint64_t size, const void **out)
+{
+    CRAFT_ASSERT(fs != NULL);
+    CRAFT_ASSERT(f != NULL);
+    if (fs->ops->map == NULL || size == 0) {
+        return CRAFT_EINVAL;
+    }
+    return fs->ops->map(fs->ctx, f, size, out);
+}
+
+void io_fs_unmap(struct io_fs *fs, const void *addr, uint64_t size)
+{
+    CRAFT_ASSERT(fs->ops->unmap != NULL);
+    fs->ops->unmap(fs->ctx, addr, size);
+}

@@ -43,6 +43,10 @@ struct io_fs_ops {
     int (*rename)(void *ctx, const char *from, const char *to);
     int (*unlink)(void *ctx, const char *name);
     int (*list)(void *ctx, io_fs_list_cb cb, void *arg);
+    /* Optional (NULL: not offered): maps the first size bytes of f read-only, so a reader can
+     * scan a whole file without copying it; the mapping outlives f and ends with unmap. */
+    int (*map)(void *ctx, struct io_file *f, uint64_t size, const void **out);
+    void (*unmap)(void *ctx, const void *addr, uint64_t size);
 };
 
 struct io_fs {
@@ -68,6 +72,12 @@ CRAFT_MUST_CHECK int io_fs_sync_dir(struct io_fs *fs);
 CRAFT_MUST_CHECK int io_fs_rename(struct io_fs *fs, const char *from, const char *to);
 CRAFT_MUST_CHECK int io_fs_unlink(struct io_fs *fs, const char *name);
 CRAFT_MUST_CHECK int io_fs_list(struct io_fs *fs, io_fs_list_cb cb, void *arg);
+
+/* Maps f read-only (see io_fs_ops.map): 0, CRAFT_EINVAL if this file system does not offer it,
+ * CRAFT_ENOMEM, CRAFT_EIO. */
+CRAFT_MUST_CHECK int io_fs_map(struct io_fs *fs, struct io_file *f, uint64_t size,
+                               const void **out);
+void io_fs_unmap(struct io_fs *fs, const void *addr, uint64_t size);
 
 /* True if name is a valid flat file name (see IO_FS_NAME_MAX). */
 int io_fs_name_ok(const char *name);

@@ -78,34 +78,53 @@ static int fail(struct storage *s, int rv, const char *what)
     return rv;
 }
 
-int storage_persist(struct storage *s, const struct craft_output *out)
+int storage_save_hard_state(struct storage *s, const struct craft_hard_state *hs)
 {
     if (s->failed) {
         return CRAFT_EIO;
     }
-    if (out->hard_state_changed) {
-        s->latest = out->hard_state;
-        if (out->hard_state.term != s->saved.term || out->hard_state.vote != s->saved.vote) {
-            int rv = hard_state_save(s->hs_file, &out->hard_state);
-            if (rv != 0) {
-                return fail(s, rv, "saving the hard state");
-            }
-            s->saved = out->hard_state;
-        }
+    s->latest = *hs;
+    if (hs->term == s->saved.term && hs->vote == s->saved.vote) {
+        return 0;
     }
-    if (out->truncate_from != 0) {
-        int rv = wal_truncate(s->wal, out->truncate_from);
+    int rv = hard_state_save(s->hs_file, hs);
+    if (rv != 0) {
+        return fail(s, rv, "saving the hard state");
+    }
+    s->saved = *hs;
+    return 0;
+}
+
+int storage_queue_log(struct storage *s, craft_index truncate_from,
+                      const struct craft_entry *entries, size_t n)
+{
+    if (s->failed) {
+        return CRAFT_EIO;
+    }
+    if (truncate_from != 0) {
+        int rv = wal_truncate(s->wal, truncate_from);
         if (rv != 0) {
             return fail(s, rv, "truncating the log");
         }
     }
-    if (out->n_entries > 0) {
-        int rv = wal_append(s->wal, out->entries, out->n_entries);
+    if (n > 0) {
+        int rv = wal_append(s->wal, entries, n);
         if (rv != 0) {
             return fail(s, rv, "appending to the log");
         }
     }
     return 0;
+}
+
+int storage_persist(struct storage *s, const struct craft_output *out)
+{
+    if (out->hard_state_changed) {
+        int rv = storage_save_hard_state(s, &out->hard_state);
+        if (rv != 0) {
+            return rv;
+        }
+    }
+    return storage_queue_log(s, out->truncate_from, out->entries, out->n_entries);
 }
 
 int storage_write(struct storage *s)

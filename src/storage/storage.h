@@ -41,6 +41,12 @@ void storage_recovered_release(struct storage *s);
  * is remembered and written with the next save or on close (commit is a hint on restart). */
 CRAFT_MUST_CHECK int storage_persist(struct storage *s, const struct craft_output *out);
 
+/* The two halves of storage_persist, for a writer that coalesces several outputs into one batch:
+ * save a hard state (fdatasync now, only when term or vote changed) and queue log changes. */
+CRAFT_MUST_CHECK int storage_save_hard_state(struct storage *s, const struct craft_hard_state *hs);
+CRAFT_MUST_CHECK int storage_queue_log(struct storage *s, craft_index truncate_from,
+                                       const struct craft_entry *entries, size_t n);
+
 /* Writes what is queued without the final fdatasync (see wal_write); storage_sync completes it. */
 CRAFT_MUST_CHECK int storage_write(struct storage *s);
 

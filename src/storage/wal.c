@@ -474,6 +474,16 @@ int wal_drop_prefix(struct wal *w, craft_index upto)
     return 0;
 }
 
+void wal_rbuf_release(struct wal *w, struct wal_rbuf *b)
+{
+    if (b->mapped) {
+        io_fs_unmap(w->fs, b->base, b->size);
+    } else {
+        craft_free((void *)b->base);
+    }
+    *b = (struct wal_rbuf){0};
+}
+
 const struct craft_entry *wal_recovered(const struct wal *w, size_t *n)
 {
     *n = w->n_recovered;
@@ -483,7 +493,7 @@ const struct craft_entry *wal_recovered(const struct wal *w, size_t *n)
 void wal_recovered_release(struct wal *w)
 {
     for (size_t i = 0; i < w->n_rbufs; i++) {
-        craft_free(w->rbufs[i]);
+        wal_rbuf_release(w, &w->rbufs[i]);
     }
     craft_free(w->rbufs);
     craft_free(w->recovered);

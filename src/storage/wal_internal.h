@@ -11,6 +11,14 @@ struct wal_segment {
     uint64_t used;        /* header plus records written: the next write goes here */
 };
 
+/* One segment's bytes as recovery read them: a read-only mapping, or a copy when the file
+ * system offers no mapping. */
+struct wal_rbuf {
+    const unsigned char *base;
+    uint64_t size;
+    bool mapped;
+};
+
 /* Where one live entry is. A pending entry (not yet written) lives in the batch buffer. */
 struct wal_loc {
     craft_term term;
@@ -47,7 +55,7 @@ struct wal {
     char errmsg[256];
 
     /* Recovery's read buffers and the entries pointing into them, until released. Owned. */
-    unsigned char **rbufs;
+    struct wal_rbuf *rbufs;
     size_t n_rbufs;
     struct craft_entry *recovered;
     size_t n_recovered;
@@ -58,6 +66,7 @@ int wal_fail(struct wal *w, int rv, const char *fmt, ...) __attribute__((format(
 int wal_locs_push(struct wal *w, craft_index index, const struct wal_loc *loc);
 void wal_locs_truncate(struct wal *w, craft_index from);
 int wal_segment_create(struct wal *w, uint64_t seq);
+void wal_rbuf_release(struct wal *w, struct wal_rbuf *b);
 void wal_segment_name(uint64_t seq, char *buf, size_t len);
 
 #endif

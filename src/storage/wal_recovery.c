@@ -55,7 +55,8 @@ static int compare_seq(const void *a, const void *b)
 struct loaded {
     uint64_t seq;
     struct io_file *file;
-    unsigned char *buf; /* the whole file; owned until handed to the wal */
+    struct wal_rbuf rbuf; /* the whole file; owned until handed to the wal */
+    const unsigned char *buf; /* rbuf.base */
     uint64_t size;
     bool header_ok;
     bool adopted; /* file and buf now belong to the wal */
@@ -74,15 +75,24 @@ static int load_segment(struct wal *w, uint64_t seq, struct loaded *out)
         return wal_fail(w, rv == CRAFT_ENOMEM ? rv : CRAFT_EIO, "open %s: %s", name,
                         craft_strerror(rv));
     }
-    out->buf = craft_malloc(out->size > 0 ? out->size : 1);
-    if (out->buf == NULL) {
-        return CRAFT_ENOMEM;
+    const void *addr;
+    rv = io_fs_map(w->fs, out->file, out->size, &addr);
+    if (rv == 0) {
+        out->rbuf = (struct wal_rbuf){.base = addr, .size = out->size, .mapped = true};
+    } else {
+        /* No mapping (an empty file, or a file system without it): read a copy. */
+        unsigned char *copy = craft_malloc(out->size > 0 ? out->size : 1);
+        if (copy == NULL) {
+            return CRAFT_ENOMEM;
+        }
+        out->rbuf = (struct wal_rbuf){.base = copy, .size = out->size, .mapped = false};
+        size_t n_read;
+        rv = io_fs_pread(w->fs, out->file, copy, out->size, 0, &n_read);
+        if (rv != 0 || n_read != out->size) {
+            return wal_fail(w, CRAFT_EIO, "read %s: %s", name, rv ? craft_strerror(rv) : "short");
+        }
     }
-    size_t n_read;
-    rv = io_fs_pread(w->fs, out->file, out->buf, out->size, 0, &n_read);
-    if (rv != 0 || n_read != out->size) {
-        return wal_fail(w, CRAFT_EIO, "read %s: %s", name, rv ? craft_strerror(rv) : "short");
-    }
+    out->buf = out->rbuf.base;
     uint64_t header_seq;
     out->header_ok = wal_segment_header_decode(out->buf, out->size, &header_seq) &&
                      header_seq == seq;
@@ -113,7 +123,19 @@ static bool later_batch_exists(const struct loaded *segs, size_t n, size_t i, ui
 
 static bool all_zero_from(const struct loaded *s, uint64_t off)
 {
-    for (uint64_t i = off; i < s->size; i++) {
+    /* Word by word where aligned: the unused tail of a segment can be tens of MiB. */
+    uint64_t i = off;
+    for (; i < s->size && i % 8 != 0; i++) {
+        if (s->buf[i] != 0) {
+            return false;
+        }
+    }
+    for (; i + 8 <= s->size; i += 8) {
+        if (get_u64le(s->buf + i) != 0) {
+            return false;
+        }
+    }
+    for (; i < s->size; i++) {
         if (s->buf[i] != 0) {
             return false;
         }
@@ -169,13 +191,12 @@ static int cut_tail(struct wal *w, struct loaded *segs, size_t *n, size_t i, uin
         }
         at += len;
     }
-    memset(s->buf + off, 0, s->size - off);
     int rv = io_fs_fdatasync(w->fs, s->file);
     for (size_t j = i + 1; rv == 0 && j < *n; j++) {
         char name[IO_FS_NAME_MAX];
         wal_segment_name(segs[j].seq, name, sizeof name);
         io_fs_close(w->fs, segs[j].file);
-        craft_free(segs[j].buf);
+        wal_rbuf_release(w, &segs[j].rbuf);
         rv = io_fs_unlink(w->fs, name);
         segs[j] = (struct loaded){0};
     }
@@ -269,7 +290,7 @@ static int check_header(struct wal *w, struct loaded *segs, size_t *n, size_t i,
         return wal_fail(w, CRAFT_ECORRUPT, "%s offset 0: bad segment header", name);
     }
     io_fs_close(w->fs, s->file);
-    craft_free(s->buf);
+    wal_rbuf_release(w, &s->rbuf);
     *s = (struct loaded){0};
     (*n)--;
     report->tail_truncated = true;
@@ -317,7 +338,8 @@ static int build_recovered(struct wal *w)
             .term = loc->term,
             .index = w->first + i,
             .type = loc->type,
-            .data = {.base = w->rbufs[seg] + loc->off + WAL_RECORD_HEADER_BYTES, .len = loc->len},
+            .data = {.base = w->rbufs[seg].base + loc->off + WAL_RECORD_HEADER_BYTES,
+                     .len = loc->len},
         };
     }
     w->n_recovered = w->n_locs;
@@ -374,7 +396,7 @@ static int recover(struct wal *w, struct loaded *segs, size_t n, struct wal_open
         if (rv != 0) {
             break;
         }
-        w->rbufs[w->n_rbufs++] = segs[i].buf;
+        w->rbufs[w->n_rbufs++] = segs[i].rbuf;
         segs[i].adopted = true;
         rv = scan_segment(w, &sc, segs, &n, i, report);
         if (rv == 1) {
@@ -457,7 +479,7 @@ fail:
         if (segs[i].file != NULL) {
             io_fs_close(fs, segs[i].file);
         }
-        craft_free(segs[i].buf);
+        wal_rbuf_release(w, &segs[i].rbuf);
     }
     craft_free(segs);
     craft_free(names.seqs);

@@ -1,0 +1,214 @@
+/* Group commit on a thread of its own: take every queued request, one hard-state save, one WAL
+ * sync, one completion report. */
+#include "log_writer.h"
+
+#include <string.h>
+
+#include "io/thread.h"
+#include "util/alloc.h"
+#include "util/assert.h"
+
+struct request {
+    struct request *next;
+    uint64_t seq;
+    bool hs_changed;
+    struct craft_hard_state hs;
+    craft_index truncate_from;
+    struct craft_entry *entries; /* with their bytes, in this request's allocation */
+    size_t n_entries;
+    uint64_t bytes;
+};
+
+struct log_writer {
+    struct storage *st;
+    struct log_writer_config cfg;
+    log_writer_done_cb cb;
+    void *arg;
+    struct io_thread thread;
+    struct io_mutex mu; /* guards everything below */
+    struct io_cond wake;
+    struct request *head; /* owned FIFO */
+    struct request *tail;
+    uint64_t queued_bytes;
+    uint64_t next_seq;
+    bool stopping;
+    int failed;
+    struct log_writer_stats stats;
+};
+
+void log_writer_config_init(struct log_writer_config *cfg)
+{
+    cfg->queue_bytes_max = LOG_WRITER_QUEUE_BYTES_DEFAULT;
+}
+
+static struct request *request_copy(const struct craft_output *out)
+{
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < out->n_entries; i++) {
+        bytes += out->entries[i].data.len;
+    }
+    size_t head = sizeof(struct request) + out->n_entries * sizeof(struct craft_entry);
+    struct request *r = craft_malloc(head + bytes);
+    if (r == NULL) {
+        return NULL;
+    }
+    memset(r, 0, sizeof *r);
+    r->hs_changed = out->hard_state_changed;
+    r->hs = out->hard_state;
+    r->truncate_from = out->truncate_from;
+    r->entries = (struct craft_entry *)(r + 1);
+    r->n_entries = out->n_entries;
+    r->bytes = bytes;
+    unsigned char *data = (unsigned char *)r + head;
+    for (size_t i = 0; i < out->n_entries; i++) {
+        r->entries[i] = out->entries[i];
+        if (out->entries[i].data.len > 0) {
+            memcpy(data, out->entries[i].data.base, out->entries[i].data.len);
+            r->entries[i].data.base = data;
+            data += out->entries[i].data.len;
+        }
+    }
+    return r;
+}
+
+/* Makes one batch durable: the newest hard state first (entries never outrun their term), then
+ * every request's log changes, then one sync. */
+static int write_batch(struct storage *st, struct request *batch, uint64_t *n_entries)
+{
+    const struct craft_hard_state *hs = NULL;
+    for (struct request *r = batch; r != NULL; r = r->next) {
+        if (r->hs_changed) {
+            hs = &r->hs;
+        }
+    }
+    int rv = hs != NULL ? storage_save_hard_state(st, hs) : 0;
+    for (struct request *r = batch; r != NULL && rv == 0; r = r->next) {
+        rv = storage_queue_log(st, r->truncate_from, r->entries, r->n_entries);
+        *n_entries += r->n_entries;
+    }
+    return rv == 0 ? storage_sync(st) : rv;
+}
+
+static void *writer_main(void *arg)
+{
+    struct log_writer *lw = arg;
+    io_mutex_lock(&lw->mu);
+    for (;;) {
+        while (lw->head == NULL && !lw->stopping) {
+            io_cond_wait(&lw->wake, &lw->mu);
+        }
+        if (lw->head == NULL) {
+            break;
+        }
+        struct request *batch = lw->head;
+        lw->head = NULL;
+        lw->tail = NULL;
+        lw->queued_bytes = 0;
+        int rv = lw->failed;
+        io_mutex_unlock(&lw->mu);
+
+        uint64_t n_entries = 0;
+        uint64_t n_requests = 0;
+        uint64_t last_seq = 0;
+        if (rv == 0) {
+            rv = write_batch(lw->st, batch, &n_entries);
+        }
+        while (batch != NULL) {
+            struct request *next = batch->next;
+            last_seq = batch->seq;
+            n_requests++;
+            craft_free(batch);
+            batch = next;
+        }
+        /* The books are updated before the report, so whoever reacts to it sees them. */
+        io_mutex_lock(&lw->mu);
+        if (rv != 0) {
+            lw->failed = rv;
+        } else {
+            lw->stats.n_requests += n_requests;
+            lw->stats.n_entries += n_entries;
+            lw->stats.n_batches++;
+        }
+        io_mutex_unlock(&lw->mu);
+        lw->cb(lw->arg, last_seq, rv);
+        io_mutex_lock(&lw->mu);
+    }
+    io_mutex_unlock(&lw->mu);
+    return NULL;
+}
+
+int log_writer_start(struct storage *st, const struct log_writer_config *cfg,
+                     log_writer_done_cb cb, void *arg, struct log_writer **out)
+{
+    struct log_writer *lw = craft_calloc(1, sizeof *lw);
+    if (lw == NULL) {
+        return CRAFT_ENOMEM;
+    }
+    lw->st = st;
+    lw->cfg = *cfg;
+    lw->cb = cb;
+    lw->arg = arg;
+    lw->next_seq = 1;
+    io_mutex_init(&lw->mu);
+    io_cond_init(&lw->wake);
+    int rv = io_thread_start(&lw->thread, writer_main, lw);
+    if (rv != 0) {
+        io_cond_close(&lw->wake);
+        io_mutex_close(&lw->mu);
+        craft_free(lw);
+        return rv;
+    }
+    *out = lw;
+    return 0;
+}
+
+int log_writer_submit(struct log_writer *lw, const struct craft_output *out, uint64_t *seq)
+{
+    struct request *r = request_copy(out);
+    if (r == NULL) {
+        return CRAFT_ENOMEM;
+    }
+    io_mutex_lock(&lw->mu);
+    CRAFT_ASSERT(!lw->stopping);
+    int rv = lw->failed;
+    if (rv == 0 && lw->head != NULL && lw->queued_bytes + r->bytes > lw->cfg.queue_bytes_max) {
+        rv = CRAFT_EBUSY;
+    }
+    if (rv != 0) {
+        io_mutex_unlock(&lw->mu);
+        craft_free(r);
+        return rv;
+    }
+    r->seq = lw->next_seq++;
+    *seq = r->seq;
+    if (lw->tail == NULL) {
+        lw->head = r;
+    } else {
+        lw->tail->next = r;
+    }
+    lw->tail = r;
+    lw->queued_bytes += r->bytes;
+    io_cond_signal(&lw->wake);
+    io_mutex_unlock(&lw->mu);
+    return 0;
+}
+
+void log_writer_stats(struct log_writer *lw, struct log_writer_stats *out)
+{
+    io_mutex_lock(&lw->mu);
+    *out = lw->stats;
+    io_mutex_unlock(&lw->mu);
+}
+
+void log_writer_stop(struct log_writer *lw)
+{
+    io_mutex_lock(&lw->mu);
+    lw->stopping = true;
+    io_cond_signal(&lw->wake);
+    io_mutex_unlock(&lw->mu);
+    io_thread_join(&lw->thread);
+    CRAFT_ASSERT(lw->head == NULL);
+    io_cond_close(&lw->wake);
+    io_mutex_close(&lw->mu);
+    craft_free(lw);
+}

@@ -1,0 +1,49 @@
+/* The log writer: one thread per node that makes the core's persist outputs durable with group
+ * commit. Outputs are submitted from any thread and queued (copied); the writer takes everything
+ * queued at once, saves the newest hard state, appends all of it to the WAL and syncs once —
+ * whatever arrives while that sync runs goes into the next batch. */
+#ifndef CRAFT_STORAGE_LOG_WRITER_H
+#define CRAFT_STORAGE_LOG_WRITER_H
+
+#include "craft/core.h"
+#include "storage.h"
+
+struct log_writer;
+
+struct log_writer_config {
+    /* Submissions are refused with CRAFT_EBUSY while this many payload bytes wait. */
+    uint64_t queue_bytes_max;
+};
+
+#define LOG_WRITER_QUEUE_BYTES_DEFAULT (64u << 20)
+
+void log_writer_config_init(struct log_writer_config *cfg);
+
+/* Called on the writer thread after each batch: every request with a sequence number up to seq
+ * is durable (status 0), or the batch failed (status < 0, and every later one fails too: the
+ * node must stop). Must not call back into the writer. */
+typedef void (*log_writer_done_cb)(void *arg, uint64_t seq, int status);
+
+/* Starts the writer thread over st (borrowed; the writer is its only user until stopped).
+ * CRAFT_ENOMEM. *out is owned by the caller until log_writer_stop. */
+CRAFT_MUST_CHECK int log_writer_start(struct storage *st, const struct log_writer_config *cfg,
+                                      log_writer_done_cb cb, void *arg, struct log_writer **out);
+
+/* Queues the persist part of out (hard state, truncation, entries; copied) and returns its
+ * sequence number (from 1, rising) in *seq. Any thread. CRAFT_EBUSY when the queue is full,
+ * CRAFT_ENOMEM, or the status of an earlier failed batch. */
+CRAFT_MUST_CHECK int log_writer_submit(struct log_writer *lw, const struct craft_output *out,
+                                       uint64_t *seq);
+
+struct log_writer_stats {
+    uint64_t n_requests; /* made durable */
+    uint64_t n_batches;  /* WAL syncs */
+    uint64_t n_entries;
+};
+
+void log_writer_stats(struct log_writer *lw, struct log_writer_stats *out);
+
+/* Writes what is queued, stops the thread and frees the writer. */
+void log_writer_stop(struct log_writer *lw);
+
+#endif

@@ -1,0 +1,335 @@
+/* Unit tests of the log writer (src/storage/log_writer.c): requests that arrive while a sync is
+ * in flight go out together in the next batch (group commit), completions come in order, a full
+ * queue refuses, a failed sync fails every later request, and what was reported is durable. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "io/sim/fs_sim.h"
+#include "io/thread.h"
+#include "storage/log_writer.h"
+
+/* A file system that forwards to another, except that fdatasync waits while the gate is shut. */
+struct gate_fs {
+    struct io_fs fs;
+    struct io_fs *inner;
+    struct io_mutex mu;
+    struct io_cond cv;
+    bool shut;
+    unsigned n_waiting;
+};
+
+static int g_open(void *ctx, const char *name, unsigned flags, struct io_file **out)
+{
+    struct gate_fs *g = ctx;
+    return g->inner->ops->open(g->inner->ctx, name, flags, out);
+}
+static void g_close(void *ctx, struct io_file *f)
+{
+    struct gate_fs *g = ctx;
+    g->inner->ops->close(g->inner->ctx, f);
+}
+static int g_pwritev(void *ctx, struct io_file *f, const struct iovec *iov, int n, uint64_t off)
+{
+    struct gate_fs *g = ctx;
+    return g->inner->ops->pwritev(g->inner->ctx, f, iov, n, off);
+}
+static int g_pread(void *ctx, struct io_file *f, void *buf, size_t len, uint64_t off, size_t *n)
+{
+    struct gate_fs *g = ctx;
+    return g->inner->ops->pread(g->inner->ctx, f, buf, len, off, n);
+}
+static int g_fdatasync(void *ctx, struct io_file *f)
+{
+    struct gate_fs *g = ctx;
+    io_mutex_lock(&g->mu);
+    while (g->shut) {
+        g->n_waiting++;
+        io_cond_broadcast(&g->cv);
+        io_cond_wait(&g->cv, &g->mu);
+        g->n_waiting--;
+    }
+    io_mutex_unlock(&g->mu);
+    return g->inner->ops->fdatasync(g->inner->ctx, f);
+}
+static int g_size(void *ctx, struct io_file *f, uint64_t *out)
+{
+    struct gate_fs *g = ctx;
+    return g->inner->ops->size(g->inner->ctx, f, out);
+}
+static int g_truncate(void *ctx, struct io_file *f, uint64_t size)
+{
+    struct gate_fs *g = ctx;
+    return g->inner->ops->truncate(g->inner->ctx, f, size);
+}
+static int g_fallocate(void *ctx, struct io_file *f, uint64_t size)
+{
+    struct gate_fs *g = ctx;
+    return g->inner->ops->fallocate(g->inner->ctx, f, size);
+}
+static int g_sync_dir(void *ctx)
+{
+    struct gate_fs *g = ctx;
+    return g->inner->ops->sync_dir(g->inner->ctx);
+}
+static int g_rename(void *ctx, const char *from, const char *to)
+{
+    struct gate_fs *g = ctx;
+    return g->inner->ops->rename(g->inner->ctx, from, to);
+}
+static int g_unlink(void *ctx, const char *name)
+{
+    struct gate_fs *g = ctx;
+    return g->inner->ops->unlink(g->inner->ctx, name);
+}
+static int g_list(void *ctx, io_fs_list_cb cb, void *arg)
+{
+    struct gate_fs *g = ctx;
+    return g->inner->ops->list(g->inner->ctx, cb, arg);
+}
+
+static const struct io_fs_ops gate_ops = {
+    .open = g_open,
+    .close = g_close,
+    .pwritev = g_pwritev,
+    .pread = g_pread,
+    .fdatasync = g_fdatasync,
+    .size = g_size,
+    .truncate = g_truncate,
+    .fallocate = g_fallocate,
+    .sync_dir = g_sync_dir,
+    .rename = g_rename,
+    .unlink = g_unlink,
+    .list = g_list,
+};
+
+#define DEADLINE_NS (10ull * 1000000000ull) /* generous: a deadline, not a sleep */
+
+/* Everything a test shares with the writer thread's completion callback. */
+struct fixture {
+    struct io_fs_sim *sim;
+    struct gate_fs gate;
+    struct storage *st;
+    struct log_writer *lw;
+    struct io_mutex mu;
+    struct io_cond cv;
+    uint64_t done_seqs[64];
+    int done_status[64];
+    unsigned n_done;
+};
+
+static void on_done(void *arg, uint64_t seq, int status)
+{
+    struct fixture *f = arg;
+    io_mutex_lock(&f->mu);
+    if (f->n_done < 64) {
+        f->done_seqs[f->n_done] = seq;
+        f->done_status[f->n_done] = status;
+        f->n_done++;
+    }
+    io_cond_broadcast(&f->cv);
+    io_mutex_unlock(&f->mu);
+}
+
+static void open_storage(struct fixture *f)
+{
+    struct storage_config cfg;
+    storage_config_init(&cfg);
+    cfg.node = 1;
+    cfg.cluster = 7;
+    cfg.wal.segment_bytes = 16384;
+    struct storage_recovered rec;
+    char err[256];
+    assert_int_equal(storage_open(&f->gate.fs, &cfg, &f->st, &rec, err, sizeof err), 0);
+    storage_recovered_release(f->st);
+}
+
+static int setup(void **state)
+{
+    static struct fixture f;
+    memset(&f, 0, sizeof f);
+    assert_int_equal(io_fs_sim_create(9, &f.sim), 0);
+    f.gate.inner = io_fs_sim_fs(f.sim);
+    f.gate.fs.ctx = &f.gate;
+    f.gate.fs.ops = &gate_ops;
+    io_mutex_init(&f.gate.mu);
+    io_cond_init(&f.gate.cv);
+    io_mutex_init(&f.mu);
+    io_cond_init(&f.cv);
+    open_storage(&f);
+    *state = &f;
+    return 0;
+}
+
+static void stop_writer(struct fixture *f)
+{
+    log_writer_stop(f->lw);
+    f->lw = NULL;
+}
+
+static void set_gate(struct fixture *f, bool shut);
+
+static int teardown(void **state)
+{
+    struct fixture *f = *state;
+    set_gate(f, false); /* a test that failed half-way must not leave the writer stuck */
+    if (f->lw != NULL) {
+        stop_writer(f);
+    }
+    storage_close(f->st);
+    io_fs_sim_destroy(f->sim);
+    io_cond_close(&f->cv);
+    io_mutex_close(&f->mu);
+    io_cond_close(&f->gate.cv);
+    io_mutex_close(&f->gate.mu);
+    return 0;
+}
+
+static void start_writer(struct fixture *f, uint64_t queue_bytes_max)
+{
+    struct log_writer_config cfg;
+    log_writer_config_init(&cfg);
+    cfg.queue_bytes_max = queue_bytes_max;
+    assert_int_equal(log_writer_start(f->st, &cfg, on_done, f, &f->lw), 0);
+}
+
+static void set_gate(struct fixture *f, bool shut)
+{
+    io_mutex_lock(&f->gate.mu);
+    f->gate.shut = shut;
+    io_cond_broadcast(&f->gate.cv);
+    io_mutex_unlock(&f->gate.mu);
+}
+
+/* Waits (with a deadline) until the writer thread sits in a gated fdatasync. */
+static void wait_writer_in_sync(struct fixture *f)
+{
+    uint64_t deadline = io_monotonic_ns() + DEADLINE_NS;
+    io_mutex_lock(&f->gate.mu);
+    while (f->gate.n_waiting == 0) {
+        assert_true(io_cond_wait_until(&f->gate.cv, &f->gate.mu, deadline) ||
+                    f->gate.n_waiting > 0);
+    }
+    io_mutex_unlock(&f->gate.mu);
+}
+
+/* Waits (with a deadline) until a completion covers seq. */
+static void wait_done(struct fixture *f, uint64_t seq)
+{
+    uint64_t deadline = io_monotonic_ns() + DEADLINE_NS;
+    io_mutex_lock(&f->mu);
+    while (f->n_done == 0 || f->done_seqs[f->n_done - 1] < seq) {
+        bool woke = io_cond_wait_until(&f->cv, &f->mu, deadline);
+        assert_true(woke || (f->n_done > 0 && f->done_seqs[f->n_done - 1] >= seq));
+    }
+    io_mutex_unlock(&f->mu);
+}
+
+static uint64_t submit_entry(struct fixture *f, craft_index index, int want)
+{
+    char data[16];
+    int len = snprintf(data, sizeof data, "cmd%llu", (unsigned long long)index);
+    struct craft_entry e = {
+        .term = 1, .index = index, .type = CRAFT_ENTRY_NORMAL, .data = {data, (size_t)len}};
+    struct craft_output out;
+    memset(&out, 0, sizeof out);
+    out.entries = &e;
+    out.n_entries = 1;
+    if (index == 1) {
+        out.hard_state_changed = true;
+        out.hard_state = (struct craft_hard_state){.term = 1, .vote = 1, .commit = 0};
+    }
+    uint64_t seq = 0;
+    assert_int_equal(log_writer_submit(f->lw, &out, &seq), want);
+    return seq;
+}
+
+static void test_log_writer_batches_what_arrives_during_a_sync(void **state)
+{
+    struct fixture *f = *state;
+    start_writer(f, LOG_WRITER_QUEUE_BYTES_DEFAULT);
+    set_gate(f, true);
+    assert_int_equal(submit_entry(f, 1, 0), 1);
+    wait_writer_in_sync(f); /* request 1 is being synced alone */
+    for (craft_index i = 2; i <= 6; i++) {
+        assert_int_equal(submit_entry(f, i, 0), i);
+    }
+    set_gate(f, false);
+    wait_done(f, 6);
+    struct log_writer_stats st;
+    log_writer_stats(f->lw, &st);
+    stop_writer(f);
+    /* Exactly two syncs: the one in flight, and one for all five that queued behind it. */
+    assert_int_equal(st.n_batches, 2);
+    assert_int_equal(st.n_requests, 6);
+    assert_int_equal(f->n_done, 2);
+    assert_int_equal(f->done_seqs[0], 1);
+    assert_int_equal(f->done_seqs[1], 6);
+    assert_int_equal(f->done_status[1], 0);
+    /* Reported durable means durable: a crash keeps all six. */
+    storage_close(f->st);
+    assert_int_equal(io_fs_sim_crash(f->sim), 0);
+    struct storage_config cfg;
+    storage_config_init(&cfg);
+    cfg.node = 1;
+    cfg.cluster = 7;
+    struct storage_recovered rec;
+    char err[256];
+    assert_int_equal(storage_open(io_fs_sim_fs(f->sim), &cfg, &f->st, &rec, err, sizeof err), 0);
+    assert_int_equal(rec.n_entries, 6);
+    assert_int_equal(rec.hard_state.term, 1);
+    assert_int_equal(rec.hard_state.vote, 1);
+    assert_memory_equal(rec.entries[5].data.base, "cmd6", 4);
+    storage_recovered_release(f->st);
+}
+
+static void test_log_writer_refuses_when_the_queue_is_full(void **state)
+{
+    struct fixture *f = *state;
+    start_writer(f, 6); /* bytes */
+    set_gate(f, true);
+    submit_entry(f, 1, 0);
+    wait_writer_in_sync(f);
+    submit_entry(f, 2, 0);          /* an empty queue always takes one */
+    submit_entry(f, 3, CRAFT_EBUSY); /* 4 bytes wait already: 4 more would pass 6 */
+    set_gate(f, false);
+    wait_done(f, 2);
+    stop_writer(f);
+}
+
+static void test_log_writer_failed_sync_fails_every_later_request(void **state)
+{
+    struct fixture *f = *state;
+    struct io_fs_sim_faults faults;
+    io_fs_sim_faults_init(&faults);
+    faults.fsync_eio_ppm = 1000000;
+    io_fs_sim_set_faults(f->sim, &faults);
+    start_writer(f, LOG_WRITER_QUEUE_BYTES_DEFAULT);
+    submit_entry(f, 1, 0);
+    wait_done(f, 1);
+    assert_int_equal(f->done_status[0], CRAFT_EIO);
+    /* The failure was recorded before it was reported: every later submission is refused. */
+    uint64_t seq;
+    struct craft_output out;
+    memset(&out, 0, sizeof out);
+    assert_int_equal(log_writer_submit(f->lw, &out, &seq), CRAFT_EIO);
+    stop_writer(f);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_log_writer_batches_what_arrives_during_a_sync, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_log_writer_refuses_when_the_queue_is_full, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_log_writer_failed_sync_fails_every_later_request,
+                                        setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
