@@ -203,21 +203,31 @@ int wal_truncate(struct wal *w, craft_index from)
     return 0;
 }
 
+int wal_segs_reserve(struct wal *w)
+{
+    if (w->n_segs < w->cap_segs) {
+        return 0;
+    }
+    size_t cap = w->cap_segs == 0 ? 8 : w->cap_segs * 2;
+    struct wal_segment *segs = craft_realloc(w->segs, cap * sizeof *segs);
+    if (segs == NULL) {
+        return CRAFT_ENOMEM;
+    }
+    w->segs = segs;
+    w->cap_segs = cap;
+    return 0;
+}
+
 int wal_segment_create(struct wal *w, uint64_t seq)
 {
     char name[IO_FS_NAME_MAX];
     wal_segment_name(seq, name, sizeof name);
-    if (w->n_segs == w->cap_segs) {
-        size_t cap = w->cap_segs == 0 ? 8 : w->cap_segs * 2;
-        struct wal_segment *segs = craft_realloc(w->segs, cap * sizeof *segs);
-        if (segs == NULL) {
-            return CRAFT_ENOMEM;
-        }
-        w->segs = segs;
-        w->cap_segs = cap;
+    int rv = wal_segs_reserve(w);
+    if (rv != 0) {
+        return rv;
     }
     struct io_file *f;
-    int rv = io_fs_open(w->fs, name, IO_FS_CREATE | IO_FS_EXCL, &f);
+    rv = io_fs_open(w->fs, name, IO_FS_CREATE | IO_FS_EXCL, &f);
     if (rv != 0) {
         return wal_fail(w, rv == CRAFT_ENOMEM ? rv : CRAFT_EIO, "create %s: %s", name,
                         craft_strerror(rv));

@@ -66,6 +66,8 @@ int wal_fail(struct wal *w, int rv, const char *fmt, ...) __attribute__((format(
 int wal_locs_push(struct wal *w, craft_index index, const struct wal_loc *loc);
 void wal_locs_truncate(struct wal *w, craft_index from);
 int wal_segment_create(struct wal *w, uint64_t seq);
+/* Makes room for one more segment in the table: 0 or CRAFT_ENOMEM. */
+int wal_segs_reserve(struct wal *w);
 void wal_rbuf_release(struct wal *w, struct wal_rbuf *b);
 void wal_segment_name(uint64_t seq, char *buf, size_t len);
 

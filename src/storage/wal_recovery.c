@@ -303,14 +303,9 @@ static int check_header(struct wal *w, struct loaded *segs, size_t *n, size_t i,
 
 static int adopt_segment(struct wal *w, const struct loaded *s)
 {
-    if (w->n_segs == w->cap_segs) {
-        size_t cap = w->cap_segs == 0 ? 8 : w->cap_segs * 2;
-        struct wal_segment *segs = craft_realloc(w->segs, cap * sizeof *segs);
-        if (segs == NULL) {
-            return CRAFT_ENOMEM;
-        }
-        w->segs = segs;
-        w->cap_segs = cap;
+    int rv = wal_segs_reserve(w);
+    if (rv != 0) {
+        return rv;
     }
     uint64_t capacity = s->size > w->cfg.segment_bytes ? s->size : w->cfg.segment_bytes;
     w->segs[w->n_segs++] = (struct wal_segment){

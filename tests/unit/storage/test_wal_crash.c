@@ -13,6 +13,8 @@
 
 #include <cmocka.h>
 
+#include "crash_harness.h"
+
 #include "io/sim/fs_sim.h"
 #include "storage/wal.h"
 #include "wal_model.h"
@@ -109,34 +111,6 @@ static void run_workload(struct run *r)
     wal_close(w);
 }
 
-static void set_policy(struct io_fs_sim *sim, enum io_fs_sim_crash_policy policy)
-{
-    struct io_fs_sim_faults faults;
-    io_fs_sim_faults_init(&faults);
-    faults.crash_policy = policy;
-    io_fs_sim_set_faults(sim, &faults);
-}
-
-/* Failures are collected, so one run shows every crash point that breaks, not just the first. */
-struct failures {
-    unsigned n;
-    unsigned printed;
-};
-
-static void failed(struct failures *fl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static void failed(struct failures *fl, const char *fmt, ...)
-{
-    fl->n++;
-    if (fl->printed < 20) {
-        va_list ap;
-        va_start(ap, fmt);
-        char line[512];
-        vsnprintf(line, sizeof line, fmt, ap);
-        va_end(ap);
-        print_error("%s\n", line);
-        fl->printed++;
-    }
-}
 
 /* Opens the crashed WAL and checks it against the model; then the log must go on: one more
  * batch is written and a clean reopen returns it too. */
