@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "bench_clock.h"
-#include "bench_wal.h"
+#include "bench_tmpdir.h"
 #include "io/fs.h"
 #include "io/thread.h"
 #include "storage/log_writer.h"

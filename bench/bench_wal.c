@@ -5,7 +5,6 @@
 #define _GNU_SOURCE /* mkdtemp, fallocate */
 #include "bench_wal.h"
 
-#include <dirent.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 
 #include "bench_clock.h"
 #include "bench_group_commit.h"
+#include "bench_tmpdir.h"
 #include "io/fs.h"
 #include "storage/wal.h"
 #include "storage/wal_record.h"
@@ -44,23 +44,6 @@ static const struct shape shapes[] = {
     {1024, 256}, {16384, 1}, {16384, 16}, {16384, 256},
 };
 
-/* Removes every file in dir, then dir itself (it holds only flat files we made). */
-void bench_remove_dir(const char *dir)
-{
-    DIR *d = opendir(dir);
-    if (d != NULL) {
-        struct dirent *e;
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-                char path[512];
-                snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-                unlink(path);
-            }
-        }
-        closedir(d);
-    }
-    rmdir(dir);
-}
 
 static int open_wal(const char *dir, struct io_fs **fs, struct wal **w, struct wal_open_report *rep)
 {

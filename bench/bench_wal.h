@@ -10,7 +10,4 @@
  * figure could not be measured. */
 int bench_wal_run(bool quick);
 
-/* Removes every file in dir (flat: no subdirectories), then dir itself. */
-void bench_remove_dir(const char *dir);
-
 #endif
