@@ -455,6 +455,15 @@ int wal_open(struct io_fs *fs, const struct wal_config *cfg, struct wal **out,
         rv = wal_segment_create(w, names.n > 0 ? names.seqs[names.n - 1] + 1 : 1);
     }
     if (rv == 0) {
+        /* A segment we read may be named only in the page cache (its creation was cut short
+         * before the directory sync, and no crash came since): make every name durable before
+         * anything is appended to what it names. */
+        rv = io_fs_sync_dir(fs);
+        if (rv != 0) {
+            rv = wal_fail(w, CRAFT_EIO, "sync of the directory: %s", craft_strerror(rv));
+        }
+    }
+    if (rv == 0) {
         rv = build_recovered(w);
     }
     if (rv != 0) {

@@ -285,9 +285,42 @@ static void test_wal_removed_empty_segment_leaves_no_open_batch(void **state)
     assert_int_equal(wal_last_index(f->wal), last + 300);
 }
 
+/* A segment created but never named durably (its creation failed before the directory sync, and
+ * the process restarted without a crash): once the WAL reopens and writes into it, a crash must
+ * not take it away with the entries reported durable. */
+static void test_wal_open_makes_every_segment_name_durable(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(reopen(f), 0);
+    append_range(f, 1, 3, 1, true);
+    wal_close(f->wal);
+    f->wal = NULL;
+    struct io_fs *fs = io_fs_sim_fs(f->sim);
+    struct io_file *file;
+    unsigned char header[WAL_SEGMENT_HEADER_BYTES];
+    wal_segment_header_encode(2, header);
+    assert_int_equal(io_fs_open(fs, "wal-0000000000000002.seg", IO_FS_CREATE, &file), 0);
+    assert_int_equal(io_fs_fallocate(fs, file, f->cfg.segment_bytes), 0);
+    assert_int_equal(io_fs_pwrite(fs, file, header, sizeof header, 0), 0);
+    assert_int_equal(io_fs_fdatasync(fs, file), 0);
+    io_fs_close(fs, file);
+    assert_false(io_fs_sim_exists(f->sim, "wal-0000000000000002.seg", IO_FS_SIM_DURABLE));
+    assert_int_equal(reopen(f), 0); /* no crash in between: the name is still in the cache */
+    append_range(f, 4, 6, 1, true);
+    struct io_fs_sim_faults faults;
+    io_fs_sim_faults_init(&faults);
+    faults.crash_policy = IO_FS_SIM_CRASH_LOSE_ALL;
+    io_fs_sim_set_faults(f->sim, &faults);
+    crash_and_reopen(f, 0);
+    craft_term terms[] = {1, 1, 1, 1, 1, 1};
+    assert_recovered(f, 1, 6, terms);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_wal_open_makes_every_segment_name_durable, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_wal_synced_entries_survive_a_crash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_truncate_record_replaces_suffix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_torn_tail_is_cut_and_reported, setup, teardown),
