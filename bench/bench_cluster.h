@@ -30,8 +30,9 @@ struct bench_node {
 };
 
 /* Each core keeps this many applied entries in memory behind what it compacts, so AppendEntries
- * still in flight (a bounded window) can be resolved from the sender's log. */
-#define BENCH_COMPACT_KEEP 65536u
+ * still in flight can be resolved from the sender's log: twice the default window (64 messages
+ * of up to 1024 entries). */
+#define BENCH_COMPACT_KEEP 131072u
 
 struct bench_cluster {
     unsigned n;

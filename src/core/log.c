@@ -91,7 +91,8 @@ static int reserve_one(struct log *l)
     if (l->start + l->n < l->cap) {
         return 0;
     }
-    if (l->start > 0 && l->start >= l->cap / 2) {
+    if (l->start > 0 && l->n <= l->cap / 2) {
+        /* At least half the array is free after the slide, so slides cost O(1) per append. */
         memmove(l->entries, l->entries + l->start, l->n * sizeof *l->entries);
         memmove(l->slabs, l->slabs + l->start, l->n * sizeof *l->slabs);
         l->start = 0;
