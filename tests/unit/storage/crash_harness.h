@@ -17,6 +17,13 @@ static inline void set_policy(struct io_fs_sim *sim, enum io_fs_sim_crash_policy
     io_fs_sim_set_faults(sim, &faults);
 }
 
+/* One crash policy a crash point is tried with (seed: the simulated disk's, for RANDOM). */
+struct policy_case {
+    enum io_fs_sim_crash_policy policy;
+    uint64_t seed;
+    const char *name;
+};
+
 struct failures {
     unsigned n;
     unsigned printed;

@@ -268,12 +268,6 @@ static void reopen_and_check(struct io_fs_sim *sim, struct storage_config *cfg,
     storage_close(s);
 }
 
-struct policy_case {
-    enum io_fs_sim_crash_policy policy;
-    uint64_t seed;
-    const char *name;
-};
-
 static const struct policy_case policies[] = {
     {IO_FS_SIM_CRASH_LOSE_ALL, 1, "lose_all"}, {IO_FS_SIM_CRASH_KEEP_ALL, 1, "keep_all"},
     {IO_FS_SIM_CRASH_RANDOM, 5, "random/5"},   {IO_FS_SIM_CRASH_RANDOM, 6, "random/6"},

@@ -187,12 +187,6 @@ static uint64_t count_ops(void)
     return n;
 }
 
-struct policy_case {
-    enum io_fs_sim_crash_policy policy;
-    uint64_t seed;
-    const char *name;
-};
-
 static const struct policy_case policies[] = {
     {IO_FS_SIM_CRASH_LOSE_ALL, 1, "lose_all"}, {IO_FS_SIM_CRASH_KEEP_ALL, 1, "keep_all"},
     {IO_FS_SIM_CRASH_RANDOM, 11, "random/11"}, {IO_FS_SIM_CRASH_RANDOM, 22, "random/22"},
