@@ -99,16 +99,22 @@ void replication_broadcast_append(struct craft_core *c)
     }
 }
 
-/* An AppendEntries without entries at p->next - 1; it changes nothing in p. */
-static void send_check(struct craft_core *c, struct progress *p)
+/* A heartbeat checks the follower's log at the known match point, so the follower may commit up
+ * to it and no further. When entries have been in flight for a whole heartbeat interval without
+ * moving match, one of them (or its answer) was probably lost: the heartbeat then checks at
+ * next - 1 instead, and the follower either confirms everything sent (match catches up) or
+ * refuses (and the leader probes from its hint). So a lost append is repaired at the cost of no
+ * message beyond the heartbeat itself: one per follower per heartbeat interval. */
+static craft_index heartbeat_prev(struct craft_core *c, struct progress *p)
 {
-    struct craft_msg *m = output_msg(c, CRAFT_MSG_APPEND, p->id);
-    if (m == NULL) {
-        return;
+    bool stalled = p->state == CRAFT_PROGRESS_REPLICATE && p->count > 0 &&
+                   p->match == p->match_at_heartbeat;
+    p->match_at_heartbeat = p->match;
+    craft_index prev = stalled ? p->next - 1 : p->match;
+    if (prev < log_first_index(&c->log) - 1) {
+        prev = log_first_index(&c->log) - 1;
     }
-    m->append.prev_index = p->next - 1;
-    m->append.prev_term = log_term_at(&c->log, p->next - 1);
-    m->append.commit = c->commit;
+    return prev;
 }
 
 void replication_broadcast_heartbeat(struct craft_core *c)
@@ -118,12 +124,7 @@ void replication_broadcast_heartbeat(struct craft_core *c)
         if (p->id == c->cfg.id) {
             continue;
         }
-        /* A heartbeat checks the log at the known match point, so the follower may commit up
-         * to it and no further. */
-        craft_index prev = p->match;
-        if (prev < log_first_index(&c->log) - 1) {
-            prev = log_first_index(&c->log) - 1;
-        }
+        craft_index prev = heartbeat_prev(c, p);
         struct craft_msg *m = output_msg(c, CRAFT_MSG_APPEND, p->id);
         if (m == NULL) {
             return;
@@ -173,11 +174,6 @@ void replication_on_append_response(struct craft_core *c, const struct craft_msg
                 progress_become_replicate(p);
             }
             replication_maybe_commit(c);
-        } else if (p->state == CRAFT_PROGRESS_REPLICATE && p->match + 1 < p->next) {
-            /* An answer that moved nothing (a heartbeat's) while entries are out: one may have
-             * been lost. Ask at next - 1: the follower confirms (match catches up) or refuses
-             * (and the rejection sends us back to probing from its hint). */
-            send_check(c, p);
         }
         replication_send_append(c, p);
         return;

@@ -46,6 +46,7 @@ struct harness {
     size_t n_delivered[CRAFT_MSG_TYPE_MAX + 1];
     size_t n_rejects; /* APPEND_RESP with success false, delivered */
     size_t n_sent_with_entries[H_NODES_MAX + 1]; /* AppendEntries carrying entries, by target */
+    size_t n_sent_empty[H_NODES_MAX + 1];        /* AppendEntries without entries, by target */
 };
 
 static inline void h_config(struct craft_core_config *cfg, craft_id id, const craft_id *voters,
@@ -88,6 +89,9 @@ static inline void h_send(struct harness *h, const struct craft_msg *m)
     assert_true(h->n_net < H_QUEUE_MAX);
     if (m->type == CRAFT_MSG_APPEND && m->append.n_entries > 0 && m->to <= H_NODES_MAX) {
         h->n_sent_with_entries[m->to]++;
+    }
+    if (m->type == CRAFT_MSG_APPEND && m->append.n_entries == 0 && m->to <= H_NODES_MAX) {
+        h->n_sent_empty[m->to]++;
     }
     h->net[h->n_net++] = h_copy_msg(m);
 }
@@ -264,6 +268,13 @@ static inline bool h_deliver_one(struct harness *h)
     }
     h_free_msg(&m);
     return true;
+}
+
+/* Delivers the n oldest queued messages (fewer if fewer are queued), in order. */
+static inline void h_deliver_n(struct harness *h, size_t n)
+{
+    for (size_t k = 0; k < n && h_deliver_one(h); k++) {
+    }
 }
 
 /* Delivers and persists until nothing is left to do. */

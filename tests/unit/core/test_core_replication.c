@@ -318,6 +318,44 @@ static void test_core_replication_malformed_append_ignored(void **state)
     craft_core_destroy(c);
 }
 
+/* Issue 10, bug 1: under steady load on in-order links, answers that move nothing while entries
+ * are in flight must not each start a chain of empty AppendEntries. Each round proposes one
+ * command, lets 10 ms pass and delivers only what was queued before the round, so entries are
+ * always in flight. A lost-append repair may cost at most one extra message per heartbeat per
+ * follower: empty AppendEntries stay within two per heartbeat interval per follower. */
+static void test_core_replication_no_empty_append_flood_under_load(void **state)
+{
+    (void)state;
+    struct harness *h = h_new();
+    h_init(h, 3, NULL);
+    h_elect(h, 1);
+    size_t empty_before = h->n_sent_empty[2] + h->n_sent_empty[3];
+    const unsigned rounds = 2000;
+    for (unsigned r = 0; r < rounds; r++) {
+        size_t queued = h->n_net;
+        assert_int_equal(h_propose(h, 1, "cmd", NULL), 0);
+        for (craft_id id = 1; id <= 3; id++) {
+            assert_int_equal(h_tick(h, id, 10), 0);
+        }
+        h_deliver_n(h, queued);
+        for (craft_id id = 1; id <= 3; id++) {
+            h_persist(h, id);
+        }
+    }
+    h_stabilize(h);
+    struct craft_core_status st;
+    h_status(h, 1, &st);
+    assert_int_equal(st.role, CRAFT_LEADER);
+    assert_true(st.commit >= rounds);
+    size_t empty = h->n_sent_empty[2] + h->n_sent_empty[3] - empty_before;
+    size_t heartbeats = (size_t)rounds * 10 / 50; /* per follower */
+    if (empty > 2 * 2 * heartbeats + 8) {
+        fail_msg("%zu empty AppendEntries for %zu heartbeat intervals to 2 followers", empty,
+                 heartbeats);
+    }
+    h_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -331,6 +369,7 @@ int main(void)
         cmocka_unit_test(test_core_replication_fast_backtracking_skips_terms),
         cmocka_unit_test(test_core_replication_inflight_window_bounds_unanswered),
         cmocka_unit_test(test_core_replication_malformed_append_ignored),
+        cmocka_unit_test(test_core_replication_no_empty_append_flood_under_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
