@@ -8,11 +8,12 @@ set -uo pipefail
 
 cd "$(dirname "$0")/.."
 SEEDS=${SEEDS:-1000}
-STEPS=${STEPS:-3000}
+STEPS=${STEPS:-5000}
 JOBS=${JOBS:-2}
 MUTATIONS=("$@")
 if [ ${#MUTATIONS[@]} -eq 0 ]; then
-    MUTATIONS=(figure8 vote_no_log_check ack_before_durable vote_not_persisted truncate_committed)
+    MUTATIONS=(figure8 vote_no_log_check ack_before_durable vote_not_persisted truncate_committed
+        reapply_after_restart)
 fi
 GENERATOR=${GENERATOR:-}
 if [ -z "$GENERATOR" ] && command -v ninja >/dev/null 2>&1; then

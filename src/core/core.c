@@ -64,12 +64,22 @@ static int boot_load(struct craft_core *c, const struct craft_core_boot *boot)
     c->term = boot->hard_state.term;
     c->vote = boot->hard_state.vote;
     craft_index last = log_last_index(&c->log);
-    /* A commit index or applied index past the durable log is a hint we cannot use yet. */
+    /* The commit index counts what this log holds; a hard-state commit past it is a hint we cannot
+     * use yet (storage refuses a log shorter than its own hard state's commit). Entries the state
+     * machine applied are committed, so commit covers them as far as the log reaches. */
     craft_index commit = boot->hard_state.commit < last ? boot->hard_state.commit : last;
-    craft_index applied = boot->applied < last ? boot->applied : last;
-    c->commit = commit > applied ? commit : applied;
-    c->applied = applied;
-    c->emitted = applied;
+    craft_index applied_in_log = boot->applied < last ? boot->applied : last;
+    c->commit = commit > applied_in_log ? commit : applied_in_log;
+    /* The state machine may have applied entries before they were durable here (they were
+     * committed) and kept them across the restart: nothing at or below its applied index is ever
+     * handed out again, even beyond the log (a command like INCR must not run twice). */
+#ifdef CRAFT_MUTATION_REAPPLY_AFTER_RESTART
+    c->applied = applied_in_log; /* mutation: applied cut back to the durable log */
+    c->emitted = applied_in_log;
+#else
+    c->applied = boot->applied;
+    c->emitted = boot->applied;
+#endif
     c->hs_emitted = boot->hard_state;
     return 0;
 }

@@ -218,6 +218,14 @@ static uint32_t count_durable(const struct sim_checks *ck, craft_index index, cr
 
 void sim_checks_apply(struct sim_checks *ck, struct sim_node *n, const struct craft_entry *e)
 {
+    if (e->index <= n->applied) {
+        /* Nothing at or below what the state machine holds is handed out again (an INCR would
+         * run twice), not even after a restart of a state machine that kept its applied index. */
+        sim_checks_fail(ck, n->id, "apply_once",
+                        "n%" PRIu64 " is handed index %" PRIu64 " again after applying up to %" PRIu64,
+                        n->id, e->index, n->applied);
+        return;
+    }
     if (e->index != n->applied + 1) {
         sim_checks_fail(ck, n->id, "state_machine_safety",
                         "n%" PRIu64 " applies index %" PRIu64 " after %" PRIu64, n->id, e->index,

@@ -112,7 +112,8 @@ static bool open_storage(struct sim_cluster *c, struct sim_node *n, struct craft
     boot->hard_state = rec.hard_state;
     boot->entries = rec.entries;
     boot->n_entries = rec.n_entries;
-    boot->applied = 0;
+    /* The state machine's own durable applied index (0 for one that lives in memory). */
+    boot->applied = n->sm_durable_applied;
     return true;
 }
 
@@ -161,6 +162,7 @@ static bool start_node(struct sim_cluster *c, struct sim_node *n)
     n->epoch++;
     n->n_lives++;
     sim_checks_restart(&c->checks, n);
+    n->applied = n->sm_durable_applied; /* the next apply must follow it */
     /* The first tick lands anywhere within one tick period. */
     uint64_t first = 1 + prng_below(&c->rng_fault, n->tick_global_us);
     sim_heap_push(&c->heap, c->now_us + first, SIM_EV_TICK, (uint32_t)n->id, n->epoch, NULL);
@@ -177,6 +179,7 @@ struct sim_cluster *sim_cluster_create(const struct sim_params *p, bool show, FI
     sim_trace_init(&c->trace, show, show_out);
     prng_seed(&c->rng_disk, sub_seed(p->seed, 2));
     prng_seed(&c->rng_fault, sub_seed(p->seed, 3));
+    prng_seed(&c->rng_sm, sub_seed(p->seed, 6));
     struct prng rng_clock;
     prng_seed(&rng_clock, sub_seed(p->seed, 4));
     for (unsigned i = 1; i <= p->n_nodes; i++) {

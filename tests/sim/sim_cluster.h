@@ -27,6 +27,7 @@ struct sim_cluster {
     struct sim_clients clients;
     struct prng rng_disk;  /* disk latencies and what a crash leaves */
     struct prng rng_fault; /* fault decisions and targeted crashes */
+    struct prng rng_sm;    /* when a durable state machine flushes */
     bool faults_on;        /* the fault phase: targeted crashes and fault events act */
     bool clients_on;
     bool healed;

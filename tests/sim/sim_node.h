@@ -48,6 +48,9 @@ struct sim_node {
     craft_term hs_term;
     craft_index hs_commit;
     bool applied_new; /* applied a command proposed after the heal (liveness) */
+    /* A state machine that keeps what it applied across crashes (p.sm_flush_ppm > 0): the applied
+     * index at its last flush survives; the node boots with it (boot.applied). */
+    craft_index sm_durable_applied;
 };
 
 void sim_node_init(struct sim_node *n, craft_id id, uint64_t clock_offset_us,

@@ -129,6 +129,9 @@ static void apply(struct sim_cluster *c, struct sim_node *n, const struct craft_
             n->applied_new = true;
         }
     }
+    if (c->p.sm_flush_ppm > 0 && prng_chance(&c->rng_sm, c->p.sm_flush_ppm)) {
+        n->sm_durable_applied = n->applied;
+    }
     sim_trace_add(&c->trace, c->now_us, SIM_TR_APPLY, (uint32_t)n->id, out->committed[0].index,
                   out->committed[out->n_committed - 1].index, 0);
 }

@@ -51,6 +51,10 @@ struct sim_params {
     uint64_t wal_segment_bytes;
     uint32_t fsync_eio_ppm;
     bool bitflip;
+    /* The state machine's durability: 0 = in memory (boots from applied 0); otherwise after each
+     * batch of applies it flushes its applied index with this chance, and a restarted node boots
+     * with the index of the last flush, which may lie past its durable log. */
+    uint32_t sm_flush_ppm;
     /* Off with --safety-only: only the safety properties judge the run. */
     bool no_rule_checks;
     /* Clients. */

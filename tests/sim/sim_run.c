@@ -37,8 +37,9 @@ static void report(const struct sim_cluster *c, const struct sim_run_options *op
             p->clock_skew_ppm, p->crash_after_vote_ppm, p->crash_after_leader_ppm,
             p->crash_after_ack_ppm, p->crash_after_append_ppm, p->append_entries_max,
             p->inflight_msgs_max, (unsigned long long)p->uncommitted_bytes_max);
-    fprintf(f, "  disk: wal_segment_bytes=%llu fsync_eio=%u bitflip=%d\n",
-            (unsigned long long)p->wal_segment_bytes, p->fsync_eio_ppm, p->bitflip);
+    fprintf(f, "  disk: wal_segment_bytes=%llu fsync_eio=%u bitflip=%d sm_flush=%u\n",
+            (unsigned long long)p->wal_segment_bytes, p->fsync_eio_ppm, p->bitflip,
+            p->sm_flush_ppm);
     fprintf(f, "  nodes:\n");
     sim_cluster_print_status(c, f);
     fprintf(f, "  trace tail (last %d events):\n", SIM_TRACE_TAIL_SHOWN);

@@ -80,6 +80,9 @@ void sim_swarm_draw(uint64_t seed, unsigned nodes_forced, struct sim_params *p,
     p->wal_segment_bytes = pick(&r, 4, 24) * 1024;
     p->fsync_eio_ppm = !calm && prng_chance(&r, 200000) ? pick(&r, 500, 20000) : 0;
     p->bitflip = !calm && prng_chance(&r, 150000);
+    /* A durable state machine in some seeds: always flushed, or now and then. */
+    uint32_t sm = upto(&r, 99);
+    p->sm_flush_ppm = sm < 20 ? 1000000 : sm < 35 ? pick(&r, 50000, 900000) : 0;
 }
 
 static craft_id random_node(struct sim_cluster *c)

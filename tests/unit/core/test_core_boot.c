@@ -75,6 +75,48 @@ static void test_core_boot_reemits_committed_after_applied(void **state)
     craft_core_destroy(c);
 }
 
+/* Issue 10, bug 3: a state machine may apply committed entries before they are durable locally,
+ * and it may keep what it applied across a restart. The core then boots with an applied index
+ * beyond its durable log and must never hand out anything at or below it again, even once the
+ * log catches up: an INCR would run twice. */
+static void test_core_boot_never_reemits_at_or_below_applied(void **state)
+{
+    (void)state;
+    struct craft_entry entries[10];
+    h_make_entries(entries, boot_terms, 10);
+    /* Durable log 1..8, the state machine applied up to 10 before the crash. */
+    struct craft_core_boot boot = {.hard_state = {.term = 5, .vote = 2, .commit = 8},
+                                   .entries = entries,
+                                   .n_entries = 8,
+                                   .applied = 10};
+    struct craft_core *c = h_boot_core(1, 3, false, &boot);
+    struct craft_core_status st;
+    craft_core_status(c, &st);
+    assert_int_equal(st.applied, 10);
+    assert_true(st.commit <= st.last_index);
+    struct craft_output out;
+    struct craft_input in = {.type = CRAFT_IN_TICK, .tick.now_ms = 1};
+    assert_int_equal(craft_core_step(c, &in, &out), 0);
+    assert_int_equal(out.n_committed, 0);
+    /* The leader of term 5 sends 9..10 again plus a new entry 11, and commits 11. */
+    struct craft_entry more[3];
+    const craft_term more_terms[3] = {5, 5, 5};
+    h_make_entries(more, more_terms, 3);
+    for (int i = 0; i < 3; i++) {
+        more[i].index = 9 + (craft_index)i;
+    }
+    struct craft_msg m = {.type = CRAFT_MSG_APPEND, .from = 2, .to = 1, .term = 5,
+                          .append = {.prev_index = 8, .prev_term = 4, .commit = 11,
+                                     .entries = more, .n_entries = 3}};
+    assert_int_equal(h_feed(c, &m, &out), 0);
+    for (size_t i = 0; i < out.n_committed; i++) {
+        assert_true(out.committed[i].index > 10);
+    }
+    assert_int_equal(out.n_committed, 1);
+    assert_int_equal(out.committed[0].index, 11);
+    craft_core_destroy(c);
+}
+
 static void test_core_boot_refuses_broken_log(void **state)
 {
     (void)state;
@@ -104,6 +146,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_core_boot_keeps_term_vote_and_log),
         cmocka_unit_test(test_core_boot_reemits_committed_after_applied),
+        cmocka_unit_test(test_core_boot_never_reemits_at_or_below_applied),
         cmocka_unit_test(test_core_boot_refuses_broken_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
