@@ -13,7 +13,8 @@ JOBS=${JOBS:-2}
 MUTATIONS=("$@")
 if [ ${#MUTATIONS[@]} -eq 0 ]; then
     MUTATIONS=(figure8 vote_no_log_check ack_before_durable vote_not_persisted truncate_committed
-        reapply_after_restart)
+        reapply_after_restart prevote_bumps_term votes_not_reset
+        match_from_next)
 fi
 GENERATOR=${GENERATOR:-}
 if [ -z "$GENERATOR" ] && command -v ninja >/dev/null 2>&1; then

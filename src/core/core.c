@@ -64,16 +64,17 @@ static int boot_load(struct craft_core *c, const struct craft_core_boot *boot)
     c->term = boot->hard_state.term;
     c->vote = boot->hard_state.vote;
     craft_index last = log_last_index(&c->log);
-    /* The commit index counts what this log holds; a hard-state commit past it is a hint we cannot
-     * use yet (storage refuses a log shorter than its own hard state's commit). Entries the state
-     * machine applied are committed, so commit covers them as far as the log reaches. */
-    craft_index commit = boot->hard_state.commit < last ? boot->hard_state.commit : last;
-    craft_index applied_in_log = boot->applied < last ? boot->applied : last;
-    c->commit = commit > applied_in_log ? commit : applied_in_log;
-    /* The state machine may have applied entries before they were durable here (they were
-     * committed) and kept them across the restart: nothing at or below its applied index is ever
-     * handed out again, even beyond the log (a command like INCR must not run twice). */
+    /* Only the hard state's commit speaks for this log: it covers entries that were durable here
+     * when it was written (storage refuses a log shorter than it). The state machine's applied
+     * index does not: it may have applied committed entries that never became durable here, while
+     * the durable log still holds older, uncommitted ones at those indexes, which the leader must
+     * be free to overwrite. */
+    c->commit = boot->hard_state.commit < last ? boot->hard_state.commit : last;
+    /* Nothing at or below the state machine's applied index is handed out again, even past the
+     * commit index or the log (a command like INCR must not run twice): emission resumes after
+     * it once the leader has brought the log that far. */
 #ifdef CRAFT_MUTATION_REAPPLY_AFTER_RESTART
+    craft_index applied_in_log = boot->applied < c->commit ? boot->applied : c->commit;
     c->applied = applied_in_log; /* mutation: applied cut back to the durable log */
     c->emitted = applied_in_log;
 #else
@@ -186,6 +187,9 @@ static bool check_term(struct craft_core *c, const struct craft_msg *m)
 {
     if (m->term > c->term) {
         if (m->type == CRAFT_MSG_PREVOTE) {
+#ifdef CRAFT_MUTATION_PREVOTE_BUMPS_TERM
+            election_become_follower(c, m->term, CRAFT_ID_NONE); /* mutation */
+#endif
             return true; /* asking about a future term changes nothing here */
         }
         if (m->type == CRAFT_MSG_PREVOTE_RESP) {
@@ -208,6 +212,11 @@ static bool check_term(struct craft_core *c, const struct craft_msg *m)
             }
             return false;
         }
+#ifdef CRAFT_MUTATION_STALE_RESP_UPDATES_MATCH
+        if (m->type == CRAFT_MSG_APPEND_RESP) {
+            return true; /* mutation: an answer of an earlier term reaches the progress */
+        }
+#endif
         return m->type == CRAFT_MSG_PREVOTE || m->type == CRAFT_MSG_VOTE;
     }
     return true;
@@ -280,6 +289,7 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
     case CRAFT_IN_COMPACT: {
         craft_index upto = in->compact.index;
         upto = upto < c->applied ? upto : c->applied;
+        upto = upto < c->commit ? upto : c->commit; /* applied may run past a stale log */
         upto = upto < c->log.stable ? upto : c->log.stable;
         log_compact(&c->log, upto);
         break;

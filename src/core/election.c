@@ -97,9 +97,11 @@ void election_campaign(struct craft_core *c, bool pre_vote)
     }
     c->leader = CRAFT_ID_NONE;
     c->leader_heard = false;
+#ifndef CRAFT_MUTATION_VOTES_NOT_RESET
     for (unsigned i = 0; i < CRAFT_VOTERS_MAX; i++) {
         c->votes[i] = 0;
     }
+#endif
     c->votes[self] = 1;
     election_reset_timer(c);
     output_event_role(c);

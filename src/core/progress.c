@@ -78,6 +78,11 @@ static void inflight_free_upto(struct progress *p, craft_index index)
 
 bool progress_on_ack(struct progress *p, craft_index index)
 {
+#ifdef CRAFT_MUTATION_MATCH_FROM_NEXT
+    if (p->state == CRAFT_PROGRESS_REPLICATE && p->next - 1 > index) {
+        index = p->next - 1; /* mutation: an answer acknowledges everything in flight */
+    }
+#endif
     bool moved = false;
     if (index > p->match) {
         p->match = index;

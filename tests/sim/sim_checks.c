@@ -20,6 +20,7 @@ void sim_checks_init(struct sim_checks *ck, struct sim_node *nodes, unsigned n_n
     sim_map_init(&ck->prefix_at);
     sim_map_init(&ck->leader_of);
     sim_map_init(&ck->vote_of);
+    sim_rules_init(&ck->rules, n_nodes);
 }
 
 void sim_checks_close(struct sim_checks *ck)
@@ -27,6 +28,7 @@ void sim_checks_close(struct sim_checks *ck)
     sim_map_close(&ck->prefix_at);
     sim_map_close(&ck->leader_of);
     sim_map_close(&ck->vote_of);
+    sim_rules_close(&ck->rules);
     craft_free(ck->committed);
     memset(ck, 0, sizeof(*ck));
 }
@@ -271,9 +273,41 @@ void sim_checks_apply(struct sim_checks *ck, struct sim_node *n, const struct cr
     }
 }
 
+void sim_checks_rule_fail(void *ctx, craft_id node, const char *name, const char *detail)
+{
+    sim_checks_fail(ctx, node, name, "%s", detail);
+}
+
+/* §5.3: a follower acknowledges index i to the leader of its term only when its durable log
+ * holds the leader's log up to i, terms and all (Log Matching); the leader's match comes from
+ * these acknowledgements (sim_rules checks that half). */
+static void check_ack_prefix(struct sim_checks *ck, const struct sim_node *n,
+                             const struct craft_msg *m)
+{
+    const struct sim_disk *d = &n->disk;
+    craft_index i = m->append_resp.index;
+    if (i == 0 || m->to < 1 || m->to > ck->n_nodes || d->n_log < i) {
+        return; /* ack_durable judges a durable log that is too short */
+    }
+    const struct sim_node *l = &ck->nodes[m->to];
+    if (!l->up || l->role != CRAFT_LEADER || l->term != m->term || l->n_log < i) {
+        return;
+    }
+    if (d->log[i - 1].prefix != l->log[i - 1].prefix) {
+        sim_checks_fail(ck, n->id, "ack_not_leader_prefix",
+                        "n%" PRIu64 " acknowledges index %" PRIu64 " to leader n%" PRIu64
+                        " of term %" PRIu64 " but its durable log up to there (last term %" PRIu64
+                        ") differs from the leader's (term %" PRIu64 ")",
+                        n->id, i, m->to, m->term, d->log[i - 1].term, l->log[i - 1].term);
+    }
+}
+
 void sim_checks_send(struct sim_checks *ck, const struct sim_node *n, const struct craft_msg *m)
 {
     const struct sim_disk *d = &n->disk;
+    if (ck->rule_checks) {
+        sim_rules_sent(&ck->rules, m, sim_checks_rule_fail, ck);
+    }
     if (m->type == CRAFT_MSG_VOTE_RESP && m->vote_resp.granted) {
         uint64_t other;
         if (sim_map_get(&ck->vote_of, m->from, m->term, &other) && other != m->to) {
@@ -296,6 +330,7 @@ void sim_checks_send(struct sim_checks *ck, const struct sim_node *n, const stru
                             " but only %zu entries are durable",
                             m->from, m->append_resp.index, m->to, d->n_log);
         }
+        check_ack_prefix(ck, n, m);
     }
 }
 

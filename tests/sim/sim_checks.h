@@ -15,6 +15,7 @@
 #include "sim_disk.h"
 #include "sim_map.h"
 #include "sim_node.h"
+#include "sim_rules.h"
 
 struct sim_committed {
     craft_term term;
@@ -37,7 +38,8 @@ struct sim_checks {
     size_t cap_committed;
     uint64_t elections;
     uint64_t now_us; /* for messages; set by the cluster */
-    bool rule_checks; /* vote_durable, ack_durable, leader_commit_current_term */
+    bool rule_checks; /* vote_durable, ack_durable, leader_commit_current_term, sim_rules */
+    struct sim_rules rules;
     const char *violation; /* NULL until the first one */
     craft_id violation_node;
     char detail[512];
@@ -61,6 +63,8 @@ void sim_checks_apply(struct sim_checks *ck, struct sim_node *n, const struct cr
 void sim_checks_send(struct sim_checks *ck, const struct sim_node *n, const struct craft_msg *m);
 /* n restarted: rebuild the mirror from its durable log and check it. */
 void sim_checks_restart(struct sim_checks *ck, struct sim_node *n);
+/* The sim_rules report hook: ctx is the sim_checks. */
+void sim_checks_rule_fail(void *ctx, craft_id node, const char *name, const char *detail);
 /* An observer of durable changes, for sim_disk. */
 struct sim_disk_observer sim_checks_observer(struct sim_checks *ck);
 

@@ -415,12 +415,32 @@ void sim_cluster_check_liveness(struct sim_cluster *c)
     }
 }
 
+static void rules_view(const struct sim_node *n, struct sim_rules_view *v)
+{
+    craft_core_status(n->core, &v->st);
+    v->n_prog = craft_core_progress(n->core, v->prog, SIM_NODES_MAX);
+}
+
 int sim_cluster_feed(struct sim_cluster *c, struct sim_node *n, const struct craft_input *in,
                      struct sim_feed_result *res)
 {
     CRAFT_ASSERT(n->up);
     struct craft_output out;
+    bool rules = c->checks.rule_checks;
+    struct sim_rules_view before;
+    if (rules) {
+        rules_view(n, &before);
+        for (size_t i = 0; in->type == CRAFT_IN_MSGS && i < in->msgs.n; i++) {
+            sim_rules_delivered(&c->checks.rules, &in->msgs.msgs[i]);
+        }
+    }
     int rv = craft_core_step(n->core, in, &out);
+    if (rules) {
+        struct sim_rules_view after;
+        rules_view(n, &after);
+        sim_rules_step(&c->checks.rules, n->id, in, &before, &after, &out, sim_checks_rule_fail,
+                       &c->checks);
+    }
     if (res != NULL) {
         res->proposed_term = out.proposed_term;
         res->proposed_index = out.proposed_index_first;

@@ -117,6 +117,46 @@ static void test_core_boot_never_reemits_at_or_below_applied(void **state)
     craft_core_destroy(c);
 }
 
+/* The state machine's applied index says nothing about the durable log: it may have applied
+ * committed entries of a newer term while the disk still holds older, uncommitted entries at those
+ * indexes. Those must stay open to the leader's overwrite (found by the simulator's
+ * ack_not_leader_prefix rule when boot took applied for commit). */
+static void test_core_boot_applied_does_not_commit_stale_log(void **state)
+{
+    (void)state;
+    struct craft_entry entries[10];
+    h_make_entries(entries, boot_terms, 10);
+    /* Durable: 1..10 (terms up to 5), hard-state commit 6; applied 8 (entries 7, 8 of term 6). */
+    struct craft_core_boot boot = {.hard_state = {.term = 6, .vote = 2, .commit = 6},
+                                   .entries = entries,
+                                   .n_entries = 10,
+                                   .applied = 8};
+    struct craft_core *c = h_boot_core(1, 3, false, &boot);
+    struct craft_core_status st;
+    craft_core_status(c, &st);
+    assert_int_equal(st.commit, 6);
+    struct craft_entry newer[3];
+    const craft_term newer_terms[3] = {6, 6, 6};
+    h_make_entries(newer, newer_terms, 3);
+    for (int i = 0; i < 3; i++) {
+        newer[i].index = 7 + (craft_index)i;
+    }
+    struct craft_msg m = {.type = CRAFT_MSG_APPEND, .from = 2, .to = 1, .term = 6,
+                          .append = {.prev_index = 6, .prev_term = 3, .commit = 9,
+                                     .entries = newer, .n_entries = 3}};
+    struct craft_output out;
+    assert_int_equal(h_feed(c, &m, &out), 0);
+    assert_int_equal(out.truncate_from, 7);
+    assert_int_equal(out.n_entries, 3);
+    assert_int_equal(out.n_committed, 1);
+    assert_int_equal(out.committed[0].index, 9);
+    assert_int_equal(out.committed[0].term, 6);
+    craft_core_status(c, &st);
+    assert_int_equal(st.commit, 9);
+    assert_int_equal(st.last_index, 9);
+    craft_core_destroy(c);
+}
+
 static void test_core_boot_refuses_broken_log(void **state)
 {
     (void)state;
@@ -147,6 +187,7 @@ int main(void)
         cmocka_unit_test(test_core_boot_keeps_term_vote_and_log),
         cmocka_unit_test(test_core_boot_reemits_committed_after_applied),
         cmocka_unit_test(test_core_boot_never_reemits_at_or_below_applied),
+        cmocka_unit_test(test_core_boot_applied_does_not_commit_stale_log),
         cmocka_unit_test(test_core_boot_refuses_broken_log),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
