@@ -52,7 +52,7 @@ build: configure
 	cmake --build $(BUILD_DIR) --parallel $(JOBS)
 
 test: build
-	bash tools/check_layers.sh
+	bash tools/check_layers.sh $(BUILD_DIR)
 	cd $(BUILD_DIR) && ctest --output-on-failure --no-tests=error --parallel $(JOBS)
 
 # The main job. Until craftd exists it is a visible simulator run: elections and commits as they happen.

@@ -91,7 +91,7 @@ static int run_writer(const char *dir, uint64_t n_requests, uint64_t *n_done, ui
     for (uint64_t i = 1; i <= n_requests && rv == 0; i++) {
         struct craft_entry e = {
             .term = 1, .index = i, .type = CRAFT_ENTRY_NORMAL, .data = {data, sizeof data}};
-        struct craft_output out;
+        struct craft_persist out;
         memset(&out, 0, sizeof out);
         out.entries = &e;
         out.n_entries = 1;

@@ -1,191 +1,245 @@
 #!/usr/bin/env bash
-# Rejects an #include that points up a layer (DESIGN.md §1), one that climbs with "../", and a
-# public header that reaches into src/. Usage: tools/check_layers.sh [ROOT] | --self-test
+# The layer check. The arrows live in tools/layers.txt; the build gives each layer library only the
+# include directories it may use (cmake/CraftLayers.cmake), so a plain include of a forbidden layer
+# does not compile. This script checks what the compiler and the linker recorded, which no
+# spelling of an include can fool:
+#   1. every header each layer object really included (Ninja's record of the compiler's
+#      dependency output) lies in an allowed layer, or is a public header whose owner is allowed,
+#      or is a system header — "../", "#/**/include", ".inc" files and friends all show up here;
+#   2. every symbol a layer library needs from another craft library is defined in an allowed
+#      layer (nm) — a hand-written prototype and a call show up here;
+#   3. the table covers the tree: every src/<dir> is a layer, every include/craft header has an
+#      owner, and public headers include only each other and system headers.
+# Usage: tools/check_layers.sh BUILD_DIR      (a Ninja build tree of this source tree)
+#        tools/check_layers.sh --self-test    (plants each trick in a copy and sees the check fail)
 set -euo pipefail
 
-# The allowed arrows: the one place they live. Each layer (a directory of src/) may include itself,
-# the public headers in include/craft/, system headers, and the layers listed here.
-declare -A ALLOWED=(
-    [util]=""
-    [io]="util"
-    [net]="util io"
-    [storage]="util io"
-    [core]="util"
-    [node]="core storage net io util"
-    [multi]="node core storage net io util"
-    [kv]="util"
-    [server]="multi node kv core storage net io util"
-)
+SELF=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
 
-# Prints one violation and remembers that the check failed.
 failures=0
-report() { # file line text why
-    printf '%s:%s: %s: %s\n' "$1" "$2" "$3" "$4"
+report() { # what why
+    printf '%s: %s\n' "$1" "$2"
     failures=$((failures + 1))
 }
 
-# Is $2 one of the words in $1?
-contains_word() {
-    local word
-    for word in $1; do
-        [[ "$word" == "$2" ]] && return 0
+# --- the table ---
+declare -A USES=()  # layer -> "layer lower..." (itself first)
+declare -A OWNER=() # public header -> owner layer
+read_table() { # root
+    local kind name rest
+    while read -r kind name rest; do
+        case "$kind" in
+        layer) USES[$name]="$name $rest" ;;
+        public) OWNER[$name]=$rest ;;
+        esac
+    done < <(grep -E '^(layer|public) ' "$1/tools/layers.txt")
+}
+
+may_use() { # layer other
+    local w
+    for w in ${USES[$1]}; do
+        [[ "$w" == "$2" ]] && return 0
     done
     return 1
 }
 
-# Checks one include target ($4, without quotes or brackets; $5 is '"' or '<') in file $1, line $2,
-# written as $3, where the file belongs to layer $6 ("craft" for a public header).
-check_include() {
-    local file=$1 line=$2 text=$3 target=$4 kind=$5 layer=$6
-    local dir first
+# --- 3. the table covers the tree ---
+check_table() { # root
+    local root=$1 d h name line target
+    for d in "$root"/src/*; do
+        [[ -d "$d" ]] || report "${d#"$root"/}" "sources live in a layer directory, not directly in src/"
+    done
+    for d in "$root"/src/*/; do
+        name=$(basename "$d")
+        [[ -n "${USES[$name]+set}" ]] || report "src/$name/" "not a layer in tools/layers.txt"
+    done
+    for h in "$root"/include/craft/*.h; do
+        name=$(basename "$h")
+        [[ -n "${OWNER[$name]+set}" ]] ||
+            report "include/craft/$name" "public header without an owner in tools/layers.txt"
+        while IFS= read -r line; do
+            target=${line#*include}
+            target=${target//[[:space:]]/}
+            case "$target" in
+            \<*) ;;
+            \"*/*) report "include/craft/$name" "public headers include only each other: $line" ;;
+            \"*) ;;
+            *) report "include/craft/$name" "computed include: $line" ;;
+            esac
+        done < <(grep -E '^[[:space:]]*#' "$h" | grep -E 'include' || true)
+    done
+}
 
-    if [[ "$target" == *../* || "$target" == ../* || "$target" == .. ]]; then
-        report "$file" "$line" "$text" "includes must not climb with ../ (write cross-layer paths from src/)"
+# The layer a real path belongs to ("" when outside the tree, i.e. a system header), or
+# "public:<header>" for a public header, or "other:<path>" for anything else of the tree.
+classify() { # root path
+    local root=$1 p=$2 rel
+    case "$p" in
+    "$root"/src/*)
+        rel=${p#"$root"/src/}
+        echo "${rel%%/*}"
+        ;;
+    "$root"/include/craft/*) echo "public:${p#"$root"/include/craft/}" ;;
+    "$root"/*) echo "other:${p#"$root"/}" ;;
+    *) echo "" ;;
+    esac
+}
+
+# --- 1. what the compiler read ---
+check_deps() { # root build
+    local root=$1 build=$2 line obj layer dep real cls
+    if [[ ! -f "$build/build.ninja" ]]; then
+        report "$build" "not a Ninja build tree (the check reads Ninja's dependency log)"
         return
     fi
-    dir=$(dirname "$file")
-    # Quoted includes resolve beside the including file first: that file is in the same layer.
-    if [[ "$kind" == '"' && -e "$ROOT/$dir/$target" ]]; then
-        return
-    fi
-    if [[ "$target" != */* ]]; then
-        # A bare name: same layer (or a system header written with quotes).
-        return
-    fi
-    first=${target%%/*}
-    if [[ "$first" == craft ]]; then
-        return # the public headers
-    fi
-    if [[ -z "${ALLOWED[$first]+set}" ]]; then
-        if [[ "$kind" == '"' ]]; then
-            report "$file" "$line" "$text" "'$first/' is not a layer (layers: ${!ALLOWED[*]})"
+    local n_objects=0
+    layer=""
+    while IFS= read -r line; do
+        if [[ "$line" != " "* ]]; then
+            obj=${line%%:*}
+            layer=""
+            # Layer library objects: CMakeFiles/craft_<lib>.dir/src/<layer>/...
+            if [[ "$obj" =~ ^CMakeFiles/craft_[a-z_]+\.dir/src/([a-z]+)/ ]]; then
+                layer=${BASH_REMATCH[1]}
+                n_objects=$((n_objects + 1))
+                [[ -n "${USES[$layer]+set}" ]] || { report "$obj" "layer $layer unknown"; layer=""; }
+            fi
+            continue
         fi
-        return # <sys/types.h> and other system headers
-    fi
-    # <net/if.h> is a system header unless src/ really holds it.
-    if [[ "$kind" == '<' && ! -e "$ROOT/src/$target" ]]; then
-        return
-    fi
-    if [[ "$layer" == craft ]]; then
-        report "$file" "$line" "$text" "public headers may include only include/craft/ and system headers"
-        return
-    fi
-    if [[ "$first" == "$layer" ]]; then
-        return
-    fi
-    if ! contains_word "${ALLOWED[$layer]}" "$first"; then
-        report "$file" "$line" "$text" \
-            "layer $layer may not include $first (allowed: ${ALLOWED[$layer]:-none})"
-    fi
-}
-
-# Checks every include line of one file (path relative to ROOT) belonging to layer $2.
-check_file() {
-    local file=$1 layer=$2 hit line text rest kind target
-    while IFS= read -r hit; do
-        line=${hit%%:*}
-        text=${hit#*:}
-        [[ "$text" =~ ^[[:space:]]*(#[[:space:]]*include[[:space:]]*(.*[^[:space:]]))[[:space:]]*$ ]] ||
-            continue
-        text=${BASH_REMATCH[1]}
-        rest=${BASH_REMATCH[2]}
-        kind=${rest:0:1}
-        case "$kind" in
-        '"') target=${rest:1} target=${target%%\"*} ;;
-        '<') target=${rest:1} target=${target%%>*} ;;
-        *)
-            report "$file" "$line" "$text" "computed includes cannot be checked; write the path"
-            continue
-            ;;
-        esac
-        check_include "$file" "$line" "$text" "$target" "$kind" "$layer"
-    done < <(grep -nE '^[[:space:]]*#[[:space:]]*include' "$ROOT/$file" || true)
-}
-
-check_tree() {
-    local file layer
-    while IFS= read -r file; do
-        file=${file#"$ROOT"/}
-        case "$file" in
-        src/*/*)
-            layer=${file#src/}
-            layer=${layer%%/*}
-            if [[ -z "${ALLOWED[$layer]+set}" ]]; then
-                report "$file" 1 "(file)" "src/$layer/ is not a known layer: add it to ALLOWED in $0"
-                continue
+        [[ -z "$layer" ]] && continue
+        dep=${line#"${line%%[![:space:]]*}"}
+        [[ "$dep" == /* ]] || dep="$build/$dep"
+        real=$(realpath -m "$dep")
+        cls=$(classify "$root" "$real")
+        case "$cls" in
+        "") ;;
+        public:*)
+            local h=${cls#public:}
+            if [[ -z "${OWNER[$h]+set}" ]]; then
+                report "$obj" "includes include/craft/$h, which has no owner in tools/layers.txt"
+            elif ! may_use "$layer" "${OWNER[$h]}"; then
+                report "$obj" "layer $layer includes craft/$h (of layer ${OWNER[$h]}); allowed: ${USES[$layer]}"
             fi
             ;;
-        src/*)
-            report "$file" 1 "(file)" "sources live in a layer directory, not directly in src/"
-            continue
+        other:*) report "$obj" "layer $layer includes ${cls#other:}, outside src/ and include/craft/" ;;
+        *)
+            may_use "$layer" "$cls" ||
+                report "$obj" "layer $layer includes ${real#"$root"/} (layer $cls); allowed: ${USES[$layer]}"
             ;;
-        include/craft/*) layer=craft ;;
-        *) continue ;;
         esac
-        check_file "$file" "$layer"
-    done < <(find "$ROOT/src" "$ROOT/include/craft" -type f \( -name '*.c' -o -name '*.h' \) \
-        2>/dev/null | LC_ALL=C sort)
-    if ((failures > 0)); then
-        echo "check_layers: $failures bad include(s); allowed arrows are at the top of $0" >&2
-        return 1
-    fi
-    echo "check_layers: ok"
+    done < <(cd "$build" && ninja -t deps)
+    ((n_objects > 0)) || report "$build" "no layer objects in Ninja's dependency log: build first"
 }
 
-# Builds small trees and checks that good ones pass and each kind of bad include is caught.
+# --- 2. what the linker would join ---
+lib_layer() { # libcraft_<name>.a -> layer (craft_io_sim is the io layer's test-only library)
+    local n=${1#libcraft_}
+    n=${n%.a}
+    echo "${n%%_*}"
+}
+
+check_symbols() { # build
+    local build=$1 lib layer sym def
+    declare -A DEFINED=()
+    local libs=("$build"/libcraft_*.a)
+    [[ -e "${libs[0]}" ]] || { report "$build" "no libcraft_*.a: build first"; return; }
+    for lib in "${libs[@]}"; do
+        layer=$(lib_layer "$(basename "$lib")")
+        while read -r sym; do
+            DEFINED[$sym]=$layer
+        done < <(nm -g --defined-only "$lib" 2>/dev/null | awk 'NF == 3 { print $3 }')
+    done
+    for lib in "${libs[@]}"; do
+        layer=$(lib_layer "$(basename "$lib")")
+        while read -r sym; do
+            def=${DEFINED[$sym]:-}
+            [[ -z "$def" || "$def" == "$layer" ]] && continue
+            may_use "$layer" "$def" ||
+                report "$(basename "$lib")" "layer $layer uses $sym of layer $def; allowed: ${USES[$layer]}"
+        done < <(nm -u "$lib" 2>/dev/null | awk '$1 == "U" { print $2 }' | sort -u)
+    done
+}
+
+check() { # root build
+    read_table "$1"
+    check_table "$1"
+    check_deps "$1" "$2"
+    check_symbols "$2"
+    if ((failures > 0)); then
+        echo "check_layers: $failures violation(s); the allowed arrows are in tools/layers.txt" >&2
+        return 1
+    fi
+    echo "check_layers: ok (includes as compiled, symbols as linked, table complete)"
+}
+
+# --- the self-test ---
 self_test() {
-    local tmp self rc=0 out
-    self=$(cd "$(dirname "$0")" && pwd)/$(basename "$0")
+    local src tmp rc=0 out
+    src=$(cd "$(dirname "$SELF")/.." && pwd)
     tmp=$(mktemp -d)
     trap 'rm -rf "$tmp"' RETURN
+    mkdir -p "$tmp/tree"
+    cp -r "$src/CMakeLists.txt" "$src/cmake" "$src/src" "$src/include" "$src/tools" "$tmp/tree/"
+    local gen=()
+    command -v ninja >/dev/null && gen=(-G Ninja)
+    if ! cmake -S "$tmp/tree" -B "$tmp/build" "${gen[@]}" -DCRAFT_LIBS_ONLY=ON \
+        -DCMAKE_BUILD_TYPE=Debug >"$tmp/cmake.log" 2>&1 ||
+        ! cmake --build "$tmp/build" >"$tmp/build.log" 2>&1; then
+        echo "self-test: the clean copy does not build"
+        cat "$tmp/cmake.log" "$tmp/build.log"
+        return 1
+    fi
+    if out=$(bash "$SELF" "$tmp/build" 2>&1); then
+        echo "self-test clean: passes as expected"
+    else
+        echo "self-test clean: expected to pass"
+        echo "$out"
+        return 1
+    fi
 
-    make_good() { # root
-        mkdir -p "$1/src/util" "$1/src/core" "$1/src/node" "$1/src/io/uv" "$1/include/craft"
-        printf '#include <stdint.h>\n' >"$1/src/util/assert.h"
-        printf '#include "assert.h"\n#include "craft/errors.h"\n' >"$1/src/util/assert.c"
-        printf '#include "craft/core.h"\n' >"$1/src/core/log.h"
-        printf '#include "log.h"\n#include "util/assert.h"\n#include <net/if.h>\n' >"$1/src/core/log.c"
-        printf '#include "core/log.h"\n#include "util/assert.h"\n' >"$1/src/node/node.c"
-        printf '#include "loop.h"\n' >"$1/src/io/uv/loop.c"
-        printf '#include <stdint.h>\n' >"$1/src/io/uv/loop.h"
-        printf '#include "errors.h"\n#include <stddef.h>\n' >"$1/include/craft/core.h"
-        printf '#include "craft/core.h"\n' >"$1/include/craft/errors.h"
-    }
-    expect() { # name want(pass|fail) root [pattern]
-        local got
-        if out=$(bash "$self" "$3" 2>&1); then got=pass; else got=fail; fi
-        if [[ "$got" != "$2" ]]; then
-            echo "self-test $1: expected $2, got $got"
-            echo "$out"
-            rc=1
-        elif [[ $# -ge 4 ]] && ! grep -qF -- "$4" <<<"$out"; then
-            echo "self-test $1: output lacks '$4'"
-            echo "$out"
-            rc=1
+    # Four tricks that fooled the text check, planted at once: each must be reported.
+    local t=$tmp/tree
+    printf '#include "../../include/craft/core.h"\n' >>"$t/src/storage/wal_record.c"
+    printf '#include <stdint.h>\n' >"$t/src/storage/planted.h"
+    printf '#/**/include "../storage/planted.h"\n' >>"$t/src/core/log.c"
+    printf 'static const int planted_inc = 1;\n' >"$t/src/io/planted.inc"
+    printf '#include "../io/planted.inc"\nint planted_use(void) { return planted_inc; }\n' \
+        >>"$t/src/core/progress.c"
+    printf 'int storage_sync(void *s);\nint planted_call(void) { return storage_sync(0); }\n' \
+        >>"$t/src/core/membership.c"
+    if ! cmake --build "$tmp/build" >"$tmp/build2.log" 2>&1; then
+        echo "self-test tricks: the planted tree should still compile"
+        cat "$tmp/build2.log"
+        return 1
+    fi
+    out=$(bash "$SELF" "$tmp/build" 2>&1) && rc=1
+    local want
+    for want in "layer storage includes craft/core.h" \
+        "wal_record.c.o: layer storage" \
+        "log.c.o: layer core includes src/storage/planted.h" \
+        "progress.c.o: layer core includes src/io/planted.inc" \
+        "layer core uses storage_sync of layer storage"; do
+        if grep -qF -- "$want" <<<"$out"; then
+            echo "self-test tricks: caught: $want"
         else
-            echo "self-test $1: $2 as expected"
+            echo "self-test tricks: NOT caught: $want"
+            rc=1
         fi
-    }
-    bad_case() { # name file text pattern
-        local root="$tmp/$1"
-        make_good "$root"
-        printf '/* line 1 */\n%s\n' "$3" >>"$root/$2"
-        expect "$1" fail "$root" "$4"
-    }
+    done
+    ((rc == 0)) || echo "$out"
 
-    make_good "$tmp/good"
-    expect good pass "$tmp/good"
-    bad_case util_up src/util/assert.c '#include "core/log.h"' 'src/util/assert.c:4: #include "core/log.h"'
-    bad_case core_up src/core/log.c '#include "node/node.h"' 'src/core/log.c:5:'
-    bad_case core_side src/core/log.c '#  include "storage/wal.h"' 'layer core may not include storage'
-    bad_case angle_up src/util/assert.h '#include <core/log.h>' 'src/util/assert.h:3:'
-    bad_case climb src/core/log.c '#include "../util/assert.h"' '../'
-    bad_case public include/craft/core.h '#include "util/assert.h"' 'public headers'
-    bad_case not_layer src/node/node.c '#include "nosuch/x.h"' 'is not a layer'
-    local root="$tmp/new_layer"
-    make_good "$root"
-    mkdir -p "$root/src/extra" && printf '\n' >"$root/src/extra/x.c"
-    expect new_layer fail "$root" 'not a known layer'
+    # The compiler itself refuses a plain include of a forbidden layer.
+    printf '#include "storage/wal.h"\n' >>"$t/src/util/log.c"
+    if cmake --build "$tmp/build" >"$tmp/build3.log" 2>&1; then
+        echo "self-test compiler: util including storage/wal.h compiled"
+        rc=1
+    elif grep -q "storage/wal.h" "$tmp/build3.log"; then
+        echo "self-test compiler: util cannot include storage/wal.h (not on its include path)"
+    else
+        echo "self-test compiler: the build failed for another reason"
+        cat "$tmp/build3.log"
+        rc=1
+    fi
     return $rc
 }
 
@@ -193,5 +247,15 @@ if [[ "${1:-}" == --self-test ]]; then
     self_test
     exit $?
 fi
-ROOT=$(cd "${1:-$(dirname "$0")/..}" && pwd)
-check_tree
+if [[ $# -ne 1 ]]; then
+    echo "usage: $0 BUILD_DIR | --self-test" >&2
+    exit 2
+fi
+BUILD=$(cd "$1" && pwd)
+# The source tree the build was made from (the self-test checks copies).
+ROOT=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$BUILD/CMakeCache.txt" 2>/dev/null || true)
+if [[ -z "$ROOT" ]]; then
+    echo "check_layers: $BUILD has no CMakeCache.txt: configure and build first" >&2
+    exit 2
+fi
+check "$(cd "$ROOT" && pwd)" "$BUILD"

@@ -18,9 +18,6 @@ enum craft_role {
     CRAFT_LEADER = 4,
 };
 
-/* Bounds on cluster size; a membership is a small array, never a hash table. */
-#define CRAFT_VOTERS_MAX 15
-
 struct craft_core_config {
     craft_id id;
     /* The initial voters, including id (bootstrap membership). Borrowed; the core copies it. */
@@ -189,6 +186,19 @@ struct craft_output {
     craft_term proposed_term;
     craft_index proposed_index_first;
 };
+
+/* The persist part of out (its pointers live as long as out's). */
+static inline struct craft_persist craft_output_persist(const struct craft_output *out)
+{
+    struct craft_persist p = {
+        .hard_state_changed = out->hard_state_changed,
+        .hard_state = out->hard_state,
+        .truncate_from = out->truncate_from,
+        .entries = out->entries,
+        .n_entries = out->n_entries,
+    };
+    return p;
+}
 
 /* Creates a core from cfg and what storage recovered (boot may be NULL for an empty node).
  * Returns CRAFT_EINVAL for a bad config, CRAFT_ENOMEM. *out is owned by the caller until

@@ -2,6 +2,7 @@
 #ifndef CRAFT_TYPES_H
 #define CRAFT_TYPES_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -11,6 +12,9 @@ typedef uint64_t craft_index;
 typedef uint64_t craft_id;
 
 #define CRAFT_ID_NONE ((craft_id)0)
+
+/* Bounds on cluster size; a membership is a small array, never a hash table. */
+#define CRAFT_VOTERS_MAX 15
 
 /* A borrowed byte range; who owns it is said where it is used. */
 struct craft_buf {
@@ -36,6 +40,18 @@ struct craft_hard_state {
     craft_term term;
     craft_id vote; /* CRAFT_ID_NONE when no vote was cast in term */
     craft_index commit;
+};
+
+/* One batch of changes to make durable, carried out in this order: the hard state (when
+ * changed), the removal of the log suffix from truncate_from (when not 0), then the entries
+ * (borrowed from whoever built the batch). The core produces them (craft_output_persist) and
+ * storage takes them, so neither needs the other. */
+struct craft_persist {
+    bool hard_state_changed;
+    struct craft_hard_state hard_state;
+    craft_index truncate_from;
+    const struct craft_entry *entries;
+    size_t n_entries;
 };
 
 #endif

@@ -41,7 +41,7 @@ void log_writer_config_init(struct log_writer_config *cfg)
     cfg->queue_bytes_max = LOG_WRITER_QUEUE_BYTES_DEFAULT;
 }
 
-static struct request *request_copy(const struct craft_output *out)
+static struct request *request_copy(const struct craft_persist *out)
 {
     uint64_t bytes = 0;
     for (size_t i = 0; i < out->n_entries; i++) {
@@ -162,7 +162,7 @@ int log_writer_start(struct storage *st, const struct log_writer_config *cfg,
     return 0;
 }
 
-int log_writer_submit(struct log_writer *lw, const struct craft_output *out, uint64_t *seq)
+int log_writer_submit(struct log_writer *lw, const struct craft_persist *out, uint64_t *seq)
 {
     struct request *r = request_copy(out);
     if (r == NULL) {

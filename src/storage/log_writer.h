@@ -5,7 +5,7 @@
 #ifndef CRAFT_STORAGE_LOG_WRITER_H
 #define CRAFT_STORAGE_LOG_WRITER_H
 
-#include "craft/core.h"
+#include "craft/types.h"
 #include "storage.h"
 
 struct log_writer;
@@ -29,10 +29,10 @@ typedef void (*log_writer_done_cb)(void *arg, uint64_t seq, int status);
 CRAFT_MUST_CHECK int log_writer_start(struct storage *st, const struct log_writer_config *cfg,
                                       log_writer_done_cb cb, void *arg, struct log_writer **out);
 
-/* Queues the persist part of out (hard state, truncation, entries; copied) and returns its
+/* Queues one persist batch (hard state, truncation, entries; copied) and returns its
  * sequence number (from 1, rising) in *seq. Any thread. CRAFT_EBUSY when the queue is full,
  * CRAFT_ENOMEM, or the status of an earlier failed batch. */
-CRAFT_MUST_CHECK int log_writer_submit(struct log_writer *lw, const struct craft_output *out,
+CRAFT_MUST_CHECK int log_writer_submit(struct log_writer *lw, const struct craft_persist *out,
                                        uint64_t *seq);
 
 struct log_writer_stats {

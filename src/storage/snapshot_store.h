@@ -6,7 +6,7 @@
 
 #include <stdbool.h>
 
-#include "craft/core.h"
+#include "craft/types.h"
 #include "io/fs.h"
 
 #define SNAPSHOT_CHUNK_BYTES (256u << 10) /* payload bytes per chunk on disk */

@@ -116,15 +116,15 @@ int storage_queue_log(struct storage *s, craft_index truncate_from,
     return 0;
 }
 
-int storage_persist(struct storage *s, const struct craft_output *out)
+int storage_persist(struct storage *s, const struct craft_persist *p)
 {
-    if (out->hard_state_changed) {
-        int rv = storage_save_hard_state(s, &out->hard_state);
+    if (p->hard_state_changed) {
+        int rv = storage_save_hard_state(s, &p->hard_state);
         if (rv != 0) {
             return rv;
         }
     }
-    return storage_queue_log(s, out->truncate_from, out->entries, out->n_entries);
+    return storage_queue_log(s, p->truncate_from, p->entries, p->n_entries);
 }
 
 int storage_write(struct storage *s)

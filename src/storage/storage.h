@@ -3,7 +3,7 @@
 #ifndef CRAFT_STORAGE_STORAGE_H
 #define CRAFT_STORAGE_STORAGE_H
 
-#include "craft/core.h"
+#include "craft/types.h"
 #include "io/fs.h"
 #include "snapshot_store.h"
 #include "wal.h"
@@ -36,10 +36,10 @@ CRAFT_MUST_CHECK int storage_open(struct io_fs *fs, const struct storage_config 
 
 void storage_recovered_release(struct storage *s);
 
-/* Takes the persist part of one core output: saves the hard state now (fdatasync) when its term
+/* Takes one persist batch (a core output's persist part): saves the hard state now (fdatasync) when its term
  * or vote changed, and queues the truncation and entries for storage_sync. A commit-only change
  * is remembered and written with the next save or on close (commit is a hint on restart). */
-CRAFT_MUST_CHECK int storage_persist(struct storage *s, const struct craft_output *out);
+CRAFT_MUST_CHECK int storage_persist(struct storage *s, const struct craft_persist *p);
 
 /* The two halves of storage_persist, for a writer that coalesces several outputs into one batch:
  * save a hard state (fdatasync now, only when term or vote changed) and queue log changes. */

@@ -247,7 +247,7 @@ void sim_cluster_schedule(struct sim_cluster *c, uint64_t delay_us, uint32_t kin
 /* Hands one pending write to the real storage: persisted, then synced or only written. */
 static int storage_take(struct sim_node *n, const struct sim_disk_write *w, bool sync)
 {
-    struct craft_output o;
+    struct craft_persist o;
     memset(&o, 0, sizeof o);
     o.hard_state_changed = w->hs_changed;
     o.hard_state = w->hs;

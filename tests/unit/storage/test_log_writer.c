@@ -236,7 +236,7 @@ static uint64_t submit_entry(struct fixture *f, craft_index index, int want)
     int len = snprintf(data, sizeof data, "cmd%llu", (unsigned long long)index);
     struct craft_entry e = {
         .term = 1, .index = index, .type = CRAFT_ENTRY_NORMAL, .data = {data, (size_t)len}};
-    struct craft_output out;
+    struct craft_persist out;
     memset(&out, 0, sizeof out);
     out.entries = &e;
     out.n_entries = 1;
@@ -315,7 +315,7 @@ static void test_log_writer_failed_sync_fails_every_later_request(void **state)
     assert_int_equal(f->done_status[0], CRAFT_EIO);
     /* The failure was recorded before it was reported: every later submission is refused. */
     uint64_t seq;
-    struct craft_output out;
+    struct craft_persist out;
     memset(&out, 0, sizeof out);
     assert_int_equal(log_writer_submit(f->lw, &out, &seq), CRAFT_EIO);
     stop_writer(f);

@@ -91,7 +91,7 @@ static int write_snapshot(struct io_fs *fs, struct outcome *o)
     return rv;
 }
 
-static void queue_entries(struct outcome *o, const struct step *st, struct craft_output *out,
+static void queue_entries(struct outcome *o, const struct step *st, struct craft_persist *out,
                           struct craft_entry *entries, unsigned char (*data)[WAL_MODEL_DATA_MAX])
 {
     size_t n = 0;
@@ -125,7 +125,7 @@ static void run_workload(struct io_fs *fs, struct storage_config *cfg, struct ou
     struct craft_hard_state hs = {0};
     for (size_t k = 0; k < sizeof workload / sizeof workload[0] && rv == 0; k++) {
         const struct step *st = &workload[k];
-        struct craft_output out = {0};
+        struct craft_persist out = {0};
         struct craft_entry entries[32];
         static unsigned char data[32][WAL_MODEL_DATA_MAX];
         switch (st->kind) {
