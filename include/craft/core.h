@@ -20,7 +20,10 @@ enum craft_role {
 
 struct craft_core_config {
     craft_id id;
-    /* The initial voters, including id (bootstrap membership). Borrowed; the core copies it. */
+    /* The voters of a brand-new cluster (bootstrap), including id on each of them. Used only while
+     * neither the log nor a snapshot holds a configuration; after that the configuration comes
+     * from them alone. Empty (NULL, 0) for a node that waits to be added to a running cluster.
+     * Borrowed; the core copies it. */
     const craft_id *voters;
     unsigned n_voters;
     /* Seeds the core's private generator that draws election timeouts. */
@@ -47,9 +50,14 @@ void craft_core_config_init(struct craft_core_config *cfg);
 /* What the node recovered from storage; all of it is durable. */
 struct craft_core_boot {
     struct craft_hard_state hard_state;
-    const struct craft_entry *entries; /* borrowed; indexes 1..n_entries, copied by the core */
+    /* The newest snapshot storage holds (index 0: none). The log continues right after it. */
+    struct craft_snapshot_meta snapshot;
+    /* Borrowed; indexes snapshot.index + 1 .. snapshot.index + n_entries; copied by the core. */
+    const struct craft_entry *entries;
     size_t n_entries;
-    craft_index applied; /* the state machine has applied up to here; later ones are re-emitted */
+    /* The state machine holds everything up to here (at least snapshot.index: install the
+     * snapshot first). Nothing at or below it is handed out again; later committed entries are. */
+    craft_index applied;
 };
 
 enum craft_msg_type {

@@ -15,6 +15,20 @@ typedef uint64_t craft_id;
 
 /* Bounds on cluster size; a membership is a small array, never a hash table. */
 #define CRAFT_VOTERS_MAX 15
+#define CRAFT_LEARNERS_MAX 16
+
+/* A cluster configuration (thesis §4.3). voters is C_new; while a joint change is under way
+ * (C_old,new) voters_old holds C_old and decisions need a majority of each; otherwise it is empty.
+ * Learners receive the log but neither vote nor count toward any majority. An id appears at most
+ * once in each list and never both as a voter and a learner. */
+struct craft_membership {
+    craft_id voters[CRAFT_VOTERS_MAX];
+    unsigned n_voters;
+    craft_id voters_old[CRAFT_VOTERS_MAX];
+    unsigned n_voters_old;
+    craft_id learners[CRAFT_LEARNERS_MAX];
+    unsigned n_learners;
+};
 
 /* A borrowed byte range; who owns it is said where it is used. */
 struct craft_buf {
@@ -40,6 +54,14 @@ struct craft_hard_state {
     craft_term term;
     craft_id vote; /* CRAFT_ID_NONE when no vote was cast in term */
     craft_index commit;
+};
+
+/* What a snapshot stands for: the log up to index (whose entry had term) applied to the state
+ * machine, and the configuration in force at that index. */
+struct craft_snapshot_meta {
+    craft_index index;
+    craft_term term;
+    struct craft_membership membership;
 };
 
 /* One batch of changes to make durable, carried out in this order: the hard state (when

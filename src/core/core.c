@@ -21,9 +21,25 @@ void craft_core_config_init(struct craft_core_config *cfg)
     cfg->uncommitted_bytes_max = 64u << 20;
 }
 
+/* The bootstrap voters as a configuration (empty when none were given). */
+static int bootstrap_membership(const struct craft_core_config *cfg, struct craft_membership *m)
+{
+    memset(m, 0, sizeof *m);
+    if (cfg->n_voters == 0) {
+        return 0;
+    }
+    if (cfg->voters == NULL || cfg->n_voters > CRAFT_VOTERS_MAX) {
+        return CRAFT_EINVAL;
+    }
+    m->n_voters = cfg->n_voters;
+    memcpy(m->voters, cfg->voters, cfg->n_voters * sizeof cfg->voters[0]);
+    return config_is_valid(m) ? 0 : CRAFT_EINVAL;
+}
+
 static int config_check(const struct craft_core_config *cfg)
 {
-    if (cfg->id == CRAFT_ID_NONE || cfg->voters == NULL) {
+    struct craft_membership m;
+    if (cfg->id == CRAFT_ID_NONE || bootstrap_membership(cfg, &m) != 0) {
         return CRAFT_EINVAL;
     }
     if (cfg->election_timeout_ms_min == 0 ||
@@ -43,21 +59,44 @@ static int config_check(const struct craft_core_config *cfg)
     return 0;
 }
 
-static int boot_load(struct craft_core *c, const struct craft_core_boot *boot)
+/* The snapshot the log starts after, if any: it must be one a Raft cluster can have made. */
+static int boot_snapshot(struct craft_core *c, const struct craft_core_boot *boot)
 {
-    if (boot == NULL) {
+    const struct craft_snapshot_meta *s = &boot->snapshot;
+    if (s->index == 0) {
         return 0;
     }
-    craft_term term = 0;
+    if (s->term == 0 || s->term > boot->hard_state.term || !config_is_valid(&s->membership)) {
+        return CRAFT_ECORRUPT;
+    }
+    if (boot->applied < s->index) {
+        return CRAFT_EINVAL; /* the state machine must hold the snapshot before the core starts */
+    }
+    log_start_after(&c->log, s->index, s->term);
+    membership_init(c, &s->membership, s->index);
+    return 0;
+}
+
+static int boot_load(struct craft_core *c, const struct craft_core_boot *boot)
+{
+    int rv = boot_snapshot(c, boot);
+    if (rv != 0) {
+        return rv;
+    }
+    craft_index base = boot->snapshot.index;
+    craft_term term = boot->snapshot.term;
     for (size_t i = 0; i < boot->n_entries; i++) {
         const struct craft_entry *e = &boot->entries[i];
-        if (e->index != i + 1 || e->term < term || e->term > boot->hard_state.term) {
+        struct craft_membership m;
+        if (e->index != base + i + 1 || e->term < term || e->term > boot->hard_state.term ||
+            (e->type == CRAFT_ENTRY_CONFIG && config_decode(e->data.base, e->data.len, &m) != 0)) {
             return CRAFT_ECORRUPT; /* storage handed us a log that cannot be a Raft log */
         }
-        int rv = log_append(&c->log, e->term, e->type, e->data.base, e->data.len);
+        rv = log_append(&c->log, e->term, e->type, e->data.base, e->data.len);
         if (rv != 0) {
             return rv;
         }
+        membership_on_append(c, e->index);
         term = e->term;
     }
     c->log.stable = log_last_index(&c->log);
@@ -70,6 +109,9 @@ static int boot_load(struct craft_core *c, const struct craft_core_boot *boot)
      * the durable log still holds older, uncommitted ones at those indexes, which the leader must
      * be free to overwrite. */
     c->commit = boot->hard_state.commit < last ? boot->hard_state.commit : last;
+    if (c->commit < boot->snapshot.index) {
+        c->commit = boot->snapshot.index; /* a snapshot holds only committed entries */
+    }
     /* Nothing at or below the state machine's applied index is handed out again, even past the
      * commit index or the log (a command like INCR must not run twice): emission resumes after
      * it once the leader has brought the log that far. */
@@ -97,26 +139,28 @@ int craft_core_create(const struct craft_core_config *cfg, const struct craft_co
         return CRAFT_ENOMEM;
     }
     c->cfg = *cfg;
-    rv = membership_init(&c->membership, cfg->voters, cfg->n_voters);
-    if (rv != 0) {
-        goto fail;
-    }
-    c->cfg.voters = c->membership.voters; /* the caller's array is only borrowed */
+    c->cfg.voters = NULL; /* the caller's array is only borrowed: the base configuration has it */
+    c->role = CRAFT_FOLLOWER;
+    c->leader = CRAFT_ID_NONE;
+    struct craft_membership bootstrap;
+    rv = bootstrap_membership(cfg, &bootstrap);
+    CRAFT_ASSERT(rv == 0); /* config_check passed */
+    membership_init(c, &bootstrap, 0);
     c->inflight_rings =
-        craft_calloc((size_t)CRAFT_VOTERS_MAX * cfg->inflight_msgs_max, sizeof(struct inflight));
+        craft_calloc((size_t)PEERS_MAX * cfg->inflight_msgs_max, sizeof(struct inflight));
     if (c->inflight_rings == NULL) {
         rv = CRAFT_ENOMEM;
         goto fail;
     }
     prng_seed(&c->prng, cfg->seed ^ cfg->id);
     log_init(&c->log);
-    rv = boot_load(c, boot);
-    if (rv != 0) {
-        goto fail_log;
+    if (boot != NULL) {
+        rv = boot_load(c, boot);
+        if (rv != 0) {
+            goto fail_log;
+        }
     }
-    c->role = CRAFT_FOLLOWER;
-    c->leader = CRAFT_ID_NONE;
-    election_reset_timer(c);
+    role_reset_election_timer(c);
     *out = c;
     return 0;
 
@@ -139,28 +183,6 @@ void craft_core_destroy(struct craft_core *c)
     craft_free(c);
 }
 
-static void leader_tick(struct craft_core *c)
-{
-    if (c->now >= c->heartbeat_deadline) {
-        c->heartbeat_deadline = c->now + c->cfg.heartbeat_interval_ms;
-        replication_broadcast_heartbeat(c);
-    }
-    if (c->now < c->check_quorum_deadline) {
-        return;
-    }
-    c->check_quorum_deadline = c->now + c->cfg.election_timeout_ms_max;
-    unsigned active = 0;
-    for (unsigned i = 0; i < c->membership.n_voters; i++) {
-        struct progress *p = &c->progress[i];
-        active += p->id == c->cfg.id || p->recent_active;
-        p->recent_active = false;
-    }
-    if (c->cfg.check_quorum && active < membership_quorum(&c->membership)) {
-        /* Thesis §6.2: a leader cut off from a quorum steps down, so clients look elsewhere. */
-        election_become_follower(c, c->term, CRAFT_ID_NONE);
-    }
-}
-
 static void on_tick(struct craft_core *c, uint64_t now)
 {
     if (!c->clock_started) {
@@ -168,14 +190,15 @@ static void on_tick(struct craft_core *c, uint64_t now)
          * that was just created or restarted waits a full timeout before campaigning. */
         c->clock_started = true;
         c->now = now;
-        election_reset_timer(c);
+        role_reset_election_timer(c);
         return;
     }
     if (now > c->now) {
         c->now = now;
     }
     if (c->role == CRAFT_LEADER) {
-        leader_tick(c);
+        replication_tick(c);
+        election_check_quorum(c);
     } else {
         election_tick(c);
     }
@@ -188,7 +211,7 @@ static bool check_term(struct craft_core *c, const struct craft_msg *m)
     if (m->term > c->term) {
         if (m->type == CRAFT_MSG_PREVOTE) {
 #ifdef CRAFT_MUTATION_PREVOTE_BUMPS_TERM
-            election_become_follower(c, m->term, CRAFT_ID_NONE); /* mutation */
+            role_become_follower(c, m->term, CRAFT_ID_NONE); /* mutation */
 #endif
             return true; /* asking about a future term changes nothing here */
         }
@@ -199,7 +222,7 @@ static bool check_term(struct craft_core *c, const struct craft_msg *m)
             return false; /* a live leader keeps its followers (thesis §4.2.3) */
         }
         craft_id leader = m->type == CRAFT_MSG_APPEND ? m->from : CRAFT_ID_NONE;
-        election_become_follower(c, m->term, leader);
+        role_become_follower(c, m->term, leader);
         return true;
     }
     if (m->term < c->term) {
@@ -276,7 +299,7 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
             rv = CRAFT_EINVAL;
             break;
         }
-        rv = replication_propose(c, in->propose.cmds, in->propose.n, out);
+        rv = replication_propose(c, in->propose.cmds, in->propose.n);
         break;
     case CRAFT_IN_PERSISTED:
         replication_on_persisted(c, in->persisted.term, in->persisted.index);
@@ -347,11 +370,12 @@ size_t craft_core_progress(const struct craft_core *c, struct craft_progress_sta
         return 0;
     }
     size_t n = 0;
-    for (unsigned i = 0; i < c->membership.n_voters && n < n_max; i++) {
-        const struct progress *p = &c->progress[i];
-        if (p->id == c->cfg.id) {
+    for (unsigned i = 0; i < c->peers.n_slots && n < n_max; i++) {
+        const struct peer *peer = &c->peers.slot[i];
+        if (peer->id == CRAFT_ID_NONE || peer->id == c->cfg.id) {
             continue;
         }
+        const struct progress *p = &peer->pr;
         out[n++] = (struct craft_progress_status){
             .id = p->id,
             .state = p->state,

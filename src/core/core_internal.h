@@ -3,9 +3,11 @@
 #ifndef CRAFT_CORE_INTERNAL_H
 #define CRAFT_CORE_INTERNAL_H
 
+#include "config.h"
 #include "craft/core.h"
 #include "log.h"
 #include "membership.h"
+#include "peers.h"
 #include "progress.h"
 #include "util/prng.h"
 
@@ -26,8 +28,9 @@ struct msg_queue {
 };
 
 struct craft_core {
-    struct craft_core_config cfg; /* cfg.voters points at membership.voters */
-    struct membership membership;
+    struct craft_core_config cfg; /* cfg.voters is NULL: the bootstrap voters were copied */
+    struct config_state config;   /* the configuration in force (membership.c) */
+    struct peers peers;           /* every member, with its vote and progress (peers.c) */
     struct prng prng;
 
     /* Persistent state (§5.1 Figure 2) and what the caller was last told to persist. */
@@ -51,12 +54,9 @@ struct craft_core {
     uint64_t leader_heard_at; /* when the current leader was last heard from */
     bool leader_heard;
 
-    /* Votes of the current (pre-)election, by voter slot: 0 unknown, 1 granted, 2 refused. */
-    uint8_t votes[CRAFT_VOTERS_MAX];
-
-    /* Leader only: progress of each voter slot (the own slot is unused). */
-    struct progress progress[CRAFT_VOTERS_MAX];
-    struct inflight *inflight_rings; /* CRAFT_VOTERS_MAX * cfg.inflight_msgs_max; owned */
+    /* Leader only: the in-flight rings of the peer slots, PEERS_MAX * cfg.inflight_msgs_max;
+     * owned. Slot i's progress uses ring i. */
+    struct inflight *inflight_rings;
     uint64_t uncommitted_bytes;
 
     /* This step's outputs. */
@@ -70,11 +70,19 @@ struct craft_core {
     bool out_of_memory;     /* some output could not be queued in this step */
 };
 
+/* role.c: every change of role happens here (the modules above call in, never each other). */
+void role_reset_election_timer(struct craft_core *c);
+void role_become_follower(struct craft_core *c, craft_term term, craft_id leader);
+void role_become_precandidate(struct craft_core *c);
+void role_become_candidate(struct craft_core *c);
+void role_become_leader(struct craft_core *c);
+/* Starts the progress of the peer in slot (a leader's new member or a new leader's follower). */
+void role_start_progress(struct craft_core *c, struct peer *p, unsigned slot);
+
 /* election.c */
-void election_reset_timer(struct craft_core *c);
-void election_become_follower(struct craft_core *c, craft_term term, craft_id leader);
 void election_campaign(struct craft_core *c, bool pre_vote);
 void election_tick(struct craft_core *c);
+void election_check_quorum(struct craft_core *c);
 void election_on_vote_request(struct craft_core *c, const struct craft_msg *m);
 void election_on_vote_response(struct craft_core *c, const struct craft_msg *m);
 bool election_in_lease(const struct craft_core *c);
@@ -82,17 +90,15 @@ bool election_log_up_to_date(const struct craft_core *c, craft_index last_index,
                              craft_term last_term);
 
 /* replication.c */
-void replication_become_leader(struct craft_core *c);
+void replication_start_leading(struct craft_core *c);
+void replication_tick(struct craft_core *c);
 void replication_send_append(struct craft_core *c, struct progress *p);
 void replication_broadcast_append(struct craft_core *c);
-void replication_broadcast_heartbeat(struct craft_core *c);
 void replication_on_append(struct craft_core *c, const struct craft_msg *m);
 void replication_on_append_response(struct craft_core *c, const struct craft_msg *m);
 void replication_maybe_commit(struct craft_core *c);
-int replication_propose(struct craft_core *c, const struct craft_buf *cmds, size_t n,
-                        struct craft_output *out);
+int replication_propose(struct craft_core *c, const struct craft_buf *cmds, size_t n);
 void replication_on_persisted(struct craft_core *c, craft_term term, craft_index index);
-struct progress *replication_progress_of(struct craft_core *c, craft_id id);
 
 /* output.c */
 struct craft_msg *output_msg(struct craft_core *c, uint32_t type, craft_id to);

@@ -3,30 +3,6 @@
 #include "core_internal.h"
 #include "util/assert.h"
 
-void election_reset_timer(struct craft_core *c)
-{
-    uint64_t timeout = prng_range(&c->prng, c->cfg.election_timeout_ms_min,
-                                  c->cfg.election_timeout_ms_max);
-    c->election_deadline = c->now + timeout;
-}
-
-void election_become_follower(struct craft_core *c, craft_term term, craft_id leader)
-{
-    CRAFT_ASSERT(term >= c->term);
-    bool changed = c->role != CRAFT_FOLLOWER || term != c->term || leader != c->leader;
-    if (term > c->term) {
-        c->term = term;
-        c->vote = CRAFT_ID_NONE;
-    }
-    c->role = CRAFT_FOLLOWER;
-    c->leader = leader;
-    c->leader_heard = false;
-    election_reset_timer(c);
-    if (changed) {
-        output_event_role(c);
-    }
-}
-
 bool election_log_up_to_date(const struct craft_core *c, craft_index last_index,
                              craft_term last_term)
 {
@@ -49,26 +25,29 @@ bool election_in_lease(const struct craft_core *c)
            c->now < c->leader_heard_at + c->cfg.election_timeout_ms_min;
 }
 
-static void become_leader_if_quorum(struct craft_core *c, unsigned granted)
+/* Acts on the election's tally: a won pre-vote becomes a real campaign, a won election makes the
+ * leader, a lost one a follower again. */
+static void act_on_tally(struct craft_core *c)
 {
-    if (granted < membership_quorum(&c->membership)) {
-        return;
-    }
-    if (c->role == CRAFT_PRECANDIDATE) {
+    enum peers_tally t = peers_tally(&c->peers);
+    if (t == PEERS_LOST) {
+        role_become_follower(c, c->term, CRAFT_ID_NONE);
+    } else if (t == PEERS_WON && c->role == CRAFT_PRECANDIDATE) {
         election_campaign(c, false);
-    } else {
-        replication_become_leader(c);
+    } else if (t == PEERS_WON) {
+        role_become_leader(c);
+        replication_start_leading(c);
     }
 }
 
 static void send_vote_requests(struct craft_core *c, bool pre_vote)
 {
-    for (unsigned i = 0; i < c->membership.n_voters; i++) {
-        craft_id id = c->membership.voters[i];
-        if (id == c->cfg.id) {
-            continue;
+    for (unsigned i = 0; i < c->peers.n_slots; i++) {
+        const struct peer *p = &c->peers.slot[i];
+        if (p->id == CRAFT_ID_NONE || p->id == c->cfg.id || !peer_is_voter(p)) {
+            continue; /* learners neither vote nor are asked */
         }
-        struct craft_msg *m = output_msg(c, pre_vote ? CRAFT_MSG_PREVOTE : CRAFT_MSG_VOTE, id);
+        struct craft_msg *m = output_msg(c, pre_vote ? CRAFT_MSG_PREVOTE : CRAFT_MSG_VOTE, p->id);
         if (m == NULL) {
             continue;
         }
@@ -82,40 +61,41 @@ static void send_vote_requests(struct craft_core *c, bool pre_vote)
 
 void election_campaign(struct craft_core *c, bool pre_vote)
 {
-    int self = membership_slot(&c->membership, c->cfg.id);
-    if (self < 0) {
+    if (!membership_is_voter(c, c->cfg.id)) {
         return; /* only voters campaign */
     }
     if (pre_vote) {
-        c->role = CRAFT_PRECANDIDATE;
+        role_become_precandidate(c);
     } else {
-        /* §5.2: raise the term and vote for oneself; the requests wait until both are durable
-         * (the output holds messages of a step that changed the term or vote). */
-        c->role = CRAFT_CANDIDATE;
-        c->term++;
-        c->vote = c->cfg.id;
+        role_become_candidate(c);
     }
-    c->leader = CRAFT_ID_NONE;
-    c->leader_heard = false;
-#ifndef CRAFT_MUTATION_VOTES_NOT_RESET
-    for (unsigned i = 0; i < CRAFT_VOTERS_MAX; i++) {
-        c->votes[i] = 0;
-    }
-#endif
-    c->votes[self] = 1;
-    election_reset_timer(c);
-    output_event_role(c);
     send_vote_requests(c, pre_vote);
-    become_leader_if_quorum(c, 1);
+    act_on_tally(c); /* a single voter wins at once */
 }
 
 void election_tick(struct craft_core *c)
 {
-    if (c->role == CRAFT_LEADER) {
-        return;
-    }
+    CRAFT_ASSERT(c->role != CRAFT_LEADER);
     if (c->now >= c->election_deadline) {
         election_campaign(c, c->cfg.pre_vote);
+    }
+}
+
+/* Thesis §6.2: a leader that has not heard from a majority for an election timeout steps down,
+ * so clients look elsewhere. */
+void election_check_quorum(struct craft_core *c)
+{
+    CRAFT_ASSERT(c->role == CRAFT_LEADER);
+    if (c->now < c->check_quorum_deadline) {
+        return;
+    }
+    c->check_quorum_deadline = c->now + c->cfg.election_timeout_ms_max;
+    bool active = peers_quorum_active(&c->peers, c->cfg.id);
+    for (unsigned i = 0; i < c->peers.n_slots; i++) {
+        c->peers.slot[i].pr.recent_active = false;
+    }
+    if (c->cfg.check_quorum && !active) {
+        role_become_follower(c, c->term, CRAFT_ID_NONE);
     }
 }
 
@@ -157,7 +137,7 @@ void election_on_vote_request(struct craft_core *c, const struct craft_msg *m)
     bool granted = log_ok && (c->vote == CRAFT_ID_NONE || c->vote == m->from);
     if (granted) {
         c->vote = m->from;
-        election_reset_timer(c); /* §5.2: granting a vote resets the election timer */
+        role_reset_election_timer(c); /* §5.2: granting a vote resets the election timer */
     }
     send_vote_response(c, m, granted);
 }
@@ -183,27 +163,16 @@ void election_on_vote_response(struct craft_core *c, const struct craft_msg *m)
     if (m->type == CRAFT_MSG_PREVOTE_RESP && !m->vote_resp.granted && m->term > c->term) {
         /* The voter is in a later term than ours: catch up with it, or a node whose log is
          * better but whose term is behind could never win a pre-vote against it. */
-        election_become_follower(c, m->term, CRAFT_ID_NONE);
+        role_become_follower(c, m->term, CRAFT_ID_NONE);
         return;
     }
     if (!response_is_current(c, m)) {
         return;
     }
-    int slot = membership_slot(&c->membership, m->from);
-    if (slot < 0) {
-        return;
+    struct peer *p = peers_find(&c->peers, m->from);
+    if (p == NULL || !peer_is_voter(p)) {
+        return; /* only the configuration's voters count (a learner or a stranger does not) */
     }
-    c->votes[slot] = m->vote_resp.granted ? 1 : 2;
-    unsigned granted = 0;
-    unsigned refused = 0;
-    for (unsigned i = 0; i < c->membership.n_voters; i++) {
-        granted += c->votes[i] == 1;
-        refused += c->votes[i] == 2;
-    }
-    unsigned quorum = membership_quorum(&c->membership);
-    if (granted >= quorum) {
-        become_leader_if_quorum(c, granted);
-    } else if (refused > c->membership.n_voters - quorum) {
-        election_become_follower(c, c->term, CRAFT_ID_NONE);
-    }
+    p->vote = m->vote_resp.granted ? PEER_VOTE_GRANTED : PEER_VOTE_REFUSED;
+    act_on_tally(c);
 }

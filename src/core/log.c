@@ -186,6 +186,15 @@ void log_truncate(struct log *l, craft_index from)
     }
 }
 
+void log_start_after(struct log *l, craft_index index, craft_term term)
+{
+    CRAFT_ASSERT(l->n == 0);
+    CRAFT_ASSERT(index >= l->offset);
+    l->offset = index;
+    l->offset_term = term;
+    l->stable = index;
+}
+
 void log_compact(struct log *l, craft_index upto)
 {
     CRAFT_ASSERT(upto <= log_last_index(l));

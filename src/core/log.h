@@ -58,6 +58,9 @@ int log_append(struct log *l, craft_term term, uint32_t type, const void *data, 
 /* Drops every entry with index >= from (first <= from <= last + 1). */
 void log_truncate(struct log *l, craft_index from);
 
+/* Makes an empty log continue after (index, term): a snapshot's last entry. */
+void log_start_after(struct log *l, craft_index index, craft_term term);
+
 /* Drops every entry with index <= upto (upto <= last), remembering its term. */
 void log_compact(struct log *l, craft_index upto);
 

@@ -1,68 +1,97 @@
-/* Voter sets and majority arithmetic (§5.2, §5.3: decisions need a majority of voters). */
+/* The configuration in force, following the log: appended CONFIG entries take effect at once,
+ * truncation reverts to the newest remaining one, compaction carries it into the base. */
 #include "membership.h"
 
-#include <string.h>
-
+#include "core_internal.h"
 #include "util/assert.h"
 
-int membership_init(struct membership *m, const craft_id *ids, unsigned n)
+static void take_effect(struct craft_core *c, const struct craft_membership *m, craft_index index)
 {
-    memset(m, 0, sizeof *m);
-    if (n == 0 || n > CRAFT_VOTERS_MAX) {
-        return CRAFT_EINVAL;
+    bool added[PEERS_MAX];
+    c->config.current = *m;
+    c->config.current_index = index;
+    peers_set(&c->peers, m, added);
+    if (c->role != CRAFT_LEADER) {
+        return;
     }
-    for (unsigned i = 0; i < n; i++) {
-        if (ids[i] == CRAFT_ID_NONE || membership_is_voter(m, ids[i])) {
-            return CRAFT_EINVAL;
+    /* A leader starts replicating to a new member from its own end, probing back from there. */
+    for (unsigned i = 0; i < c->peers.n_slots; i++) {
+        if (added[i] && c->peers.slot[i].id != c->cfg.id) {
+            role_start_progress(c, &c->peers.slot[i], i);
         }
-        /* Insertion keeps voters sorted, so slot order is the same on every node. */
-        unsigned j = m->n_voters;
-        while (j > 0 && m->voters[j - 1] > ids[i]) {
-            m->voters[j] = m->voters[j - 1];
-            j--;
+    }
+}
+
+void membership_init(struct craft_core *c, const struct craft_membership *base,
+                     craft_index base_index)
+{
+    c->config.base = *base;
+    c->config.base_index = base_index;
+    peers_init(&c->peers);
+    take_effect(c, base, base_index);
+}
+
+static void decode_entry(const struct craft_entry *e, struct craft_membership *m)
+{
+    int rv = config_decode(e->data.base, e->data.len, m);
+    CRAFT_ASSERT(rv == 0); /* validated before it entered the log */
+}
+
+void membership_on_append(struct craft_core *c, craft_index index)
+{
+    const struct craft_entry *e = log_get(&c->log, index);
+    if (e->type != CRAFT_ENTRY_CONFIG) {
+        return;
+    }
+    struct craft_membership m;
+    decode_entry(e, &m);
+    take_effect(c, &m, index);
+}
+
+/* The newest CONFIG entry at or below upto that the log still holds, or 0. */
+static craft_index newest_config_upto(const struct craft_core *c, craft_index upto)
+{
+    craft_index first = log_first_index(&c->log);
+    for (craft_index i = upto; i >= first && i > 0; i--) {
+        if (log_get(&c->log, i)->type == CRAFT_ENTRY_CONFIG) {
+            return i;
         }
-        m->voters[j] = ids[i];
-        m->n_voters++;
     }
     return 0;
 }
 
-bool membership_is_voter(const struct membership *m, craft_id id)
+void membership_on_truncate(struct craft_core *c, craft_index from)
 {
-    return membership_slot(m, id) >= 0;
-}
-
-int membership_slot(const struct membership *m, craft_id id)
-{
-    for (unsigned i = 0; i < m->n_voters; i++) {
-        if (m->voters[i] == id) {
-            return (int)i;
-        }
+    if (c->config.current_index < from) {
+        return;
     }
-    return -1;
-}
-
-unsigned membership_quorum(const struct membership *m)
-{
-    return m->n_voters / 2 + 1;
-}
-
-craft_index membership_quorum_index(const struct membership *m, const craft_index *per_voter)
-{
-    craft_index sorted[CRAFT_VOTERS_MAX];
-    unsigned n = m->n_voters;
-    CRAFT_ASSERT(n > 0);
-    memcpy(sorted, per_voter, n * sizeof *sorted);
-    /* Insertion sort, descending: n is at most CRAFT_VOTERS_MAX. */
-    for (unsigned i = 1; i < n; i++) {
-        craft_index v = sorted[i];
-        unsigned j = i;
-        while (j > 0 && sorted[j - 1] < v) {
-            sorted[j] = sorted[j - 1];
-            j--;
-        }
-        sorted[j] = v;
+    CRAFT_ASSERT(from > c->config.base_index); /* a base never lies above the commit index */
+    craft_index i = newest_config_upto(c, log_last_index(&c->log));
+    if (i > c->config.base_index) {
+        struct craft_membership m;
+        decode_entry(log_get(&c->log, i), &m);
+        take_effect(c, &m, i);
+        return;
     }
-    /* The quorum-th highest value is held by at least a quorum of voters. */
-    return sorted[membership_quorum(m) - 1];
+    struct craft_membership base = c->config.base;
+    take_effect(c, &base, c->config.base_index);
+}
+
+void membership_on_compact(struct craft_core *c, craft_index upto)
+{
+    craft_index i = newest_config_upto(c, upto);
+    if (i > c->config.base_index) {
+        decode_entry(log_get(&c->log, i), &c->config.base);
+        c->config.base_index = i;
+    }
+}
+
+const struct craft_membership *membership_current(const struct craft_core *c)
+{
+    return &c->config.current;
+}
+
+bool membership_is_voter(const struct craft_core *c, craft_id id)
+{
+    return config_has_voter(&c->config.current, id);
 }

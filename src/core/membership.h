@@ -1,30 +1,34 @@
-/* Who votes, and what a quorum of them is. A membership is a small sorted array of voter ids;
- * joint configurations and learners extend this module (thesis §4.3). */
+/* Which configuration is in force on this core, kept in step with the log (thesis §4.1: a server
+ * uses the newest configuration in its log, committed or not): a CONFIG entry takes effect when
+ * appended, its truncation brings back the one before, and compaction moves the base forward.
+ * The member table (peers.h) always mirrors the configuration in force. */
 #ifndef CRAFT_CORE_MEMBERSHIP_H
 #define CRAFT_CORE_MEMBERSHIP_H
 
-#include <stdbool.h>
+#include "config.h"
 
-#include "craft/core.h"
+struct craft_core;
 
-struct membership {
-    craft_id voters[CRAFT_VOTERS_MAX];
-    unsigned n_voters;
-};
+/* Sets the base (a snapshot's configuration, or the bootstrap one) and makes it current. */
+void membership_init(struct craft_core *c, const struct craft_membership *base,
+                     craft_index base_index);
 
-/* Copies ids, rejecting duplicates, CRAFT_ID_NONE and more than CRAFT_VOTERS_MAX:
- * returns 0 or CRAFT_EINVAL. */
-int membership_init(struct membership *m, const craft_id *ids, unsigned n);
+/* The entry at index was just appended to the log: a CONFIG entry takes effect now. Its data was
+ * validated when it entered the core (append_is_well_formed, proposals). */
+void membership_on_append(struct craft_core *c, craft_index index);
 
-bool membership_is_voter(const struct membership *m, craft_id id);
+/* Entries from `from` on were just truncated: if the configuration in force came from one of
+ * them, the newest remaining CONFIG entry (or the base) takes effect again. */
+void membership_on_truncate(struct craft_core *c, craft_index from);
 
-/* Position of id among the voters, or -1. */
-int membership_slot(const struct membership *m, craft_id id);
+/* Entries up to `upto` are about to be compacted: the newest CONFIG entry among them becomes the
+ * base, so a later truncation can still fall back to it. */
+void membership_on_compact(struct craft_core *c, craft_index upto);
 
-/* The smallest number of voters that makes a majority. */
-unsigned membership_quorum(const struct membership *m);
+/* The configuration in force and the index of its entry (0: bootstrap). */
+const struct craft_membership *membership_current(const struct craft_core *c);
 
-/* The highest index that a quorum has reached, given each voter's index in slot order. */
-craft_index membership_quorum_index(const struct membership *m, const craft_index *per_voter);
+/* True when id may vote in the configuration in force (either half). */
+bool membership_is_voter(const struct craft_core *c, craft_id id);
 
 #endif

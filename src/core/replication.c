@@ -3,15 +3,6 @@
 #include "core_internal.h"
 #include "util/assert.h"
 
-struct progress *replication_progress_of(struct craft_core *c, craft_id id)
-{
-    int slot = membership_slot(&c->membership, id);
-    if (slot < 0 || id == c->cfg.id) {
-        return NULL;
-    }
-    return &c->progress[slot];
-}
-
 static uint64_t bytes_between(const struct log *l, craft_index first, craft_index last)
 {
     uint64_t bytes = 0;
@@ -21,22 +12,11 @@ static uint64_t bytes_between(const struct log *l, craft_index first, craft_inde
     return bytes;
 }
 
-void replication_become_leader(struct craft_core *c)
+/* A new leader's first acts: thesis §6.4's no-op of its term lets earlier entries commit (§5.4.2
+ * forbids counting replicas of older terms) and tells it what is committed; then replication. */
+void replication_start_leading(struct craft_core *c)
 {
-    CRAFT_ASSERT(c->role == CRAFT_CANDIDATE);
-    c->role = CRAFT_LEADER;
-    c->leader = c->cfg.id;
-    uint32_t ring_cap = c->cfg.inflight_msgs_max;
-    for (unsigned i = 0; i < c->membership.n_voters; i++) {
-        progress_init(&c->progress[i], c->membership.voters[i], log_last_index(&c->log) + 1,
-                      c->inflight_rings + (size_t)i * ring_cap, ring_cap);
-    }
-    c->heartbeat_deadline = c->now + c->cfg.heartbeat_interval_ms;
-    c->check_quorum_deadline = c->now + c->cfg.election_timeout_ms_max;
-    output_event_role(c);
-
-    /* Thesis §6.4: a no-op of the new term lets earlier entries commit (§5.4.2 forbids counting
-     * replicas of older terms) and tells the leader what is committed. */
+    CRAFT_ASSERT(c->role == CRAFT_LEADER);
     if (log_append(&c->log, c->term, CRAFT_ENTRY_NOOP, NULL, 0) == 0) {
         output_log_written(c, log_last_index(&c->log), false);
     } else {
@@ -44,6 +24,7 @@ void replication_become_leader(struct craft_core *c)
     }
     c->uncommitted_bytes = bytes_between(&c->log, c->commit + 1, log_last_index(&c->log));
     replication_broadcast_append(c);
+    replication_maybe_commit(c); /* a single voter commits alone */
 }
 
 /* Sends one AppendEntries to p if its window allows. Returns true if one was sent. */
@@ -90,12 +71,16 @@ void replication_send_append(struct craft_core *c, struct progress *p)
     }
 }
 
+/* Calls fn for every member but self: voters of either half and learners alike receive the log. */
+#define FOR_EACH_FOLLOWER(c, p)                                                                    \
+    for (struct peer *p = (c)->peers.slot; p < (c)->peers.slot + (c)->peers.n_slots; p++)          \
+        if (p->id != CRAFT_ID_NONE && p->id != (c)->cfg.id)
+
 void replication_broadcast_append(struct craft_core *c)
 {
-    for (unsigned i = 0; i < c->membership.n_voters; i++) {
-        if (c->membership.voters[i] != c->cfg.id) {
-            replication_send_append(c, &c->progress[i]);
-        }
+    FOR_EACH_FOLLOWER(c, p)
+    {
+        replication_send_append(c, &p->pr);
     }
 }
 
@@ -117,13 +102,11 @@ static craft_index heartbeat_prev(struct craft_core *c, struct progress *p)
     return prev;
 }
 
-void replication_broadcast_heartbeat(struct craft_core *c)
+static void broadcast_heartbeat(struct craft_core *c)
 {
-    for (unsigned i = 0; i < c->membership.n_voters; i++) {
-        struct progress *p = &c->progress[i];
-        if (p->id == c->cfg.id) {
-            continue;
-        }
+    FOR_EACH_FOLLOWER(c, peer)
+    {
+        struct progress *p = &peer->pr;
         craft_index prev = heartbeat_prev(c, p);
         struct craft_msg *m = output_msg(c, CRAFT_MSG_APPEND, p->id);
         if (m == NULL) {
@@ -135,17 +118,22 @@ void replication_broadcast_heartbeat(struct craft_core *c)
     }
 }
 
+void replication_tick(struct craft_core *c)
+{
+    CRAFT_ASSERT(c->role == CRAFT_LEADER);
+    if (c->now >= c->heartbeat_deadline) {
+        c->heartbeat_deadline = c->now + c->cfg.heartbeat_interval_ms;
+        broadcast_heartbeat(c);
+    }
+}
+
 void replication_maybe_commit(struct craft_core *c)
 {
     if (c->role != CRAFT_LEADER) {
         return;
     }
-    craft_index reached[CRAFT_VOTERS_MAX];
-    for (unsigned i = 0; i < c->membership.n_voters; i++) {
-        /* The leader counts itself only for what its own disk holds. */
-        reached[i] = c->membership.voters[i] == c->cfg.id ? c->log.stable : c->progress[i].match;
-    }
-    craft_index n = membership_quorum_index(&c->membership, reached);
+    /* The leader counts itself only for what its own disk holds (and only if it votes). */
+    craft_index n = peers_quorum_index(&c->peers, c->cfg.id, c->log.stable);
     if (n <= c->commit) {
         return;
     }
@@ -162,11 +150,12 @@ void replication_maybe_commit(struct craft_core *c)
 
 void replication_on_append_response(struct craft_core *c, const struct craft_msg *m)
 {
-    struct progress *p = replication_progress_of(c, m->from);
+    struct peer *peer = peers_find(&c->peers, m->from);
     const struct craft_msg_append_resp *r = &m->append_resp;
-    if (p == NULL || r->index > log_last_index(&c->log)) {
-        return; /* not a voter of ours, or an answer about entries we never had */
+    if (peer == NULL || peer->id == c->cfg.id || r->index > log_last_index(&c->log)) {
+        return; /* not a member of ours, or an answer about entries we never had */
     }
+    struct progress *p = &peer->pr;
     p->recent_active = true;
     if (r->success) {
         if (progress_on_ack(p, r->index)) {
@@ -215,6 +204,11 @@ static bool append_is_well_formed(const struct craft_msg *m)
         if (e->data.len > 0 && e->data.base == NULL) {
             return false;
         }
+        struct craft_membership conf;
+        if (e->type == CRAFT_ENTRY_CONFIG &&
+            config_decode(e->data.base, e->data.len, &conf) != 0) {
+            return false; /* a configuration we could not use: a broken or foreign leader */
+        }
         term = e->term;
     }
     return a->prev_index + a->n_entries >= a->prev_index; /* no wrap-around */
@@ -223,11 +217,11 @@ static bool append_is_well_formed(const struct craft_msg *m)
 static void accept_leader(struct craft_core *c, craft_id leader)
 {
     if (c->role != CRAFT_FOLLOWER || c->leader != leader) {
-        election_become_follower(c, c->term, leader);
+        role_become_follower(c, c->term, leader);
     }
     c->leader_heard = true;
     c->leader_heard_at = c->now;
-    election_reset_timer(c);
+    role_reset_election_timer(c);
 }
 
 static void respond(struct craft_core *c, const struct craft_msg *req, bool success,
@@ -276,6 +270,7 @@ static craft_index append_entries(struct craft_core *c, craft_index prev,
             return 0; /* a leader contradicting a committed entry is broken or not ours */
         }
         log_truncate(l, index);
+        membership_on_truncate(c, index);
         output_log_written(c, index, true);
         break;
     }
@@ -285,12 +280,14 @@ static craft_index append_entries(struct craft_core *c, craft_index prev,
             c->out_of_memory = true;
             return prev + i; /* acknowledge what was taken; the leader resends the rest */
         }
+        membership_on_append(c, e->index);
         output_log_written(c, e->index, false);
     }
     craft_index last_new = prev + n;
 #ifdef CRAFT_MUTATION_TRUNCATE_COMMITTED
     if (log_last_index(l) > last_new) { /* mutation: drop the suffix even without a conflict */
         log_truncate(l, last_new + 1);
+        membership_on_truncate(c, last_new + 1);
         output_log_written(c, last_new + 1, true);
     }
 #endif
@@ -359,10 +356,8 @@ void replication_on_append(struct craft_core *c, const struct craft_msg *m)
     respond(c, m, true, last_new);
 }
 
-int replication_propose(struct craft_core *c, const struct craft_buf *cmds, size_t n,
-                        struct craft_output *out)
+int replication_propose(struct craft_core *c, const struct craft_buf *cmds, size_t n)
 {
-    (void)out;
     if (c->role != CRAFT_LEADER) {
         return CRAFT_ENOTLEADER;
     }

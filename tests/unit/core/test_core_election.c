@@ -301,11 +301,24 @@ static void test_core_election_config_validation(void **state)
     bad.id = CRAFT_ID_NONE;
     assert_int_equal(craft_core_create(&bad, NULL, &c), CRAFT_EINVAL);
     bad = cfg;
-    bad.voters = NULL;
+    bad.voters = NULL; /* with n_voters > 0 */
     assert_int_equal(craft_core_create(&bad, NULL, &c), CRAFT_EINVAL);
     bad = cfg;
-    bad.n_voters = 0;
+    bad.n_voters = CRAFT_VOTERS_MAX + 1;
     assert_int_equal(craft_core_create(&bad, NULL, &c), CRAFT_EINVAL);
+    /* No bootstrap voters: a node waiting to be added. It starts, but never campaigns. */
+    bad = cfg;
+    bad.voters = NULL;
+    bad.n_voters = 0;
+    assert_int_equal(craft_core_create(&bad, NULL, &c), 0);
+    struct craft_output out;
+    struct craft_input in = {.type = CRAFT_IN_CAMPAIGN};
+    assert_int_equal(craft_core_step(c, &in, &out), 0);
+    assert_int_equal(out.n_msgs, 0);
+    struct craft_core_status st;
+    craft_core_status(c, &st);
+    assert_int_equal(st.role, CRAFT_FOLLOWER);
+    craft_core_destroy(c);
     bad = cfg;
     bad.inflight_msgs_max = 0;
     assert_int_equal(craft_core_create(&bad, NULL, &c), CRAFT_EINVAL);

@@ -1,0 +1,83 @@
+/* Every change of role (§5.2, thesis §9.6 for the pre-candidate): what each role starts with —
+ * timers, votes, the leader's view of its followers. Election and replication call in here and
+ * never each other for a role change. */
+#include "core_internal.h"
+#include "util/assert.h"
+
+void role_reset_election_timer(struct craft_core *c)
+{
+    uint64_t timeout = prng_range(&c->prng, c->cfg.election_timeout_ms_min,
+                                  c->cfg.election_timeout_ms_max);
+    c->election_deadline = c->now + timeout;
+}
+
+void role_become_follower(struct craft_core *c, craft_term term, craft_id leader)
+{
+    CRAFT_ASSERT(term >= c->term);
+    bool changed = c->role != CRAFT_FOLLOWER || term != c->term || leader != c->leader;
+    if (term > c->term) {
+        c->term = term;
+        c->vote = CRAFT_ID_NONE;
+    }
+    c->role = CRAFT_FOLLOWER;
+    c->leader = leader;
+    c->leader_heard = false;
+    role_reset_election_timer(c);
+    if (changed) {
+        output_event_role(c);
+    }
+}
+
+static void start_campaign(struct craft_core *c, enum craft_role role)
+{
+    struct peer *self = peers_find(&c->peers, c->cfg.id);
+    CRAFT_ASSERT(self != NULL && peer_is_voter(self)); /* only voters campaign */
+    c->role = role;
+    c->leader = CRAFT_ID_NONE;
+    c->leader_heard = false;
+#ifndef CRAFT_MUTATION_VOTES_NOT_RESET
+    peers_reset_votes(&c->peers);
+#endif
+    self->vote = PEER_VOTE_GRANTED;
+    role_reset_election_timer(c);
+    output_event_role(c);
+}
+
+void role_become_precandidate(struct craft_core *c)
+{
+    start_campaign(c, CRAFT_PRECANDIDATE); /* the term stays: nothing to persist (§9.6) */
+}
+
+void role_become_candidate(struct craft_core *c)
+{
+    /* §5.2: raise the term and vote for oneself; the vote requests wait until both are durable
+     * (the output holds the messages of a step that changed the term or vote). */
+    c->term++;
+    c->vote = c->cfg.id;
+    start_campaign(c, CRAFT_CANDIDATE);
+}
+
+void role_start_progress(struct craft_core *c, struct peer *p, unsigned slot)
+{
+    CRAFT_ASSERT(slot < PEERS_MAX);
+    CRAFT_ASSERT(&c->peers.slot[slot] == p);
+    uint32_t cap = c->cfg.inflight_msgs_max;
+    progress_init(&p->pr, p->id, log_last_index(&c->log) + 1,
+                  c->inflight_rings + (size_t)slot * cap, cap);
+}
+
+void role_become_leader(struct craft_core *c)
+{
+    CRAFT_ASSERT(c->role == CRAFT_CANDIDATE);
+    c->role = CRAFT_LEADER;
+    c->leader = c->cfg.id;
+    for (unsigned i = 0; i < c->peers.n_slots; i++) {
+        struct peer *p = &c->peers.slot[i];
+        if (p->id != CRAFT_ID_NONE) {
+            role_start_progress(c, p, i);
+        }
+    }
+    c->heartbeat_deadline = c->now + c->cfg.heartbeat_interval_ms;
+    c->check_quorum_deadline = c->now + c->cfg.election_timeout_ms_max;
+    output_event_role(c);
+}
