@@ -8,6 +8,7 @@
 
 #include "sim_cluster.h"
 #include "sim_swarm.h"
+#include "util/assert.h"
 
 static const char *profile_name(enum sim_swarm_profile pf)
 {
@@ -56,6 +57,20 @@ static void report(const struct sim_cluster *c, const struct sim_run_options *op
     fflush(out);
 }
 
+/* The test-only hooks of craft-sim's own tests (sim_run.h). */
+static void selftest_hooks(struct sim_cluster *c, const struct sim_run_options *opt)
+{
+    if (opt->selftest_abort && c->steps == opt->steps / 2 + 1) {
+        CRAFT_ASSERT(!"selftest: abort requested by --selftest-abort-at-seed");
+    }
+    if (opt->selftest_violate_step != 0 && c->steps == opt->selftest_violate_step &&
+        !sim_cluster_failed(c)) {
+        sim_checks_fail(&c->checks, 0, "selftest_violation",
+                        "a synthetic violation at step %" PRIu64 " (--selftest-violate-at-step)",
+                        c->steps);
+    }
+}
+
 int sim_run_seed(uint64_t seed, const struct sim_run_options *opt, FILE *out,
                  struct sim_run_result *res)
 {
@@ -87,6 +102,7 @@ int sim_run_seed(uint64_t seed, const struct sim_run_options *opt, FILE *out,
             break;
         }
         sim_cluster_check_liveness(c);
+        selftest_hooks(c, opt);
     }
     res->steps = c->steps;
     res->elections = c->checks.elections;
