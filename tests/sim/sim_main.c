@@ -38,6 +38,7 @@ struct options {
     bool selftest_abort;
     uint64_t selftest_abort_seed;
     uint64_t selftest_violate_step;
+    const char *timeline;
     const char *lab;
     const char *argv0;
 };
@@ -69,7 +70,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: craft-sim [--seeds N] [--seed-start S] [--steps M] [--nodes K] [--jobs J]\n"
             "                 [--seed X] [--show] [--trace-hash] [--stop-on-violation]\n"
-            "                 [--safety-only]\n"
+            "                 [--safety-only] [--timeline FILE.html]\n"
             "       craft-sim --lab NAME|all|list [--seed X]\n"
             "\n"
             "Runs the real craft core on 3, 5 or 7 simulated nodes in one thread, from one 64-bit\n"
@@ -87,6 +88,8 @@ static void usage(FILE *f)
             "  --stop-on-violation  stop at the first violating seed\n"
             "  --safety-only        judge by the safety properties alone: turn off the protocol-rule\n"
             "                       checks vote_durable, ack_durable, leader_commit_current_term\n"
+            "  --timeline FILE      with one seed: draw the run as one self-contained HTML page\n"
+            "                       (roles, terms, logs, faults, messages, the violation)\n"
             "  --lab NAME           run one named lab scenario ('list' names them, 'all' runs all)\n"
             "\n"
             "Test-only (the simulator's own ctests):\n"
@@ -137,6 +140,8 @@ static int parse(int argc, char **argv, struct options *o)
             o->safety_only = true;
         } else if (strcmp(a, "--lab") == 0 && has_value) {
             o->lab = argv[++i];
+        } else if (strcmp(a, "--timeline") == 0 && has_value) {
+            o->timeline = argv[++i];
         } else if (has_value && parse_u64(argv[i + 1], &v)) {
             i++;
             if (strcmp(a, "--seeds") == 0) {
@@ -166,6 +171,10 @@ static int parse(int argc, char **argv, struct options *o)
             return -1;
         }
     }
+    if (o->timeline != NULL && (o->seeds != 1 || o->lab != NULL)) {
+        fprintf(stderr, "craft-sim: --timeline draws one seed: use it with --seed X\n");
+        return -1;
+    }
     return 0;
 }
 
@@ -180,6 +189,7 @@ static void run_worker(const struct options *o, unsigned w, struct shared *sh)
         .show = o->show,
         .safety_only = o->safety_only,
         .argv0 = o->argv0,
+        .timeline = o->timeline,
         .selftest_violate_step = o->selftest_violate_step,
     };
     for (uint64_t k = t->next_k; k < o->seeds; k += o->jobs) {
