@@ -40,6 +40,16 @@ struct sim_trace_rec {
     uint64_t e; /* messages: APPEND n_entries, APPEND_RESP success, VOTE_RESP granted */
 };
 
+/* Every record of a run, in order: kept only when a timeline is drawn (--timeline), so ordinary
+ * runs keep just the ring. Bounded by SIM_TRACE_LOG_MAX records: when full, the oldest half goes
+ * (n_dropped counts them). */
+struct sim_trace_log {
+    struct sim_trace_rec *recs; /* owned */
+    size_t n;
+    size_t cap;
+    uint64_t n_dropped;
+};
+
 struct sim_trace {
     struct sim_trace_rec ring[SIM_TRACE_TAIL];
     uint64_t n;
@@ -47,6 +57,7 @@ struct sim_trace {
     bool show;
     bool show_all; /* every record (environment CRAFT_SIM_TRACE=all, for debugging) */
     FILE *out; /* where --show prints; borrowed */
+    struct sim_trace_log *log; /* NULL, or where every record is also kept; borrowed */
 };
 
 void sim_trace_init(struct sim_trace *t, bool show, FILE *out);
@@ -56,6 +67,10 @@ struct craft_msg;
 /* A record about message m: node, a = the peer, b = type, c = term (or latency for SEND). */
 void sim_trace_add_msg(struct sim_trace *t, uint64_t time_us, uint32_t kind, uint32_t node,
                        uint64_t peer, const struct craft_msg *m, uint64_t c);
+/* The name of a record kind ("crash", "links", ...; "kind" for one this file does not know). */
+const char *sim_trace_kind_name(uint32_t kind);
+void sim_trace_log_init(struct sim_trace_log *l);
+void sim_trace_log_close(struct sim_trace_log *l);
 /* Formats one record as a line without newline. */
 void sim_trace_format(const struct sim_trace_rec *r, char *buf, size_t n);
 /* Prints the last n records (at most SIM_TRACE_TAIL). */
