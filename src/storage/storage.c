@@ -197,6 +197,11 @@ const char *storage_errmsg(const struct storage *s)
     return s->errmsg;
 }
 
+bool storage_failed(const struct storage *s)
+{
+    return s->failed;
+}
+
 struct wal *storage_wal(struct storage *s)
 {
     return s->wal;

@@ -64,6 +64,10 @@ CRAFT_MUST_CHECK int storage_sync(struct storage *s);
 void storage_close(struct storage *s);
 
 const char *storage_errmsg(const struct storage *s);
+
+/* True once a write or sync failed (see storage_sync): the node must stop, and after a failed
+ * fdatasync it may come back only after the machine lost its page cache (docs/IO.md). */
+bool storage_failed(const struct storage *s);
 struct wal *storage_wal(struct storage *s);
 
 #endif

@@ -220,15 +220,17 @@ static struct bad_sector_fs *bad_sector_fs_of(void *ctx)
     return ctx;
 }
 
-/* Segment files are the only files larger than 4 KiB here; the others (identity, hard state)
- * read fine. */
+/* Segments here are preallocated to BIG_SEGMENT bytes, far larger than any other file
+ * (identity 40 bytes, hard state 4144): the others read fine. */
+#define BIG_SEGMENT (64u << 10)
+
 static int bad_pread(void *ctx, struct io_file *f, void *buf, size_t len, uint64_t offset,
                      size_t *n_read)
 {
     struct bad_sector_fs *b = bad_sector_fs_of(ctx);
     uint64_t size = 0;
     int rv = io_fs_size(b->posix, f, &size);
-    if (rv == 0 && size >= SEGMENT_BYTES) {
+    if (rv == 0 && size >= BIG_SEGMENT) {
         b->n_seg_reads++;
         return CRAFT_EIO;
     }
@@ -298,6 +300,7 @@ static void test_storage_recovery_read_error_is_eio_not_sigbus(void **state)
     /* A WAL with entries in it, written on the plain file system. */
     struct storage_config cfg;
     cfg_init(&cfg);
+    cfg.wal.segment_bytes = BIG_SEGMENT;
     struct storage *s = NULL;
     struct storage_recovered rec;
     char errmsg[256] = "";
