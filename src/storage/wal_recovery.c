@@ -454,9 +454,6 @@ int wal_open_committed(struct io_fs *fs, const struct wal_config *cfg, craft_ind
     w->fs = fs;
     w->cfg = *cfg;
     w->committed = committed;
-#ifdef CRAFT_MUTATION_RECOVERY_CUTS_COMMITTED
-    w->committed = 0; /* injected bug: a bad record below the commit is cut as a torn tail */
-#endif
     struct names names = {0};
     struct loaded *segs = NULL;
     size_t n = 0;
