@@ -42,6 +42,10 @@ static void report(const struct sim_cluster *c, const struct sim_run_options *op
     fprintf(f, "  disk: wal_segment_bytes=%llu fsync_eio=%u bitflip=%d sm_flush=%u\n",
             (unsigned long long)p->wal_segment_bytes, p->fsync_eio_ppm, p->bitflip,
             p->sm_flush_ppm);
+    fprintf(f, "  disk faults: crash_kill=%u%% crash_midcall=%u%% write_eio=%u write_enospc=%u "
+               "sync_dir_eio=%u misdirect=%u rot=%d\n",
+            p->crash_kill_pct, p->crash_midcall_pct, p->write_eio_ppm, p->write_enospc_ppm,
+            p->sync_dir_eio_ppm, p->misdirect_ppm, p->rot);
     fprintf(f, "  nodes:\n");
     sim_cluster_print_status(c, f);
     fprintf(f, "  trace tail (last %d events):\n", SIM_TRACE_TAIL_SHOWN);

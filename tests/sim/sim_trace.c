@@ -246,6 +246,17 @@ void sim_trace_format(const struct sim_trace_rec *r, char *buf, size_t n)
         } else if (r->a == SIM_STORAGE_REFUSED) {
             snprintf(p, left, "STORAGE refuses to open (%s): the node stays down",
                      craft_errname((int)(int64_t)r->b));
+        } else if (r->a == SIM_STORAGE_KILL) {
+            snprintf(p, left, "STORAGE kill -9 (page cache kept), %" PRIu64 " pending writes", r->b);
+        } else if (r->a == SIM_STORAGE_MIDCALL) {
+            snprintf(p, left, "STORAGE power fails after %" PRIu64 " more mutating calls", r->b);
+        } else if (r->a == SIM_STORAGE_MISDIRECT) {
+            snprintf(p, left, "STORAGE next write misdirected %" PRIu64 " bytes back", r->b);
+        } else if (r->a == SIM_STORAGE_ROT) {
+            snprintf(p, left, "STORAGE bit %" PRIu64 " rots in %s", r->c,
+                     r->b == SIM_ROT_NEWEST_SEGMENT ? "the newest WAL segment"
+                     : r->b == SIM_ROT_HARD_STATE   ? "the hard state"
+                                                    : "the identity file");
         } else {
             snprintf(p, left, "STORAGE crash: %" PRIu64 " pending writes reached the disk, torn %" PRIu64,
                      r->b, r->c);

@@ -82,6 +82,18 @@ enum sim_storage_event {
     SIM_STORAGE_BITFLIP = 2,   /* b = WAL segment seq, c = bit offset */
     SIM_STORAGE_REFUSED = 3,   /* the storage refused to open: b = error code */
     SIM_STORAGE_TORN = 4,      /* at a crash: b = pending writes that reached the disk, c = torn */
+    /* Real disk failures (sim_disk_faults.c): */
+    SIM_STORAGE_KILL = 5,      /* the crash is kill -9, the page cache stays: b = pending writes */
+    SIM_STORAGE_MIDCALL = 6,   /* power fails inside a storage call: b = mutating calls it got */
+    SIM_STORAGE_MISDIRECT = 7, /* the next write lands b bytes before its place */
+    SIM_STORAGE_ROT = 8,       /* a bit flips: b = enum sim_rot_target, c = bit offset in it */
+};
+
+/* Where SIM_STORAGE_ROT flipped a bit. */
+enum sim_rot_target {
+    SIM_ROT_NEWEST_SEGMENT = 1, /* a vouched-for record of the newest WAL segment */
+    SIM_ROT_HARD_STATE = 2,     /* a hard-state slot */
+    SIM_ROT_IDENTITY = 3,       /* the identity file */
 };
 
 #endif
