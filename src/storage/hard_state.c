@@ -1,5 +1,7 @@
-/* Hard state persisted in two alternating slots: a torn write can only damage the slot being
- * written, and the other still holds the previous state. */
+/* Hard state persisted in two slots that each save writes in turn (slot 0, fdatasync, slot 1,
+ * fdatasync): a torn write damages only the slot being written while the other holds the
+ * previous or the new state, and bit rot in one slot of a completed save leaves the other with
+ * the same state, so no durable vote is ever forgotten (docs/DISK_FORMAT.md, "Hard state"). */
 #include "hard_state.h"
 
 #include <stdbool.h>
@@ -68,14 +70,20 @@ static int read_slot(struct hard_state_file *h, unsigned slot, uint64_t *seq,
     return hard_state_slot_decode(buf, seq, hs) < 0 ? CRAFT_ECORRUPT : 0;
 }
 
-int hard_state_open(struct io_fs *fs, struct hard_state_file **out,
-                    struct craft_hard_state *loaded, char *errmsg, size_t errmsg_len)
+static int write_slot(struct hard_state_file *h, unsigned slot, uint64_t seq,
+                      const struct craft_hard_state *hs)
 {
-    struct hard_state_file *h = craft_calloc(1, sizeof *h);
-    if (h == NULL) {
-        return CRAFT_ENOMEM;
+    unsigned char buf[HARD_STATE_SLOT_BYTES];
+    hard_state_slot_encode(seq, hs, buf);
+    int rv = io_fs_pwrite(h->fs, h->file, buf, sizeof buf, (uint64_t)slot * HARD_STATE_SLOT_STRIDE);
+    if (rv == 0) {
+        rv = io_fs_fdatasync(h->fs, h->file);
     }
-    h->fs = fs;
+    return rv;
+}
+
+static int open_file(struct io_fs *fs, struct hard_state_file *h)
+{
     int rv = io_fs_open(fs, HARD_STATE_FILE, 0, &h->file);
     if (rv == CRAFT_ENOTFOUND) {
         /* The new file's name must be durable before any state saved in it counts. */
@@ -87,6 +95,31 @@ int hard_state_open(struct io_fs *fs, struct hard_state_file **out,
             }
         }
     }
+    return rv;
+}
+
+/* Which slot holds the state to recover: the valid one with the higher sequence number (an
+ * empty slot counts as sequence 0). -1 if neither is valid. */
+static int pick_slot(const int ok[2], const uint64_t seq[2])
+{
+    if (!ok[0] && !ok[1]) {
+        return -1;
+    }
+    if (!ok[0] || !ok[1]) {
+        return ok[0] ? 0 : 1;
+    }
+    return seq[1] > seq[0] ? 1 : 0;
+}
+
+int hard_state_open(struct io_fs *fs, struct hard_state_file **out,
+                    struct craft_hard_state *loaded, char *errmsg, size_t errmsg_len)
+{
+    struct hard_state_file *h = craft_calloc(1, sizeof *h);
+    if (h == NULL) {
+        return CRAFT_ENOMEM;
+    }
+    h->fs = fs;
+    int rv = open_file(fs, h);
     if (rv != 0) {
         snprintf(errmsg, errmsg_len, "open %s: %s", HARD_STATE_FILE, craft_strerror(rv));
         craft_free(h);
@@ -101,14 +134,31 @@ int hard_state_open(struct io_fs *fs, struct hard_state_file **out,
         hard_state_close(h);
         return CRAFT_EIO;
     }
-    if (rv0 != 0 && rv1 != 0) {
-        snprintf(errmsg, errmsg_len, "%s: both slots fail their checksum", HARD_STATE_FILE);
+    const int ok[2] = {rv0 == 0, rv1 == 0};
+    int pick = pick_slot(ok, seq);
+    if (pick < 0) {
+        snprintf(errmsg, errmsg_len, "%s offset 0 and offset %u: both slots fail their checksum",
+                 HARD_STATE_FILE, HARD_STATE_SLOT_STRIDE);
         hard_state_close(h);
         return CRAFT_ECORRUPT;
     }
-    /* The newest valid slot wins; a damaged slot is the one a crash interrupted. */
-    unsigned pick = rv0 != 0 ? 1 : rv1 != 0 ? 0 : (seq[1] > seq[0] ? 1 : 0);
     h->seq = seq[pick];
+    unsigned other = 1u - (unsigned)pick;
+    if (!ok[other] || seq[other] != seq[pick]) {
+        /* One slot is damaged (a torn write or bit rot) or holds an older save (a save was cut
+         * short): give it the recovered state again, so each slot keeps holding it and one more
+         * fault cannot take it away. */
+        rv = seq[pick] == 0 ? 0 : write_slot(h, other, seq[pick], &hs[pick]);
+    } else {
+        /* After a process crash the slots may be in the page cache only: what we hand out
+         * must be durable before the core acts on it (a vote it sends again, say). */
+        rv = io_fs_fdatasync(fs, h->file);
+    }
+    if (rv != 0) {
+        snprintf(errmsg, errmsg_len, "repairing %s: %s", HARD_STATE_FILE, craft_strerror(rv));
+        hard_state_close(h);
+        return rv == CRAFT_ENOMEM ? rv : CRAFT_EIO;
+    }
     *loaded = hs[pick];
     *out = h;
     return 0;
@@ -119,13 +169,19 @@ int hard_state_save(struct hard_state_file *h, const struct craft_hard_state *hs
     if (h->failed) {
         return CRAFT_EIO;
     }
-    unsigned char buf[HARD_STATE_SLOT_BYTES];
     uint64_t seq = h->seq + 1;
-    hard_state_slot_encode(seq, hs, buf);
-    int rv = io_fs_pwrite(h->fs, h->file, buf, sizeof buf, (seq % 2) * HARD_STATE_SLOT_STRIDE);
+#ifdef CRAFT_MUTATION_HS_SINGLE_WRITE
+    /* Injected bug: one write per save, alternating slots; rot of the newest slot then rolls
+     * the state back to the save before it. */
+    int rv = write_slot(h, (unsigned)(seq % 2), seq, hs);
+#else
+    /* Slot 0 first, then slot 1, each synced before the next: at every moment one slot holds
+     * a whole state, and once this returns both hold this one. */
+    int rv = write_slot(h, 0, seq, hs);
     if (rv == 0) {
-        rv = io_fs_fdatasync(h->fs, h->file);
+        rv = write_slot(h, 1, seq, hs);
     }
+#endif
     if (rv != 0) {
         h->failed = true;
         return rv == CRAFT_ENOSPC ? rv : CRAFT_EIO;

@@ -7,6 +7,7 @@
 #include "hard_state.h"
 #include "identity.h"
 #include "util/alloc.h"
+#include "util/assert.h"
 
 struct storage {
     struct io_fs *fs;
@@ -14,6 +15,8 @@ struct storage {
     struct wal *wal;                 /* owned */
     struct craft_hard_state saved;   /* what the hard state file holds */
     struct craft_hard_state latest;  /* the newest the core asked for */
+    craft_index durable_last;        /* the WAL's last index as of the last completed sync */
+    craft_index snapshot_index;      /* the snapshot found at open covers up to here (0: none) */
     bool failed;                     /* an I/O error happened: nothing more is written */
     char errmsg[256];
 };
@@ -47,10 +50,19 @@ int storage_open(struct io_fs *fs, const struct storage_config *cfg, struct stor
         snprintf(errmsg, errmsg_len, "looking for snapshots: %s", craft_strerror(rv));
         goto fail_hs;
     }
-    rv = wal_open(fs, &cfg->wal, &s->wal, &rec->wal, errmsg, errmsg_len);
+    /* The saved commit only ever covers entries that were durable here (see commit_durable), so
+     * the log must reach it, unless a snapshot covers it. */
+    craft_index committed = s->saved.commit;
+    if (rec->have_snapshot && rec->snapshot.index >= committed) {
+        committed = 0;
+    }
+    rv = wal_open_committed(fs, &cfg->wal, committed, &s->wal, &rec->wal, errmsg, errmsg_len);
     if (rv != 0) {
         goto fail_hs;
     }
+    s->durable_last = wal_last_index(s->wal);
+    s->snapshot_index = rec->have_snapshot ? rec->snapshot.index : 0;
+    CRAFT_ASSERT(s->durable_last >= committed);
     rec->hard_state = s->saved;
     rec->entries = wal_recovered(s->wal, &rec->n_entries);
     *out = s;
@@ -78,6 +90,21 @@ static int fail(struct storage *s, int rv, const char *what)
     return rv;
 }
 
+/* The hard state as written: its commit is cut to what the WAL holds durably. A follower's core
+ * commits up to the leader's commit as soon as the entries are in its volatile log, before they
+ * are durable here; a saved commit above the durable log would make a later crash look like
+ * lost committed entries, and recovery treats that as damage (wal_open_committed). */
+static struct craft_hard_state commit_durable(const struct storage *s,
+                                              const struct craft_hard_state *hs)
+{
+    struct craft_hard_state out = *hs;
+    craft_index durable = s->durable_last > s->snapshot_index ? s->durable_last : s->snapshot_index;
+    if (out.commit > durable) {
+        out.commit = durable;
+    }
+    return out;
+}
+
 int storage_save_hard_state(struct storage *s, const struct craft_hard_state *hs)
 {
     if (s->failed) {
@@ -87,11 +114,12 @@ int storage_save_hard_state(struct storage *s, const struct craft_hard_state *hs
     if (hs->term == s->saved.term && hs->vote == s->saved.vote) {
         return 0;
     }
-    int rv = hard_state_save(s->hs_file, hs);
+    struct craft_hard_state w = commit_durable(s, hs);
+    int rv = hard_state_save(s->hs_file, &w);
     if (rv != 0) {
         return fail(s, rv, "saving the hard state");
     }
-    s->saved = *hs;
+    s->saved = w;
     return 0;
 }
 
@@ -142,7 +170,11 @@ int storage_sync(struct storage *s)
         return CRAFT_EIO;
     }
     int rv = wal_sync(s->wal);
-    return rv != 0 ? fail(s, rv, "syncing the log") : 0;
+    if (rv != 0) {
+        return fail(s, rv, "syncing the log");
+    }
+    s->durable_last = wal_last_index(s->wal);
+    return 0;
 }
 
 void storage_close(struct storage *s)
@@ -150,8 +182,9 @@ void storage_close(struct storage *s)
     if (s == NULL) {
         return;
     }
-    if (!s->failed && s->latest.commit != s->saved.commit) {
-        int rv = hard_state_save(s->hs_file, &s->latest);
+    struct craft_hard_state hs = commit_durable(s, &s->latest);
+    if (!s->failed && hs.commit > s->saved.commit) {
+        int rv = hard_state_save(s->hs_file, &hs);
         (void)rv; /* a lost commit hint costs a re-apply, nothing more */
     }
     wal_close(s->wal);
@@ -162,6 +195,11 @@ void storage_close(struct storage *s)
 const char *storage_errmsg(const struct storage *s)
 {
     return s->errmsg;
+}
+
+bool storage_failed(const struct storage *s)
+{
+    return s->failed;
 }
 
 struct wal *storage_wal(struct storage *s)

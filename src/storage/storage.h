@@ -28,8 +28,11 @@ struct storage_recovered {
 };
 
 /* Opens the directory behind fs for cfg->node of cfg->cluster and recovers it. Errors:
- * CRAFT_EMISMATCH (someone else's directory), CRAFT_ECORRUPT (with file and offset), CRAFT_EIO,
- * CRAFT_ENOMEM; errmsg says what. fs is borrowed for the storage's lifetime. */
+ * CRAFT_EMISMATCH (someone else's directory), CRAFT_ECORRUPT (with file and offset; also when
+ * the log ends before the hard state's commit index, which only covers durable entries),
+ * CRAFT_EIO, CRAFT_ENOMEM; errmsg says what. Whatever it read is fdatasynced before it is
+ * returned (after a process crash, the page cache may hold writes no sync covered). fs is
+ * borrowed for the storage's lifetime. */
 CRAFT_MUST_CHECK int storage_open(struct io_fs *fs, const struct storage_config *cfg,
                                   struct storage **out, struct storage_recovered *rec,
                                   char *errmsg, size_t errmsg_len);
@@ -38,7 +41,9 @@ void storage_recovered_release(struct storage *s);
 
 /* Takes one persist batch (a core output's persist part): saves the hard state now (fdatasync) when its term
  * or vote changed, and queues the truncation and entries for storage_sync. A commit-only change
- * is remembered and written with the next save or on close (commit is a hint on restart). */
+ * is remembered and written with the next save or on close (commit is a hint on restart). The
+ * commit written is cut to the log's durable last index (as of the last completed sync), so the
+ * saved commit never covers an entry that was not durable. */
 CRAFT_MUST_CHECK int storage_persist(struct storage *s, const struct craft_persist *p);
 
 /* The two halves of storage_persist, for a writer that coalesces several outputs into one batch:
@@ -59,6 +64,10 @@ CRAFT_MUST_CHECK int storage_sync(struct storage *s);
 void storage_close(struct storage *s);
 
 const char *storage_errmsg(const struct storage *s);
+
+/* True once a write or sync failed (see storage_sync): the node must stop, and after a failed
+ * fdatasync it may come back only after the machine lost its page cache (docs/IO.md). */
+bool storage_failed(const struct storage *s);
 struct wal *storage_wal(struct storage *s);
 
 #endif

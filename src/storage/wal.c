@@ -486,11 +486,8 @@ int wal_drop_prefix(struct wal *w, craft_index upto)
 
 void wal_rbuf_release(struct wal *w, struct wal_rbuf *b)
 {
-    if (b->mapped) {
-        io_fs_unmap(w->fs, b->base, b->size);
-    } else {
-        craft_free((void *)b->base);
-    }
+    (void)w;
+    craft_free((void *)b->base);
     *b = (struct wal_rbuf){0};
 }
 

@@ -38,6 +38,15 @@ struct wal_open_report {
 CRAFT_MUST_CHECK int wal_open(struct io_fs *fs, const struct wal_config *cfg, struct wal **out,
                               struct wal_open_report *report, char *errmsg, size_t errmsg_len);
 
+/* wal_open for a log whose entries up to `committed` are known to have been durable (the hard
+ * state's commit index, which only ever covers entries that were durable here): a bad record
+ * at or below it is never a torn tail, and a log that ends before it has lost durable entries.
+ * Both are CRAFT_ECORRUPT with the file and offset in errmsg; nothing is cut. */
+CRAFT_MUST_CHECK int wal_open_committed(struct io_fs *fs, const struct wal_config *cfg,
+                                        craft_index committed, struct wal **out,
+                                        struct wal_open_report *report, char *errmsg,
+                                        size_t errmsg_len);
+
 /* Closes the files and frees everything; pending (unsynced) appends are dropped. */
 void wal_close(struct wal *w);
 

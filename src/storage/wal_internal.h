@@ -11,12 +11,11 @@ struct wal_segment {
     uint64_t used;        /* header plus records written: the next write goes here */
 };
 
-/* One segment's bytes as recovery read them: a read-only mapping, or a copy when the file
- * system offers no mapping. */
+/* One segment's bytes as recovery read them: a copy made with pread (never a mapping, so a read
+ * error is an error code, not SIGBUS). Owned. */
 struct wal_rbuf {
     const unsigned char *base;
     uint64_t size;
-    bool mapped;
 };
 
 /* Where one live entry is. A pending entry (not yet written) lives in the batch buffer. */
@@ -50,6 +49,7 @@ struct wal {
     size_t batch_last; /* offset of the last record in batch */
     size_t batch_records;
 
+    craft_index committed; /* recovery: the log must reach this index (wal_open_committed) */
     bool unsynced; /* wal_write wrote a batch that no fdatasync has covered yet */
     bool failed;
     char errmsg[256];

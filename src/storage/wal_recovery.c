@@ -75,22 +75,19 @@ static int load_segment(struct wal *w, uint64_t seq, struct loaded *out)
         return wal_fail(w, rv == CRAFT_ENOMEM ? rv : CRAFT_EIO, "open %s: %s", name,
                         craft_strerror(rv));
     }
-    const void *addr;
-    rv = io_fs_map(w->fs, out->file, out->size, &addr);
-    if (rv == 0) {
-        out->rbuf = (struct wal_rbuf){.base = addr, .size = out->size, .mapped = true};
-    } else {
-        /* No mapping (an empty file, or a file system without it): read a copy. */
-        unsigned char *copy = craft_malloc(out->size > 0 ? out->size : 1);
-        if (copy == NULL) {
-            return CRAFT_ENOMEM;
-        }
-        out->rbuf = (struct wal_rbuf){.base = copy, .size = out->size, .mapped = false};
-        size_t n_read;
-        rv = io_fs_pread(w->fs, out->file, copy, out->size, 0, &n_read);
-        if (rv != 0 || n_read != out->size) {
-            return wal_fail(w, CRAFT_EIO, "read %s: %s", name, rv ? craft_strerror(rv) : "short");
-        }
+    /* Read with pread, never through a mapping: a latent sector error then comes back as
+     * CRAFT_EIO from this call, where a mapping would raise SIGBUS at some later access and
+     * take the process down (docs/IO.md, "Reading for recovery"). */
+    unsigned char *copy = craft_malloc(out->size > 0 ? out->size : 1);
+    if (copy == NULL) {
+        return CRAFT_ENOMEM;
+    }
+    out->rbuf = (struct wal_rbuf){.base = copy, .size = out->size};
+    size_t n_read = 0;
+    rv = io_fs_pread(w->fs, out->file, copy, out->size, 0, &n_read);
+    if (rv != 0 || n_read != out->size) {
+        return wal_fail(w, rv == CRAFT_ENOMEM ? rv : CRAFT_EIO, "read %s: %s", name,
+                        rv ? craft_strerror(rv) : "short read");
     }
     out->buf = out->rbuf.base;
     uint64_t header_seq;
@@ -259,6 +256,15 @@ static int scan_segment(struct wal *w, struct scan *sc, struct loaded *segs, siz
                             "(checksum or sequence mismatch)",
                             name, off);
         }
+        if (wal_last_index(w) < w->committed) {
+            /* The hard state's commit covers entries that were durable here: whatever ends the
+             * log before them is damage, not a torn write (docs/DISK_FORMAT.md, "Recovery"). */
+            return wal_fail(w, CRAFT_ECORRUPT,
+                            "%s offset %" PRIu64 ": the log ends at index %" PRIu64
+                            " but the hard state's commit index %" PRIu64
+                            " says it was durable up to there (damaged or lost records)",
+                            name, off, wal_last_index(w), w->committed);
+        }
         if (d != WAL_DECODE_ZERO || !all_zero_from(s, off) || !sc->last_end) {
             report->tail_truncated = true;
             report->tail_segment = s->seq;
@@ -399,6 +405,21 @@ static int recover(struct wal *w, struct loaded *segs, size_t n, struct wal_open
             break;
         }
     }
+    if (rv == 0 && wal_last_index(w) < w->committed) {
+        /* The log ended cleanly (no bad record), yet short of what was durable: segments or
+         * records are missing. */
+        char name[IO_FS_NAME_MAX] = "no WAL segment";
+        uint64_t off = 0;
+        if (w->n_segs > 0) {
+            wal_segment_name(w->segs[w->n_segs - 1].seq, name, sizeof name);
+            off = w->segs[w->n_segs - 1].used;
+        }
+        rv = wal_fail(w, CRAFT_ECORRUPT,
+                      "%s offset %" PRIu64 ": the log ends at index %" PRIu64
+                      " but the hard state's commit index %" PRIu64 " says it was durable up to "
+                      "there (lost records)",
+                      name, off, wal_last_index(w), w->committed);
+    }
     if (rv == 0 && w->n_segs > 0) {
         rv = close_open_batch(w, &sc);
     }
@@ -409,6 +430,13 @@ static int recover(struct wal *w, struct loaded *segs, size_t n, struct wal_open
 
 int wal_open(struct io_fs *fs, const struct wal_config *cfg, struct wal **out,
              struct wal_open_report *report, char *errmsg, size_t errmsg_len)
+{
+    return wal_open_committed(fs, cfg, 0, out, report, errmsg, errmsg_len);
+}
+
+int wal_open_committed(struct io_fs *fs, const struct wal_config *cfg, craft_index committed,
+                       struct wal **out, struct wal_open_report *report, char *errmsg,
+                       size_t errmsg_len)
 {
     struct wal_open_report ignored;
     if (report == NULL) {
@@ -425,6 +453,7 @@ int wal_open(struct io_fs *fs, const struct wal_config *cfg, struct wal **out,
     }
     w->fs = fs;
     w->cfg = *cfg;
+    w->committed = committed;
     struct names names = {0};
     struct loaded *segs = NULL;
     size_t n = 0;
@@ -453,6 +482,17 @@ int wal_open(struct io_fs *fs, const struct wal_config *cfg, struct wal **out,
     rv = recover(w, segs, n, report);
     if (rv == 0 && w->n_segs == 0) {
         rv = wal_segment_create(w, names.n > 0 ? names.seqs[names.n - 1] + 1 : 1);
+    }
+    if (rv == 0) {
+        /* After a process crash (no power loss) the page cache may hold a batch no fdatasync
+         * covered, and we just read it as if it were durable: make it so before the core acts
+         * on it. Only the last segment can hold such a batch (a segment is synced before the
+         * writer leaves it). */
+        struct wal_segment *last = &w->segs[w->n_segs - 1];
+        rv = io_fs_fdatasync(fs, last->file);
+        if (rv != 0) {
+            rv = wal_fail(w, CRAFT_EIO, "fdatasync of the last segment: %s", craft_strerror(rv));
+        }
     }
     if (rv == 0) {
         /* A segment we read may be named only in the page cache (its creation was cut short

@@ -20,6 +20,7 @@ static void set_disk_faults(struct sim_cluster *c, struct sim_node *n, uint32_t 
     io_fs_sim_faults_init(&faults);
     faults.crash_policy = c->p.torn_writes ? IO_FS_SIM_CRASH_RANDOM : IO_FS_SIM_CRASH_LOSE_ALL;
     faults.fsync_eio_ppm = fsync_eio_ppm;
+    sim_disk_faults_knobs(&c->p, &faults, !c->healed);
     io_fs_sim_set_faults(n->fs, &faults);
 }
 
@@ -70,13 +71,14 @@ static bool open_storage(struct sim_cluster *c, struct sim_node *n, struct craft
     int rv = storage_open(io_fs_sim_fs(n->fs), &scfg, &n->st, &rec, err, sizeof err);
     if (rv != 0) {
         n->st = NULL;
-        if (rv == CRAFT_ECORRUPT && n->damaged) {
+        if ((rv == CRAFT_ECORRUPT && n->damaged) || sim_disk_faults_refusal_ok(c, n, rv)) {
             n->dead = true; /* the damage was found: the node never votes or acks again */
             sim_trace_add(&c->trace, c->now_us, SIM_TR_STORAGE, (uint32_t)n->id,
                           SIM_STORAGE_REFUSED, (uint64_t)(int64_t)rv, 0);
             return false;
         }
-        if (rv == CRAFT_EIO && c->p.fsync_eio_ppm > 0 && !c->healed) {
+        if ((rv == CRAFT_EIO || rv == CRAFT_ENOSPC) &&
+            (c->p.fsync_eio_ppm > 0 || sim_disk_faults_io_errors(&c->p)) && !c->healed) {
             /* A sync failed during recovery. As after any failed sync, the page cache cannot be
              * trusted: the node stops and comes back only after the machine has lost it (our
              * operating rule, docs/ARCHITECTURE.md), then tries again. */
@@ -105,6 +107,7 @@ static bool open_storage(struct sim_cluster *c, struct sim_node *n, struct craft
     if (!check_survival(c, n, &rec)) {
         return false;
     }
+    sim_disk_faults_opened(c, n);
     struct sim_disk_observer obs = sim_checks_observer(&c->checks);
     sim_disk_adopt(&n->disk, &rec.hard_state, rec.entries, rec.n_entries, &obs);
     n->crash_floor = 0;
@@ -179,7 +182,8 @@ struct sim_cluster *sim_cluster_create(const struct sim_params *p, bool show, FI
     sim_trace_init(&c->trace, show, show_out);
     prng_seed(&c->rng_disk, sub_seed(p->seed, 2));
     prng_seed(&c->rng_fault, sub_seed(p->seed, 3));
-    prng_seed(&c->rng_sm, sub_seed(p->seed, 6));
+    prng_seed(&c->rng_sm, sub_seed(p->seed, 7));
+    sim_disk_faults_init(&c->dfaults, sub_seed(p->seed, 6));
     struct prng rng_clock;
     prng_seed(&rng_clock, sub_seed(p->seed, 4));
     for (unsigned i = 1; i <= p->n_nodes; i++) {
@@ -244,8 +248,7 @@ void sim_cluster_schedule(struct sim_cluster *c, uint64_t delay_us, uint32_t kin
     sim_heap_push(&c->heap, c->now_us + delay_us, kind, (uint32_t)node, arg, NULL);
 }
 
-/* Hands one pending write to the real storage: persisted, then synced or only written. */
-static int storage_take(struct sim_node *n, const struct sim_disk_write *w, bool sync)
+int sim_cluster_storage_take(struct sim_node *n, const struct sim_disk_write *w, bool sync)
 {
     struct craft_persist o;
     memset(&o, 0, sizeof o);
@@ -278,7 +281,7 @@ static void crash_pending(struct sim_cluster *c, struct sim_node *n)
             (n->crash_floor == 0 || w->truncate_from < n->crash_floor)) {
             n->crash_floor = w->truncate_from;
         }
-        rv = storage_take(n, w, reached < whole);
+        rv = sim_cluster_storage_take(n, w, reached < whole);
         if (reached == whole) {
             break;
         }
@@ -341,11 +344,24 @@ void sim_cluster_crash(struct sim_cluster *c, craft_id id)
         return;
     }
     uint64_t lost = n->disk.n_pending;
-    if (c->p.torn_writes && n->disk.n_pending > 0) {
+    enum sim_crash_kind kind = sim_disk_faults_crash_kind(c, n);
+    if (kind == SIM_CRASH_MIDCALL) {
+        sim_disk_faults_midcall(c, n);
+    } else if (c->p.torn_writes && n->disk.n_pending > 0) {
         crash_pending(c, n);
     }
-    /* Power goes: the page cache is lost first, then the process's handles go with it. */
-    if (io_fs_sim_crash(n->fs) != 0) {
+    if (kind == SIM_CRASH_KILL && storage_failed(n->st)) {
+        /* A write or sync just failed: after a failed fdatasync the page cache shows data that
+         * will never land, so the node may restart only after the machine lost it. */
+        kind = SIM_CRASH_POWER;
+    }
+    if (kind == SIM_CRASH_KILL) {
+        /* kill -9: the handles die, the page cache stays (and may land later). */
+        io_fs_sim_kill(n->fs);
+        sim_trace_add(&c->trace, c->now_us, SIM_TR_STORAGE, (uint32_t)id, SIM_STORAGE_KILL, lost,
+                      0);
+    } else if (io_fs_sim_crash(n->fs) != 0) {
+        /* Power goes: the page cache is lost first, then the process's handles go with it. */
         CRAFT_ASSERT(0); /* out of memory in a test tool */
     }
     storage_close(n->st);
@@ -353,6 +369,7 @@ void sim_cluster_crash(struct sim_cluster *c, craft_id id)
     if (c->p.bitflip && !c->bitflip_done && c->faults_on) {
         flip_closed_segment(c, n);
     }
+    sim_disk_faults_rot(c, n);
     struct sim_disk_observer obs = sim_checks_observer(&c->checks);
     struct sim_disk_crash_report rep;
     sim_disk_crash(&n->disk, &c->rng_disk, false, &obs, &rep);
@@ -526,7 +543,8 @@ static void on_disk(struct sim_cluster *c, const struct sim_event *ev)
     struct sim_disk_write *w = sim_disk_pop(&n->disk);
     CRAFT_ASSERT(w != NULL);
     CRAFT_ASSERT(w->done_us <= c->now_us);
-    int rv = storage_take(n, w, true);
+    sim_disk_faults_before_write(c, n);
+    int rv = sim_cluster_storage_take(n, w, true);
     if (rv != 0) {
         /* A failed write or fdatasync stops the node (fail-stop); nothing of w was reported,
          * but it may have reached the disk all the same, truncation included. */
@@ -542,6 +560,7 @@ static void on_disk(struct sim_cluster *c, const struct sim_event *ev)
                             craft_errname(rv), storage_errmsg(n->st));
             return;
         }
+        sim_disk_faults_fail_stop(c, n);
         sim_cluster_crash(c, n->id);
         restart_later(c, n);
         return;

@@ -9,6 +9,7 @@
 
 #include "sim_checks.h"
 #include "sim_client.h"
+#include "sim_disk_faults.h"
 #include "sim_heap.h"
 #include "sim_network.h"
 #include "sim_node.h"
@@ -35,6 +36,7 @@ struct sim_cluster {
     bool live_ok;
     bool bitflip_done; /* the one flipped bit of the run (p.bitflip) was placed */
     uint64_t live_us;
+    struct sim_disk_faults dfaults; /* real disk failures (sim_disk_faults.c) */
     /* Called for SIM_EV_FAULT (the swarm); may be NULL. */
     void (*fault_hook)(struct sim_cluster *c);
 };
@@ -76,6 +78,8 @@ void sim_cluster_carry_out(struct sim_cluster *c, struct sim_node *n, const stru
 /* Hands a message copy (owned) to the network. */
 void sim_cluster_send(struct sim_cluster *c, struct sim_node *from, struct sim_net_msg *nm);
 bool sim_cluster_failed(const struct sim_cluster *c);
+/* Hands one pending write to n's real storage: persisted, then synced or only written. */
+int sim_cluster_storage_take(struct sim_node *n, const struct sim_disk_write *w, bool sync);
 /* Prints every node's status and, for leaders, their view of each follower. */
 void sim_cluster_print_status(const struct sim_cluster *c, FILE *f);
 

@@ -22,6 +22,8 @@
 /* Trace records kept for the tail printed with a violation. */
 #define SIM_TRACE_TAIL 64
 #define SIM_TRACE_TAIL_SHOWN 60
+/* Records a --timeline run keeps at most (56 bytes each): about 1.5 million steps' worth. */
+#define SIM_TRACE_LOG_MAX (1u << 22)
 /* Largest command a swarm client proposes (text plus random padding). */
 #define SIM_CMD_BYTES_MAX 256
 #define SIM_DEFAULT_STEPS 10000

@@ -55,6 +55,17 @@ struct sim_params {
      * batch of applies it flushes its applied index with this chance, and a restarted node boots
      * with the index of the last flush, which may lie past its durable log. */
     uint32_t sm_flush_ppm;
+    /* Real disk failures (sim_disk_faults.c, drawn after everything above): the share of
+     * crashes that are a kill -9 keeping the page cache, and that cut a storage call short;
+     * write EIO / ENOSPC and failed directory syncs (the node stops); misdirected writes and bit
+     * rot in the newest segment, hard state or identity (at most one damaged node per run). */
+    uint32_t crash_kill_pct;
+    uint32_t crash_midcall_pct;
+    uint32_t write_eio_ppm;
+    uint32_t write_enospc_ppm;
+    uint32_t sync_dir_eio_ppm;
+    uint32_t misdirect_ppm;
+    bool rot;
     /* Off with --safety-only: only the safety properties judge the run. */
     bool no_rule_checks;
     /* Clients. */

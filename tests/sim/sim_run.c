@@ -8,6 +8,8 @@
 
 #include "sim_cluster.h"
 #include "sim_swarm.h"
+#include "sim_timeline.h"
+#include "util/assert.h"
 
 static const char *profile_name(enum sim_swarm_profile pf)
 {
@@ -40,12 +42,20 @@ static void report(const struct sim_cluster *c, const struct sim_run_options *op
     fprintf(f, "  disk: wal_segment_bytes=%llu fsync_eio=%u bitflip=%d sm_flush=%u\n",
             (unsigned long long)p->wal_segment_bytes, p->fsync_eio_ppm, p->bitflip,
             p->sm_flush_ppm);
+    fprintf(f, "  disk faults: crash_kill=%u%% crash_midcall=%u%% write_eio=%u write_enospc=%u "
+               "sync_dir_eio=%u misdirect=%u rot=%d\n",
+            p->crash_kill_pct, p->crash_midcall_pct, p->write_eio_ppm, p->write_enospc_ppm,
+            p->sync_dir_eio_ppm, p->misdirect_ppm, p->rot);
     fprintf(f, "  nodes:\n");
     sim_cluster_print_status(c, f);
     fprintf(f, "  trace tail (last %d events):\n", SIM_TRACE_TAIL_SHOWN);
     sim_trace_print_tail(&c->trace, f, SIM_TRACE_TAIL_SHOWN);
     fprintf(f, "  replay: %s --seed %" PRIu64 " --steps %" PRIu64 " --nodes %u%s\n", opt->argv0,
             p->seed, opt->steps, p->n_nodes, opt->safety_only ? " --safety-only" : "");
+    fprintf(f, "  timeline: %s --seed %" PRIu64 " --steps %" PRIu64 " --nodes %u%s --timeline seed-%" PRIu64
+               ".html\n",
+            opt->argv0, p->seed, opt->steps, p->n_nodes, opt->safety_only ? " --safety-only" : "",
+            p->seed);
     if (f != out) {
         fclose(f);
         fflush(out);
@@ -55,6 +65,51 @@ static void report(const struct sim_cluster *c, const struct sim_run_options *op
         free(buf);
     }
     fflush(out);
+}
+
+/* The test-only hooks of craft-sim's own tests (sim_run.h). */
+static void selftest_hooks(struct sim_cluster *c, const struct sim_run_options *opt)
+{
+    if (opt->selftest_abort && c->steps == opt->steps / 2 + 1) {
+        CRAFT_ASSERT(!"selftest: abort requested by --selftest-abort-at-seed");
+    }
+    if (opt->selftest_violate_step != 0 && c->steps == opt->selftest_violate_step &&
+        !sim_cluster_failed(c)) {
+        sim_checks_fail(&c->checks, 0, "selftest_violation",
+                        "a synthetic violation at step %" PRIu64 " (--selftest-violate-at-step)",
+                        c->steps);
+    }
+}
+
+/* Draws the run that just ended (--timeline); a failure to write is only reported. */
+static void draw_timeline(const struct sim_cluster *c, const struct sim_run_options *opt,
+                          enum sim_swarm_profile pf, const struct sim_trace_log *log)
+{
+    const struct sim_params *p = &c->p;
+    char params[256];
+    char replay[512];
+    snprintf(params, sizeof params,
+             "nodes=%u profile=%s pre_vote=%d check_quorum=%d loss=%u dup=%u partitions=%d "
+             "crashes=%d torn=%d fsync_eio=%u bitflip=%d",
+             p->n_nodes, profile_name(pf), p->pre_vote, p->check_quorum, p->net.loss_ppm,
+             p->net.dup_ppm, p->fault_partitions, p->fault_crashes, p->torn_writes,
+             p->fsync_eio_ppm, p->bitflip);
+    snprintf(replay, sizeof replay, "%s --seed %" PRIu64 " --steps %" PRIu64 " --nodes %u%s",
+             opt->argv0, p->seed, opt->steps, p->n_nodes, opt->safety_only ? " --safety-only" : "");
+    struct sim_timeline_info info = {
+        .seed = p->seed,
+        .n_nodes = p->n_nodes,
+        .steps = c->steps,
+        .end_us = c->now_us,
+        .violation = c->checks.violation,
+        .detail = c->checks.violation != NULL ? c->checks.detail : NULL,
+        .params = params,
+        .replay = replay,
+    };
+    if (sim_timeline_write(opt->timeline, &info, log) == 0) {
+        fprintf(stderr, "craft-sim: timeline of seed %" PRIu64 " written to %s\n", p->seed,
+                opt->timeline);
+    }
 }
 
 int sim_run_seed(uint64_t seed, const struct sim_run_options *opt, FILE *out,
@@ -75,6 +130,11 @@ int sim_run_seed(uint64_t seed, const struct sim_run_options *opt, FILE *out,
         fprintf(out, "seed %" PRIu64 ": %u nodes, profile %s, pre_vote %d, check_quorum %d\n", seed,
                 p.n_nodes, profile_name(pf), p.pre_vote, p.check_quorum);
     }
+    struct sim_trace_log log;
+    sim_trace_log_init(&log);
+    if (opt->timeline != NULL) {
+        c->trace.log = &log;
+    }
     sim_swarm_start(c);
     uint64_t heal_step = opt->steps - opt->steps * SIM_HEAL_PERCENT / 100;
     while (!sim_cluster_failed(c)) {
@@ -88,6 +148,7 @@ int sim_run_seed(uint64_t seed, const struct sim_run_options *opt, FILE *out,
             break;
         }
         sim_cluster_check_liveness(c);
+        selftest_hooks(c, opt);
     }
     res->steps = c->steps;
     res->elections = c->checks.elections;
@@ -106,6 +167,10 @@ int sim_run_seed(uint64_t seed, const struct sim_run_options *opt, FILE *out,
                 c->clients.stats.ok, c->clients.stats.not_leader, c->clients.stats.busy,
                 c->net.stats.dropped, c->net.stats.duplicated);
     }
+    if (opt->timeline != NULL) {
+        draw_timeline(c, opt, pf, &log);
+    }
     sim_cluster_destroy(c);
+    sim_trace_log_close(&log);
     return 0;
 }

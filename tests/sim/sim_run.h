@@ -13,6 +13,11 @@ struct sim_run_options {
     bool show;
     bool safety_only; /* turn the protocol-rule checks off */
     const char *argv0; /* for the replay command */
+    const char *timeline; /* NULL, or where to draw the run as an HTML page (sim_timeline.h) */
+    /* Test-only hooks (the ctests of craft-sim itself): abort inside the seed, as a failed
+     * CRAFT_ASSERT would; record a synthetic violation after this step (0: never). */
+    bool selftest_abort;
+    uint64_t selftest_violate_step;
 };
 
 struct sim_run_result {

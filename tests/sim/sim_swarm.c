@@ -83,6 +83,15 @@ void sim_swarm_draw(uint64_t seed, unsigned nodes_forced, struct sim_params *p,
     /* A durable state machine in some seeds: always flushed, or now and then. */
     uint32_t sm = upto(&r, 99);
     p->sm_flush_ppm = sm < 20 ? 1000000 : sm < 35 ? pick(&r, 50000, 900000) : 0;
+
+    /* Real disk failures (appended: every draw above keeps its value). */
+    p->crash_kill_pct = prng_chance(&r, 400000) ? pick(&r, 10, 60) : 0;
+    p->crash_midcall_pct = !calm && prng_chance(&r, 400000) ? pick(&r, 10, 50) : 0;
+    p->write_eio_ppm = !calm && prng_chance(&r, 150000) ? pick(&r, 200, 5000) : 0;
+    p->write_enospc_ppm = !calm && prng_chance(&r, 100000) ? pick(&r, 200, 5000) : 0;
+    p->sync_dir_eio_ppm = !calm && prng_chance(&r, 150000) ? pick(&r, 5000, 100000) : 0;
+    p->misdirect_ppm = !calm && prng_chance(&r, 100000) ? pick(&r, 500, 10000) : 0;
+    p->rot = !calm && prng_chance(&r, 250000);
 }
 
 static craft_id random_node(struct sim_cluster *c)

@@ -7,6 +7,7 @@
 
 #include "craft/core.h"
 #include "sim_hash.h"
+#include "sim_mem.h"
 
 void sim_trace_init(struct sim_trace *t, bool show, FILE *out)
 {
@@ -36,6 +37,29 @@ static bool shown(uint32_t kind, uint64_t b)
     }
 }
 
+void sim_trace_log_init(struct sim_trace_log *l)
+{
+    memset(l, 0, sizeof(*l));
+}
+
+void sim_trace_log_close(struct sim_trace_log *l)
+{
+    craft_free(l->recs);
+    memset(l, 0, sizeof(*l));
+}
+
+static void log_append(struct sim_trace_log *l, const struct sim_trace_rec *r)
+{
+    if (l->n == SIM_TRACE_LOG_MAX) {
+        size_t half = SIM_TRACE_LOG_MAX / 2;
+        memmove(l->recs, l->recs + half, (l->n - half) * sizeof(*r));
+        l->n -= half;
+        l->n_dropped += half;
+    }
+    sim_grow((void **)&l->recs, &l->cap, l->n + 1, sizeof(*r));
+    l->recs[l->n++] = *r;
+}
+
 static void add(struct sim_trace *t, uint64_t time_us, uint32_t kind, uint32_t node, uint64_t a,
                 uint64_t b, uint64_t c, uint64_t d, uint64_t e)
 {
@@ -49,6 +73,9 @@ static void add(struct sim_trace *t, uint64_t time_us, uint32_t kind, uint32_t n
     r->b = b;
     r->c = c;
     t->n++;
+    if (t->log != NULL) {
+        log_append(t->log, r);
+    }
     uint64_t h = sim_hash_combine(t->hash, time_us);
     h = sim_hash_combine(h, ((uint64_t)kind << 32) | node);
     h = sim_hash_combine(h, a);
@@ -136,6 +163,15 @@ static const char *role_name(uint64_t role)
     return role <= CRAFT_LEADER ? names[role] : "?";
 }
 
+const char *sim_trace_kind_name(uint32_t kind)
+{
+    static const char *names[] = {"?",      "deliver", "drop",   "send",   "tick",
+                                  "disk",   "crash",   "restart", "propose", "role",
+                                  "commit", "apply",   "links",  "heal",   "vote",
+                                  "note",   "storage"};
+    return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "kind";
+}
+
 void sim_trace_format(const struct sim_trace_rec *r, char *buf, size_t n)
 {
     int k = snprintf(buf, n, "%10.3fms n%u ", (double)r->time_us / 1000.0, r->node);
@@ -210,6 +246,17 @@ void sim_trace_format(const struct sim_trace_rec *r, char *buf, size_t n)
         } else if (r->a == SIM_STORAGE_REFUSED) {
             snprintf(p, left, "STORAGE refuses to open (%s): the node stays down",
                      craft_errname((int)(int64_t)r->b));
+        } else if (r->a == SIM_STORAGE_KILL) {
+            snprintf(p, left, "STORAGE kill -9 (page cache kept), %" PRIu64 " pending writes", r->b);
+        } else if (r->a == SIM_STORAGE_MIDCALL) {
+            snprintf(p, left, "STORAGE power fails after %" PRIu64 " more mutating calls", r->b);
+        } else if (r->a == SIM_STORAGE_MISDIRECT) {
+            snprintf(p, left, "STORAGE next write misdirected %" PRIu64 " bytes back", r->b);
+        } else if (r->a == SIM_STORAGE_ROT) {
+            snprintf(p, left, "STORAGE bit %" PRIu64 " rots in %s", r->c,
+                     r->b == SIM_ROT_NEWEST_SEGMENT ? "the newest WAL segment"
+                     : r->b == SIM_ROT_HARD_STATE   ? "the hard state"
+                                                    : "the identity file");
         } else {
             snprintf(p, left, "STORAGE crash: %" PRIu64 " pending writes reached the disk, torn %" PRIu64,
                      r->b, r->c);

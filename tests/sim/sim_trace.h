@@ -40,6 +40,16 @@ struct sim_trace_rec {
     uint64_t e; /* messages: APPEND n_entries, APPEND_RESP success, VOTE_RESP granted */
 };
 
+/* Every record of a run, in order: kept only when a timeline is drawn (--timeline), so ordinary
+ * runs keep just the ring. Bounded by SIM_TRACE_LOG_MAX records: when full, the oldest half goes
+ * (n_dropped counts them). */
+struct sim_trace_log {
+    struct sim_trace_rec *recs; /* owned */
+    size_t n;
+    size_t cap;
+    uint64_t n_dropped;
+};
+
 struct sim_trace {
     struct sim_trace_rec ring[SIM_TRACE_TAIL];
     uint64_t n;
@@ -47,6 +57,7 @@ struct sim_trace {
     bool show;
     bool show_all; /* every record (environment CRAFT_SIM_TRACE=all, for debugging) */
     FILE *out; /* where --show prints; borrowed */
+    struct sim_trace_log *log; /* NULL, or where every record is also kept; borrowed */
 };
 
 void sim_trace_init(struct sim_trace *t, bool show, FILE *out);
@@ -56,6 +67,10 @@ struct craft_msg;
 /* A record about message m: node, a = the peer, b = type, c = term (or latency for SEND). */
 void sim_trace_add_msg(struct sim_trace *t, uint64_t time_us, uint32_t kind, uint32_t node,
                        uint64_t peer, const struct craft_msg *m, uint64_t c);
+/* The name of a record kind ("crash", "links", ...; "kind" for one this file does not know). */
+const char *sim_trace_kind_name(uint32_t kind);
+void sim_trace_log_init(struct sim_trace_log *l);
+void sim_trace_log_close(struct sim_trace_log *l);
 /* Formats one record as a line without newline. */
 void sim_trace_format(const struct sim_trace_rec *r, char *buf, size_t n);
 /* Prints the last n records (at most SIM_TRACE_TAIL). */
@@ -67,6 +82,18 @@ enum sim_storage_event {
     SIM_STORAGE_BITFLIP = 2,   /* b = WAL segment seq, c = bit offset */
     SIM_STORAGE_REFUSED = 3,   /* the storage refused to open: b = error code */
     SIM_STORAGE_TORN = 4,      /* at a crash: b = pending writes that reached the disk, c = torn */
+    /* Real disk failures (sim_disk_faults.c): */
+    SIM_STORAGE_KILL = 5,      /* the crash is kill -9, the page cache stays: b = pending writes */
+    SIM_STORAGE_MIDCALL = 6,   /* power fails inside a storage call: b = mutating calls it got */
+    SIM_STORAGE_MISDIRECT = 7, /* the next write lands b bytes before its place */
+    SIM_STORAGE_ROT = 8,       /* a bit flips: b = enum sim_rot_target, c = bit offset in it */
+};
+
+/* Where SIM_STORAGE_ROT flipped a bit. */
+enum sim_rot_target {
+    SIM_ROT_NEWEST_SEGMENT = 1, /* a vouched-for record of the newest WAL segment */
+    SIM_ROT_HARD_STATE = 2,     /* a hard-state slot */
+    SIM_ROT_IDENTITY = 3,       /* the identity file */
 };
 
 #endif

@@ -396,6 +396,9 @@ static int sim_sync_dir(void *ctx)
     if (rv != 0) {
         return rv;
     }
+    if (sim->faults.sync_dir_eio_ppm > 0 && prng_chance(&sim->prng, sim->faults.sync_dir_eio_ppm)) {
+        return CRAFT_EIO; /* nothing made durable; the changes stay pending */
+    }
     rv = fs_sim_dir_copy(&sim->dur, &sim->cur);
     if (rv != 0) {
         return rv;
@@ -595,6 +598,16 @@ int io_fs_sim_crash(struct io_fs_sim *sim)
     }
     collect(sim);
     return 0;
+}
+
+void io_fs_sim_kill(struct io_fs_sim *sim)
+{
+    for (struct io_file *f = sim->files; f != NULL; f = f->next) {
+        f->ino = NULL;
+    }
+    sim->dying = false;
+    sim->misdirect_armed = false;
+    collect(sim); /* an unlinked file dies with its last handle */
 }
 
 uint64_t io_fs_sim_ops(const struct io_fs_sim *sim)

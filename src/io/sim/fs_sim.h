@@ -37,6 +37,9 @@ struct io_fs_sim_faults {
      * a failed fsync, the pages are clean: reads still see the data until a crash). */
     uint32_t fsync_eio_ppm;
     uint64_t capacity_bytes; /* total current size of all files; 0 = unlimited. CRAFT_ENOSPC */
+    /* A sync_dir fails with CRAFT_EIO and makes nothing durable: the directory changes since the
+     * last sync_dir stay pending (a later sync_dir or a crash decides them). */
+    uint32_t sync_dir_eio_ppm;
     enum io_fs_sim_crash_policy crash_policy;
 };
 
@@ -62,6 +65,13 @@ void io_fs_sim_set_faults(struct io_fs_sim *sim, const struct io_fs_sim_faults *
  * die_after and a pending misdirection (the process restarts). Returns 0, or CRAFT_ENOMEM after
  * which sim is fit only for io_fs_sim_destroy. */
 CRAFT_MUST_CHECK int io_fs_sim_crash(struct io_fs_sim *sim);
+
+/* The process dies (kill -9) but the machine keeps running: every open io_file becomes invalid
+ * (any call with it returns CRAFT_EIO; io_fs_close still frees it), die_after and a pending
+ * misdirection are cleared, and nothing else changes: writes and directory changes no sync
+ * covered stay in the page cache, visible to the next process and still pending (a later sync
+ * makes them durable, a later crash decides them by the policy). */
+void io_fs_sim_kill(struct io_fs_sim *sim);
 
 /* The number of mutating calls so far (each pwritev, fdatasync, truncate, fallocate, sync_dir,
  * rename, unlink, and open with IO_FS_CREATE or IO_FS_TRUNC counts one, whether it succeeded or

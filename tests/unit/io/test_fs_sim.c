@@ -595,6 +595,92 @@ static void test_fs_sim_allocation_failures_are_clean(void **state)
     }
 }
 
+/* kill -9 without power loss: handles die, the page cache stays (visible, still pending). */
+static void test_fs_sim_kill_keeps_the_page_cache(void **state)
+{
+    (void)state;
+    struct io_fs_sim *sim = sim_new(5, IO_FS_SIM_CRASH_LOSE_ALL);
+    struct io_fs *fs = io_fs_sim_fs(sim);
+    put_synced(sim, "a", "old", 3);
+    struct io_file *f;
+    assert_int_equal(io_fs_open(fs, "a", 0, &f), 0);
+    assert_int_equal(io_fs_pwrite(fs, f, "new", 3, 0), 0);
+    struct io_file *g;
+    assert_int_equal(io_fs_open(fs, "b", IO_FS_CREATE, &g), 0); /* name not synced */
+    io_fs_sim_die_after(sim, 0);
+    io_fs_sim_kill(sim);
+    /* The dead process's handles fail; closing them still frees them. */
+    size_t n;
+    char buf[8];
+    assert_int_equal(io_fs_pread(fs, f, buf, sizeof buf, 0, &n), CRAFT_EIO);
+    assert_int_equal(io_fs_pwrite(fs, g, "x", 1, 0), CRAFT_EIO);
+    io_fs_close(fs, f);
+    io_fs_close(fs, g);
+    /* The next process sees the page cache; die_after was cleared with the process. */
+    assert_content(sim, "a", IO_FS_SIM_CURRENT, "new", 3);
+    assert_content(sim, "a", IO_FS_SIM_DURABLE, "old", 3);
+    assert_true(io_fs_sim_exists(sim, "b", IO_FS_SIM_CURRENT));
+    assert_false(io_fs_sim_exists(sim, "b", IO_FS_SIM_DURABLE));
+    assert_int_equal(io_fs_open(fs, "a", 0, &f), 0);
+    assert_int_equal(io_fs_pread(fs, f, buf, sizeof buf, 0, &n), 0);
+    assert_int_equal(n, 3);
+    assert_memory_equal(buf, "new", 3);
+    /* Still pending: a power loss now takes the write and the name away... */
+    io_fs_close(fs, f);
+    assert_int_equal(io_fs_sim_crash(sim), 0);
+    assert_content(sim, "a", IO_FS_SIM_CURRENT, "old", 3);
+    assert_false(io_fs_sim_exists(sim, "b", IO_FS_SIM_CURRENT));
+    io_fs_sim_destroy(sim);
+}
+
+/* ...while a sync by the next process makes the dead one's writes durable. */
+static void test_fs_sim_kill_then_sync_makes_it_durable(void **state)
+{
+    (void)state;
+    struct io_fs_sim *sim = sim_new(6, IO_FS_SIM_CRASH_LOSE_ALL);
+    struct io_fs *fs = io_fs_sim_fs(sim);
+    put_synced(sim, "a", "old", 3);
+    struct io_file *f;
+    assert_int_equal(io_fs_open(fs, "a", 0, &f), 0);
+    assert_int_equal(io_fs_pwrite(fs, f, "new", 3, 0), 0);
+    io_fs_sim_kill(sim);
+    io_fs_close(fs, f);
+    assert_int_equal(io_fs_open(fs, "a", 0, &f), 0);
+    assert_int_equal(io_fs_fdatasync(fs, f), 0);
+    io_fs_close(fs, f);
+    assert_int_equal(io_fs_sim_crash(sim), 0);
+    assert_content(sim, "a", IO_FS_SIM_CURRENT, "new", 3);
+    io_fs_sim_destroy(sim);
+}
+
+/* A failed sync_dir makes nothing durable; the changes stay pending for the next one. */
+static void test_fs_sim_sync_dir_eio_makes_nothing_durable(void **state)
+{
+    (void)state;
+    struct io_fs_sim *sim = sim_new(7, IO_FS_SIM_CRASH_LOSE_ALL);
+    struct io_fs *fs = io_fs_sim_fs(sim);
+    struct io_fs_sim_faults faults;
+    io_fs_sim_faults_init(&faults);
+    faults.crash_policy = IO_FS_SIM_CRASH_LOSE_ALL;
+    faults.sync_dir_eio_ppm = 1000000;
+    io_fs_sim_set_faults(sim, &faults);
+    struct io_file *f;
+    assert_int_equal(io_fs_open(fs, "a", IO_FS_CREATE, &f), 0);
+    assert_int_equal(io_fs_pwrite(fs, f, "abc", 3, 0), 0);
+    assert_int_equal(io_fs_fdatasync(fs, f), 0);
+    io_fs_close(fs, f);
+    assert_int_equal(io_fs_sync_dir(fs), CRAFT_EIO);
+    assert_false(io_fs_sim_exists(sim, "a", IO_FS_SIM_DURABLE));
+    assert_true(io_fs_sim_exists(sim, "a", IO_FS_SIM_CURRENT));
+    faults.sync_dir_eio_ppm = 0;
+    io_fs_sim_set_faults(sim, &faults);
+    assert_int_equal(io_fs_sync_dir(fs), 0);
+    assert_true(io_fs_sim_exists(sim, "a", IO_FS_SIM_DURABLE));
+    assert_int_equal(io_fs_sim_crash(sim), 0);
+    assert_content(sim, "a", IO_FS_SIM_CURRENT, "abc", 3);
+    io_fs_sim_destroy(sim);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -612,6 +698,9 @@ int main(void)
         cmocka_unit_test(test_fs_sim_handles_after_crash_return_eio),
         cmocka_unit_test(test_fs_sim_same_seed_same_outcome),
         cmocka_unit_test(test_fs_sim_allocation_failures_are_clean),
+        cmocka_unit_test(test_fs_sim_kill_keeps_the_page_cache),
+        cmocka_unit_test(test_fs_sim_kill_then_sync_makes_it_durable),
+        cmocka_unit_test(test_fs_sim_sync_dir_eio_makes_nothing_durable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

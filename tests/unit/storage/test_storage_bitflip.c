@@ -172,7 +172,7 @@ static void test_storage_bitflip_misdirected_wal_write_is_corruption(void **stat
 
 static const struct craft_hard_state saves[3] = {{1, 1, 0}, {2, 2, 5}, {3, 0, 9}};
 
-/* Three saves: seq 1 in slot 1, seq 2 (saves[1]) in slot 0, seq 3 (saves[2]) in slot 1. */
+/* Three saves (seq 1, 2, 3); each writes slot 0 and then slot 1. */
 static struct io_fs_sim *make_hard_state(uint64_t seed)
 {
     struct io_fs_sim *sim;
@@ -206,7 +206,7 @@ static void assert_hs(const struct craft_hard_state *got, const struct craft_har
     assert_int_equal(got->commit, want->commit);
 }
 
-static void test_storage_bitflip_hard_state_slot_falls_back_to_the_other(void **state)
+static void test_storage_bitflip_hard_state_one_slot_keeps_the_newest(void **state)
 {
     (void)state;
     char errmsg[256];
@@ -216,13 +216,12 @@ static void test_storage_bitflip_hard_state_slot_falls_back_to_the_other(void **
     assert_hs(&hs, &saves[2]); /* undamaged: the newest */
     io_fs_sim_destroy(sim);
     for (uint64_t b = 0; b < HARD_STATE_SLOT_BYTES; b++) {
-        /* The newest slot (1) damaged: back to the save before it, in slot 0. */
+        /* Each save writes both slots: either one damaged, the other still holds the newest. */
         sim = make_hard_state(b);
         flip(sim, HARD_STATE_FILE, HARD_STATE_SLOT_STRIDE + b, (unsigned)(b % 8));
         assert_int_equal(open_hard_state(sim, &hs, errmsg, sizeof errmsg), 0);
-        assert_hs(&hs, &saves[1]);
+        assert_hs(&hs, &saves[2]);
         io_fs_sim_destroy(sim);
-        /* The older slot (0) damaged: the newest still wins. */
         sim = make_hard_state(b);
         flip(sim, HARD_STATE_FILE, b, (unsigned)((b + 3) % 8));
         assert_int_equal(open_hard_state(sim, &hs, errmsg, sizeof errmsg), 0);
@@ -447,7 +446,7 @@ int main(void)
         cmocka_unit_test(test_storage_bitflip_wal_record_header_is_corruption),
         cmocka_unit_test(test_storage_bitflip_wal_record_payload_is_corruption),
         cmocka_unit_test(test_storage_bitflip_misdirected_wal_write_is_corruption),
-        cmocka_unit_test(test_storage_bitflip_hard_state_slot_falls_back_to_the_other),
+        cmocka_unit_test(test_storage_bitflip_hard_state_one_slot_keeps_the_newest),
         cmocka_unit_test(test_storage_bitflip_hard_state_both_slots_is_corruption),
         cmocka_unit_test(test_storage_bitflip_identity_is_corruption),
         cmocka_unit_test(test_storage_bitflip_identity_of_another_node_is_mismatch),
