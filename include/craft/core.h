@@ -241,6 +241,10 @@ struct craft_core_status {
 
 void craft_core_status(const struct craft_core *core, struct craft_core_status *out);
 
+/* The configuration in force (the newest in the log, committed or not; else the snapshot's or
+ * the bootstrap one) into *out; returns the index of its entry (0 for the bootstrap one). */
+craft_index craft_core_membership(const struct craft_core *core, struct craft_membership *out);
+
 /* The known leader, or CRAFT_ID_NONE. */
 craft_id craft_core_leader(const struct craft_core *core);
 

@@ -314,7 +314,10 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
         upto = upto < c->applied ? upto : c->applied;
         upto = upto < c->commit ? upto : c->commit; /* applied may run past a stale log */
         upto = upto < c->log.stable ? upto : c->log.stable;
-        log_compact(&c->log, upto);
+        if (upto >= log_first_index(&c->log)) {
+            membership_on_compact(c, upto); /* before its CONFIG entries go */
+            log_compact(&c->log, upto);
+        }
         break;
     }
     case CRAFT_IN_CAMPAIGN:
@@ -356,6 +359,12 @@ void craft_core_status(const struct craft_core *c, struct craft_core_status *out
         .last_term = log_last_term(&c->log),
         .first_index = log_first_index(&c->log),
     };
+}
+
+craft_index craft_core_membership(const struct craft_core *c, struct craft_membership *out)
+{
+    *out = c->config.current;
+    return c->config.current_index;
 }
 
 craft_id craft_core_leader(const struct craft_core *c)
