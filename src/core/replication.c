@@ -125,6 +125,9 @@ void replication_broadcast_heartbeat(struct craft_core *c)
             continue;
         }
         craft_index prev = heartbeat_prev(c, p);
+        if (p->state == CRAFT_PROGRESS_PROBE) {
+            p->probe_retry = true; /* a lost probe is sent again on an answer from a live peer */
+        }
         struct craft_msg *m = output_msg(c, CRAFT_MSG_APPEND, p->id);
         if (m == NULL) {
             return;
