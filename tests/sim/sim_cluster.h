@@ -9,10 +9,14 @@
 
 #include "sim_checks.h"
 #include "sim_client.h"
+#include "sim_cost.h"
+#include "sim_elect.h"
 #include "sim_heap.h"
 #include "sim_network.h"
 #include "sim_node.h"
+#include "sim_oldmsg.h"
 #include "sim_params.h"
+#include "sim_pause.h"
 #include "sim_trace.h"
 
 struct sim_cluster {
@@ -36,6 +40,11 @@ struct sim_cluster {
     uint64_t live_us;
     /* Called for SIM_EV_FAULT (the swarm); may be NULL. */
     void (*fault_hook)(struct sim_cluster *c);
+    /* Old messages, pauses, election times and the cost window (their own files). */
+    struct sim_oldmsg oldmsg;
+    struct sim_pause pause;
+    struct sim_elect elect;
+    struct sim_cost cost;
 };
 
 /* Creates the cluster (all nodes up, empty logs, all links up) and schedules ticks and, when
