@@ -7,6 +7,9 @@ void election_reset_timer(struct craft_core *c)
 {
     uint64_t timeout = prng_range(&c->prng, c->cfg.election_timeout_ms_min,
                                   c->cfg.election_timeout_ms_max);
+#ifdef CRAFT_MUTATION_NO_TIMEOUT_JITTER
+    timeout = c->cfg.election_timeout_ms_min; /* mutation: every node waits the same time */
+#endif
     c->election_deadline = c->now + timeout;
 }
 
@@ -175,6 +178,9 @@ static bool response_is_current(struct craft_core *c, const struct craft_msg *m)
         /* A refusal carries the voter's own term: ours (later ones were handled above). */
         return m->term == c->term;
     }
+#ifdef CRAFT_MUTATION_STALE_VOTE_COUNTED
+    return c->role == CRAFT_CANDIDATE && m->term <= c->term; /* mutation: old grants count */
+#endif
     return c->role == CRAFT_CANDIDATE && m->term == c->term;
 }
 
