@@ -2,8 +2,8 @@
 # Mutation check of the simulator: for each protocol bug the core can be built with
 # (-DCRAFT_MUTATION=<name>), build craft-sim in build-mut-<name>, run the swarm, and require that
 # it reports a violation. Fails if any mutation survives.
-#   tools/mutation_check.sh [mutation...]      (default: all seven)
-# Environment: SEEDS (1000), STEPS (3000), JOBS (2), GENERATOR (Ninja when available).
+#   tools/mutation_check.sh [mutation...]      (default: all of them)
+# Environment: SEEDS (1000), STEPS (5000), JOBS (2), GENERATOR (Ninja when available).
 set -uo pipefail
 
 cd "$(dirname "$0")/.."
@@ -13,8 +13,8 @@ JOBS=${JOBS:-2}
 MUTATIONS=("$@")
 if [ ${#MUTATIONS[@]} -eq 0 ]; then
     MUTATIONS=(figure8 vote_no_log_check ack_before_durable vote_not_persisted truncate_committed
-        reapply_after_restart prevote_bumps_term votes_not_reset
-        match_from_next hs_single_write wal_skip_crc)
+        reapply_after_restart prevote_bumps_term votes_not_reset match_from_next
+        hs_single_write wal_skip_crc check_per_answer no_timeout_jitter stale_vote_counted)
 fi
 GENERATOR=${GENERATOR:-}
 if [ -z "$GENERATOR" ] && command -v ninja >/dev/null 2>&1; then

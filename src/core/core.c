@@ -226,6 +226,11 @@ static bool check_term(struct craft_core *c, const struct craft_msg *m)
         return true;
     }
     if (m->term < c->term) {
+#ifdef CRAFT_MUTATION_STALE_VOTE_COUNTED
+        if (m->type == CRAFT_MSG_VOTE_RESP) {
+            return true; /* mutation: a vote of an older term goes on to be counted */
+        }
+#endif
         if (m->type == CRAFT_MSG_APPEND) {
             /* Tell a deposed leader about the newer term so it steps down. */
             struct craft_msg *r = output_msg(c, CRAFT_MSG_APPEND_RESP, m->from);

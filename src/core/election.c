@@ -155,6 +155,9 @@ static bool response_is_current(struct craft_core *c, const struct craft_msg *m)
         /* A refusal carries the voter's own term: ours (later ones were handled above). */
         return m->term == c->term;
     }
+#ifdef CRAFT_MUTATION_STALE_VOTE_COUNTED
+    return c->role == CRAFT_CANDIDATE && m->term <= c->term; /* mutation: old grants count */
+#endif
     return c->role == CRAFT_CANDIDATE && m->term == c->term;
 }
 

@@ -32,6 +32,7 @@ void progress_become_probe(struct progress *p)
     p->state = CRAFT_PROGRESS_PROBE;
     p->next = p->match + 1;
     p->probe_sent = false;
+    p->probe_retry = false;
     inflight_clear(p);
 }
 
@@ -88,10 +89,15 @@ bool progress_on_ack(struct progress *p, craft_index index)
         p->match = index;
         moved = true;
     }
+    /* Only the probe's own answer (it reaches next - 1) or progress unpauses a probe: a stale
+     * answer delivered late must not send another probe, or reordering multiplies them. */
+    if (moved || index + 1 >= p->next || p->probe_retry) {
+        p->probe_sent = false;
+        p->probe_retry = false;
+    }
     if (p->next < index + 1) {
         p->next = index + 1;
     }
-    p->probe_sent = false;
     inflight_free_upto(p, index);
     return moved;
 }

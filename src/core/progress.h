@@ -18,6 +18,7 @@ struct progress {
     craft_index match; /* highest index known durable and matching on the follower */
     craft_index next;  /* next index to send */
     bool probe_sent;   /* probe: an AppendEntries is out; wait for its answer or a heartbeat's */
+    bool probe_retry;  /* probe: a heartbeat went out since; its answer may resend the probe */
     bool recent_active; /* heard from in the current check-quorum interval */
     craft_index match_at_heartbeat; /* match when the last heartbeat went out */
     /* Ring of in-flight AppendEntries, oldest at head. Owned; inflight_max slots. */

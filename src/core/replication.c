@@ -84,6 +84,21 @@ void replication_broadcast_append(struct craft_core *c)
     }
 }
 
+#ifdef CRAFT_MUTATION_CHECK_PER_ANSWER
+/* Mutation: the rule commit e9abaf8 removed, an empty AppendEntries at next - 1 on every answer
+ * that moved nothing while entries are in flight (a flood under load). */
+static void send_check(struct craft_core *c, struct progress *p)
+{
+    struct craft_msg *m = output_msg(c, CRAFT_MSG_APPEND, p->id);
+    if (m == NULL) {
+        return;
+    }
+    m->append.prev_index = p->next - 1;
+    m->append.prev_term = log_term_at(&c->log, p->next - 1);
+    m->append.commit = c->commit;
+}
+#endif
+
 /* A heartbeat checks the follower's log at the known match point, so the follower may commit up
  * to it and no further. When entries have been in flight for a whole heartbeat interval without
  * moving match, one of them (or its answer) was probably lost: the heartbeat then checks at
@@ -108,6 +123,9 @@ static void broadcast_heartbeat(struct craft_core *c)
     {
         struct progress *p = &peer->pr;
         craft_index prev = heartbeat_prev(c, p);
+        if (p->state == CRAFT_PROGRESS_PROBE) {
+            p->probe_retry = true; /* a lost probe is sent again on an answer from a live peer */
+        }
         struct craft_msg *m = output_msg(c, CRAFT_MSG_APPEND, p->id);
         if (m == NULL) {
             return;
@@ -164,6 +182,11 @@ void replication_on_append_response(struct craft_core *c, const struct craft_msg
             }
             replication_maybe_commit(c);
         }
+#ifdef CRAFT_MUTATION_CHECK_PER_ANSWER
+        else if (p->state == CRAFT_PROGRESS_REPLICATE && p->match + 1 < p->next) {
+            send_check(c, p);
+        }
+#endif
         replication_send_append(c, p);
         return;
     }

@@ -8,6 +8,9 @@ void role_reset_election_timer(struct craft_core *c)
 {
     uint64_t timeout = prng_range(&c->prng, c->cfg.election_timeout_ms_min,
                                   c->cfg.election_timeout_ms_max);
+#ifdef CRAFT_MUTATION_NO_TIMEOUT_JITTER
+    timeout = c->cfg.election_timeout_ms_min; /* mutation: every node waits the same time */
+#endif
     c->election_deadline = c->now + timeout;
 }
 

@@ -200,6 +200,9 @@ struct sim_cluster *sim_cluster_create(const struct sim_params *p, bool show, FI
     sim_clients_init(&c->clients, p->n_clients, p->n_nodes, sub_seed(p->seed, 5), p->client_us_min,
                      p->client_us_max, p->cmd_pad_max);
     c->clients_on = p->n_clients > 0;
+    sim_oldmsg_init(&c->oldmsg, sub_seed(p->seed, 6));
+    sim_pause_init(&c->pause, sub_seed(p->seed, 7));
+    sim_elect_init(&c->elect);
     for (unsigned i = 1; i <= p->n_nodes; i++) {
         if (!start_node(c, &c->nodes[i])) {
             fprintf(stderr, "craft-sim: %s\n", c->checks.detail);
@@ -230,6 +233,8 @@ void sim_cluster_destroy(struct sim_cluster *c)
         }
     }
     sim_heap_close(&c->heap);
+    sim_oldmsg_close(&c->oldmsg);
+    sim_elect_close(&c->elect);
     for (unsigned i = 1; i <= c->p.n_nodes; i++) {
         sim_node_close(&c->nodes[i]);
     }
@@ -614,6 +619,9 @@ bool sim_cluster_step(struct sim_cluster *c)
     CRAFT_ASSERT(ev.time_us >= c->now_us);
     c->now_us = ev.time_us;
     c->checks.now_us = ev.time_us;
+    if (sim_pause_defer(c, &ev)) {
+        return true; /* held for a paused node; not a step */
+    }
     c->steps++;
     switch (ev.kind) {
     case SIM_EV_DELIVER:
@@ -656,6 +664,12 @@ bool sim_cluster_step(struct sim_cluster *c)
         if (c->faults_on && c->fault_hook != NULL) {
             c->fault_hook(c);
         }
+        break;
+    case SIM_EV_REPLAY:
+        sim_oldmsg_replay(c);
+        break;
+    case SIM_EV_PAUSE:
+        sim_pause_event(c);
         break;
     default:
         CRAFT_ASSERT(0);

@@ -9,11 +9,15 @@
 
 #include "sim_checks.h"
 #include "sim_client.h"
+#include "sim_cost.h"
 #include "sim_disk_faults.h"
+#include "sim_elect.h"
 #include "sim_heap.h"
 #include "sim_network.h"
 #include "sim_node.h"
+#include "sim_oldmsg.h"
 #include "sim_params.h"
+#include "sim_pause.h"
 #include "sim_trace.h"
 
 struct sim_cluster {
@@ -39,6 +43,11 @@ struct sim_cluster {
     struct sim_disk_faults dfaults; /* real disk failures (sim_disk_faults.c) */
     /* Called for SIM_EV_FAULT (the swarm); may be NULL. */
     void (*fault_hook)(struct sim_cluster *c);
+    /* Old messages, pauses, election times and the cost window (their own files). */
+    struct sim_oldmsg oldmsg;
+    struct sim_pause pause;
+    struct sim_elect elect;
+    struct sim_cost cost;
 };
 
 /* Creates the cluster (all nodes up, empty logs, all links up) and schedules ticks and, when

@@ -17,6 +17,8 @@ enum sim_event_kind {
     SIM_EV_FAULT = 7,  /* the swarm changes the fault state */
     SIM_EV_ISOLATE = 8,   /* cut every link of node; arg: reconnect after this many us */
     SIM_EV_RECONNECT = 9, /* restore every link of node */
+    SIM_EV_REPLAY = 10,   /* deliver again a copy of a message sent earlier (sim_oldmsg.c) */
+    SIM_EV_PAUSE = 11,    /* pause a node (sim_pause.c) */
 };
 
 struct sim_event {

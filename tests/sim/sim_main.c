@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "sim_config.h"
+#include "sim_figures.h"
 #include "sim_hash.h"
 #include "sim_lab.h"
 #include "sim_run.h"
@@ -58,6 +59,7 @@ struct totals {
     uint64_t next_k;       /* index (from seed_start) of the seed it runs or runs next */
     uint64_t current_seed; /* valid while running */
     int running;           /* 1 from just before a seed starts until its totals are in */
+    struct sim_figures fig;
 };
 
 struct shared {
@@ -210,6 +212,7 @@ static void run_worker(const struct options *o, unsigned w, struct shared *sh)
         t->commits += r.commits;
         t->violations += r.violations;
         t->sim_us += r.sim_us;
+        sim_figures_add(&t->fig, &r.fig);
         /* Order-independent, so the hash does not depend on --jobs. */
         t->hash += sim_hash_combine(sim_mix64(seed), r.trace_hash);
         if (r.violations > 0) {
@@ -409,7 +412,7 @@ static int run_seeds(const struct options *o)
         return rv;
     }
     clock_gettime(CLOCK_MONOTONIC, &t1);
-    struct totals sum = {0};
+    static struct totals sum;
     for (unsigned w = 0; w < o->jobs; w++) {
         const struct totals *t = &sh->t[w];
         sum.seeds += t->seeds;
@@ -419,6 +422,7 @@ static int run_seeds(const struct options *o)
         sum.violations += t->violations;
         sum.hash += t->hash;
         sum.sim_us += t->sim_us;
+        sim_figures_merge(&sum.fig, &t->fig);
         if (t->first_violation_seed != 0 &&
             (sum.first_violation_seed == 0 || t->first_violation_seed < sum.first_violation_seed)) {
             sum.first_violation_seed = t->first_violation_seed;
@@ -430,6 +434,7 @@ static int run_seeds(const struct options *o)
             "craft-sim: %.2f s wall, %.0f steps/s (%u jobs), %.1f s simulated%s\n", wall,
             wall > 0 ? (double)sum.steps / wall : 0.0, o->jobs, (double)sum.sim_us / 1e6,
             o->stop_on_violation && sum.violations > 0 ? ", stopped at the first violation" : "");
+    sim_figures_print(&sum.fig, stderr);
     if (sum.first_violation_seed != 0) {
         printf("first violating seed: %" PRIu64 " (seed number %" PRIu64 " of the range)\n",
                sum.first_violation_seed, sum.first_violation_seed - o->seed_start + 1);

@@ -113,6 +113,19 @@ unsigned sim_network_route(struct sim_network *net, const struct craft_msg *m,
     return 1;
 }
 
+uint64_t sim_network_fifo(struct sim_network *net, craft_id from, craft_id to, uint64_t now_us,
+                          uint64_t latency_us)
+{
+    if (!net->p.fifo || from < 1 || from > net->n_nodes || to < 1 || to > net->n_nodes) {
+        return latency_us;
+    }
+    uint64_t *last = &net->fifo_last_us[from][to];
+    /* Same arrival time keeps the send order: the event queue breaks ties by sequence. */
+    uint64_t at = now_us + latency_us < *last ? *last : now_us + latency_us;
+    *last = at;
+    return at - now_us;
+}
+
 bool sim_network_link_up(const struct sim_network *net, craft_id from, craft_id to)
 {
     if (from < 1 || from > net->n_nodes || to < 1 || to > net->n_nodes) {

@@ -1,7 +1,7 @@
 /* The simulated network: deep copies of messages, a directed connectivity matrix (partitions of
  * any shape), latency with a long tail, loss and duplication, and per-type message/byte counts.
- * Reordering comes from independent random latencies. A message on a cut link is dropped when it
- * is sent and again when it would be delivered. */
+ * Reordering comes from independent random latencies, or links are FIFO (p.fifo). A message on
+ * a cut link is dropped when it is sent and again when it would be delivered. */
 #ifndef SIM_NETWORK_H
 #define SIM_NETWORK_H
 
@@ -27,6 +27,9 @@ struct sim_net_params {
     /* labrpc's long reordering instead of the tail: responses only, two thirds of them delayed
      * by 200 ms + rand(1 + rand(2000)) ms. */
     bool lab_long_reordering;
+    /* FIFO per directed link, as TCP is: a message never overtakes an earlier one on the same
+     * link (latency still varies; a late message holds up those behind it). */
+    bool fifo;
 };
 
 struct sim_net_stats {
@@ -55,6 +58,7 @@ struct sim_network {
     struct sim_net_params p;
     struct prng rng;
     struct sim_net_stats stats;
+    uint64_t fifo_last_us[SIM_NODES_MAX + 1][SIM_NODES_MAX + 1]; /* [from][to]: last arrival */
 };
 
 void sim_network_init(struct sim_network *net, unsigned n_nodes, uint64_t seed,
@@ -71,6 +75,10 @@ bool sim_net_msg_is_request(uint32_t type);
  * latency_us[0..copies). */
 unsigned sim_network_route(struct sim_network *net, const struct craft_msg *m,
                            uint64_t latency_us[2]);
+/* With p.fifo, stretches latency_us so the message arrives no earlier than the last one sent on
+ * the link from -> to, and records its arrival; otherwise returns latency_us unchanged. */
+uint64_t sim_network_fifo(struct sim_network *net, craft_id from, craft_id to, uint64_t now_us,
+                          uint64_t latency_us);
 bool sim_network_link_up(const struct sim_network *net, craft_id from, craft_id to);
 
 void sim_network_all_up(struct sim_network *net);

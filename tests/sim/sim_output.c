@@ -48,8 +48,15 @@ void sim_cluster_send(struct sim_cluster *c, struct sim_node *from, struct sim_n
             targeted_isolate(c, from->id, 500);
         }
     }
+    sim_cost_on_send(c, m);
     uint64_t lat[2];
     unsigned k = sim_network_route(&c->net, m, lat);
+    for (unsigned i = 0; i < k; i++) {
+        lat[i] = sim_network_fifo(&c->net, m->from, m->to, c->now_us, lat[i]);
+    }
+    if (k > 0) {
+        sim_oldmsg_on_send(c, m, &lat[0]);
+    }
     sim_trace_add_msg(&c->trace, c->now_us, SIM_TR_SEND, (uint32_t)from->id, m->to, m,
                       k > 0 ? lat[0] : 0);
     if (k == 0) {

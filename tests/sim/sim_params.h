@@ -73,6 +73,17 @@ struct sim_params {
     uint32_t client_us_min; /* between two proposals of one client */
     uint32_t client_us_max;
     uint32_t cmd_pad_max;   /* random padding bytes on each command */
+    /* Old messages (sim_oldmsg.c): a share of the messages sent in the fault phase is held for
+     * [hold_us_min, hold_us_max) (several election timeouts) before it is delivered; every
+     * replay_us_mean on average a copy of a message sent earlier in the run is delivered again
+     * (0: off). Process pauses (sim_pause.c): every pause_us_mean on average one node stops
+     * stepping for up to pause_us_max (0: off). */
+    uint32_t hold_ppm;
+    uint32_t hold_us_min;
+    uint32_t hold_us_max;
+    uint32_t replay_us_mean;
+    uint32_t pause_us_mean;
+    uint32_t pause_us_max;
 };
 
 #endif

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "sim_cluster.h"
+#include "sim_quiet.h"
 #include "sim_swarm.h"
 #include "sim_timeline.h"
 #include "util/assert.h"
@@ -46,6 +47,10 @@ static void report(const struct sim_cluster *c, const struct sim_run_options *op
                "sync_dir_eio=%u misdirect=%u rot=%d\n",
             p->crash_kill_pct, p->crash_midcall_pct, p->write_eio_ppm, p->write_enospc_ppm,
             p->sync_dir_eio_ppm, p->misdirect_ppm, p->rot);
+    fprintf(f, "  net: fifo=%d hold=%u hold_us=%u..%u replay_us_mean=%u pause_us_mean=%u "
+               "pause_us_max=%u\n",
+            p->net.fifo, p->hold_ppm, p->hold_us_min, p->hold_us_max, p->replay_us_mean,
+            p->pause_us_mean, p->pause_us_max);
     fprintf(f, "  nodes:\n");
     sim_cluster_print_status(c, f);
     fprintf(f, "  trace tail (last %d events):\n", SIM_TRACE_TAIL_SHOWN);
@@ -127,8 +132,9 @@ int sim_run_seed(uint64_t seed, const struct sim_run_options *opt, FILE *out,
         return -1;
     }
     if (opt->show) {
-        fprintf(out, "seed %" PRIu64 ": %u nodes, profile %s, pre_vote %d, check_quorum %d\n", seed,
-                p.n_nodes, profile_name(pf), p.pre_vote, p.check_quorum);
+        fprintf(out, "seed %" PRIu64 ": %u nodes, profile %s, pre_vote %d, check_quorum %d, %s links\n",
+                seed, p.n_nodes, profile_name(pf), p.pre_vote, p.check_quorum,
+                p.net.fifo ? "FIFO" : "reordering");
     }
     struct sim_trace_log log;
     sim_trace_log_init(&log);
@@ -144,12 +150,22 @@ int sim_run_seed(uint64_t seed, const struct sim_run_options *opt, FILE *out,
         if (c->steps >= opt->steps && c->live_ok) {
             break;
         }
-        if (!sim_cluster_step(c)) {
+        if (!sim_quiet_step(c)) {
             break;
         }
         sim_cluster_check_liveness(c);
         selftest_hooks(c, opt);
     }
+    struct sim_run_figures *fig = &res->fig;
+    if (c->live_ok) {
+        sim_quiet_run(c, &fig->quiet);
+    }
+    fig->elections = c->elect.all;
+    fig->split_votes = sim_elect_split_votes(c);
+    fig->cost = c->cost.f;
+    fig->held = c->oldmsg.held;
+    fig->replayed = c->oldmsg.replayed;
+    fig->pauses = c->pause.n_pauses;
     res->steps = c->steps;
     res->elections = c->checks.elections;
     res->commits = c->checks.n_committed;
@@ -166,6 +182,7 @@ int sim_run_seed(uint64_t seed, const struct sim_run_options *opt, FILE *out,
                 seed, c->steps, (double)c->now_us / 1e6, res->elections, res->commits,
                 c->clients.stats.ok, c->clients.stats.not_leader, c->clients.stats.busy,
                 c->net.stats.dropped, c->net.stats.duplicated);
+        sim_figures_print_run(fig, out);
     }
     if (opt->timeline != NULL) {
         draw_timeline(c, opt, pf, &log);

@@ -7,6 +7,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "sim_figures.h"
+
 struct sim_run_options {
     uint64_t steps;
     unsigned nodes; /* 0: drawn per seed */
@@ -28,6 +30,7 @@ struct sim_run_result {
     uint64_t trace_hash;
     uint64_t sim_us;
     unsigned nodes;
+    struct sim_run_figures fig; /* election times, cost, old messages, pauses */
 };
 
 /* Runs seed; returns 0 or -1 if the cluster could not start. Violations are counted in *res and

@@ -173,7 +173,7 @@ static void test_sim_disk_crash_keeps_completed_and_at_most_written(void)
 
 static void test_sim_network_copies_routes_and_partitions(void)
 {
-    struct sim_net_params p = {1000, 2000, 0, 0, 0, 0, false};
+    struct sim_net_params p = {1000, 2000, 0, 0, 0, 0, false, false};
     struct sim_network net;
     sim_network_init(&net, 5, 1, &p);
     char bytes[] = "payload";

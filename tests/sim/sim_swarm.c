@@ -92,6 +92,15 @@ void sim_swarm_draw(uint64_t seed, unsigned nodes_forced, struct sim_params *p,
     p->sync_dir_eio_ppm = !calm && prng_chance(&r, 150000) ? pick(&r, 5000, 100000) : 0;
     p->misdirect_ppm = !calm && prng_chance(&r, 100000) ? pick(&r, 500, 10000) : 0;
     p->rot = !calm && prng_chance(&r, 250000);
+
+    /* Links FIFO or reordering; old messages; process pauses (drawn after everything above). */
+    p->net.fifo = prng_chance(&r, 500000);
+    p->hold_ppm = !calm && prng_chance(&r, 300000) ? pick(&r, 1000, 30000) : 0;
+    p->hold_us_min = 2 * SIM_ELECTION_TIMEOUT_MS_MAX * 1000;
+    p->hold_us_max = pick(&r, 3, 12) * SIM_ELECTION_TIMEOUT_MS_MAX * 1000;
+    p->replay_us_mean = !calm && prng_chance(&r, 300000) ? pick(&r, 5000, 200000) : 0;
+    p->pause_us_mean = !calm && prng_chance(&r, 300000) ? pick(&r, 200000, 3000000) : 0;
+    p->pause_us_max = pick(&r, 50000, 3 * SIM_ELECTION_TIMEOUT_MS_MAX * 1000);
 }
 
 static craft_id random_node(struct sim_cluster *c)
@@ -247,6 +256,8 @@ void sim_swarm_fault(struct sim_cluster *c)
 void sim_swarm_start(struct sim_cluster *c)
 {
     c->faults_on = true;
+    sim_oldmsg_start(c);
+    sim_pause_start(c);
     c->fault_hook = sim_swarm_fault;
     if (c->p.fault_partitions || c->p.fault_crashes) {
         uint64_t first = prng_range(&c->rng_fault, c->p.fault_us_min, (uint64_t)c->p.fault_us_max + 1);

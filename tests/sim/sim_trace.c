@@ -31,6 +31,8 @@ static bool shown(uint32_t kind, uint64_t b)
     case SIM_TR_HEAL:
     case SIM_TR_NOTE:
     case SIM_TR_STORAGE:
+    case SIM_TR_PAUSE:
+    case SIM_TR_PHASE:
         return true;
     default:
         return false;
@@ -183,6 +185,7 @@ void sim_trace_format(const struct sim_trace_rec *r, char *buf, size_t n)
     switch (r->kind) {
     case SIM_TR_DELIVER:
     case SIM_TR_DROP:
+    case SIM_TR_REPLAY:
     case SIM_TR_SEND: {
         int w;
         if (r->kind == SIM_TR_SEND) {
@@ -190,7 +193,10 @@ void sim_trace_format(const struct sim_trace_rec *r, char *buf, size_t n)
                          msg_name(r->b), r->a, r->c);
         } else {
             w = snprintf(p, left, "%s %s from n%" PRIu64 " term %" PRIu64,
-                         r->kind == SIM_TR_DROP ? "drop" : "recv", msg_name(r->b), r->a, r->c);
+                         r->kind == SIM_TR_DROP     ? "drop"
+                         : r->kind == SIM_TR_REPLAY ? "REPLAY old copy of"
+                                                    : "recv",
+                         msg_name(r->b), r->a, r->c);
         }
         if (w > 0 && (size_t)w < left) {
             format_msg(r, p + w, left - (size_t)w);
@@ -261,6 +267,18 @@ void sim_trace_format(const struct sim_trace_rec *r, char *buf, size_t n)
             snprintf(p, left, "STORAGE crash: %" PRIu64 " pending writes reached the disk, torn %" PRIu64,
                      r->b, r->c);
         }
+        break;
+    case SIM_TR_PAUSE:
+        snprintf(p, left, "PAUSE for %.3f ms: no ticks, deliveries or disk completions",
+                 (double)r->a / 1000.0);
+        break;
+    case SIM_TR_PHASE:
+        snprintf(p, left, "PHASE %s",
+                 r->a == SIM_PHASE_STEADY     ? "steady: clients on, no faults (cost window)"
+                 : r->a == SIM_PHASE_QUIET    ? "quiet: no proposals, the cluster must converge"
+                 : r->a == SIM_PHASE_STABLE   ? "stable: no role or term may change"
+                 : r->a == SIM_PHASE_ELECTION ? "calm election: the leader is crashed"
+                                              : "?");
         break;
     default:
         snprintf(p, left, "kind %u %" PRIu64 " %" PRIu64 " %" PRIu64, r->kind, r->a, r->b, r->c);

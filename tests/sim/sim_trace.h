@@ -27,6 +27,9 @@ enum sim_trace_kind {
     SIM_TR_VOTE,        /* node=voter a=candidate b=term */
     SIM_TR_NOTE,        /* a=note code */
     SIM_TR_STORAGE,     /* a=enum sim_storage_event b, c: see there */
+    SIM_TR_REPLAY,      /* node=to a=from b=msg type c=term: an old copy delivered again */
+    SIM_TR_PAUSE,       /* a=pause length in us: the node stops stepping */
+    SIM_TR_PHASE,       /* a=enum sim_phase: a post-heal phase starts (sim_quiet.c) */
 };
 
 struct sim_trace_rec {
@@ -94,6 +97,14 @@ enum sim_rot_target {
     SIM_ROT_NEWEST_SEGMENT = 1, /* a vouched-for record of the newest WAL segment */
     SIM_ROT_HARD_STATE = 2,     /* a hard-state slot */
     SIM_ROT_IDENTITY = 3,       /* the identity file */
+};
+
+/* What SIM_TR_PHASE records: the phases after the heal (sim_quiet.c). */
+enum sim_phase {
+    SIM_PHASE_STEADY = 1,   /* clients on, no faults: the cost window */
+    SIM_PHASE_QUIET = 2,    /* clients off: the cluster must converge */
+    SIM_PHASE_STABLE = 3,   /* converged: no role or term may change */
+    SIM_PHASE_ELECTION = 4, /* the leader was crashed: a new one must be elected in time */
 };
 
 #endif

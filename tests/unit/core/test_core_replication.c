@@ -356,6 +356,48 @@ static void test_core_replication_no_empty_append_flood_under_load(void **state)
     h_free(h);
 }
 
+/* A probe waits for its own answer: a stale answer that arrives late (reordered or duplicated)
+ * must not send another probe, or a reordering network multiplies probes. */
+static void test_core_replication_stale_answer_does_not_resend_probe(void **state)
+{
+    (void)state;
+    struct craft_entry entries[5];
+    const craft_term terms[] = {1, 1, 1, 1, 1};
+    h_make_entries(entries, terms, 5);
+    struct craft_core_boot boot = {.hard_state = {.term = 1}, .entries = entries, .n_entries = 5};
+    struct craft_core *c = h_boot_core(1, 3, false, &boot);
+    struct craft_output out;
+    struct craft_input in = {.type = CRAFT_IN_CAMPAIGN};
+    assert_int_equal(craft_core_step(c, &in, &out), 0);
+    struct craft_msg m = {.type = CRAFT_MSG_VOTE_RESP, .from = 2, .to = 1, .term = 2,
+                          .vote_resp = {.granted = true}};
+    assert_int_equal(h_feed(c, &m, &out), 0);
+    m = (struct craft_msg){.type = CRAFT_MSG_APPEND_RESP, .from = 2, .to = 1, .term = 2,
+                           .append_resp = {.success = true, .index = 6}};
+    assert_int_equal(h_feed(c, &m, &out), 0); /* match 6: replicate */
+    struct craft_buf cmds[2] = {{"a", 1}, {"b", 1}};
+    in = (struct craft_input){.type = CRAFT_IN_PROPOSE, .propose = {.cmds = cmds, .n = 2}};
+    assert_int_equal(craft_core_step(c, &in, &out), 0);
+    /* A refusal of prev 7 (the follower's log ends at 6): back to probing from 7. */
+    m = (struct craft_msg){.type = CRAFT_MSG_APPEND_RESP, .from = 2, .to = 1, .term = 2,
+                           .append_resp = {.success = false, .index = 7, .hint_index = 7}};
+    assert_int_equal(h_feed(c, &m, &out), 0);
+    assert_int_equal(h_count(&out, CRAFT_MSG_APPEND, false), 1); /* the probe */
+    /* A late duplicate of an old answer: the probe is still out, nothing more is sent. */
+    m = (struct craft_msg){.type = CRAFT_MSG_APPEND_RESP, .from = 2, .to = 1, .term = 2,
+                           .append_resp = {.success = true, .index = 5}};
+    assert_int_equal(h_feed(c, &m, &out), 0);
+    assert_int_equal(h_count(&out, CRAFT_MSG_APPEND, false), 0);
+    /* The probe's own answer moves match and sends on. */
+    m = (struct craft_msg){.type = CRAFT_MSG_APPEND_RESP, .from = 2, .to = 1, .term = 2,
+                           .append_resp = {.success = true, .index = 8}};
+    assert_int_equal(h_feed(c, &m, &out), 0);
+    struct craft_progress_status ps[2];
+    assert_int_equal(craft_core_progress(c, ps, 2), 2);
+    assert_int_equal(ps[0].match, 8);
+    craft_core_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -370,6 +412,7 @@ int main(void)
         cmocka_unit_test(test_core_replication_inflight_window_bounds_unanswered),
         cmocka_unit_test(test_core_replication_malformed_append_ignored),
         cmocka_unit_test(test_core_replication_no_empty_append_flood_under_load),
+        cmocka_unit_test(test_core_replication_stale_answer_does_not_resend_probe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,54 @@
+/* Per-seed figures beyond safety (election times, split votes, the cost of the steady stretch,
+ * old messages and pauses) and their aggregate over a swarm, printed on stderr before the
+ * summary line. */
+#ifndef SIM_FIGURES_H
+#define SIM_FIGURES_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "sim_cost.h"
+#include "sim_elect.h"
+#include "sim_quiet.h"
+
+struct sim_run_figures {
+    struct sim_elect_hist elections; /* every election of the run, from leader loss */
+    uint64_t split_votes;
+    struct sim_quiet_figures quiet;
+    struct sim_cost_figures cost;
+    uint64_t held;     /* messages held for several election timeouts */
+    uint64_t replayed; /* old copies delivered again */
+    uint64_t pauses;
+};
+
+struct sim_figures {
+    uint64_t seeds;
+    struct sim_elect_hist elections;
+    struct sim_elect_hist calm; /* the calm election after the stable stretch */
+    uint64_t split_votes;
+    uint64_t held;
+    uint64_t replayed;
+    uint64_t pauses;
+    /* Cost windows, by link kind: [0] FIFO, [1] reordering. */
+    uint64_t cost_seeds[2];
+    uint64_t cost_commits[2];
+    uint64_t cost_follower_commits[2]; /* commits x followers */
+    uint64_t cost_msgs[2];
+    uint64_t cost_bytes[2];
+    uint64_t cost_entries[2];
+    uint64_t cost_empty[2];
+    uint64_t cost_follower_heartbeats[2];
+    uint64_t cost_entries_ratio_max_milli[2];
+    uint64_t cost_msgs_ratio_max_milli[2]; /* msgs per follower per (commit + interval) */
+    uint64_t cost_inflight_msgs_max;
+    uint64_t cost_inflight_bytes_max;
+};
+
+/* Prints one seed's figures (for --show). */
+void sim_figures_print_run(const struct sim_run_figures *r, FILE *f);
+void sim_figures_add(struct sim_figures *t, const struct sim_run_figures *r);
+void sim_figures_merge(struct sim_figures *into, const struct sim_figures *t);
+/* The aggregate, a few lines each starting "craft-sim: ". */
+void sim_figures_print(const struct sim_figures *t, FILE *f);
+
+#endif
