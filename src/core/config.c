@@ -63,6 +63,9 @@ size_t config_encode(const struct craft_membership *m, unsigned char *buf)
     }
     size_t len = (size_t)(p - buf);
     CRAFT_ASSERT(len <= CONFIG_BYTES_MAX);
+    struct craft_membership back; /* both sides of the boundary agree */
+    CRAFT_ASSERT(config_decode(buf, len, &back) == 0);
+    CRAFT_ASSERT(config_equal(&back, m));
     return len;
 }
 

@@ -282,9 +282,43 @@ static void on_msg(struct craft_core *c, const struct craft_msg *m)
     }
 }
 
+/* What holds after every step, given the term and commit index before it (§5.1, §5.3, §5.4). */
+static void check_invariants(const struct craft_core *c, craft_term term_before,
+                             craft_index commit_before)
+{
+    CRAFT_ASSERT(c->term >= term_before);        /* terms only rise */
+    CRAFT_ASSERT(c->commit >= commit_before);    /* commit only rises */
+    CRAFT_ASSERT(c->commit <= log_last_index(&c->log));
+    CRAFT_ASSERT(c->log.stable <= log_last_index(&c->log));
+    CRAFT_ASSERT(c->applied <= c->emitted);      /* nothing applied that was not handed out */
+    CRAFT_ASSERT(c->hs_emitted.commit <= c->commit || c->hs_emitted.commit <= c->emitted);
+    CRAFT_ASSERT(c->hs_emitted.term == c->term); /* every term change reaches the output */
+    CRAFT_ASSERT(c->hs_emitted.vote == c->vote);
+    switch (c->role) {
+    case CRAFT_LEADER:
+        CRAFT_ASSERT(c->leader == c->cfg.id);
+        CRAFT_ASSERT(c->vote == c->cfg.id); /* it won its own term's election */
+        break;
+    case CRAFT_CANDIDATE:
+        CRAFT_ASSERT(c->vote == c->cfg.id);
+        CRAFT_ASSERT(c->leader == CRAFT_ID_NONE);
+        break;
+    case CRAFT_PRECANDIDATE:
+        CRAFT_ASSERT(c->leader == CRAFT_ID_NONE);
+        break;
+    case CRAFT_FOLLOWER:
+        CRAFT_ASSERT(c->leader != c->cfg.id);
+        break;
+    default:
+        CRAFT_ASSERT(0);
+    }
+}
+
 int craft_core_step(struct craft_core *c, const struct craft_input *in, struct craft_output *out)
 {
     int rv = 0;
+    craft_term term_before = c->term;
+    craft_index commit_before = c->commit;
     output_begin(c);
     switch (in->type) {
     case CRAFT_IN_TICK:
@@ -341,8 +375,7 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
         out->proposed_term = proposed_term;
         out->proposed_index_first = proposed_first - in->propose.n;
     }
-    CRAFT_ASSERT(c->commit <= log_last_index(&c->log));
-    CRAFT_ASSERT(c->log.stable <= log_last_index(&c->log));
+    check_invariants(c, term_before, commit_before);
     if (rv == 0 && c->out_of_memory) {
         rv = CRAFT_ENOMEM;
     }

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/assert.h"
 #include "util/byteorder.h"
 #include "util/crc32c.h"
 
@@ -23,6 +24,8 @@ struct hard_state_file {
 
 void hard_state_slot_encode(uint64_t seq, const struct craft_hard_state *hs, void *buf)
 {
+    CRAFT_ASSERT(seq > 0); /* seq 0 decodes as "never written" */
+    CRAFT_ASSERT(hs->vote == CRAFT_ID_NONE || hs->term > 0); /* a vote belongs to a term */
     unsigned char *b = buf;
     memset(b, 0, HARD_STATE_SLOT_BYTES);
     put_u32le(b + 4, HARD_STATE_VERSION);

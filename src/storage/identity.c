@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "util/assert.h"
 #include "util/byteorder.h"
 #include "util/crc32c.h"
 
@@ -15,6 +16,7 @@ static const unsigned char identity_magic[8] = {'C', 'R', 'A', 'F', 'T', 'I', 'D
 
 void identity_encode(craft_id node, uint64_t cluster, void *buf)
 {
+    CRAFT_ASSERT(node != CRAFT_ID_NONE);
     unsigned char *b = buf;
     memset(b, 0, IDENTITY_BYTES);
     memcpy(b, identity_magic, sizeof identity_magic);

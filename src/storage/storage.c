@@ -110,6 +110,10 @@ int storage_save_hard_state(struct storage *s, const struct craft_hard_state *hs
     if (s->failed) {
         return CRAFT_EIO;
     }
+    /* The core never takes a term back, nor changes a vote within a term (§5.1, §5.2). */
+    CRAFT_ASSERT(hs->term >= s->latest.term);
+    CRAFT_ASSERT(hs->term != s->saved.term || s->saved.vote == CRAFT_ID_NONE ||
+                 hs->vote == s->saved.vote);
     s->latest = *hs;
     if (hs->term == s->saved.term && hs->vote == s->saved.vote) {
         return 0;
@@ -135,6 +139,11 @@ int storage_queue_log(struct storage *s, craft_index truncate_from,
             return fail(s, rv, "truncating the log");
         }
     }
+    for (size_t i = 1; i < n; i++) {
+        CRAFT_ASSERT(entries[i].index == entries[i - 1].index + 1); /* a contiguous run */
+        CRAFT_ASSERT(entries[i].term >= entries[i - 1].term);        /* terms never fall */
+    }
+    CRAFT_ASSERT(n == 0 || truncate_from == 0 || entries[0].index == truncate_from);
     if (n > 0) {
         int rv = wal_append(s->wal, entries, n);
         if (rv != 0) {

@@ -24,7 +24,14 @@ static uint32_t record_crc(const unsigned char *buf, uint32_t len)
 
 void wal_record_encode(const struct wal_record *r, void *buf)
 {
+    /* Only records the decoder accepts are written (both sides of the boundary agree). */
     CRAFT_ASSERT(r->len <= WAL_RECORD_DATA_MAX);
+    CRAFT_ASSERT(r->index > 0);
+    CRAFT_ASSERT(r->batch > 0);
+    CRAFT_ASSERT((r->flags & ~WAL_FLAG_BATCH_END) == 0);
+    CRAFT_ASSERT(r->kind == WAL_RECORD_ENTRY || r->kind == WAL_RECORD_TRUNCATE);
+    CRAFT_ASSERT(r->kind != WAL_RECORD_ENTRY || r->term > 0);
+    CRAFT_ASSERT(r->kind != WAL_RECORD_TRUNCATE || (r->len == 0 && r->entry_type == 0));
     unsigned char *b = buf;
     size_t size = wal_record_size(r->len);
     put_u32le(b + 4, r->len);
@@ -106,6 +113,8 @@ enum wal_decode wal_record_decode(const void *buf, size_t avail, struct wal_reco
         get_u32le(b + 12) != 0 || r.index == 0 || r.batch == 0) {
         return WAL_DECODE_BAD;
     }
+    CRAFT_ASSERT(need >= WAL_RECORD_HEADER_BYTES + len);
+    CRAFT_ASSERT(need % WAL_RECORD_ALIGN == 0);
     *out = r;
     *size = need;
     return WAL_DECODE_OK;
@@ -113,6 +122,7 @@ enum wal_decode wal_record_decode(const void *buf, size_t avail, struct wal_reco
 
 void wal_segment_header_encode(uint64_t seq, void *buf)
 {
+    CRAFT_ASSERT(seq > 0);
     unsigned char *b = buf;
     memset(b, 0, WAL_SEGMENT_HEADER_BYTES);
     memcpy(b, segment_magic, sizeof segment_magic);
