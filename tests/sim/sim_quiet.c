@@ -32,6 +32,17 @@ static void phase(struct sim_cluster *c, enum sim_phase ph)
     sim_trace_add(&c->trace, c->now_us, SIM_TR_PHASE, 0, ph, 0, 0);
 }
 
+/* The status of node i if it is up. */
+static bool live_status(const struct sim_cluster *c, unsigned i, struct craft_core_status *st)
+{
+    const struct sim_node *n = &c->nodes[i];
+    if (!n->up) {
+        return false;
+    }
+    craft_core_status(n->core, st);
+    return true;
+}
+
 /* Agreement of every live node: one leader, everyone else following it, one term, commit at
  * the leader's last index, everything applied. Returns the leader, or CRAFT_ID_NONE with why
  * in buf. */
@@ -40,12 +51,10 @@ static craft_id agreed(const struct sim_cluster *c, char *buf, size_t len)
     craft_id leader = CRAFT_ID_NONE;
     struct craft_core_status ls = {0};
     for (unsigned i = 1; i <= c->p.n_nodes; i++) {
-        const struct sim_node *n = &c->nodes[i];
         struct craft_core_status st;
-        if (!n->up) {
+        if (!live_status(c, i, &st)) {
             continue;
         }
-        craft_core_status(n->core, &st);
         if (st.role == CRAFT_LEADER) {
             if (leader != CRAFT_ID_NONE) {
                 snprintf(buf, len, "n%" PRIu64 " and n%u both lead", leader, i);
@@ -60,12 +69,10 @@ static craft_id agreed(const struct sim_cluster *c, char *buf, size_t len)
         return CRAFT_ID_NONE;
     }
     for (unsigned i = 1; i <= c->p.n_nodes; i++) {
-        const struct sim_node *n = &c->nodes[i];
         struct craft_core_status st;
-        if (!n->up) {
+        if (!live_status(c, i, &st)) {
             continue;
         }
-        craft_core_status(n->core, &st);
         if (st.term != ls.term || (i != leader && (st.role != CRAFT_FOLLOWER ||
                                                    st.leader != leader))) {
             snprintf(buf, len,
@@ -74,11 +81,11 @@ static craft_id agreed(const struct sim_cluster *c, char *buf, size_t len)
                      i, craft_role_name(st.role), st.term, st.leader, leader, ls.term);
             return CRAFT_ID_NONE;
         }
-        if (st.commit != ls.last_index || n->applied != ls.last_index) {
+        if (st.commit != ls.last_index || c->nodes[i].applied != ls.last_index) {
             snprintf(buf, len,
                      "n%u has commit %" PRIu64 " and applied %" PRIu64 "; leader n%" PRIu64
                      " has last index %" PRIu64 " and commit %" PRIu64,
-                     i, st.commit, n->applied, leader, ls.last_index, ls.commit);
+                     i, st.commit, c->nodes[i].applied, leader, ls.last_index, ls.commit);
             return CRAFT_ID_NONE;
         }
     }

@@ -12,13 +12,7 @@
 
 static int failures;
 
-#define EXPECT(cond)                                                                               \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);                    \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "sim_expect.h"
 
 static void test_sim_heap_orders_by_time_then_sequence(void)
 {

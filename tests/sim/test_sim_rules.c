@@ -9,13 +9,7 @@
 
 static int failures;
 
-#define EXPECT(cond)                                                                               \
-    do {                                                                                           \
-        if (!(cond)) {                                                                             \
-            fprintf(stderr, "%s:%d: expected %s\n", __FILE__, __LINE__, #cond);                    \
-            failures++;                                                                            \
-        }                                                                                          \
-    } while (0)
+#include "sim_expect.h"
 
 /* The first rule that fired, if any. */
 struct fired {

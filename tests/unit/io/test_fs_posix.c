@@ -15,6 +15,7 @@
 #include <cmocka.h>
 
 #include "io/fs.h"
+#include "scratch_dir.h"
 
 struct fixture {
     char root[64];  /* the mkdtemp directory */
@@ -39,22 +40,9 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     struct fixture *fx = *state;
-    DIR *d;
-    struct dirent *e;
-    char path[512];
 
     io_fs_posix_destroy(fx->fs);
-    d = opendir(fx->data);
-    if (d != NULL) {
-        while ((e = readdir(d)) != NULL) {
-            if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-                snprintf(path, sizeof path, "%s/%s", fx->data, e->d_name);
-                unlink(path);
-            }
-        }
-        closedir(d);
-    }
-    rmdir(fx->data);
+    scratch_dir_remove(fx->data);
     rmdir(fx->root);
     free(fx);
     return 0;

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "io/sim/fs_sim.h"
+#include "scratch_dir.h"
 #include "storage/storage.h"
 #include "storage/wal.h"
 #include "storage/wal_record.h"
@@ -271,23 +272,6 @@ static void fwd_unmap(void *ctx, const void *addr, uint64_t size)
     b->posix->ops->unmap(b->posix->ctx, addr, size);
 }
 
-static void remove_dir(const char *path)
-{
-    DIR *d = opendir(path);
-    if (d != NULL) {
-        struct dirent *de;
-        while ((de = readdir(d)) != NULL) {
-            if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0) {
-                char p[512];
-                snprintf(p, sizeof p, "%s/%s", path, de->d_name);
-                unlink(p);
-            }
-        }
-        closedir(d);
-    }
-    rmdir(path);
-}
-
 static void test_storage_recovery_read_error_is_eio_not_sigbus(void **state)
 {
     (void)state;
@@ -332,7 +316,7 @@ static void test_storage_recovery_read_error_is_eio_not_sigbus(void **state)
         storage_close(s);
     }
     io_fs_posix_destroy(posix);
-    remove_dir(dir);
+    scratch_dir_remove(dir);
     rmdir(root);
     if (rv != CRAFT_EIO || b.n_seg_reads == 0) {
         fail_msg("recovery over unreadable segments: %s after %u segment reads, '%s' (want "
