@@ -15,6 +15,10 @@ struct msg_entries_ref {
     craft_index first;
     uint32_t n;
     craft_term last_term;
+    /* An acknowledgement speaks for the log up to ack_index, whose entry had ack_term when it
+     * was written (0: not an acknowledgement). */
+    craft_index ack_index;
+    craft_term ack_term;
 };
 
 /* A growable array of outgoing messages, reused from step to step. Owned by the core. */
@@ -98,6 +102,7 @@ struct progress *replication_progress_of(struct craft_core *c, craft_id id);
 struct craft_msg *output_msg(struct craft_core *c, uint32_t type, craft_id to);
 struct craft_msg *output_msg_after_persist(struct craft_core *c, uint32_t type, craft_id to);
 void output_msg_entries(struct craft_core *c, struct craft_msg *m, craft_index first, uint32_t n);
+void output_msg_ack(struct craft_core *c, struct craft_msg *m, craft_index index);
 void output_event_role(struct craft_core *c);
 void output_event_commit(struct craft_core *c);
 void output_log_written(struct craft_core *c, craft_index index, bool truncated);

@@ -244,7 +244,9 @@ static void respond(struct craft_core *c, const struct craft_msg *req, bool succ
     }
     m->append_resp.success = success;
     m->append_resp.index = index;
-    if (!success) {
+    if (success) {
+        output_msg_ack(c, m, index);
+    } else {
         struct log *l = &c->log;
         if (index > log_last_index(l)) {
             m->append_resp.hint_term = 0;
