@@ -31,7 +31,10 @@ static void restart_later(struct sim_cluster *c, struct sim_node *n)
 
 /* Everything reported durable must come back, except what a write that was pending at the
  * crash removed (it may have reached the disk): below the crash floor the model and the
- * recovered log must agree entry for entry. */
+ * recovered log must agree entry for entry. Entries the storage gave back equal at an earlier
+ * restart (disk.n_verified) are compared by term only, so a restart costs the new entries'
+ * bytes, not the whole log's (closed WAL segments are never rewritten; damage there is the
+ * bit-flip fault's business, caught by its checksums). */
 static bool check_survival(struct sim_cluster *c, struct sim_node *n,
                            const struct storage_recovered *rec)
 {
@@ -42,8 +45,9 @@ static bool check_survival(struct sim_cluster *c, struct sim_node *n,
     for (size_t i = 0; i < must; i++) {
         const struct sim_disk_ent *want = &n->disk.log[i];
         if (i >= rec->n_entries || rec->entries[i].term != want->term ||
-            sim_hash_bytes(rec->entries[i].data.base, rec->entries[i].data.len) !=
-                want->data_hash) {
+            (i >= n->disk.n_verified &&
+             sim_hash_bytes(rec->entries[i].data.base, rec->entries[i].data.len) !=
+                 want->data_hash)) {
             sim_checks_fail(&c->checks, n->id, "storage_lost_durable",
                             "n%" PRIu64 " recovered %zu entries, but entry %zu (term %" PRIu64
                             ") was reported durable and is %s",
