@@ -2,7 +2,7 @@
 # Mutation check of the simulator: for each protocol bug the core can be built with
 # (-DCRAFT_MUTATION=<name>), build craft-sim in build-mut-<name>, run the swarm, and require that
 # it reports a violation. Fails if any mutation survives.
-#   tools/mutation_check.sh [mutation...]      (default: all five)
+#   tools/mutation_check.sh [mutation...]      (default: all nine)
 # Environment: SEEDS (1000), STEPS (3000), JOBS (2), GENERATOR (Ninja when available).
 set -uo pipefail
 
@@ -12,7 +12,8 @@ STEPS=${STEPS:-3000}
 JOBS=${JOBS:-2}
 MUTATIONS=("$@")
 if [ ${#MUTATIONS[@]} -eq 0 ]; then
-    MUTATIONS=(figure8 vote_no_log_check ack_before_durable vote_not_persisted truncate_committed)
+    MUTATIONS=(figure8 vote_no_log_check ack_before_durable vote_not_persisted truncate_committed
+        batch_outputs_lost compact_past_applied propose_batch_index append_bytes_overshoot)
 fi
 GENERATOR=${GENERATOR:-}
 if [ -z "$GENERATOR" ] && command -v ninja >/dev/null 2>&1; then

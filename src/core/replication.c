@@ -61,9 +61,15 @@ static bool send_one(struct craft_core *c, struct progress *p)
     uint64_t bytes = 0;
     while (n < n_avail && n < c->cfg.append_entries_max) {
         size_t len = log_get(&c->log, p->next + n)->data.len;
+#ifdef CRAFT_MUTATION_APPEND_BYTES_OVERSHOOT
+        if (n > 0 && bytes > c->cfg.append_bytes_max) { /* mutation: one entry past the limit */
+            break;
+        }
+#else
         if (n > 0 && bytes + len > c->cfg.append_bytes_max) {
             break;
         }
+#endif
         bytes += len;
         n++;
     }

@@ -6,8 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sim_compact.h"
 #include "sim_hash.h"
 #include "sim_mem.h"
+#include "sim_propose.h"
 
 static uint64_t sub_seed(uint64_t seed, uint64_t what)
 {
@@ -146,6 +148,9 @@ static bool start_node(struct sim_cluster *c, struct sim_node *n)
     if (c->p.uncommitted_bytes_max != 0) {
         cfg.uncommitted_bytes_max = c->p.uncommitted_bytes_max;
     }
+    if (c->p.append_bytes_max != 0) {
+        cfg.append_bytes_max = c->p.append_bytes_max;
+    }
     struct craft_core_boot boot;
     if (!open_storage(c, n, &boot)) {
         return false;
@@ -181,6 +186,7 @@ struct sim_cluster *sim_cluster_create(const struct sim_params *p, bool show, FI
     sim_trace_init(&c->trace, show, show_out);
     prng_seed(&c->rng_disk, sub_seed(p->seed, 2));
     prng_seed(&c->rng_fault, sub_seed(p->seed, 3));
+    prng_seed(&c->rng_feed, sub_seed(p->seed, 6));
     struct prng rng_clock;
     prng_seed(&rng_clock, sub_seed(p->seed, 4));
     for (unsigned i = 1; i <= p->n_nodes; i++) {
@@ -228,6 +234,7 @@ void sim_cluster_destroy(struct sim_cluster *c)
     }
     sim_heap_close(&c->heap);
     for (unsigned i = 1; i <= c->p.n_nodes; i++) {
+        sim_inbox_close(&c->inbox[i]);
         sim_node_close(&c->nodes[i]);
     }
     sim_checks_close(&c->checks);
@@ -420,6 +427,7 @@ int sim_cluster_feed(struct sim_cluster *c, struct sim_node *n, const struct cra
                      struct sim_feed_result *res)
 {
     CRAFT_ASSERT(n->up);
+    craft_index applied_before = n->applied;
     struct craft_output out;
     int rv = craft_core_step(n->core, in, &out);
     if (res != NULL) {
@@ -443,6 +451,9 @@ int sim_cluster_feed(struct sim_cluster *c, struct sim_node *n, const struct cra
                             n->applied, craft_errname(rv2));
         }
         sim_cluster_carry_out(c, n, &out);
+    }
+    if (n->up && n->applied > applied_before && in->type != CRAFT_IN_COMPACT) {
+        sim_compact_after_apply(c, n);
     }
     return rv;
 }
@@ -491,6 +502,10 @@ static void on_deliver(struct sim_cluster *c, const struct sim_event *ev)
         return;
     }
     sim_trace_add_msg(&c->trace, c->now_us, SIM_TR_DELIVER, ev->node, m->from, m, m->term);
+    if (c->p.batch_window_us > 0) {
+        sim_feed_deliver(c, n, nm); /* fed with whatever else arrives within the window */
+        return;
+    }
     struct craft_input in = {.type = CRAFT_IN_MSGS};
     in.msgs.msgs = m;
     in.msgs.n = 1;
@@ -549,6 +564,10 @@ static void on_disk(struct sim_cluster *c, const struct sim_event *ev)
 static void on_client(struct sim_cluster *c, const struct sim_event *ev)
 {
     if (!c->clients_on) {
+        return;
+    }
+    if (sim_propose_active(c)) {
+        sim_propose_on_client(c, ev);
         return;
     }
     unsigned i = (unsigned)ev->arg;
@@ -618,6 +637,12 @@ bool sim_cluster_step(struct sim_cluster *c)
         if (c->faults_on && c->fault_hook != NULL) {
             c->fault_hook(c);
         }
+        break;
+    case SIM_EV_FLUSH:
+        sim_feed_on_flush(c, &ev);
+        break;
+    case SIM_EV_CAMPAIGN:
+        sim_feed_on_campaign(c, &ev);
         break;
     default:
         CRAFT_ASSERT(0);

@@ -17,6 +17,8 @@ enum sim_event_kind {
     SIM_EV_FAULT = 7,  /* the swarm changes the fault state */
     SIM_EV_ISOLATE = 8,   /* cut every link of node; arg: reconnect after this many us */
     SIM_EV_RECONNECT = 9, /* restore every link of node */
+    SIM_EV_FLUSH = 10,    /* feed node's inbox as one CRAFT_IN_MSGS; arg: inbox gen (sim_feed) */
+    SIM_EV_CAMPAIGN = 11, /* ask a random node to campaign now (sim_feed) */
 };
 
 struct sim_event {

@@ -18,9 +18,12 @@ static struct craft_core *follower(craft_term term)
 static struct craft_msg append_from(craft_id from, craft_term term, const struct craft_entry *es,
                                     uint32_t n)
 {
-    return (struct craft_msg){.type = CRAFT_MSG_APPEND, .from = from, .to = 2, .term = term,
-                              .append = {.prev_index = 1, .prev_term = 1, .commit = 1,
-                                         .entries = es, .n_entries = n}};
+    return (struct craft_msg){
+        .type = CRAFT_MSG_APPEND,
+        .from = from,
+        .to = 2,
+        .term = term,
+        .append = {.prev_index = 1, .prev_term = 1, .commit = 1, .entries = es, .n_entries = n}};
 }
 
 static int feed_batch(struct craft_core *c, const struct craft_msg *msgs, size_t n,
@@ -71,8 +74,8 @@ static void test_core_batch_ack_of_truncated_entries_is_not_sent(void **state)
         {.term = 2, .index = 2, .type = CRAFT_ENTRY_NORMAL, .data = {"a", 1}},
         {.term = 2, .index = 3, .type = CRAFT_ENTRY_NORMAL, .data = {"b", 1}},
     };
-    struct craft_entry newer = {.term = 3, .index = 2, .type = CRAFT_ENTRY_NORMAL,
-                                .data = {"c", 1}};
+    struct craft_entry newer = {
+        .term = 3, .index = 2, .type = CRAFT_ENTRY_NORMAL, .data = {"c", 1}};
     struct craft_msg msgs[2] = {append_from(1, 2, old, 2), append_from(3, 3, &newer, 1)};
     struct craft_output out;
     assert_int_equal(feed_batch(c, msgs, 2, &out), 0);
@@ -93,7 +96,10 @@ static void test_core_batch_vote_of_a_left_term_is_not_sent(void **state)
 {
     (void)state;
     struct craft_core *c = follower(1);
-    struct craft_msg vote = {.type = CRAFT_MSG_VOTE, .from = 1, .to = 2, .term = 2,
+    struct craft_msg vote = {.type = CRAFT_MSG_VOTE,
+                             .from = 1,
+                             .to = 2,
+                             .term = 2,
                              .vote = {.last_index = 1, .last_term = 1}};
     struct craft_msg msgs[2] = {vote, vote};
     msgs[1].from = 3;
