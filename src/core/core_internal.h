@@ -102,7 +102,9 @@ struct progress *replication_progress_of(struct craft_core *c, craft_id id);
 struct craft_msg *output_msg(struct craft_core *c, uint32_t type, craft_id to);
 struct craft_msg *output_msg_after_persist(struct craft_core *c, uint32_t type, craft_id to);
 void output_msg_entries(struct craft_core *c, struct craft_msg *m, craft_index first, uint32_t n);
-void output_msg_ack(struct craft_core *c, struct craft_msg *m, craft_index index);
+/* Records that m (in queue q) acknowledges the log up to index, as it stands now. */
+void output_msg_ack(struct craft_core *c, struct msg_queue *q, struct craft_msg *m,
+                    craft_index index);
 void output_event_role(struct craft_core *c);
 void output_event_commit(struct craft_core *c);
 void output_log_written(struct craft_core *c, craft_index index, bool truncated);

@@ -67,12 +67,9 @@ void output_msg_entries(struct craft_core *c, struct craft_msg *m, craft_index f
     m->append.n_entries = n;
 }
 
-void output_msg_ack(struct craft_core *c, struct craft_msg *m, craft_index index)
+void output_msg_ack(struct craft_core *c, struct msg_queue *q, struct craft_msg *m,
+                    craft_index index)
 {
-    struct msg_queue *q = &c->out_after;
-    if (!(m >= q->msgs && m < q->msgs + q->n)) {
-        q = &c->out_msgs; /* only under the ack_before_durable mutation */
-    }
     CRAFT_ASSERT(m >= q->msgs && m < q->msgs + q->n);
     q->refs[m - q->msgs].ack_index = index;
     q->refs[m - q->msgs].ack_term = log_term_at(&c->log, index);

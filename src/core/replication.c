@@ -241,8 +241,10 @@ static void respond(struct craft_core *c, const struct craft_msg *req, bool succ
 {
     /* An acknowledgement speaks for the disk: it waits until the entries are durable. */
 #ifdef CRAFT_MUTATION_ACK_BEFORE_DURABLE
+    struct msg_queue *q = &c->out_msgs;
     struct craft_msg *m = output_msg(c, CRAFT_MSG_APPEND_RESP, req->from);
 #else
+    struct msg_queue *q = &c->out_after;
     struct craft_msg *m = output_msg_after_persist(c, CRAFT_MSG_APPEND_RESP, req->from);
 #endif
     if (m == NULL) {
@@ -251,7 +253,7 @@ static void respond(struct craft_core *c, const struct craft_msg *req, bool succ
     m->append_resp.success = success;
     m->append_resp.index = index;
     if (success) {
-        output_msg_ack(c, m, index);
+        output_msg_ack(c, q, m, index);
     } else {
         struct log *l = &c->log;
         if (index > log_last_index(l)) {
