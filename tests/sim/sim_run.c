@@ -78,6 +78,10 @@ int sim_run_seed(uint64_t seed, const struct sim_run_options *opt, FILE *out,
     if (opt->show) {
         fprintf(out, "seed %" PRIu64 ": %u nodes, profile %s, pre_vote %d, check_quorum %d\n", seed,
                 p.n_nodes, profile_name(pf), p.pre_vote, p.check_quorum);
+        fprintf(out, "seed %" PRIu64 ": feed batch_window_us %u propose_batch_max %u big_cmd %u "
+                     "append_bytes_max %llu compact_every %u campaign_us_max %u\n",
+                seed, p.batch_window_us, p.propose_batch_max, p.big_cmd_ppm,
+                (unsigned long long)p.append_bytes_max, p.compact_every, p.campaign_us_max);
     }
     sim_swarm_start(c);
     uint64_t heal_step = opt->steps - opt->steps * SIM_HEAL_PERCENT / 100;
