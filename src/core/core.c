@@ -291,7 +291,6 @@ static void check_invariants(const struct craft_core *c, craft_term term_before,
     CRAFT_ASSERT(c->commit <= log_last_index(&c->log));
     CRAFT_ASSERT(c->log.stable <= log_last_index(&c->log));
     CRAFT_ASSERT(c->applied <= c->emitted);      /* nothing applied that was not handed out */
-    CRAFT_ASSERT(c->hs_emitted.commit <= c->commit || c->hs_emitted.commit <= c->emitted);
     CRAFT_ASSERT(c->hs_emitted.term == c->term); /* every term change reaches the output */
     CRAFT_ASSERT(c->hs_emitted.vote == c->vote);
     switch (c->role) {
@@ -330,6 +329,9 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
             break;
         }
         for (size_t i = 0; i < in->msgs.n; i++) {
+#ifdef CRAFT_MUTATION_BATCH_OUTPUTS_LOST
+            output_begin(c); /* mutation: each message of a batch discards the earlier outputs */
+#endif
             on_msg(c, &in->msgs.msgs[i]);
         }
         break;
@@ -350,7 +352,9 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
         break;
     case CRAFT_IN_COMPACT: {
         craft_index upto = in->compact.index;
+#ifndef CRAFT_MUTATION_COMPACT_PAST_APPLIED
         upto = upto < c->applied ? upto : c->applied;
+#endif
         upto = upto < c->commit ? upto : c->commit; /* applied may run past a stale log */
         upto = upto < c->log.stable ? upto : c->log.stable;
         if (upto >= log_first_index(&c->log)) {
@@ -373,7 +377,11 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
     output_finish(c, out);
     if (in->type == CRAFT_IN_PROPOSE && rv == 0 && in->propose.n > 0) {
         out->proposed_term = proposed_term;
+#ifdef CRAFT_MUTATION_PROPOSE_BATCH_INDEX
+        out->proposed_index_first = proposed_first - 1; /* mutation: the last command's index */
+#else
         out->proposed_index_first = proposed_first - in->propose.n;
+#endif
     }
     check_invariants(c, term_before, commit_before);
     if (rv == 0 && c->out_of_memory) {

@@ -17,6 +17,10 @@ struct msg_entries_ref {
     craft_index first;
     uint32_t n;
     craft_term last_term;
+    /* An acknowledgement speaks for the log up to ack_index, whose entry had ack_term when it
+     * was written (0: not an acknowledgement). */
+    craft_index ack_index;
+    craft_term ack_term;
 };
 
 /* A growable array of outgoing messages, reused from step to step. Owned by the core. */
@@ -104,6 +108,9 @@ void replication_on_persisted(struct craft_core *c, craft_term term, craft_index
 struct craft_msg *output_msg(struct craft_core *c, uint32_t type, craft_id to);
 struct craft_msg *output_msg_after_persist(struct craft_core *c, uint32_t type, craft_id to);
 void output_msg_entries(struct craft_core *c, struct craft_msg *m, craft_index first, uint32_t n);
+/* Records that m (in queue q) acknowledges the log up to index, as it stands now. */
+void output_msg_ack(struct craft_core *c, struct msg_queue *q, struct craft_msg *m,
+                    craft_index index);
 void output_event_role(struct craft_core *c);
 void output_event_commit(struct craft_core *c);
 void output_log_written(struct craft_core *c, craft_index index, bool truncated);

@@ -67,6 +67,14 @@ void output_msg_entries(struct craft_core *c, struct craft_msg *m, craft_index f
     m->append.n_entries = n;
 }
 
+void output_msg_ack(struct craft_core *c, struct msg_queue *q, struct craft_msg *m,
+                    craft_index index)
+{
+    CRAFT_ASSERT(m >= q->msgs && m < q->msgs + q->n);
+    q->refs[m - q->msgs].ack_index = index;
+    q->refs[m - q->msgs].ack_term = log_term_at(&c->log, index);
+}
+
 static void event_push(struct craft_core *c, struct craft_event ev)
 {
     if (c->n_events == c->cap_events) {
@@ -120,13 +128,32 @@ void output_begin(struct craft_core *c)
     c->out_of_memory = false;
 }
 
+/* True when a later message of the same step took back what an answer speaks for; the answer
+ * then goes unsent (a lost message, which Raft tolerates). An acknowledgement must hold for the
+ * log this step persists: acknowledging entries that a later AppendEntries of the batch (from a
+ * newer leader) truncated would let the old leader count a replica that no disk holds. A vote
+ * granted before a later message of the batch moved to a newer term is not what the step
+ * persists either (only the last term and vote are): a vote leaves only as persisted. */
+static bool superseded(const struct craft_core *c, const struct craft_msg *m,
+                       const struct msg_entries_ref *ref)
+{
+    if (ref->ack_index != 0 && log_term_at(&c->log, ref->ack_index) != ref->ack_term) {
+        return true;
+    }
+    return m->type == CRAFT_MSG_VOTE_RESP && m->vote_resp.granted && m->term != c->term;
+}
+
 /* Points each AppendEntries at its entries, now that the log has stopped moving; drops one whose
- * entries were truncated away later in the step (a lost message, which Raft tolerates). */
+ * entries were truncated away later in the step (a lost message, which Raft tolerates), and
+ * answers that later messages of the step superseded. */
 static void resolve_entries(struct craft_core *c, struct msg_queue *q)
 {
     size_t kept = 0;
     for (size_t i = 0; i < q->n; i++) {
         struct msg_entries_ref ref = q->refs[i];
+        if (superseded(c, &q->msgs[i], &ref)) {
+            continue;
+        }
         if (ref.n > 0) {
             craft_index last = ref.first + ref.n - 1;
             if (ref.first < log_first_index(&c->log) || last > log_last_index(&c->log) ||

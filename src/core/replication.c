@@ -42,9 +42,15 @@ static bool send_one(struct craft_core *c, struct progress *p)
     uint64_t bytes = 0;
     while (n < n_avail && n < c->cfg.append_entries_max) {
         size_t len = log_get(&c->log, p->next + n)->data.len;
+#ifdef CRAFT_MUTATION_APPEND_BYTES_OVERSHOOT
+        if (n > 0 && bytes > c->cfg.append_bytes_max) { /* mutation: one entry past the limit */
+            break;
+        }
+#else
         if (n > 0 && bytes + len > c->cfg.append_bytes_max) {
             break;
         }
+#endif
         bytes += len;
         n++;
     }
@@ -252,8 +258,10 @@ static void respond(struct craft_core *c, const struct craft_msg *req, bool succ
 {
     /* An acknowledgement speaks for the disk: it waits until the entries are durable. */
 #ifdef CRAFT_MUTATION_ACK_BEFORE_DURABLE
+    struct msg_queue *q = &c->out_msgs;
     struct craft_msg *m = output_msg(c, CRAFT_MSG_APPEND_RESP, req->from);
 #else
+    struct msg_queue *q = &c->out_after;
     struct craft_msg *m = output_msg_after_persist(c, CRAFT_MSG_APPEND_RESP, req->from);
 #endif
     if (m == NULL) {
@@ -261,7 +269,9 @@ static void respond(struct craft_core *c, const struct craft_msg *req, bool succ
     }
     m->append_resp.success = success;
     m->append_resp.index = index;
-    if (!success) {
+    if (success) {
+        output_msg_ack(c, q, m, index);
+    } else {
         struct log *l = &c->log;
         if (index > log_last_index(l)) {
             m->append_resp.hint_term = 0;

@@ -26,27 +26,43 @@ void sim_clients_init(struct sim_clients *cl, unsigned n, unsigned n_nodes, uint
 
 size_t sim_client_command(struct sim_clients *cl, unsigned i, bool healed, char *buf)
 {
+    return sim_client_command_nth(cl, i, 0, healed, buf, 0);
+}
+
+size_t sim_client_command_nth(struct sim_clients *cl, unsigned i, uint64_t j, bool healed,
+                              char *buf, size_t len)
+{
     struct sim_client *c = &cl->c[i];
     int k = snprintf(buf, SIM_CMD_BYTES_MAX, "%c%u-%llu", healed ? 'h' : 'c', i,
-                     (unsigned long long)c->seq);
+                     (unsigned long long)(c->seq + j));
     CRAFT_ASSERT(k > 0 && k < SIM_CMD_BYTES_MAX);
-    size_t len = (size_t)k;
-    size_t pad = prng_below(&cl->rng, cl->pad_max + 1);
-    if (len + pad > SIM_CMD_BYTES_MAX) {
-        pad = SIM_CMD_BYTES_MAX - len;
+    size_t text = (size_t)k;
+    if (len > text) {
+        memset(buf + text, '.', len - text);
+        return len;
     }
-    memset(buf + len, '.', pad);
-    return len + pad;
+    size_t pad = prng_below(&cl->rng, cl->pad_max + 1);
+    if (text + pad > SIM_CMD_BYTES_MAX) {
+        pad = SIM_CMD_BYTES_MAX - text;
+    }
+    memset(buf + text, '.', pad);
+    return text + pad;
 }
 
 uint64_t sim_client_result(struct sim_clients *cl, unsigned i, int rv, craft_id hint)
 {
+    return sim_client_result_n(cl, i, rv, hint, 1);
+}
+
+uint64_t sim_client_result_n(struct sim_clients *cl, unsigned i, int rv, craft_id hint, size_t n)
+{
+    CRAFT_ASSERT(n >= 1);
     struct sim_client *c = &cl->c[i];
     uint64_t next = prng_range(&cl->rng, cl->us_min, cl->us_max);
     switch (rv) {
     case 0:
-        cl->stats.ok++;
-        c->seq++;
+        cl->stats.ok += n;
+        c->seq += n;
         break;
     case CRAFT_ENOTLEADER:
         cl->stats.not_leader++;
@@ -64,7 +80,7 @@ uint64_t sim_client_result(struct sim_clients *cl, unsigned i, int rv, craft_id 
         break;
     default:
         cl->stats.other++;
-        c->seq++;
+        c->seq += n;
         break;
     }
     return next;

@@ -39,7 +39,15 @@ void sim_clients_init(struct sim_clients *cl, unsigned n, unsigned n_nodes, uint
                       uint32_t us_min, uint32_t us_max, uint32_t pad_max);
 /* Writes client i's next command into buf (SIM_CMD_BYTES_MAX) and returns its length. */
 size_t sim_client_command(struct sim_clients *cl, unsigned i, bool healed, char *buf);
+/* Writes command j of client i's next batch (its sequence number + j) into buf: the unique text,
+ * padded with '.' to len bytes (len 0: the seed's random padding, within SIM_CMD_BYTES_MAX).
+ * buf holds at least max(len, SIM_CMD_BYTES_MAX) bytes. Returns the command's length. */
+size_t sim_client_command_nth(struct sim_clients *cl, unsigned i, uint64_t j, bool healed,
+                              char *buf, size_t len);
 /* Records the result of a proposal; returns the delay before the client's next one. */
 uint64_t sim_client_result(struct sim_clients *cl, unsigned i, int rv, craft_id hint);
+/* The same for a batch of n commands: on success (or a refusal that consumed them) each command
+ * of the batch counts and the client's sequence moves past all of them. */
+uint64_t sim_client_result_n(struct sim_clients *cl, unsigned i, int rv, craft_id hint, size_t n);
 
 #endif

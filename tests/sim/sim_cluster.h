@@ -12,6 +12,7 @@
 #include "sim_cost.h"
 #include "sim_disk_faults.h"
 #include "sim_elect.h"
+#include "sim_feed.h"
 #include "sim_heap.h"
 #include "sim_network.h"
 #include "sim_node.h"
@@ -33,6 +34,8 @@ struct sim_cluster {
     struct prng rng_disk;  /* disk latencies and what a crash leaves */
     struct prng rng_fault; /* fault decisions and targeted crashes */
     struct prng rng_sm;    /* when a durable state machine flushes */
+    struct prng rng_feed;  /* batch sizes, big commands, campaign requests (sim_feed, sim_propose) */
+    struct sim_inbox inbox[SIM_NODES_MAX + 1]; /* batched deliveries, by node (sim_feed) */
     bool faults_on;        /* the fault phase: targeted crashes and fault events act */
     bool clients_on;
     bool healed;

@@ -26,6 +26,8 @@
 #define SIM_TRACE_LOG_MAX (1u << 22)
 /* Largest command a swarm client proposes (text plus random padding). */
 #define SIM_CMD_BYTES_MAX 256
+/* Most commands one client proposes in one CRAFT_IN_PROPOSE (seeds with proposal batches). */
+#define SIM_PROPOSE_BATCH_MAX 8
 #define SIM_DEFAULT_STEPS 10000
 /* The real storage: small segments, so segments close (and rotate) often in short runs. */
 #define SIM_WAL_SEGMENT_BYTES (64u * 1024u)

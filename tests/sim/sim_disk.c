@@ -40,9 +40,6 @@ static void free_pending(struct sim_disk *d)
 void sim_disk_close(struct sim_disk *d)
 {
     free_pending(d);
-    for (size_t i = 0; i < d->n_log; i++) {
-        craft_free(d->log[i].data);
-    }
     craft_free(d->log);
     memset(d, 0, sizeof(*d));
 }
@@ -130,10 +127,10 @@ static void truncate_log(struct sim_disk *d, craft_index from, const struct sim_
     if (obs != NULL && obs->truncate != NULL) {
         obs->truncate(obs->ctx, d, from);
     }
-    for (size_t i = from - 1; i < d->n_log; i++) {
-        craft_free(d->log[i].data);
-    }
     d->n_log = from - 1;
+    if (d->n_verified > d->n_log) {
+        d->n_verified = d->n_log;
+    }
 }
 
 static void append_entry(struct sim_disk *d, const struct craft_entry *e,
@@ -150,11 +147,6 @@ static void append_entry(struct sim_disk *d, const struct craft_entry *e,
     de->term = e->term;
     de->type = e->type;
     de->len = e->data.len;
-    de->data = NULL;
-    if (e->data.len > 0) {
-        de->data = sim_xmalloc(e->data.len);
-        memcpy(de->data, e->data.base, e->data.len);
-    }
     de->data_hash = sim_hash_bytes(e->data.base, e->data.len);
     uint64_t prev = d->n_log > 0 ? d->log[d->n_log - 1].prefix : 0;
     de->prefix = sim_hash_prefix(prev, de->term, de->type, de->data_hash);
@@ -211,25 +203,6 @@ void sim_disk_crash(struct sim_disk *d, struct prng *rng, bool torn,
     free_pending(d);
 }
 
-void sim_disk_boot(const struct sim_disk *d, struct craft_core_boot *boot,
-                   struct craft_entry **entries)
-{
-    memset(boot, 0, sizeof(*boot));
-    boot->hard_state = d->hs;
-    struct craft_entry *ents = sim_xmalloc(d->n_log * sizeof(*ents));
-    for (size_t i = 0; i < d->n_log; i++) {
-        ents[i].term = d->log[i].term;
-        ents[i].index = i + 1;
-        ents[i].type = d->log[i].type;
-        ents[i].data.base = d->log[i].data;
-        ents[i].data.len = d->log[i].len;
-    }
-    boot->entries = ents;
-    boot->n_entries = d->n_log;
-    boot->applied = 0;
-    *entries = ents;
-}
-
 size_t sim_disk_adopt(struct sim_disk *d, const struct craft_hard_state *hs,
                       const struct craft_entry *entries, size_t n,
                       const struct sim_disk_observer *obs)
@@ -242,13 +215,15 @@ size_t sim_disk_adopt(struct sim_disk *d, const struct craft_hard_state *hs,
     size_t same = 0;
     while (same < n && same < d->n_log && entries[same].index == same + 1 &&
            d->log[same].term == entries[same].term &&
-           d->log[same].data_hash == sim_hash_bytes(entries[same].data.base,
-                                                    entries[same].data.len)) {
+           (same < d->n_verified ||
+            d->log[same].data_hash ==
+                sim_hash_bytes(entries[same].data.base, entries[same].data.len))) {
         same++;
     }
     truncate_log(d, same + 1, obs);
     for (size_t i = same; i < n; i++) {
         append_entry(d, &entries[i], obs);
     }
+    d->n_verified = d->n_log;
     return same;
 }

@@ -1,4 +1,5 @@
-/* The simulated durable store of one node: durable hard state and log (deep copies), and the
+/* The simulated durable store of one node: durable hard state and log (hashes: what the checks
+ * compare, not the payloads, so a long run stays small), and the
  * FIFO of pending writes, one per step that had something to persist. A write completes after a
  * random latency, in FIFO order; a crash loses pending writes except a random prefix that reached
  * the disk, the first lost one possibly torn (hard state, truncation, a prefix of its entries).
@@ -18,7 +19,6 @@ struct sim_disk_ent {
     uint32_t type;
     uint64_t data_hash;
     uint64_t prefix; /* hash of the durable log up to and including this entry */
-    void *data;      /* owned */
     size_t len;
 };
 
@@ -53,6 +53,9 @@ struct sim_disk {
     struct sim_disk_ent *log; /* owned; log[i - 1] holds index i */
     size_t n_log;
     size_t cap_log;
+    /* Leading entries the real storage gave back equal at the last restart and not truncated
+     * since: a restart compares their terms only, not their data (tests/sim/README.md). */
+    size_t n_verified;
     struct sim_disk_write *head; /* owned FIFO */
     struct sim_disk_write *tail;
     size_t n_pending;
@@ -85,14 +88,10 @@ void sim_disk_crash(struct sim_disk *d, struct prng *rng, bool torn,
                     const struct sim_disk_observer *obs, struct sim_disk_crash_report *rep);
 
 /* Makes the model hold what the real storage recovered (hard state and log), through the
- * observer so the checks see every change. Returns how many leading entries were already equal. */
+ * observer so the checks see every change; the first n_verified entries are compared by term.
+ * Returns how many leading entries were already equal. */
 size_t sim_disk_adopt(struct sim_disk *d, const struct craft_hard_state *hs,
                       const struct craft_entry *entries, size_t n,
                       const struct sim_disk_observer *obs);
-
-/* Fills boot from the durable state; *entries (owned by the caller, free with craft_free) points
- * into the durable log and lives until the disk changes. */
-void sim_disk_boot(const struct sim_disk *d, struct craft_core_boot *boot,
-                   struct craft_entry **entries);
 
 #endif

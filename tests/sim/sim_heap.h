@@ -19,6 +19,8 @@ enum sim_event_kind {
     SIM_EV_RECONNECT = 9, /* restore every link of node */
     SIM_EV_REPLAY = 10,   /* deliver again a copy of a message sent earlier (sim_oldmsg.c) */
     SIM_EV_PAUSE = 11,    /* pause a node (sim_pause.c) */
+    SIM_EV_FLUSH = 12,    /* feed node's inbox as one CRAFT_IN_MSGS; arg: inbox gen (sim_feed) */
+    SIM_EV_CAMPAIGN = 13, /* ask a random node to campaign now (sim_feed) */
 };
 
 struct sim_event {

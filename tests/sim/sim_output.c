@@ -30,6 +30,7 @@ void sim_cluster_send(struct sim_cluster *c, struct sim_node *from, struct sim_n
         return;
     }
     sim_checks_send(&c->checks, from, m);
+    sim_feed_check_send(c, from, m);
     if (m->type == CRAFT_MSG_VOTE_RESP && m->vote_resp.granted) {
         sim_trace_add(&c->trace, c->now_us, SIM_TR_VOTE, (uint32_t)from->id, m->to, m->term, 0);
         if (c->faults_on && prng_chance(&c->rng_fault, c->p.crash_after_vote_ppm)) {

@@ -84,6 +84,21 @@ struct sim_params {
     uint32_t replay_us_mean;
     uint32_t pause_us_mean;
     uint32_t pause_us_max;
+    /* What a real node feeds the core (0: off; sim_feed.c, sim_propose.c, sim_compact.c):
+     * deliveries to one node within batch_window_us are one CRAFT_IN_MSGS; a client proposes up
+     * to propose_batch_max commands in one CRAFT_IN_PROPOSE; with big_cmd_ppm a command is padded
+     * to [wal_segment_bytes, big_cmd_bytes_max] bytes, bigger than a WAL segment;
+     * append_bytes_max is the core's byte limit of one AppendEntries; a node compacts applied
+     * entries once compact_every of them are held; campaign requests come every
+     * [campaign_us_min, campaign_us_max] of the fault phase. */
+    uint32_t batch_window_us;
+    uint32_t propose_batch_max;
+    uint32_t big_cmd_ppm;
+    uint32_t big_cmd_bytes_max;
+    uint64_t append_bytes_max;
+    uint32_t compact_every;
+    uint32_t campaign_us_min;
+    uint32_t campaign_us_max;
 };
 
 #endif

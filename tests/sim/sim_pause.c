@@ -68,6 +68,11 @@ void sim_pause_event(struct sim_cluster *c)
     schedule_next(c);
 }
 
+bool sim_pause_active(const struct sim_cluster *c, craft_id id)
+{
+    return is_paused(c, id);
+}
+
 bool sim_pause_defer(struct sim_cluster *c, const struct sim_event *ev)
 {
     craft_id id;
@@ -75,6 +80,7 @@ bool sim_pause_defer(struct sim_cluster *c, const struct sim_event *ev)
     case SIM_EV_DELIVER:
     case SIM_EV_TICK:
     case SIM_EV_DISK:
+    case SIM_EV_FLUSH: /* a batch of deliveries waits with them */
         id = ev->node;
         break;
     case SIM_EV_CLIENT:

@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "craft/types.h"
 #include "sim_config.h"
 #include "sim_heap.h"
 #include "util/prng.h"
@@ -30,5 +31,8 @@ void sim_pause_event(struct sim_cluster *c);
 /* True if ev is for a paused node; it is then queued again for the moment the node resumes
  * (same order as before) and must not be processed now. */
 bool sim_pause_defer(struct sim_cluster *c, const struct sim_event *ev);
+
+/* True while node id is paused (it takes no input). */
+bool sim_pause_active(const struct sim_cluster *c, craft_id id);
 
 #endif

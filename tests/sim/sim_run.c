@@ -51,6 +51,11 @@ static void report(const struct sim_cluster *c, const struct sim_run_options *op
                "pause_us_max=%u\n",
             p->net.fifo, p->hold_ppm, p->hold_us_min, p->hold_us_max, p->replay_us_mean,
             p->pause_us_mean, p->pause_us_max);
+    fprintf(f, "  feed: batch_window_us=%u propose_batch_max=%u big_cmd=%u big_cmd_bytes_max=%u "
+               "append_bytes_max=%llu compact_every=%u campaign_us=%u..%u\n",
+            p->batch_window_us, p->propose_batch_max, p->big_cmd_ppm, p->big_cmd_bytes_max,
+            (unsigned long long)p->append_bytes_max, p->compact_every, p->campaign_us_min,
+            p->campaign_us_max);
     fprintf(f, "  nodes:\n");
     sim_cluster_print_status(c, f);
     fprintf(f, "  trace tail (last %d events):\n", SIM_TRACE_TAIL_SHOWN);
@@ -135,6 +140,10 @@ int sim_run_seed(uint64_t seed, const struct sim_run_options *opt, FILE *out,
         fprintf(out, "seed %" PRIu64 ": %u nodes, profile %s, pre_vote %d, check_quorum %d, %s links\n",
                 seed, p.n_nodes, profile_name(pf), p.pre_vote, p.check_quorum,
                 p.net.fifo ? "FIFO" : "reordering");
+        fprintf(out, "seed %" PRIu64 ": feed batch_window_us %u propose_batch_max %u big_cmd %u "
+                     "append_bytes_max %llu compact_every %u campaign_us_max %u\n",
+                seed, p.batch_window_us, p.propose_batch_max, p.big_cmd_ppm,
+                (unsigned long long)p.append_bytes_max, p.compact_every, p.campaign_us_max);
     }
     struct sim_trace_log log;
     sim_trace_log_init(&log);

@@ -101,6 +101,17 @@ void sim_swarm_draw(uint64_t seed, unsigned nodes_forced, struct sim_params *p,
     p->replay_us_mean = !calm && prng_chance(&r, 300000) ? pick(&r, 5000, 200000) : 0;
     p->pause_us_mean = !calm && prng_chance(&r, 300000) ? pick(&r, 200000, 3000000) : 0;
     p->pause_us_max = pick(&r, 50000, 3 * SIM_ELECTION_TIMEOUT_MS_MAX * 1000);
+
+    /* What a real node feeds the core (drawn last, so earlier draws stay as they were). */
+    p->batch_window_us = prng_chance(&r, 500000) ? pick(&r, 50, 3000) : 0;
+    p->propose_batch_max = prng_chance(&r, 400000) ? pick(&r, 2, SIM_PROPOSE_BATCH_MAX) : 0;
+    p->big_cmd_ppm = prng_chance(&r, 200000) ? pick(&r, 5000, 100000) : 0;
+    p->big_cmd_bytes_max = (uint32_t)p->wal_segment_bytes * pick(&r, 1, 3);
+    p->append_bytes_max = prng_chance(&r, 300000) ? pick(&r, 64, 4096) : 0;
+    p->compact_every = prng_chance(&r, 500000) ? pick(&r, 1, 500) : 0;
+    bool campaigns = prng_chance(&r, 250000);
+    p->campaign_us_min = campaigns ? pick(&r, 50000, 500000) : 0;
+    p->campaign_us_max = campaigns ? p->campaign_us_min * pick(&r, 2, 6) : 0;
 }
 
 static craft_id random_node(struct sim_cluster *c)
@@ -259,6 +270,7 @@ void sim_swarm_start(struct sim_cluster *c)
     sim_oldmsg_start(c);
     sim_pause_start(c);
     c->fault_hook = sim_swarm_fault;
+    sim_feed_start(c);
     if (c->p.fault_partitions || c->p.fault_crashes) {
         uint64_t first = prng_range(&c->rng_fault, c->p.fault_us_min, (uint64_t)c->p.fault_us_max + 1);
         sim_cluster_schedule(c, first, SIM_EV_FAULT, 0, 0);
