@@ -31,6 +31,8 @@
 #define SIM_DEFAULT_STEPS 10000
 /* The real storage: small segments, so segments close (and rotate) often in short runs. */
 #define SIM_WAL_SEGMENT_BYTES (64u * 1024u)
+/* The uncommitted-bytes budget of a seed with a narrow pipe and proposal batches (sim_swarm.c). */
+#define SIM_NARROW_UNCOMMITTED_MAX 2048
 #define SIM_CLUSTER_ID 0x5151c0de5151c0deULL
 
 static_assert(SIM_ELECTION_TIMEOUT_MS_MIN < SIM_ELECTION_TIMEOUT_MS_MAX, "timeout range");

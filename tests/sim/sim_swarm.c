@@ -112,6 +112,21 @@ void sim_swarm_draw(uint64_t seed, unsigned nodes_forced, struct sim_params *p,
     bool campaigns = prng_chance(&r, 250000);
     p->campaign_us_min = campaigns ? pick(&r, 50000, 500000) : 0;
     p->campaign_us_max = campaigns ? p->campaign_us_min * pick(&r, 2, 6) : 0;
+
+    /* A narrow pipe (one to three entries per AppendEntries, or a window of one to four) carries
+     * only so many entries per round trip: the clients' load must stay below it, or the backlog
+     * outgrows every liveness bound by construction. So such seeds keep big commands and byte
+     * limits out, and bound what may wait uncommitted, as a node under load would (clients then
+     * get CRAFT_EBUSY and back off). Applied after all draws, so no draw moves. */
+    bool narrow = p->append_entries_max != 0 || p->inflight_msgs_max != 0;
+    if (narrow) {
+        p->big_cmd_ppm = 0;
+        p->append_bytes_max = 0;
+        if (p->propose_batch_max > 0 &&
+            (p->uncommitted_bytes_max == 0 || p->uncommitted_bytes_max > SIM_NARROW_UNCOMMITTED_MAX)) {
+            p->uncommitted_bytes_max = SIM_NARROW_UNCOMMITTED_MAX;
+        }
+    }
 }
 
 static craft_id random_node(struct sim_cluster *c)
