@@ -124,6 +124,12 @@ enum craft_input_type {
     /* Drop entries up to index (at most the applied and persisted ones) from memory; they live
      * on in storage. Until snapshots exist, a follower that needs them waits. */
     CRAFT_IN_COMPACT = 7,
+    /* Leader only: change the configuration to change.target (not joint; voters and learners).
+     * A change of one voter goes straight to it, any other through the joint configuration;
+     * new voters first catch up as learners. Errors: CRAFT_ENOTLEADER; CRAFT_EBUSY while a change
+     * is under way or before an entry of the leader's term has committed; CRAFT_EINVAL for an
+     * invalid target; CRAFT_EEXIST when it is the configuration in force. */
+    CRAFT_IN_CHANGE = 8,
 };
 
 struct craft_input {
@@ -150,6 +156,9 @@ struct craft_input {
         struct {
             craft_index index;
         } compact;
+        struct {
+            const struct craft_membership *target; /* borrowed for the call */
+        } change;
     };
 };
 

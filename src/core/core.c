@@ -209,6 +209,10 @@ static void on_tick(struct craft_core *c, uint64_t now)
 static bool check_term(struct craft_core *c, const struct craft_msg *m)
 {
     if (m->term > c->term) {
+        bool asks = m->type == CRAFT_MSG_PREVOTE || m->type == CRAFT_MSG_VOTE;
+        if (asks && !membership_is_voter(c, m->from)) {
+            return false; /* a removed (or never added) node cannot disrupt us (thesis §4.2.3) */
+        }
         if (m->type == CRAFT_MSG_PREVOTE) {
 #ifdef CRAFT_MUTATION_PREVOTE_BUMPS_TERM
             role_become_follower(c, m->term, CRAFT_ID_NONE); /* mutation */
@@ -363,6 +367,9 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
         }
         break;
     }
+    case CRAFT_IN_CHANGE:
+        rv = in->change.target == NULL ? CRAFT_EINVAL : change_start(c, in->change.target);
+        break;
     case CRAFT_IN_CAMPAIGN:
         if (c->role != CRAFT_LEADER) {
             election_campaign(c, c->cfg.pre_vote);
@@ -372,6 +379,7 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
         rv = CRAFT_EINVAL;
         break;
     }
+    change_advance(c); /* a leader moves a change along: promotions, C_new, stepping down */
     craft_index proposed_first = log_last_index(&c->log) + 1;
     craft_term proposed_term = c->term;
     output_finish(c, out);

@@ -62,6 +62,10 @@ struct craft_core {
      * owned. Slot i's progress uses ring i. */
     struct inflight *inflight_rings;
     uint64_t uncommitted_bytes;
+    craft_index term_start; /* leader: the index of its no-op */
+    /* Leader: a change waiting for its new voters to catch up as learners (change.c). */
+    bool change_pending;
+    struct craft_membership change_target;
 
     /* This step's outputs. */
     struct msg_queue out_msgs;
@@ -102,6 +106,12 @@ void replication_on_append(struct craft_core *c, const struct craft_msg *m);
 void replication_on_append_response(struct craft_core *c, const struct craft_msg *m);
 void replication_maybe_commit(struct craft_core *c);
 int replication_propose(struct craft_core *c, const struct craft_buf *cmds, size_t n);
+/* Appends one entry of the leader's own (a configuration) and sends it. CRAFT_ENOMEM. */
+int replication_append_own(struct craft_core *c, uint32_t type, const void *data, size_t len);
+
+/* change.c: membership changes on the leader. */
+int change_start(struct craft_core *c, const struct craft_membership *target);
+void change_advance(struct craft_core *c);
 void replication_on_persisted(struct craft_core *c, craft_term term, craft_index index);
 
 /* output.c */

@@ -22,6 +22,7 @@ void replication_start_leading(struct craft_core *c)
     } else {
         c->out_of_memory = true;
     }
+    c->term_start = log_last_index(&c->log); /* a change waits until this commits (§4.1) */
     c->uncommitted_bytes = bytes_between(&c->log, c->commit + 1, log_last_index(&c->log));
     replication_broadcast_append(c);
     replication_maybe_commit(c); /* a single voter commits alone */
@@ -419,6 +420,21 @@ int replication_propose(struct craft_core *c, const struct craft_buf *cmds, size
     }
     output_log_written(c, first, false);
     c->uncommitted_bytes += total;
+    replication_broadcast_append(c);
+    replication_maybe_commit(c);
+    return 0;
+}
+
+int replication_append_own(struct craft_core *c, uint32_t type, const void *data, size_t len)
+{
+    CRAFT_ASSERT(c->role == CRAFT_LEADER);
+    if (log_append(&c->log, c->term, type, data, len) != 0) {
+        return CRAFT_ENOMEM;
+    }
+    craft_index index = log_last_index(&c->log);
+    output_log_written(c, index, false);
+    membership_on_append(c, index);
+    c->uncommitted_bytes += len;
     replication_broadcast_append(c);
     replication_maybe_commit(c);
     return 0;

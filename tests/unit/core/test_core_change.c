@@ -1,0 +1,234 @@
+/* Membership changes through the core's API (src/core/change.c): single-server changes, joint
+ * consensus, learners caught up before they vote, one change at a time, none before the leader's
+ * term has committed an entry, removing the leader, removed nodes unable to disrupt. */
+#include "core_harness.h"
+#include "core/config.h"
+
+/* n nodes (ids 1..n); the first n_voters bootstrap the cluster, the rest wait to be added. */
+static void init_pool(struct harness *h, unsigned n, unsigned n_voters)
+{
+    memset(h, 0, sizeof *h);
+    h->n = n;
+    craft_id voters[H_NODES_MAX];
+    for (unsigned i = 0; i < n_voters; i++) {
+        voters[i] = i + 1;
+    }
+    for (unsigned i = 0; i < n; i++) {
+        struct craft_core_config cfg;
+        h_config(&cfg, i + 1, voters, i < n_voters ? n_voters : 0);
+        if (i >= n_voters) {
+            cfg.voters = NULL;
+        }
+        assert_int_equal(craft_core_create(&cfg, NULL, &h->nodes[i].core), 0);
+        struct craft_input in = {.type = CRAFT_IN_TICK, .tick.now_ms = 0};
+        struct craft_output out;
+        assert_int_equal(craft_core_step(h->nodes[i].core, &in, &out), 0);
+        h_take_output(h, i, &out);
+    }
+}
+
+static struct craft_membership voters_of(const craft_id *ids, unsigned n)
+{
+    struct craft_membership m;
+    memset(&m, 0, sizeof m);
+    memcpy(m.voters, ids, n * sizeof ids[0]);
+    m.n_voters = n;
+    return m;
+}
+
+static int change(struct harness *h, craft_id at, const struct craft_membership *target)
+{
+    struct craft_input in = {.type = CRAFT_IN_CHANGE, .change = {.target = target}};
+    return h_step(h, at, &in, NULL);
+}
+
+static bool has(struct harness *h, craft_id at, const struct craft_membership *want)
+{
+    struct craft_membership got;
+    craft_core_membership(h_core(h, at), &got);
+    return config_equal(&got, want);
+}
+
+static enum craft_role role_of(struct harness *h, craft_id id)
+{
+    struct craft_core_status st;
+    h_status(h, id, &st);
+    return st.role;
+}
+
+/* Lets the cluster run: deliver, persist, and tick everyone by ms a few times. */
+static void run(struct harness *h, unsigned rounds, uint64_t ms)
+{
+    for (unsigned r = 0; r < rounds; r++) {
+        h_stabilize(h);
+        for (craft_id id = 1; id <= h->n; id++) {
+            assert_int_equal(h_tick(h, id, ms), 0);
+        }
+    }
+    h_stabilize(h);
+}
+
+static void test_core_change_adds_a_voter_after_it_caught_up(void **state)
+{
+    (void)state;
+    struct harness *h = h_new();
+    init_pool(h, 4, 3);
+    h_elect(h, 1);
+    for (int i = 0; i < 5; i++) {
+        assert_int_equal(h_propose(h, 1, "before", NULL), 0);
+    }
+    h_stabilize(h);
+    const craft_id four[] = {1, 2, 3, 4};
+    struct craft_membership target = voters_of(four, 4);
+    struct craft_output out;
+    struct craft_input in = {.type = CRAFT_IN_CHANGE, .change = {.target = &target}};
+    assert_int_equal(h_step(h, 1, &in, &out), 0);
+    /* Node 4 is behind: it joins as a learner first. */
+    struct craft_membership staged;
+    craft_core_membership(h_core(h, 1), &staged);
+    assert_int_equal(staged.n_voters, 3);
+    assert_true(config_has_learner(&staged, 4));
+    /* A second change meanwhile is refused. */
+    const craft_id two[] = {1, 2};
+    struct craft_membership other = voters_of(two, 2);
+    assert_int_equal(change(h, 1, &other), CRAFT_EBUSY);
+    run(h, 3, 10);
+    for (craft_id id = 1; id <= 4; id++) {
+        assert_true(has(h, id, &target));
+    }
+    struct craft_core_status st;
+    h_status(h, 4, &st);
+    h_status(h, 1, &st);
+    assert_int_equal(st.role, CRAFT_LEADER);
+    /* Now a commit needs three of the four. */
+    for (craft_id v = 2; v <= 3; v++) {
+        h->cut[1][v] = true;
+        h->cut[v][1] = true;
+    }
+    craft_index before = st.commit;
+    assert_int_equal(h_propose(h, 1, "needs-three", NULL), 0);
+    h_stabilize(h);
+    h_status(h, 1, &st);
+    assert_int_equal(st.commit, before);
+    h_free(h);
+}
+
+static void test_core_change_joint_replaces_two_voters(void **state)
+{
+    (void)state;
+    struct harness *h = h_new();
+    init_pool(h, 5, 3);
+    h_elect(h, 1);
+    const craft_id next[] = {1, 4, 5};
+    struct craft_membership target = voters_of(next, 3);
+    assert_int_equal(change(h, 1, &target), 0);
+    h_stabilize(h);
+    /* Through learners, then C_old,new, then C_new: the leader's log holds all three. */
+    struct craft_core_status st;
+    h_status(h, 1, &st);
+    unsigned n_learner_stage = 0;
+    unsigned n_joint = 0;
+    for (craft_index i = 1; i <= st.last_index; i++) {
+        const struct craft_entry *e;
+        assert_int_equal(craft_core_entry(h_core(h, 1), i, &e), 0);
+        struct craft_membership m;
+        if (e->type != CRAFT_ENTRY_CONFIG) {
+            continue;
+        }
+        assert_int_equal(config_decode(e->data.base, e->data.len, &m), 0);
+        n_learner_stage += m.n_learners == 2 && !config_is_joint(&m);
+        n_joint += config_is_joint(&m);
+    }
+    assert_int_equal(n_learner_stage, 1);
+    assert_int_equal(n_joint, 1);
+    assert_true(has(h, 1, &target));
+    assert_true(has(h, 4, &target));
+    assert_true(has(h, 5, &target));
+    assert_int_equal(role_of(h, 1), CRAFT_LEADER);
+    /* The removed nodes cannot unseat the leader: their vote requests are ignored. */
+    run(h, 60, 10);
+    assert_int_equal(role_of(h, 1), CRAFT_LEADER);
+    h_status(h, 1, &st);
+    craft_term term = st.term;
+    for (craft_id id = 2; id <= 3; id++) {
+        struct craft_input campaign = {.type = CRAFT_IN_CAMPAIGN};
+        assert_int_equal(h_step(h, id, &campaign, NULL), 0);
+    }
+    run(h, 5, 10);
+    h_status(h, 1, &st);
+    assert_int_equal(st.term, term);
+    assert_int_equal(role_of(h, 1), CRAFT_LEADER);
+    h_free(h);
+}
+
+static void test_core_change_removed_leader_steps_down(void **state)
+{
+    (void)state;
+    struct harness *h = h_new();
+    init_pool(h, 3, 3);
+    h_elect(h, 1);
+    const craft_id rest[] = {2, 3};
+    struct craft_membership target = voters_of(rest, 2);
+    assert_int_equal(change(h, 1, &target), 0);
+    h_stabilize(h);
+    assert_true(has(h, 2, &target));
+    assert_int_not_equal(role_of(h, 1), CRAFT_LEADER); /* stepped down once C_new committed */
+    run(h, 60, 10);                                    /* 2 or 3 takes over */
+    bool led = role_of(h, 2) == CRAFT_LEADER || role_of(h, 3) == CRAFT_LEADER;
+    assert_true(led);
+    assert_int_not_equal(role_of(h, 1), CRAFT_LEADER);
+    h_free(h);
+}
+
+static void test_core_change_refusals(void **state)
+{
+    (void)state;
+    struct harness *h = h_new();
+    init_pool(h, 3, 3);
+    const craft_id three[] = {1, 2, 3};
+    struct craft_membership same = voters_of(three, 3);
+    assert_int_equal(change(h, 2, &same), CRAFT_ENOTLEADER);
+    /* Before its no-op commits, a new leader takes no change. */
+    struct craft_input campaign = {.type = CRAFT_IN_CAMPAIGN};
+    assert_int_equal(h_step(h, 1, &campaign, NULL), 0);
+    for (int i = 0; i < 64 && role_of(h, 1) != CRAFT_LEADER; i++) {
+        h_deliver_one(h);
+        for (craft_id id = 1; id <= 3; id++) {
+            h_persist(h, id);
+        }
+    }
+    assert_int_equal(role_of(h, 1), CRAFT_LEADER);
+    const craft_id two[] = {1, 2};
+    struct craft_membership smaller = voters_of(two, 2);
+    assert_int_equal(change(h, 1, &smaller), CRAFT_EBUSY);
+    h_stabilize(h);
+    assert_int_equal(change(h, 1, &same), CRAFT_EEXIST);
+    struct craft_membership bad = {.voters = {1, 1}, .n_voters = 2};
+    assert_int_equal(change(h, 1, &bad), CRAFT_EINVAL);
+    struct craft_membership joint = {.voters = {1, 2}, .n_voters = 2, .voters_old = {1, 3},
+                                     .n_voters_old = 2};
+    assert_int_equal(change(h, 1, &joint), CRAFT_EINVAL);
+    struct craft_input none = {.type = CRAFT_IN_CHANGE, .change = {.target = NULL}};
+    assert_int_equal(h_step(h, 1, &none, NULL), CRAFT_EINVAL);
+    /* A learner-only change goes straight in. */
+    struct craft_membership with_learner = same;
+    with_learner.learners[0] = 3;
+    with_learner.n_voters = 2;
+    with_learner.n_learners = 1;
+    assert_int_equal(change(h, 1, &with_learner), 0); /* demote 3: one voter less */
+    h_stabilize(h);
+    assert_true(has(h, 1, &with_learner));
+    assert_true(has(h, 3, &with_learner));
+    h_free(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_core_change_adds_a_voter_after_it_caught_up),
+        cmocka_unit_test(test_core_change_joint_replaces_two_voters),
+        cmocka_unit_test(test_core_change_removed_leader_steps_down),
+        cmocka_unit_test(test_core_change_refusals),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
