@@ -67,12 +67,16 @@ enum craft_msg_type {
     CRAFT_MSG_VOTE_RESP = 4,
     CRAFT_MSG_APPEND = 5,
     CRAFT_MSG_APPEND_RESP = 6,
+    CRAFT_MSG_TIMEOUT_NOW = 7, /* leadership transfer: campaign now (thesis §3.10) */
 };
-#define CRAFT_MSG_TYPE_MAX CRAFT_MSG_APPEND_RESP
+#define CRAFT_MSG_TYPE_MAX CRAFT_MSG_TIMEOUT_NOW
 
 struct craft_msg_vote {
     craft_index last_index;
     craft_term last_term;
+    /* VOTE only: the campaign a TimeoutNow started. A follower still in its leader's lease
+     * answers it (the leader itself asked for it), where it ignores other vote requests. */
+    bool transfer;
 };
 
 struct craft_msg_vote_resp {
@@ -130,6 +134,11 @@ enum craft_input_type {
      * is under way or before an entry of the leader's term has committed; CRAFT_EINVAL for an
      * invalid target; CRAFT_EEXIST when it is the configuration in force. */
     CRAFT_IN_CHANGE = 8,
+    /* Leader only: hand leadership to transfer.target (CRAFT_ID_NONE: the most caught-up voter).
+     * The leader stops taking proposals (CRAFT_EBUSY), brings the target up to date, sends it
+     * TimeoutNow, and gives up after an election timeout. Errors: CRAFT_ENOTLEADER; CRAFT_EBUSY
+     * while a transfer is under way; CRAFT_EINVAL when the target is not another voter. */
+    CRAFT_IN_TRANSFER = 9,
 };
 
 struct craft_input {
@@ -159,6 +168,9 @@ struct craft_input {
         struct {
             const struct craft_membership *target; /* borrowed for the call */
         } change;
+        struct {
+            craft_id target;
+        } transfer;
     };
 };
 
@@ -246,6 +258,7 @@ struct craft_core_status {
     craft_index last_index;
     craft_term last_term;
     craft_index first_index;
+    craft_id transfer_target; /* leader: the node leadership is being handed to, or none */
 };
 
 void craft_core_status(const struct craft_core *core, struct craft_core_status *out);

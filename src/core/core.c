@@ -222,10 +222,13 @@ static bool check_term(struct craft_core *c, const struct craft_msg *m)
         if (m->type == CRAFT_MSG_PREVOTE_RESP) {
             return true; /* granted ones carry the term we asked about */
         }
-        if (m->type == CRAFT_MSG_VOTE && c->cfg.check_quorum && election_in_lease(c)) {
+        if (m->type == CRAFT_MSG_VOTE && c->cfg.check_quorum && election_in_lease(c) &&
+            !m->vote.transfer) {
             return false; /* a live leader keeps its followers (thesis §4.2.3) */
         }
-        craft_id leader = m->type == CRAFT_MSG_APPEND ? m->from : CRAFT_ID_NONE;
+        craft_id leader = m->type == CRAFT_MSG_APPEND || m->type == CRAFT_MSG_TIMEOUT_NOW
+                              ? m->from
+                              : CRAFT_ID_NONE;
         role_become_follower(c, m->term, leader);
         return true;
     }
@@ -282,6 +285,9 @@ static void on_msg(struct craft_core *c, const struct craft_msg *m)
         if (c->role == CRAFT_LEADER) {
             replication_on_append_response(c, m);
         }
+        break;
+    case CRAFT_MSG_TIMEOUT_NOW:
+        transfer_on_timeout_now(c, m);
         break;
     }
 }
@@ -368,7 +374,12 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
         break;
     }
     case CRAFT_IN_CHANGE:
-        rv = in->change.target == NULL ? CRAFT_EINVAL : change_start(c, in->change.target);
+        rv = in->change.target == NULL ? CRAFT_EINVAL
+             : c->transfer_target != CRAFT_ID_NONE ? CRAFT_EBUSY
+                                                   : change_start(c, in->change.target);
+        break;
+    case CRAFT_IN_TRANSFER:
+        rv = transfer_start(c, in->transfer.target);
         break;
     case CRAFT_IN_CAMPAIGN:
         if (c->role != CRAFT_LEADER) {
@@ -379,7 +390,8 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
         rv = CRAFT_EINVAL;
         break;
     }
-    change_advance(c); /* a leader moves a change along: promotions, C_new, stepping down */
+    change_advance(c);   /* a leader moves a change along: promotions, C_new, stepping down */
+    transfer_advance(c); /* TimeoutNow once the target caught up; give up at the deadline */
     craft_index proposed_first = log_last_index(&c->log) + 1;
     craft_term proposed_term = c->term;
     output_finish(c, out);
@@ -412,6 +424,7 @@ void craft_core_status(const struct craft_core *c, struct craft_core_status *out
         .last_index = log_last_index(&c->log),
         .last_term = log_last_term(&c->log),
         .first_index = log_first_index(&c->log),
+        .transfer_target = c->transfer_target,
     };
 }
 
@@ -481,7 +494,7 @@ const char *craft_role_name(enum craft_role role)
 
 const char *craft_msg_type_name(uint32_t type)
 {
-    static const char *const names[] = {"?",    "prevote",      "prevote-resp", "vote",
-                                        "vote-resp", "append", "append-resp"};
+    static const char *const names[] = {"?",         "prevote", "prevote-resp", "vote",
+                                        "vote-resp", "append",  "append-resp",  "timeout-now"};
     return type <= CRAFT_MSG_TYPE_MAX ? names[type] : "?";
 }

@@ -66,6 +66,9 @@ struct craft_core {
     /* Leader: a change waiting for its new voters to catch up as learners (change.c). */
     bool change_pending;
     struct craft_membership change_target;
+    /* Leader: a leadership transfer under way (transfer.c); CRAFT_ID_NONE when none. */
+    craft_id transfer_target;
+    uint64_t transfer_deadline;
 
     /* This step's outputs. */
     struct msg_queue out_msgs;
@@ -89,6 +92,8 @@ void role_start_progress(struct craft_core *c, struct peer *p, unsigned slot);
 
 /* election.c */
 void election_campaign(struct craft_core *c, bool pre_vote);
+/* A campaign asked for by the leader (TimeoutNow): no pre-vote, and voters in its lease answer. */
+void election_campaign_transfer(struct craft_core *c);
 void election_tick(struct craft_core *c);
 void election_check_quorum(struct craft_core *c);
 void election_on_vote_request(struct craft_core *c, const struct craft_msg *m);
@@ -108,6 +113,11 @@ void replication_maybe_commit(struct craft_core *c);
 int replication_propose(struct craft_core *c, const struct craft_buf *cmds, size_t n);
 /* Appends one entry of the leader's own (a configuration) and sends it. CRAFT_ENOMEM. */
 int replication_append_own(struct craft_core *c, uint32_t type, const void *data, size_t len);
+
+/* transfer.c: leadership transfer (thesis §3.10). */
+int transfer_start(struct craft_core *c, craft_id target);
+void transfer_advance(struct craft_core *c);
+void transfer_on_timeout_now(struct craft_core *c, const struct craft_msg *m);
 
 /* change.c: membership changes on the leader. */
 int change_start(struct craft_core *c, const struct craft_membership *target);

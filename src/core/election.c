@@ -40,7 +40,7 @@ static void act_on_tally(struct craft_core *c)
     }
 }
 
-static void send_vote_requests(struct craft_core *c, bool pre_vote)
+static void send_vote_requests(struct craft_core *c, bool pre_vote, bool transfer)
 {
     for (unsigned i = 0; i < c->peers.n_slots; i++) {
         const struct peer *p = &c->peers.slot[i];
@@ -56,6 +56,7 @@ static void send_vote_requests(struct craft_core *c, bool pre_vote)
         }
         m->vote.last_index = log_last_index(&c->log);
         m->vote.last_term = log_last_term(&c->log);
+        m->vote.transfer = transfer;
     }
 }
 
@@ -69,8 +70,18 @@ void election_campaign(struct craft_core *c, bool pre_vote)
     } else {
         role_become_candidate(c);
     }
-    send_vote_requests(c, pre_vote);
+    send_vote_requests(c, pre_vote, false);
     act_on_tally(c); /* a single voter wins at once */
+}
+
+void election_campaign_transfer(struct craft_core *c)
+{
+    if (!membership_is_voter(c, c->cfg.id)) {
+        return;
+    }
+    role_become_candidate(c);
+    send_vote_requests(c, false, true);
+    act_on_tally(c);
 }
 
 void election_tick(struct craft_core *c)

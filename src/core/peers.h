@@ -23,6 +23,8 @@ struct peer {
     bool voter;      /* in C_new */
     bool voter_old;  /* in C_old, while a joint configuration is in force */
     uint8_t vote;    /* enum peer_vote, this election */
+    bool transfer_sent;          /* leader: TimeoutNow went to it in this transfer */
+    uint64_t transfer_resend_at; /* leader: when it may go again */
     struct progress pr; /* leader only; unused for the own slot */
 };
 

@@ -395,6 +395,11 @@ int replication_propose(struct craft_core *c, const struct craft_buf *cmds, size
     if (c->role != CRAFT_LEADER) {
         return CRAFT_ENOTLEADER;
     }
+#ifndef CRAFT_MUTATION_TRANSFER_KEEPS_PROPOSING
+    if (c->transfer_target != CRAFT_ID_NONE) {
+        return CRAFT_EBUSY; /* handing over: the target must catch up with a log that stands */
+    }
+#endif
     uint64_t total = 0;
     for (size_t i = 0; i < n; i++) {
         if (cmds[i].len > c->cfg.uncommitted_bytes_max) {

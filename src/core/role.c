@@ -26,6 +26,7 @@ void role_become_follower(struct craft_core *c, craft_term term, craft_id leader
     c->leader = leader;
     c->leader_heard = false;
     c->change_pending = false; /* a change waiting on a leader dies with its leadership */
+    c->transfer_target = CRAFT_ID_NONE;
     role_reset_election_timer(c);
     if (changed) {
         output_event_role(c);

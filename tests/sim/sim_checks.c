@@ -302,8 +302,29 @@ static void check_ack_prefix(struct sim_checks *ck, const struct sim_node *n,
     }
 }
 
+/* Thesis §3.10: TimeoutNow goes only to a target whose durable log holds all of the leader's, so
+ * its campaign can win (and needs no entry the leader would still have to send). */
+static void check_timeout_now(struct sim_checks *ck, const struct sim_node *n,
+                              const struct craft_msg *m)
+{
+    if (m->to < 1 || m->to > ck->n_nodes) {
+        return;
+    }
+    const struct sim_disk *t = &ck->nodes[m->to].disk;
+    size_t last = n->n_log;
+    if (last > 0 && (t->n_log < last || t->log[last - 1].prefix != n->log[last - 1].prefix)) {
+        sim_checks_fail(ck, n->id, "transfer_target_behind",
+                        "leader n%" PRIu64 " sends TimeoutNow to n%" PRIu64 " whose durable log "
+                        "(last %zu) does not hold its log up to %zu",
+                        n->id, m->to, t->n_log, last);
+    }
+}
+
 void sim_checks_send(struct sim_checks *ck, const struct sim_node *n, const struct craft_msg *m)
 {
+    if (ck->rule_checks && m->type == CRAFT_MSG_TIMEOUT_NOW) {
+        check_timeout_now(ck, n, m);
+    }
     const struct sim_disk *d = &n->disk;
     if (ck->rule_checks) {
         sim_rules_sent(&ck->rules, m, sim_checks_rule_fail, ck);

@@ -194,6 +194,7 @@ struct sim_cluster *sim_cluster_create(const struct sim_params *p, bool show, FI
     prng_seed(&c->rng_sm, sub_seed(p->seed, 9));
     sim_disk_faults_init(&c->dfaults, sub_seed(p->seed, 6));
     prng_seed(&c->rng_feed, sub_seed(p->seed, 8));
+    prng_seed(&c->rng_transfer, sub_seed(p->seed, 11));
     struct prng rng_clock;
     prng_seed(&rng_clock, sub_seed(p->seed, 4));
     for (unsigned i = 1; i <= p->n_nodes; i++) {
@@ -479,7 +480,10 @@ int sim_cluster_feed(struct sim_cluster *c, struct sim_node *n, const struct cra
         res->proposed_term = out.proposed_term;
         res->proposed_index = out.proposed_index_first;
     }
-    if (rv != 0 && in->type != CRAFT_IN_PROPOSE) {
+    /* Requests may be refused (not leader, busy, not a voter...): their callers judge the result. */
+    bool request = in->type == CRAFT_IN_PROPOSE || in->type == CRAFT_IN_TRANSFER ||
+                   in->type == CRAFT_IN_CHANGE;
+    if (rv != 0 && (!request || rv == CRAFT_ENOMEM)) {
         sim_checks_fail(&c->checks, n->id, "core_step_error",
                         "n%" PRIu64 " craft_core_step(input type %u) returned %s", n->id, in->type,
                         craft_errname(rv));
@@ -699,6 +703,12 @@ bool sim_cluster_step(struct sim_cluster *c)
         break;
     case SIM_EV_CAMPAIGN:
         sim_feed_on_campaign(c, &ev);
+        break;
+    case SIM_EV_TRANSFER:
+        sim_transfer_on_event(c, &ev);
+        break;
+    case SIM_EV_TRANSFER_CHECK:
+        sim_transfer_on_check(c, &ev);
         break;
     default:
         CRAFT_ASSERT(0);

@@ -21,6 +21,8 @@ enum sim_event_kind {
     SIM_EV_PAUSE = 11,    /* pause a node (sim_pause.c) */
     SIM_EV_FLUSH = 12,    /* feed node's inbox as one CRAFT_IN_MSGS; arg: inbox gen (sim_feed) */
     SIM_EV_CAMPAIGN = 13, /* ask a random node to campaign now (sim_feed) */
+    SIM_EV_TRANSFER = 14, /* ask a node to hand over leadership (sim_transfer) */
+    SIM_EV_TRANSFER_CHECK = 15, /* node: the leader asked; arg: its term then (sim_transfer) */
 };
 
 struct sim_event {

@@ -99,6 +99,9 @@ struct sim_params {
     uint32_t compact_every;
     uint32_t campaign_us_min;
     uint32_t campaign_us_max;
+    /* Leadership transfer requests every transfer_us_mean on average in the fault phase (0: off;
+     * sim_transfer.c). */
+    uint32_t transfer_us_mean;
 };
 
 #endif

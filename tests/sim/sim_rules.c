@@ -286,6 +286,24 @@ static void check_term_rise(craft_id id, const struct craft_input *in,
           in->type);
 }
 
+/* Thesis §3.10: a leader handing over takes no new entries, so its target can catch up with a log
+ * that stands still. */
+static void check_transfer(craft_id id, const struct craft_input *in,
+                           const struct sim_rules_view *before,
+                           const struct sim_rules_view *after, sim_rules_fail_fn fail, void *ctx)
+{
+    if (in->type != CRAFT_IN_PROPOSE || before->st.role != CRAFT_LEADER ||
+        before->st.transfer_target == CRAFT_ID_NONE || after->st.term != before->st.term ||
+        after->st.last_index <= before->st.last_index) {
+        return;
+    }
+    failf(fail, ctx, id, "transfer_accepts_proposals",
+          "leader n%" PRIu64 " of term %" PRIu64 " took a proposal (last %" PRIu64 " -> %" PRIu64
+          ") while handing over to n%" PRIu64,
+          id, before->st.term, before->st.last_index, after->st.last_index,
+          before->st.transfer_target);
+}
+
 void sim_rules_step(struct sim_rules *r, craft_id id, const struct craft_input *in,
                     const struct sim_rules_view *before, const struct sim_rules_view *after,
                     const struct craft_output *out, sim_rules_fail_fn fail, void *ctx)
@@ -295,4 +313,5 @@ void sim_rules_step(struct sim_rules *r, craft_id id, const struct craft_input *
     check_match(r, id, before, after, fail, ctx);
     check_prevote(id, in, before, after, fail, ctx);
     check_term_rise(id, in, before, after, fail, ctx);
+    check_transfer(id, in, before, after, fail, ctx);
 }

@@ -155,7 +155,7 @@ static const char *links_shape(uint64_t shape)
 static const char *msg_name(uint64_t type)
 {
     static const char *names[] = {"?",      "PREVOTE", "PREVOTE_RESP", "VOTE",
-                                  "VOTE_RESP", "APPEND", "APPEND_RESP"};
+                                  "VOTE_RESP", "APPEND", "APPEND_RESP", "TIMEOUT_NOW"};
     return type <= CRAFT_MSG_TYPE_MAX ? names[type] : "?";
 }
 

@@ -218,6 +218,24 @@ static void test_term_rises_only_for_a_reason(void)
     sim_rules_close(&r);
 }
 
+static void test_no_proposals_while_handing_over(void)
+{
+    struct sim_rules r;
+    sim_rules_init(&r, 3);
+    struct craft_output out;
+    memset(&out, 0, sizeof out);
+    struct craft_input in = {.type = CRAFT_IN_PROPOSE};
+    struct sim_rules_view before = view(CRAFT_LEADER, 4, 1, 9, 10);
+    struct sim_rules_view after = view(CRAFT_LEADER, 4, 1, 9, 11);
+    struct fired f = {0};
+    sim_rules_step(&r, 1, &in, &before, &after, &out, on_fail, &f);
+    EXPECT(f.name == NULL); /* no transfer under way: fine */
+    before.st.transfer_target = 2;
+    sim_rules_step(&r, 1, &in, &before, &after, &out, on_fail, &f);
+    EXPECT(fired_as(&f, "transfer_accepts_proposals"));
+    sim_rules_close(&r);
+}
+
 /* ack_not_leader_prefix: the follower's durable log must hold the leader's prefix. */
 static void test_ack_must_match_leader_prefix(void)
 {
@@ -258,6 +276,11 @@ static void test_ack_must_match_leader_prefix(void)
     ack.append_resp.index = 1;
     sim_checks_send(&ck, follower, &ack);
     EXPECT(!sim_checks_failed(&ck));
+    /* TimeoutNow to a follower whose durable log lacks the leader's last entry. */
+    struct craft_msg tn = {.type = CRAFT_MSG_TIMEOUT_NOW, .from = 1, .to = 2, .term = 3};
+    sim_checks_send(&ck, leader, &tn);
+    EXPECT(sim_checks_failed(&ck) && strcmp(ck.violation, "transfer_target_behind") == 0);
+    ck.violation = NULL;
     ack.append_resp.index = 2;
     sim_checks_send(&ck, follower, &ack);
     EXPECT(sim_checks_failed(&ck) && strcmp(ck.violation, "ack_not_leader_prefix") == 0);
@@ -275,6 +298,7 @@ int main(void)
     test_match_comes_from_acknowledgements();
     test_prevote_changes_no_term();
     test_term_rises_only_for_a_reason();
+    test_no_proposals_while_handing_over();
     test_ack_must_match_leader_prefix();
     if (failures > 0) {
         fprintf(stderr, "test_sim_rules: %d failures\n", failures);
