@@ -42,6 +42,13 @@ struct craft_core_config {
     uint64_t append_bytes_max;   /* payload bytes in one AppendEntries (at least one entry goes) */
     /* Proposals are refused with CRAFT_EBUSY while this many payload bytes are uncommitted. */
     uint64_t uncommitted_bytes_max;
+    /* Lease reads (CRAFT_READ_LEASE): a leader that a majority acknowledged less than
+     * election_timeout_ms_min ago, shortened by clock_drift_ppm, serves reads without a round.
+     * Needs check_quorum (followers in a lease refuse votes). Off by default. */
+    bool lease_reads;
+    uint32_t clock_drift_ppm;
+    /* Reads waiting at once, per core; more get CRAFT_EBUSY. */
+    uint32_t reads_max;
 };
 
 /* Fills cfg with defaults (id, voters and seed zero). Any thread. */
@@ -68,8 +75,10 @@ enum craft_msg_type {
     CRAFT_MSG_APPEND = 5,
     CRAFT_MSG_APPEND_RESP = 6,
     CRAFT_MSG_TIMEOUT_NOW = 7, /* leadership transfer: campaign now (thesis §3.10) */
+    CRAFT_MSG_READ_INDEX = 8,      /* a follower asks its leader for a read index */
+    CRAFT_MSG_READ_INDEX_RESP = 9, /* the leader's answer, once its leadership was confirmed */
 };
-#define CRAFT_MSG_TYPE_MAX CRAFT_MSG_TIMEOUT_NOW
+#define CRAFT_MSG_TYPE_MAX CRAFT_MSG_READ_INDEX_RESP
 
 struct craft_msg_vote {
     craft_index last_index;
@@ -90,10 +99,14 @@ struct craft_msg_append {
     /* Borrowed: in an output they live until the sender's next step; in an input, for the call. */
     const struct craft_entry *entries;
     uint32_t n_entries;
+    /* The leader's heartbeat round when sent; echoed in the answer, which confirms that this
+     * follower still took the sender for its leader then (reads, thesis §6.4). */
+    uint64_t round;
 };
 
 struct craft_msg_append_resp {
     bool success;
+    uint64_t round; /* the round of the AppendEntries answered */
     /* success: the follower's log matches the leader's up to here and it is durable.
      * reject: the prev_index that was refused. */
     craft_index index;
@@ -102,6 +115,12 @@ struct craft_msg_append_resp {
      * hint_index is its last index + 1. */
     craft_term hint_term;
     craft_index hint_index;
+};
+
+struct craft_msg_read {
+    uint64_t id;       /* the asking follower's name for the read */
+    craft_index index; /* RESP: the read index (serve once applied up to it) */
+    bool ok;           /* RESP: false when the asked node is not (or no longer) the leader */
 };
 
 struct craft_msg {
@@ -115,6 +134,7 @@ struct craft_msg {
         struct craft_msg_vote_resp vote_resp;
         struct craft_msg_append append;
         struct craft_msg_append_resp append_resp;
+        struct craft_msg_read read; /* READ_INDEX and READ_INDEX_RESP */
     };
 };
 
@@ -139,6 +159,22 @@ enum craft_input_type {
      * TimeoutNow, and gives up after an election timeout. Errors: CRAFT_ENOTLEADER; CRAFT_EBUSY
      * while a transfer is under way; CRAFT_EINVAL when the target is not another voter. */
     CRAFT_IN_TRANSFER = 9,
+    /* A read of the state machine (thesis §6.4), named by read.cookie; its outcome comes out in
+     * craft_output.reads, in this or a later step (see enum craft_read_mode). CRAFT_EBUSY when
+     * reads_max reads wait already; CRAFT_EINVAL for an unknown mode or a lease read without
+     * lease_reads. */
+    CRAFT_IN_READ = 10,
+};
+
+enum craft_read_mode {
+    /* Linearizable: the leader confirms it still leads with a heartbeat round (reads waiting at
+     * once share one), after an entry of its term has committed; a follower asks the leader for
+     * the index. Ready once this node has applied up to the read index. */
+    CRAFT_READ_INDEX = 1,
+    /* Linearizable under the clock-drift bound: the leader serves within its lease, no round. */
+    CRAFT_READ_LEASE = 2,
+    /* Whatever this node has applied now, on any node; may be behind. Ready at once. */
+    CRAFT_READ_STALE = 3,
 };
 
 struct craft_input {
@@ -171,6 +207,10 @@ struct craft_input {
         struct {
             craft_id target;
         } transfer;
+        struct {
+            uint64_t cookie; /* the caller's; handed back with the outcome */
+            uint32_t mode;   /* enum craft_read_mode */
+        } read;
     };
 };
 
@@ -185,6 +225,12 @@ struct craft_event {
     uint32_t role; /* enum craft_role */
     craft_term term;
     craft_id peer;
+    craft_index index;
+};
+
+struct craft_read_result {
+    uint64_t cookie;
+    int status;
     craft_index index;
 };
 
@@ -211,6 +257,10 @@ struct craft_output {
     size_t n_committed;
     const struct craft_event *events;
     size_t n_events;
+    /* Reads that ended: status 0 means the state machine, applied up to at least index (it is
+     * now), may be read for cookie; CRAFT_ENOTLEADER means ask the leader (or retry). */
+    const struct craft_read_result *reads;
+    size_t n_reads;
     /* For CRAFT_IN_PROPOSE that succeeded: the proposals got term and indexes from index_first. */
     craft_term proposed_term;
     craft_index proposed_index_first;

@@ -19,6 +19,7 @@ void craft_core_config_init(struct craft_core_config *cfg)
     cfg->append_entries_max = 1024;
     cfg->append_bytes_max = 1u << 20;
     cfg->uncommitted_bytes_max = 64u << 20;
+    cfg->reads_max = 4096;
 }
 
 /* The bootstrap voters as a configuration (empty when none were given). */
@@ -53,8 +54,11 @@ static int config_check(const struct craft_core_config *cfg)
     }
     if (cfg->inflight_msgs_max == 0 || cfg->inflight_bytes_max == 0 ||
         cfg->append_entries_max == 0 || cfg->append_bytes_max == 0 ||
-        cfg->uncommitted_bytes_max == 0) {
+        cfg->uncommitted_bytes_max == 0 || cfg->reads_max == 0) {
         return CRAFT_EINVAL;
+    }
+    if (cfg->lease_reads && (!cfg->check_quorum || cfg->clock_drift_ppm >= 1000000)) {
+        return CRAFT_EINVAL; /* a lease needs followers that refuse votes within it */
     }
     return 0;
 }
@@ -178,6 +182,7 @@ void craft_core_destroy(struct craft_core *c)
         return;
     }
     output_close(c);
+    read_close(c);
     log_close(&c->log);
     craft_free(c->inflight_rings);
     craft_free(c);
@@ -289,6 +294,10 @@ static void on_msg(struct craft_core *c, const struct craft_msg *m)
     case CRAFT_MSG_TIMEOUT_NOW:
         transfer_on_timeout_now(c, m);
         break;
+    case CRAFT_MSG_READ_INDEX:
+    case CRAFT_MSG_READ_INDEX_RESP:
+        read_on_msg(c, m);
+        break;
     }
 }
 
@@ -381,6 +390,9 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
     case CRAFT_IN_TRANSFER:
         rv = transfer_start(c, in->transfer.target);
         break;
+    case CRAFT_IN_READ:
+        rv = read_request(c, in->read.cookie, in->read.mode);
+        break;
     case CRAFT_IN_CAMPAIGN:
         if (c->role != CRAFT_LEADER) {
             election_campaign(c, c->cfg.pre_vote);
@@ -392,6 +404,7 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
     }
     change_advance(c);   /* a leader moves a change along: promotions, C_new, stepping down */
     transfer_advance(c); /* TimeoutNow once the target caught up; give up at the deadline */
+    read_advance(c);     /* rounds for waiting reads; hand out those that are ready */
     craft_index proposed_first = log_last_index(&c->log) + 1;
     craft_term proposed_term = c->term;
     output_finish(c, out);
@@ -495,6 +508,7 @@ const char *craft_role_name(enum craft_role role)
 const char *craft_msg_type_name(uint32_t type)
 {
     static const char *const names[] = {"?",         "prevote", "prevote-resp", "vote",
-                                        "vote-resp", "append",  "append-resp",  "timeout-now"};
+                                        "vote-resp", "append",  "append-resp",  "timeout-now",
+                                        "read-index", "read-index-resp"};
     return type <= CRAFT_MSG_TYPE_MAX ? names[type] : "?";
 }

@@ -9,6 +9,7 @@
 #include "membership.h"
 #include "peers.h"
 #include "progress.h"
+#include "read.h"
 #include "util/prng.h"
 
 /* Where an AppendEntries' entries are, recorded as indexes while the step runs and turned into
@@ -66,6 +67,7 @@ struct craft_core {
     /* Leader: a change waiting for its new voters to catch up as learners (change.c). */
     bool change_pending;
     struct craft_membership change_target;
+    struct reads reads; /* read.c */
     /* Leader: a leadership transfer under way (transfer.c); CRAFT_ID_NONE when none. */
     craft_id transfer_target;
     uint64_t transfer_deadline;
@@ -105,6 +107,8 @@ bool election_log_up_to_date(const struct craft_core *c, craft_index last_index,
 /* replication.c */
 void replication_start_leading(struct craft_core *c);
 void replication_tick(struct craft_core *c);
+/* Starts a heartbeat round now (reads waiting for one) and sends its heartbeats. */
+void replication_heartbeat_round(struct craft_core *c);
 void replication_send_append(struct craft_core *c, struct progress *p);
 void replication_broadcast_append(struct craft_core *c);
 void replication_on_append(struct craft_core *c, const struct craft_msg *m);

@@ -126,6 +126,7 @@ void output_begin(struct craft_core *c)
     c->dirty_from = 0;
     c->truncated = false;
     c->out_of_memory = false;
+    c->reads.n_done = 0;
 }
 
 /* True when a later message of the same step took back what an answer speaks for; the answer
@@ -238,6 +239,8 @@ void output_finish(struct craft_core *c, struct craft_output *out)
     out->n_msgs_after_persist = c->out_after.n;
     out->events = c->events;
     out->n_events = c->n_events;
+    out->reads = c->reads.done;
+    out->n_reads = c->reads.n_done;
 }
 
 void output_close(struct craft_core *c)

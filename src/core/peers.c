@@ -152,17 +152,18 @@ enum peers_tally peers_tally(const struct peers *ps)
     return t;
 }
 
-static craft_index quorum_index_half(const struct peers *ps, bool old, craft_id self,
-                                     craft_index self_index)
+/* The majority-th highest value among the voters of one half: self counts at self_value. */
+static uint64_t quorum_value_half(const struct peers *ps, bool old, craft_id self,
+                                  uint64_t self_value, uint64_t (*value)(const struct peer *))
 {
-    craft_index sorted[PEERS_MAX];
+    uint64_t sorted[PEERS_MAX];
     unsigned n = 0;
     for (unsigned i = 0; i < ps->n_slots; i++) {
         const struct peer *p = &ps->slot[i];
         if (p->id == CRAFT_ID_NONE || !in_half(p, old)) {
             continue;
         }
-        craft_index v = p->id == self ? self_index : p->pr.match;
+        uint64_t v = p->id == self ? self_value : value(p);
         /* Insertion sort, descending: at most CRAFT_VOTERS_MAX values. */
         unsigned j = n++;
         while (j > 0 && sorted[j - 1] < v) {
@@ -178,14 +179,25 @@ static craft_index quorum_index_half(const struct peers *ps, bool old, craft_id 
     return sorted[peers_majority(n) - 1];
 }
 
-craft_index peers_quorum_index(const struct peers *ps, craft_id self, craft_index self_index)
+uint64_t peers_quorum_value(const struct peers *ps, craft_id self, uint64_t self_value,
+                            uint64_t (*value)(const struct peer *))
 {
-    craft_index v = quorum_index_half(ps, false, self, self_index);
+    uint64_t v = quorum_value_half(ps, false, self, self_value, value);
     if (has_old_half(ps)) {
-        craft_index o = quorum_index_half(ps, true, self, self_index);
+        uint64_t o = quorum_value_half(ps, true, self, self_value, value);
         v = o < v ? o : v;
     }
     return v;
+}
+
+static uint64_t match_of(const struct peer *p)
+{
+    return p->pr.match;
+}
+
+craft_index peers_quorum_index(const struct peers *ps, craft_id self, craft_index self_index)
+{
+    return peers_quorum_value(ps, self, self_index, match_of);
 }
 
 static bool active_half(const struct peers *ps, bool old, craft_id self)

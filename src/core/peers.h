@@ -25,6 +25,7 @@ struct peer {
     uint8_t vote;    /* enum peer_vote, this election */
     bool transfer_sent;          /* leader: TimeoutNow went to it in this transfer */
     uint64_t transfer_resend_at; /* leader: when it may go again */
+    uint64_t round_acked;        /* leader: highest heartbeat round it answered (reads) */
     struct progress pr; /* leader only; unused for the own slot */
 };
 
@@ -60,6 +61,11 @@ enum peers_tally peers_tally(const struct peers *ps);
 /* The highest index a majority of every half has reached: self at self_index, every other voter
  * at its progress' match. */
 craft_index peers_quorum_index(const struct peers *ps, craft_id self, craft_index self_index);
+
+/* The highest value a majority of every half has reached: self at self_value, every other voter
+ * at value(peer). */
+uint64_t peers_quorum_value(const struct peers *ps, craft_id self, uint64_t self_value,
+                            uint64_t (*value)(const struct peer *));
 
 /* True when self and the voters heard from recently (progress' recent_active) make a majority of
  * every half. */

@@ -65,6 +65,7 @@ static bool send_one(struct craft_core *c, struct progress *p)
     m->append.prev_index = prev;
     m->append.prev_term = log_term_at(&c->log, prev);
     m->append.commit = c->commit;
+    m->append.round = c->reads.round;
     if (n > 0) {
         output_msg_entries(c, m, p->next, n);
     }
@@ -126,6 +127,7 @@ static craft_index heartbeat_prev(struct craft_core *c, struct progress *p)
 
 static void broadcast_heartbeat(struct craft_core *c)
 {
+    uint64_t round = read_start_round(c); /* every heartbeat starts a round (reads, leases) */
     FOR_EACH_FOLLOWER(c, peer)
     {
         struct progress *p = &peer->pr;
@@ -140,7 +142,15 @@ static void broadcast_heartbeat(struct craft_core *c)
         m->append.prev_index = prev;
         m->append.prev_term = log_term_at(&c->log, prev);
         m->append.commit = c->commit;
+        m->append.round = round;
     }
+}
+
+void replication_heartbeat_round(struct craft_core *c)
+{
+    CRAFT_ASSERT(c->role == CRAFT_LEADER);
+    c->heartbeat_deadline = c->now + c->cfg.heartbeat_interval_ms;
+    broadcast_heartbeat(c);
 }
 
 void replication_tick(struct craft_core *c)
@@ -180,6 +190,7 @@ void replication_on_append_response(struct craft_core *c, const struct craft_msg
     if (peer == NULL || peer->id == c->cfg.id || r->index > log_last_index(&c->log)) {
         return; /* not a member of ours, or an answer about entries we never had */
     }
+    read_on_round_answer(c, peer, r->round); /* it still took us for its leader */
     struct progress *p = &peer->pr;
     p->recent_active = true;
     if (r->success) {
@@ -270,6 +281,7 @@ static void respond(struct craft_core *c, const struct craft_msg *req, bool succ
     }
     m->append_resp.success = success;
     m->append_resp.index = index;
+    m->append_resp.round = req->append.round;
     if (success) {
         output_msg_ack(c, q, m, index);
     } else {

@@ -18,6 +18,9 @@ void role_become_follower(struct craft_core *c, craft_term term, craft_id leader
 {
     CRAFT_ASSERT(term >= c->term);
     bool changed = c->role != CRAFT_FOLLOWER || term != c->term || leader != c->leader;
+    if (c->role == CRAFT_LEADER) {
+        read_on_leadership_lost(c);
+    }
     if (term > c->term) {
         c->term = term;
         c->vote = CRAFT_ID_NONE;
@@ -80,6 +83,7 @@ void role_become_leader(struct craft_core *c)
         struct peer *p = &c->peers.slot[i];
         if (p->id != CRAFT_ID_NONE) {
             role_start_progress(c, p, i);
+            p->round_acked = 0;
         }
     }
     c->heartbeat_deadline = c->now + c->cfg.heartbeat_interval_ms;

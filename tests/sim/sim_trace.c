@@ -155,7 +155,8 @@ static const char *links_shape(uint64_t shape)
 static const char *msg_name(uint64_t type)
 {
     static const char *names[] = {"?",      "PREVOTE", "PREVOTE_RESP", "VOTE",
-                                  "VOTE_RESP", "APPEND", "APPEND_RESP", "TIMEOUT_NOW"};
+                                  "VOTE_RESP", "APPEND", "APPEND_RESP", "TIMEOUT_NOW",
+                                  "READ_INDEX", "READ_INDEX_RESP"};
     return type <= CRAFT_MSG_TYPE_MAX ? names[type] : "?";
 }
 

@@ -34,6 +34,8 @@ struct h_node {
     size_t n_held;
     craft_index applied_last; /* highest committed index seen in an output */
     size_t n_committed;
+    struct craft_read_result reads[256]; /* read outcomes seen in outputs, in order */
+    size_t n_reads;
 };
 
 struct harness {
@@ -117,6 +119,10 @@ static inline void h_take_output(struct harness *h, unsigned i, const struct cra
     for (size_t k = 0; k < out->n_msgs_after_persist; k++) {
         assert_true(node->n_held < H_QUEUE_MAX);
         node->held[node->n_held++] = h_copy_msg(&out->msgs_after_persist[k]);
+    }
+    for (size_t k = 0; k < out->n_reads; k++) {
+        assert_true(node->n_reads < 256);
+        node->reads[node->n_reads++] = out->reads[k];
     }
     for (size_t k = 0; k < out->n_committed; k++) {
         assert_true(out->committed[k].index > node->applied_last);
@@ -270,6 +276,24 @@ static inline bool h_deliver_one(struct harness *h)
     return true;
 }
 
+/* Tells every core what its state machine applied (everything handed out); returns true if any
+ * core learned something new. */
+static inline bool h_apply_all(struct harness *h)
+{
+    bool any = false;
+    for (unsigned i = 0; i < h->n; i++) {
+        struct craft_core_status st;
+        craft_core_status(h->nodes[i].core, &st);
+        if (h->nodes[i].applied_last > st.applied) {
+            struct craft_input in = {.type = CRAFT_IN_APPLIED,
+                                     .applied.index = h->nodes[i].applied_last};
+            assert_int_equal(h_step(h, i + 1, &in, NULL), 0);
+            any = true;
+        }
+    }
+    return any;
+}
+
 /* Delivers the n oldest queued messages (fewer if fewer are queued), in order. */
 static inline void h_deliver_n(struct harness *h, size_t n)
 {
@@ -291,6 +315,7 @@ static inline void h_stabilize(struct harness *h)
                 any = true;
             }
         }
+        any |= h_apply_all(h);
         if (!any) {
             return;
         }

@@ -1,0 +1,214 @@
+/* Reads through the core's API (src/core/read.c): ReadIndex confirmed by a heartbeat round that
+ * all reads waiting at once share, the leader's own term committed first, a deposed leader never
+ * serving, follower reads through the leader, lease reads, stale reads. */
+#include "core_harness.h"
+
+static int read_at(struct harness *h, craft_id at, uint64_t cookie, uint32_t mode)
+{
+    struct craft_input in = {.type = CRAFT_IN_READ, .read = {.cookie = cookie, .mode = mode}};
+    return h_step(h, at, &in, NULL);
+}
+
+/* The outcome of cookie at node at, or NULL while it waits. */
+static const struct craft_read_result *outcome(struct harness *h, craft_id at, uint64_t cookie)
+{
+    struct h_node *n = &h->nodes[at - 1];
+    for (size_t i = 0; i < n->n_reads; i++) {
+        if (n->reads[i].cookie == cookie) {
+            return &n->reads[i];
+        }
+    }
+    return NULL;
+}
+
+static void lease_on(struct craft_core_config *cfg)
+{
+    cfg->lease_reads = true;
+    cfg->clock_drift_ppm = 10000;
+}
+
+static void test_core_read_index_waits_for_a_round(void **state)
+{
+    (void)state;
+    struct harness *h = h_new();
+    h_init(h, 3, NULL);
+    h_elect(h, 1);
+    assert_int_equal(h_propose(h, 1, "w1", NULL), 0);
+    h_stabilize(h);
+    struct craft_core_status st;
+    h_status(h, 1, &st);
+    size_t hb_before = h->n_sent_empty[2] + h->n_sent_empty[3];
+    for (uint64_t k = 1; k <= 10; k++) {
+        assert_int_equal(read_at(h, 1, k, CRAFT_READ_INDEX), 0);
+    }
+    assert_null(outcome(h, 1, 1)); /* not before a majority confirmed the leadership */
+    /* Ten reads, one round: one heartbeat to each follower. */
+    assert_int_equal(h->n_sent_empty[2] + h->n_sent_empty[3] - hb_before, 2);
+    h_stabilize(h);
+    for (uint64_t k = 1; k <= 10; k++) {
+        const struct craft_read_result *r = outcome(h, 1, k);
+        assert_non_null(r);
+        assert_int_equal(r->status, 0);
+        assert_int_equal(r->index, st.commit);
+    }
+    h_free(h);
+}
+
+static void test_core_read_waits_for_the_leaders_term(void **state)
+{
+    (void)state;
+    struct harness *h = h_new();
+    h_init(h, 3, NULL);
+    struct craft_input campaign = {.type = CRAFT_IN_CAMPAIGN};
+    assert_int_equal(h_step(h, 1, &campaign, NULL), 0);
+    struct craft_core_status st;
+    for (int i = 0; i < 64; i++) {
+        h_status(h, 1, &st);
+        if (st.role == CRAFT_LEADER) {
+            break;
+        }
+        h_deliver_one(h);
+        for (craft_id id = 1; id <= 3; id++) {
+            h_persist(h, id);
+        }
+    }
+    h_status(h, 1, &st);
+    assert_int_equal(st.role, CRAFT_LEADER);
+    assert_true(st.commit < st.last_index); /* its no-op is not committed yet */
+    assert_int_equal(read_at(h, 1, 7, CRAFT_READ_INDEX), 0);
+    h_stabilize(h);
+    const struct craft_read_result *r = outcome(h, 1, 7);
+    assert_non_null(r);
+    assert_int_equal(r->status, 0);
+    assert_true(r->index >= st.last_index); /* at least its own no-op */
+    h_free(h);
+}
+
+/* Plain elections: no pre-vote, no lease, so a second leader rises while the first is cut off. */
+static void plain(struct craft_core_config *cfg)
+{
+    cfg->pre_vote = false;
+    cfg->check_quorum = false;
+}
+
+static void test_core_read_deposed_leader_never_serves(void **state)
+{
+    (void)state;
+    struct harness *h = h_new();
+    h_init(h, 3, plain);
+    h_elect(h, 1);
+    for (craft_id v = 2; v <= 3; v++) { /* node 1 is cut off */
+        h->cut[1][v] = true;
+        h->cut[v][1] = true;
+    }
+    h_elect(h, 2);
+    struct craft_core_status st;
+    h_status(h, 2, &st);
+    assert_int_equal(st.role, CRAFT_LEADER);
+    h_status(h, 1, &st);
+    assert_int_equal(st.role, CRAFT_LEADER); /* node 1 has not heard */
+    assert_int_equal(h_propose(h, 2, "newer", NULL), 0);
+    h_stabilize(h);
+    assert_int_equal(read_at(h, 1, 5, CRAFT_READ_INDEX), 0); /* it still thinks it leads */
+    h_stabilize(h);
+    assert_null(outcome(h, 1, 5));
+    for (craft_id v = 2; v <= 3; v++) {
+        h->cut[1][v] = false;
+        h->cut[v][1] = false;
+    }
+    assert_int_equal(h_tick(h, 2, 60), 0); /* the new leader's heartbeat deposes it */
+    h_stabilize(h);
+    const struct craft_read_result *r = outcome(h, 1, 5);
+    assert_non_null(r);
+    assert_int_equal(r->status, CRAFT_ENOTLEADER);
+    h_free(h);
+}
+
+static void test_core_read_through_a_follower(void **state)
+{
+    (void)state;
+    struct harness *h = h_new();
+    h_init(h, 3, NULL);
+    h_elect(h, 1);
+    h->cut[1][3] = true; /* node 3 lags behind the commit */
+    assert_int_equal(h_propose(h, 1, "w", NULL), 0);
+    h_stabilize(h);
+    h->cut[1][3] = false;
+    struct craft_core_status lead;
+    h_status(h, 1, &lead);
+    assert_int_equal(read_at(h, 3, 9, CRAFT_READ_INDEX), 0);
+    for (int i = 0; i < 2; i++) { /* heartbeats repair node 3's log */
+        assert_int_equal(h_tick(h, 1, 60), 0);
+        h_stabilize(h);
+    }
+    const struct craft_read_result *r = outcome(h, 3, 9);
+    assert_non_null(r);
+    assert_int_equal(r->status, 0);
+    assert_int_equal(r->index, lead.commit);
+    struct craft_core_status st;
+    h_status(h, 3, &st);
+    assert_true(st.applied >= r->index);
+    h_free(h);
+}
+
+static void test_core_read_lease(void **state)
+{
+    (void)state;
+    struct harness *h = h_new();
+    h_init(h, 3, lease_on);
+    h_elect(h, 1);
+    assert_int_equal(h_tick(h, 1, 50), 0); /* a heartbeat round, answered */
+    h_stabilize(h);
+    struct craft_output out;
+    struct craft_input in = {.type = CRAFT_IN_READ, .read = {.cookie = 3, .mode = CRAFT_READ_LEASE}};
+    assert_int_equal(h_step(h, 1, &in, &out), 0);
+    assert_int_equal(out.n_reads, 1); /* served at once, no round */
+    assert_int_equal(out.reads[0].status, 0);
+    assert_int_equal(out.n_msgs, 0);
+    /* Long after the last answered round the lease is gone: a round again. */
+    for (craft_id v = 2; v <= 3; v++) {
+        h->cut[1][v] = true;
+    }
+    assert_int_equal(h_tick(h, 1, 160), 0); /* its heartbeats go nowhere */
+    h_stabilize(h);
+    in.read.cookie = 4;
+    assert_int_equal(h_step(h, 1, &in, &out), 0);
+    assert_int_equal(out.n_reads, 0);
+    h_free(h);
+}
+
+static void test_core_read_stale_and_refusals(void **state)
+{
+    (void)state;
+    struct harness *h = h_new();
+    h_init(h, 3, NULL);
+    assert_int_equal(read_at(h, 2, 1, CRAFT_READ_INDEX), CRAFT_ENOTLEADER); /* no leader known */
+    struct craft_output out;
+    struct craft_input in = {.type = CRAFT_IN_READ, .read = {.cookie = 2, .mode = CRAFT_READ_STALE}};
+    assert_int_equal(h_step(h, 2, &in, &out), 0);
+    assert_int_equal(out.n_reads, 1);
+    assert_int_equal(out.reads[0].status, 0);
+    assert_int_equal(read_at(h, 2, 3, 99), CRAFT_EINVAL);
+    assert_int_equal(read_at(h, 2, 3, CRAFT_READ_LEASE), CRAFT_EINVAL); /* not configured */
+    craft_id voters[] = {1, 2, 3};
+    struct craft_core_config cfg;
+    h_config(&cfg, 1, voters, 3);
+    cfg.lease_reads = true;
+    cfg.check_quorum = false;
+    struct craft_core *c = NULL;
+    assert_int_equal(craft_core_create(&cfg, NULL, &c), CRAFT_EINVAL);
+    h_free(h);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_core_read_index_waits_for_a_round),
+        cmocka_unit_test(test_core_read_waits_for_the_leaders_term),
+        cmocka_unit_test(test_core_read_deposed_leader_never_serves),
+        cmocka_unit_test(test_core_read_through_a_follower),
+        cmocka_unit_test(test_core_read_lease),
+        cmocka_unit_test(test_core_read_stale_and_refusals),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
