@@ -26,7 +26,9 @@ struct craft_core_config {
      * Borrowed; the core copies it. */
     const craft_id *voters;
     unsigned n_voters;
-    /* Seeds the core's private generator that draws election timeouts. */
+    /* Seeds the core's private generator (election timeouts, read ids). Give each boot of a node
+     * a different seed (from a random source): an answer to a read of an earlier life must not
+     * match a read of this one. */
     uint64_t seed;
     /* An election timeout is drawn uniformly from [min, max) each time the timer is reset. */
     uint32_t election_timeout_ms_min;
@@ -210,6 +212,9 @@ struct craft_input {
         struct {
             uint64_t cookie; /* the caller's; handed back with the outcome */
             uint32_t mode;   /* enum craft_read_mode */
+            /* The caller's monotonic clock now, as for ticks: a lease is judged by a fresh clock,
+             * never by the last tick (a process paused past its lease must not serve). */
+            uint64_t now_ms;
         } read;
     };
 };

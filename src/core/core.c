@@ -391,6 +391,9 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
         rv = transfer_start(c, in->transfer.target);
         break;
     case CRAFT_IN_READ:
+        if (c->clock_started && in->read.now_ms > c->now) {
+            c->now = in->read.now_ms; /* timers fire at the next tick; the lease sees it now */
+        }
         rv = read_request(c, in->read.cookie, in->read.mode);
         break;
     case CRAFT_IN_CAMPAIGN:

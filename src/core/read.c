@@ -124,6 +124,11 @@ int read_request(struct craft_core *c, uint64_t cookie, uint32_t mode)
         return CRAFT_ENOMEM;
     }
     w->cookie = cookie;
+    if (c->reads.next_id == 0) {
+        /* Ids start at a random point per core, so an answer to a read of an earlier life of
+         * this node (a restart, an old message) never matches a read of this one. */
+        c->reads.next_id = prng_next(&c->prng) >> 1;
+    }
     w->id = ++c->reads.next_id;
     w->deadline = c->now + c->cfg.election_timeout_ms_max;
     m->read.id = w->id;

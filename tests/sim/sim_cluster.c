@@ -143,6 +143,11 @@ static bool start_node(struct sim_cluster *c, struct sim_node *n)
     cfg.heartbeat_interval_ms = SIM_HEARTBEAT_MS;
     cfg.pre_vote = c->p.pre_vote;
     cfg.check_quorum = c->p.check_quorum;
+    if (c->p.read_lease) {
+        /* Two clocks may drift apart by twice the skew bound; the lease leaves room for that. */
+        cfg.lease_reads = true;
+        cfg.clock_drift_ppm = 2 * c->p.clock_skew_ppm + 1000;
+    }
     if (c->p.append_entries_max != 0) {
         cfg.append_entries_max = c->p.append_entries_max;
     }
@@ -195,6 +200,7 @@ struct sim_cluster *sim_cluster_create(const struct sim_params *p, bool show, FI
     sim_disk_faults_init(&c->dfaults, sub_seed(p->seed, 6));
     prng_seed(&c->rng_feed, sub_seed(p->seed, 8));
     prng_seed(&c->rng_transfer, sub_seed(p->seed, 11));
+    prng_seed(&c->rng_reads, sub_seed(p->seed, 12));
     struct prng rng_clock;
     prng_seed(&rng_clock, sub_seed(p->seed, 4));
     for (unsigned i = 1; i <= p->n_nodes; i++) {
@@ -482,7 +488,7 @@ int sim_cluster_feed(struct sim_cluster *c, struct sim_node *n, const struct cra
     }
     /* Requests may be refused (not leader, busy, not a voter...): their callers judge the result. */
     bool request = in->type == CRAFT_IN_PROPOSE || in->type == CRAFT_IN_TRANSFER ||
-                   in->type == CRAFT_IN_CHANGE;
+                   in->type == CRAFT_IN_CHANGE || in->type == CRAFT_IN_READ;
     if (rv != 0 && (!request || rv == CRAFT_ENOMEM)) {
         sim_checks_fail(&c->checks, n->id, "core_step_error",
                         "n%" PRIu64 " craft_core_step(input type %u) returned %s", n->id, in->type,
@@ -709,6 +715,9 @@ bool sim_cluster_step(struct sim_cluster *c)
         break;
     case SIM_EV_TRANSFER_CHECK:
         sim_transfer_on_check(c, &ev);
+        break;
+    case SIM_EV_READ:
+        sim_reads_on_event(c, &ev);
         break;
     default:
         CRAFT_ASSERT(0);

@@ -18,6 +18,7 @@
 #include "sim_node.h"
 #include "sim_oldmsg.h"
 #include "sim_params.h"
+#include "sim_reads.h"
 #include "sim_pause.h"
 #include "sim_trace.h"
 #include "sim_transfer.h"
@@ -36,6 +37,8 @@ struct sim_cluster {
     struct prng rng_fault; /* fault decisions and targeted crashes */
     struct prng rng_sm;    /* when a durable state machine flushes */
     struct prng rng_transfer; /* transfer requests (sim_transfer) */
+    struct prng rng_reads;    /* client reads (sim_reads) */
+    struct sim_reads reads;
     struct sim_transfer_watch transfer_watch[SIM_NODES_MAX + 1]; /* the last request, by node */
     struct prng rng_feed;  /* batch sizes, big commands, campaign requests (sim_feed, sim_propose) */
     struct sim_inbox inbox[SIM_NODES_MAX + 1]; /* batched deliveries, by node (sim_feed) */

@@ -23,6 +23,7 @@ enum sim_event_kind {
     SIM_EV_CAMPAIGN = 13, /* ask a random node to campaign now (sim_feed) */
     SIM_EV_TRANSFER = 14, /* ask a node to hand over leadership (sim_transfer) */
     SIM_EV_TRANSFER_CHECK = 15, /* node: the leader asked; arg: its term then (sim_transfer) */
+    SIM_EV_READ = 16,           /* a client reads at some node (sim_reads) */
 };
 
 struct sim_event {

@@ -102,6 +102,10 @@ struct sim_params {
     /* Leadership transfer requests every transfer_us_mean on average in the fault phase (0: off;
      * sim_transfer.c). */
     uint32_t transfer_us_mean;
+    /* Client reads every reads_us_mean on average in the fault phase (0: off; sim_reads.c), with
+     * lease reads configured (needs check_quorum). */
+    uint32_t reads_us_mean;
+    bool read_lease;
 };
 
 #endif

@@ -52,10 +52,11 @@ static void report(const struct sim_cluster *c, const struct sim_run_options *op
             p->net.fifo, p->hold_ppm, p->hold_us_min, p->hold_us_max, p->replay_us_mean,
             p->pause_us_mean, p->pause_us_max);
     fprintf(f, "  feed: batch_window_us=%u propose_batch_max=%u big_cmd=%u big_cmd_bytes_max=%u "
-               "append_bytes_max=%llu compact_every=%u campaign_us=%u..%u transfer_us=%u\n",
+               "append_bytes_max=%llu compact_every=%u campaign_us=%u..%u transfer_us=%u "
+               "reads_us=%u read_lease=%d\n",
             p->batch_window_us, p->propose_batch_max, p->big_cmd_ppm, p->big_cmd_bytes_max,
             (unsigned long long)p->append_bytes_max, p->compact_every, p->campaign_us_min,
-            p->campaign_us_max, p->transfer_us_mean);
+            p->campaign_us_max, p->transfer_us_mean, p->reads_us_mean, p->read_lease);
     fprintf(f, "  nodes:\n");
     sim_cluster_print_status(c, f);
     fprintf(f, "  trace tail (last %d events):\n", SIM_TRACE_TAIL_SHOWN);

@@ -115,6 +115,9 @@ void sim_swarm_draw(uint64_t seed, unsigned nodes_forced, struct sim_params *p,
 
     /* Leadership transfers (drawn after everything above). */
     p->transfer_us_mean = !calm && prng_chance(&r, 300000) ? pick(&r, 100000, 2000000) : 0;
+    /* Reads (drawn after everything above). */
+    p->reads_us_mean = prng_chance(&r, 500000) ? pick(&r, 2000, 100000) : 0;
+    p->read_lease = p->check_quorum && prng_chance(&r, 500000);
 
     /* A narrow pipe (one to three entries per AppendEntries, or a window of one to four) carries
      * only so many entries per round trip: the clients' load must stay below it, or the backlog
@@ -290,6 +293,7 @@ void sim_swarm_start(struct sim_cluster *c)
     c->fault_hook = sim_swarm_fault;
     sim_feed_start(c);
     sim_transfer_start(c);
+    sim_reads_start(c);
     if (c->p.fault_partitions || c->p.fault_crashes) {
         uint64_t first = prng_range(&c->rng_fault, c->p.fault_us_min, (uint64_t)c->p.fault_us_max + 1);
         sim_cluster_schedule(c, first, SIM_EV_FAULT, 0, 0);

@@ -172,8 +172,20 @@ static void test_core_read_lease(void **state)
     assert_int_equal(h_tick(h, 1, 160), 0); /* its heartbeats go nowhere */
     h_stabilize(h);
     in.read.cookie = 4;
+    in.read.now_ms = h->nodes[0].now;
     assert_int_equal(h_step(h, 1, &in, &out), 0);
     assert_int_equal(out.n_reads, 0);
+    /* A read that brings a fresher clock than the last tick judges the lease by it. */
+    struct harness *g = h_new();
+    h_init(g, 3, lease_on);
+    h_elect(g, 1);
+    assert_int_equal(h_tick(g, 1, 50), 0);
+    h_stabilize(g);
+    in.read.cookie = 5;
+    in.read.now_ms = g->nodes[0].now + 500; /* paused for half a second, not ticked yet */
+    assert_int_equal(h_step(g, 1, &in, &out), 0);
+    assert_int_equal(out.n_reads, 0);
+    h_free(g);
     h_free(h);
 }
 
@@ -200,6 +212,42 @@ static void test_core_read_stale_and_refusals(void **state)
     h_free(h);
 }
 
+/* An answer to another read (an earlier life's, a stray copy) is not taken for this one. */
+static void test_core_read_answer_must_match(void **state)
+{
+    (void)state;
+    struct harness *h = h_new();
+    h_init(h, 3, NULL);
+    h_elect(h, 1);
+    struct craft_output out;
+    struct craft_input in = {.type = CRAFT_IN_READ, .read = {.cookie = 11, .mode = CRAFT_READ_INDEX}};
+    assert_int_equal(craft_core_step(h_core(h, 2), &in, &out), 0);
+    assert_int_equal(h_count(&out, CRAFT_MSG_READ_INDEX, false), 1);
+    struct craft_msg ask = out.msgs[0];
+    struct craft_msg wrong = {.type = CRAFT_MSG_READ_INDEX_RESP, .from = 1, .to = 2,
+                              .term = ask.term,
+                              .read = {.id = ask.read.id + 1, .index = 0, .ok = true}};
+    assert_int_equal(h_feed(h_core(h, 2), &wrong, &out), 0);
+    assert_int_equal(out.n_reads, 0); /* index 0 would have been ready at once */
+    wrong.read.id = ask.read.id;
+    assert_int_equal(h_feed(h_core(h, 2), &wrong, &out), 0);
+    assert_int_equal(out.n_reads, 1);
+    /* Two lives of one node (other seeds) name their reads apart. */
+    craft_id voters[] = {1, 2, 3};
+    struct craft_core_config cfg;
+    h_config(&cfg, 2, voters, 3);
+    cfg.seed = 1000;
+    struct craft_core *life = NULL;
+    assert_int_equal(craft_core_create(&cfg, NULL, &life), 0);
+    struct craft_msg app = {.type = CRAFT_MSG_APPEND, .from = 1, .to = 2, .term = ask.term};
+    assert_int_equal(h_feed(life, &app, &out), 0); /* learns its leader */
+    assert_int_equal(craft_core_step(life, &in, &out), 0);
+    assert_int_equal(h_count(&out, CRAFT_MSG_READ_INDEX, false), 1);
+    assert_int_not_equal(out.msgs[0].read.id, ask.read.id);
+    craft_core_destroy(life);
+    h_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -209,6 +257,7 @@ int main(void)
         cmocka_unit_test(test_core_read_through_a_follower),
         cmocka_unit_test(test_core_read_lease),
         cmocka_unit_test(test_core_read_stale_and_refusals),
+        cmocka_unit_test(test_core_read_answer_must_match),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

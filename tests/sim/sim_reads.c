@@ -1,0 +1,120 @@
+/* Client reads of the swarm and their check against the committed history. */
+#include "sim_reads.h"
+
+#include <inttypes.h>
+
+#include "sim_cluster.h"
+
+static uint64_t next_read_us(struct sim_cluster *c)
+{
+    return 1 + prng_below(&c->rng_reads, 2 * (uint64_t)c->p.reads_us_mean);
+}
+
+void sim_reads_start(struct sim_cluster *c)
+{
+    if (c->p.reads_us_mean > 0) {
+        sim_cluster_schedule(c, next_read_us(c), SIM_EV_READ, 0, 0);
+    }
+}
+
+/* The newest index known committed anywhere now: applied by some node, or a node's commit. */
+static craft_index committed_now(const struct sim_cluster *c)
+{
+    craft_index k = c->checks.n_committed;
+    for (unsigned i = 1; i <= c->p.n_nodes; i++) {
+        const struct sim_node *n = &c->nodes[i];
+        if (n->up && n->commit > k) {
+            k = n->commit;
+        }
+    }
+    return k;
+}
+
+static craft_id leader_now(const struct sim_cluster *c)
+{
+    craft_id best = CRAFT_ID_NONE;
+    craft_term term = 0;
+    for (unsigned i = 1; i <= c->p.n_nodes; i++) {
+        const struct sim_node *n = &c->nodes[i];
+        if (n->up && n->role == CRAFT_LEADER && n->term >= term) {
+            best = i;
+            term = n->term;
+        }
+    }
+    return best;
+}
+
+static uint32_t pick_mode(struct sim_cluster *c)
+{
+    uint64_t r = prng_below(&c->rng_reads, 100);
+    if (r < 15) {
+        return CRAFT_READ_STALE;
+    }
+    return c->p.read_lease && r < 50 ? CRAFT_READ_LEASE : CRAFT_READ_INDEX;
+}
+
+void sim_reads_on_event(struct sim_cluster *c, const struct sim_event *ev)
+{
+    (void)ev;
+    if (!c->faults_on) {
+        return; /* the healed phase measures cost and quiet: reads would add rounds */
+    }
+    craft_id at = leader_now(c);
+    if (at == CRAFT_ID_NONE || prng_chance(&c->rng_reads, 400000)) {
+        at = 1 + prng_below(&c->rng_reads, c->p.n_nodes);
+    }
+    struct sim_node *n = &c->nodes[at];
+    uint32_t mode = pick_mode(c);
+    if (n->up && !sim_pause_active(c, at)) {
+        struct sim_reads *rs = &c->reads;
+        uint64_t cookie = ++rs->next_cookie;
+        struct sim_read_pending *p = &rs->pending[cookie % SIM_READS_PENDING_MAX];
+        *p = (struct sim_read_pending){cookie, at, n->epoch, mode, committed_now(c), c->now_us};
+        struct craft_input in = {.type = CRAFT_IN_READ};
+        in.read.cookie = cookie;
+        in.read.mode = mode;
+        in.read.now_ms = sim_node_local_us(n, c->now_us) / 1000;
+        int rv = sim_cluster_feed(c, n, &in, NULL);
+        if (rv != 0) {
+            p->cookie = 0;
+            rs->n_refused++;
+        }
+        sim_trace_add(&c->trace, c->now_us, SIM_TR_NOTE, (uint32_t)at, SIM_NOTE_READ, cookie,
+                      (uint64_t)(int64_t)rv);
+    }
+    sim_cluster_schedule(c, next_read_us(c), SIM_EV_READ, 0, 0);
+}
+
+void sim_reads_on_output(struct sim_cluster *c, struct sim_node *n, const struct craft_output *out)
+{
+    for (size_t i = 0; i < out->n_reads; i++) {
+        const struct craft_read_result *r = &out->reads[i];
+        struct sim_read_pending *p = &c->reads.pending[r->cookie % SIM_READS_PENDING_MAX];
+        if (p->cookie != r->cookie || p->node != n->id || p->epoch != n->epoch) {
+            continue; /* overwritten by newer reads, or asked in an earlier life */
+        }
+        p->cookie = 0;
+        sim_trace_add(&c->trace, c->now_us, SIM_TR_NOTE, (uint32_t)n->id, SIM_NOTE_READ_DONE,
+                      r->cookie, r->index);
+        if (r->status != 0) {
+            c->reads.n_refused++;
+            continue;
+        }
+        c->reads.n_ok++;
+        if (p->mode == CRAFT_READ_STALE) {
+            continue; /* may be behind by design */
+        }
+        if (r->index < p->committed) {
+            sim_checks_fail(&c->checks, n->id, "read_stale",
+                            "n%" PRIu64 " serves a %s read begun at %.3f ms at index %" PRIu64
+                            ", but index %" PRIu64 " was committed before it began",
+                            n->id, p->mode == CRAFT_READ_LEASE ? "lease" : "ReadIndex",
+                            (double)p->begun_us / 1000.0, r->index, p->committed);
+        } else if (n->applied < r->index) {
+            sim_checks_fail(&c->checks, n->id, "read_not_applied",
+                            "n%" PRIu64 " says read %" PRIu64 " is ready at index %" PRIu64
+                            " but has applied only %" PRIu64,
+                            n->id, r->cookie, r->index, n->applied);
+        }
+    }
+}
