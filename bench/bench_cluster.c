@@ -38,8 +38,14 @@ static void mailbox_close(struct bench_mailbox *mb)
 
 int bench_cluster_init(struct bench_cluster *bc, unsigned n, const struct craft_core_config *cfg)
 {
+    return bench_cluster_init_voters(bc, n, n, cfg);
+}
+
+int bench_cluster_init_voters(struct bench_cluster *bc, unsigned n, unsigned n_voters,
+                              const struct craft_core_config *cfg)
+{
     memset(bc, 0, sizeof *bc);
-    if (n == 0 || n > BENCH_NODES_MAX) {
+    if (n == 0 || n > BENCH_NODES_MAX || n_voters == 0 || n_voters > n) {
         return CRAFT_EINVAL;
     }
     craft_id voters[BENCH_NODES_MAX];
@@ -50,8 +56,8 @@ int bench_cluster_init(struct bench_cluster *bc, unsigned n, const struct craft_
     for (unsigned i = 0; i < n; i++) {
         struct craft_core_config c = *cfg;
         c.id = i + 1;
-        c.voters = voters;
-        c.n_voters = n;
+        c.voters = i < n_voters ? voters : NULL;
+        c.n_voters = i < n_voters ? n_voters : 0; /* the others wait to be added */
         int rv = craft_core_create(&c, NULL, &bc->nodes[i].core);
         if (rv != 0) {
             bench_cluster_close(bc);

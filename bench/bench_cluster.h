@@ -44,6 +44,10 @@ struct bench_cluster {
 
 /* Creates n cores (ids 1..n) from cfg (id and voters are filled in). Returns 0 or an error. */
 int bench_cluster_init(struct bench_cluster *bc, unsigned n, const struct craft_core_config *cfg);
+/* The same, with only the first n_voters bootstrapping the cluster; the rest start empty and
+ * wait to be added. */
+int bench_cluster_init_voters(struct bench_cluster *bc, unsigned n, unsigned n_voters,
+                              const struct craft_core_config *cfg);
 void bench_cluster_close(struct bench_cluster *bc);
 
 /* Steps node id with in and carries out its outputs. Returns craft_core_step's result. */

@@ -5,6 +5,8 @@
  * count bounds time. */
 #include "bench_core.h"
 
+#include "bench_change.h"
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -186,6 +188,9 @@ int bench_core_run(bool quick)
         if (run_figure(&f, quick) != 0) {
             status = 1;
         }
+    }
+    if (bench_change_run(quick) != 0) {
+        status = 1;
     }
     return status;
 }

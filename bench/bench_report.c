@@ -7,6 +7,5 @@ void bench_report(const char *name, double value, const char *unit, double targe
 {
     printf("%s %.0f %s\n", name, value, unit);
     printf("%s.target %.0f %s\n", name, target, unit);
-    printf("%s.ratio %.3f\n", name, target > 0 ? value / target : 0.0);
     fflush(stdout);
 }

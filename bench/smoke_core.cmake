@@ -5,7 +5,8 @@ execute_process(COMMAND ${BENCH} core --quick
 if(NOT result EQUAL 0)
     message(FATAL_ERROR "craft-bench core --quick exited with ${result}:\n${output}${errors}")
 endif()
-foreach(figure core.one_writer core.batch64 core.batch1024)
+foreach(figure core.one_writer core.batch64 core.batch1024 core.change_add_voter_rounds
+        core.change_add_voter_us core.change_joint_rounds core.change_joint_us)
     string(REPLACE "." "\\." pattern "${figure}")
     if(NOT output MATCHES "(^|\n)${pattern} [0-9]+ [a-z/]+\n")
         message(FATAL_ERROR "craft-bench core --quick did not print '${figure}':\n${output}")
