@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/assert.h"
 #include "util/byteorder.h"
 #include "wal_internal.h"
 #include "wal_record.h"
@@ -17,31 +18,69 @@ struct scan {
     bool last_end;       /* that record closed its batch */
 };
 
-struct names {
-    uint64_t *seqs;
+/* Sequence numbers found in the directory listing. */
+struct seqs {
+    uint64_t *v; /* owned */
     size_t n;
     size_t cap;
 };
+
+struct names {
+    struct seqs segs; /* wal-<seq>.seg */
+    struct seqs tmps; /* wal-<seq>.seg.tmp: creations cut short */
+};
+
+static int seqs_push(struct seqs *s, uint64_t seq)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap == 0 ? 16 : s->cap * 2;
+        uint64_t *v = craft_realloc(s->v, cap * sizeof *v);
+        if (v == NULL) {
+            return CRAFT_ENOMEM;
+        }
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = seq;
+    return 0;
+}
 
 static int collect_segment(void *arg, const char *name)
 {
     struct names *names = arg;
     uint64_t seq;
-    char tail[8];
-    if (strlen(name) != 24 || sscanf(name, "wal-%16" SCNx64 "%7s", &seq, tail) != 2 ||
-        strcmp(tail, ".seg") != 0) {
+    if (strncmp(name, "wal-", 4) != 0 || sscanf(name, "wal-%16" SCNx64, &seq) != 1) {
         return 0; /* not ours */
     }
-    if (names->n == names->cap) {
-        size_t cap = names->cap == 0 ? 16 : names->cap * 2;
-        uint64_t *seqs = craft_realloc(names->seqs, cap * sizeof *seqs);
-        if (seqs == NULL) {
-            return CRAFT_ENOMEM;
-        }
-        names->seqs = seqs;
-        names->cap = cap;
+    /* Only the exact names the writer makes count (16 lowercase hex digits, no sign or space,
+     * which sscanf would let through). */
+    char want[IO_FS_NAME_MAX];
+    wal_segment_name(seq, want, sizeof want);
+    if (strcmp(name, want) == 0) {
+        return seqs_push(&names->segs, seq);
     }
-    names->seqs[names->n++] = seq;
+    wal_segment_tmp_name(seq, want, sizeof want);
+    if (strcmp(name, want) == 0) {
+        return seqs_push(&names->tmps, seq);
+    }
+    return 0;
+}
+
+/* A `.tmp` segment is a creation cut short before its rename: it never held a record, so it is
+ * removed. The directory sync at the end of wal_open makes the removal durable; until then a
+ * crash may bring it back, to be removed again. */
+static int remove_tmps(struct wal *w, const struct seqs *tmps, struct wal_open_report *report)
+{
+    for (size_t i = 0; i < tmps->n; i++) {
+        char name[IO_FS_NAME_MAX];
+        wal_segment_tmp_name(tmps->v[i], name, sizeof name);
+        int rv = io_fs_unlink(w->fs, name);
+        if (rv != 0) {
+            return wal_fail(w, rv == CRAFT_ENOMEM ? rv : CRAFT_EIO, "removing %s: %s", name,
+                            craft_strerror(rv));
+        }
+        report->n_tmp_removed++;
+    }
     return 0;
 }
 
@@ -282,29 +321,18 @@ static int scan_segment(struct wal *w, struct scan *sc, struct loaded *segs, siz
     return 0;
 }
 
-/* A last segment whose header never became durable (creation torn) holds nothing: remove it. */
-static int check_header(struct wal *w, struct loaded *segs, size_t *n, size_t i,
-                        struct wal_open_report *report)
+/* A segment gets its final name only after its header was durable (wal_segment_create), so a
+ * bad header is damage wherever the segment is, even the last one with nothing after it: that is
+ * what a misdirected write of its first record leaves (docs/DISK_FORMAT.md, "Recovery"). */
+static int check_header(struct wal *w, const struct loaded *s)
 {
-    struct loaded *s = &segs[i];
     if (s->header_ok) {
         return 0;
     }
     char name[IO_FS_NAME_MAX];
     wal_segment_name(s->seq, name, sizeof name);
-    if (i + 1 < *n || !all_zero_from(s, WAL_SEGMENT_HEADER_BYTES)) {
-        return wal_fail(w, CRAFT_ECORRUPT, "%s offset 0: bad segment header", name);
-    }
-    io_fs_close(w->fs, s->file);
-    wal_rbuf_release(w, &s->rbuf);
-    *s = (struct loaded){0};
-    (*n)--;
-    report->tail_truncated = true;
-    int rv = io_fs_unlink(w->fs, name);
-    if (rv == 0) {
-        rv = io_fs_sync_dir(w->fs);
-    }
-    return rv != 0 ? wal_fail(w, CRAFT_EIO, "removing %s: %s", name, craft_strerror(rv)) : 0;
+    return wal_fail(w, CRAFT_ECORRUPT,
+                    "%s offset 0: bad segment header (damaged after it was durable)", name);
 }
 
 static int adopt_segment(struct wal *w, const struct loaded *s)
@@ -389,8 +417,8 @@ static int recover(struct wal *w, struct loaded *segs, size_t n, struct wal_open
         report->bytes_scanned += segs[i].size;
     }
     for (size_t i = 0; i < n && rv == 0; i++) {
-        rv = check_header(w, segs, &n, i, report);
-        if (rv != 0 || i >= n) {
+        rv = check_header(w, &segs[i]);
+        if (rv != 0) {
             break;
         }
         rv = adopt_segment(w, &segs[i]);
@@ -463,17 +491,21 @@ int wal_open_committed(struct io_fs *fs, const struct wal_config *cfg, craft_ind
                       craft_strerror(rv));
         goto fail;
     }
-    if (names.n > 1) {
-        qsort(names.seqs, names.n, sizeof *names.seqs, compare_seq);
+    if (names.segs.n > 1) {
+        qsort(names.segs.v, names.segs.n, sizeof *names.segs.v, compare_seq);
     }
-    segs = craft_calloc(names.n + 1, sizeof *segs);
-    w->rbufs = craft_calloc(names.n + 1, sizeof *w->rbufs);
+    rv = remove_tmps(w, &names.tmps, report);
+    if (rv != 0) {
+        goto fail;
+    }
+    segs = craft_calloc(names.segs.n + 1, sizeof *segs);
+    w->rbufs = craft_calloc(names.segs.n + 1, sizeof *w->rbufs);
     if (segs == NULL || w->rbufs == NULL) {
         rv = CRAFT_ENOMEM;
         goto fail;
     }
-    for (; n < names.n; n++) {
-        rv = load_segment(w, names.seqs[n], &segs[n]);
+    for (; n < names.segs.n; n++) {
+        rv = load_segment(w, names.segs.v[n], &segs[n]);
         if (rv != 0) {
             n++;
             goto fail;
@@ -481,7 +513,9 @@ int wal_open_committed(struct io_fs *fs, const struct wal_config *cfg, craft_ind
     }
     rv = recover(w, segs, n, report);
     if (rv == 0 && w->n_segs == 0) {
-        rv = wal_segment_create(w, names.n > 0 ? names.seqs[names.n - 1] + 1 : 1);
+        /* An empty directory: recovery keeps every segment it finds or fails. */
+        CRAFT_ASSERT(names.segs.n == 0);
+        rv = wal_segment_create(w, 1);
     }
     if (rv == 0) {
         /* After a process crash (no power loss) the page cache may hold a batch no fdatasync
@@ -496,8 +530,9 @@ int wal_open_committed(struct io_fs *fs, const struct wal_config *cfg, craft_ind
     }
     if (rv == 0) {
         /* A segment we read may be named only in the page cache (its creation was cut short
-         * before the directory sync, and no crash came since): make every name durable before
-         * anything is appended to what it names. */
+         * after the rename, before the directory sync, and no crash came since), and a `.tmp`
+         * we removed may still be named on disk: make the directory durable before anything is
+         * appended to what it names. */
         rv = io_fs_sync_dir(fs);
         if (rv != 0) {
             rv = wal_fail(w, CRAFT_EIO, "sync of the directory: %s", craft_strerror(rv));
@@ -510,7 +545,8 @@ int wal_open_committed(struct io_fs *fs, const struct wal_config *cfg, craft_ind
         goto fail;
     }
     craft_free(segs);
-    craft_free(names.seqs);
+    craft_free(names.segs.v);
+    craft_free(names.tmps.v);
     *out = w;
     return 0;
 
@@ -526,7 +562,8 @@ fail:
         wal_rbuf_release(w, &segs[i].rbuf);
     }
     craft_free(segs);
-    craft_free(names.seqs);
+    craft_free(names.segs.v);
+    craft_free(names.tmps.v);
     wal_close(w);
     return rv;
 }
