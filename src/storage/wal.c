@@ -227,8 +227,10 @@ void wal_segment_tmp_name(uint64_t seq, char *buf, size_t len)
  * given its header and fdatasynced under a temporary name, and only then renamed to its final
  * name. So a segment under its final name always had a durable header, and recovery can call a
  * bad one damage: a header destroyed after it was durable (a misdirected write of the first
- * record lands on it) looks exactly like a creation cut short, which now leaves only a `.tmp`. */
-int wal_segment_create(struct wal *w, uint64_t seq)
+ * record lands on it) looks exactly like a creation cut short, which now leaves only a `.tmp`.
+ * The header also names the batch of the segment's first record, so a misdirected batch landing
+ * on the first record's place is found even where no record comes before it. */
+int wal_segment_create(struct wal *w, uint64_t seq, uint64_t first_batch)
 {
     char name[IO_FS_NAME_MAX];
     char tmp[IO_FS_NAME_MAX];
@@ -256,7 +258,7 @@ int wal_segment_create(struct wal *w, uint64_t seq)
                         craft_strerror(rv));
     }
     unsigned char header[WAL_SEGMENT_HEADER_BYTES];
-    wal_segment_header_encode(seq, header);
+    wal_segment_header_encode(seq, first_batch, header);
     rv = io_fs_fallocate(w->fs, f, w->cfg.segment_bytes);
     if (rv == 0) {
         rv = io_fs_pwrite(w->fs, f, header, sizeof header, 0);
@@ -363,10 +365,11 @@ int wal_write(struct wal *w)
             len = batch_fit(w, pos, seg->capacity - seg->used);
         }
         if (len == 0) {
-            /* The segment is full: make what went in durable, then move to a new one. */
+            /* The segment is full: make what went in durable, then move to a new one, whose first
+             * record is of this batch. */
             rv = sync_segment(w, seg);
             if (rv == 0) {
-                rv = wal_segment_create(w, seg->seq + 1);
+                rv = wal_segment_create(w, seg->seq + 1, w->next_batch);
             }
             if (rv != 0) {
                 return rv;

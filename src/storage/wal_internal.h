@@ -66,9 +66,10 @@ int wal_fail(struct wal *w, int rv, const char *fmt, ...) __attribute__((format(
 int wal_locs_push(struct wal *w, craft_index index, const struct wal_loc *loc);
 void wal_locs_truncate(struct wal *w, craft_index from);
 /* Creates segment seq atomically (under a temporary name, header durable, renamed, directory
- * synced) and makes it the one that takes writes. 0, or CRAFT_EIO / CRAFT_ENOSPC / CRAFT_ENOMEM
- * (the first two fail the WAL for good). */
-int wal_segment_create(struct wal *w, uint64_t seq);
+ * synced) and makes it the one that takes writes; its header says its first record will be of
+ * batch first_batch. 0, or CRAFT_EIO / CRAFT_ENOSPC / CRAFT_ENOMEM (the first two fail the WAL
+ * for good). */
+int wal_segment_create(struct wal *w, uint64_t seq, uint64_t first_batch);
 /* Makes room for one more segment in the table: 0 or CRAFT_ENOMEM. */
 int wal_segs_reserve(struct wal *w);
 void wal_rbuf_release(struct wal *w, struct wal_rbuf *b);

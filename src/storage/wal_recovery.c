@@ -98,6 +98,7 @@ struct loaded {
     const unsigned char *buf; /* rbuf.base */
     uint64_t size;
     bool header_ok;
+    uint64_t first_batch; /* from the header: the batch of the first record; 0 = not recorded */
     bool adopted; /* file and buf now belong to the wal */
 };
 
@@ -130,8 +131,9 @@ static int load_segment(struct wal *w, uint64_t seq, struct loaded *out)
     }
     out->buf = out->rbuf.base;
     uint64_t header_seq;
-    out->header_ok = wal_segment_header_decode(out->buf, out->size, &header_seq) &&
-                     header_seq == seq;
+    out->header_ok =
+        wal_segment_header_decode(out->buf, out->size, &header_seq, &out->first_batch) &&
+        header_seq == seq;
     return 0;
 }
 
@@ -255,6 +257,16 @@ static int scan_segment(struct wal *w, struct scan *sc, struct loaded *segs, siz
         struct wal_record r;
         size_t size = 0;
         enum wal_decode d = wal_record_decode(s->buf + off, s->size - off, &r, &size);
+        if (d == WAL_DECODE_OK && off == WAL_SEGMENT_HEADER_BYTES && s->first_batch != 0 &&
+            r.batch != s->first_batch) {
+            /* A record the writer never put first here: a batch written at the wrong place
+             * (misdirected) over the records that were, which nothing else would tell in the
+             * first segment of the log (no record before it to continue). */
+            return wal_fail(w, CRAFT_ECORRUPT,
+                            "%s offset %" PRIu64 ": first record of batch %" PRIu64
+                            " where the segment header says batch %" PRIu64,
+                            name, off, r.batch, s->first_batch);
+        }
         int rv = 0;
         if (d == WAL_DECODE_OK && apply_record(w, sc, &r, s->seq, off, &rv)) {
             off += size;
@@ -385,7 +397,7 @@ static int close_open_batch(struct wal *w, struct scan *sc)
     }
     struct wal_segment *seg = &w->segs[w->n_segs - 1];
     if (seg->capacity - seg->used < WAL_RECORD_HEADER_BYTES) {
-        int rv = wal_segment_create(w, seg->seq + 1);
+        int rv = wal_segment_create(w, seg->seq + 1, sc->last_batch);
         if (rv != 0) {
             return rv;
         }
@@ -515,7 +527,8 @@ int wal_open_committed(struct io_fs *fs, const struct wal_config *cfg, craft_ind
     if (rv == 0 && w->n_segs == 0) {
         /* An empty directory: recovery keeps every segment it finds or fails. */
         CRAFT_ASSERT(names.segs.n == 0);
-        rv = wal_segment_create(w, 1);
+        CRAFT_ASSERT(w->next_batch == 1);
+        rv = wal_segment_create(w, 1, w->next_batch);
     }
     if (rv == 0) {
         /* After a process crash (no power loss) the page cache may hold a batch no fdatasync

@@ -301,7 +301,7 @@ static void test_wal_open_makes_every_segment_name_durable(void **state)
     struct io_fs *fs = io_fs_sim_fs(f->sim);
     struct io_file *file;
     unsigned char header[WAL_SEGMENT_HEADER_BYTES];
-    wal_segment_header_encode(2, header);
+    wal_segment_header_encode(2, 2, header); /* entries 1..3 went in batch 1 */
     assert_int_equal(io_fs_open(fs, "wal-0000000000000002.seg", IO_FS_CREATE, &file), 0);
     assert_int_equal(io_fs_fallocate(fs, file, f->cfg.segment_bytes), 0);
     assert_int_equal(io_fs_pwrite(fs, file, header, sizeof header, 0), 0);
@@ -337,7 +337,7 @@ static void test_wal_leftover_tmp_segment_is_removed(void **state)
     f->cfg.segment_bytes = 4096;
     struct io_fs *fs = io_fs_sim_fs(f->sim);
     unsigned char header[WAL_SEGMENT_HEADER_BYTES];
-    wal_segment_header_encode(2, header);
+    wal_segment_header_encode(2, 2, header);
     static const size_t lens[] = {0, 20, sizeof header}; /* nothing, torn header, whole header */
     for (size_t i = 0; i < sizeof lens / sizeof lens[0]; i++) {
         restart_empty(f);
@@ -393,6 +393,46 @@ static void test_wal_destroyed_header_of_last_segment_is_corruption(void **state
     }
 }
 
+/* Appends one entry with a 24-byte payload (a 64-byte record) per index, in one batch. */
+static void append_64b(struct fixture *f, craft_index first, craft_index last)
+{
+    static const char data[24] = "twenty-four bytes, exact";
+    for (craft_index i = first; i <= last; i++) {
+        struct craft_entry e = {
+            .term = 1, .index = i, .type = CRAFT_ENTRY_NORMAL, .data = {.base = data, .len = 24}};
+        assert_int_equal(wal_append(f->wal, &e, 1), 0);
+    }
+}
+
+/* A batch misdirected exactly onto the place of the first record of the log's first segment has
+ * no record before it to continue, so it looks like the start of the log and the records it
+ * displaced like a torn tail behind it: the segment header names the batch that goes first, and
+ * anything else there is damage (craft-sim seed 29025 lost entries 1..25 this way). Both when
+ * some displaced records remain after it and when it covers them all. */
+static void test_wal_misdirected_batch_on_first_record_is_corruption(void **state)
+{
+    struct fixture *f = *state;
+    static const struct {
+        unsigned n_before; /* one-entry batches written first */
+        unsigned n_batch;  /* entries in the misdirected batch */
+    } cases[] = {{3, 1}, {1, 2}};
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        restart_empty(f);
+        assert_int_equal(reopen(f), 0);
+        for (unsigned i = 1; i <= cases[c].n_before; i++) {
+            append_64b(f, i, i);
+            assert_int_equal(wal_sync(f->wal), 0);
+        }
+        craft_index next = cases[c].n_before + 1;
+        append_64b(f, next, next + cases[c].n_batch - 1);
+        /* It belongs at 64 + 64 * n_before: land it at 64. */
+        io_fs_sim_misdirect_next_write(f->sim, -64 * (int64_t)cases[c].n_before);
+        assert_int_equal(wal_sync(f->wal), 0);
+        crash_and_reopen(f, CRAFT_ECORRUPT);
+        assert_non_null(strstr(f->errmsg, "wal-0000000000000001.seg offset 64"));
+    }
+}
+
 /* A header that rots in a segment holding no record yet is damage too: with atomic creation a
  * segment under its final name always had a durable header. */
 static void test_wal_rotten_header_of_empty_last_segment_is_corruption(void **state)
@@ -432,6 +472,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wal_rotten_header_of_empty_last_segment_is_corruption,
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_leftover_tmp_segment_is_removed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_misdirected_batch_on_first_record_is_corruption,
+                                        setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
