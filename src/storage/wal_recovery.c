@@ -14,7 +14,8 @@
 
 /* Where the scan stands: what the next record must look like. */
 struct scan {
-    uint64_t last_batch; /* batch of the last good record, 0 before any */
+    bool known;          /* the batch due is known: a record was applied, or a header said */
+    uint64_t last_batch; /* batch of the last good record (or header first batch - 1) */
     bool last_end;       /* that record closed its batch */
 };
 
@@ -186,7 +187,7 @@ static bool apply_record(struct wal *w, struct scan *sc, const struct wal_record
                          uint64_t off, int *rv)
 {
     uint64_t want_batch = sc->last_end ? sc->last_batch + 1 : sc->last_batch;
-    if (sc->last_batch != 0 && r->batch != want_batch) {
+    if (sc->known && r->batch != want_batch) {
         return false;
     }
     if (r->kind == WAL_RECORD_TRUNCATE) {
@@ -210,6 +211,7 @@ static bool apply_record(struct wal *w, struct scan *sc, const struct wal_record
             return false;
         }
     }
+    sc->known = true;
     sc->last_batch = r->batch;
     sc->last_end = (r->flags & WAL_FLAG_BATCH_END) != 0;
     return true;
@@ -245,6 +247,33 @@ static int cut_tail(struct wal *w, struct loaded *segs, size_t *n, size_t i, uin
     return rv != 0 ? wal_fail(w, CRAFT_EIO, "cutting a torn tail: %s", craft_strerror(rv)) : 0;
 }
 
+/* The header's first batch is the batch due at the segment's start (docs/DISK_FORMAT.md, "Segment
+ * header"): in the log's first segment it says where the numbering stands (after a prefix drop,
+ * even in a segment with no record yet, so the next batch follows on); after earlier segments it
+ * must be the batch they leave due, or records went missing between them. */
+static int enter_segment(struct wal *w, struct scan *sc, const struct loaded *s)
+{
+    if (s->first_batch == 0) {
+        return 0; /* written before the field existed */
+    }
+    if (!sc->known) {
+        sc->known = true;
+        sc->last_batch = s->first_batch - 1;
+        sc->last_end = true;
+        return 0;
+    }
+    uint64_t due = sc->last_end ? sc->last_batch + 1 : sc->last_batch;
+    if (s->first_batch != due) {
+        char name[IO_FS_NAME_MAX];
+        wal_segment_name(s->seq, name, sizeof name);
+        return wal_fail(w, CRAFT_ECORRUPT,
+                        "%s offset 0: the header's first batch is %" PRIu64 " where batch %" PRIu64
+                        " is due (lost records before it)",
+                        name, s->first_batch, due);
+    }
+    return 0;
+}
+
 /* Scans segment i. Returns 0 to go on, 1 when the log ended here, or an error. */
 static int scan_segment(struct wal *w, struct scan *sc, struct loaded *segs, size_t *n, size_t i,
                         struct wal_open_report *report)
@@ -260,8 +289,8 @@ static int scan_segment(struct wal *w, struct scan *sc, struct loaded *segs, siz
         if (d == WAL_DECODE_OK && off == WAL_SEGMENT_HEADER_BYTES && s->first_batch != 0 &&
             r.batch != s->first_batch) {
             /* A record the writer never put first here: a batch written at the wrong place
-             * (misdirected) over the records that were, which nothing else would tell in the
-             * first segment of the log (no record before it to continue). */
+             * (misdirected) over the records that were. In the log's first segment nothing
+             * before it would tell; this also catches a batch older than the one due. */
             return wal_fail(w, CRAFT_ECORRUPT,
                             "%s offset %" PRIu64 ": first record of batch %" PRIu64
                             " where the segment header says batch %" PRIu64,
@@ -284,7 +313,7 @@ static int scan_segment(struct wal *w, struct scan *sc, struct loaded *segs, siz
                             name, off);
         }
         uint64_t stop_batch = sc->last_end ? sc->last_batch + 1 : sc->last_batch;
-        if (d == WAL_DECODE_OK && r.batch > stop_batch && sc->last_batch != 0) {
+        if (d == WAL_DECODE_OK && r.batch > stop_batch && sc->known) {
             return wal_fail(w, CRAFT_ECORRUPT,
                             "%s offset %" PRIu64 ": record of batch %" PRIu64
                             " where batch %" PRIu64 " was due (lost records before it)",
@@ -423,7 +452,7 @@ static int close_open_batch(struct wal *w, struct scan *sc)
 
 static int recover(struct wal *w, struct loaded *segs, size_t n, struct wal_open_report *report)
 {
-    struct scan sc = {.last_batch = 0, .last_end = true};
+    struct scan sc = {.known = false, .last_batch = 0, .last_end = true};
     int rv = 0;
     for (size_t i = 0; i < n; i++) {
         report->bytes_scanned += segs[i].size;
@@ -439,6 +468,10 @@ static int recover(struct wal *w, struct loaded *segs, size_t n, struct wal_open
         }
         w->rbufs[w->n_rbufs++] = segs[i].rbuf;
         segs[i].adopted = true;
+        rv = enter_segment(w, &sc, &segs[i]);
+        if (rv != 0) {
+            break;
+        }
         rv = scan_segment(w, &sc, segs, &n, i, report);
         if (rv == 1) {
             rv = 0;

@@ -433,6 +433,37 @@ static void test_wal_misdirected_batch_on_first_record_is_corruption(void **stat
     }
 }
 
+/* After a prefix drop the log may start in a segment with no record yet (created just before a
+ * crash): the batch numbering goes on from its header, so the next batch written there is the
+ * one its header names and the log reopens. */
+static void test_wal_drop_to_empty_segment_keeps_batch_numbering(void **state)
+{
+    struct fixture *f = *state;
+    f->cfg.segment_bytes = 4096;
+    assert_int_equal(reopen(f), 0);
+    append_64b(f, 1, 31);
+    assert_int_equal(wal_sync(f->wal), 0); /* batch 1 */
+    append_64b(f, 32, 63);
+    assert_int_equal(wal_sync(f->wal), 0); /* batch 2: segment 1 is full (64 + 63 * 64) */
+    append_64b(f, 64, 64);
+    /* Batch 3 syncs segment 1, creates segment 2 (tmp, fallocate, header, fdatasync, rename,
+     * sync_dir: seven calls) and dies writing its record there. */
+    io_fs_sim_die_after(f->sim, io_fs_sim_ops(f->sim) + 7);
+    assert_int_equal(wal_sync(f->wal), CRAFT_EIO);
+    crash_and_reopen(f, 0);
+    assert_true(io_fs_sim_exists(f->sim, "wal-0000000000000002.seg", IO_FS_SIM_DURABLE));
+    assert_int_equal(wal_last_index(f->wal), 63);
+    assert_int_equal(wal_drop_prefix(f->wal, 63), 0); /* a snapshot covers everything */
+    assert_false(io_fs_sim_exists(f->sim, "wal-0000000000000001.seg", IO_FS_SIM_CURRENT));
+    assert_int_equal(reopen(f), 0);
+    assert_int_equal(wal_last_index(f->wal), 0);
+    append_64b(f, 64, 65);
+    assert_int_equal(wal_sync(f->wal), 0);
+    assert_int_equal(reopen(f), 0);
+    assert_int_equal(wal_first_index(f->wal), 64);
+    assert_int_equal(wal_last_index(f->wal), 65);
+}
+
 /* A header that rots in a segment holding no record yet is damage too: with atomic creation a
  * segment under its final name always had a durable header. */
 static void test_wal_rotten_header_of_empty_last_segment_is_corruption(void **state)
@@ -474,6 +505,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wal_leftover_tmp_segment_is_removed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_misdirected_batch_on_first_record_is_corruption,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_drop_to_empty_segment_keeps_batch_numbering, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
