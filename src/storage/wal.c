@@ -218,23 +218,47 @@ int wal_segs_reserve(struct wal *w)
     return 0;
 }
 
-int wal_segment_create(struct wal *w, uint64_t seq)
+void wal_segment_tmp_name(uint64_t seq, char *buf, size_t len)
+{
+    snprintf(buf, len, "wal-%016" PRIx64 ".seg" WAL_SEGMENT_TMP_SUFFIX, seq);
+}
+
+/* Creation is atomic (docs/DISK_FORMAT.md, "Segment life cycle"): the segment is preallocated,
+ * given its header and fdatasynced under a temporary name, and only then renamed to its final
+ * name. So a segment under its final name always had a durable header, and recovery can call a
+ * bad one damage: a header destroyed after it was durable (a misdirected write of the first
+ * record lands on it) looks exactly like a creation cut short, which now leaves only a `.tmp`.
+ * The header also names the batch of the segment's first record, so a misdirected batch landing
+ * on the first record's place is found even where no record comes before it. */
+int wal_segment_create(struct wal *w, uint64_t seq, uint64_t first_batch)
 {
     char name[IO_FS_NAME_MAX];
+    char tmp[IO_FS_NAME_MAX];
     wal_segment_name(seq, name, sizeof name);
+    wal_segment_tmp_name(seq, tmp, sizeof tmp);
     int rv = wal_segs_reserve(w);
     if (rv != 0) {
         return rv;
     }
+    /* The rename would replace a segment of that name: there must be none (the writer creates
+     * the one after the last; recovery removed every leftover `.tmp`). */
     struct io_file *f;
-    rv = io_fs_open(w->fs, name, IO_FS_CREATE | IO_FS_EXCL, &f);
-    if (rv != 0) {
+    rv = io_fs_open(w->fs, name, 0, &f);
+    if (rv == 0) {
+        io_fs_close(w->fs, f);
+        return wal_fail(w, CRAFT_EIO, "create %s: it exists already", name);
+    }
+    if (rv != CRAFT_ENOTFOUND) {
         return wal_fail(w, rv == CRAFT_ENOMEM ? rv : CRAFT_EIO, "create %s: %s", name,
                         craft_strerror(rv));
     }
+    rv = io_fs_open(w->fs, tmp, IO_FS_CREATE | IO_FS_EXCL, &f);
+    if (rv != 0) {
+        return wal_fail(w, rv == CRAFT_ENOMEM ? rv : CRAFT_EIO, "create %s: %s", tmp,
+                        craft_strerror(rv));
+    }
     unsigned char header[WAL_SEGMENT_HEADER_BYTES];
-    wal_segment_header_encode(seq, header);
-    /* The header is durable, and the file is in the directory, before any record goes in. */
+    wal_segment_header_encode(seq, first_batch, header);
     rv = io_fs_fallocate(w->fs, f, w->cfg.segment_bytes);
     if (rv == 0) {
         rv = io_fs_pwrite(w->fs, f, header, sizeof header, 0);
@@ -243,7 +267,10 @@ int wal_segment_create(struct wal *w, uint64_t seq)
         rv = io_fs_fdatasync(w->fs, f);
     }
     if (rv == 0) {
-        rv = io_fs_sync_dir(w->fs);
+        rv = io_fs_rename(w->fs, tmp, name); /* the open handle follows the file */
+    }
+    if (rv == 0) {
+        rv = io_fs_sync_dir(w->fs); /* the name is durable before any record goes in */
     }
     if (rv != 0) {
         io_fs_close(w->fs, f);
@@ -338,10 +365,11 @@ int wal_write(struct wal *w)
             len = batch_fit(w, pos, seg->capacity - seg->used);
         }
         if (len == 0) {
-            /* The segment is full: make what went in durable, then move to a new one. */
+            /* The segment is full: make what went in durable, then move to a new one, whose first
+             * record is of this batch. */
             rv = sync_segment(w, seg);
             if (rv == 0) {
-                rv = wal_segment_create(w, seg->seq + 1);
+                rv = wal_segment_create(w, seg->seq + 1, w->next_batch);
             }
             if (rv != 0) {
                 return rv;

@@ -29,10 +29,12 @@ struct wal_open_report {
     uint64_t tail_segment;  /* ... in this segment (seq) */
     uint64_t tail_offset;   /* ... at this offset */
     uint64_t tail_bytes;    /* ... that many bytes of it were not valid records */
+    uint64_t n_tmp_removed; /* leftover `wal-<seq>.seg.tmp` (segment creations cut short) */
 };
 
 /* Opens the WAL in fs, recovering it. Everything once reported durable by wal_sync is there; a
- * torn tail is truncated (and reported); a bad checksum anywhere before the tail is
+ * torn tail is truncated (and reported); leftover `wal-<seq>.seg.tmp` files (segment creations
+ * cut short) are removed; a bad checksum anywhere before the tail, or a bad segment header, is
  * CRAFT_ECORRUPT with the file and offset in errmsg. Also CRAFT_EIO, CRAFT_ENOMEM.
  * *out is owned by the caller until wal_close. report may be NULL. */
 CRAFT_MUST_CHECK int wal_open(struct io_fs *fs, const struct wal_config *cfg, struct wal **out,

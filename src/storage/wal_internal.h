@@ -65,10 +65,17 @@ struct wal {
 int wal_fail(struct wal *w, int rv, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int wal_locs_push(struct wal *w, craft_index index, const struct wal_loc *loc);
 void wal_locs_truncate(struct wal *w, craft_index from);
-int wal_segment_create(struct wal *w, uint64_t seq);
+/* Creates segment seq atomically (under a temporary name, header durable, renamed, directory
+ * synced) and makes it the one that takes writes; its header says its first record will be of
+ * batch first_batch. 0, or CRAFT_EIO / CRAFT_ENOSPC / CRAFT_ENOMEM (the first two fail the WAL
+ * for good). */
+int wal_segment_create(struct wal *w, uint64_t seq, uint64_t first_batch);
 /* Makes room for one more segment in the table: 0 or CRAFT_ENOMEM. */
 int wal_segs_reserve(struct wal *w);
 void wal_rbuf_release(struct wal *w, struct wal_rbuf *b);
 void wal_segment_name(uint64_t seq, char *buf, size_t len);
+/* The name a segment is created under before it is renamed to wal_segment_name (+ ".tmp"). */
+void wal_segment_tmp_name(uint64_t seq, char *buf, size_t len);
+#define WAL_SEGMENT_TMP_SUFFIX ".tmp"
 
 #endif

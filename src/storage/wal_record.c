@@ -120,19 +120,21 @@ enum wal_decode wal_record_decode(const void *buf, size_t avail, struct wal_reco
     return WAL_DECODE_OK;
 }
 
-void wal_segment_header_encode(uint64_t seq, void *buf)
+void wal_segment_header_encode(uint64_t seq, uint64_t first_batch, void *buf)
 {
     CRAFT_ASSERT(seq > 0);
+    CRAFT_ASSERT(first_batch >= 1);
     unsigned char *b = buf;
     memset(b, 0, WAL_SEGMENT_HEADER_BYTES);
     memcpy(b, segment_magic, sizeof segment_magic);
     put_u32le(b + 8, WAL_FORMAT_VERSION);
     put_u32le(b + 12, WAL_SEGMENT_HEADER_BYTES);
     put_u64le(b + 16, seq);
+    put_u64le(b + 24, first_batch);
     put_u32le(b + 60, crc32c(0, b, 60));
 }
 
-bool wal_segment_header_decode(const void *buf, size_t avail, uint64_t *seq)
+bool wal_segment_header_decode(const void *buf, size_t avail, uint64_t *seq, uint64_t *first_batch)
 {
     const unsigned char *b = buf;
     if (avail < WAL_SEGMENT_HEADER_BYTES || memcmp(b, segment_magic, sizeof segment_magic) != 0) {
@@ -145,5 +147,6 @@ bool wal_segment_header_decode(const void *buf, size_t avail, uint64_t *seq)
         return false;
     }
     *seq = get_u64le(b + 16);
+    *first_batch = get_u64le(b + 24);
     return true;
 }

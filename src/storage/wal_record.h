@@ -55,8 +55,9 @@ void wal_record_set_flags(void *buf, uint8_t flags);
 enum wal_decode wal_record_decode(const void *buf, size_t avail, struct wal_record *out,
                                   size_t *size);
 
-/* Segment header: seq names the segment's place in the log. */
-void wal_segment_header_encode(uint64_t seq, void *buf);
-bool wal_segment_header_decode(const void *buf, size_t avail, uint64_t *seq);
+/* Segment header: seq names the segment's place in the log; first_batch is the batch number its
+ * first record carries (>= 1; 0 in segments written before the field existed: not checked). */
+void wal_segment_header_encode(uint64_t seq, uint64_t first_batch, void *buf);
+bool wal_segment_header_decode(const void *buf, size_t avail, uint64_t *seq, uint64_t *first_batch);
 
 #endif

@@ -7,41 +7,81 @@
 #include <string.h>
 
 #include "util/alloc.h"
+#include "util/assert.h"
 #include "util/byteorder.h"
 #include "wal_internal.h"
 #include "wal_record.h"
 
 /* Where the scan stands: what the next record must look like. */
 struct scan {
-    uint64_t last_batch; /* batch of the last good record, 0 before any */
+    bool known;          /* the batch due is known: a record was applied, or a header said */
+    uint64_t last_batch; /* batch of the last good record (or header first batch - 1) */
     bool last_end;       /* that record closed its batch */
 };
 
-struct names {
-    uint64_t *seqs;
+/* Sequence numbers found in the directory listing. */
+struct seqs {
+    uint64_t *v; /* owned */
     size_t n;
     size_t cap;
 };
+
+struct names {
+    struct seqs segs; /* wal-<seq>.seg */
+    struct seqs tmps; /* wal-<seq>.seg.tmp: creations cut short */
+};
+
+static int seqs_push(struct seqs *s, uint64_t seq)
+{
+    if (s->n == s->cap) {
+        size_t cap = s->cap == 0 ? 16 : s->cap * 2;
+        uint64_t *v = craft_realloc(s->v, cap * sizeof *v);
+        if (v == NULL) {
+            return CRAFT_ENOMEM;
+        }
+        s->v = v;
+        s->cap = cap;
+    }
+    s->v[s->n++] = seq;
+    return 0;
+}
 
 static int collect_segment(void *arg, const char *name)
 {
     struct names *names = arg;
     uint64_t seq;
-    char tail[8];
-    if (strlen(name) != 24 || sscanf(name, "wal-%16" SCNx64 "%7s", &seq, tail) != 2 ||
-        strcmp(tail, ".seg") != 0) {
+    if (strncmp(name, "wal-", 4) != 0 || sscanf(name, "wal-%16" SCNx64, &seq) != 1) {
         return 0; /* not ours */
     }
-    if (names->n == names->cap) {
-        size_t cap = names->cap == 0 ? 16 : names->cap * 2;
-        uint64_t *seqs = craft_realloc(names->seqs, cap * sizeof *seqs);
-        if (seqs == NULL) {
-            return CRAFT_ENOMEM;
-        }
-        names->seqs = seqs;
-        names->cap = cap;
+    /* Only the exact names the writer makes count (16 lowercase hex digits, no sign or space,
+     * which sscanf would let through). */
+    char want[IO_FS_NAME_MAX];
+    wal_segment_name(seq, want, sizeof want);
+    if (strcmp(name, want) == 0) {
+        return seqs_push(&names->segs, seq);
     }
-    names->seqs[names->n++] = seq;
+    wal_segment_tmp_name(seq, want, sizeof want);
+    if (strcmp(name, want) == 0) {
+        return seqs_push(&names->tmps, seq);
+    }
+    return 0;
+}
+
+/* A `.tmp` segment is a creation cut short before its rename: it never held a record, so it is
+ * removed. The directory sync at the end of wal_open makes the removal durable; until then a
+ * crash may bring it back, to be removed again. */
+static int remove_tmps(struct wal *w, const struct seqs *tmps, struct wal_open_report *report)
+{
+    for (size_t i = 0; i < tmps->n; i++) {
+        char name[IO_FS_NAME_MAX];
+        wal_segment_tmp_name(tmps->v[i], name, sizeof name);
+        int rv = io_fs_unlink(w->fs, name);
+        if (rv != 0) {
+            return wal_fail(w, rv == CRAFT_ENOMEM ? rv : CRAFT_EIO, "removing %s: %s", name,
+                            craft_strerror(rv));
+        }
+        report->n_tmp_removed++;
+    }
     return 0;
 }
 
@@ -59,6 +99,7 @@ struct loaded {
     const unsigned char *buf; /* rbuf.base */
     uint64_t size;
     bool header_ok;
+    uint64_t first_batch; /* from the header: the batch of the first record; 0 = not recorded */
     bool adopted; /* file and buf now belong to the wal */
 };
 
@@ -91,8 +132,9 @@ static int load_segment(struct wal *w, uint64_t seq, struct loaded *out)
     }
     out->buf = out->rbuf.base;
     uint64_t header_seq;
-    out->header_ok = wal_segment_header_decode(out->buf, out->size, &header_seq) &&
-                     header_seq == seq;
+    out->header_ok =
+        wal_segment_header_decode(out->buf, out->size, &header_seq, &out->first_batch) &&
+        header_seq == seq;
     return 0;
 }
 
@@ -145,7 +187,7 @@ static bool apply_record(struct wal *w, struct scan *sc, const struct wal_record
                          uint64_t off, int *rv)
 {
     uint64_t want_batch = sc->last_end ? sc->last_batch + 1 : sc->last_batch;
-    if (sc->last_batch != 0 && r->batch != want_batch) {
+    if (sc->known && r->batch != want_batch) {
         return false;
     }
     if (r->kind == WAL_RECORD_TRUNCATE) {
@@ -169,6 +211,7 @@ static bool apply_record(struct wal *w, struct scan *sc, const struct wal_record
             return false;
         }
     }
+    sc->known = true;
     sc->last_batch = r->batch;
     sc->last_end = (r->flags & WAL_FLAG_BATCH_END) != 0;
     return true;
@@ -204,6 +247,33 @@ static int cut_tail(struct wal *w, struct loaded *segs, size_t *n, size_t i, uin
     return rv != 0 ? wal_fail(w, CRAFT_EIO, "cutting a torn tail: %s", craft_strerror(rv)) : 0;
 }
 
+/* The header's first batch is the batch due at the segment's start (docs/DISK_FORMAT.md, "Segment
+ * header"): in the log's first segment it says where the numbering stands (after a prefix drop,
+ * even in a segment with no record yet, so the next batch follows on); after earlier segments it
+ * must be the batch they leave due, or records went missing between them. */
+static int enter_segment(struct wal *w, struct scan *sc, const struct loaded *s)
+{
+    if (s->first_batch == 0) {
+        return 0; /* written before the field existed */
+    }
+    if (!sc->known) {
+        sc->known = true;
+        sc->last_batch = s->first_batch - 1;
+        sc->last_end = true;
+        return 0;
+    }
+    uint64_t due = sc->last_end ? sc->last_batch + 1 : sc->last_batch;
+    if (s->first_batch != due) {
+        char name[IO_FS_NAME_MAX];
+        wal_segment_name(s->seq, name, sizeof name);
+        return wal_fail(w, CRAFT_ECORRUPT,
+                        "%s offset 0: the header's first batch is %" PRIu64 " where batch %" PRIu64
+                        " is due (lost records before it)",
+                        name, s->first_batch, due);
+    }
+    return 0;
+}
+
 /* Scans segment i. Returns 0 to go on, 1 when the log ended here, or an error. */
 static int scan_segment(struct wal *w, struct scan *sc, struct loaded *segs, size_t *n, size_t i,
                         struct wal_open_report *report)
@@ -216,6 +286,16 @@ static int scan_segment(struct wal *w, struct scan *sc, struct loaded *segs, siz
         struct wal_record r;
         size_t size = 0;
         enum wal_decode d = wal_record_decode(s->buf + off, s->size - off, &r, &size);
+        if (d == WAL_DECODE_OK && off == WAL_SEGMENT_HEADER_BYTES && s->first_batch != 0 &&
+            r.batch != s->first_batch) {
+            /* A record the writer never put first here: a batch written at the wrong place
+             * (misdirected) over the records that were. In the log's first segment nothing
+             * before it would tell; this also catches a batch older than the one due. */
+            return wal_fail(w, CRAFT_ECORRUPT,
+                            "%s offset %" PRIu64 ": first record of batch %" PRIu64
+                            " where the segment header says batch %" PRIu64,
+                            name, off, r.batch, s->first_batch);
+        }
         int rv = 0;
         if (d == WAL_DECODE_OK && apply_record(w, sc, &r, s->seq, off, &rv)) {
             off += size;
@@ -233,7 +313,7 @@ static int scan_segment(struct wal *w, struct scan *sc, struct loaded *segs, siz
                             name, off);
         }
         uint64_t stop_batch = sc->last_end ? sc->last_batch + 1 : sc->last_batch;
-        if (d == WAL_DECODE_OK && r.batch > stop_batch && sc->last_batch != 0) {
+        if (d == WAL_DECODE_OK && r.batch > stop_batch && sc->known) {
             return wal_fail(w, CRAFT_ECORRUPT,
                             "%s offset %" PRIu64 ": record of batch %" PRIu64
                             " where batch %" PRIu64 " was due (lost records before it)",
@@ -282,29 +362,18 @@ static int scan_segment(struct wal *w, struct scan *sc, struct loaded *segs, siz
     return 0;
 }
 
-/* A last segment whose header never became durable (creation torn) holds nothing: remove it. */
-static int check_header(struct wal *w, struct loaded *segs, size_t *n, size_t i,
-                        struct wal_open_report *report)
+/* A segment gets its final name only after its header was durable (wal_segment_create), so a
+ * bad header is damage wherever the segment is, even the last one with nothing after it: that is
+ * what a misdirected write of its first record leaves (docs/DISK_FORMAT.md, "Recovery"). */
+static int check_header(struct wal *w, const struct loaded *s)
 {
-    struct loaded *s = &segs[i];
     if (s->header_ok) {
         return 0;
     }
     char name[IO_FS_NAME_MAX];
     wal_segment_name(s->seq, name, sizeof name);
-    if (i + 1 < *n || !all_zero_from(s, WAL_SEGMENT_HEADER_BYTES)) {
-        return wal_fail(w, CRAFT_ECORRUPT, "%s offset 0: bad segment header", name);
-    }
-    io_fs_close(w->fs, s->file);
-    wal_rbuf_release(w, &s->rbuf);
-    *s = (struct loaded){0};
-    (*n)--;
-    report->tail_truncated = true;
-    int rv = io_fs_unlink(w->fs, name);
-    if (rv == 0) {
-        rv = io_fs_sync_dir(w->fs);
-    }
-    return rv != 0 ? wal_fail(w, CRAFT_EIO, "removing %s: %s", name, craft_strerror(rv)) : 0;
+    return wal_fail(w, CRAFT_ECORRUPT,
+                    "%s offset 0: bad segment header (damaged after it was durable)", name);
 }
 
 static int adopt_segment(struct wal *w, const struct loaded *s)
@@ -357,7 +426,7 @@ static int close_open_batch(struct wal *w, struct scan *sc)
     }
     struct wal_segment *seg = &w->segs[w->n_segs - 1];
     if (seg->capacity - seg->used < WAL_RECORD_HEADER_BYTES) {
-        int rv = wal_segment_create(w, seg->seq + 1);
+        int rv = wal_segment_create(w, seg->seq + 1, sc->last_batch);
         if (rv != 0) {
             return rv;
         }
@@ -383,14 +452,14 @@ static int close_open_batch(struct wal *w, struct scan *sc)
 
 static int recover(struct wal *w, struct loaded *segs, size_t n, struct wal_open_report *report)
 {
-    struct scan sc = {.last_batch = 0, .last_end = true};
+    struct scan sc = {.known = false, .last_batch = 0, .last_end = true};
     int rv = 0;
     for (size_t i = 0; i < n; i++) {
         report->bytes_scanned += segs[i].size;
     }
     for (size_t i = 0; i < n && rv == 0; i++) {
-        rv = check_header(w, segs, &n, i, report);
-        if (rv != 0 || i >= n) {
+        rv = check_header(w, &segs[i]);
+        if (rv != 0) {
             break;
         }
         rv = adopt_segment(w, &segs[i]);
@@ -399,6 +468,10 @@ static int recover(struct wal *w, struct loaded *segs, size_t n, struct wal_open
         }
         w->rbufs[w->n_rbufs++] = segs[i].rbuf;
         segs[i].adopted = true;
+        rv = enter_segment(w, &sc, &segs[i]);
+        if (rv != 0) {
+            break;
+        }
         rv = scan_segment(w, &sc, segs, &n, i, report);
         if (rv == 1) {
             rv = 0;
@@ -463,17 +536,21 @@ int wal_open_committed(struct io_fs *fs, const struct wal_config *cfg, craft_ind
                       craft_strerror(rv));
         goto fail;
     }
-    if (names.n > 1) {
-        qsort(names.seqs, names.n, sizeof *names.seqs, compare_seq);
+    if (names.segs.n > 1) {
+        qsort(names.segs.v, names.segs.n, sizeof *names.segs.v, compare_seq);
     }
-    segs = craft_calloc(names.n + 1, sizeof *segs);
-    w->rbufs = craft_calloc(names.n + 1, sizeof *w->rbufs);
+    rv = remove_tmps(w, &names.tmps, report);
+    if (rv != 0) {
+        goto fail;
+    }
+    segs = craft_calloc(names.segs.n + 1, sizeof *segs);
+    w->rbufs = craft_calloc(names.segs.n + 1, sizeof *w->rbufs);
     if (segs == NULL || w->rbufs == NULL) {
         rv = CRAFT_ENOMEM;
         goto fail;
     }
-    for (; n < names.n; n++) {
-        rv = load_segment(w, names.seqs[n], &segs[n]);
+    for (; n < names.segs.n; n++) {
+        rv = load_segment(w, names.segs.v[n], &segs[n]);
         if (rv != 0) {
             n++;
             goto fail;
@@ -481,7 +558,10 @@ int wal_open_committed(struct io_fs *fs, const struct wal_config *cfg, craft_ind
     }
     rv = recover(w, segs, n, report);
     if (rv == 0 && w->n_segs == 0) {
-        rv = wal_segment_create(w, names.n > 0 ? names.seqs[names.n - 1] + 1 : 1);
+        /* An empty directory: recovery keeps every segment it finds or fails. */
+        CRAFT_ASSERT(names.segs.n == 0);
+        CRAFT_ASSERT(w->next_batch == 1);
+        rv = wal_segment_create(w, 1, w->next_batch);
     }
     if (rv == 0) {
         /* After a process crash (no power loss) the page cache may hold a batch no fdatasync
@@ -496,8 +576,9 @@ int wal_open_committed(struct io_fs *fs, const struct wal_config *cfg, craft_ind
     }
     if (rv == 0) {
         /* A segment we read may be named only in the page cache (its creation was cut short
-         * before the directory sync, and no crash came since): make every name durable before
-         * anything is appended to what it names. */
+         * after the rename, before the directory sync, and no crash came since), and a `.tmp`
+         * we removed may still be named on disk: make the directory durable before anything is
+         * appended to what it names. */
         rv = io_fs_sync_dir(fs);
         if (rv != 0) {
             rv = wal_fail(w, CRAFT_EIO, "sync of the directory: %s", craft_strerror(rv));
@@ -510,7 +591,8 @@ int wal_open_committed(struct io_fs *fs, const struct wal_config *cfg, craft_ind
         goto fail;
     }
     craft_free(segs);
-    craft_free(names.seqs);
+    craft_free(names.segs.v);
+    craft_free(names.tmps.v);
     *out = w;
     return 0;
 
@@ -526,7 +608,8 @@ fail:
         wal_rbuf_release(w, &segs[i].rbuf);
     }
     craft_free(segs);
-    craft_free(names.seqs);
+    craft_free(names.segs.v);
+    craft_free(names.tmps.v);
     wal_close(w);
     return rv;
 }

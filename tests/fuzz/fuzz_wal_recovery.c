@@ -1,8 +1,10 @@
 /* libFuzzer target: WAL recovery over arbitrary segment files. Input: one byte of settings (bit
  * 0-1: the first segment's sequence number - 1; bit 2: a gap of one in the numbering; bit 3:
- * 8 KiB instead of 4 KiB segments), then up to four files, each a 16-bit little-endian length and
- * that many bytes. wal_open may fail with any code; if it opens, every recovered entry must be
- * readable and equal to what wal_read returns, and the log must take one more batch and reopen. */
+ * 8 KiB instead of 4 KiB segments; bit 4: the last file is a segment creation cut short,
+ * `wal-<seq>.seg.tmp`), then up to four files, each a 16-bit little-endian length and that many
+ * bytes. wal_open may fail with any code; if it opens, the `.tmp` is gone, every recovered entry
+ * must be readable and equal to what wal_read returns, and the log must take one more batch and
+ * reopen. */
 #include <stdint.h>
 #include <string.h>
 
@@ -67,6 +69,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     struct io_fs *fs = io_fs_sim_fs(sim);
     uint64_t seq = 1 + (settings & 3u);
+    char tmp[IO_FS_NAME_MAX] = "";
     for (int i = 0; i < FILES_MAX && size >= 2; i++) {
         size_t len = (size_t)data[0] | (size_t)data[1] << 8;
         data += 2;
@@ -76,6 +79,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         }
         char name[IO_FS_NAME_MAX];
         snprintf(name, sizeof name, "wal-%016llx.seg", (unsigned long long)seq);
+        if ((settings & 16u) && (i == FILES_MAX - 1 || size - len < 2)) {
+            strcat(name, ".tmp"); /* the last file */
+            snprintf(tmp, sizeof tmp, "%s", name);
+        }
         if (fuzz_put_file(fs, name, data, len) != 0) {
             io_fs_sim_destroy(sim);
             return 0;
@@ -91,6 +98,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char errmsg[256];
     int rv = wal_open(fs, &cfg, &w, NULL, errmsg, sizeof errmsg);
     if (rv == 0) {
+        FUZZ_CHECK(tmp[0] == '\0' || !io_fs_sim_exists(sim, tmp, IO_FS_SIM_CURRENT));
         check_open_wal(fs, &cfg, w);
     }
     io_fs_sim_destroy(sim);

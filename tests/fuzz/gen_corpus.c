@@ -12,6 +12,7 @@
 #include "storage/identity.h"
 #include "storage/snapshot_store.h"
 #include "storage/wal.h"
+#include "storage/wal_record.h"
 
 #define CHECK(x)                                                                                   \
     do {                                                                                           \
@@ -65,6 +66,7 @@ struct wal_shape {
     int truncate_at_batch; /* -1: none */
     int drop;
     int damage; /* 0 none, 1 flip in the first record, 2 torn tail (cut mid-record) */
+    int tmp;    /* 1: a segment creation cut short follows, as `wal-<seq>.seg.tmp` */
 };
 
 static void gen_wal(const struct wal_shape *sh)
@@ -135,6 +137,18 @@ static void gen_wal(const struct wal_shape *sh)
         len -= 60; /* the last file is cut short inside its last record */
         out[len - 2] ^= 0xff;
     }
+    if (sh->tmp) {
+        /* A creation cut short after the header was written, before the rename (settings bit 4:
+         * the last file is the `.tmp`). */
+        unsigned char header[WAL_SEGMENT_HEADER_BYTES];
+        wal_segment_header_encode(99, 1, header); /* its content never matters */
+        CHECK(len + 2 + sizeof header <= sizeof out);
+        out[0] |= 16;
+        out[len++] = (unsigned char)sizeof header;
+        out[len++] = 0;
+        memcpy(out + len, header, sizeof header);
+        len += sizeof header;
+    }
     put("fuzz_wal_recovery", sh->name, out, len);
     io_fs_sim_destroy(sim);
 }
@@ -142,16 +156,17 @@ static void gen_wal(const struct wal_shape *sh)
 static void gen_wals(void)
 {
     static const struct wal_shape shapes[] = {
-        {"empty", 0, 0, 0, -1, 0, 0},
-        {"one_batch", 1, 5, 16, -1, 0, 0},
-        {"batches", 6, 4, 40, -1, 0, 0},
-        {"rollover", 8, 10, 60, -1, 0, 0},
-        {"truncate", 5, 6, 24, 3, 0, 0},
-        {"truncate_rollover", 8, 10, 60, 5, 0, 0},
-        {"dropped_prefix", 10, 10, 60, -1, 1, 0},
-        {"big_entry", 2, 1, 3000, -1, 0, 0},
-        {"flipped_bit", 4, 4, 24, -1, 0, 1},
-        {"torn_tail", 4, 4, 24, -1, 0, 2},
+        {"empty", 0, 0, 0, -1, 0, 0, 0},
+        {"one_batch", 1, 5, 16, -1, 0, 0, 0},
+        {"batches", 6, 4, 40, -1, 0, 0, 0},
+        {"rollover", 8, 10, 60, -1, 0, 0, 0},
+        {"truncate", 5, 6, 24, 3, 0, 0, 0},
+        {"truncate_rollover", 8, 10, 60, 5, 0, 0, 0},
+        {"dropped_prefix", 10, 10, 60, -1, 1, 0, 0},
+        {"big_entry", 2, 1, 3000, -1, 0, 0, 0},
+        {"flipped_bit", 4, 4, 24, -1, 0, 1, 0},
+        {"torn_tail", 4, 4, 24, -1, 0, 2, 0},
+        {"leftover_tmp", 3, 4, 24, -1, 0, 0, 1},
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         gen_wal(&shapes[i]);

@@ -323,8 +323,13 @@ static int note_segment(void *arg, const char *name)
 {
     struct segment_pick *sp = arg;
     unsigned long long seq;
-    if (sp->n < 64 && sscanf(name, "wal-%16llx.seg", &seq) == 1) {
-        sp->seqs[sp->n++] = seq;
+    char want[64];
+    if (sp->n < 64 && sscanf(name, "wal-%16llx", &seq) == 1) {
+        /* The exact name only: a segment still being created (`wal-<seq>.seg.tmp`) is none. */
+        snprintf(want, sizeof want, "wal-%016llx.seg", seq);
+        if (strcmp(name, want) == 0) {
+            sp->seqs[sp->n++] = seq;
+        }
     }
     return 0;
 }

@@ -117,9 +117,19 @@ void sim_trace_add_msg(struct sim_trace *t, uint64_t time_us, uint32_t kind, uin
         d = m->vote.last_index;
         e = m->vote.last_term;
         break;
-    default:
+    case CRAFT_MSG_VOTE_RESP:
+    case CRAFT_MSG_PREVOTE_RESP:
         e = m->vote_resp.granted;
         break;
+    case CRAFT_MSG_READ_INDEX:
+        e = m->read.id;
+        break;
+    case CRAFT_MSG_READ_INDEX_RESP:
+        d = m->read.index;
+        e = m->read.ok;
+        break;
+    default:
+        break; /* TIMEOUT_NOW carries nothing more */
     }
     add(t, time_us, kind, node, peer, m->type, c, d, e);
 }
@@ -137,8 +147,18 @@ static void format_msg(const struct sim_trace_rec *r, char *p, size_t left)
     case CRAFT_MSG_PREVOTE:
         snprintf(p, left, " [last %" PRIu64 "/%" PRIu64 "]", r->d, r->e);
         break;
-    default:
+    case CRAFT_MSG_VOTE_RESP:
+    case CRAFT_MSG_PREVOTE_RESP:
         snprintf(p, left, " [%s]", r->e ? "granted" : "refused");
+        break;
+    case CRAFT_MSG_READ_INDEX:
+        snprintf(p, left, " [read %" PRIu64 "]", r->e);
+        break;
+    case CRAFT_MSG_READ_INDEX_RESP:
+        snprintf(p, left, " [%s index %" PRIu64 "]", r->e ? "ok" : "refused", r->d);
+        break;
+    default:
+        *p = '\0';
         break;
     }
 }

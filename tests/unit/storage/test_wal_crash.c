@@ -111,9 +111,18 @@ static void run_workload(struct run *r)
     wal_close(w);
 }
 
+static int note_tmp(void *arg, const char *name)
+{
+    size_t len = strlen(name);
+    if (strncmp(name, "wal-", 4) == 0 && len > 4 && strcmp(name + len - 4, ".tmp") == 0) {
+        (*(unsigned *)arg)++;
+    }
+    return 0;
+}
 
-/* Opens the crashed WAL and checks it against the model; then the log must go on: one more
- * batch is written and a clean reopen returns it too. */
+/* Opens the crashed WAL and checks it against the model (and that no segment creation cut short
+ * is left as a `.tmp`); then the log must go on: one more batch is written and a clean reopen
+ * returns it too. */
 static void reopen_and_check(struct run *r, const char *what, struct failures *fl)
 {
     struct wal *w = NULL;
@@ -123,6 +132,11 @@ static void reopen_and_check(struct run *r, const char *what, struct failures *f
     if (rv != 0) {
         failed(fl, "%s: wal_open after a plain crash: %s: %s", what, craft_errname(rv), errmsg);
         return;
+    }
+    unsigned n_tmp = 0;
+    assert_int_equal(io_fs_list(io_fs_sim_fs(r->sim), note_tmp, &n_tmp), 0);
+    if (n_tmp != 0) {
+        failed(fl, "%s: %u wal-*.tmp left after the open", what, n_tmp);
     }
     size_t n;
     const struct craft_entry *got = wal_recovered(w, &n);
