@@ -371,10 +371,10 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
         break;
     case CRAFT_IN_COMPACT: {
         craft_index upto = in->compact.index;
-#ifndef CRAFT_MUTATION_COMPACT_PAST_APPLIED
+#ifndef CRAFT_MUTATION_COMPACT_PAST_APPLIED /* mutation: only what is durable bounds it */
         upto = upto < c->applied ? upto : c->applied;
-#endif
         upto = upto < c->commit ? upto : c->commit; /* applied may run past a stale log */
+#endif
         upto = upto < c->log.stable ? upto : c->log.stable;
         if (upto >= log_first_index(&c->log)) {
             membership_on_compact(c, upto); /* before its CONFIG entries go */
