@@ -113,6 +113,19 @@ static void test_wal_synced_entries_survive_a_crash(void **state)
     assert_true(f->report.n_segments >= 2);
 }
 
+/* A core step may append an entry and take it back before anything reached storage: the
+ * truncation it hands out then lies at the end of the log, and is nothing to do. */
+static void test_wal_truncate_at_the_end_is_a_no_op(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(reopen(f), 0);
+    assert_int_equal(wal_truncate(f->wal, 1), 0); /* empty log */
+    append_range(f, 1, 3, 1, true);
+    assert_int_equal(wal_truncate(f->wal, 4), 0);
+    assert_int_equal(wal_last_index(f->wal), 3);
+    assert_int_equal(wal_truncate(f->wal, 5), CRAFT_EINVAL); /* a gap is a caller's bug */
+}
+
 static void test_wal_truncate_record_replaces_suffix(void **state)
 {
     struct fixture *f = *state;
@@ -486,6 +499,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wal_open_makes_every_segment_name_durable, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_wal_synced_entries_survive_a_crash, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_truncate_at_the_end_is_a_no_op, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_truncate_record_replaces_suffix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_torn_tail_is_cut_and_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_damage_before_later_batches_is_corruption, setup,
