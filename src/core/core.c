@@ -210,8 +210,12 @@ static bool check_term(struct craft_core *c, const struct craft_msg *m)
 {
     if (m->term > c->term) {
         bool asks = m->type == CRAFT_MSG_PREVOTE || m->type == CRAFT_MSG_VOTE;
-        if (asks && !membership_is_voter(c, m->from)) {
-            return false; /* a removed (or never added) node cannot disrupt us (thesis §4.2.3) */
+        /* A removed (or never added) node cannot disrupt us (thesis §4.2.3) — unless its log is
+         * more up to date than ours: then our configuration may be the stale one, and it a voter
+         * of a newer one we have not received, whose election may need our vote. */
+        if (asks && !membership_is_voter(c, m->from) &&
+            !election_log_more_up_to_date(c, m->vote.last_index, m->vote.last_term)) {
+            return false;
         }
         if (m->type == CRAFT_MSG_PREVOTE) {
 #ifdef CRAFT_MUTATION_PREVOTE_BUMPS_TERM

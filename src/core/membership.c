@@ -91,6 +91,23 @@ const struct craft_membership *membership_current(const struct craft_core *c)
     return &c->config.current;
 }
 
+bool membership_may_campaign(const struct craft_core *c)
+{
+    if (membership_is_voter(c, c->cfg.id)) {
+        return true;
+    }
+    const struct config_state *s = &c->config;
+    if (s->current_index <= c->commit || s->current_index <= s->base_index) {
+        return false; /* removed for good, never added, or nothing before it is known */
+    }
+    craft_index i = newest_config_upto(c, s->current_index - 1);
+    struct craft_membership prev = s->base;
+    if (i > s->base_index) {
+        decode_entry(log_get(&c->log, i), &prev);
+    }
+    return config_has_voter(&prev, c->cfg.id);
+}
+
 bool membership_is_voter(const struct craft_core *c, craft_id id)
 {
     return config_has_voter(&c->config.current, id);

@@ -21,6 +21,7 @@ enum sim_event_kind {
     SIM_EV_PAUSE = 11,    /* pause a node (sim_pause.c) */
     SIM_EV_FLUSH = 12,    /* feed node's inbox as one CRAFT_IN_MSGS; arg: inbox gen (sim_feed) */
     SIM_EV_CAMPAIGN = 13, /* ask a random node to campaign now (sim_feed) */
+    SIM_EV_MEMBER = 14,   /* ask for a membership change (sim_member.c); node: target or 0 */
 };
 
 struct sim_event {

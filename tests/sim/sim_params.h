@@ -99,6 +99,16 @@ struct sim_params {
     uint32_t compact_every;
     uint32_t campaign_us_min;
     uint32_t campaign_us_max;
+    /* Membership (sim_member.c, drawn last): nodes 1..n_voters_start bootstrap the cluster (0:
+     * all), the rest wait to be added; every [member_us_min, member_us_max] of the fault phase
+     * some node is asked for a change (0: never); change_after_leader_ppm: a new leader is asked
+     * at once, before its term has committed anything (it must refuse); member_small: changes
+     * may shrink the voters below three (only in seeds where no node can be lost for good). */
+    unsigned n_voters_start;
+    uint32_t member_us_min;
+    uint32_t member_us_max;
+    uint32_t change_after_leader_ppm;
+    bool member_small;
 };
 
 #endif
