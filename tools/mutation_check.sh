@@ -16,7 +16,7 @@ if [ ${#MUTATIONS[@]} -eq 0 ]; then
         reapply_after_restart stale_resp_updates_match prevote_bumps_term votes_not_reset
         match_from_next hs_single_write wal_skip_crc check_per_answer no_timeout_jitter
         stale_vote_counted batch_outputs_lost compact_past_applied propose_batch_index
-        append_bytes_overshoot)
+        append_bytes_overshoot config_on_commit change_before_term_commit joint_single_majority)
 fi
 GENERATOR=${GENERATOR:-}
 if [ -z "$GENERATOR" ] && command -v ninja >/dev/null 2>&1; then

@@ -383,6 +383,9 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
         rv = CRAFT_EINVAL;
         break;
     }
+#ifdef CRAFT_MUTATION_CONFIG_ON_COMMIT
+    membership_on_commit(c); /* mutation: configurations take effect only once committed */
+#endif
     change_advance(c); /* a leader moves a change along: promotions, C_new, stepping down */
     craft_index proposed_first = log_last_index(&c->log) + 1;
     craft_term proposed_term = c->term;

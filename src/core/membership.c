@@ -43,10 +43,17 @@ void membership_on_append(struct craft_core *c, craft_index index)
     if (e->type != CRAFT_ENTRY_CONFIG) {
         return;
     }
+#ifdef CRAFT_MUTATION_CONFIG_ON_COMMIT
+    if (index > c->commit) {
+        return; /* mutation: used only once committed (membership_on_commit) */
+    }
+#endif
     struct craft_membership m;
     decode_entry(e, &m);
     take_effect(c, &m, index);
 }
+
+
 
 /* The newest CONFIG entry at or below upto that the log still holds, or 0. */
 static craft_index newest_config_upto(const struct craft_core *c, craft_index upto)
@@ -112,3 +119,17 @@ bool membership_is_voter(const struct craft_core *c, craft_id id)
 {
     return config_has_voter(&c->config.current, id);
 }
+
+#ifdef CRAFT_MUTATION_CONFIG_ON_COMMIT
+/* Mutation: the newest committed CONFIG entry takes effect only now, not when appended. */
+void membership_on_commit(struct craft_core *c)
+{
+    craft_index upto = c->commit < log_last_index(&c->log) ? c->commit : log_last_index(&c->log);
+    craft_index i = newest_config_upto(c, upto);
+    if (i > c->config.current_index) {
+        struct craft_membership m;
+        decode_entry(log_get(&c->log, i), &m);
+        take_effect(c, &m, i);
+    }
+}
+#endif

@@ -37,4 +37,9 @@ bool membership_is_voter(const struct craft_core *c, craft_id id);
  * it then counts votes in C_new, without its own). */
 bool membership_may_campaign(const struct craft_core *c);
 
+#ifdef CRAFT_MUTATION_CONFIG_ON_COMMIT
+/* Mutation only: the newest committed CONFIG entry takes effect now. */
+void membership_on_commit(struct craft_core *c);
+#endif
+
 #endif
