@@ -177,6 +177,7 @@ static bool start_node(struct sim_cluster *c, struct sim_node *n)
     n->n_lives++;
     sim_checks_restart(&c->checks, n);
     n->applied = n->sm_durable_applied; /* the next apply must follow it */
+    n->applied_told = n->applied;
     /* The first tick lands anywhere within one tick period. */
     uint64_t first = 1 + prng_below(&c->rng_fault, n->tick_global_us);
     sim_heap_push(&c->heap, c->now_us + first, SIM_EV_TICK, (uint32_t)n->id, n->epoch, NULL);
@@ -503,10 +504,18 @@ int sim_cluster_feed(struct sim_cluster *c, struct sim_node *n, const struct cra
     if (n->up) {
         sim_member_after_step(c, n, &out, cfg_before);
     }
+    /* Now and then a compaction request comes before the state machine has reported what it
+     * applied (a snapshot racing the apply loop): the core must cap it at the applied index it
+     * was told (compact_bounds). A function of the state, so no generator moves. */
+    if (out.n_committed > 0 && n->up && c->p.compact_every != 0 && (n->applied & 3) == 0 &&
+        in->type != CRAFT_IN_COMPACT) {
+        sim_compact_after_apply(c, n);
+    }
     /* Tell the core what the state machine applied; repeat while that yields more to apply. */
     for (int guard = 0; out.n_committed > 0 && n->up && guard < 16; guard++) {
         struct craft_input ap = {.type = CRAFT_IN_APPLIED};
         ap.applied.index = n->applied;
+        n->applied_told = n->applied;
         cfg_before = craft_core_membership(n->core, &cfg);
         c->checks.step_cfg.before = sim_member_mask(&cfg);
         int rv2 = craft_core_step(n->core, &ap, &out);

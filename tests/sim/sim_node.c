@@ -46,6 +46,7 @@ void sim_node_forget(struct sim_node *n)
     n->hs_term = 0;
     n->hs_commit = 0;
     n->applied_new = false;
+    n->applied_told = 0;
     n->cfg_last = 0;
     n->lead_start = 0;
 }

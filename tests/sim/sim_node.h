@@ -45,6 +45,7 @@ struct sim_node {
     craft_id leader;
     craft_index commit;
     craft_index applied;
+    craft_index applied_told; /* the applied index last fed to the core (CRAFT_IN_APPLIED) */
     craft_term hs_term;
     craft_index hs_commit;
     bool applied_new; /* applied a command proposed after the heal (liveness) */
