@@ -53,8 +53,6 @@ void membership_on_append(struct craft_core *c, craft_index index)
     take_effect(c, &m, index);
 }
 
-
-
 /* The newest CONFIG entry at or below upto that the log still holds, or 0. */
 static craft_index newest_config_upto(const struct craft_core *c, craft_index upto)
 {

@@ -108,9 +108,9 @@ static void assert_calm(struct sim_scenario *s, uint32_t members, uint64_t ms, c
         }
         for (craft_id i = 1; i <= s->n; i++) {
             if ((members >> i & 1) != 0 && s->c->nodes[i].up && sim_scenario_term(s, i) != term) {
-                sim_scenario_fail(s, "%s: member n%" PRIu64 " moved to term %" PRIu64
-                                     " (leader's %" PRIu64 ")",
-                                  when, i, sim_scenario_term(s, i), term);
+                sim_scenario_fail(
+                    s, "%s: member n%" PRIu64 " moved to term %" PRIu64 " (leader's %" PRIu64 ")",
+                    when, i, sim_scenario_term(s, i), term);
                 return;
             }
         }

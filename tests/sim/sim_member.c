@@ -298,7 +298,8 @@ void sim_member_event(struct sim_cluster *c, const struct sim_event *ev)
         sim_cluster_schedule(c, len, SIM_EV_RECONNECT, leader, 0);
     }
     ask(c, at);
-    uint64_t next = prng_range(&c->member.rng, c->p.member_us_min, (uint64_t)c->p.member_us_max + 1);
+    uint64_t next =
+        prng_range(&c->member.rng, c->p.member_us_min, (uint64_t)c->p.member_us_max + 1);
     sim_cluster_schedule(c, next, SIM_EV_MEMBER, 0, 0);
 }
 
@@ -312,8 +313,8 @@ void sim_member_on_leader(struct sim_cluster *c, struct sim_node *n)
     sim_cluster_schedule(c, delay, SIM_EV_MEMBER, n->id, 0);
 }
 
-void sim_member_after_step(struct sim_cluster *c, struct sim_node *n, const struct craft_output *out,
-                           craft_index cfg_before)
+void sim_member_after_step(struct sim_cluster *c, struct sim_node *n,
+                           const struct craft_output *out, craft_index cfg_before)
 {
     if (out->truncate_from != 0 && n->cfg_last >= out->truncate_from) {
         n->cfg_last = sim_node_config_scan(n, out->truncate_from - 1);
@@ -335,15 +336,17 @@ void sim_member_after_step(struct sim_cluster *c, struct sim_node *n, const stru
              * follows only configurations its commit index covers (C_new follows its joint
              * entry once that committed, a promotion follows its learners' entry). */
             sim_checks_fail(&c->checks, n->id, "config_change_overlap",
-                            "leader n%" PRIu64 " of term %" PRIu64 " appends a CONFIG entry at %" PRIu64
-                            " while the one at %" PRIu64 " is above its commit index %" PRIu64,
+                            "leader n%" PRIu64 " of term %" PRIu64
+                            " appends a CONFIG entry at %" PRIu64 " while the one at %" PRIu64
+                            " is above its commit index %" PRIu64,
                             n->id, st.term, e->index, n->cfg_last, st.commit);
         }
         if (rules && own && (n->lead_start == 0 || st.commit < n->lead_start)) {
             /* The single-server change bug (Ongaro, raft-dev 2015): a leader must commit an
              * entry of its own term before it appends any configuration. */
             sim_checks_fail(&c->checks, n->id, "config_before_term_commit",
-                            "leader n%" PRIu64 " of term %" PRIu64 " appends a CONFIG entry at %" PRIu64
+                            "leader n%" PRIu64 " of term %" PRIu64
+                            " appends a CONFIG entry at %" PRIu64
                             " before its term committed an entry (first entry of its term %" PRIu64
                             ", commit %" PRIu64 ")",
                             n->id, st.term, e->index, n->lead_start, st.commit);

@@ -92,8 +92,8 @@ int sim_member_change(struct sim_cluster *c, craft_id at, const struct craft_mem
                       uint32_t kind);
 /* After each step of n that produced out (already carried out); cfg_before is n's configuration
  * index before the step: mirror bookkeeping, the rule checks, the CONFIG trace. */
-void sim_member_after_step(struct sim_cluster *c, struct sim_node *n, const struct craft_output *out,
-                           craft_index cfg_before);
+void sim_member_after_step(struct sim_cluster *c, struct sim_node *n,
+                           const struct craft_output *out, craft_index cfg_before);
 /* The configuration that matters now: the live leader's of the highest term (returned), else
  * that of the up node holding the newest configuration (CRAFT_ID_NONE returned). */
 craft_id sim_member_config(const struct sim_cluster *c, struct sim_cfg_mask *cfg);
