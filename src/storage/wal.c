@@ -185,13 +185,13 @@ int wal_truncate(struct wal *w, craft_index from)
         return CRAFT_EIO;
     }
     CRAFT_ASSERT(!w->unsynced);
+    if (from == wal_last_index(w) + 1) {
+        return 0; /* nothing past the end to drop, an empty log included */
+    }
     if (w->n_locs == 0 || from < w->first || from > wal_last_index(w) + 1) {
         return wal_fail(w, CRAFT_EINVAL, "truncate from %" PRIu64 " outside [%" PRIu64 ", %" PRIu64
                                           "]",
                         from, wal_first_index(w), wal_last_index(w) + 1);
-    }
-    if (from == wal_last_index(w) + 1) {
-        return 0;
     }
     struct wal_record r = {.kind = WAL_RECORD_TRUNCATE, .index = from};
     uint64_t off;
