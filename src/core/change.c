@@ -129,7 +129,13 @@ void change_advance(struct craft_core *c)
     if (!committed) {
         return;
     }
-    if (config_is_joint(cur)) {
+    /* No configuration entry at all (C_new of an inherited joint configuration included) before
+     * an entry of this leader's term has committed (thesis §4.1). */
+    bool term_committed = c->commit >= c->term_start;
+#ifdef CRAFT_MUTATION_CHANGE_BEFORE_TERM_COMMIT
+    term_committed = true; /* mutation */
+#endif
+    if (config_is_joint(cur) && term_committed) {
         struct craft_membership next = *cur;
         next.n_voters_old = 0;
         if (append_config(c, &next) != 0) {
@@ -138,6 +144,9 @@ void change_advance(struct craft_core *c)
         return;
     }
     craft_id who;
+    if (config_is_joint(cur)) {
+        return;
+    }
     if (c->change_pending && !behind(c, &c->change_target, &who)) {
         c->change_pending = false;
         struct craft_membership target = c->change_target;

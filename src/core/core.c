@@ -215,8 +215,12 @@ static bool check_term(struct craft_core *c, const struct craft_msg *m)
 {
     if (m->term > c->term) {
         bool asks = m->type == CRAFT_MSG_PREVOTE || m->type == CRAFT_MSG_VOTE;
-        if (asks && !membership_is_voter(c, m->from)) {
-            return false; /* a removed (or never added) node cannot disrupt us (thesis §4.2.3) */
+        /* A removed (or never added) node cannot disrupt us (thesis §4.2.3) — unless its log is
+         * more up to date than ours: then our configuration may be the stale one, and it a voter
+         * of a newer one we have not received, whose election may need our vote. */
+        if (asks && !membership_is_voter(c, m->from) &&
+            !election_log_more_up_to_date(c, m->vote.last_index, m->vote.last_term)) {
+            return false;
         }
         if (m->type == CRAFT_MSG_PREVOTE) {
 #ifdef CRAFT_MUTATION_PREVOTE_BUMPS_TERM
@@ -405,7 +409,10 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
         rv = CRAFT_EINVAL;
         break;
     }
-    change_advance(c);   /* a leader moves a change along: promotions, C_new, stepping down */
+#ifdef CRAFT_MUTATION_CONFIG_ON_COMMIT
+    membership_on_commit(c); /* mutation: configurations take effect only once committed */
+#endif
+    change_advance(c); /* a leader moves a change along: promotions, C_new, stepping down */
     transfer_advance(c); /* TimeoutNow once the target caught up; give up at the deadline */
     read_advance(c);     /* rounds for waiting reads; hand out those that are ready */
     craft_index proposed_first = log_last_index(&c->log) + 1;

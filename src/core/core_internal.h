@@ -66,6 +66,9 @@ struct craft_core {
     craft_index term_start; /* leader: the index of its no-op */
     /* Leader: a change waiting for its new voters to catch up as learners (change.c). */
     bool change_pending;
+    /* Leader: it won in the step that raised its term (a single voter), so its term may not be
+     * durable yet; its messages wait for persistence until its no-op is durable. */
+    bool lead_unpersisted;
     struct craft_membership change_target;
     struct reads reads; /* read.c */
     /* Leader: a leadership transfer under way (transfer.c); CRAFT_ID_NONE when none. */
@@ -103,6 +106,9 @@ void election_on_vote_response(struct craft_core *c, const struct craft_msg *m);
 bool election_in_lease(const struct craft_core *c);
 bool election_log_up_to_date(const struct craft_core *c, craft_index last_index,
                              craft_term last_term);
+/* Strictly more up to date than the local log (§5.4.1 order). */
+bool election_log_more_up_to_date(const struct craft_core *c, craft_index last_index,
+                                  craft_term last_term);
 
 /* replication.c */
 void replication_start_leading(struct craft_core *c);

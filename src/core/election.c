@@ -14,6 +14,16 @@ bool election_log_up_to_date(const struct craft_core *c, craft_index last_index,
     return last_index >= log_last_index(&c->log);
 }
 
+bool election_log_more_up_to_date(const struct craft_core *c, craft_index last_index,
+                                  craft_term last_term)
+{
+    craft_term my_term = log_last_term(&c->log);
+    if (last_term != my_term) {
+        return last_term > my_term;
+    }
+    return last_index > log_last_index(&c->log);
+}
+
 /* Within a leader's lease a follower refuses to help unseat it: the leader was heard from less
  * than a minimum election timeout ago (thesis §4.2.3, §9.6). */
 bool election_in_lease(const struct craft_core *c)
@@ -62,8 +72,8 @@ static void send_vote_requests(struct craft_core *c, bool pre_vote, bool transfe
 
 void election_campaign(struct craft_core *c, bool pre_vote)
 {
-    if (!membership_is_voter(c, c->cfg.id)) {
-        return; /* only voters campaign */
+    if (!membership_may_campaign(c)) {
+        return; /* only voters campaign, and a removed one until its removal commits */
     }
     if (pre_vote) {
         role_become_precandidate(c);
@@ -72,6 +82,9 @@ void election_campaign(struct craft_core *c, bool pre_vote)
     }
     send_vote_requests(c, pre_vote, false);
     act_on_tally(c); /* a single voter wins at once */
+    if (!pre_vote && c->role == CRAFT_LEADER) {
+        c->lead_unpersisted = true; /* won in the step that raised its term (output.c) */
+    }
 }
 
 void election_campaign_transfer(struct craft_core *c)

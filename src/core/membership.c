@@ -43,6 +43,11 @@ void membership_on_append(struct craft_core *c, craft_index index)
     if (e->type != CRAFT_ENTRY_CONFIG) {
         return;
     }
+#ifdef CRAFT_MUTATION_CONFIG_ON_COMMIT
+    if (index > c->commit) {
+        return; /* mutation: used only once committed (membership_on_commit) */
+    }
+#endif
     struct craft_membership m;
     decode_entry(e, &m);
     take_effect(c, &m, index);
@@ -91,7 +96,38 @@ const struct craft_membership *membership_current(const struct craft_core *c)
     return &c->config.current;
 }
 
+bool membership_may_campaign(const struct craft_core *c)
+{
+    if (membership_is_voter(c, c->cfg.id)) {
+        return true;
+    }
+    const struct config_state *s = &c->config;
+    if (s->current_index <= c->commit || s->current_index <= s->base_index) {
+        return false; /* removed for good, never added, or nothing before it is known */
+    }
+    craft_index i = newest_config_upto(c, s->current_index - 1);
+    struct craft_membership prev = s->base;
+    if (i > s->base_index) {
+        decode_entry(log_get(&c->log, i), &prev);
+    }
+    return config_has_voter(&prev, c->cfg.id);
+}
+
 bool membership_is_voter(const struct craft_core *c, craft_id id)
 {
     return config_has_voter(&c->config.current, id);
 }
+
+#ifdef CRAFT_MUTATION_CONFIG_ON_COMMIT
+/* Mutation: the newest committed CONFIG entry takes effect only now, not when appended. */
+void membership_on_commit(struct craft_core *c)
+{
+    craft_index upto = c->commit < log_last_index(&c->log) ? c->commit : log_last_index(&c->log);
+    craft_index i = newest_config_upto(c, upto);
+    if (i > c->config.current_index) {
+        struct craft_membership m;
+        decode_entry(log_get(&c->log, i), &m);
+        take_effect(c, &m, i);
+    }
+}
+#endif

@@ -31,4 +31,15 @@ const struct craft_membership *membership_current(const struct craft_core *c);
 /* True when id may vote in the configuration in force (either half). */
 bool membership_is_voter(const struct craft_core *c, craft_id id);
 
+/* True when this node may campaign: it votes in the configuration in force, or that configuration
+ * removed it, has not committed as far as this node knows, and the one before it counted it as a
+ * voter (thesis §4.2.2: until C_new commits, the removed node may hold the only log that can win;
+ * it then counts votes in C_new, without its own). */
+bool membership_may_campaign(const struct craft_core *c);
+
+#ifdef CRAFT_MUTATION_CONFIG_ON_COMMIT
+/* Mutation only: the newest committed CONFIG entry takes effect now. */
+void membership_on_commit(struct craft_core *c);
+#endif
+
 #endif

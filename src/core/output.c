@@ -212,6 +212,15 @@ static void finish_hard_state(struct craft_core *c, struct craft_output *out)
 void output_finish(struct craft_core *c, struct craft_output *out)
 {
     memset(out, 0, sizeof *out);
+    if (c->role != CRAFT_LEADER || c->log.stable >= c->term_start) {
+        c->lead_unpersisted = false;
+    }
+    if (c->lead_unpersisted) {
+        /* A leader that won without another vote sends nothing before its term is durable: its
+         * no-op being durable says so (the hard state is persisted first). Else a crash lets it
+         * lead this term again with other entries under the same (index, term). */
+        hold_until_persisted(c);
+    }
     finish_hard_state(c, out);
     resolve_entries(c, &c->out_msgs);
     resolve_entries(c, &c->out_after);

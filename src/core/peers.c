@@ -105,6 +105,10 @@ static bool in_half(const struct peer *p, bool old)
 
 static bool has_old_half(const struct peers *ps)
 {
+#ifdef CRAFT_MUTATION_JOINT_SINGLE_MAJORITY
+    (void)ps;
+    return false; /* mutation: a joint configuration counts only its new half */
+#endif
     for (unsigned i = 0; i < ps->n_slots; i++) {
         if (ps->slot[i].id != CRAFT_ID_NONE && ps->slot[i].voter_old) {
             return true;

@@ -425,6 +425,11 @@ int replication_propose(struct craft_core *c, const struct craft_buf *cmds, size
     if (c->uncommitted_bytes > 0 && c->uncommitted_bytes + total > c->cfg.uncommitted_bytes_max) {
         return CRAFT_EBUSY;
     }
+    if (c->lead_unpersisted && c->log.stable < c->term_start) {
+        /* A single voter's term may not be durable yet (output.c): a crash now could let it lead
+         * this term again, so it appends nothing of the term but its no-op until then. */
+        return CRAFT_EBUSY;
+    }
     craft_index first = log_last_index(&c->log) + 1;
     for (size_t i = 0; i < n; i++) {
         if (log_append(&c->log, c->term, CRAFT_ENTRY_NORMAL, cmds[i].base, cmds[i].len) != 0) {

@@ -38,15 +38,18 @@ void role_become_follower(struct craft_core *c, craft_term term, craft_id leader
 
 static void start_campaign(struct craft_core *c, enum craft_role role)
 {
+    /* Only voters campaign, and a node whose removal has not committed (no vote of its own). */
+    CRAFT_ASSERT(membership_may_campaign(c));
     struct peer *self = peers_find(&c->peers, c->cfg.id);
-    CRAFT_ASSERT(self != NULL && peer_is_voter(self)); /* only voters campaign */
     c->role = role;
     c->leader = CRAFT_ID_NONE;
     c->leader_heard = false;
 #ifndef CRAFT_MUTATION_VOTES_NOT_RESET
     peers_reset_votes(&c->peers);
 #endif
-    self->vote = PEER_VOTE_GRANTED;
+    if (self != NULL) {
+        self->vote = PEER_VOTE_GRANTED; /* counts only if it is a voter */
+    }
     role_reset_election_timer(c);
     output_event_role(c);
 }

@@ -193,9 +193,6 @@ int wal_truncate(struct wal *w, craft_index from)
                                           "]",
                         from, wal_first_index(w), wal_last_index(w) + 1);
     }
-    if (from == wal_last_index(w) + 1) {
-        return 0;
-    }
     struct wal_record r = {.kind = WAL_RECORD_TRUNCATE, .index = from};
     uint64_t off;
     int rv = batch_add(w, &r, &off);

@@ -30,6 +30,7 @@ void sim_checks_close(struct sim_checks *ck)
     sim_map_close(&ck->vote_of);
     sim_rules_close(&ck->rules);
     craft_free(ck->committed);
+    craft_free(ck->commit_cfg);
     memset(ck, 0, sizeof(*ck));
 }
 
@@ -156,6 +157,7 @@ static void on_role(struct sim_checks *ck, struct sim_node *n, const struct craf
         return;
     }
     ck->elections++;
+    n->lead_start = 0;
     uint64_t other;
     if (sim_map_get(&ck->leader_of, ev->term, 0, &other) && other != n->id) {
         sim_checks_fail(ck, n->id, "election_safety",
@@ -164,6 +166,20 @@ static void on_role(struct sim_checks *ck, struct sim_node *n, const struct craf
     }
     sim_map_put(&ck->leader_of, ev->term, 0, n->id);
     check_completeness(ck, n, ev->term);
+}
+
+/* Indexes up to upto not yet recorded were committed under the stepping node's configurations. */
+static void record_commit_cfg(struct sim_checks *ck, craft_index upto)
+{
+    if (upto <= ck->n_commit_cfg) {
+        return;
+    }
+    void *arr = ck->commit_cfg;
+    sim_grow(&arr, &ck->cap_commit_cfg, upto, sizeof(*ck->commit_cfg));
+    ck->commit_cfg = arr;
+    while (ck->n_commit_cfg < upto) {
+        ck->commit_cfg[ck->n_commit_cfg++] = ck->step_cfg;
+    }
 }
 
 void sim_checks_event(struct sim_checks *ck, struct sim_node *n, const struct craft_event *ev)
@@ -179,6 +195,9 @@ void sim_checks_event(struct sim_checks *ck, struct sim_node *n, const struct cr
                             "leader n%" PRIu64 " of term %" PRIu64 " advances its commit to %" PRIu64
                             " whose entry has term %" PRIu64,
                             n->id, n->term, ev->index, n->log[ev->index - 1].term);
+        }
+        if (n->role == CRAFT_LEADER) {
+            record_commit_cfg(ck, ev->index); /* the first commit of these indexes */
         }
         if (ev->index < n->commit) {
             sim_checks_fail(ck, n->id, "commit_monotonic",
@@ -206,16 +225,40 @@ void sim_checks_hard_state(struct sim_checks *ck, struct sim_node *n,
     n->hs_commit = hs->commit;
 }
 
-static uint32_t count_durable(const struct sim_checks *ck, craft_index index, craft_term term)
+static uint32_t durable_mask(const struct sim_checks *ck, craft_index index, craft_term term)
 {
     uint32_t k = 0;
     for (unsigned i = 1; i <= ck->n_nodes; i++) {
         const struct sim_disk *d = &ck->nodes[i].disk;
         if (d->n_log >= index && d->log[index - 1].term == term) {
-            k++;
+            k |= (uint32_t)1 << i;
         }
     }
     return k;
+}
+
+/* committed_durable: the durable copies of committed index hold a majority of each half of a
+ * configuration it was committed under (of every node when none was recorded, e.g. by a test
+ * that feeds the checks by hand). */
+static bool durable_enough(const struct sim_checks *ck, craft_index index, uint32_t holders)
+{
+    const struct sim_commit_cfg *cc = index <= ck->n_commit_cfg ? &ck->commit_cfg[index - 1] : NULL;
+    if (cc == NULL || cc->before.voters == 0) {
+        return sim_member_count(holders) >= ck->majority;
+    }
+    return sim_member_quorum(&cc->before, holders) || sim_member_quorum(&cc->after, holders);
+}
+
+static void fail_durable(struct sim_checks *ck, craft_id node, craft_index index,
+                         const struct sim_committed *c, const char *what)
+{
+    struct sim_commit_cfg none = {{0, 0, 0}, {0, 0, 0}};
+    const struct sim_commit_cfg *cc = index <= ck->n_commit_cfg ? &ck->commit_cfg[index - 1] : &none;
+    sim_checks_fail(ck, node, "committed_durable",
+                    "(index %" PRIu64 ", term %" PRIu64 ") is committed but %s: durable logs holding "
+                    "it 0x%x; committed under voters 0x%x old 0x%x (or 0x%x old 0x%x after the step)",
+                    index, c->term, what, c->durable, cc->before.voters, cc->before.old,
+                    cc->after.voters, cc->after.old);
 }
 
 void sim_checks_apply(struct sim_checks *ck, struct sim_node *n, const struct craft_entry *e)
@@ -264,12 +307,11 @@ void sim_checks_apply(struct sim_checks *ck, struct sim_node *n, const struct cr
     c->data_hash = data_hash;
     c->prefix = n->log[e->index - 1].prefix;
     c->commit_term = n->term > n->hs_term ? n->term : n->hs_term;
-    c->n_durable = count_durable(ck, e->index, e->term);
-    if (c->n_durable < ck->majority) {
-        sim_checks_fail(ck, n->id, "committed_durable",
-                        "(index %" PRIu64 ", term %" PRIu64 ") is committed (first applied by n%" PRIu64
-                        ") but only %u of %u durable logs hold it",
-                        e->index, e->term, n->id, c->n_durable, ck->n_nodes);
+    c->durable = durable_mask(ck, e->index, e->term);
+    /* Not committed by a leader's count that the checks saw: judge by the applier's. */
+    record_commit_cfg(ck, e->index);
+    if (!durable_enough(ck, e->index, c->durable)) {
+        fail_durable(ck, n->id, e->index, c, "too few durable logs hold it at its first apply");
     }
 }
 
@@ -371,6 +413,7 @@ void sim_checks_restart(struct sim_checks *ck, struct sim_node *n)
                                             .prefix = d->log[i].prefix};
     }
     n->n_log = d->n_log;
+    n->cfg_last = sim_node_config_scan(n, n->n_log);
     n->term = d->hs.term;
     n->hs_term = d->hs.term;
     n->role = CRAFT_FOLLOWER;
@@ -385,12 +428,11 @@ static void obs_truncate(void *ctx, const struct sim_disk *d, craft_index from)
         if (d->log[i - 1].term != c->term) {
             continue;
         }
-        c->n_durable--;
-        if (c->n_durable < ck->majority) {
-            sim_checks_fail(ck, d->id, "committed_durable",
-                            "n%" PRIu64 " drops committed (index %zu, term %" PRIu64
-                            ") from its durable log: only %u of %u durable logs hold it now",
-                            d->id, i, c->term, c->n_durable, ck->n_nodes);
+        c->durable &= ~((uint32_t)1 << d->id);
+        if (!durable_enough(ck, i, c->durable)) {
+            char what[64];
+            snprintf(what, sizeof what, "n%" PRIu64 " dropped it from its durable log", d->id);
+            fail_durable(ck, d->id, i, c, what);
         }
     }
 }
@@ -401,7 +443,7 @@ static void obs_append(void *ctx, const struct sim_disk *d, craft_index index)
     const struct sim_disk_ent *de = &d->log[index - 1];
     check_prefix(ck, d->id, index, de->term, de->prefix, "durable log");
     if (index <= ck->n_committed && ck->committed[index - 1].term == d->log[index - 1].term) {
-        ck->committed[index - 1].n_durable++;
+        ck->committed[index - 1].durable |= (uint32_t)1 << d->id;
     }
 }
 

@@ -14,6 +14,7 @@
 #include "craft/core.h"
 #include "sim_disk.h"
 #include "sim_map.h"
+#include "sim_member.h"
 #include "sim_node.h"
 #include "sim_rules.h"
 
@@ -23,7 +24,16 @@ struct sim_committed {
     uint64_t data_hash;
     uint64_t prefix;
     craft_term commit_term; /* the term of the node that applied it first */
-    uint32_t n_durable; /* nodes whose durable log holds this index with this term */
+    uint32_t durable; /* bit mask of the nodes whose durable log holds this index with this term */
+};
+
+/* The configurations an entry was committed under: the committing leader's before and after the
+ * step that committed it (a step may append a CONFIG entry after committing, and a batch of
+ * messages may commit on both sides of it). Its durable copies must hold a majority of each half
+ * of one of them. */
+struct sim_commit_cfg {
+    struct sim_cfg_mask before;
+    struct sim_cfg_mask after;
 };
 
 struct sim_checks {
@@ -36,6 +46,12 @@ struct sim_checks {
     struct sim_committed *committed; /* owned; committed[i - 1] is index i */
     size_t n_committed;
     size_t cap_committed;
+    /* commit_cfg[i - 1]: the configurations index i was committed under (its first commit by a
+     * leader); set from step_cfg, which the cluster fills around every step of a node. */
+    struct sim_commit_cfg *commit_cfg; /* owned */
+    size_t n_commit_cfg;
+    size_t cap_commit_cfg;
+    struct sim_commit_cfg step_cfg;
     uint64_t elections;
     uint64_t now_us; /* for messages; set by the cluster */
     bool rule_checks; /* vote_durable, ack_durable, leader_commit_current_term, sim_rules */

@@ -129,14 +129,16 @@ static bool open_storage(struct sim_cluster *c, struct sim_node *n, struct craft
 static bool start_node(struct sim_cluster *c, struct sim_node *n)
 {
     craft_id voters[SIM_NODES_MAX];
-    for (unsigned i = 0; i < c->p.n_nodes; i++) {
+    unsigned n_voters = c->p.n_voters_start != 0 ? c->p.n_voters_start : c->p.n_nodes;
+    for (unsigned i = 0; i < n_voters; i++) {
         voters[i] = i + 1;
     }
     struct craft_core_config cfg;
     craft_core_config_init(&cfg);
     cfg.id = n->id;
-    cfg.voters = voters;
-    cfg.n_voters = c->p.n_nodes;
+    /* Nodes past n_voters_start wait to be added (sim_member.c). */
+    cfg.voters = n->id <= n_voters ? voters : NULL;
+    cfg.n_voters = n->id <= n_voters ? n_voters : 0;
     cfg.seed = sub_seed(c->p.seed, 1000 + n->id * 1000 + n->n_lives);
     cfg.election_timeout_ms_min = SIM_ELECTION_TIMEOUT_MS_MIN;
     cfg.election_timeout_ms_max = SIM_ELECTION_TIMEOUT_MS_MAX;
@@ -180,6 +182,7 @@ static bool start_node(struct sim_cluster *c, struct sim_node *n)
     n->n_lives++;
     sim_checks_restart(&c->checks, n);
     n->applied = n->sm_durable_applied; /* the next apply must follow it */
+    n->applied_told = n->applied;
     /* The first tick lands anywhere within one tick period. */
     uint64_t first = 1 + prng_below(&c->rng_fault, n->tick_global_us);
     sim_heap_push(&c->heap, c->now_us + first, SIM_EV_TICK, (uint32_t)n->id, n->epoch, NULL);
@@ -220,6 +223,7 @@ struct sim_cluster *sim_cluster_create(const struct sim_params *p, bool show, FI
     sim_oldmsg_init(&c->oldmsg, sub_seed(p->seed, 10));
     sim_pause_init(&c->pause, sub_seed(p->seed, 7));
     sim_elect_init(&c->elect);
+    prng_seed(&c->member.rng, sub_seed(p->seed, 11));
     for (unsigned i = 1; i <= p->n_nodes; i++) {
         if (!start_node(c, &c->nodes[i])) {
             fprintf(stderr, "craft-sim: %s\n", c->checks.detail);
@@ -444,10 +448,16 @@ void sim_cluster_check_liveness(struct sim_cluster *c)
         return;
     }
     unsigned k = 0;
+    uint32_t applied = 0;
     for (unsigned i = 1; i <= c->p.n_nodes; i++) {
-        k += c->nodes[i].up && c->nodes[i].applied_new;
+        bool done = c->nodes[i].up && c->nodes[i].applied_new;
+        k += done;
+        applied |= (uint32_t)done << i;
     }
-    if (k >= c->checks.majority) {
+    /* A majority of each half of the configuration that matters (the leader's). */
+    struct sim_cfg_mask cfg;
+    (void)sim_member_config(c, &cfg);
+    if (sim_member_quorum(&cfg, applied)) {
         c->live_ok = true;
         c->live_us = c->now_us;
         return;
@@ -464,6 +474,7 @@ static void rules_view(const struct sim_node *n, struct sim_rules_view *v)
 {
     craft_core_status(n->core, &v->st);
     v->n_prog = craft_core_progress(n->core, v->prog, SIM_NODES_MAX);
+    (void)craft_core_membership(n->core, &v->cfg);
 }
 
 int sim_cluster_feed(struct sim_cluster *c, struct sim_node *n, const struct craft_input *in,
@@ -474,6 +485,9 @@ int sim_cluster_feed(struct sim_cluster *c, struct sim_node *n, const struct cra
     struct craft_output out;
     bool rules = c->checks.rule_checks;
     struct sim_rules_view before;
+    struct craft_membership cfg;
+    craft_index cfg_before = craft_core_membership(n->core, &cfg);
+    c->checks.step_cfg.before = sim_member_mask(&cfg);
     if (rules) {
         rules_view(n, &before);
         for (size_t i = 0; in->type == CRAFT_IN_MSGS && i < in->msgs.n; i++) {
@@ -481,6 +495,8 @@ int sim_cluster_feed(struct sim_cluster *c, struct sim_node *n, const struct cra
         }
     }
     int rv = craft_core_step(n->core, in, &out);
+    (void)craft_core_membership(n->core, &cfg);
+    c->checks.step_cfg.after = sim_member_mask(&cfg);
     if (rules) {
         struct sim_rules_view after;
         rules_view(n, &after);
@@ -500,17 +516,35 @@ int sim_cluster_feed(struct sim_cluster *c, struct sim_node *n, const struct cra
                         craft_errname(rv));
     }
     sim_cluster_carry_out(c, n, &out);
+    if (n->up) {
+        sim_member_after_step(c, n, &out, cfg_before);
+    }
+    /* Now and then a compaction request comes before the state machine has reported what it
+     * applied (a snapshot racing the apply loop): the core must cap it at the applied index it
+     * was told (compact_bounds). A function of the state, so no generator moves. */
+    if (out.n_committed > 0 && n->up && c->p.compact_every != 0 && (n->applied & 3) == 0 &&
+        in->type != CRAFT_IN_COMPACT) {
+        sim_compact_after_apply(c, n);
+    }
     /* Tell the core what the state machine applied; repeat while that yields more to apply. */
     for (int guard = 0; out.n_committed > 0 && n->up && guard < 16; guard++) {
         struct craft_input ap = {.type = CRAFT_IN_APPLIED};
         ap.applied.index = n->applied;
+        n->applied_told = n->applied;
+        cfg_before = craft_core_membership(n->core, &cfg);
+        c->checks.step_cfg.before = sim_member_mask(&cfg);
         int rv2 = craft_core_step(n->core, &ap, &out);
+        (void)craft_core_membership(n->core, &cfg);
+        c->checks.step_cfg.after = sim_member_mask(&cfg);
         if (rv2 != 0) {
             sim_checks_fail(&c->checks, n->id, "core_step_error",
                             "n%" PRIu64 " craft_core_step(APPLIED %" PRIu64 ") returned %s", n->id,
                             n->applied, craft_errname(rv2));
         }
         sim_cluster_carry_out(c, n, &out);
+        if (n->up) {
+            sim_member_after_step(c, n, &out, cfg_before);
+        }
     }
     if (n->up && n->applied > applied_before && in->type != CRAFT_IN_COMPACT) {
         sim_compact_after_apply(c, n);
@@ -724,6 +758,9 @@ bool sim_cluster_step(struct sim_cluster *c)
     case SIM_EV_READ:
         sim_reads_on_event(c, &ev);
         break;
+    case SIM_EV_MEMBER:
+        sim_member_event(c, &ev);
+        break;
     default:
         CRAFT_ASSERT(0);
     }
@@ -756,10 +793,15 @@ void sim_cluster_print_status(const struct sim_cluster *c, FILE *f)
         }
         struct craft_core_status st;
         craft_core_status(n->core, &st);
+        struct craft_membership m;
+        craft_index cfg_index = craft_core_membership(n->core, &m);
+        struct sim_cfg_mask cm = sim_member_mask(&m);
         fprintf(f, "  n%u %s term %" PRIu64 " leader n%" PRIu64 " commit %" PRIu64 " applied %" PRIu64
-                   " persisted %" PRIu64 " last %" PRIu64 "/%" PRIu64 " pending writes %zu\n",
+                   " persisted %" PRIu64 " last %" PRIu64 "/%" PRIu64 " pending writes %zu"
+                   " config@%" PRIu64 " voters 0x%x old 0x%x learners 0x%x\n",
                 i, craft_role_name(st.role), st.term, st.leader, st.commit, n->applied, st.persisted,
-                st.last_index, st.last_term, n->disk.n_pending);
+                st.last_index, st.last_term, n->disk.n_pending, cfg_index, cm.voters, cm.old,
+                cm.learners);
         struct craft_progress_status pr[SIM_NODES_MAX];
         size_t np = craft_core_progress(n->core, pr, SIM_NODES_MAX);
         for (size_t k = 0; k < np; k++) {

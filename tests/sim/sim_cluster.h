@@ -14,6 +14,7 @@
 #include "sim_elect.h"
 #include "sim_feed.h"
 #include "sim_heap.h"
+#include "sim_member.h"
 #include "sim_network.h"
 #include "sim_node.h"
 #include "sim_oldmsg.h"
@@ -57,6 +58,7 @@ struct sim_cluster {
     struct sim_pause pause;
     struct sim_elect elect;
     struct sim_cost cost;
+    struct sim_member member; /* membership fault (sim_member.c) */
 };
 
 /* Creates the cluster (all nodes up, empty logs, all links up) and schedules ticks and, when

@@ -66,10 +66,10 @@ void sim_compact_after_apply(struct sim_cluster *c, struct sim_node *n)
     }
     craft_core_status(n->core, &st);
     craft_index dropped = st.first_index - 1;
-    if (dropped > n->applied || dropped > st.persisted || dropped > floor) {
+    if (dropped > n->applied_told || dropped > st.persisted || dropped > floor) {
         sim_checks_fail(&c->checks, n->id, "compact_bounds",
                         "n%" PRIu64 " compacted up to %" PRIu64 " (asked %" PRIu64
-                        ") with applied %" PRIu64 " and persisted %" PRIu64,
-                        n->id, dropped, floor, n->applied, st.persisted);
+                        ") with applied %" PRIu64 " (as told to the core) and persisted %" PRIu64,
+                        n->id, dropped, floor, n->applied_told, st.persisted);
     }
 }

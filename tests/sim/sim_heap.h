@@ -24,6 +24,7 @@ enum sim_event_kind {
     SIM_EV_TRANSFER = 14, /* ask a node to hand over leadership (sim_transfer) */
     SIM_EV_TRANSFER_CHECK = 15, /* node: the leader asked; arg: its term then (sim_transfer) */
     SIM_EV_READ = 16,           /* a client reads at some node (sim_reads) */
+    SIM_EV_MEMBER = 17,   /* ask for a membership change (sim_member.c); node: target or 0 */
 };
 
 struct sim_event {

@@ -30,6 +30,11 @@ static const struct sim_lab_test tests[] = {
     {"partial_leader_only", lab_partial_leader_only},
     {"partial_ring", lab_partial_ring},
     {"partial_bridge", lab_partial_bridge},
+    {"member_partitioned", lab_member_partitioned},
+    {"member_replace_all", lab_member_replace_all},
+    {"member_remove_leader", lab_member_remove_leader},
+    {"member_isolated_leader", lab_member_isolated_leader},
+    {"member_single_server_bug", lab_member_single_server_bug},
 };
 
 #define N_TESTS (sizeof(tests) / sizeof(tests[0]))

@@ -36,5 +36,10 @@ int lab_prevote_rejoin(uint64_t seed);
 int lab_partial_leader_only(uint64_t seed);
 int lab_partial_ring(uint64_t seed);
 int lab_partial_bridge(uint64_t seed);
+int lab_member_partitioned(uint64_t seed);
+int lab_member_replace_all(uint64_t seed);
+int lab_member_remove_leader(uint64_t seed);
+int lab_member_isolated_leader(uint64_t seed);
+int lab_member_single_server_bug(uint64_t seed);
 
 #endif

@@ -46,6 +46,9 @@ void sim_node_forget(struct sim_node *n)
     n->hs_term = 0;
     n->hs_commit = 0;
     n->applied_new = false;
+    n->applied_told = 0;
+    n->cfg_last = 0;
+    n->lead_start = 0;
 }
 
 void sim_node_mirror_truncate(struct sim_node *n, craft_index from)
@@ -68,4 +71,17 @@ uint64_t sim_node_mirror_append(struct sim_node *n, craft_term term, uint32_t ty
     e->data_hash = data_hash;
     e->prefix = sim_hash_prefix(prev, term, type, data_hash);
     return e->prefix;
+}
+
+craft_index sim_node_config_scan(const struct sim_node *n, craft_index upto)
+{
+    if (upto > n->n_log) {
+        upto = n->n_log;
+    }
+    for (craft_index i = upto; i > 0; i--) {
+        if (n->log[i - 1].type == CRAFT_ENTRY_CONFIG) {
+            return i;
+        }
+    }
+    return 0;
 }

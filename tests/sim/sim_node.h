@@ -45,9 +45,14 @@ struct sim_node {
     craft_id leader;
     craft_index commit;
     craft_index applied;
+    craft_index applied_told; /* the applied index last fed to the core (CRAFT_IN_APPLIED) */
     craft_term hs_term;
     craft_index hs_commit;
     bool applied_new; /* applied a command proposed after the heal (liveness) */
+    /* Membership checks (sim_member.c): the newest CONFIG entry in the mirror (0: none), and as
+     * leader of term `term` the index of its first entry of that term (0: none yet). */
+    craft_index cfg_last;
+    craft_index lead_start;
     /* A state machine that keeps what it applied across crashes (p.sm_flush_ppm > 0): the applied
      * index at its last flush survives; the node boots with it (boot.applied). */
     craft_index sm_durable_applied;
@@ -63,5 +68,7 @@ void sim_node_mirror_truncate(struct sim_node *n, craft_index from);
 /* Appends the entry at index n_log + 1 with the given hashes; returns its prefix hash. */
 uint64_t sim_node_mirror_append(struct sim_node *n, craft_term term, uint32_t type,
                                 uint64_t data_hash);
+/* The newest CONFIG entry of the mirror at or below upto (0: none). */
+craft_index sim_node_config_scan(const struct sim_node *n, craft_index upto);
 
 #endif

@@ -90,6 +90,9 @@ static void handle_events(struct sim_cluster *c, struct sim_node *n, const struc
                 prng_chance(&c->rng_fault, c->p.isolate_after_leader_ppm)) {
                 targeted_isolate(c, n->id, 0);
             }
+            if (ev->role == CRAFT_LEADER && !was_leader) {
+                sim_member_on_leader(c, n);
+            }
         } else if (ev->type == CRAFT_EVENT_COMMIT) {
             sim_trace_add(&c->trace, c->now_us, SIM_TR_COMMIT, (uint32_t)n->id, ev->index,
                           n->role == CRAFT_LEADER, 0);

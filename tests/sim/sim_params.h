@@ -106,6 +106,16 @@ struct sim_params {
      * lease reads configured (needs check_quorum). */
     uint32_t reads_us_mean;
     bool read_lease;
+    /* Membership (sim_member.c, drawn last): nodes 1..n_voters_start bootstrap the cluster (0:
+     * all), the rest wait to be added; every [member_us_min, member_us_max] of the fault phase
+     * some node is asked for a change (0: never); change_after_leader_ppm: a new leader is asked
+     * at once, before its term has committed anything (it must refuse); member_small: changes
+     * may shrink the voters below three (only in seeds where no node can be lost for good). */
+    unsigned n_voters_start;
+    uint32_t member_us_min;
+    uint32_t member_us_max;
+    uint32_t change_after_leader_ppm;
+    bool member_small;
 };
 
 #endif

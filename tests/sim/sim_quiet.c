@@ -43,9 +43,18 @@ static bool live_status(const struct sim_cluster *c, unsigned i, struct craft_co
     return true;
 }
 
-/* Agreement of every live node: one leader, everyone else following it, one term, commit at
- * the leader's last index, everything applied. Returns the leader, or CRAFT_ID_NONE with why
- * in buf. */
+/* The members of leader's configuration in force (voters of either half, learners). */
+static struct sim_cfg_mask leader_config(const struct sim_cluster *c, craft_id leader)
+{
+    struct craft_membership m;
+    (void)craft_core_membership(c->nodes[leader].core, &m);
+    return sim_member_mask(&m);
+}
+
+/* Agreement of every live member of the leader's configuration: one leader, every other member
+ * following it, one term, commit at the leader's last index, everything applied. A live node
+ * outside the configuration (removed, or never added) is not judged here; it must only not
+ * disturb the members (stable). Returns the leader, or CRAFT_ID_NONE with why in buf. */
 static craft_id agreed(const struct sim_cluster *c, char *buf, size_t len)
 {
     craft_id leader = CRAFT_ID_NONE;
@@ -68,9 +77,10 @@ static craft_id agreed(const struct sim_cluster *c, char *buf, size_t len)
         snprintf(buf, len, "no live node leads");
         return CRAFT_ID_NONE;
     }
+    struct sim_cfg_mask cfg = leader_config(c, leader);
     for (unsigned i = 1; i <= c->p.n_nodes; i++) {
         struct craft_core_status st;
-        if (!live_status(c, i, &st)) {
+        if (!live_status(c, i, &st) || (i != leader && !sim_member_has(&cfg, i))) {
             continue;
         }
         if (st.term != ls.term || (i != leader && (st.role != CRAFT_FOLLOWER ||
@@ -124,9 +134,12 @@ struct view {
     craft_id leader;
 };
 
-static void stable(struct sim_cluster *c)
+/* No live member of the leader's configuration changes role, term or leader: neither a member's
+ * timer nor a removed node's campaign may start an election. */
+static void stable(struct sim_cluster *c, craft_id leader)
 {
     phase(c, SIM_PHASE_STABLE);
+    struct sim_cfg_mask cfg = leader_config(c, leader);
     struct view was[SIM_NODES_MAX + 1];
     for (unsigned i = 1; i <= c->p.n_nodes; i++) {
         const struct sim_node *n = &c->nodes[i];
@@ -138,6 +151,9 @@ static void stable(struct sim_cluster *c)
         sim_quiet_step(c);
         for (unsigned i = 1; i <= c->p.n_nodes; i++) {
             const struct sim_node *n = &c->nodes[i];
+            if (i != leader && !sim_member_has(&cfg, i)) {
+                continue;
+            }
             if (n->up && (n->role != was[i].role || n->term != was[i].term ||
                           n->leader != was[i].leader)) {
                 sim_checks_fail(&c->checks, i, "quiet_stability",
@@ -199,16 +215,18 @@ void sim_quiet_run(struct sim_cluster *c, struct sim_quiet_figures *f)
     if (leader == CRAFT_ID_NONE) {
         return;
     }
-    stable(c);
+    stable(c, leader);
     if (sim_cluster_failed(c)) {
         return;
     }
-    /* Without the leader a majority must still be up (a node with detected damage stays down). */
-    unsigned up = 0;
+    /* Without the leader a majority of each half of its configuration must still be up (a node
+     * with detected damage stays down). */
+    uint32_t up = 0;
     for (unsigned i = 1; i <= c->p.n_nodes; i++) {
-        up += c->nodes[i].up;
+        up |= (uint32_t)(c->nodes[i].up && i != leader) << i;
     }
-    if (up - 1 >= c->checks.majority) {
+    struct sim_cfg_mask cfg = leader_config(c, leader);
+    if (sim_member_quorum(&cfg, up)) {
         calm_election(c, leader, f);
     }
 }

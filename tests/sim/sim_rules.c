@@ -7,6 +7,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "sim_member.h"
+
 #define CANDIDATE_SLOTS 16 /* ids in the simulator are below this */
 
 static_assert(SIM_NODES_MAX < CANDIDATE_SLOTS, "ids fit the key packing");
@@ -174,6 +176,19 @@ static void check_leader_votes(struct sim_rules *r, craft_id id,
     (void)sim_map_get(&r->grants, id, after->st.term, &mask);
     mask &= ~((uint64_t)1 << id);
     unsigned votes = count_bits(mask) + 1; /* and its own */
+    if (after->cfg.n_voters > 0) {
+        /* Grants count only from voters of its configuration, a majority of each half. */
+        struct sim_cfg_mask cfg = sim_member_mask(&after->cfg);
+        uint32_t holders = (uint32_t)mask | (uint32_t)1 << id;
+        if (!sim_member_quorum(&cfg, holders)) {
+            failf(fail, ctx, id, "leader_without_quorum",
+                  "n%" PRIu64 " became leader of term %" PRIu64 " without a majority of each half "
+                  "of its configuration (voters 0x%x, old 0x%x; grants of that term that reached "
+                  "it and its own: 0x%x)",
+                  id, after->st.term, cfg.voters, cfg.old, holders);
+        }
+        return;
+    }
     if (votes < r->majority) {
         failf(fail, ctx, id, "leader_without_quorum",
               "n%" PRIu64 " became leader of term %" PRIu64 " with %u of the %u votes it needs "
@@ -215,6 +230,25 @@ static void check_match(struct sim_rules *r, craft_id id, const struct sim_rules
                   "leader n%" PRIu64 " of term %" PRIu64 " sets match %" PRIu64 " for n%" PRIu64
                   ", which acknowledged only up to %" PRIu64 " in that term",
                   id, after->st.term, p->match, p->id, acked);
+        }
+    }
+}
+
+static void check_progress_members(craft_id id, const struct sim_rules_view *after,
+                                   sim_rules_fail_fn fail, void *ctx)
+{
+    if (after->st.role != CRAFT_LEADER || after->cfg.n_voters == 0) {
+        return;
+    }
+    struct sim_cfg_mask cfg = sim_member_mask(&after->cfg);
+    for (size_t i = 0; i < after->n_prog; i++) {
+        craft_id p = after->prog[i].id;
+        if (p == id || !sim_member_has(&cfg, p)) {
+            failf(fail, ctx, id, "leader_progress_outsider",
+                  "leader n%" PRIu64 " of term %" PRIu64 " keeps progress for n%" PRIu64
+                  ", not another member of its configuration (voters 0x%x old 0x%x learners 0x%x)",
+                  id, after->st.term, p, cfg.voters, cfg.old, cfg.learners);
+            return;
         }
     }
 }
@@ -311,6 +345,7 @@ void sim_rules_step(struct sim_rules *r, craft_id id, const struct craft_input *
     check_stale(id, in, before, after, out, fail, ctx);
     check_leader_votes(r, id, before, after, fail, ctx);
     check_match(r, id, before, after, fail, ctx);
+    check_progress_members(id, after, fail, ctx);
     check_prevote(id, in, before, after, fail, ctx);
     check_term_rise(id, in, before, after, fail, ctx);
     check_transfer(id, in, before, after, fail, ctx);

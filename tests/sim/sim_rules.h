@@ -4,12 +4,15 @@
  * long before (or even if never) it turns into two leaders or a lost commit.
  *   stale_msg_changed_state   §5.1: a message of an earlier term is stale; it changes nothing
  *                             (log, commit, role, term, vote, the leader's progress)
- *   leader_without_quorum     §5.2: a leader of term T won votes of T from a majority, each in
- *                             answer to its own vote request of T
+ *   leader_without_quorum     §5.2: a leader of term T won votes of T from a majority of each
+ *                             half of its configuration (thesis §4.3), each in answer to its own
+ *                             vote request of T
  *   vote_grant_unrequested    §5.2: a vote of term T is granted only to a candidate whose vote
  *                             request of T reached the voter
  *   leader_match_unacked      §5.3: a leader's match index for a follower comes from that
  *                             follower's acknowledgements of the leader's term
+ *   leader_progress_outsider  thesis §4.1: a leader keeps progress (counts acknowledgements)
+ *                             only for members of its configuration in force
  *   prevote_changed_term      thesis §9.6: pre-vote (asking or answering) never changes a term
  *                             or a vote
  *   term_rise_unjustified     §5.1/§5.2: a term rises only by one when a node campaigns (voting for
@@ -31,6 +34,7 @@ struct sim_rules_view {
     struct craft_core_status st;
     struct craft_progress_status prog[SIM_NODES_MAX]; /* leaders only */
     size_t n_prog;
+    struct craft_membership cfg; /* craft_core_membership; n_voters 0: every node votes */
 };
 
 struct sim_rules {

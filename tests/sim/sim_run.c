@@ -57,6 +57,9 @@ static void report(const struct sim_cluster *c, const struct sim_run_options *op
             p->batch_window_us, p->propose_batch_max, p->big_cmd_ppm, p->big_cmd_bytes_max,
             (unsigned long long)p->append_bytes_max, p->compact_every, p->campaign_us_min,
             p->campaign_us_max, p->transfer_us_mean, p->reads_us_mean, p->read_lease);
+    fprintf(f, "  member: n_voters_start=%u member_us=%u..%u change_after_leader=%u small=%d\n",
+            p->n_voters_start, p->member_us_min, p->member_us_max, p->change_after_leader_ppm,
+            p->member_small);
     fprintf(f, "  nodes:\n");
     sim_cluster_print_status(c, f);
     fprintf(f, "  trace tail (last %d events):\n", SIM_TRACE_TAIL_SHOWN);

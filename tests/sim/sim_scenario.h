@@ -29,6 +29,8 @@ struct sim_scenario_opts {
     bool unreliable;
     bool pre_vote;
     bool check_quorum;
+    unsigned n_voters; /* nodes 1..n_voters bootstrap the cluster, the rest wait (0: all) */
+    bool safety_only;  /* only the safety properties judge (no protocol-rule checks) */
 };
 
 void sim_scenario_opts_init(struct sim_scenario_opts *o, unsigned n, uint64_t seed);

@@ -133,6 +133,8 @@ void sim_swarm_draw(uint64_t seed, unsigned nodes_forced, struct sim_params *p,
             p->uncommitted_bytes_max = SIM_NARROW_UNCOMMITTED_MAX;
         }
     }
+    /* Membership changes (drawn last, so every draw above keeps its value). */
+    sim_member_draw(&r, p);
 }
 
 static craft_id random_node(struct sim_cluster *c)
@@ -252,8 +254,16 @@ static void crash_or_restart(struct sim_cluster *c)
     for (unsigned i = 1; i <= c->p.n_nodes; i++) {
         down += !c->nodes[i].up;
     }
-    /* Mostly keep a majority up so commits go on; sometimes take it down too. */
-    bool restart = down > 0 && (down >= c->checks.majority || prng_chance(&c->rng_fault, 400000));
+    /* Mostly keep a majority of each half of the configuration up so commits go on; sometimes
+     * take it down too. */
+    struct sim_cfg_mask cfg;
+    (void)sim_member_config(c, &cfg);
+    uint32_t up = 0;
+    for (unsigned i = 1; i <= c->p.n_nodes; i++) {
+        up |= (uint32_t)c->nodes[i].up << i;
+    }
+    bool lost = !sim_member_quorum(&cfg, up);
+    bool restart = down > 0 && (lost || prng_chance(&c->rng_fault, 400000));
     craft_id id = random_node(c);
     if (restart) {
         for (unsigned k = 0; k < c->p.n_nodes && c->nodes[id].up; k++) {
@@ -294,6 +304,7 @@ void sim_swarm_start(struct sim_cluster *c)
     sim_feed_start(c);
     sim_transfer_start(c);
     sim_reads_start(c);
+    sim_member_start(c);
     if (c->p.fault_partitions || c->p.fault_crashes) {
         uint64_t first = prng_range(&c->rng_fault, c->p.fault_us_min, (uint64_t)c->p.fault_us_max + 1);
         sim_cluster_schedule(c, first, SIM_EV_FAULT, 0, 0);

@@ -33,6 +33,8 @@ static bool shown(uint32_t kind, uint64_t b)
     case SIM_TR_STORAGE:
     case SIM_TR_PAUSE:
     case SIM_TR_PHASE:
+    case SIM_TR_CHANGE:
+    case SIM_TR_CONFIG:
         return true;
     default:
         return false;
@@ -191,8 +193,16 @@ const char *sim_trace_kind_name(uint32_t kind)
     static const char *names[] = {"?",      "deliver", "drop",   "send",   "tick",
                                   "disk",   "crash",   "restart", "propose", "role",
                                   "commit", "apply",   "links",  "heal",   "vote",
-                                  "note",   "storage"};
+                                  "note",   "storage", "replay", "pause",  "phase",
+                                  "change", "config"};
     return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "kind";
+}
+
+const char *sim_change_kind_name(uint32_t kind)
+{
+    static const char *names[] = {"?",       "add_voter", "add_learner",   "promote",
+                                  "remove_voter", "replace", "remove_leader", "remove_learner"};
+    return kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
 }
 
 void sim_trace_format(const struct sim_trace_rec *r, char *buf, size_t n)
@@ -300,6 +310,15 @@ void sim_trace_format(const struct sim_trace_rec *r, char *buf, size_t n)
                  : r->a == SIM_PHASE_STABLE   ? "stable: no role or term may change"
                  : r->a == SIM_PHASE_ELECTION ? "calm election: the leader is crashed"
                                               : "?");
+        break;
+    case SIM_TR_CHANGE:
+        snprintf(p, left, "CHANGE %s asked: voters 0x%" PRIx64 " learners 0x%" PRIx64 " -> %s",
+                 sim_change_kind_name((uint32_t)r->a), r->c & 0xffff, r->c >> 16,
+                 craft_errname((int)(int64_t)r->b));
+        break;
+    case SIM_TR_CONFIG:
+        snprintf(p, left, "CONFIG voters 0x%" PRIx64 " old 0x%" PRIx64 " learners 0x%" PRIx64, r->a,
+                 r->b, r->c);
         break;
     default:
         snprintf(p, left, "kind %u %" PRIu64 " %" PRIu64 " %" PRIu64, r->kind, r->a, r->b, r->c);

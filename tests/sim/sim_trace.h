@@ -30,6 +30,10 @@ enum sim_trace_kind {
     SIM_TR_REPLAY,      /* node=to a=from b=msg type c=term: an old copy delivered again */
     SIM_TR_PAUSE,       /* a=pause length in us: the node stops stepping */
     SIM_TR_PHASE,       /* a=enum sim_phase: a post-heal phase starts (sim_quiet.c) */
+    /* Membership (sim_member.c): node=where asked a=enum sim_change_kind b=result (int)
+     * c=target voters mask | learners mask << 16 */
+    SIM_TR_CHANGE,
+    SIM_TR_CONFIG, /* node's configuration in force changed: a=voters b=voters_old c=learners */
 };
 
 struct sim_trace_rec {
@@ -98,6 +102,18 @@ enum sim_rot_target {
     SIM_ROT_HARD_STATE = 2,     /* a hard-state slot */
     SIM_ROT_IDENTITY = 3,       /* the identity file */
 };
+
+/* What SIM_TR_CHANGE asked for (sim_member.c). */
+enum sim_change_kind {
+    SIM_CHANGE_ADD_VOTER = 1,
+    SIM_CHANGE_ADD_LEARNER = 2,
+    SIM_CHANGE_PROMOTE = 3,
+    SIM_CHANGE_REMOVE_VOTER = 4,
+    SIM_CHANGE_REPLACE = 5, /* several voters at once: through the joint configuration */
+    SIM_CHANGE_REMOVE_LEADER = 6,
+    SIM_CHANGE_REMOVE_LEARNER = 7,
+};
+const char *sim_change_kind_name(uint32_t kind);
 
 /* What SIM_TR_PHASE records: the phases after the heal (sim_quiet.c). */
 enum sim_phase {

@@ -114,6 +114,62 @@ static void test_leader_needs_majority_of_its_term(void)
     sim_rules_close(&r);
 }
 
+/* Joint configuration {1,4,5} / {1,2,3}: a majority of each half, and grants from outside do not
+ * count. */
+static void test_leader_needs_majority_of_each_half(void)
+{
+    struct sim_rules r;
+    sim_rules_init(&r, 6);
+    struct craft_input tick = {.type = CRAFT_IN_TICK};
+    struct craft_output out;
+    memset(&out, 0, sizeof out);
+    struct sim_rules_view before = view(CRAFT_CANDIDATE, 7, 1, 0, 0);
+    struct sim_rules_view after = view(CRAFT_LEADER, 7, 1, 0, 0);
+    after.cfg = (struct craft_membership){.voters = {1, 4, 5}, .n_voters = 3,
+                                          .voters_old = {1, 2, 3}, .n_voters_old = 3};
+    /* Grants of 2 and 3 (old half) and of 6 (a stranger): the new half lacks one. */
+    struct craft_msg g = {.type = CRAFT_MSG_VOTE_RESP, .to = 1, .term = 7};
+    g.vote_resp.granted = true;
+    const craft_id from[] = {2, 3, 6};
+    for (unsigned i = 0; i < 3; i++) {
+        g.from = from[i];
+        sim_rules_delivered(&r, &g);
+    }
+    struct fired f = {0};
+    sim_rules_step(&r, 1, &tick, &before, &after, &out, on_fail, &f);
+    EXPECT(fired_as(&f, "leader_without_quorum"));
+    g.from = 5; /* now the new half has 1 and 5 */
+    sim_rules_delivered(&r, &g);
+    struct fired ok = {0};
+    sim_rules_step(&r, 1, &tick, &before, &after, &out, on_fail, &ok);
+    EXPECT(ok.name == NULL);
+    sim_rules_close(&r);
+}
+
+/* A leader's progress table holds only other members of its configuration. */
+static void test_progress_only_for_members(void)
+{
+    struct sim_rules r;
+    sim_rules_init(&r, 4);
+    struct craft_input tick = {.type = CRAFT_IN_TICK};
+    struct craft_output out;
+    memset(&out, 0, sizeof out);
+    struct sim_rules_view v = view(CRAFT_LEADER, 3, 1, 2, 2);
+    v.cfg = (struct craft_membership){.voters = {1, 2}, .n_voters = 2, .learners = {3},
+                                      .n_learners = 1};
+    v.n_prog = 2;
+    v.prog[0] = (struct craft_progress_status){.id = 2, .next = 3};
+    v.prog[1] = (struct craft_progress_status){.id = 3, .next = 3};
+    struct fired ok = {0};
+    sim_rules_step(&r, 1, &tick, &v, &v, &out, on_fail, &ok);
+    EXPECT(ok.name == NULL);
+    v.prog[1].id = 4; /* a node outside the configuration */
+    struct fired f = {0};
+    sim_rules_step(&r, 1, &tick, &v, &v, &out, on_fail, &f);
+    EXPECT(fired_as(&f, "leader_progress_outsider"));
+    sim_rules_close(&r);
+}
+
 static void test_vote_only_for_a_request_of_that_term(void)
 {
     struct sim_rules r;
@@ -294,6 +350,8 @@ int main(void)
 {
     test_stale_message_changes_nothing();
     test_leader_needs_majority_of_its_term();
+    test_leader_needs_majority_of_each_half();
+    test_progress_only_for_members();
     test_vote_only_for_a_request_of_that_term();
     test_match_comes_from_acknowledgements();
     test_prevote_changes_no_term();

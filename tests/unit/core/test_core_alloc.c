@@ -28,6 +28,12 @@ static bool run_once(void)
         struct craft_output out;
         struct craft_input in = {.type = CRAFT_IN_CAMPAIGN};
         assert_true(ok_or_nomem(craft_core_step(leader, &in, &out), &failed));
+        /* A single voter takes commands once its no-op (and with it its term) is durable. */
+        struct craft_core_status won;
+        craft_core_status(leader, &won);
+        in = (struct craft_input){.type = CRAFT_IN_PERSISTED,
+                                  .persisted = {.term = won.last_term, .index = won.last_index}};
+        assert_true(ok_or_nomem(craft_core_step(leader, &in, &out), &failed));
         struct craft_buf cmds[3] = {{"a", 1}, {"bb", 2}, {"ccc", 3}};
         in = (struct craft_input){.type = CRAFT_IN_PROPOSE, .propose = {.cmds = cmds, .n = 3}};
         rv = craft_core_step(leader, &in, &out);

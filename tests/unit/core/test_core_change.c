@@ -180,6 +180,163 @@ static void test_core_change_removed_leader_steps_down(void **state)
     h_free(h);
 }
 
+static void cut_node(struct harness *h, craft_id id, bool cut)
+{
+    for (craft_id v = 1; v <= h->n; v++) {
+        if (v != id) {
+            h->cut[id][v] = cut;
+            h->cut[v][id] = cut;
+        }
+    }
+}
+
+/* Thesis §4.2.2: a node removed by a configuration that has not committed yet may be the only one
+ * able to win (its log is the longest), so it must still campaign until then. Here the leader 1
+ * of {1,2,3,4} appends C_new = {2,3,4} while cut off, loses its lease, and 4 is gone: 2 and 3
+ * need 1's vote in {1,2,3,4}, which 1 refuses (its log is longer); only 1 can win, in C_new. */
+static void test_core_change_removed_node_campaigns_until_committed(void **state)
+{
+    (void)state;
+    struct harness *h = h_new();
+    init_pool(h, 4, 4);
+    h_elect(h, 1);
+    assert_int_equal(h_propose(h, 1, "before", NULL), 0);
+    h_stabilize(h);
+    cut_node(h, 1, true);
+    const craft_id rest[] = {2, 3, 4};
+    struct craft_membership target = voters_of(rest, 3);
+    assert_int_equal(change(h, 1, &target), 0);
+    cut_node(h, 4, true);
+    run(h, 60, 10); /* 1 loses its lease; 2 and 3 cannot win without 1 or 4 */
+    assert_int_not_equal(role_of(h, 1), CRAFT_LEADER);
+    cut_node(h, 1, false);
+    cut_node(h, 4, true);
+    run(h, 120, 10);
+    assert_true(has(h, 2, &target));
+    assert_true(has(h, 3, &target));
+    bool led = role_of(h, 2) == CRAFT_LEADER || role_of(h, 3) == CRAFT_LEADER;
+    assert_true(led);
+    assert_int_not_equal(role_of(h, 1), CRAFT_LEADER);
+    h_free(h);
+}
+
+/* A node whose configuration is stale must still hear a newer configuration's voter whose log is
+ * more up to date: here 3 was cut off while {1,2,3} became {2,3,4}, then 2 is gone; 4 needs 3's
+ * vote, and 3 (still on the bootstrap {1,2,3}) must not take 4 for a stranger. */
+static void test_core_change_stale_member_hears_newer_voter(void **state)
+{
+    (void)state;
+    struct harness *h = h_new();
+    init_pool(h, 4, 3);
+    h_elect(h, 1);
+    cut_node(h, 3, true);
+    const craft_id next[] = {2, 3, 4};
+    struct craft_membership target = voters_of(next, 3);
+    assert_int_equal(change(h, 1, &target), 0);
+    run(h, 10, 10);
+    assert_true(has(h, 4, &target));
+    assert_true(has(h, 2, &target));
+    cut_node(h, 2, true);
+    cut_node(h, 3, false);
+    cut_node(h, 2, true);
+    run(h, 150, 10);
+    assert_true(has(h, 3, &target));
+    bool led = role_of(h, 3) == CRAFT_LEADER || role_of(h, 4) == CRAFT_LEADER;
+    assert_true(led);
+    h_free(h);
+}
+
+/* A new leader whose log holds a committed joint configuration appends C_new only once an entry
+ * of its own term has committed (thesis §4.1: no configuration entry before that). */
+static void test_core_change_new_leader_completes_joint_after_term_commit(void **state)
+{
+    (void)state;
+    struct craft_membership joint = {.voters = {1, 2}, .n_voters = 2,
+                                     .voters_old = {1, 2, 3}, .n_voters_old = 3};
+    unsigned char buf[CONFIG_BYTES_MAX];
+    size_t len = config_encode(&joint, buf);
+    static const char noop_data[] = "x";
+    struct craft_entry entries[2] = {
+        {.term = 1, .index = 1, .type = CRAFT_ENTRY_NORMAL, .data = {noop_data, 1}},
+        {.term = 1, .index = 2, .type = CRAFT_ENTRY_CONFIG, .data = {buf, len}},
+    };
+    struct craft_core_boot boots[3];
+    memset(boots, 0, sizeof boots);
+    for (unsigned i = 0; i < 3; i++) {
+        boots[i].hard_state.term = 1;
+        boots[i].hard_state.commit = 2;
+        boots[i].entries = entries;
+        boots[i].n_entries = 2;
+    }
+    struct harness *h = h_new();
+    h_init_boot(h, 3, NULL, boots);
+    assert_true(has(h, 1, &joint));
+    struct craft_input campaign = {.type = CRAFT_IN_CAMPAIGN};
+    assert_int_equal(h_step(h, 1, &campaign, NULL), 0);
+    for (int i = 0; i < 256 && role_of(h, 1) != CRAFT_LEADER; i++) {
+        h_deliver_one(h);
+        for (craft_id id = 1; id <= 3; id++) {
+            h_persist(h, id);
+        }
+    }
+    assert_int_equal(role_of(h, 1), CRAFT_LEADER);
+    struct craft_core_status st;
+    h_status(h, 1, &st);
+    assert_int_equal(st.last_index, 3); /* its no-op, and no C_new before the no-op commits */
+    h_stabilize(h);
+    struct craft_membership next = {.voters = {1, 2}, .n_voters = 2};
+    assert_true(has(h, 1, &next));
+    assert_true(has(h, 2, &next));
+    h_free(h);
+}
+
+/* A single voter wins its election in the step that raised its term, before that term is durable:
+ * until its no-op is durable (and with it the term), it may send nothing at once. Otherwise a
+ * crash lets it lead the same term again with other entries, and a learner that got the first
+ * ones would hold two different entries under one (index, term). */
+static void test_core_change_single_voter_sends_after_its_term_is_durable(void **state)
+{
+    (void)state;
+    struct craft_membership m = {.voters = {1}, .n_voters = 1, .learners = {2}, .n_learners = 1};
+    unsigned char buf[CONFIG_BYTES_MAX];
+    size_t len = config_encode(&m, buf);
+    struct craft_entry entries[1] = {
+        {.term = 1, .index = 1, .type = CRAFT_ENTRY_CONFIG, .data = {buf, len}},
+    };
+    struct craft_core_boot boot;
+    memset(&boot, 0, sizeof boot);
+    boot.hard_state.term = 1;
+    boot.hard_state.commit = 1;
+    boot.entries = entries;
+    boot.n_entries = 1;
+    boot.applied = 1;
+    struct craft_core *c = h_boot_core(1, 1, false, &boot);
+    struct craft_output out;
+    struct craft_input tick = {.type = CRAFT_IN_TICK, .tick.now_ms = 0};
+    assert_int_equal(craft_core_step(c, &tick, &out), 0);
+    struct craft_input campaign = {.type = CRAFT_IN_CAMPAIGN};
+    assert_int_equal(craft_core_step(c, &campaign, &out), 0);
+    struct craft_core_status st;
+    craft_core_status(c, &st);
+    assert_int_equal(st.role, CRAFT_LEADER);
+    assert_int_equal(out.n_msgs, 0);
+    /* Its heartbeat waits for the persist, and it takes no command of the term yet. */
+    struct craft_input later = {.type = CRAFT_IN_TICK, .tick.now_ms = 60};
+    assert_int_equal(craft_core_step(c, &later, &out), 0);
+    assert_int_equal(out.n_msgs, 0);
+    struct craft_buf cmd = {.base = "x", .len = 1};
+    struct craft_input propose = {.type = CRAFT_IN_PROPOSE, .propose = {.cmds = &cmd, .n = 1}};
+    assert_int_equal(craft_core_step(c, &propose, &out), CRAFT_EBUSY);
+    struct craft_input persisted = {.type = CRAFT_IN_PERSISTED,
+                                    .persisted = {.term = st.term, .index = st.last_index}};
+    assert_int_equal(craft_core_step(c, &persisted, &out), 0);
+    assert_int_equal(craft_core_step(c, &propose, &out), 0);
+    struct craft_input again = {.type = CRAFT_IN_TICK, .tick.now_ms = 120};
+    assert_int_equal(craft_core_step(c, &again, &out), 0);
+    assert_int_equal(out.n_msgs, 1); /* now at once */
+    craft_core_destroy(c);
+}
+
 static void test_core_change_refusals(void **state)
 {
     (void)state;
@@ -229,6 +386,10 @@ int main(void)
         cmocka_unit_test(test_core_change_joint_replaces_two_voters),
         cmocka_unit_test(test_core_change_removed_leader_steps_down),
         cmocka_unit_test(test_core_change_refusals),
+        cmocka_unit_test(test_core_change_removed_node_campaigns_until_committed),
+        cmocka_unit_test(test_core_change_stale_member_hears_newer_voter),
+        cmocka_unit_test(test_core_change_new_leader_completes_joint_after_term_commit),
+        cmocka_unit_test(test_core_change_single_voter_sends_after_its_term_is_durable),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

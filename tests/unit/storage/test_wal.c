@@ -141,6 +141,20 @@ static void test_wal_truncate_record_replaces_suffix(void **state)
     assert_int_equal(wal_truncate(f->wal, 12), CRAFT_EINVAL);
 }
 
+/* A core step may append an entry and take it back (a newer leader's AppendEntries in the same
+ * batch): its output truncates from just past the durable log, which on an empty WAL is index 1.
+ * That is a no-op, not an error that fails the storage. */
+static void test_wal_truncate_past_the_end_of_an_empty_log_is_a_no_op(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(reopen(f), 0);
+    assert_int_equal(wal_truncate(f->wal, 1), 0);
+    append_range(f, 1, 3, 2, true);
+    assert_int_equal(reopen(f), 0);
+    craft_term terms[] = {2, 2, 2};
+    assert_recovered(f, 1, 3, terms);
+}
+
 static void test_wal_torn_tail_is_cut_and_reported(void **state)
 {
     struct fixture *f = *state;
@@ -501,6 +515,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wal_synced_entries_survive_a_crash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_truncate_at_the_end_is_a_no_op, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_truncate_record_replaces_suffix, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_truncate_past_the_end_of_an_empty_log_is_a_no_op,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_torn_tail_is_cut_and_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_damage_before_later_batches_is_corruption, setup,
                                         teardown),
