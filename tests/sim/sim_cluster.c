@@ -269,6 +269,20 @@ bool sim_cluster_failed(const struct sim_cluster *c)
     return sim_checks_failed(&c->checks);
 }
 
+craft_id sim_cluster_leader(const struct sim_cluster *c)
+{
+    craft_id best = CRAFT_ID_NONE;
+    craft_term term = 0;
+    for (unsigned i = 1; i <= c->p.n_nodes; i++) {
+        const struct sim_node *n = &c->nodes[i];
+        if (n->up && n->role == CRAFT_LEADER && n->term >= term) {
+            best = i;
+            term = n->term;
+        }
+    }
+    return best;
+}
+
 void sim_cluster_schedule(struct sim_cluster *c, uint64_t delay_us, uint32_t kind, craft_id node,
                           uint64_t arg)
 {

@@ -98,6 +98,8 @@ void sim_cluster_carry_out(struct sim_cluster *c, struct sim_node *n, const stru
 /* Hands a message copy (owned) to the network. */
 void sim_cluster_send(struct sim_cluster *c, struct sim_node *from, struct sim_net_msg *nm);
 bool sim_cluster_failed(const struct sim_cluster *c);
+/* The live leader of the highest term, as the checkers saw it, or CRAFT_ID_NONE. */
+craft_id sim_cluster_leader(const struct sim_cluster *c);
 /* Hands one pending write to n's real storage: persisted, then synced or only written. */
 int sim_cluster_storage_take(struct sim_node *n, const struct sim_disk_write *w, bool sync);
 /* Prints every node's status and, for leaders, their view of each follower. */

@@ -55,24 +55,10 @@ void sim_member_start(struct sim_cluster *c)
     sim_cluster_schedule(c, at, SIM_EV_MEMBER, 0, 0);
 }
 
-static craft_id leader_now(const struct sim_cluster *c)
-{
-    craft_id best = CRAFT_ID_NONE;
-    craft_term term = 0;
-    for (unsigned i = 1; i <= c->p.n_nodes; i++) {
-        const struct sim_node *n = &c->nodes[i];
-        if (n->up && n->role == CRAFT_LEADER && n->term >= term) {
-            best = i;
-            term = n->term;
-        }
-    }
-    return best;
-}
-
 craft_id sim_member_config(const struct sim_cluster *c, struct sim_cfg_mask *cfg)
 {
     struct craft_membership m;
-    craft_id leader = leader_now(c);
+    craft_id leader = sim_cluster_leader(c);
     if (leader != CRAFT_ID_NONE) {
         (void)craft_core_membership(c->nodes[leader].core, &m);
         *cfg = sim_member_mask(&m);
@@ -285,7 +271,7 @@ void sim_member_event(struct sim_cluster *c, const struct sim_event *ev)
         ask(c, ev->node); /* a new leader, before its term has committed anything */
         return;
     }
-    craft_id leader = leader_now(c);
+    craft_id leader = sim_cluster_leader(c);
     uint32_t where = (uint32_t)prng_below(&c->member.rng, 100);
     craft_id at = leader;
     if (leader == CRAFT_ID_NONE || where < 12) {

@@ -30,20 +30,6 @@ static craft_index committed_now(const struct sim_cluster *c)
     return k;
 }
 
-static craft_id leader_now(const struct sim_cluster *c)
-{
-    craft_id best = CRAFT_ID_NONE;
-    craft_term term = 0;
-    for (unsigned i = 1; i <= c->p.n_nodes; i++) {
-        const struct sim_node *n = &c->nodes[i];
-        if (n->up && n->role == CRAFT_LEADER && n->term >= term) {
-            best = i;
-            term = n->term;
-        }
-    }
-    return best;
-}
-
 static uint32_t pick_mode(struct sim_cluster *c)
 {
     uint64_t r = prng_below(&c->rng_reads, 100);
@@ -59,7 +45,7 @@ void sim_reads_on_event(struct sim_cluster *c, const struct sim_event *ev)
     if (!c->faults_on) {
         return; /* the healed phase measures cost and quiet: reads would add rounds */
     }
-    craft_id at = leader_now(c);
+    craft_id at = sim_cluster_leader(c);
     if (at == CRAFT_ID_NONE || prng_chance(&c->rng_reads, 400000)) {
         at = 1 + prng_below(&c->rng_reads, c->p.n_nodes);
     }

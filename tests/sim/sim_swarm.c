@@ -150,20 +150,6 @@ static craft_id random_node(struct sim_cluster *c)
     return 1 + prng_below(&c->rng_fault, c->p.n_nodes);
 }
 
-static craft_id current_leader(struct sim_cluster *c)
-{
-    craft_id best = CRAFT_ID_NONE;
-    craft_term term = 0;
-    for (unsigned i = 1; i <= c->p.n_nodes; i++) {
-        const struct sim_node *n = &c->nodes[i];
-        if (n->up && n->role == CRAFT_LEADER && n->term >= term) {
-            best = i;
-            term = n->term;
-        }
-    }
-    return best;
-}
-
 static uint32_t random_side(struct sim_cluster *c, craft_id except)
 {
     uint32_t side = 0;
@@ -194,7 +180,7 @@ static void partition(struct sim_cluster *c)
         break;
     case 3: {
         shape = SIM_LINKS_ISOLATE;
-        craft_id who = prng_chance(&c->rng_fault, 500000) ? current_leader(c) : random_node(c);
+        craft_id who = prng_chance(&c->rng_fault, 500000) ? sim_cluster_leader(c) : random_node(c);
         arg = who != CRAFT_ID_NONE ? who : random_node(c);
         sim_network_isolate(net, arg, true);
         break;
@@ -239,7 +225,7 @@ static void partition(struct sim_cluster *c)
     }
     default: {
         shape = SIM_LINKS_LEADER_ONLY;
-        craft_id leader = current_leader(c);
+        craft_id leader = sim_cluster_leader(c);
         if (leader == CRAFT_ID_NONE) {
             leader = random_node(c);
         }
@@ -281,7 +267,7 @@ static void crash_or_restart(struct sim_cluster *c)
         return;
     }
     if (prng_chance(&c->rng_fault, 400000)) {
-        craft_id leader = current_leader(c);
+        craft_id leader = sim_cluster_leader(c);
         if (leader != CRAFT_ID_NONE) {
             id = leader;
         }

@@ -17,27 +17,13 @@ void sim_transfer_start(struct sim_cluster *c)
     }
 }
 
-static craft_id leader_now(const struct sim_cluster *c)
-{
-    craft_id best = CRAFT_ID_NONE;
-    craft_term term = 0;
-    for (unsigned i = 1; i <= c->p.n_nodes; i++) {
-        const struct sim_node *n = &c->nodes[i];
-        if (n->up && n->role == CRAFT_LEADER && n->term >= term) {
-            best = i;
-            term = n->term;
-        }
-    }
-    return best;
-}
-
 void sim_transfer_on_event(struct sim_cluster *c, const struct sim_event *ev)
 {
     (void)ev;
     if (!c->faults_on) {
         return; /* the healed phase is left alone */
     }
-    craft_id at = leader_now(c);
+    craft_id at = sim_cluster_leader(c);
     if (at == CRAFT_ID_NONE || prng_chance(&c->rng_transfer, 150000)) {
         at = 1 + prng_below(&c->rng_transfer, c->p.n_nodes); /* anyone: a non-leader refuses */
     }

@@ -163,6 +163,16 @@ static inline void h_init(struct harness *h, unsigned n, void (*tweak)(struct cr
     h_init_boot(h, n, tweak, NULL);
 }
 
+/* A configuration of the given voters, no learners. */
+static inline struct craft_membership h_voters(const craft_id *ids, unsigned n)
+{
+    struct craft_membership m;
+    memset(&m, 0, sizeof m);
+    memcpy(m.voters, ids, n * sizeof ids[0]);
+    m.n_voters = n;
+    return m;
+}
+
 /* A harness lives on the heap: its queues are large. */
 static inline struct harness *h_new(void)
 {

@@ -27,15 +27,6 @@ static void init_pool(struct harness *h, unsigned n, unsigned n_voters)
     }
 }
 
-static struct craft_membership voters_of(const craft_id *ids, unsigned n)
-{
-    struct craft_membership m;
-    memset(&m, 0, sizeof m);
-    memcpy(m.voters, ids, n * sizeof ids[0]);
-    m.n_voters = n;
-    return m;
-}
-
 static int change(struct harness *h, craft_id at, const struct craft_membership *target)
 {
     struct craft_input in = {.type = CRAFT_IN_CHANGE, .change = {.target = target}};
@@ -79,7 +70,7 @@ static void test_core_change_adds_a_voter_after_it_caught_up(void **state)
     }
     h_stabilize(h);
     const craft_id four[] = {1, 2, 3, 4};
-    struct craft_membership target = voters_of(four, 4);
+    struct craft_membership target = h_voters(four, 4);
     struct craft_output out;
     struct craft_input in = {.type = CRAFT_IN_CHANGE, .change = {.target = &target}};
     assert_int_equal(h_step(h, 1, &in, &out), 0);
@@ -90,7 +81,7 @@ static void test_core_change_adds_a_voter_after_it_caught_up(void **state)
     assert_true(config_has_learner(&staged, 4));
     /* A second change meanwhile is refused. */
     const craft_id two[] = {1, 2};
-    struct craft_membership other = voters_of(two, 2);
+    struct craft_membership other = h_voters(two, 2);
     assert_int_equal(change(h, 1, &other), CRAFT_EBUSY);
     run(h, 3, 10);
     for (craft_id id = 1; id <= 4; id++) {
@@ -120,7 +111,7 @@ static void test_core_change_joint_replaces_two_voters(void **state)
     init_pool(h, 5, 3);
     h_elect(h, 1);
     const craft_id next[] = {1, 4, 5};
-    struct craft_membership target = voters_of(next, 3);
+    struct craft_membership target = h_voters(next, 3);
     assert_int_equal(change(h, 1, &target), 0);
     h_stabilize(h);
     /* Through learners, then C_old,new, then C_new: the leader's log holds all three. */
@@ -168,7 +159,7 @@ static void test_core_change_removed_leader_steps_down(void **state)
     init_pool(h, 3, 3);
     h_elect(h, 1);
     const craft_id rest[] = {2, 3};
-    struct craft_membership target = voters_of(rest, 2);
+    struct craft_membership target = h_voters(rest, 2);
     assert_int_equal(change(h, 1, &target), 0);
     h_stabilize(h);
     assert_true(has(h, 2, &target));
@@ -204,7 +195,7 @@ static void test_core_change_removed_node_campaigns_until_committed(void **state
     h_stabilize(h);
     cut_node(h, 1, true);
     const craft_id rest[] = {2, 3, 4};
-    struct craft_membership target = voters_of(rest, 3);
+    struct craft_membership target = h_voters(rest, 3);
     assert_int_equal(change(h, 1, &target), 0);
     cut_node(h, 4, true);
     run(h, 60, 10); /* 1 loses its lease; 2 and 3 cannot win without 1 or 4 */
@@ -231,7 +222,7 @@ static void test_core_change_stale_member_hears_newer_voter(void **state)
     h_elect(h, 1);
     cut_node(h, 3, true);
     const craft_id next[] = {2, 3, 4};
-    struct craft_membership target = voters_of(next, 3);
+    struct craft_membership target = h_voters(next, 3);
     assert_int_equal(change(h, 1, &target), 0);
     run(h, 10, 10);
     assert_true(has(h, 4, &target));
@@ -343,7 +334,7 @@ static void test_core_change_refusals(void **state)
     struct harness *h = h_new();
     init_pool(h, 3, 3);
     const craft_id three[] = {1, 2, 3};
-    struct craft_membership same = voters_of(three, 3);
+    struct craft_membership same = h_voters(three, 3);
     assert_int_equal(change(h, 2, &same), CRAFT_ENOTLEADER);
     /* Before its no-op commits, a new leader takes no change. */
     struct craft_input campaign = {.type = CRAFT_IN_CAMPAIGN};
@@ -356,7 +347,7 @@ static void test_core_change_refusals(void **state)
     }
     assert_int_equal(role_of(h, 1), CRAFT_LEADER);
     const craft_id two[] = {1, 2};
-    struct craft_membership smaller = voters_of(two, 2);
+    struct craft_membership smaller = h_voters(two, 2);
     assert_int_equal(change(h, 1, &smaller), CRAFT_EBUSY);
     h_stabilize(h);
     assert_int_equal(change(h, 1, &same), CRAFT_EEXIST);

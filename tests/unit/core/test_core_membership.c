@@ -13,15 +13,6 @@ static struct craft_entry config_entry(const struct craft_membership *m, craft_i
                                 .data = {.base = buf, .len = len}};
 }
 
-static struct craft_membership voters_of(const craft_id *ids, unsigned n)
-{
-    struct craft_membership m;
-    memset(&m, 0, sizeof m);
-    memcpy(m.voters, ids, n * sizeof ids[0]);
-    m.n_voters = n;
-    return m;
-}
-
 static bool membership_is(struct craft_core *c, const struct craft_membership *want)
 {
     struct craft_membership got;
@@ -34,8 +25,8 @@ static void test_core_membership_follows_the_log(void **state)
     (void)state;
     const craft_id three[] = {1, 2, 3};
     const craft_id four[] = {1, 2, 3, 4};
-    struct craft_membership m3 = voters_of(three, 3);
-    struct craft_membership m4 = voters_of(four, 4);
+    struct craft_membership m3 = h_voters(three, 3);
+    struct craft_membership m4 = h_voters(four, 4);
     struct craft_entry entries[2];
     const craft_term terms[2] = {1, 1};
     h_make_entries(entries, terms, 2);
@@ -95,7 +86,7 @@ static void test_core_membership_boots_from_snapshot(void **state)
     entries[1].index = 12;
     struct craft_core_boot boot = {
         .hard_state = {.term = 4, .commit = 11},
-        .snapshot = {.index = 10, .term = 3, .membership = voters_of(ids, 3)},
+        .snapshot = {.index = 10, .term = 3, .membership = h_voters(ids, 3)},
         .entries = entries,
         .n_entries = 2,
         .applied = 10,
@@ -107,7 +98,7 @@ static void test_core_membership_boots_from_snapshot(void **state)
     assert_int_equal(st.last_index, 12);
     assert_int_equal(st.commit, 11);
     assert_int_equal(st.applied, 10);
-    struct craft_membership want = voters_of(ids, 3);
+    struct craft_membership want = h_voters(ids, 3);
     assert_true(membership_is(c, &want));
     /* Entry 11 is handed out (committed, above applied); 10 never is. */
     struct craft_output out;
@@ -139,8 +130,8 @@ static void test_core_membership_compaction_keeps_the_config(void **state)
     (void)state;
     const craft_id two[] = {1, 2};
     const craft_id five[] = {1, 2, 3, 4, 5};
-    struct craft_membership m2 = voters_of(two, 2);
-    struct craft_membership m5 = voters_of(five, 5);
+    struct craft_membership m2 = h_voters(two, 2);
+    struct craft_membership m5 = h_voters(five, 5);
     unsigned char buf[CONFIG_BYTES_MAX];
     unsigned char buf5[CONFIG_BYTES_MAX];
     struct craft_entry entries[4];
