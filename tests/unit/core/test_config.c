@@ -65,6 +65,46 @@ static void test_config_decode_rejects_malformed(void **state)
     assert_false(config_is_valid(&zero));
 }
 
+static void test_config_rejects_every_bad_list(void **state)
+{
+    (void)state;
+    struct craft_membership m = joint_with_learners();
+    assert_true(config_is_valid(&m));
+    struct craft_membership bad = m;
+    bad.n_voters_old = CRAFT_VOTERS_MAX + 1;
+    assert_false(config_is_valid(&bad));
+    bad = m;
+    bad.n_learners = CRAFT_LEARNERS_MAX + 1;
+    assert_false(config_is_valid(&bad));
+    bad = m;
+    bad.voters_old[1] = bad.voters_old[0]; /* a duplicate in the old half */
+    assert_false(config_is_valid(&bad));
+    bad = m;
+    bad.learners[1] = 0; /* id 0 among the learners */
+    assert_false(config_is_valid(&bad));
+    bad = m;
+    bad.learners[0] = 3; /* a learner that votes in the old half */
+    assert_false(config_is_valid(&bad));
+    /* Counts in the header beyond the bounds, and a valid-looking but invalid membership. */
+    unsigned char buf[CONFIG_BYTES_MAX];
+    size_t len = config_encode(&m, buf);
+    struct craft_membership out;
+    unsigned char copy[CONFIG_BYTES_MAX];
+    memcpy(copy, buf, len);
+    copy[2] = CRAFT_VOTERS_MAX + 1;
+    assert_int_equal(config_decode(copy, len, &out), CRAFT_EINVAL);
+    memcpy(copy, buf, len);
+    copy[3] = CRAFT_LEARNERS_MAX + 1;
+    assert_int_equal(config_decode(copy, len, &out), CRAFT_EINVAL);
+    memcpy(copy, buf, len);
+    memcpy(copy + CONFIG_HEADER_BYTES + 8 * 7, copy + CONFIG_HEADER_BYTES, 8); /* learner = voter */
+    assert_int_equal(config_decode(copy, len, &out), CRAFT_EINVAL);
+    /* Equal voters, different old halves. */
+    struct craft_membership other = m;
+    other.voters_old[2] = 7;
+    assert_false(config_equal(&m, &other));
+}
+
 static void test_config_equal_ignores_order(void **state)
 {
     (void)state;
@@ -80,6 +120,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_config_round_trip),
         cmocka_unit_test(test_config_decode_rejects_malformed),
+        cmocka_unit_test(test_config_rejects_every_bad_list),
         cmocka_unit_test(test_config_equal_ignores_order),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

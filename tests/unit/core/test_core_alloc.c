@@ -47,6 +47,16 @@ static bool run_once(void)
         assert_true(ok_or_nomem(craft_core_step(leader, &in, &out), &failed));
         in = (struct craft_input){.type = CRAFT_IN_TICK, .tick.now_ms = 1000};
         assert_true(ok_or_nomem(craft_core_step(leader, &in, &out), &failed));
+        /* Reads, a change and a transfer allocate too (read queues, a CONFIG entry). */
+        for (uint32_t mode = CRAFT_READ_INDEX; mode <= CRAFT_READ_STALE; mode++) {
+            in = (struct craft_input){.type = CRAFT_IN_READ, .read = {.cookie = mode, .mode = mode}};
+            rv = craft_core_step(leader, &in, &out);
+            assert_true(rv == CRAFT_EINVAL || ok_or_nomem(rv, &failed)); /* no lease configured */
+        }
+        struct craft_membership two = {.voters = {1, 2}, .n_voters = 2};
+        in = (struct craft_input){.type = CRAFT_IN_CHANGE, .change = {.target = &two}};
+        rv = craft_core_step(leader, &in, &out);
+        assert_true(rv == CRAFT_EBUSY || rv == CRAFT_ENOTLEADER || ok_or_nomem(rv, &failed));
         craft_core_destroy(leader);
     }
 

@@ -248,6 +248,37 @@ static void test_core_read_answer_must_match(void **state)
     h_free(h);
 }
 
+static void reads_max_one(struct craft_core_config *cfg)
+{
+    cfg->reads_max = 1;
+}
+
+static void test_core_read_bounds_and_refusal(void **state)
+{
+    (void)state;
+    struct harness *h = h_new();
+    h_init(h, 3, reads_max_one);
+    h_elect(h, 1);
+    assert_int_equal(read_at(h, 1, 1, CRAFT_READ_INDEX), 0);
+    assert_int_equal(read_at(h, 1, 2, CRAFT_READ_INDEX), CRAFT_EBUSY); /* one waits already */
+    h_stabilize(h);
+    assert_non_null(outcome(h, 1, 1));
+    /* A follower's READ_INDEX reaching a node that no longer leads is refused, and the read ends. */
+    struct craft_output out;
+    struct craft_input in = {.type = CRAFT_IN_READ, .read = {.cookie = 7, .mode = CRAFT_READ_INDEX}};
+    assert_int_equal(craft_core_step(h_core(h, 2), &in, &out), 0);
+    struct craft_msg ask = out.msgs[0];
+    ask.to = 3; /* as if node 2 still took node 3 for its leader */
+    assert_int_equal(h_feed(h_core(h, 3), &ask, &out), 0);
+    assert_int_equal(h_count(&out, CRAFT_MSG_READ_INDEX_RESP, false), 1);
+    struct craft_msg refusal = out.msgs[0];
+    assert_false(refusal.read.ok);
+    assert_int_equal(h_feed(h_core(h, 2), &refusal, &out), 0);
+    assert_int_equal(out.n_reads, 1);
+    assert_int_equal(out.reads[0].status, CRAFT_ENOTLEADER);
+    h_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -258,6 +289,7 @@ int main(void)
         cmocka_unit_test(test_core_read_lease),
         cmocka_unit_test(test_core_read_stale_and_refusals),
         cmocka_unit_test(test_core_read_answer_must_match),
+        cmocka_unit_test(test_core_read_bounds_and_refusal),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
