@@ -341,6 +341,7 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
     int rv = 0;
     craft_term term_before = c->term;
     craft_index commit_before = c->commit;
+    enum craft_role role_before = c->role;
     output_begin(c);
     switch (in->type) {
     case CRAFT_IN_TICK:
@@ -414,7 +415,13 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
 #endif
     change_advance(c); /* a leader moves a change along: promotions, C_new, stepping down */
     transfer_advance(c); /* TimeoutNow once the target caught up; give up at the deadline */
-    read_advance(c);     /* rounds for waiting reads; hand out those that are ready */
+    if (read_wants_round(c)) {
+        replication_heartbeat_round(c); /* one round for every read waiting */
+    }
+    if (role_before == CRAFT_LEADER && (c->role != CRAFT_LEADER || c->term != term_before)) {
+        read_on_leadership_lost(c); /* its waiting reads end: a later leader may have written */
+    }
+    read_advance(c); /* hand out the reads that are ready */
     craft_index proposed_first = log_last_index(&c->log) + 1;
     craft_term proposed_term = c->term;
     output_finish(c, out);

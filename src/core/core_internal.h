@@ -92,8 +92,6 @@ void role_become_follower(struct craft_core *c, craft_term term, craft_id leader
 void role_become_precandidate(struct craft_core *c);
 void role_become_candidate(struct craft_core *c);
 void role_become_leader(struct craft_core *c);
-/* Starts the progress of the peer in slot (a leader's new member or a new leader's follower). */
-void role_start_progress(struct craft_core *c, struct peer *p, unsigned slot);
 
 /* election.c */
 void election_campaign(struct craft_core *c, bool pre_vote);

@@ -5,6 +5,15 @@
 #include "core_internal.h"
 #include "util/assert.h"
 
+void membership_start_progress(struct craft_core *c, struct peer *p, unsigned slot)
+{
+    CRAFT_ASSERT(slot < PEERS_MAX);
+    CRAFT_ASSERT(&c->peers.slot[slot] == p);
+    uint32_t cap = c->cfg.inflight_msgs_max;
+    progress_init(&p->pr, p->id, log_last_index(&c->log) + 1,
+                  c->inflight_rings + (size_t)slot * cap, cap);
+}
+
 static void take_effect(struct craft_core *c, const struct craft_membership *m, craft_index index)
 {
     bool added[PEERS_MAX];
@@ -17,7 +26,7 @@ static void take_effect(struct craft_core *c, const struct craft_membership *m, 
     /* A leader starts replicating to a new member from its own end, probing back from there. */
     for (unsigned i = 0; i < c->peers.n_slots; i++) {
         if (added[i] && c->peers.slot[i].id != c->cfg.id) {
-            role_start_progress(c, &c->peers.slot[i], i);
+            membership_start_progress(c, &c->peers.slot[i], i);
         }
     }
 }

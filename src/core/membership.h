@@ -8,6 +8,7 @@
 #include "config.h"
 
 struct craft_core;
+struct peer;
 
 /* Sets the base (a snapshot's configuration, or the bootstrap one) and makes it current. */
 void membership_init(struct craft_core *c, const struct craft_membership *base,
@@ -24,6 +25,10 @@ void membership_on_truncate(struct craft_core *c, craft_index from);
 /* Entries up to `upto` are about to be compacted: the newest CONFIG entry among them becomes the
  * base, so a later truncation can still fall back to it. */
 void membership_on_compact(struct craft_core *c, craft_index upto);
+
+/* Starts the progress of the member in slot (a leader's new member, or every member of a new
+ * leader) from the leader's end, probing back; its in-flight ring is the slot's. */
+void membership_start_progress(struct craft_core *c, struct peer *p, unsigned slot);
 
 /* The configuration in force and the index of its entry (0: bootstrap). */
 const struct craft_membership *membership_current(const struct craft_core *c);

@@ -205,20 +205,20 @@ void read_on_leadership_lost(struct craft_core *c)
     c->reads.round_wanted = false;
 }
 
+bool read_wants_round(const struct craft_core *c)
+{
+    /* One round in flight at a time: a new one once the last was answered by a majority. */
+    return c->role == CRAFT_LEADER && c->reads.round_wanted &&
+           quorum_round(c) >= c->reads.round;
+}
+
 void read_advance(struct craft_core *c)
 {
     struct reads *r = &c->reads;
     if (r->n_wait == 0) {
         return;
     }
-    uint64_t confirmed = 0;
-    if (c->role == CRAFT_LEADER) {
-        confirmed = quorum_round(c);
-        if (r->round_wanted && confirmed >= r->round) {
-            replication_heartbeat_round(c); /* no round in flight: one for every read waiting */
-            confirmed = quorum_round(c);   /* a single voter confirms at once */
-        }
-    }
+    uint64_t confirmed = c->role == CRAFT_LEADER ? quorum_round(c) : 0;
     size_t k = 0;
     for (size_t i = 0; i < r->n_wait; i++) {
         struct read_wait *w = &r->wait[i];

@@ -48,7 +48,9 @@ void read_on_msg(struct craft_core *c, const struct craft_msg *m);
 void read_on_round_answer(struct craft_core *c, struct peer *p, uint64_t round);
 /* A new heartbeat round starts now (replication sends its heartbeats with it). */
 uint64_t read_start_round(struct craft_core *c);
-/* End of step: start a round reads wait for, confirm and hand out what is ready. */
+/* True when reads wait for a heartbeat round and none is in flight: the step starts one. */
+bool read_wants_round(const struct craft_core *c);
+/* End of step: confirm and hand out what is ready. */
 void read_advance(struct craft_core *c);
 /* The leader lost its leadership: its waiting reads end (ENOTLEADER, or a refusal to the
  * follower that asked). */

@@ -18,9 +18,6 @@ void role_become_follower(struct craft_core *c, craft_term term, craft_id leader
 {
     CRAFT_ASSERT(term >= c->term);
     bool changed = c->role != CRAFT_FOLLOWER || term != c->term || leader != c->leader;
-    if (c->role == CRAFT_LEADER) {
-        read_on_leadership_lost(c);
-    }
     if (term > c->term) {
         c->term = term;
         c->vote = CRAFT_ID_NONE;
@@ -68,15 +65,6 @@ void role_become_candidate(struct craft_core *c)
     start_campaign(c, CRAFT_CANDIDATE);
 }
 
-void role_start_progress(struct craft_core *c, struct peer *p, unsigned slot)
-{
-    CRAFT_ASSERT(slot < PEERS_MAX);
-    CRAFT_ASSERT(&c->peers.slot[slot] == p);
-    uint32_t cap = c->cfg.inflight_msgs_max;
-    progress_init(&p->pr, p->id, log_last_index(&c->log) + 1,
-                  c->inflight_rings + (size_t)slot * cap, cap);
-}
-
 void role_become_leader(struct craft_core *c)
 {
     CRAFT_ASSERT(c->role == CRAFT_CANDIDATE);
@@ -85,7 +73,7 @@ void role_become_leader(struct craft_core *c)
     for (unsigned i = 0; i < c->peers.n_slots; i++) {
         struct peer *p = &c->peers.slot[i];
         if (p->id != CRAFT_ID_NONE) {
-            role_start_progress(c, p, i);
+            membership_start_progress(c, p, i);
             p->round_acked = 0;
         }
     }
