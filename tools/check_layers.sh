@@ -10,7 +10,9 @@
 #      layer (nm) — a hand-written prototype and a call show up here;
 #   3. the table covers the tree: every src/<dir> is a layer, every include/craft header has an
 #      owner, and public headers include only each other and system headers.
-# Usage: tools/check_layers.sh BUILD_DIR      (a Ninja build tree of this source tree)
+# Usage: tools/check_layers.sh [BUILD_DIR]    (a Ninja build tree of this source tree)
+#        tools/check_layers.sh SOURCE_DIR     (builds its layer libraries in a scratch directory;
+#                                              with no argument, this script's own tree)
 #        tools/check_layers.sh --self-test    (plants each trick in a copy and sees the check fail)
 set -euo pipefail
 
@@ -172,6 +174,14 @@ check() { # root build
     echo "check_layers: ok (includes as compiled, symbols as linked, table complete)"
 }
 
+# Builds only the layer libraries of the source tree $1 into $2 (Ninja: the check reads its
+# dependency log), output to $3.
+build_layers() { # root build log
+    command -v ninja >/dev/null || { echo "check_layers: needs ninja (make deps installs it)" >"$3"; return 1; }
+    cmake -S "$1" -B "$2" -G Ninja -DCRAFT_LIBS_ONLY=ON -DCMAKE_BUILD_TYPE=Debug >"$3" 2>&1 &&
+        cmake --build "$2" >>"$3" 2>&1
+}
+
 # --- the self-test ---
 self_test() {
     local src tmp rc=0 out
@@ -180,13 +190,9 @@ self_test() {
     trap 'rm -rf "$tmp"' RETURN
     mkdir -p "$tmp/tree"
     cp -r "$src/CMakeLists.txt" "$src/cmake" "$src/src" "$src/include" "$src/tools" "$tmp/tree/"
-    local gen=()
-    command -v ninja >/dev/null && gen=(-G Ninja)
-    if ! cmake -S "$tmp/tree" -B "$tmp/build" "${gen[@]}" -DCRAFT_LIBS_ONLY=ON \
-        -DCMAKE_BUILD_TYPE=Debug >"$tmp/cmake.log" 2>&1 ||
-        ! cmake --build "$tmp/build" >"$tmp/build.log" 2>&1; then
+    if ! build_layers "$tmp/tree" "$tmp/build" "$tmp/build.log"; then
         echo "self-test: the clean copy does not build"
-        cat "$tmp/cmake.log" "$tmp/build.log"
+        cat "$tmp/build.log"
         return 1
     fi
     if out=$(bash "$SELF" "$tmp/build" 2>&1); then
@@ -247,15 +253,27 @@ if [[ "${1:-}" == --self-test ]]; then
     self_test
     exit $?
 fi
-if [[ $# -ne 1 ]]; then
-    echo "usage: $0 BUILD_DIR | --self-test" >&2
+if [[ $# -gt 1 ]]; then
+    echo "usage: $0 [BUILD_DIR | SOURCE_DIR] | --self-test" >&2
     exit 2
 fi
-BUILD=$(cd "$1" && pwd)
+ARG=${1:-$(dirname "$SELF")/..}
+if [[ -f "$ARG/CMakeCache.txt" ]]; then
+    BUILD=$(cd "$ARG" && pwd)
+elif [[ -f "$ARG/tools/layers.txt" ]]; then
+    # A source tree without a build named: build its layer libraries in a scratch directory.
+    SCRATCH=$(mktemp -d)
+    trap 'rm -rf "$SCRATCH"' EXIT
+    if ! build_layers "$(cd "$ARG" && pwd)" "$SCRATCH/build" "$SCRATCH/build.log"; then
+        echo "check_layers: the layer libraries do not build (a layer including what it may not?):" >&2
+        cat "$SCRATCH/build.log" >&2
+        exit 1
+    fi
+    BUILD=$SCRATCH/build
+else
+    echo "usage: $0 [BUILD_DIR | SOURCE_DIR] | --self-test" >&2
+    exit 2
+fi
 # The source tree the build was made from (the self-test checks copies).
-ROOT=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$BUILD/CMakeCache.txt" 2>/dev/null || true)
-if [[ -z "$ROOT" ]]; then
-    echo "check_layers: $BUILD has no CMakeCache.txt: configure and build first" >&2
-    exit 2
-fi
+ROOT=$(sed -n 's/^CMAKE_HOME_DIRECTORY:INTERNAL=//p' "$BUILD/CMakeCache.txt")
 check "$(cd "$ROOT" && pwd)" "$BUILD"
