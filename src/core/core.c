@@ -222,6 +222,13 @@ static bool check_term(struct craft_core *c, const struct craft_msg *m)
             !election_log_more_up_to_date(c, m->vote.last_index, m->vote.last_term)) {
             return false;
         }
+        /* An answer from outside the configuration answers something sent when it was still a
+         * member (an old message): the removed node's newer term must not unseat us. */
+        bool answers = m->type == CRAFT_MSG_APPEND_RESP || m->type == CRAFT_MSG_VOTE_RESP ||
+                       m->type == CRAFT_MSG_PREVOTE_RESP || m->type == CRAFT_MSG_READ_INDEX_RESP;
+        if (answers && !config_has_member(membership_current(c), m->from)) {
+            return false;
+        }
         if (m->type == CRAFT_MSG_PREVOTE) {
 #ifdef CRAFT_MUTATION_PREVOTE_BUMPS_TERM
             role_become_follower(c, m->term, CRAFT_ID_NONE); /* mutation */
@@ -396,9 +403,11 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
         rv = transfer_start(c, in->transfer.target);
         break;
     case CRAFT_IN_READ:
+#ifndef CRAFT_MUTATION_LEASE_STALE_CLOCK /* mutation: the lease judged by the last tick */
         if (c->clock_started && in->read.now_ms > c->now) {
             c->now = in->read.now_ms; /* timers fire at the next tick; the lease sees it now */
         }
+#endif
         rv = read_request(c, in->read.cookie, in->read.mode);
         break;
     case CRAFT_IN_CAMPAIGN:

@@ -35,6 +35,7 @@ static const struct sim_lab_test tests[] = {
     {"member_remove_leader", lab_member_remove_leader},
     {"member_isolated_leader", lab_member_isolated_leader},
     {"member_single_server_bug", lab_member_single_server_bug},
+    {"lease_after_pause", lab_lease_after_pause},
 };
 
 #define N_TESTS (sizeof(tests) / sizeof(tests[0]))

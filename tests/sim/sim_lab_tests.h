@@ -41,5 +41,6 @@ int lab_member_replace_all(uint64_t seed);
 int lab_member_remove_leader(uint64_t seed);
 int lab_member_isolated_leader(uint64_t seed);
 int lab_member_single_server_bug(uint64_t seed);
+int lab_lease_after_pause(uint64_t seed);
 
 #endif

@@ -49,6 +49,20 @@ static craft_id pick_node(struct sim_cluster *c)
     return 1 + prng_below(&ps->rng, c->p.n_nodes);
 }
 
+bool sim_pause_node(struct sim_cluster *c, craft_id id, uint64_t len_us)
+{
+    struct sim_pause *ps = &c->pause;
+    struct sim_node *n = &c->nodes[id];
+    if (!n->up || is_paused(c, id)) {
+        return false;
+    }
+    ps->until_us[id] = c->now_us + len_us;
+    ps->epoch[id] = n->epoch;
+    ps->n_pauses++;
+    sim_trace_add(&c->trace, c->now_us, SIM_TR_PAUSE, (uint32_t)id, len_us, 0, 0);
+    return true;
+}
+
 void sim_pause_event(struct sim_cluster *c)
 {
     struct sim_pause *ps = &c->pause;
@@ -57,14 +71,7 @@ void sim_pause_event(struct sim_cluster *c)
     }
     CRAFT_ASSERT(c->p.pause_us_max > PAUSE_US_MIN);
     craft_id id = pick_node(c);
-    struct sim_node *n = &c->nodes[id];
-    uint64_t len = prng_range(&ps->rng, PAUSE_US_MIN, c->p.pause_us_max);
-    if (n->up && !is_paused(c, id)) {
-        ps->until_us[id] = c->now_us + len;
-        ps->epoch[id] = n->epoch;
-        ps->n_pauses++;
-        sim_trace_add(&c->trace, c->now_us, SIM_TR_PAUSE, (uint32_t)id, len, 0, 0);
-    }
+    (void)sim_pause_node(c, id, prng_range(&ps->rng, PAUSE_US_MIN, c->p.pause_us_max));
     schedule_next(c);
 }
 
@@ -87,6 +94,12 @@ bool sim_pause_defer(struct sim_cluster *c, const struct sim_event *ev)
         /* The client's call blocks on the paused process. */
         id = c->clients.c[ev->arg].target;
         break;
+    case SIM_EV_READ:
+        if (ev->node == 0) {
+            return false; /* the read client's own schedule: it picks a node when it fires */
+        }
+        id = ev->node; /* a read sent to this node waits in its socket */
+        break;
     default:
         return false;
     }
@@ -94,8 +107,11 @@ bool sim_pause_defer(struct sim_cluster *c, const struct sim_event *ev)
         return false;
     }
     /* Requeued in the order they are popped, at one time: the queue keeps that order. Only one
-     * tick (and one event per client) is ever pending, so the node wakes with one tick. */
-    sim_heap_push(&c->heap, c->pause.until_us[id], ev->kind, ev->node, ev->arg, ev->ptr);
+     * tick (and one event per client) is ever pending, so the node wakes with one tick, and that
+     * tick comes a microsecond after the backlog: a resumed process serves what waited in its
+     * sockets before its timers run, with the clock it had when it stopped. */
+    uint64_t at = c->pause.until_us[id] + (ev->kind == SIM_EV_TICK ? 1 : 0);
+    sim_heap_push(&c->heap, at, ev->kind, ev->node, ev->arg, ev->ptr);
     c->pause.deferred++;
     return true;
 }

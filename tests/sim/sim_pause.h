@@ -32,6 +32,9 @@ void sim_pause_event(struct sim_cluster *c);
  * (same order as before) and must not be processed now. */
 bool sim_pause_defer(struct sim_cluster *c, const struct sim_event *ev);
 
+/* Pauses node id (up, not paused already) for len_us: false when it cannot. */
+bool sim_pause_node(struct sim_cluster *c, craft_id id, uint64_t len_us);
+
 /* True while node id is paused (it takes no input). */
 bool sim_pause_active(const struct sim_cluster *c, craft_id id);
 

@@ -39,9 +39,38 @@ static uint32_t pick_mode(struct sim_cluster *c)
     return c->p.read_lease && r < 50 ? CRAFT_READ_LEASE : CRAFT_READ_INDEX;
 }
 
+/* Hands the read named by cookie to its node, with the node's clock now. */
+static void feed_read(struct sim_cluster *c, uint64_t cookie)
+{
+    struct sim_reads *rs = &c->reads;
+    struct sim_read_pending *p = &rs->pending[cookie % SIM_READS_PENDING_MAX];
+    if (p->cookie != cookie) {
+        return; /* overwritten by newer reads while it waited */
+    }
+    struct sim_node *n = &c->nodes[p->node];
+    if (!n->up || n->epoch != p->epoch) {
+        p->cookie = 0; /* its node went down while the read waited */
+        return;
+    }
+    struct craft_input in = {.type = CRAFT_IN_READ};
+    in.read.cookie = cookie;
+    in.read.mode = p->mode;
+    in.read.now_ms = sim_node_local_us(n, c->now_us) / 1000;
+    int rv = sim_cluster_feed(c, n, &in, NULL);
+    if (rv != 0) {
+        p->cookie = 0;
+        rs->n_refused++;
+    }
+    sim_trace_add(&c->trace, c->now_us, SIM_TR_NOTE, (uint32_t)n->id, SIM_NOTE_READ, cookie,
+                  (uint64_t)(int64_t)rv);
+}
+
 void sim_reads_on_event(struct sim_cluster *c, const struct sim_event *ev)
 {
-    (void)ev;
+    if (ev->node != 0) {
+        feed_read(c, ev->arg); /* a read that waited for its paused node */
+        return;
+    }
     if (!c->faults_on) {
         return; /* the healed phase measures cost and quiet: reads would add rounds */
     }
@@ -49,26 +78,28 @@ void sim_reads_on_event(struct sim_cluster *c, const struct sim_event *ev)
     if (at == CRAFT_ID_NONE || prng_chance(&c->rng_reads, 400000)) {
         at = 1 + prng_below(&c->rng_reads, c->p.n_nodes);
     }
-    struct sim_node *n = &c->nodes[at];
-    uint32_t mode = pick_mode(c);
-    if (n->up && !sim_pause_active(c, at)) {
-        struct sim_reads *rs = &c->reads;
-        uint64_t cookie = ++rs->next_cookie;
-        struct sim_read_pending *p = &rs->pending[cookie % SIM_READS_PENDING_MAX];
-        *p = (struct sim_read_pending){cookie, at, n->epoch, mode, committed_now(c), c->now_us};
-        struct craft_input in = {.type = CRAFT_IN_READ};
-        in.read.cookie = cookie;
-        in.read.mode = mode;
-        in.read.now_ms = sim_node_local_us(n, c->now_us) / 1000;
-        int rv = sim_cluster_feed(c, n, &in, NULL);
-        if (rv != 0) {
-            p->cookie = 0;
-            rs->n_refused++;
-        }
-        sim_trace_add(&c->trace, c->now_us, SIM_TR_NOTE, (uint32_t)at, SIM_NOTE_READ, cookie,
-                      (uint64_t)(int64_t)rv);
-    }
+    (void)sim_reads_issue(c, at, pick_mode(c));
     sim_cluster_schedule(c, next_read_us(c), SIM_EV_READ, 0, 0);
+}
+
+uint64_t sim_reads_issue(struct sim_cluster *c, craft_id at, uint32_t mode)
+{
+    struct sim_node *n = &c->nodes[at];
+    if (!n->up) {
+        return 0;
+    }
+    /* The read begins now, whether its node runs or is paused (then it waits in the node's
+     * socket and is served when the node resumes, before its next tick). */
+    struct sim_reads *rs = &c->reads;
+    uint64_t cookie = ++rs->next_cookie;
+    struct sim_read_pending *p = &rs->pending[cookie % SIM_READS_PENDING_MAX];
+    *p = (struct sim_read_pending){cookie, at, n->epoch, mode, committed_now(c), c->now_us};
+    if (sim_pause_active(c, at)) {
+        sim_heap_push(&c->heap, c->now_us, SIM_EV_READ, (uint32_t)at, cookie, NULL);
+    } else {
+        feed_read(c, cookie);
+    }
+    return cookie;
 }
 
 void sim_reads_on_output(struct sim_cluster *c, struct sim_node *n, const struct craft_output *out)

@@ -42,6 +42,9 @@ struct sim_node;
 void sim_reads_start(struct sim_cluster *c);
 /* SIM_EV_READ: a client reads at some node; the next read is scheduled. */
 void sim_reads_on_event(struct sim_cluster *c, const struct sim_event *ev);
+/* A client reads at node at with mode now; the read is checked when it ends. Returns its cookie
+ * (0 when the node is down). */
+uint64_t sim_reads_issue(struct sim_cluster *c, craft_id at, uint32_t mode);
 /* The read outcomes of one output of n. */
 void sim_reads_on_output(struct sim_cluster *c, struct sim_node *n, const struct craft_output *out);
 

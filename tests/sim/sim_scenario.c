@@ -37,6 +37,7 @@ int sim_scenario_init(struct sim_scenario *s, const char *name, const struct sim
     p.check_quorum = o->check_quorum;
     p.n_voters_start = o->n_voters;
     p.no_rule_checks = o->safety_only;
+    p.read_lease = o->read_lease && o->check_quorum;
     reliable_net(&p.net);
     p.disk_us_min = 100;
     p.disk_us_max = 600;

@@ -31,6 +31,7 @@ struct sim_scenario_opts {
     bool check_quorum;
     unsigned n_voters; /* nodes 1..n_voters bootstrap the cluster, the rest wait (0: all) */
     bool safety_only;  /* only the safety properties judge (no protocol-rule checks) */
+    bool read_lease;   /* lease reads configured (with check_quorum) */
 };
 
 void sim_scenario_opts_init(struct sim_scenario_opts *o, unsigned n, uint64_t seed);

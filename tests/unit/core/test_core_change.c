@@ -370,9 +370,36 @@ static void test_core_change_refusals(void **state)
     h_free(h);
 }
 
+/* A removed node answering an old AppendEntries with its newer term (it kept campaigning) does
+ * not unseat the leader that removed it (found by the simulator: seed 7222). */
+static void test_core_change_removed_node_answer_changes_no_term(void **state)
+{
+    (void)state;
+    struct harness *h = h_new();
+    init_pool(h, 3, 3);
+    h_elect(h, 1);
+    const craft_id two[] = {1, 2};
+    struct craft_membership target = h_voters(two, 2);
+    assert_int_equal(change(h, 1, &target), 0);
+    h_stabilize(h);
+    assert_true(has(h, 2, &target));
+    struct craft_core_status st;
+    h_status(h, 1, &st);
+    struct craft_msg old = {.type = CRAFT_MSG_APPEND_RESP, .from = 3, .to = 1, .term = st.term + 5,
+                            .append_resp = {.success = false, .index = 1, .hint_index = 2}};
+    struct craft_output out;
+    assert_int_equal(h_feed(h_core(h, 1), &old, &out), 0);
+    struct craft_core_status after;
+    h_status(h, 1, &after);
+    assert_int_equal(after.term, st.term);
+    assert_int_equal(after.role, CRAFT_LEADER);
+    h_free(h);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_core_change_removed_node_answer_changes_no_term),
         cmocka_unit_test(test_core_change_adds_a_voter_after_it_caught_up),
         cmocka_unit_test(test_core_change_joint_replaces_two_voters),
         cmocka_unit_test(test_core_change_removed_leader_steps_down),
