@@ -77,15 +77,9 @@ void output_msg_ack(struct craft_core *c, struct msg_queue *q, struct craft_msg 
 
 static void event_push(struct craft_core *c, struct craft_event ev)
 {
-    if (c->n_events == c->cap_events) {
-        size_t cap = c->cap_events == 0 ? 8 : c->cap_events * 2;
-        struct craft_event *events = craft_realloc(c->events, cap * sizeof *events);
-        if (events == NULL) {
-            c->out_of_memory = true;
-            return;
-        }
-        c->events = events;
-        c->cap_events = cap;
+    if (!craft_grow((void **)&c->events, &c->cap_events, c->n_events + 1, sizeof *c->events)) {
+        c->out_of_memory = true;
+        return;
     }
     c->events[c->n_events++] = ev;
 }

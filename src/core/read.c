@@ -15,25 +15,10 @@ void read_close(struct craft_core *c)
     craft_free(c->reads.done);
 }
 
-static bool grow(void **arr, size_t *cap, size_t need, size_t size)
-{
-    if (need <= *cap) {
-        return true;
-    }
-    size_t cap2 = *cap == 0 ? 16 : *cap * 2;
-    void *p = craft_realloc(*arr, cap2 * size);
-    if (p == NULL) {
-        return false;
-    }
-    *arr = p;
-    *cap = cap2;
-    return true;
-}
-
 static void finish(struct craft_core *c, uint64_t cookie, int status, craft_index index)
 {
     struct reads *r = &c->reads;
-    if (!grow((void **)&r->done, &r->cap_done, r->n_done + 1, sizeof *r->done)) {
+    if (!craft_grow((void **)&r->done, &r->cap_done, r->n_done + 1, sizeof *r->done)) {
         c->out_of_memory = true; /* the outcome is lost: the caller's read times out */
         return;
     }
@@ -43,7 +28,7 @@ static void finish(struct craft_core *c, uint64_t cookie, int status, craft_inde
 static struct read_wait *add_wait(struct craft_core *c)
 {
     struct reads *r = &c->reads;
-    if (!grow((void **)&r->wait, &r->cap_wait, r->n_wait + 1, sizeof *r->wait)) {
+    if (!craft_grow((void **)&r->wait, &r->cap_wait, r->n_wait + 1, sizeof *r->wait)) {
         return NULL;
     }
     struct read_wait *w = &r->wait[r->n_wait++];

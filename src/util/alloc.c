@@ -40,6 +40,24 @@ void craft_free(void *ptr)
     free(ptr);
 }
 
+bool craft_grow(void **arr, size_t *cap, size_t need, size_t size)
+{
+    if (need <= *cap) {
+        return true;
+    }
+    size_t cap2 = *cap == 0 ? 8 : *cap;
+    while (cap2 < need) {
+        cap2 *= 2;
+    }
+    void *p = craft_realloc(*arr, cap2 * size);
+    if (p == NULL) {
+        return false;
+    }
+    *arr = p;
+    *cap = cap2;
+    return true;
+}
+
 void alloc_fail_after(long n)
 {
     atomic_store(&alloc_budget, n);

@@ -3,12 +3,16 @@
 #ifndef CRAFT_UTIL_ALLOC_H
 #define CRAFT_UTIL_ALLOC_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 void *craft_malloc(size_t size);
 void *craft_calloc(size_t n, size_t size);
 void *craft_realloc(void *ptr, size_t size);
 void craft_free(void *ptr);
+/* Makes *arr (of *cap elements of size bytes, owned by the caller) hold at least need elements,
+ * doubling from 8. Returns false (and leaves *arr as it was) when the allocation fails. */
+bool craft_grow(void **arr, size_t *cap, size_t need, size_t size);
 
 /* Test hook: the next n allocations succeed, every one after fails, until alloc_fail_reset().
  * Process-wide on purpose (the one mutable global in craft): it exists only for tests. */

@@ -95,9 +95,28 @@ static void test_alloc_reset_restores(void **state)
     }
 }
 
+static void test_alloc_grow_doubles_and_keeps_on_failure(void **state)
+{
+    (void)state;
+    int *arr = NULL;
+    size_t cap = 0;
+    assert_true(craft_grow((void **)&arr, &cap, 20, sizeof *arr));
+    assert_int_equal(cap, 32);
+    arr[19] = 7;
+    assert_true(craft_grow((void **)&arr, &cap, 32, sizeof *arr)); /* already room */
+    assert_int_equal(cap, 32);
+    alloc_fail_after(0);
+    assert_false(craft_grow((void **)&arr, &cap, 33, sizeof *arr));
+    alloc_fail_reset();
+    assert_int_equal(cap, 32);
+    assert_int_equal(arr[19], 7); /* untouched */
+    craft_free(arr);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_alloc_grow_doubles_and_keeps_on_failure),
         cmocka_unit_test_teardown(test_alloc_succeeds_without_hook, reset_hook),
         cmocka_unit_test_teardown(test_alloc_fail_after_fails_exactly_the_next_one, reset_hook),
         cmocka_unit_test_teardown(test_alloc_fail_after_keeps_failing, reset_hook),
