@@ -64,13 +64,25 @@ struct craft_snapshot_meta {
     struct craft_membership membership;
 };
 
+/* A snapshot a follower installed (its file is durable before the core hears of it): the log now
+ * continues after (index, term). With drop_log nothing of the old log is kept, and the next
+ * entries appended start at index + 1; without it, the entries after index stay and those up to
+ * it may be dropped whenever convenient (they are covered). index 0: none. */
+struct craft_persist_snapshot {
+    craft_index index;
+    craft_term term;
+    bool drop_log;
+};
+
 /* One batch of changes to make durable, carried out in this order: the hard state (when
- * changed), the removal of the log suffix from truncate_from (when not 0), then the entries
- * (borrowed from whoever built the batch). The core produces them (craft_output_persist) and
- * storage takes them, so neither needs the other. */
+ * changed), an installed snapshot's effect on the log (when snapshot.index is not 0), the
+ * removal of the log suffix from truncate_from (when not 0), then the entries (borrowed from
+ * whoever built the batch). The core produces them (craft_output_persist) and storage takes them,
+ * so neither needs the other. */
 struct craft_persist {
     bool hard_state_changed;
     struct craft_hard_state hard_state;
+    struct craft_persist_snapshot snapshot;
     craft_index truncate_from;
     const struct craft_entry *entries;
     size_t n_entries;
