@@ -166,6 +166,28 @@ enum craft_input_type {
      * reads_max reads wait already; CRAFT_EINVAL for an unknown mode or a lease read without
      * lease_reads. */
     CRAFT_IN_READ = 10,
+    /* The node made a snapshot of its state machine durable (snapshot.meta: from
+     * craft_core_snapshot_meta when it started it). The core sends it to followers that need
+     * entries at or below its index; storage may drop its log up to that index, and the node may
+     * then CRAFT_IN_COMPACT as far as it likes. An older one than the newest told is ignored.
+     * CRAFT_EINVAL when it covers entries not applied, or disagrees with the log's term. */
+    CRAFT_IN_SNAPSHOT_TAKEN = 11,
+    /* Follower: a snapshot streamed from leader snapshot_installed.from of term
+     * snapshot_installed.term is durable here. Returns 0 when the core took it: the node restores
+     * its state machine from it before anything else is applied (applied and commit are now its
+     * index; the log keeps the entries after it when the entry at its index has its term, else
+     * the log is dropped). CRAFT_ESTALE when it is not needed (it covers nothing past the commit
+     * index) or this node leads: leave the state machine as it is. */
+    CRAFT_IN_SNAPSHOT_INSTALLED = 12,
+    /* Leader: the stream of the snapshot of index snapshot_sent.index to snapshot_sent.to ended,
+     * delivered (ok) or given up (the node's timeout on lack of progress, a failed read). On
+     * failure the core asks again after a heartbeat interval. */
+    CRAFT_IN_SNAPSHOT_SENT = 13,
+    /* Leader: the answer to a craft_output.fetches request: the entries read from storage for
+     * fetched.to (from the request's first index on, as many as the node likes up to its last),
+     * and the term of the entry before the first (0 for index 0). n = 0: they could not be read
+     * (a snapshot dropped them meanwhile); the core decides again. CRAFT_EINVAL if malformed. */
+    CRAFT_IN_FETCHED = 14,
 };
 
 enum craft_read_mode {
@@ -216,6 +238,25 @@ struct craft_input {
              * never by the last tick (a process paused past its lease must not serve). */
             uint64_t now_ms;
         } read;
+        struct {
+            const struct craft_snapshot_meta *meta; /* borrowed for the call */
+        } snapshot_taken;
+        struct {
+            craft_id from;
+            craft_term term;
+            const struct craft_snapshot_meta *meta; /* borrowed for the call */
+        } snapshot_installed;
+        struct {
+            craft_id to;
+            craft_index index;
+            bool ok;
+        } snapshot_sent;
+        struct {
+            craft_id to;
+            craft_term prev_term;
+            const struct craft_entry *entries; /* borrowed for the call; copied */
+            size_t n;
+        } fetched;
     };
 };
 
@@ -233,6 +274,23 @@ struct craft_event {
     craft_index index;
 };
 
+/* Leader: stream the snapshot meta (the newest one told in CRAFT_IN_SNAPSHOT_TAKEN) to `to`, in
+ * the leader's term; report the end with CRAFT_IN_SNAPSHOT_SENT. A request for a peer that is
+ * already being sent this snapshot continues that stream; one for another snapshot replaces it. */
+struct craft_snapshot_send {
+    craft_id to;
+    craft_term term;
+    struct craft_snapshot_meta meta;
+};
+
+/* Leader: a follower needs entries [first, last] that the core no longer holds in memory: read
+ * them from storage and feed them back with CRAFT_IN_FETCHED. */
+struct craft_fetch {
+    craft_id to;
+    craft_index first;
+    craft_index last;
+};
+
 struct craft_read_result {
     uint64_t cookie;
     int status;
@@ -240,8 +298,9 @@ struct craft_read_result {
 };
 
 /* Everything one step asks of its caller, in the order it must be carried out:
- *   1. persist: hard state (if changed), then drop the log suffix from truncate_from (if not 0),
- *      then append entries. Persists are carried out in step order. Once the entries are
+ *   1. persist: hard state (if changed), an installed snapshot's effect on the log (if
+ *      snapshot.index), then drop the log suffix from truncate_from (if not 0), then append
+ *      entries. Persists are carried out in step order. Once the entries are
  *      durable, feed CRAFT_IN_PERSISTED with the last entry's (term, index).
  *   2. send msgs at once, without waiting for step 1 (the leader replicates while it writes).
  *   3. send msgs_after_persist only once everything persisted by this and every earlier step is
@@ -251,6 +310,7 @@ struct craft_read_result {
 struct craft_output {
     bool hard_state_changed;
     struct craft_hard_state hard_state;
+    struct craft_persist_snapshot snapshot; /* an installed snapshot's effect on the log */
     craft_index truncate_from;
     const struct craft_entry *entries;
     size_t n_entries;
@@ -266,6 +326,10 @@ struct craft_output {
      * now), may be read for cookie; CRAFT_ENOTLEADER means ask the leader (or retry). */
     const struct craft_read_result *reads;
     size_t n_reads;
+    const struct craft_snapshot_send *snapshot_sends;
+    size_t n_snapshot_sends;
+    const struct craft_fetch *fetches;
+    size_t n_fetches;
     /* For CRAFT_IN_PROPOSE that succeeded: the proposals got term and indexes from index_first. */
     craft_term proposed_term;
     craft_index proposed_index_first;
@@ -277,6 +341,7 @@ static inline struct craft_persist craft_output_persist(const struct craft_outpu
     struct craft_persist p = {
         .hard_state_changed = out->hard_state_changed,
         .hard_state = out->hard_state,
+        .snapshot = out->snapshot,
         .truncate_from = out->truncate_from,
         .entries = out->entries,
         .n_entries = out->n_entries,
@@ -328,6 +393,7 @@ craft_id craft_core_leader(const struct craft_core *core);
 enum craft_progress_state {
     CRAFT_PROGRESS_PROBE = 1,     /* one AppendEntries at a time until the match is found */
     CRAFT_PROGRESS_REPLICATE = 2, /* pipelined within the in-flight window */
+    CRAFT_PROGRESS_SNAPSHOT = 3,  /* a snapshot is being sent; no AppendEntries but heartbeats */
 };
 
 struct craft_progress_status {
@@ -344,6 +410,12 @@ struct craft_progress_status {
  * (0 when not leader). */
 size_t craft_core_progress(const struct craft_core *core, struct craft_progress_status *out,
                            size_t n_max);
+
+/* What a snapshot of the state machine at index covers: the entry's term and the configuration
+ * in force there. For the node about to take one (index at most the applied one). Returns 0,
+ * CRAFT_ECOMPACTED (index below what the core holds) or CRAFT_EINVAL (index past applied). */
+CRAFT_MUST_CHECK int craft_core_snapshot_meta(const struct craft_core *core, craft_index index,
+                                              struct craft_snapshot_meta *out);
 
 /* Reads the local log entry at index (borrowed until the next step). Returns 0,
  * CRAFT_ECOMPACTED or CRAFT_EINVAL (beyond the last index). */

@@ -22,8 +22,9 @@ enum craft_error {
     CRAFT_ECOMPACTED = -12, /* the requested log entries were compacted away */
     CRAFT_ENOTFOUND = -13,  /* a named file or object does not exist */
     CRAFT_EEXIST = -14,     /* it exists already */
+    CRAFT_ESTALE = -15,     /* superseded: what it offers is already known or out of date */
 };
-#define CRAFT_ERROR_MIN CRAFT_EEXIST
+#define CRAFT_ERROR_MIN CRAFT_ESTALE
 
 /* Returns a static, human-readable sentence for rv; never NULL. Any thread. */
 const char *craft_strerror(int rv);

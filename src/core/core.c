@@ -78,6 +78,7 @@ static int boot_snapshot(struct craft_core *c, const struct craft_core_boot *boo
     }
     log_start_after(&c->log, s->index, s->term);
     membership_init(c, &s->membership, s->index);
+    c->snapshot = *s;
     return 0;
 }
 
@@ -410,6 +411,20 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
 #endif
         rv = read_request(c, in->read.cookie, in->read.mode);
         break;
+    case CRAFT_IN_SNAPSHOT_TAKEN:
+        rv = snapshot_taken(c, in->snapshot_taken.meta);
+        break;
+    case CRAFT_IN_SNAPSHOT_INSTALLED:
+        rv = snapshot_installed(c, in->snapshot_installed.from, in->snapshot_installed.term,
+                                in->snapshot_installed.meta);
+        break;
+    case CRAFT_IN_SNAPSHOT_SENT:
+        snapshot_sent(c, in->snapshot_sent.to, in->snapshot_sent.index, in->snapshot_sent.ok);
+        break;
+    case CRAFT_IN_FETCHED:
+        rv = snapshot_fetched(c, in->fetched.to, in->fetched.prev_term, in->fetched.entries,
+                              in->fetched.n);
+        break;
     case CRAFT_IN_CAMPAIGN:
         if (c->role != CRAFT_LEADER) {
             election_campaign(c, c->cfg.pre_vote);
@@ -502,6 +517,12 @@ size_t craft_core_progress(const struct craft_core *c, struct craft_progress_sta
         };
     }
     return n;
+}
+
+int craft_core_snapshot_meta(const struct craft_core *c, craft_index index,
+                             struct craft_snapshot_meta *out)
+{
+    return snapshot_meta_at(c, index, out);
 }
 
 int craft_core_entry(const struct craft_core *c, craft_index index, const struct craft_entry **out)

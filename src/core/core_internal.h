@@ -22,6 +22,9 @@ struct msg_entries_ref {
      * was written (0: not an acknowledgement). */
     craft_index ack_index;
     craft_term ack_term;
+    /* The entries were fetched from storage (CRAFT_IN_FETCHED): the message points at the core's
+     * copy of them already, not into the log. */
+    bool fetched;
 };
 
 /* A growable array of outgoing messages, reused from step to step. Owned by the core. */
@@ -74,6 +77,16 @@ struct craft_core {
     /* Leader: a leadership transfer under way (transfer.c); CRAFT_ID_NONE when none. */
     craft_id transfer_target;
     uint64_t transfer_deadline;
+    /* The newest durable snapshot the node has (boot or CRAFT_IN_SNAPSHOT_TAKEN); index 0: none.
+     * Storage holds every entry after its index, so a follower needing one at or below it gets
+     * the snapshot, any later one missing from memory is fetched (snapshot.c). */
+    struct craft_snapshot_meta snapshot;
+    /* The copy of the entries of the last CRAFT_IN_FETCHED, which the AppendEntries it produced
+     * borrows until the next step. Owned. */
+    struct craft_entry *fetched;
+    size_t cap_fetched;
+    unsigned char *fetched_bytes;
+    size_t cap_fetched_bytes;
 
     /* This step's outputs. */
     struct msg_queue out_msgs;
@@ -81,6 +94,13 @@ struct craft_core {
     struct craft_event *events;
     size_t n_events;
     size_t cap_events;
+    struct craft_snapshot_send *sends; /* owned; this step's snapshot_sends */
+    size_t n_sends;
+    size_t cap_sends;
+    struct craft_fetch *fetches; /* owned; this step's fetches */
+    size_t n_fetches;
+    size_t cap_fetches;
+    struct craft_persist_snapshot out_snapshot; /* a snapshot installed in this step */
     craft_index dirty_from; /* lowest log index written in this step, 0 if none */
     bool truncated;         /* this step dropped a suffix of the log */
     bool out_of_memory;     /* some output could not be queued in this step */
@@ -92,6 +112,8 @@ void role_become_follower(struct craft_core *c, craft_term term, craft_id leader
 void role_become_precandidate(struct craft_core *c);
 void role_become_candidate(struct craft_core *c);
 void role_become_leader(struct craft_core *c);
+/* Takes leader (of the current term) for the leader: follow it, and hear it now. */
+void role_follow(struct craft_core *c, craft_id leader);
 
 /* election.c */
 void election_campaign(struct craft_core *c, bool pre_vote);
@@ -122,6 +144,21 @@ int replication_propose(struct craft_core *c, const struct craft_buf *cmds, size
 /* Appends one entry of the leader's own (a configuration) and sends it. CRAFT_ENOMEM. */
 int replication_append_own(struct craft_core *c, uint32_t type, const void *data, size_t len);
 
+/* snapshot.c: which snapshot exists, what a follower behind the memory log gets (the snapshot or
+ * entries fetched from storage), installing a snapshot from the leader. */
+int snapshot_meta_at(const struct craft_core *c, craft_index index,
+                     struct craft_snapshot_meta *out);
+int snapshot_taken(struct craft_core *c, const struct craft_snapshot_meta *m);
+int snapshot_installed(struct craft_core *c, craft_id from, craft_term term,
+                       const struct craft_snapshot_meta *m);
+void snapshot_sent(struct craft_core *c, craft_id to, craft_index index, bool ok);
+/* Leader: p needs entries from p->next on, below the memory log. */
+void snapshot_or_fetch(struct craft_core *c, struct progress *p);
+/* Leader: followers whose snapshot stream failed are looked at again once their wait is over. */
+void snapshot_tick(struct craft_core *c);
+int snapshot_fetched(struct craft_core *c, craft_id to, craft_term prev_term,
+                     const struct craft_entry *entries, size_t n);
+
 /* transfer.c: leadership transfer (thesis §3.10). */
 int transfer_start(struct craft_core *c, craft_id target);
 void transfer_advance(struct craft_core *c);
@@ -136,6 +173,11 @@ void replication_on_persisted(struct craft_core *c, craft_term term, craft_index
 struct craft_msg *output_msg(struct craft_core *c, uint32_t type, craft_id to);
 struct craft_msg *output_msg_after_persist(struct craft_core *c, uint32_t type, craft_id to);
 void output_msg_entries(struct craft_core *c, struct craft_msg *m, craft_index first, uint32_t n);
+/* m carries n entries the core copied from a fetch (they are not in the log). */
+void output_msg_fetched(struct craft_core *c, struct craft_msg *m, const struct craft_entry *e,
+                        uint32_t n);
+void output_snapshot_send(struct craft_core *c, craft_id to);
+void output_fetch(struct craft_core *c, craft_id to, craft_index first, craft_index last);
 /* Records that m (in queue q) acknowledges the log up to index, as it stands now. */
 void output_msg_ack(struct craft_core *c, struct msg_queue *q, struct craft_msg *m,
                     craft_index index);

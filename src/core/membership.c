@@ -100,6 +100,20 @@ void membership_on_compact(struct craft_core *c, craft_index upto)
     }
 }
 
+int membership_at(const struct craft_core *c, craft_index index, struct craft_membership *out)
+{
+    if (index < c->config.base_index) {
+        return CRAFT_ECOMPACTED;
+    }
+    craft_index i = newest_config_upto(c, index);
+    if (i > c->config.base_index) {
+        decode_entry(log_get(&c->log, i), out);
+    } else {
+        *out = c->config.base;
+    }
+    return 0;
+}
+
 const struct craft_membership *membership_current(const struct craft_core *c)
 {
     return &c->config.current;

@@ -30,6 +30,8 @@ void membership_on_compact(struct craft_core *c, craft_index upto);
  * leader) from the leader's end, probing back; its in-flight ring is the slot's. */
 void membership_start_progress(struct craft_core *c, struct peer *p, unsigned slot);
 
+/* The configuration in force at index (from the base's index on). Returns 0 or CRAFT_ECOMPACTED. */
+int membership_at(const struct craft_core *c, craft_index index, struct craft_membership *out);
 /* The configuration in force and the index of its entry (0: bootstrap). */
 const struct craft_membership *membership_current(const struct craft_core *c);
 

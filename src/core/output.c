@@ -67,6 +67,41 @@ void output_msg_entries(struct craft_core *c, struct craft_msg *m, craft_index f
     m->append.n_entries = n;
 }
 
+void output_msg_fetched(struct craft_core *c, struct craft_msg *m, const struct craft_entry *e,
+                        uint32_t n)
+{
+    struct msg_queue *q = &c->out_msgs;
+    CRAFT_ASSERT(m >= q->msgs && m < q->msgs + q->n);
+    CRAFT_ASSERT(n > 0);
+    q->refs[m - q->msgs].fetched = true;
+    m->append.entries = e;
+    m->append.n_entries = n;
+}
+
+void output_snapshot_send(struct craft_core *c, craft_id to)
+{
+    if (!craft_grow((void **)&c->sends, &c->cap_sends, c->n_sends + 1, sizeof *c->sends)) {
+        c->out_of_memory = true;
+        return;
+    }
+    c->sends[c->n_sends++] = (struct craft_snapshot_send){
+        .to = to,
+        .term = c->term,
+        .meta = c->snapshot,
+    };
+}
+
+void output_fetch(struct craft_core *c, craft_id to, craft_index first, craft_index last)
+{
+    CRAFT_ASSERT(first >= 1 && first <= last);
+    if (!craft_grow((void **)&c->fetches, &c->cap_fetches, c->n_fetches + 1,
+                    sizeof *c->fetches)) {
+        c->out_of_memory = true;
+        return;
+    }
+    c->fetches[c->n_fetches++] = (struct craft_fetch){.to = to, .first = first, .last = last};
+}
+
 void output_msg_ack(struct craft_core *c, struct msg_queue *q, struct craft_msg *m,
                     craft_index index)
 {
@@ -119,6 +154,9 @@ void output_begin(struct craft_core *c)
     c->n_events = 0;
     c->dirty_from = 0;
     c->truncated = false;
+    c->n_sends = 0;
+    c->n_fetches = 0;
+    c->out_snapshot = (struct craft_persist_snapshot){0};
     c->out_of_memory = false;
     c->reads.n_done = 0;
 }
@@ -149,7 +187,7 @@ static void resolve_entries(struct craft_core *c, struct msg_queue *q)
         if (superseded(c, &q->msgs[i], &ref)) {
             continue;
         }
-        if (ref.n > 0) {
+        if (ref.n > 0 && !ref.fetched) {
             craft_index last = ref.first + ref.n - 1;
             if (ref.first < log_first_index(&c->log) || last > log_last_index(&c->log) ||
                 log_term_at(&c->log, last) != ref.last_term) {
@@ -244,6 +282,11 @@ void output_finish(struct craft_core *c, struct craft_output *out)
     out->n_events = c->n_events;
     out->reads = c->reads.done;
     out->n_reads = c->reads.n_done;
+    out->snapshot = c->out_snapshot;
+    out->snapshot_sends = c->sends;
+    out->n_snapshot_sends = c->n_sends;
+    out->fetches = c->fetches;
+    out->n_fetches = c->n_fetches;
 }
 
 void output_close(struct craft_core *c)
@@ -253,4 +296,8 @@ void output_close(struct craft_core *c)
     craft_free(c->out_after.msgs);
     craft_free(c->out_after.refs);
     craft_free(c->events);
+    craft_free(c->sends);
+    craft_free(c->fetches);
+    craft_free(c->fetched);
+    craft_free(c->fetched_bytes);
 }

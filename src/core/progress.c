@@ -44,8 +44,22 @@ void progress_become_replicate(struct progress *p)
     inflight_clear(p);
 }
 
+void progress_become_snapshot(struct progress *p, craft_index index)
+{
+    CRAFT_ASSERT(index >= p->match);
+    p->state = CRAFT_PROGRESS_SNAPSHOT;
+    p->snapshot_index = index;
+    p->snapshot_sending = true;
+    p->probe_sent = false;
+    p->probe_retry = false;
+    inflight_clear(p);
+}
+
 bool progress_is_paused(const struct progress *p, uint64_t bytes_max)
 {
+    if (p->state == CRAFT_PROGRESS_SNAPSHOT) {
+        return true;
+    }
     if (p->state == CRAFT_PROGRESS_PROBE) {
         return p->probe_sent;
     }
@@ -58,6 +72,7 @@ void progress_on_sent(struct progress *p, craft_index last, uint32_t n, uint64_t
         p->probe_sent = true;
         return;
     }
+    CRAFT_ASSERT(p->state == CRAFT_PROGRESS_REPLICATE);
     CRAFT_ASSERT(n > 0);
     CRAFT_ASSERT(p->count < p->ring_cap);
     CRAFT_ASSERT(last >= p->next);
@@ -104,13 +119,23 @@ bool progress_on_ack(struct progress *p, craft_index index)
 
 bool progress_on_reject(struct progress *p, craft_index rejected, craft_index next_hint)
 {
+    if (p->state == CRAFT_PROGRESS_SNAPSHOT) {
+        return false; /* a heartbeat's answer: its log is short until the snapshot lands */
+    }
     if (p->state == CRAFT_PROGRESS_REPLICATE) {
         if (rejected <= p->match) {
             return false; /* an answer to something older than what was since acknowledged */
         }
         progress_become_probe(p);
     } else if (rejected != p->next - 1) {
-        return false; /* not an answer to the probe in flight */
+        if (!p->probe_retry) {
+            return false; /* not an answer to the probe in flight */
+        }
+        /* A heartbeat's refusal (it checks at what the leader still holds, which may lie past
+         * the probe): the follower lives, so a lost probe goes again, once per heartbeat. */
+        p->probe_retry = false;
+        p->probe_sent = false;
+        return true;
     }
     craft_index next = next_hint < rejected ? next_hint : rejected;
     if (next < p->match + 1) {

@@ -21,6 +21,12 @@ struct progress {
     bool probe_retry;  /* probe: a heartbeat went out since; its answer may resend the probe */
     bool recent_active; /* heard from in the current check-quorum interval */
     craft_index match_at_heartbeat; /* match when the last heartbeat went out */
+    /* snapshot: the index of the snapshot sent; while sending, the node streams it; else the
+     * stream failed and the leader decides again at snapshot_retry_at. */
+    craft_index snapshot_index;
+    bool snapshot_sending;
+    uint64_t snapshot_retry_at;
+    bool fetch_pending; /* entries below the memory log were asked of storage (CRAFT_IN_FETCHED) */
     /* Ring of in-flight AppendEntries, oldest at head. Owned; inflight_max slots. */
     struct inflight *ring;
     uint32_t ring_cap;
@@ -35,6 +41,8 @@ void progress_init(struct progress *p, craft_id id, craft_index next, struct inf
 
 void progress_become_probe(struct progress *p);
 void progress_become_replicate(struct progress *p);
+/* A snapshot of index is being sent: nothing else goes until it is acknowledged or fails. */
+void progress_become_snapshot(struct progress *p, craft_index index);
 
 /* True when nothing more may be sent now. */
 bool progress_is_paused(const struct progress *p, uint64_t bytes_max);

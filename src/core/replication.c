@@ -35,7 +35,8 @@ static bool send_one(struct craft_core *c, struct progress *p)
         return false;
     }
     if (p->next < log_first_index(&c->log)) {
-        return false; /* the entries it needs were compacted: only a snapshot can help */
+        snapshot_or_fetch(c, p); /* storage has them, or only a snapshot can help */
+        return false;
     }
     craft_index prev = p->next - 1;
     size_t n_avail = log_n_from(&c->log, p->next);
@@ -160,6 +161,7 @@ void replication_tick(struct craft_core *c)
         c->heartbeat_deadline = c->now + c->cfg.heartbeat_interval_ms;
         broadcast_heartbeat(c);
     }
+    snapshot_tick(c);
 }
 
 void replication_maybe_commit(struct craft_core *c)
@@ -195,8 +197,9 @@ void replication_on_append_response(struct craft_core *c, const struct craft_msg
     p->recent_active = true;
     if (r->success) {
         if (progress_on_ack(p, r->index)) {
-            if (p->state == CRAFT_PROGRESS_PROBE) {
-                progress_become_replicate(p);
+            if (p->state == CRAFT_PROGRESS_PROBE ||
+                (p->state == CRAFT_PROGRESS_SNAPSHOT && p->match >= p->snapshot_index)) {
+                progress_become_replicate(p); /* a snapshot's answer is an ordinary ack */
             }
             replication_maybe_commit(c);
         }
@@ -253,16 +256,6 @@ static bool append_is_well_formed(const struct craft_msg *m)
         term = e->term;
     }
     return a->prev_index + a->n_entries >= a->prev_index; /* no wrap-around */
-}
-
-static void accept_leader(struct craft_core *c, craft_id leader)
-{
-    if (c->role != CRAFT_FOLLOWER || c->leader != leader) {
-        role_become_follower(c, c->term, leader);
-    }
-    c->leader_heard = true;
-    c->leader_heard_at = c->now;
-    role_reset_election_timer(c);
 }
 
 static void respond(struct craft_core *c, const struct craft_msg *req, bool success,
@@ -368,7 +361,7 @@ void replication_on_append(struct craft_core *c, const struct craft_msg *m)
     if (!append_is_well_formed(m) || contradicts_committed(c, &m->append)) {
         return;
     }
-    accept_leader(c, m->from);
+    role_follow(c, m->from);
     const struct craft_msg_append *a = &m->append;
     craft_index prev = a->prev_index;
     craft_term prev_term = a->prev_term;

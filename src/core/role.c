@@ -33,6 +33,17 @@ void role_become_follower(struct craft_core *c, craft_term term, craft_id leader
     }
 }
 
+void role_follow(struct craft_core *c, craft_id leader)
+{
+    CRAFT_ASSERT(c->role != CRAFT_LEADER);
+    if (c->role != CRAFT_FOLLOWER || c->leader != leader) {
+        role_become_follower(c, c->term, leader);
+    }
+    c->leader_heard = true;
+    c->leader_heard_at = c->now;
+    role_reset_election_timer(c);
+}
+
 static void start_campaign(struct craft_core *c, enum craft_role role)
 {
     /* Only voters campaign, and a node whose removal has not committed (no vote of its own). */

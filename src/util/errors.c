@@ -25,6 +25,7 @@ static const struct error_row error_table[] = {
     {"CRAFT_ECOMPACTED", "log entries compacted away"},
     {"CRAFT_ENOTFOUND", "not found"},
     {"CRAFT_EEXIST", "already exists"},
+    {"CRAFT_ESTALE", "stale: superseded or already known"},
 };
 
 _Static_assert(sizeof error_table / sizeof error_table[0] == (size_t)(-CRAFT_ERROR_MIN) + 1,

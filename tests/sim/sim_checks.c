@@ -354,6 +354,10 @@ static void check_timeout_now(struct sim_checks *ck, const struct sim_node *n,
     }
     const struct sim_disk *t = &ck->nodes[m->to].disk;
     size_t last = n->n_log;
+    if (t->hs.term > m->term) {
+        return; /* the target moved on to a newer term (and may have truncated what it acked
+                   here): the TimeoutNow of a deposed leader, ignored there */
+    }
     if (last > 0 && (t->n_log < last || t->log[last - 1].prefix != n->log[last - 1].prefix)) {
         sim_checks_fail(ck, n->id, "transfer_target_behind",
                         "leader n%" PRIu64 " sends TimeoutNow to n%" PRIu64 " whose durable log "

@@ -36,6 +36,10 @@ struct h_node {
     size_t n_committed;
     struct craft_read_result reads[256]; /* read outcomes seen in outputs, in order */
     size_t n_reads;
+    struct craft_fetch fetches[64]; /* fetch requests seen in outputs, in order */
+    size_t n_fetches;
+    struct craft_snapshot_send sends[64]; /* snapshot sends seen in outputs, in order */
+    size_t n_sends;
 };
 
 struct harness {
@@ -110,7 +114,8 @@ static inline void h_take_output(struct harness *h, unsigned i, const struct cra
     }
     /* A truncation or hard state alone still has to be "written"; messages that wait for the
      * persist go out with the next h_persist even when this step wrote nothing. */
-    if (out->truncate_from != 0 || out->hard_state_changed || out->n_msgs_after_persist > 0) {
+    if (out->truncate_from != 0 || out->hard_state_changed || out->n_msgs_after_persist > 0 ||
+        out->snapshot.index != 0) {
         node->persist_pending = true;
     }
     for (size_t k = 0; k < out->n_msgs; k++) {
@@ -123,6 +128,17 @@ static inline void h_take_output(struct harness *h, unsigned i, const struct cra
     for (size_t k = 0; k < out->n_reads; k++) {
         assert_true(node->n_reads < 256);
         node->reads[node->n_reads++] = out->reads[k];
+    }
+    for (size_t k = 0; k < out->n_fetches; k++) {
+        assert_true(node->n_fetches < 64);
+        node->fetches[node->n_fetches++] = out->fetches[k];
+    }
+    for (size_t k = 0; k < out->n_snapshot_sends; k++) {
+        assert_true(node->n_sends < 64);
+        node->sends[node->n_sends++] = out->snapshot_sends[k];
+    }
+    if (out->snapshot.index > node->applied_last) {
+        node->applied_last = out->snapshot.index; /* the state machine was restored from it */
     }
     for (size_t k = 0; k < out->n_committed; k++) {
         assert_true(out->committed[k].index > node->applied_last);

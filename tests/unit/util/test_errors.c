@@ -30,6 +30,7 @@ static const struct {
     {CRAFT_ECOMPACTED, "CRAFT_ECOMPACTED"},
     {CRAFT_ENOTFOUND, "CRAFT_ENOTFOUND"},
     {CRAFT_EEXIST, "CRAFT_EEXIST"},
+    {CRAFT_ESTALE, "CRAFT_ESTALE"},
 };
 
 #define N_EXPECTED (sizeof expected_names / sizeof expected_names[0])
