@@ -379,6 +379,7 @@ struct craft_core_status {
     craft_term last_term;
     craft_index first_index;
     craft_id transfer_target; /* leader: the node leadership is being handed to, or none */
+    craft_index snapshot_index; /* the newest snapshot the core knows of (0: none) */
 };
 
 void craft_core_status(const struct craft_core *core, struct craft_core_status *out);

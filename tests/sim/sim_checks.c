@@ -79,8 +79,54 @@ static void check_prefix(struct sim_checks *ck, craft_id node, craft_index index
     sim_map_put(&ck->prefix_at, index, term, prefix);
 }
 
+/* An installed snapshot: the volatile log up to its index is the committed one (it holds only
+ * committed entries); with drop_log nothing follows it. Keeping the log is allowed only when the
+ * log held the snapshot's last entry. */
+static void mirror_snapshot(struct sim_checks *ck, struct sim_node *n,
+                            const struct craft_persist_snapshot *s)
+{
+    if (s->index > ck->n_committed) {
+        sim_checks_fail(ck, n->id, "snapshot_uncommitted",
+                        "n%" PRIu64 " installs a snapshot up to %" PRIu64
+                        " but only %zu entries are committed",
+                        n->id, s->index, ck->n_committed);
+        return;
+    }
+    const struct sim_committed *at = &ck->committed[s->index - 1];
+    if (at->term != s->term) {
+        sim_checks_fail(ck, n->id, "snapshot_term",
+                        "n%" PRIu64 " installs a snapshot of (%" PRIu64 ", term %" PRIu64
+                        ") but the committed entry there has term %" PRIu64,
+                        n->id, s->index, s->term, at->term);
+        return;
+    }
+    if (!s->drop_log) {
+        if (n->n_log < s->index || n->log[s->index - 1].prefix != at->prefix) {
+            sim_checks_fail(ck, n->id, "snapshot_keeps_divergent_log",
+                            "n%" PRIu64 " keeps its log after a snapshot up to %" PRIu64
+                            " that its log (last %zu) does not hold",
+                            n->id, s->index, n->n_log);
+        }
+        return;
+    }
+    size_t same = 0;
+    while (same < n->n_log && same < s->index &&
+           n->log[same].prefix == ck->committed[same].prefix) {
+        same++;
+    }
+    sim_node_mirror_truncate(n, same + 1);
+    for (size_t i = same; i < s->index; i++) {
+        const struct sim_committed *c = &ck->committed[i];
+        sim_node_mirror_append(n, c->term, c->type, c->data_hash);
+    }
+    n->cfg_last = sim_node_config_scan(n, n->n_log);
+}
+
 void sim_checks_output_log(struct sim_checks *ck, struct sim_node *n, const struct craft_output *out)
 {
+    if (out->snapshot.index != 0) {
+        mirror_snapshot(ck, n, &out->snapshot);
+    }
     if (out->truncate_from == 0 && out->n_entries == 0) {
         return;
     }
@@ -305,6 +351,7 @@ void sim_checks_apply(struct sim_checks *ck, struct sim_node *n, const struct cr
     c->term = e->term;
     c->type = e->type;
     c->data_hash = data_hash;
+    c->len = e->data.len;
     c->prefix = n->log[e->index - 1].prefix;
     c->commit_term = n->term > n->hs_term ? n->term : n->hs_term;
     c->durable = durable_mask(ck, e->index, e->term);
@@ -466,8 +513,20 @@ static void obs_hard_state(void *ctx, const struct sim_disk *d, const struct cra
     }
 }
 
+static void obs_committed(void *ctx, craft_index index, struct sim_disk_ent *out)
+{
+    struct sim_checks *ck = ctx;
+    CRAFT_ASSERT(index >= 1 && index <= ck->n_committed); /* a snapshot covers applied entries */
+    const struct sim_committed *c = &ck->committed[index - 1];
+    *out = (struct sim_disk_ent){.term = c->term,
+                                 .type = c->type,
+                                 .data_hash = c->data_hash,
+                                 .prefix = c->prefix,
+                                 .len = c->len};
+}
+
 struct sim_disk_observer sim_checks_observer(struct sim_checks *ck)
 {
-    struct sim_disk_observer obs = {ck, obs_truncate, obs_append, obs_hard_state};
+    struct sim_disk_observer obs = {ck, obs_truncate, obs_append, obs_hard_state, obs_committed};
     return obs;
 }

@@ -22,6 +22,7 @@ struct sim_committed {
     craft_term term;
     uint32_t type;
     uint64_t data_hash;
+    size_t len;
     uint64_t prefix;
     craft_term commit_term; /* the term of the node that applied it first */
     uint32_t durable; /* bit mask of the nodes whose durable log holds this index with this term */

@@ -45,17 +45,20 @@ static bool check_survival(struct sim_cluster *c, struct sim_node *n,
     if (n->crash_floor != 0 && n->crash_floor - 1 < must) {
         must = (size_t)(n->crash_floor - 1);
     }
-    for (size_t i = 0; i < must; i++) {
+    /* What the snapshot covers is its business (sim_snap_boot); the log resumes after it. */
+    size_t base = rec->have_snapshot ? (size_t)rec->snapshot.index : 0;
+    for (size_t i = base; i < must; i++) {
         const struct sim_disk_ent *want = &n->disk.log[i];
-        if (i >= rec->n_entries || rec->entries[i].term != want->term ||
+        size_t k = i - base;
+        if (k >= rec->n_entries || rec->entries[k].term != want->term ||
             (i >= n->disk.n_verified &&
-             sim_hash_bytes(rec->entries[i].data.base, rec->entries[i].data.len) !=
+             sim_hash_bytes(rec->entries[k].data.base, rec->entries[k].data.len) !=
                  want->data_hash)) {
             sim_checks_fail(&c->checks, n->id, "storage_lost_durable",
-                            "n%" PRIu64 " recovered %zu entries, but entry %zu (term %" PRIu64
-                            ") was reported durable and is %s",
-                            n->id, rec->n_entries, i + 1, want->term,
-                            i >= rec->n_entries ? "missing" : "different");
+                            "n%" PRIu64 " recovered %zu entries after index %zu, but entry %zu "
+                            "(term %" PRIu64 ") was reported durable and is %s",
+                            n->id, rec->n_entries, base, i + 1, want->term,
+                            k >= rec->n_entries ? "missing" : "different");
             return false;
         }
     }
@@ -110,19 +113,21 @@ static bool open_storage(struct sim_cluster *c, struct sim_node *n, struct craft
         n->st = NULL;
         return false;
     }
-    if (!check_survival(c, n, &rec)) {
+    memset(boot, 0, sizeof *boot);
+    if (!sim_snap_boot(c, n, &rec, boot) || !check_survival(c, n, &rec)) {
+        storage_recovered_release(n->st);
+        storage_close(n->st);
+        n->st = NULL;
         return false;
     }
     sim_disk_faults_opened(c, n);
     struct sim_disk_observer obs = sim_checks_observer(&c->checks);
-    sim_disk_adopt(&n->disk, &rec.hard_state, rec.entries, rec.n_entries, &obs);
+    sim_disk_adopt(&n->disk, &rec.hard_state, boot->snapshot.index, rec.entries, rec.n_entries,
+                   &obs);
     n->crash_floor = 0;
-    memset(boot, 0, sizeof *boot);
     boot->hard_state = rec.hard_state;
     boot->entries = rec.entries;
     boot->n_entries = rec.n_entries;
-    /* The state machine's own durable applied index (0 for one that lives in memory). */
-    boot->applied = n->sm_durable_applied;
     return true;
 }
 
@@ -181,7 +186,7 @@ static bool start_node(struct sim_cluster *c, struct sim_node *n)
     n->epoch++;
     n->n_lives++;
     sim_checks_restart(&c->checks, n);
-    n->applied = n->sm_durable_applied; /* the next apply must follow it */
+    n->applied = boot.applied; /* the next apply must follow it */
     n->applied_told = n->applied;
     /* The first tick lands anywhere within one tick period. */
     uint64_t first = 1 + prng_below(&c->rng_fault, n->tick_global_us);
@@ -251,6 +256,12 @@ void sim_cluster_destroy(struct sim_cluster *c)
     while (sim_heap_pop(&c->heap, &ev)) {
         if (ev.kind == SIM_EV_DELIVER) {
             sim_net_msg_free(ev.ptr);
+        } else if (ev.kind == SIM_EV_FETCH) {
+            sim_fetch_free(ev.ptr);
+        } else if (ev.kind == SIM_EV_SNAP_BUILT) {
+            sim_snap_build_free(ev.ptr);
+        } else if (ev.kind == SIM_EV_SNAP_MSG) {
+            craft_free(ev.ptr);
         }
     }
     sim_heap_close(&c->heap);
@@ -295,6 +306,7 @@ int sim_cluster_storage_take(struct sim_node *n, const struct sim_disk_write *w,
     memset(&o, 0, sizeof o);
     o.hard_state_changed = w->hs_changed;
     o.hard_state = w->hs;
+    o.snapshot = w->snapshot;
     o.truncate_from = w->truncate_from;
     o.entries = w->entries;
     o.n_entries = w->n_entries;
@@ -303,6 +315,19 @@ int sim_cluster_storage_take(struct sim_node *n, const struct sim_disk_write *w,
         rv = sync ? storage_sync(n->st) : storage_write(n->st);
     }
     return rv;
+}
+
+/* w may have reached the disk without being reported: what it removes need not survive. */
+static void lower_crash_floor(struct sim_node *n, const struct sim_disk_write *w)
+{
+    craft_index from = w->truncate_from;
+    if (w->snapshot.index != 0 && w->snapshot.drop_log &&
+        (from == 0 || w->snapshot.index + 1 < from)) {
+        from = w->snapshot.index + 1;
+    }
+    if (from != 0 && (n->crash_floor == 0 || from < n->crash_floor)) {
+        n->crash_floor = from;
+    }
 }
 
 /* A crash may come while writes are on their way: a random prefix of them reaches the disk, the
@@ -318,10 +343,7 @@ static void crash_pending(struct sim_cluster *c, struct sim_node *n)
         if (reached == whole && !torn) {
             break;
         }
-        if (w->truncate_from != 0 &&
-            (n->crash_floor == 0 || w->truncate_from < n->crash_floor)) {
-            n->crash_floor = w->truncate_from;
-        }
+        lower_crash_floor(n, w);
         rv = sim_cluster_storage_take(n, w, reached < whole);
         if (reached == whole) {
             break;
@@ -383,6 +405,21 @@ static void flip_closed_segment(struct sim_cluster *c, struct sim_node *n)
                   bit);
 }
 
+void sim_cluster_fail_stop(struct sim_cluster *c, struct sim_node *n, int rv)
+{
+    sim_trace_add(&c->trace, c->now_us, SIM_TR_STORAGE, (uint32_t)n->id, SIM_STORAGE_FAIL_STOP,
+                  (uint64_t)(int64_t)rv, 0);
+    if (rv != CRAFT_EIO && rv != CRAFT_ENOSPC) {
+        sim_checks_fail(&c->checks, n->id, "storage_write",
+                        "n%" PRIu64 " storage refused a write: %s: %s", n->id, craft_errname(rv),
+                        storage_errmsg(n->st));
+        return;
+    }
+    sim_disk_faults_fail_stop(c, n);
+    sim_cluster_crash(c, n->id);
+    restart_later(c, n);
+}
+
 void sim_cluster_crash(struct sim_cluster *c, craft_id id)
 {
     struct sim_node *n = &c->nodes[id];
@@ -390,6 +427,7 @@ void sim_cluster_crash(struct sim_cluster *c, craft_id id)
         return;
     }
     uint64_t lost = n->disk.n_pending;
+    sim_snap_stream_crash(n);
     enum sim_crash_kind kind = sim_disk_faults_crash_kind(c, n);
     if (kind == SIM_CRASH_MIDCALL) {
         sim_disk_faults_midcall(c, n);
@@ -523,7 +561,8 @@ int sim_cluster_feed(struct sim_cluster *c, struct sim_node *n, const struct cra
     }
     /* Requests may be refused (not leader, busy, not a voter...): their callers judge the result. */
     bool request = in->type == CRAFT_IN_PROPOSE || in->type == CRAFT_IN_TRANSFER ||
-                   in->type == CRAFT_IN_CHANGE || in->type == CRAFT_IN_READ;
+                   in->type == CRAFT_IN_CHANGE || in->type == CRAFT_IN_READ ||
+                   (in->type == CRAFT_IN_SNAPSHOT_INSTALLED && rv == CRAFT_ESTALE);
     if (rv != 0 && (!request || rv == CRAFT_ENOMEM)) {
         sim_checks_fail(&c->checks, n->id, "core_step_error",
                         "n%" PRIu64 " craft_core_step(input type %u) returned %s", n->id, in->type,
@@ -562,6 +601,7 @@ int sim_cluster_feed(struct sim_cluster *c, struct sim_node *n, const struct cra
     }
     if (n->up && n->applied > applied_before && in->type != CRAFT_IN_COMPACT) {
         sim_compact_after_apply(c, n);
+        sim_snap_after_apply(c, n);
     }
     return rv;
 }
@@ -635,21 +675,9 @@ static void on_disk(struct sim_cluster *c, const struct sim_event *ev)
     if (rv != 0) {
         /* A failed write or fdatasync stops the node (fail-stop); nothing of w was reported,
          * but it may have reached the disk all the same, truncation included. */
-        if (w->truncate_from != 0 && (n->crash_floor == 0 || w->truncate_from < n->crash_floor)) {
-            n->crash_floor = w->truncate_from;
-        }
+        lower_crash_floor(n, w);
         sim_disk_write_free(w);
-        sim_trace_add(&c->trace, c->now_us, SIM_TR_STORAGE, ev->node, SIM_STORAGE_FAIL_STOP,
-                      (uint64_t)(int64_t)rv, 0);
-        if (rv != CRAFT_EIO && rv != CRAFT_ENOSPC) {
-            sim_checks_fail(&c->checks, n->id, "storage_write",
-                            "n%" PRIu64 " storage refused a write: %s: %s", n->id,
-                            craft_errname(rv), storage_errmsg(n->st));
-            return;
-        }
-        sim_disk_faults_fail_stop(c, n);
-        sim_cluster_crash(c, n->id);
-        restart_later(c, n);
+        sim_cluster_fail_stop(c, n, rv);
         return;
     }
     struct sim_disk_observer obs = sim_checks_observer(&c->checks);
@@ -775,6 +803,18 @@ bool sim_cluster_step(struct sim_cluster *c)
     case SIM_EV_MEMBER:
         sim_member_event(c, &ev);
         break;
+    case SIM_EV_FETCH:
+        sim_fetch_on_event(c, &ev);
+        break;
+    case SIM_EV_SNAP_BUILT:
+        sim_snap_on_built(c, &ev);
+        break;
+    case SIM_EV_SNAP_MSG:
+        sim_snap_stream_on_msg(c, &ev);
+        break;
+    case SIM_EV_SNAP_TIMER:
+        sim_snap_stream_on_timer(c, &ev);
+        break;
     default:
         CRAFT_ASSERT(0);
     }
@@ -821,7 +861,9 @@ void sim_cluster_print_status(const struct sim_cluster *c, FILE *f)
         for (size_t k = 0; k < np; k++) {
             fprintf(f, "      -> n%" PRIu64 " %s match %" PRIu64 " next %" PRIu64
                        " inflight %u msgs/%" PRIu64 " bytes, active %d\n",
-                    pr[k].id, pr[k].state == CRAFT_PROGRESS_PROBE ? "probe" : "replicate",
+                    pr[k].id, pr[k].state == CRAFT_PROGRESS_PROBE      ? "probe"
+                    : pr[k].state == CRAFT_PROGRESS_SNAPSHOT ? "snapshot"
+                                                             : "replicate",
                     pr[k].match, pr[k].next, pr[k].inflight_msgs, pr[k].inflight_bytes,
                     pr[k].recent_active);
         }

@@ -21,6 +21,9 @@
 #include "sim_params.h"
 #include "sim_reads.h"
 #include "sim_pause.h"
+#include "sim_fetch.h"
+#include "sim_snap.h"
+#include "sim_snap_stream.h"
 #include "sim_trace.h"
 #include "sim_transfer.h"
 
@@ -76,6 +79,9 @@ void sim_cluster_run_for_ms(struct sim_cluster *c, uint64_t ms);
 void sim_cluster_schedule(struct sim_cluster *c, uint64_t delay_us, uint32_t kind, craft_id node,
                           uint64_t arg);
 void sim_cluster_crash(struct sim_cluster *c, craft_id id);
+/* A storage call failed with rv: an I/O error stops the node (it restarts later), anything else
+ * is a violation. */
+void sim_cluster_fail_stop(struct sim_cluster *c, struct sim_node *n, int rv);
 void sim_cluster_restart(struct sim_cluster *c, craft_id id);
 /* Starts the healed phase: every node up, every link up, no loss, no duplication, no tail. */
 void sim_cluster_heal(struct sim_cluster *c);

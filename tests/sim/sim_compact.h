@@ -8,11 +8,8 @@
 struct sim_cluster;
 struct sim_node;
 
-/* Called after n applied entries: compacts when due, up to what every node's durable log holds,
- * and checks that the core compacted nothing it had not applied and persisted. */
+/* Called after n applied entries: compacts when due, and checks that the core compacted nothing
+ * it had not applied and persisted. */
 void sim_compact_after_apply(struct sim_cluster *c, struct sim_node *n);
-/* The highest index every node that can still start holds in its durable log, matching the
- * committed log (an oracle only the simulator has). */
-craft_index sim_compact_floor(const struct sim_cluster *c);
 
 #endif

@@ -74,6 +74,7 @@ struct sim_disk_write *sim_disk_queue(struct sim_disk *d, const struct craft_out
     struct sim_disk_write *w = sim_xcalloc(1, sizeof(*w));
     w->hs_changed = out->hard_state_changed;
     w->hs = out->hard_state;
+    w->snapshot = out->snapshot;
     w->truncate_from = out->truncate_from;
     w->entries = copy_entries(out->entries, out->n_entries);
     w->n_entries = out->n_entries;
@@ -133,6 +134,26 @@ static void truncate_log(struct sim_disk *d, craft_index from, const struct sim_
     }
 }
 
+/* Appends at n_log + 1 an entry given by its hash. */
+static void append_hashed(struct sim_disk *d, craft_term term, uint32_t type, uint64_t data_hash,
+                          size_t len, const struct sim_disk_observer *obs)
+{
+    void *arr = d->log;
+    sim_grow(&arr, &d->cap_log, d->n_log + 1, sizeof(*d->log));
+    d->log = arr;
+    struct sim_disk_ent *de = &d->log[d->n_log];
+    de->term = term;
+    de->type = type;
+    de->len = len;
+    de->data_hash = data_hash;
+    uint64_t prev = d->n_log > 0 ? d->log[d->n_log - 1].prefix : 0;
+    de->prefix = sim_hash_prefix(prev, de->term, de->type, de->data_hash);
+    d->n_log++;
+    if (obs != NULL && obs->append != NULL) {
+        obs->append(obs->ctx, d, d->n_log);
+    }
+}
+
 static void append_entry(struct sim_disk *d, const struct craft_entry *e,
                          const struct sim_disk_observer *obs)
 {
@@ -140,19 +161,37 @@ static void append_entry(struct sim_disk *d, const struct craft_entry *e,
         return; /* a gap: the volatile log_contiguous check reports it */
     }
     truncate_log(d, e->index, obs);
-    void *arr = d->log;
-    sim_grow(&arr, &d->cap_log, d->n_log + 1, sizeof(*d->log));
-    d->log = arr;
-    struct sim_disk_ent *de = &d->log[d->n_log];
-    de->term = e->term;
-    de->type = e->type;
-    de->len = e->data.len;
-    de->data_hash = sim_hash_bytes(e->data.base, e->data.len);
-    uint64_t prev = d->n_log > 0 ? d->log[d->n_log - 1].prefix : 0;
-    de->prefix = sim_hash_prefix(prev, de->term, de->type, de->data_hash);
-    d->n_log++;
-    if (obs != NULL && obs->append != NULL) {
-        obs->append(obs->ctx, d, d->n_log);
+    append_hashed(d, e->term, e->type, sim_hash_bytes(e->data.base, e->data.len), e->data.len,
+                  obs);
+}
+
+void sim_disk_cover(struct sim_disk *d, craft_index index, craft_term term,
+                    const struct sim_disk_observer *obs)
+{
+    if (index <= d->snap_index) {
+        return; /* an older file: the newer one is what a restart finds */
+    }
+    d->snap_index = index;
+    d->snap_term = term;
+    /* Prefix hashes agree at i exactly when the logs agree up to i: keep the agreeing part. */
+    size_t same = 0;
+    size_t top = d->n_log < index ? d->n_log : (size_t)index;
+    while (same < top) {
+        struct sim_disk_ent want;
+        obs->committed(obs->ctx, same + 1, &want);
+        if (d->log[same].prefix != want.prefix) {
+            break;
+        }
+        same++;
+    }
+    if (same == index) {
+        return;
+    }
+    truncate_log(d, same + 1, obs);
+    for (craft_index i = same + 1; i <= index; i++) {
+        struct sim_disk_ent want;
+        obs->committed(obs->ctx, i, &want);
+        append_hashed(d, want.term, want.type, want.data_hash, want.len, obs);
     }
 }
 
@@ -167,6 +206,10 @@ static void apply_stages(struct sim_disk *d, const struct sim_disk_write *w, siz
         d->hs = w->hs;
     }
     if (stage >= 2) {
+        if (w->snapshot.index != 0 && w->snapshot.drop_log) {
+            /* The WAL is emptied; the durable snapshot (covered already) stands for the rest. */
+            truncate_log(d, w->snapshot.index + 1, obs);
+        }
         truncate_log(d, w->truncate_from, obs);
     }
     for (size_t i = 0; i + 2 < stage && i < w->n_entries; i++) {
@@ -203,7 +246,7 @@ void sim_disk_crash(struct sim_disk *d, struct prng *rng, bool torn,
     free_pending(d);
 }
 
-size_t sim_disk_adopt(struct sim_disk *d, const struct craft_hard_state *hs,
+size_t sim_disk_adopt(struct sim_disk *d, const struct craft_hard_state *hs, craft_index base,
                       const struct craft_entry *entries, size_t n,
                       const struct sim_disk_observer *obs)
 {
@@ -211,19 +254,20 @@ size_t sim_disk_adopt(struct sim_disk *d, const struct craft_hard_state *hs,
         obs->hard_state(obs->ctx, d, hs);
     }
     d->hs = *hs;
-    /* Keep the common prefix; from the first difference on, the recovered log wins. */
+    /* Keep the common prefix; from the first difference on, the recovered log wins. The part the
+     * snapshot covers is the committed log already (sim_disk_cover). */
     size_t same = 0;
-    while (same < n && same < d->n_log && entries[same].index == same + 1 &&
-           d->log[same].term == entries[same].term &&
-           (same < d->n_verified ||
-            d->log[same].data_hash ==
+    while (same < n && base + same < d->n_log && entries[same].index == base + same + 1 &&
+           d->log[base + same].term == entries[same].term &&
+           (base + same < d->n_verified ||
+            d->log[base + same].data_hash ==
                 sim_hash_bytes(entries[same].data.base, entries[same].data.len))) {
         same++;
     }
-    truncate_log(d, same + 1, obs);
+    truncate_log(d, base + same + 1, obs);
     for (size_t i = same; i < n; i++) {
         append_entry(d, &entries[i], obs);
     }
     d->n_verified = d->n_log;
-    return same;
+    return base + same;
 }

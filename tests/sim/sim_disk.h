@@ -27,6 +27,7 @@ struct sim_disk_write {
     uint64_t done_us;
     bool hs_changed;
     struct craft_hard_state hs;
+    struct craft_persist_snapshot snapshot; /* an installed snapshot's effect on the log */
     craft_index truncate_from;
     struct craft_entry *entries; /* owned, with their bytes, in one block */
     size_t n_entries;
@@ -45,6 +46,8 @@ struct sim_disk_observer {
     void (*append)(void *ctx, const struct sim_disk *d, craft_index index);
     /* Before the durable hard state changes from d->hs to *hs. */
     void (*hard_state)(void *ctx, const struct sim_disk *d, const struct craft_hard_state *hs);
+    /* The committed entry at index (1 <= index <= what was committed), as the model holds it. */
+    void (*committed)(void *ctx, craft_index index, struct sim_disk_ent *out);
 };
 
 struct sim_disk {
@@ -56,6 +59,10 @@ struct sim_disk {
     /* Leading entries the real storage gave back equal at the last restart and not truncated
      * since: a restart compares their terms only, not their data (tests/sim/README.md). */
     size_t n_verified;
+    /* The newest durable snapshot file: it covers the log up to snap_index, so the model's
+     * entries up to there are the committed ones whatever the WAL holds (sim_disk_cover). */
+    craft_index snap_index;
+    craft_term snap_term;
     struct sim_disk_write *head; /* owned FIFO */
     struct sim_disk_write *tail;
     size_t n_pending;
@@ -87,10 +94,16 @@ struct sim_disk_crash_report {
 void sim_disk_crash(struct sim_disk *d, struct prng *rng, bool torn,
                     const struct sim_disk_observer *obs, struct sim_disk_crash_report *rep);
 
-/* Makes the model hold what the real storage recovered (hard state and log), through the
- * observer so the checks see every change; the first n_verified entries are compared by term.
- * Returns how many leading entries were already equal. */
-size_t sim_disk_adopt(struct sim_disk *d, const struct craft_hard_state *hs,
+/* A snapshot of (index, term) became durable: the model's log up to index becomes the committed
+ * one (through the observer), keeping what follows when it already agreed up to there. */
+void sim_disk_cover(struct sim_disk *d, craft_index index, craft_term term,
+                    const struct sim_disk_observer *obs);
+
+/* Makes the model hold what the real storage recovered (hard state, and the log after the
+ * snapshot at base, which the model covers already), through the observer so the checks see
+ * every change; the first n_verified entries are compared by term. Returns how many leading
+ * entries were already equal. */
+size_t sim_disk_adopt(struct sim_disk *d, const struct craft_hard_state *hs, craft_index base,
                       const struct craft_entry *entries, size_t n,
                       const struct sim_disk_observer *obs);
 

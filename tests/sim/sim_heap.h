@@ -25,6 +25,10 @@ enum sim_event_kind {
     SIM_EV_TRANSFER_CHECK = 15, /* node: the leader asked; arg: its term then (sim_transfer) */
     SIM_EV_READ = 16,           /* a client reads at some node (sim_reads) */
     SIM_EV_MEMBER = 17,   /* ask for a membership change (sim_member.c); node: target or 0 */
+    SIM_EV_FETCH = 18,      /* node: leader; ptr: struct sim_fetch_req (sim_fetch.c) */
+    SIM_EV_SNAP_BUILT = 19, /* node: a snapshot build is done; ptr: its image (sim_snap.c) */
+    SIM_EV_SNAP_MSG = 20,   /* node: receiver; ptr: struct sim_snap_msg (sim_snap_stream.c) */
+    SIM_EV_SNAP_TIMER = 21, /* node: sender; arg: peer and stream generation */
 };
 
 struct sim_event {

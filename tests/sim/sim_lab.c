@@ -36,6 +36,13 @@ static const struct sim_lab_test tests[] = {
     {"member_isolated_leader", lab_member_isolated_leader},
     {"member_single_server_bug", lab_member_single_server_bug},
     {"lease_after_pause", lab_lease_after_pause},
+    {"snapshot_basic", lab_snapshot_basic},
+    {"snapshot_install", lab_snapshot_install},
+    {"snapshot_install_unreliable", lab_snapshot_install_unreliable},
+    {"snapshot_install_crash", lab_snapshot_install_crash},
+    {"snapshot_install_uncrash", lab_snapshot_install_uncrash},
+    {"snapshot_all_crash", lab_snapshot_all_crash},
+    {"snapshot_init", lab_snapshot_init},
 };
 
 #define N_TESTS (sizeof(tests) / sizeof(tests[0]))

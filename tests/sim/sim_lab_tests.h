@@ -42,5 +42,12 @@ int lab_member_remove_leader(uint64_t seed);
 int lab_member_isolated_leader(uint64_t seed);
 int lab_member_single_server_bug(uint64_t seed);
 int lab_lease_after_pause(uint64_t seed);
+int lab_snapshot_basic(uint64_t seed);
+int lab_snapshot_install(uint64_t seed);
+int lab_snapshot_install_unreliable(uint64_t seed);
+int lab_snapshot_install_crash(uint64_t seed);
+int lab_snapshot_install_uncrash(uint64_t seed);
+int lab_snapshot_all_crash(uint64_t seed);
+int lab_snapshot_init(uint64_t seed);
 
 #endif

@@ -89,13 +89,11 @@ static uint64_t latency(struct sim_network *net, uint32_t type)
     return l;
 }
 
-unsigned sim_network_route(struct sim_network *net, const struct craft_msg *m,
-                           uint64_t latency_us[2])
+/* The fate of a message of type (0 for the node's own messages) on the link from -> to. */
+static unsigned route(struct sim_network *net, uint32_t type, craft_id from, craft_id to,
+                      uint64_t latency_us[2])
 {
-    uint32_t t = m->type <= CRAFT_MSG_TYPE_MAX ? m->type : 0;
-    net->stats.msgs[t]++;
-    net->stats.bytes[t] += sim_net_msg_bytes(m);
-    if (!sim_network_link_up(net, m->from, m->to)) {
+    if (!sim_network_link_up(net, from, to)) {
         net->stats.dropped++;
         return 0;
     }
@@ -103,14 +101,31 @@ unsigned sim_network_route(struct sim_network *net, const struct craft_msg *m,
         net->stats.dropped++;
         return 0;
     }
-    latency_us[0] = latency(net, m->type);
+    latency_us[0] = latency(net, type);
     if (net->p.dup_ppm > 0 && prng_chance(&net->rng, net->p.dup_ppm)) {
         net->stats.duplicated++;
         /* The copy may trail far behind: stale duplicates are what attack idempotence. */
-        latency_us[1] = latency(net, m->type) + prng_below(&net->rng, 4 * (uint64_t)net->p.lat_us_max);
+        latency_us[1] = latency(net, type) + prng_below(&net->rng, 4 * (uint64_t)net->p.lat_us_max);
         return 2;
     }
     return 1;
+}
+
+unsigned sim_network_route(struct sim_network *net, const struct craft_msg *m,
+                           uint64_t latency_us[2])
+{
+    uint32_t t = m->type <= CRAFT_MSG_TYPE_MAX ? m->type : 0;
+    net->stats.msgs[t]++;
+    net->stats.bytes[t] += sim_net_msg_bytes(m);
+    return route(net, m->type, m->from, m->to, latency_us);
+}
+
+unsigned sim_network_route_node_msg(struct sim_network *net, craft_id from, craft_id to,
+                                    uint64_t bytes, uint64_t latency_us[2])
+{
+    net->stats.node_msgs++;
+    net->stats.node_bytes += bytes;
+    return route(net, 0, from, to, latency_us);
 }
 
 uint64_t sim_network_fifo(struct sim_network *net, craft_id from, craft_id to, uint64_t now_us,

@@ -35,6 +35,8 @@ struct sim_net_params {
 struct sim_net_stats {
     uint64_t msgs[CRAFT_MSG_TYPE_MAX + 1];  /* sent (before loss), by type */
     uint64_t bytes[CRAFT_MSG_TYPE_MAX + 1]; /* header + entries' data, by type */
+    uint64_t node_msgs;  /* the node's own messages (snapshot streams) */
+    uint64_t node_bytes;
     uint64_t dropped;
     uint64_t duplicated;
 };
@@ -75,6 +77,9 @@ bool sim_net_msg_is_request(uint32_t type);
  * latency_us[0..copies). */
 unsigned sim_network_route(struct sim_network *net, const struct craft_msg *m,
                            uint64_t latency_us[2]);
+/* The same for a message of the node's own (a snapshot chunk or its answer) of `bytes`. */
+unsigned sim_network_route_node_msg(struct sim_network *net, craft_id from, craft_id to,
+                                    uint64_t bytes, uint64_t latency_us[2]);
 /* With p.fifo, stretches latency_us so the message arrives no earlier than the last one sent on
  * the link from -> to, and records its arrival; otherwise returns latency_us unchanged. */
 uint64_t sim_network_fifo(struct sim_network *net, craft_id from, craft_id to, uint64_t now_us,

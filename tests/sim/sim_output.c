@@ -130,6 +130,12 @@ static void persist(struct sim_cluster *c, struct sim_node *n, const struct craf
 
 static void apply(struct sim_cluster *c, struct sim_node *n, const struct craft_output *out)
 {
+    if (out->snapshot.index > n->applied) {
+        /* Installed: the node restores its state machine from the snapshot (sim_snap_install
+         * checked its state), so it is at the snapshot's index. */
+        n->applied = out->snapshot.index;
+        n->applied_told = out->snapshot.index;
+    }
     if (out->n_committed == 0) {
         return;
     }
@@ -160,4 +166,6 @@ void sim_cluster_carry_out(struct sim_cluster *c, struct sim_node *n, const stru
     }
     apply(c, n, out);
     sim_reads_on_output(c, n, out);
+    sim_fetch_on_output(c, n, out);
+    sim_snap_stream_on_output(c, n, out);
 }

@@ -116,6 +116,16 @@ struct sim_params {
     uint32_t member_us_max;
     uint32_t change_after_leader_ppm;
     bool member_small;
+    /* Snapshots (sim_snap.c, drawn last): a node snapshots its state machine at every multiple of
+     * snapshot_every of the applied index (0: never), with an image padded by up to
+     * snapshot_pad_max bytes; streams go in chunks of snap_chunk_bytes, snap_window of them in
+     * flight, resent after snap_resend_us without progress and given up after snap_stall_us. */
+    uint32_t snapshot_every;
+    uint32_t snapshot_pad_max;
+    uint32_t snap_chunk_bytes;
+    uint32_t snap_window;
+    uint32_t snap_resend_us;
+    uint32_t snap_stall_us;
 };
 
 #endif

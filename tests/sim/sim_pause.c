@@ -88,6 +88,10 @@ bool sim_pause_defer(struct sim_cluster *c, const struct sim_event *ev)
     case SIM_EV_TICK:
     case SIM_EV_DISK:
     case SIM_EV_FLUSH: /* a batch of deliveries waits with them */
+    case SIM_EV_FETCH:
+    case SIM_EV_SNAP_BUILT:
+    case SIM_EV_SNAP_MSG:
+    case SIM_EV_SNAP_TIMER:
         id = ev->node;
         break;
     case SIM_EV_CLIENT:

@@ -38,6 +38,9 @@ int sim_scenario_init(struct sim_scenario *s, const char *name, const struct sim
     p.n_voters_start = o->n_voters;
     p.no_rule_checks = o->safety_only;
     p.read_lease = o->read_lease && o->check_quorum;
+    p.snapshot_every = o->snapshot_every;
+    p.compact_every = o->compact_every;
+    p.wal_segment_bytes = o->wal_segment_bytes;
     reliable_net(&p.net);
     p.disk_us_min = 100;
     p.disk_us_max = 600;

@@ -32,6 +32,11 @@ struct sim_scenario_opts {
     unsigned n_voters; /* nodes 1..n_voters bootstrap the cluster, the rest wait (0: all) */
     bool safety_only;  /* only the safety properties judge (no protocol-rule checks) */
     bool read_lease;   /* lease reads configured (with check_quorum) */
+    /* Snapshots every snapshot_every applied entries, the core's memory log compacted every
+     * compact_every, WAL segments of wal_segment_bytes (0: off, off, the default). */
+    uint32_t snapshot_every;
+    uint32_t compact_every;
+    uint64_t wal_segment_bytes;
 };
 
 void sim_scenario_opts_init(struct sim_scenario_opts *o, unsigned n, uint64_t seed);

@@ -99,7 +99,7 @@ static void test_sim_disk_applies_in_fifo_order_and_copies(void)
     struct sim_disk d;
     sim_disk_init(&d, 1);
     struct counts cn = {0};
-    struct sim_disk_observer obs = {&cn, c_truncate, c_append, c_hs};
+    struct sim_disk_observer obs = {&cn, c_truncate, c_append, c_hs, NULL};
     char data[3][4] = {"aaa", "bbb", "ccc"};
     struct craft_entry e[3];
     for (int i = 0; i < 3; i++) {

@@ -143,6 +143,19 @@ void sim_swarm_draw(uint64_t seed, unsigned nodes_forced, struct sim_params *p,
         p->rot = false;
         p->misdirect_ppm = 0;
     }
+    /* Snapshots (drawn last): small thresholds so they are taken, sent and installed often, under
+     * every fault above. A snapshot is sent only to a follower behind the leader's memory log, so
+     * such seeds always compact it. */
+    bool snaps = prng_chance(&r, 400000);
+    p->snapshot_every = snaps ? pick(&r, 4, 200) : 0;
+    p->snapshot_pad_max = prng_chance(&r, 500000) ? pick(&r, 0, 96 << 10) : pick(&r, 0, 2048);
+    p->snap_chunk_bytes = pick(&r, 256, 16 << 10);
+    p->snap_window = pick(&r, 1, 8);
+    p->snap_resend_us = pick(&r, 5000, 60000);
+    p->snap_stall_us = pick(&r, 200000, 2000000);
+    if (snaps && p->compact_every == 0) {
+        p->compact_every = pick(&r, 1, 2 * p->snapshot_every);
+    }
 }
 
 static craft_id random_node(struct sim_cluster *c)

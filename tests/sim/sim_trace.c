@@ -289,6 +289,12 @@ void sim_trace_format(const struct sim_trace_rec *r, char *buf, size_t n)
             snprintf(p, left, "STORAGE power fails after %" PRIu64 " more mutating calls", r->b);
         } else if (r->a == SIM_STORAGE_MISDIRECT) {
             snprintf(p, left, "STORAGE next write misdirected %" PRIu64 " bytes back", r->b);
+        } else if (r->a == SIM_STORAGE_SNAPSHOT) {
+            snprintf(p, left, "STORAGE snapshot up to %" PRIu64 " written: %s", r->b,
+                     craft_errname((int)(int64_t)r->c));
+        } else if (r->a == SIM_STORAGE_INSTALL) {
+            snprintf(p, left, "STORAGE snapshot up to %" PRIu64 " received, core: %s", r->b,
+                     craft_errname((int)(int64_t)r->c));
         } else if (r->a == SIM_STORAGE_ROT) {
             snprintf(p, left, "STORAGE bit %" PRIu64 " rots in %s", r->c,
                      r->b == SIM_ROT_NEWEST_SEGMENT ? "the newest WAL segment"

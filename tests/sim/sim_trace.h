@@ -94,6 +94,9 @@ enum sim_storage_event {
     SIM_STORAGE_MIDCALL = 6,   /* power fails inside a storage call: b = mutating calls it got */
     SIM_STORAGE_MISDIRECT = 7, /* the next write lands b bytes before its place */
     SIM_STORAGE_ROT = 8,       /* a bit flips: b = enum sim_rot_target, c = bit offset in it */
+    /* Snapshots (sim_snap.c): */
+    SIM_STORAGE_SNAPSHOT = 9, /* a snapshot up to b was written (c: 0, or the error) */
+    SIM_STORAGE_INSTALL = 10, /* a received snapshot up to b was offered (c: the core's answer) */
 };
 
 /* Where SIM_STORAGE_ROT flipped a bit. */
