@@ -23,7 +23,7 @@ struct storage_recovered {
     const struct craft_entry *entries; /* borrowed until storage_recovered_release */
     size_t n_entries;
     bool have_snapshot;
-    struct snapshot_meta snapshot;
+    struct craft_snapshot_meta snapshot;
     struct wal_open_report wal;
 };
 

@@ -7,18 +7,19 @@
 #include <string.h>
 
 #include "fuzz_util.h"
+#include "storage/snapshot_format.h"
 #include "storage/snapshot_store.h"
 #include "util/byteorder.h"
 
 static void read_all(struct io_fs *fs, craft_index index, craft_term term, size_t file_len)
 {
     struct snapshot_reader *r;
-    struct snapshot_meta meta;
+    struct craft_snapshot_meta meta;
     if (snapshot_reader_open(fs, index, term, &r, &meta) != 0) {
         return;
     }
     FUZZ_CHECK(meta.index == index && meta.term == term);
-    FUZZ_CHECK(meta.n_voters >= 1 && meta.n_voters <= CRAFT_VOTERS_MAX);
+    FUZZ_CHECK(snapshot_meta_valid(&meta)); /* counts, duplicates, voters and learners apart */
     static unsigned char buf[4096];
     size_t total = 0;
     for (;;) {
@@ -49,10 +50,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     char name[IO_FS_NAME_MAX];
     snapshot_file_name(index, term, name, sizeof name);
     if (fuzz_put_file(fs, name, data, size) == 0) {
-        struct snapshot_meta meta;
+        struct craft_snapshot_meta meta;
         bool found = false;
         if (snapshot_latest(fs, &meta, &found) == 0 && found) {
             FUZZ_CHECK(meta.index == index && meta.term == term);
+            FUZZ_CHECK(snapshot_meta_valid(&meta));
         }
         read_all(fs, index, term, size);
     }

@@ -65,10 +65,11 @@ static unsigned char snap_byte(size_t i)
 
 static int write_snapshot(struct io_fs *fs, struct outcome *o)
 {
-    struct snapshot_meta meta = {.index = SNAP_INDEX, .term = SNAP_TERM, .n_voters = 3};
-    meta.voters[0] = 1;
-    meta.voters[1] = 2;
-    meta.voters[2] = NODE;
+    struct craft_snapshot_meta meta = {.index = SNAP_INDEX, .term = SNAP_TERM};
+    meta.membership.n_voters = 3;
+    meta.membership.voters[0] = 1;
+    meta.membership.voters[1] = 2;
+    meta.membership.voters[2] = NODE;
     struct snapshot_writer *sw;
     o->snapshot_started = true;
     int rv = snapshot_writer_begin(fs, &meta, &sw);
@@ -165,21 +166,20 @@ static void run_workload(struct io_fs *fs, struct storage_config *cfg, struct ou
     storage_close(s);
 }
 
-
 static bool hs_equal(const struct craft_hard_state *a, const struct craft_hard_state *b)
 {
     return a->term == b->term && a->vote == b->vote && a->commit == b->commit;
 }
 
 /* Reads the whole snapshot image and compares it; returns an error text or NULL. */
-static const char *check_snapshot(struct io_fs *fs, const struct snapshot_meta *meta)
+static const char *check_snapshot(struct io_fs *fs, const struct craft_snapshot_meta *meta)
 {
-    if (meta->index != SNAP_INDEX || meta->term != SNAP_TERM || meta->n_voters != 3 ||
-        meta->voters[2] != NODE) {
+    if (meta->index != SNAP_INDEX || meta->term != SNAP_TERM || meta->membership.n_voters != 3 ||
+        meta->membership.voters[2] != NODE) {
         return "snapshot meta differs";
     }
     struct snapshot_reader *r;
-    struct snapshot_meta m;
+    struct craft_snapshot_meta m;
     if (snapshot_reader_open(fs, meta->index, meta->term, &r, &m) != 0) {
         return "snapshot_reader_open failed";
     }
