@@ -71,20 +71,23 @@ static struct request *request_copy(const struct craft_persist *out)
     return r;
 }
 
-/* Makes one batch durable: the newest hard state first (entries never outrun their term), then
- * every request's log changes, then one sync. */
+/* Makes one batch durable: every request's log changes queued (in memory), then the newest hard
+ * state saved, then one sync. So the hard state is durable before any entry (entries never
+ * outrun their term), and the commit it carries already knows of the batch's truncations (see
+ * storage_persist). */
 static int write_batch(struct storage *st, struct request *batch, uint64_t *n_entries)
 {
     const struct craft_hard_state *hs = NULL;
-    for (struct request *r = batch; r != NULL; r = r->next) {
+    int rv = 0;
+    for (struct request *r = batch; r != NULL && rv == 0; r = r->next) {
+        rv = storage_queue_log(st, r->truncate_from, r->entries, r->n_entries);
+        *n_entries += r->n_entries;
         if (r->hs_changed) {
             hs = &r->hs;
         }
     }
-    int rv = hs != NULL ? storage_save_hard_state(st, hs) : 0;
-    for (struct request *r = batch; r != NULL && rv == 0; r = r->next) {
-        rv = storage_queue_log(st, r->truncate_from, r->entries, r->n_entries);
-        *n_entries += r->n_entries;
+    if (rv == 0 && hs != NULL) {
+        rv = storage_save_hard_state(st, hs);
     }
     return rv == 0 ? storage_sync(st) : rv;
 }
@@ -137,8 +140,8 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-int log_writer_start(struct storage *st, const struct log_writer_config *cfg,
-                     log_writer_done_cb cb, void *arg, struct log_writer **out)
+int log_writer_start(struct storage *st, const struct log_writer_config *cfg, log_writer_done_cb cb,
+                     void *arg, struct log_writer **out)
 {
     struct log_writer *lw = craft_calloc(1, sizeof *lw);
     if (lw == NULL) {

@@ -15,9 +15,11 @@ struct storage {
     struct wal *wal;                 /* owned */
     struct craft_hard_state saved;   /* what the hard state file holds */
     struct craft_hard_state latest;  /* the newest the core asked for */
-    craft_index durable_last;        /* the WAL's last index as of the last completed sync */
-    craft_index snapshot_index;      /* the snapshot found at open covers up to here (0: none) */
-    bool failed;                     /* an I/O error happened: nothing more is written */
+    /* The last index of the durable WAL that no queued truncation takes back: the WAL's last
+     * index as of the last completed sync, lowered by every truncation queued since. */
+    craft_index durable_last;
+    craft_index snapshot_index; /* the snapshot found at open covers up to here (0: none) */
+    bool failed;                /* an I/O error happened: nothing more is written */
     char errmsg[256];
 };
 
@@ -93,7 +95,10 @@ static int fail(struct storage *s, int rv, const char *what)
 /* The hard state as written: its commit is cut to what the WAL holds durably. A follower's core
  * commits up to the leader's commit as soon as the entries are in its volatile log, before they
  * are durable here; a saved commit above the durable log would make a later crash look like
- * lost committed entries, and recovery treats that as damage (wal_open_committed). */
+ * lost committed entries, and recovery treats that as damage (wal_open_committed). Entries a
+ * queued truncation takes back do not count either: until its sync, the durable log still
+ * holds the old entries at those indexes, and a commit covering them would make a crash
+ * recover them as committed (the core commits the new ones in the very step that truncates). */
 static struct craft_hard_state commit_durable(const struct storage *s,
                                               const struct craft_hard_state *hs)
 {
@@ -127,6 +132,20 @@ int storage_save_hard_state(struct storage *s, const struct craft_hard_state *hs
     return 0;
 }
 
+/* Queues the removal of the WAL's entries from `from` on. */
+static int queue_truncate(struct storage *s, craft_index from)
+{
+    CRAFT_ASSERT(from >= 1);
+    int rv = wal_truncate(s->wal, from);
+    if (rv != 0) {
+        return fail(s, rv, "truncating the log");
+    }
+    if (s->durable_last >= from) {
+        s->durable_last = from - 1;
+    }
+    return 0;
+}
+
 int storage_queue_log(struct storage *s, craft_index truncate_from,
                       const struct craft_entry *entries, size_t n)
 {
@@ -134,14 +153,14 @@ int storage_queue_log(struct storage *s, craft_index truncate_from,
         return CRAFT_EIO;
     }
     if (truncate_from != 0) {
-        int rv = wal_truncate(s->wal, truncate_from);
+        int rv = queue_truncate(s, truncate_from);
         if (rv != 0) {
-            return fail(s, rv, "truncating the log");
+            return rv;
         }
     }
     for (size_t i = 1; i < n; i++) {
         CRAFT_ASSERT(entries[i].index == entries[i - 1].index + 1); /* a contiguous run */
-        CRAFT_ASSERT(entries[i].term >= entries[i - 1].term);        /* terms never fall */
+        CRAFT_ASSERT(entries[i].term >= entries[i - 1].term);       /* terms never fall */
     }
     CRAFT_ASSERT(n == 0 || truncate_from == 0 || entries[0].index == truncate_from);
     if (n > 0) {
@@ -155,13 +174,14 @@ int storage_queue_log(struct storage *s, craft_index truncate_from,
 
 int storage_persist(struct storage *s, const struct craft_persist *p)
 {
-    if (p->hard_state_changed) {
-        int rv = storage_save_hard_state(s, &p->hard_state);
-        if (rv != 0) {
-            return rv;
-        }
+    /* The log changes are only queued (nothing reaches the disk before storage_write or
+     * storage_sync), so the hard state saved next is still durable before any of them; queued
+     * first, a truncation lowers the commit that save may write (see commit_durable). */
+    int rv = storage_queue_log(s, p->truncate_from, p->entries, p->n_entries);
+    if (rv == 0 && p->hard_state_changed) {
+        rv = storage_save_hard_state(s, &p->hard_state);
     }
-    return storage_queue_log(s, p->truncate_from, p->entries, p->n_entries);
+    return rv;
 }
 
 int storage_write(struct storage *s)

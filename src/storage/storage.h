@@ -34,20 +34,24 @@ struct storage_recovered {
  * returned (after a process crash, the page cache may hold writes no sync covered). fs is
  * borrowed for the storage's lifetime. */
 CRAFT_MUST_CHECK int storage_open(struct io_fs *fs, const struct storage_config *cfg,
-                                  struct storage **out, struct storage_recovered *rec,
-                                  char *errmsg, size_t errmsg_len);
+                                  struct storage **out, struct storage_recovered *rec, char *errmsg,
+                                  size_t errmsg_len);
 
 void storage_recovered_release(struct storage *s);
 
-/* Takes one persist batch (a core output's persist part): saves the hard state now (fdatasync) when its term
- * or vote changed, and queues the truncation and entries for storage_sync. A commit-only change
- * is remembered and written with the next save or on close (commit is a hint on restart). The
- * commit written is cut to the log's durable last index (as of the last completed sync), so the
- * saved commit never covers an entry that was not durable. */
+/* Takes one persist batch (a core output's persist part): queues the truncation and entries for
+ * storage_sync, and saves the hard state now (fdatasync) when its term or vote changed, before
+ * anything queued reaches the disk. A commit-only change is remembered and written with the
+ * next save or on close (commit is a hint on restart). The commit written is cut to the log's
+ * durable last index (as of the last completed sync, lowered by every truncation queued since),
+ * so the saved commit never covers an entry that was not durable, nor one a queued truncation
+ * takes back. */
 CRAFT_MUST_CHECK int storage_persist(struct storage *s, const struct craft_persist *p);
 
 /* The two halves of storage_persist, for a writer that coalesces several outputs into one batch:
- * save a hard state (fdatasync now, only when term or vote changed) and queue log changes. */
+ * queue log changes, and save a hard state (fdatasync now, only when term or vote changed).
+ * Queue a batch's log changes before saving its hard state, so that the commit saved accounts
+ * for the batch's truncations. */
 CRAFT_MUST_CHECK int storage_save_hard_state(struct storage *s, const struct craft_hard_state *hs);
 CRAFT_MUST_CHECK int storage_queue_log(struct storage *s, craft_index truncate_from,
                                        const struct craft_entry *entries, size_t n);
