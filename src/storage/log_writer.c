@@ -13,6 +13,7 @@ struct request {
     uint64_t seq;
     bool hs_changed;
     struct craft_hard_state hs;
+    struct craft_persist_snapshot snapshot;
     craft_index truncate_from;
     struct craft_entry *entries; /* with their bytes, in this request's allocation */
     size_t n_entries;
@@ -55,6 +56,7 @@ static struct request *request_copy(const struct craft_persist *out)
     memset(r, 0, sizeof *r);
     r->hs_changed = out->hard_state_changed;
     r->hs = out->hard_state;
+    r->snapshot = out->snapshot;
     r->truncate_from = out->truncate_from;
     r->entries = (struct craft_entry *)(r + 1);
     r->n_entries = out->n_entries;
@@ -80,7 +82,11 @@ static int write_batch(struct storage *st, struct request *batch, uint64_t *n_en
     const struct craft_hard_state *hs = NULL;
     int rv = 0;
     for (struct request *r = batch; r != NULL && rv == 0; r = r->next) {
-        rv = storage_queue_log(st, r->truncate_from, r->entries, r->n_entries);
+        struct craft_persist p = {.snapshot = r->snapshot,
+                                  .truncate_from = r->truncate_from,
+                                  .entries = r->entries,
+                                  .n_entries = r->n_entries};
+        rv = storage_queue_log(st, &p);
         *n_entries += r->n_entries;
         if (r->hs_changed) {
             hs = &r->hs;

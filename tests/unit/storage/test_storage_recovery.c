@@ -198,7 +198,8 @@ static void test_storage_recovery_commit_on_close_stays_within_the_durable_log(v
     struct craft_entry e = entry(4, data);
     hs.commit = 4;
     assert_int_equal(storage_save_hard_state(s, &hs), 0); /* commit only: remembered */
-    assert_int_equal(storage_queue_log(s, 0, &e, 1), 0);  /* queued, never synced */
+    struct craft_persist out = {.entries = &e, .n_entries = 1};
+    assert_int_equal(storage_queue_log(s, &out), 0); /* queued, never synced */
     storage_close(s);
     s = open_ok(sim, &rec);
     assert_int_equal(rec.n_entries, 3);
