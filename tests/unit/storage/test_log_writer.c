@@ -404,6 +404,28 @@ static void test_log_writer_saved_commit_knows_the_batchs_truncation(void **stat
     stop_writer(f);
 }
 
+/* An installed snapshot goes through the writer like any persist: its drop_log empties the WAL
+ * in the batch, and the entries after it follow. */
+static void test_log_writer_carries_an_installed_snapshot(void **state)
+{
+    struct fixture *f = *state;
+    start_writer(f, LOG_WRITER_QUEUE_BYTES_DEFAULT);
+    for (craft_index i = 1; i <= 5; i++) {
+        submit_entry(f, i, 0);
+    }
+    struct craft_entry e = {.term = 2, .index = 41, .type = CRAFT_ENTRY_NORMAL, .data = {"x", 1}};
+    struct craft_persist out;
+    memset(&out, 0, sizeof out);
+    out.snapshot = (struct craft_persist_snapshot){.index = 40, .term = 2, .drop_log = true};
+    out.entries = &e;
+    out.n_entries = 1;
+    wait_done(f, submit(f, &out));
+    stop_writer(f);
+    assert_int_equal(storage_snapshot_index(f->st), 40);
+    assert_int_equal(wal_first_index(storage_wal(f->st)), 41);
+    assert_int_equal(wal_last_index(storage_wal(f->st)), 41);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +437,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_writer_saved_commit_knows_the_batchs_truncation,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_writer_carries_an_installed_snapshot, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
