@@ -13,6 +13,7 @@ struct request {
     uint64_t seq;
     bool hs_changed;
     struct craft_hard_state hs;
+    struct craft_persist_snapshot snapshot;
     craft_index truncate_from;
     struct craft_entry *entries; /* with their bytes, in this request's allocation */
     size_t n_entries;
@@ -55,6 +56,7 @@ static struct request *request_copy(const struct craft_persist *out)
     memset(r, 0, sizeof *r);
     r->hs_changed = out->hard_state_changed;
     r->hs = out->hard_state;
+    r->snapshot = out->snapshot;
     r->truncate_from = out->truncate_from;
     r->entries = (struct craft_entry *)(r + 1);
     r->n_entries = out->n_entries;
@@ -71,20 +73,27 @@ static struct request *request_copy(const struct craft_persist *out)
     return r;
 }
 
-/* Makes one batch durable: the newest hard state first (entries never outrun their term), then
- * every request's log changes, then one sync. */
+/* Makes one batch durable: every request's log changes queued (in memory), then the newest hard
+ * state saved, then one sync. So the hard state is durable before any entry (entries never
+ * outrun their term), and the commit it carries already knows of the batch's truncations (see
+ * storage_persist). */
 static int write_batch(struct storage *st, struct request *batch, uint64_t *n_entries)
 {
     const struct craft_hard_state *hs = NULL;
-    for (struct request *r = batch; r != NULL; r = r->next) {
+    int rv = 0;
+    for (struct request *r = batch; r != NULL && rv == 0; r = r->next) {
+        struct craft_persist p = {.snapshot = r->snapshot,
+                                  .truncate_from = r->truncate_from,
+                                  .entries = r->entries,
+                                  .n_entries = r->n_entries};
+        rv = storage_queue_log(st, &p);
+        *n_entries += r->n_entries;
         if (r->hs_changed) {
             hs = &r->hs;
         }
     }
-    int rv = hs != NULL ? storage_save_hard_state(st, hs) : 0;
-    for (struct request *r = batch; r != NULL && rv == 0; r = r->next) {
-        rv = storage_queue_log(st, r->truncate_from, r->entries, r->n_entries);
-        *n_entries += r->n_entries;
+    if (rv == 0 && hs != NULL) {
+        rv = storage_save_hard_state(st, hs);
     }
     return rv == 0 ? storage_sync(st) : rv;
 }
@@ -137,8 +146,8 @@ static void *writer_main(void *arg)
     return NULL;
 }
 
-int log_writer_start(struct storage *st, const struct log_writer_config *cfg,
-                     log_writer_done_cb cb, void *arg, struct log_writer **out)
+int log_writer_start(struct storage *st, const struct log_writer_config *cfg, log_writer_done_cb cb,
+                     void *arg, struct log_writer **out)
 {
     struct log_writer *lw = craft_calloc(1, sizeof *lw);
     if (lw == NULL) {

@@ -61,8 +61,10 @@ craft_index wal_first_index(const struct wal *w);
 craft_index wal_last_index(const struct wal *w);
 craft_term wal_term_at(const struct wal *w, craft_index index);
 
-/* Queues entries (indexes last + 1 onwards, or anything if empty) for the next wal_sync; copies
- * their data. CRAFT_EINVAL for a gap, CRAFT_ETOOBIG for an entry too big, CRAFT_EIO if failed. */
+/* Queues entries (indexes last + 1 onwards, or anything if empty, also when a queued truncation
+ * emptied it: the log then restarts there, as after installing a snapshot) for the next
+ * wal_sync; copies their data. CRAFT_EINVAL for a gap, CRAFT_ETOOBIG for an entry too big,
+ * CRAFT_EIO if failed. */
 CRAFT_MUST_CHECK int wal_append(struct wal *w, const struct craft_entry *entries, size_t n);
 
 /* Queues the removal of entries from index `from` on (first <= from <= last + 1). */

@@ -10,6 +10,7 @@
 #include "io/sim/fs_sim.h"
 #include "storage/hard_state.h"
 #include "storage/identity.h"
+#include "storage/snapshot_format.h"
 #include "storage/snapshot_store.h"
 #include "storage/wal.h"
 #include "storage/wal_record.h"
@@ -173,17 +174,38 @@ static void gen_wals(void)
     }
 }
 
+/* A membership for the corpus: n voters (ids 1..), n_old old voters (ids 101..), n_learners
+ * learners (ids 201..), so each shape of the header's lists is present. */
+static struct craft_membership corpus_membership(unsigned n, unsigned n_old, unsigned n_learners)
+{
+    struct craft_membership m;
+    memset(&m, 0, sizeof m);
+    m.n_voters = n;
+    m.n_voters_old = n_old;
+    m.n_learners = n_learners;
+    for (unsigned v = 0; v < n; v++) {
+        m.voters[v] = v + 1;
+    }
+    for (unsigned v = 0; v < n_old; v++) {
+        m.voters_old[v] = 101 + v;
+    }
+    for (unsigned v = 0; v < n_learners; v++) {
+        m.learners[v] = 201 + v;
+    }
+    return m;
+}
+
 static void gen_snapshots(void)
 {
     static const size_t sizes[] = {0, 1, 100, 5000};
-    static const unsigned voters[] = {1, 3, 5, 15};
+    static const unsigned voters[] = {1, 3, 5, CRAFT_VOTERS_MAX};
+    static const unsigned voters_old[] = {0, 0, 3, CRAFT_VOTERS_MAX};
+    static const unsigned learners[] = {0, 2, 1, CRAFT_LEARNERS_MAX};
     for (size_t i = 0; i < sizeof sizes / sizeof sizes[0]; i++) {
         struct io_fs_sim *sim;
         CHECK(io_fs_sim_create(1, &sim) == 0);
-        struct snapshot_meta meta = {.index = 10 + i, .term = 2 + i, .n_voters = voters[i]};
-        for (unsigned v = 0; v < voters[i]; v++) {
-            meta.voters[v] = v + 1;
-        }
+        struct craft_snapshot_meta meta = {.index = 10 + i, .term = 2 + i};
+        meta.membership = corpus_membership(voters[i], voters_old[i], learners[i]);
         struct snapshot_writer *sw;
         CHECK(snapshot_writer_begin(io_fs_sim_fs(sim), &meta, &sw) == 0);
         static unsigned char image[5000];
@@ -206,7 +228,15 @@ static void gen_snapshots(void)
             file[n - 10] ^= 1; /* trailer */
             put("fuzz_snapshot_reader", "bad_trailer", file, n);
             file[n - 10] ^= 1;
-            file[100] ^= 4; /* chunk payload */
+            /* A payload byte changed with its chunk's checksum made to match: only the
+             * trailer's checksum of the whole file tells (as for two senders' files mixed). */
+            size_t chunk = snapshot_header_size(&meta.membership);
+            file[chunk + SNAPSHOT_CHUNK_HEADER + 50] ^= 4;
+            snapshot_chunk_seal(file + chunk, sizes[i]);
+            put("fuzz_snapshot_reader", "bad_file_crc", file, n);
+            file[chunk + SNAPSHOT_CHUNK_HEADER + 50] ^= 4;
+            snapshot_chunk_seal(file + chunk, sizes[i]);
+            file[chunk + SNAPSHOT_CHUNK_HEADER + 70] ^= 4; /* chunk payload */
             put("fuzz_snapshot_reader", "bad_chunk", file, n);
             put("fuzz_snapshot_reader", "truncated", file, n / 2);
         }

@@ -12,15 +12,18 @@
 
 #include "io/sim/fs_sim.h"
 #include "io/thread.h"
+#include "storage/hard_state.h"
 #include "storage/log_writer.h"
 
-/* A file system that forwards to another, except that fdatasync waits while the gate is shut. */
+/* A file system that forwards to another, except that fdatasync waits while the gate is shut
+ * (but for the next `passes` ones). */
 struct gate_fs {
     struct io_fs fs;
     struct io_fs *inner;
     struct io_mutex mu;
     struct io_cond cv;
     bool shut;
+    unsigned passes;
     unsigned n_waiting;
 };
 
@@ -48,11 +51,14 @@ static int g_fdatasync(void *ctx, struct io_file *f)
 {
     struct gate_fs *g = ctx;
     io_mutex_lock(&g->mu);
-    while (g->shut) {
+    while (g->shut && g->passes == 0) {
         g->n_waiting++;
         io_cond_broadcast(&g->cv);
         io_cond_wait(&g->cv, &g->mu);
         g->n_waiting--;
+    }
+    if (g->shut) {
+        g->passes--;
     }
     io_mutex_unlock(&g->mu);
     return g->inner->ops->fdatasync(g->inner->ctx, f);
@@ -295,7 +301,7 @@ static void test_log_writer_refuses_when_the_queue_is_full(void **state)
     set_gate(f, true);
     submit_entry(f, 1, 0);
     wait_writer_in_sync(f);
-    submit_entry(f, 2, 0);          /* an empty queue always takes one */
+    submit_entry(f, 2, 0);           /* an empty queue always takes one */
     submit_entry(f, 3, CRAFT_EBUSY); /* 4 bytes wait already: 4 more would pass 6 */
     set_gate(f, false);
     wait_done(f, 2);
@@ -321,6 +327,105 @@ static void test_log_writer_failed_sync_fails_every_later_request(void **state)
     stop_writer(f);
 }
 
+/* Lets n gated fdatasyncs through, then waits (with a deadline) until the writer sits in the
+ * next one. */
+static void pass_syncs(struct fixture *f, unsigned n)
+{
+    uint64_t deadline = io_monotonic_ns() + DEADLINE_NS;
+    io_mutex_lock(&f->gate.mu);
+    f->gate.passes = n;
+    io_cond_broadcast(&f->gate.cv);
+    while (f->gate.passes > 0 || f->gate.n_waiting == 0) {
+        assert_true(io_cond_wait_until(&f->gate.cv, &f->gate.mu, deadline) ||
+                    (f->gate.passes == 0 && f->gate.n_waiting > 0));
+    }
+    io_mutex_unlock(&f->gate.mu);
+}
+
+static uint64_t submit(struct fixture *f, const struct craft_persist *out)
+{
+    uint64_t seq = 0;
+    assert_int_equal(log_writer_submit(f->lw, out, &seq), 0);
+    return seq;
+}
+
+/* One batch replaces entries 2-3 of term 1 with entries of term 2 and carries a hard state
+ * committing them. The hard state is saved before the WAL sync; while that sync is pending the
+ * durable log still holds the old 2-3, so the commit saved must not cover them. */
+static void test_log_writer_saved_commit_knows_the_batchs_truncation(void **state)
+{
+    struct fixture *f = *state;
+    start_writer(f, LOG_WRITER_QUEUE_BYTES_DEFAULT);
+    struct craft_entry e[3];
+    for (craft_index i = 1; i <= 3; i++) {
+        e[i - 1] = (struct craft_entry){
+            .term = 1, .index = i, .type = CRAFT_ENTRY_NORMAL, .data = {"old", 3}};
+    }
+    struct craft_persist out;
+    memset(&out, 0, sizeof out);
+    out.hard_state_changed = true;
+    out.hard_state = (struct craft_hard_state){.term = 1, .vote = 1, .commit = 0};
+    out.entries = e;
+    out.n_entries = 3;
+    wait_done(f, submit(f, &out));
+    set_gate(f, true);
+    submit_entry(f, 4, 0); /* term 1; its sync holds the gate while the next two queue */
+    wait_writer_in_sync(f);
+    for (size_t i = 1; i < 3; i++) {
+        e[i].term = 2;
+        e[i].data = (struct craft_buf){"new", 3};
+    }
+    memset(&out, 0, sizeof out);
+    out.truncate_from = 2;
+    out.entries = e + 1;
+    out.n_entries = 2;
+    submit(f, &out);
+    memset(&out, 0, sizeof out);
+    out.hard_state_changed = true;
+    out.hard_state = (struct craft_hard_state){.term = 2, .vote = 0, .commit = 3};
+    uint64_t last = submit(f, &out);
+    /* Entry 4's sync, then the two slots of the hard state; the batch's WAL sync waits. */
+    pass_syncs(f, 3);
+    unsigned char slot[HARD_STATE_SLOT_BYTES];
+    size_t n;
+    assert_int_equal(
+        io_fs_sim_read(f->sim, HARD_STATE_FILE, IO_FS_SIM_DURABLE, 0, slot, sizeof slot, &n), 0);
+    uint64_t seq;
+    struct craft_hard_state hs;
+    assert_int_equal(hard_state_slot_decode(slot, &seq, &hs), 1);
+    assert_int_equal(hs.term, 2);
+    if (hs.commit > 1) {
+        fail_msg("the hard state saved commit %llu while the durable log still holds the old "
+                 "entries 2-4",
+                 (unsigned long long)hs.commit);
+    }
+    set_gate(f, false);
+    wait_done(f, last);
+    stop_writer(f);
+}
+
+/* An installed snapshot goes through the writer like any persist: its drop_log empties the WAL
+ * in the batch, and the entries after it follow. */
+static void test_log_writer_carries_an_installed_snapshot(void **state)
+{
+    struct fixture *f = *state;
+    start_writer(f, LOG_WRITER_QUEUE_BYTES_DEFAULT);
+    for (craft_index i = 1; i <= 5; i++) {
+        submit_entry(f, i, 0);
+    }
+    struct craft_entry e = {.term = 2, .index = 41, .type = CRAFT_ENTRY_NORMAL, .data = {"x", 1}};
+    struct craft_persist out;
+    memset(&out, 0, sizeof out);
+    out.snapshot = (struct craft_persist_snapshot){.index = 40, .term = 2, .drop_log = true};
+    out.entries = &e;
+    out.n_entries = 1;
+    wait_done(f, submit(f, &out));
+    stop_writer(f);
+    assert_int_equal(storage_snapshot_index(f->st), 40);
+    assert_int_equal(wal_first_index(storage_wal(f->st)), 41);
+    assert_int_equal(wal_last_index(storage_wal(f->st)), 41);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +435,10 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_log_writer_failed_sync_fails_every_later_request,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_writer_saved_commit_knows_the_batchs_truncation,
+                                        setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_writer_carries_an_installed_snapshot, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

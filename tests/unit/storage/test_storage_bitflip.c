@@ -315,6 +315,7 @@ static void test_storage_bitflip_wal_without_identity_is_corruption(void **state
 #define SNAP_TERM 4
 #define SNAP_BYTES (300u << 10) /* a full chunk and a partial one */
 #define SNAP_HEADER (52u + 8u * 3u)
+#define SNAP_TRAILER 40u
 
 static unsigned char snap_byte(size_t i)
 {
@@ -325,10 +326,11 @@ static struct io_fs_sim *make_snapshot(uint64_t seed)
 {
     struct io_fs_sim *sim;
     assert_int_equal(io_fs_sim_create(seed, &sim), 0);
-    struct snapshot_meta meta = {.index = SNAP_INDEX, .term = SNAP_TERM, .n_voters = 3};
-    meta.voters[0] = 1;
-    meta.voters[1] = NODE;
-    meta.voters[2] = 3;
+    struct craft_snapshot_meta meta = {.index = SNAP_INDEX, .term = SNAP_TERM};
+    meta.membership.n_voters = 3;
+    meta.membership.voters[0] = 1;
+    meta.membership.voters[1] = NODE;
+    meta.membership.voters[2] = 3;
     struct snapshot_writer *sw;
     assert_int_equal(snapshot_writer_begin(io_fs_sim_fs(sim), &meta, &sw), 0);
     static unsigned char image[SNAP_BYTES];
@@ -344,7 +346,7 @@ static struct io_fs_sim *make_snapshot(uint64_t seed)
 static int read_snapshot(struct io_fs_sim *sim, char *errmsg, size_t len)
 {
     struct snapshot_reader *r;
-    struct snapshot_meta meta;
+    struct craft_snapshot_meta meta;
     int rv = snapshot_reader_open(io_fs_sim_fs(sim), SNAP_INDEX, SNAP_TERM, &r, &meta);
     if (rv != 0) {
         return rv;
@@ -385,7 +387,7 @@ static void test_storage_bitflip_snapshot_header_is_skipped_or_corruption(void *
     for (uint64_t b = 0; b < SNAP_HEADER; b++) {
         sim = make_snapshot(b);
         flip(sim, name, b, (unsigned)(b % 8));
-        struct snapshot_meta meta;
+        struct craft_snapshot_meta meta;
         bool found = true;
         assert_int_equal(snapshot_latest(io_fs_sim_fs(sim), &meta, &found), 0);
         assert_false(found);
@@ -400,7 +402,7 @@ static void expect_snapshot_corrupt(uint64_t byte)
     snapshot_file_name(SNAP_INDEX, SNAP_TERM, name, sizeof name);
     struct io_fs_sim *sim = make_snapshot(byte);
     flip(sim, name, byte, (unsigned)(byte * 3 % 8));
-    struct snapshot_meta meta;
+    struct craft_snapshot_meta meta;
     bool found = false;
     assert_int_equal(snapshot_latest(io_fs_sim_fs(sim), &meta, &found), 0);
     assert_true(found); /* the header is fine */
@@ -434,7 +436,7 @@ static void test_storage_bitflip_snapshot_trailer_is_corruption(void **state)
 {
     (void)state;
     uint64_t trailer = SNAP_HEADER + 2 * 8 + SNAP_BYTES;
-    for (uint64_t b = 0; b < 32; b++) {
+    for (uint64_t b = 0; b < SNAP_TRAILER; b++) {
         expect_snapshot_corrupt(trailer + b);
     }
 }

@@ -1,8 +1,8 @@
 /* Crash-point enumeration for a whole data directory (storage.c): opening (identity claim, hard
  * state, WAL), log batches with a truncate and rollovers, hard state saves, a snapshot write and
- * a prefix drop, killed at every mutating call in turn and crashed under each policy. Reopening
- * must succeed, keep every save, batch and snapshot reported durable, and return a consistent log.
- */
+ * the prefix drop that follows it (storage_snapshot_taken), killed at every mutating call in turn
+ * and crashed under each policy. Reopening must succeed, keep every save, batch and snapshot
+ * reported durable, and return a consistent log after the snapshot. */
 #include <assert.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -65,10 +65,11 @@ static unsigned char snap_byte(size_t i)
 
 static int write_snapshot(struct io_fs *fs, struct outcome *o)
 {
-    struct snapshot_meta meta = {.index = SNAP_INDEX, .term = SNAP_TERM, .n_voters = 3};
-    meta.voters[0] = 1;
-    meta.voters[1] = 2;
-    meta.voters[2] = NODE;
+    struct craft_snapshot_meta meta = {.index = SNAP_INDEX, .term = SNAP_TERM};
+    meta.membership.n_voters = 3;
+    meta.membership.voters[0] = 1;
+    meta.membership.voters[1] = 2;
+    meta.membership.voters[2] = NODE;
     struct snapshot_writer *sw;
     o->snapshot_started = true;
     int rv = snapshot_writer_begin(fs, &meta, &sw);
@@ -154,17 +155,21 @@ static void run_workload(struct io_fs *fs, struct storage_config *cfg, struct ou
         case SNAPSHOT:
             rv = write_snapshot(fs, o);
             break;
-        case DROP:
+        case DROP: {
             o->model.floor = SNAP_INDEX;
-            rv = wal_drop_prefix(storage_wal(s), SNAP_INDEX);
+            struct craft_snapshot_meta taken = {.index = SNAP_INDEX, .term = SNAP_TERM};
+            rv = storage_snapshot_taken(s, &taken);
             o->first_after_drop = wal_first_index(storage_wal(s));
+            if (rv == 0) {
+                assert_int_equal(storage_snapshot_index(s), SNAP_INDEX);
+            }
             break;
+        }
         }
     }
     /* Every hard state change in the script changes the term, so close has no commit to save. */
     storage_close(s);
 }
-
 
 static bool hs_equal(const struct craft_hard_state *a, const struct craft_hard_state *b)
 {
@@ -172,14 +177,14 @@ static bool hs_equal(const struct craft_hard_state *a, const struct craft_hard_s
 }
 
 /* Reads the whole snapshot image and compares it; returns an error text or NULL. */
-static const char *check_snapshot(struct io_fs *fs, const struct snapshot_meta *meta)
+static const char *check_snapshot(struct io_fs *fs, const struct craft_snapshot_meta *meta)
 {
-    if (meta->index != SNAP_INDEX || meta->term != SNAP_TERM || meta->n_voters != 3 ||
-        meta->voters[2] != NODE) {
+    if (meta->index != SNAP_INDEX || meta->term != SNAP_TERM || meta->membership.n_voters != 3 ||
+        meta->membership.voters[2] != NODE) {
         return "snapshot meta differs";
     }
     struct snapshot_reader *r;
-    struct snapshot_meta m;
+    struct craft_snapshot_meta m;
     if (snapshot_reader_open(fs, meta->index, meta->term, &r, &m) != 0) {
         return "snapshot_reader_open failed";
     }
@@ -240,8 +245,17 @@ static void reopen_and_check(struct io_fs_sim *sim, struct storage_config *cfg,
                (unsigned long long)rec.hard_state.vote, (unsigned long long)rec.hard_state.commit,
                o->n_saves_ok, o->n_saves);
     }
+    /* The entries a snapshot covers are not handed back; the rest continue it. */
+    struct wal_model model = o->model;
+    if (rec.have_snapshot && rec.snapshot.index > model.floor) {
+        model.floor = rec.snapshot.index;
+    }
+    if (rec.have_snapshot && rec.n_entries > 0 && rec.entries[0].index != rec.snapshot.index + 1) {
+        failed(fl, "%s: the log after snapshot %llu starts at %llu", what,
+               (unsigned long long)rec.snapshot.index, (unsigned long long)rec.entries[0].index);
+    }
     char why[512];
-    if (wal_model_check(&o->model, rec.entries, rec.n_entries, why, sizeof why) < 0) {
+    if (wal_model_check(&model, rec.entries, rec.n_entries, why, sizeof why) < 0) {
         failed(fl, "%s: log: %s", what, why);
     }
     if (o->snapshot_ok && !rec.have_snapshot) {

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+#include "crash_harness.h"
 #include "io/sim/fs_sim.h"
 #include "scratch_dir.h"
 #include "storage/storage.h"
@@ -197,13 +198,71 @@ static void test_storage_recovery_commit_on_close_stays_within_the_durable_log(v
     struct craft_entry e = entry(4, data);
     hs.commit = 4;
     assert_int_equal(storage_save_hard_state(s, &hs), 0); /* commit only: remembered */
-    assert_int_equal(storage_queue_log(s, 0, &e, 1), 0);  /* queued, never synced */
+    struct craft_persist out = {.entries = &e, .n_entries = 1};
+    assert_int_equal(storage_queue_log(s, &out), 0); /* queued, never synced */
     storage_close(s);
     s = open_ok(sim, &rec);
     assert_int_equal(rec.n_entries, 3);
     assert_int_equal(rec.hard_state.commit, 3);
     storage_close(s);
     io_fs_sim_destroy(sim);
+}
+
+/* A follower replaces entries 4-6 of term 1 with entries 4-6 of term 2 and commits them in the
+ * same step (or a later one, saved with a term change before the sync). Until the sync the
+ * durable log still holds the old 4-6: a commit covering them, saved meanwhile, would make a
+ * crash recover entries that were never committed as committed. */
+static void test_storage_recovery_saved_commit_never_covers_a_queued_truncation(void **state)
+{
+    (void)state;
+    for (int later = 0; later < 2; later++) {
+        struct io_fs_sim *sim;
+        assert_int_equal(io_fs_sim_create(7, &sim), 0);
+        struct storage_recovered rec;
+        struct storage *s = open_ok(sim, &rec);
+        storage_recovered_release(s);
+        struct craft_hard_state hs = {.term = 1, .vote = 2, .commit = 0};
+        persist_batch(s, 1, 6, &hs);
+        unsigned char data[3][PAYLOAD];
+        struct craft_entry e[3] = {entry(4, data[0]), entry(5, data[1]), entry(6, data[2])};
+        for (size_t i = 0; i < 3; i++) {
+            e[i].term = 2;
+        }
+        struct craft_persist out;
+        memset(&out, 0, sizeof out);
+        out.truncate_from = 4;
+        out.entries = e;
+        out.n_entries = 3;
+        hs = (struct craft_hard_state){.term = 2, .vote = 0, .commit = 6};
+        if (later) {
+            /* Term 2 is saved with the truncation; the commit comes alone (remembered), and a
+             * vote in term 3 saves it before the sync. */
+            out.hard_state_changed = true;
+            out.hard_state = (struct craft_hard_state){.term = 2, .vote = 0, .commit = 0};
+            assert_int_equal(storage_persist(s, &out), 0);
+            assert_int_equal(storage_save_hard_state(s, &hs), 0);
+            hs = (struct craft_hard_state){.term = 3, .vote = 2, .commit = 6};
+            assert_int_equal(storage_save_hard_state(s, &hs), 0);
+        } else {
+            out.hard_state_changed = true;
+            out.hard_state = hs;
+            assert_int_equal(storage_persist(s, &out), 0);
+        }
+        set_policy(sim, IO_FS_SIM_CRASH_LOSE_ALL);
+        assert_int_equal(io_fs_sim_crash(sim), 0);
+        storage_close(s);
+        s = open_ok(sim, &rec);
+        assert_int_equal(rec.hard_state.term, later ? 3 : 2);
+        assert_int_equal(rec.n_entries, 6);
+        assert_int_equal(rec.entries[3].term, 1); /* the old entry 4: never committed */
+        if (rec.hard_state.commit > 3) {
+            fail_msg("%s: the saved commit %llu covers entries a queued truncation took back",
+                     later ? "saved later" : "same output",
+                     (unsigned long long)rec.hard_state.commit);
+        }
+        storage_close(s);
+        io_fs_sim_destroy(sim);
+    }
 }
 
 /* A POSIX file system whose reads of WAL segments fail as a latent sector error does: pread
@@ -331,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_storage_recovery_damaged_committed_entry_is_corruption),
         cmocka_unit_test(test_storage_recovery_saved_commit_never_passes_the_durable_log),
         cmocka_unit_test(test_storage_recovery_commit_on_close_stays_within_the_durable_log),
+        cmocka_unit_test(test_storage_recovery_saved_commit_never_covers_a_queued_truncation),
         cmocka_unit_test(test_storage_recovery_read_error_is_eio_not_sigbus),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

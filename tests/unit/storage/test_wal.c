@@ -54,8 +54,8 @@ static void crash_and_reopen(struct fixture *f, int want)
     wal_close(f->wal);
     f->wal = NULL;
     assert_int_equal(io_fs_sim_crash(f->sim), 0);
-    int rv = wal_open(io_fs_sim_fs(f->sim), &f->cfg, &f->wal, &f->report, f->errmsg,
-                      sizeof f->errmsg);
+    int rv =
+        wal_open(io_fs_sim_fs(f->sim), &f->cfg, &f->wal, &f->report, f->errmsg, sizeof f->errmsg);
     if (rv != want) {
         print_error("wal_open: %s\n", f->errmsg);
     }
@@ -102,7 +102,7 @@ static void test_wal_synced_entries_survive_a_crash(void **state)
 {
     struct fixture *f = *state;
     assert_int_equal(reopen(f), 0);
-    append_range(f, 1, 300, 1, true); /* rolls over several 8 KiB segments */
+    append_range(f, 1, 300, 1, true);    /* rolls over several 8 KiB segments */
     append_range(f, 301, 310, 1, false); /* never synced: may go */
     crash_and_reopen(f, 0);
     craft_term terms[300];
@@ -153,6 +153,38 @@ static void test_wal_truncate_past_the_end_of_an_empty_log_is_a_no_op(void **sta
     assert_int_equal(reopen(f), 0);
     craft_term terms[] = {2, 2, 2};
     assert_recovered(f, 1, 3, terms);
+}
+
+/* A whole-log truncation (what installing a snapshot does) leaves an empty log, which takes an
+ * append at any index, whether the truncation is still queued, synced, or recovered; the log
+ * then restarts there across reopens and prefix drops. */
+static void test_wal_emptied_log_takes_any_next_index(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(reopen(f), 0);
+    append_range(f, 1, 300, 1, true); /* several segments */
+    assert_int_equal(wal_truncate(f->wal, wal_first_index(f->wal)), 0);
+    assert_int_equal(wal_last_index(f->wal), 0);
+    append_range(f, 501, 510, 2, true); /* in the truncation's batch */
+    assert_int_equal(wal_first_index(f->wal), 501);
+    assert_int_equal(wal_last_index(f->wal), 510);
+    crash_and_reopen(f, 0);
+    craft_term terms[10] = {2, 2, 2, 2, 2, 2, 2, 2, 2, 2};
+    assert_recovered(f, 501, 510, terms);
+    /* Emptied in a batch of its own, then reopened empty: the next append is anywhere too. */
+    assert_int_equal(wal_truncate(f->wal, 501), 0);
+    assert_int_equal(wal_sync(f->wal), 0);
+    crash_and_reopen(f, 0);
+    assert_recovered(f, 1, 0, NULL);
+    assert_int_equal(wal_last_index(f->wal), 0);
+    append_range(f, 1000, 1000, 3, true);
+    crash_and_reopen(f, 0);
+    assert_recovered(f, 1000, 1000, (craft_term[]){3});
+    /* With every older segment dropped, the log is the new entries alone. */
+    assert_int_equal(wal_drop_prefix(f->wal, 999), 0);
+    append_range(f, 1001, 1001, 3, true);
+    crash_and_reopen(f, 0);
+    assert_recovered(f, 1000, 1001, (craft_term[]){3, 3});
 }
 
 static void test_wal_torn_tail_is_cut_and_reported(void **state)
@@ -250,8 +282,10 @@ static void test_wal_big_entry_gets_its_own_segment(void **state)
     assert_int_equal(reopen(f), 0);
     static char big[20000];
     memset(big, 'x', sizeof big);
-    struct craft_entry e = {
-        .term = 1, .index = 1, .type = CRAFT_ENTRY_NORMAL, .data = {.base = big, .len = sizeof big}};
+    struct craft_entry e = {.term = 1,
+                            .index = 1,
+                            .type = CRAFT_ENTRY_NORMAL,
+                            .data = {.base = big, .len = sizeof big}};
     assert_int_equal(wal_append(f->wal, &e, 1), 0);
     assert_int_equal(wal_sync(f->wal), 0);
     append_range(f, 2, 3, 1, true);
@@ -517,6 +551,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wal_truncate_record_replaces_suffix, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_truncate_past_the_end_of_an_empty_log_is_a_no_op,
                                         setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_emptied_log_takes_any_next_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_torn_tail_is_cut_and_reported, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_damage_before_later_batches_is_corruption, setup,
                                         teardown),
