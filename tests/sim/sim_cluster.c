@@ -600,8 +600,8 @@ int sim_cluster_feed(struct sim_cluster *c, struct sim_node *n, const struct cra
         }
     }
     if (n->up && n->applied > applied_before && in->type != CRAFT_IN_COMPACT) {
+        sim_snap_after_apply(c, n); /* the view is taken before compaction drops its point */
         sim_compact_after_apply(c, n);
-        sim_snap_after_apply(c, n);
     }
     return rv;
 }

@@ -122,6 +122,9 @@ struct sim_disk_write *sim_disk_pop(struct sim_disk *d)
 
 static void truncate_log(struct sim_disk *d, craft_index from, const struct sim_disk_observer *obs)
 {
+    if (from != 0 && from <= d->snap_index) {
+        from = d->snap_index + 1; /* the snapshot file stands for what it covers */
+    }
     if (from == 0 || from > d->n_log) {
         return;
     }
@@ -160,19 +163,25 @@ static void append_entry(struct sim_disk *d, const struct craft_entry *e,
     if (e->index == 0 || e->index > d->n_log + 1) {
         return; /* a gap: the volatile log_contiguous check reports it */
     }
+    if (e->index <= d->snap_index) {
+        return; /* covered by the snapshot file, whatever the WAL holds there */
+    }
     truncate_log(d, e->index, obs);
     append_hashed(d, e->term, e->type, sim_hash_bytes(e->data.base, e->data.len), e->data.len,
                   obs);
 }
 
-void sim_disk_cover(struct sim_disk *d, craft_index index, craft_term term,
+void sim_disk_cover(struct sim_disk *d, craft_index index, craft_term term, bool keep_log,
                     const struct sim_disk_observer *obs)
 {
     if (index <= d->snap_index) {
         return; /* an older file: the newer one is what a restart finds */
     }
-    d->snap_index = index;
-    d->snap_term = term;
+    if (!keep_log) {
+        for (struct sim_disk_write *w = d->head; w != NULL; w = w->next) {
+            w->before_snapshot = true;
+        }
+    }
     /* Prefix hashes agree at i exactly when the logs agree up to i: keep the agreeing part. */
     size_t same = 0;
     size_t top = d->n_log < index ? d->n_log : (size_t)index;
@@ -184,15 +193,16 @@ void sim_disk_cover(struct sim_disk *d, craft_index index, craft_term term,
         }
         same++;
     }
-    if (same == index) {
-        return;
+    if (same < index) {
+        truncate_log(d, same + 1, obs);
+        for (craft_index i = same + 1; i <= index; i++) {
+            struct sim_disk_ent want;
+            obs->committed(obs->ctx, i, &want);
+            append_hashed(d, want.term, want.type, want.data_hash, want.len, obs);
+        }
     }
-    truncate_log(d, same + 1, obs);
-    for (craft_index i = same + 1; i <= index; i++) {
-        struct sim_disk_ent want;
-        obs->committed(obs->ctx, i, &want);
-        append_hashed(d, want.term, want.type, want.data_hash, want.len, obs);
-    }
+    d->snap_index = index;
+    d->snap_term = term;
 }
 
 /* Applies the first `stage` parts of w: 1 = hard state, 2 = truncation, 2 + k = k entries. */
@@ -207,12 +217,14 @@ static void apply_stages(struct sim_disk *d, const struct sim_disk_write *w, siz
     }
     if (stage >= 2) {
         if (w->snapshot.index != 0 && w->snapshot.drop_log) {
-            /* The WAL is emptied; the durable snapshot (covered already) stands for the rest. */
-            truncate_log(d, w->snapshot.index + 1, obs);
+            /* The WAL is emptied; the newest durable snapshot (covered already, perhaps newer
+             * than this write's) stands for what it covers. */
+            craft_index kept = w->snapshot.index > d->snap_index ? w->snapshot.index : d->snap_index;
+            truncate_log(d, kept + 1, obs);
         }
         truncate_log(d, w->truncate_from, obs);
     }
-    for (size_t i = 0; i + 2 < stage && i < w->n_entries; i++) {
+    for (size_t i = 0; i + 2 < stage && i < w->n_entries && !w->before_snapshot; i++) {
         append_entry(d, &w->entries[i], obs);
     }
 }

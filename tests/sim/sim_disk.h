@@ -33,6 +33,9 @@ struct sim_disk_write {
     size_t n_entries;
     struct sim_net_msg **msgs; /* owned; an entry is NULL once its message was sent */
     size_t n_msgs;
+    /* Queued before a snapshot that replaced a divergent log became durable: its entries belong
+     * to that log, which recovery discards (and the install's own write drops). */
+    bool before_snapshot;
 };
 
 struct sim_disk;
@@ -95,8 +98,10 @@ void sim_disk_crash(struct sim_disk *d, struct prng *rng, bool torn,
                     const struct sim_disk_observer *obs, struct sim_disk_crash_report *rep);
 
 /* A snapshot of (index, term) became durable: the model's log up to index becomes the committed
- * one (through the observer), keeping what follows when it already agreed up to there. */
-void sim_disk_cover(struct sim_disk *d, craft_index index, craft_term term,
+ * one (through the observer), keeping what follows when it already agreed up to there. The WAL
+ * can no longer change what it covers. keep_log: the node's log holds the snapshot's last entry,
+ * so writes already queued continue it; else they belong to a log the install will drop. */
+void sim_disk_cover(struct sim_disk *d, craft_index index, craft_term term, bool keep_log,
                     const struct sim_disk_observer *obs);
 
 /* Makes the model hold what the real storage recovered (hard state, and the log after the

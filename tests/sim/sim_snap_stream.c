@@ -7,6 +7,7 @@
 #include "sim_cluster.h"
 #include "sim_mem.h"
 #include "sim_snap.h"
+#include "storage/snapshot_stream.h"
 #include "util/crc32c.h"
 
 #define TIMER_ARG(peer, gen) (((uint64_t)(gen) << 8) | (peer))
@@ -224,13 +225,14 @@ static void rx_finish(struct sim_cluster *c, struct sim_node *n, const struct si
 {
     struct sim_snap_rx *rx = &n->snap_rx;
     struct craft_snapshot_meta meta;
-    int rv = snapshot_sink_finish(rx->sink, &meta);
+    char err[160] = "";
+    int rv = snapshot_sink_finish(rx->sink, &meta, err, sizeof err);
     rx->sink = NULL;
     if (rv == CRAFT_ECORRUPT && !sim_disk_faults_io_errors(&c->p) && c->p.misdirect_ppm == 0) {
         sim_checks_fail(&c->checks, n->id, "snapshot_stream_corrupt",
                         "n%" PRIu64 " received every chunk of snapshot %" PRIu64
-                        " with good CRCs, but the whole file fails its check",
-                        n->id, m->index);
+                        " with good CRCs, but the whole file fails its check: %s",
+                        n->id, m->index, err);
         return;
     }
     if (rv != 0) {
