@@ -315,10 +315,12 @@ static void on_msg(struct craft_core *c, const struct craft_msg *m)
 
 /* What holds after every step, given the term and commit index before it (§5.1, §5.3, §5.4). */
 static void check_invariants(const struct craft_core *c, craft_term term_before,
-                             craft_index commit_before)
+                             craft_index commit_before, craft_index applied_before)
 {
     CRAFT_ASSERT(c->term >= term_before);        /* terms only rise */
     CRAFT_ASSERT(c->commit >= commit_before);    /* commit only rises */
+    CRAFT_ASSERT(c->applied >= applied_before);  /* a state machine never goes back */
+    CRAFT_ASSERT(c->snapshot.index <= c->applied); /* a snapshot holds applied entries */
     CRAFT_ASSERT(c->commit <= log_last_index(&c->log));
     CRAFT_ASSERT(c->log.stable <= log_last_index(&c->log));
     CRAFT_ASSERT(c->applied <= c->emitted);      /* nothing applied that was not handed out */
@@ -349,6 +351,7 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
     int rv = 0;
     craft_term term_before = c->term;
     craft_index commit_before = c->commit;
+    craft_index applied_before = c->applied;
     enum craft_role role_before = c->role;
     output_begin(c);
     switch (in->type) {
@@ -457,7 +460,7 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
         out->proposed_index_first = proposed_first - in->propose.n;
 #endif
     }
-    check_invariants(c, term_before, commit_before);
+    check_invariants(c, term_before, commit_before, applied_before);
     if (rv == 0 && c->out_of_memory) {
         rv = CRAFT_ENOMEM;
     }

@@ -103,7 +103,9 @@ int snapshot_installed(struct craft_core *c, craft_id from, craft_term term,
     if (from_leader) {
         role_follow(c, from);
     }
-    if (c->role == CRAFT_LEADER || m->index <= c->commit) {
+    /* The state machine may hold more than the commit index says (a durable one booted past its
+     * log): a snapshot at or below what it applied must not take it back. */
+    if (c->role == CRAFT_LEADER || m->index <= c->commit || m->index <= c->applied) {
         if (from_leader) {
             acknowledge(c, from, c->commit); /* it has all of it: replication takes over */
         }

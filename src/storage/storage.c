@@ -189,6 +189,12 @@ int storage_save_hard_state(struct storage *s, const struct craft_hard_state *hs
 static int queue_truncate(struct storage *s, craft_index from)
 {
     CRAFT_ASSERT(from >= 1);
+    craft_index first = wal_first_index(s->wal);
+    if (first != 0 && from < first) {
+        /* A snapshot's prefix drop came first (a write queued before it runs after it): what
+         * lies below the WAL's start is covered, removing from there removes all it holds. */
+        from = first;
+    }
     int rv = wal_truncate(s->wal, from);
     if (rv != 0) {
         return fail(s, rv, "truncating the log");
