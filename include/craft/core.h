@@ -173,11 +173,12 @@ enum craft_input_type {
      * CRAFT_EINVAL when it covers entries not applied, or disagrees with the log's term. */
     CRAFT_IN_SNAPSHOT_TAKEN = 11,
     /* Follower: a snapshot streamed from leader snapshot_installed.from of term
-     * snapshot_installed.term is durable here. Returns 0 when the core took it: the node restores
-     * its state machine from it before anything else is applied (applied and commit are now its
-     * index; the log keeps the entries after it when the entry at its index has its term, else
-     * the log is dropped). CRAFT_ESTALE when it is not needed (it covers nothing past the commit
-     * index) or this node leads: leave the state machine as it is. */
+     * snapshot_installed.term is durable here. Returns 0 when the core took it (its effect on the
+     * log is in craft_output.snapshot: the log keeps the entries after it when the entry at its
+     * index has its term, else the log is dropped; commit is now its index): the node restores
+     * its state machine from it before anything else is applied, unless the state machine has
+     * applied past it already (a durable one), which then stays as it is. CRAFT_ESTALE when it
+     * is not needed (it covers nothing past the commit index) or this node leads. */
     CRAFT_IN_SNAPSHOT_INSTALLED = 12,
     /* Leader: the stream of the snapshot of index snapshot_sent.index to snapshot_sent.to ended,
      * delivered (ok) or given up (the node's timeout on lack of progress, a failed read). On

@@ -84,8 +84,14 @@ static void install(struct craft_core *c, const struct craft_snapshot_meta *m)
         c->snapshot = *m; /* storage may drop its log up to it, as after one taken here */
     }
     c->commit = m->index;
-    c->emitted = m->index; /* the state machine is restored from the snapshot */
-    c->applied = m->index;
+    /* The state machine is restored from the snapshot — unless it holds more already (a durable
+     * one booted past its log): then it stays, and the log alone moves on. */
+    if (c->applied < m->index) {
+        c->applied = m->index;
+    }
+    if (c->emitted < m->index) {
+        c->emitted = m->index;
+    }
     output_event_commit(c);
 }
 
@@ -103,9 +109,7 @@ int snapshot_installed(struct craft_core *c, craft_id from, craft_term term,
     if (from_leader) {
         role_follow(c, from);
     }
-    /* The state machine may hold more than the commit index says (a durable one booted past its
-     * log): a snapshot at or below what it applied must not take it back. */
-    if (c->role == CRAFT_LEADER || m->index <= c->commit || m->index <= c->applied) {
+    if (c->role == CRAFT_LEADER || m->index <= c->commit) {
         if (from_leader) {
             acknowledge(c, from, c->commit); /* it has all of it: replication takes over */
         }

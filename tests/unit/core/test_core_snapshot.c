@@ -404,6 +404,45 @@ static void test_core_snapshot_taken_is_checked(void **state)
     h_free(h);
 }
 
+/* A durable state machine booted past its log (applied 8, log up to 3): a snapshot at 6 still
+ * resets the log (the entries up to it are gone from the leader) but takes nothing back from the
+ * state machine, and nothing up to 8 is handed out again. */
+static void test_core_snapshot_install_below_applied_keeps_the_state_machine(void **state)
+{
+    (void)state;
+    struct craft_entry entries[3];
+    const craft_term terms[3] = {1, 1, 1};
+    h_make_entries(entries, terms, 3);
+    struct craft_core_boot boot = {
+        .hard_state = {.term = 1}, .entries = entries, .n_entries = 3, .applied = 8};
+    struct craft_core *c = h_boot_core(3, 3, false, &boot);
+    const craft_id voters[] = {1, 2, 3};
+    struct craft_snapshot_meta meta = {.index = 6, .term = 2, .membership = h_voters(voters, 3)};
+    struct craft_output out;
+    struct craft_input in = {.type = CRAFT_IN_SNAPSHOT_INSTALLED,
+                             .snapshot_installed = {.from = 1, .term = 2, .meta = &meta}};
+    assert_int_equal(craft_core_step(c, &in, &out), 0);
+    assert_true(out.snapshot.drop_log);
+    struct craft_core_status st;
+    craft_core_status(c, &st);
+    assert_int_equal(st.applied, 8);
+    assert_int_equal(st.commit, 6);
+    assert_int_equal(st.first_index, 7);
+    /* The leader sends 7..9 and commits them: only 9 is handed out. */
+    struct craft_entry more[3];
+    for (int i = 0; i < 3; i++) {
+        more[i] = (struct craft_entry){.term = 2, .index = 7 + (craft_index)i,
+                                       .type = CRAFT_ENTRY_NOOP};
+    }
+    struct craft_msg m = {.type = CRAFT_MSG_APPEND, .from = 1, .to = 3, .term = 2,
+                          .append = {.prev_index = 6, .prev_term = 2, .commit = 9,
+                                     .entries = more, .n_entries = 3}};
+    assert_int_equal(h_feed(c, &m, &out), 0);
+    assert_int_equal(out.n_committed, 1);
+    assert_int_equal(out.committed[0].index, 9);
+    craft_core_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -414,6 +453,7 @@ int main(void)
         cmocka_unit_test(test_core_snapshot_install_keeps_a_matching_suffix),
         cmocka_unit_test(test_core_snapshot_install_drops_a_divergent_log),
         cmocka_unit_test(test_core_snapshot_taken_is_checked),
+        cmocka_unit_test(test_core_snapshot_install_below_applied_keeps_the_state_machine),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
