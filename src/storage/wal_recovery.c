@@ -140,8 +140,12 @@ static int load_segment(struct wal *w, uint64_t seq, struct loaded *out)
 
 /* Is there, from off on in this segment or anywhere in a later one, a valid record of a batch
  * after `batch`? Then the data before it was durable once, and a bad record there is damage. */
-static bool later_batch_exists(const struct loaded *segs, size_t n, size_t i, uint64_t off,
-                               uint64_t batch)
+/* True when a valid record follows offset off of segment i that a torn tail cannot hold: one of
+ * a batch after `batch`, or an entry at or below `committed` (the hard state's commit covers only
+ * entries that were durable, and the last record of such an index is the one committed: all
+ * before it was durable, so a bad record before it is damage, not a torn write). */
+static bool later_durable_record_exists(const struct loaded *segs, size_t n, size_t i,
+                                        uint64_t off, uint64_t batch, craft_index committed)
 {
     for (; i < n; i++, off = WAL_SEGMENT_HEADER_BYTES) {
         const struct loaded *s = &segs[i];
@@ -152,7 +156,8 @@ static bool later_batch_exists(const struct loaded *segs, size_t n, size_t i, ui
             struct wal_record r;
             size_t size;
             if (wal_record_decode(s->buf + at, s->size - at, &r, &size) == WAL_DECODE_OK &&
-                r.batch > batch) {
+                (r.batch > batch ||
+                 (r.kind == WAL_RECORD_ENTRY && r.index != 0 && r.index <= committed))) {
                 return true;
             }
         }
@@ -330,7 +335,8 @@ static int scan_segment(struct wal *w, struct scan *sc, struct loaded *segs, siz
             }
             break;
         }
-        if (later_batch_exists(segs, *n, i, off + WAL_RECORD_ALIGN, stop_batch)) {
+        if (later_durable_record_exists(segs, *n, i, off + WAL_RECORD_ALIGN, stop_batch,
+                                        w->committed)) {
             return wal_fail(w, CRAFT_ECORRUPT,
                             "%s offset %" PRIu64 ": bad record before later durable ones "
                             "(checksum or sequence mismatch)",

@@ -234,6 +234,32 @@ static void test_wal_damage_before_later_batches_is_corruption(void **state)
     assert_non_null(strstr(f->errmsg, where));
 }
 
+/* The last batch truncates at 4 and rewrites 4..5 (term 2), and the hard state's commit says 5
+ * was durable. A bit rots in the truncate record: the valid entries after it at or below the
+ * commit prove the batch was durable, so the damage is reported; cutting there as a torn tail
+ * would hand back the old entries 4..5 as committed. Without the commit the cut is right. */
+static void test_wal_damage_before_a_committed_entry_is_corruption(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(reopen(f), 0);
+    append_range(f, 1, 5, 1, true);
+    assert_int_equal(wal_truncate(f->wal, 4), 0);
+    append_range(f, 4, 5, 2, true);
+    char name[64];
+    snprintf(name, sizeof name, "wal-%016llx.seg", 1ULL);
+    uint64_t off = WAL_SEGMENT_HEADER_BYTES + 5 * wal_record_size(7) + 9;
+    assert_int_equal(io_fs_sim_flip_bit(f->sim, name, off * 8), 0);
+    wal_close(f->wal);
+    f->wal = NULL;
+    int rv = wal_open_committed(io_fs_sim_fs(f->sim), &f->cfg, 5, &f->wal, &f->report, f->errmsg,
+                                sizeof f->errmsg);
+    assert_int_equal(rv, CRAFT_ECORRUPT);
+    assert_non_null(strstr(f->errmsg, name));
+    assert_int_equal(reopen(f), 0);
+    assert_recovered(f, 1, 5, (craft_term[]){1, 1, 1, 1, 1});
+    assert_true(f->report.tail_truncated);
+}
+
 static void test_wal_drop_prefix_removes_whole_segments(void **state)
 {
     struct fixture *f = *state;
@@ -553,6 +579,8 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_emptied_log_takes_any_next_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_torn_tail_is_cut_and_reported, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_damage_before_a_committed_entry_is_corruption,
+                                        setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_damage_before_later_batches_is_corruption, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_wal_drop_prefix_removes_whole_segments, setup,
