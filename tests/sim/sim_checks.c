@@ -100,8 +100,18 @@ static void mirror_snapshot(struct sim_checks *ck, struct sim_node *n,
                         n->id, s->index, s->term, at->term);
         return;
     }
+    bool held = n->n_log >= s->index && n->log[s->index - 1].prefix == at->prefix;
+    if (s->drop_log && held && ck->rule_checks) {
+        /* §2 of the issue (and the thesis, §5.4): a follower keeps the entries that follow a
+         * snapshot its log already holds; they may be acknowledged, even counted in a commit. */
+        sim_checks_fail(ck, n->id, "snapshot_drops_suffix",
+                        "n%" PRIu64 " drops its log (last %zu) on installing a snapshot up to %" PRIu64
+                        " that its log holds",
+                        n->id, n->n_log, s->index);
+        return;
+    }
     if (!s->drop_log) {
-        if (n->n_log < s->index || n->log[s->index - 1].prefix != at->prefix) {
+        if (!held) {
             sim_checks_fail(ck, n->id, "snapshot_keeps_divergent_log",
                             "n%" PRIu64 " keeps its log after a snapshot up to %" PRIu64
                             " that its log (last %zu) does not hold",

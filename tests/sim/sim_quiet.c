@@ -169,13 +169,14 @@ static void stable(struct sim_cluster *c, craft_id leader)
     }
 }
 
-static void calm_election(struct sim_cluster *c, craft_id old, struct sim_quiet_figures *f)
+static void calm_election(struct sim_cluster *c, craft_id old, unsigned bound_ms,
+                          struct sim_quiet_figures *f)
 {
     phase(c, SIM_PHASE_ELECTION);
     craft_term old_term = c->nodes[old].term;
     sim_cluster_crash(c, old);
     uint64_t start = c->now_us;
-    uint64_t end = start + (uint64_t)SIM_ELECTION_BOUND_MS * 1000;
+    uint64_t end = start + (uint64_t)bound_ms * 1000;
     while (!sim_cluster_failed(c) && c->heap.n > 0 && c->heap.ev[0].time_us <= end) {
         sim_quiet_step(c);
         for (unsigned i = 1; i <= c->p.n_nodes; i++) {
@@ -190,7 +191,7 @@ static void calm_election(struct sim_cluster *c, craft_id old, struct sim_quiet_
         sim_checks_fail(&c->checks, 0, "election_time",
                         "no leader %d ms after the leader n%" PRIu64 " of term %" PRIu64
                         " crashed in a healthy cluster (%" PRIu64 " split votes so far)",
-                        SIM_ELECTION_BOUND_MS, old, old_term, sim_elect_split_votes(c));
+                        bound_ms, old, old_term, sim_elect_split_votes(c));
     }
 }
 
@@ -226,7 +227,15 @@ void sim_quiet_run(struct sim_cluster *c, struct sim_quiet_figures *f)
         up |= (uint32_t)(c->nodes[i].up && i != leader) << i;
     }
     struct sim_cfg_mask cfg = leader_config(c, leader);
-    if (sim_member_quorum(&cfg, up)) {
-        calm_election(c, leader, f);
+    if (!sim_member_quorum(&cfg, up)) {
+        return;
     }
+    bool bare = true; /* no survivor can be spared: every vote is needed */
+    for (unsigned i = 1; i <= c->p.n_nodes && bare; i++) {
+        bool voter = ((cfg.voters | cfg.old) >> i) & 1;
+        if (voter && ((up >> i) & 1) && sim_member_quorum(&cfg, up & ~(1u << i))) {
+            bare = false;
+        }
+    }
+    calm_election(c, leader, bare ? SIM_ELECTION_BOUND_UNANIMOUS_MS : SIM_ELECTION_BOUND_MS, f);
 }

@@ -22,6 +22,9 @@
 #define SIM_STABLE_MS (5 * SIM_ELECTION_TIMEOUT_MS_MAX)
 /* A fault-free election after a leader crash: README.md derives it. */
 #define SIM_ELECTION_BOUND_MS 1000
+/* ... when every surviving voter's vote is needed (a bare quorum survives): any two of them that
+ * campaign within one round split the vote, so several rounds may fail in a row. */
+#define SIM_ELECTION_BOUND_UNANIMOUS_MS 3000
 
 struct sim_cluster;
 

@@ -346,6 +346,56 @@ static void test_ack_must_match_leader_prefix(void)
     }
 }
 
+/* Installing a snapshot: a log that holds the snapshot's last entry keeps what follows it; a log
+ * that does not may not be kept; a snapshot covers only committed entries. */
+static void test_snapshot_install_rules(void)
+{
+    struct sim_node nodes[3];
+    for (unsigned i = 1; i <= 2; i++) {
+        sim_node_init(&nodes[i], i, 0, 1000000);
+        nodes[i].up = true;
+    }
+    struct sim_checks ck;
+    sim_checks_init(&ck, nodes, 2);
+    uint64_t h = sim_hash_bytes(NULL, 0);
+    for (unsigned i = 1; i <= 2; i++) {
+        for (craft_index k = 1; k <= 3; k++) {
+            sim_node_mirror_append(&nodes[i], 1, CRAFT_ENTRY_NORMAL, h);
+        }
+    }
+    for (craft_index k = 1; k <= 3; k++) {
+        struct craft_entry e = {.term = 1, .index = k, .type = CRAFT_ENTRY_NORMAL};
+        sim_checks_apply(&ck, &nodes[1], &e); /* commits 1..3 in the history */
+    }
+    ck.violation = NULL; /* too few durable copies: not this test's business */
+    struct craft_output o;
+    memset(&o, 0, sizeof o);
+    o.snapshot = (struct craft_persist_snapshot){.index = 2, .term = 1, .drop_log = false};
+    sim_checks_output_log(&ck, &nodes[2], &o);
+    EXPECT(!sim_checks_failed(&ck));
+    o.snapshot.drop_log = true;
+    sim_checks_output_log(&ck, &nodes[2], &o);
+    EXPECT(sim_checks_failed(&ck) && strcmp(ck.violation, "snapshot_drops_suffix") == 0);
+    ck.violation = NULL;
+    sim_node_mirror_truncate(&nodes[2], 2); /* the log now ends before the snapshot's index 2 */
+    o.snapshot = (struct craft_persist_snapshot){.index = 3, .term = 1, .drop_log = false};
+    sim_node_mirror_truncate(&nodes[2], 1);
+    sim_checks_output_log(&ck, &nodes[2], &o);
+    EXPECT(sim_checks_failed(&ck) && strcmp(ck.violation, "snapshot_keeps_divergent_log") == 0);
+    ck.violation = NULL;
+    o.snapshot = (struct craft_persist_snapshot){.index = 4, .term = 1, .drop_log = true};
+    sim_checks_output_log(&ck, &nodes[2], &o);
+    EXPECT(sim_checks_failed(&ck) && strcmp(ck.violation, "snapshot_uncommitted") == 0);
+    ck.violation = NULL;
+    o.snapshot = (struct craft_persist_snapshot){.index = 3, .term = 2, .drop_log = true};
+    sim_checks_output_log(&ck, &nodes[2], &o);
+    EXPECT(sim_checks_failed(&ck) && strcmp(ck.violation, "snapshot_term") == 0);
+    sim_checks_close(&ck);
+    for (unsigned i = 1; i <= 2; i++) {
+        sim_node_close(&nodes[i]);
+    }
+}
+
 int main(void)
 {
     test_stale_message_changes_nothing();
@@ -358,6 +408,7 @@ int main(void)
     test_term_rises_only_for_a_reason();
     test_no_proposals_while_handing_over();
     test_ack_must_match_leader_prefix();
+    test_snapshot_install_rules();
     if (failures > 0) {
         fprintf(stderr, "test_sim_rules: %d failures\n", failures);
         return 1;
