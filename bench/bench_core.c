@@ -6,6 +6,7 @@
 #include "bench_core.h"
 
 #include "bench_change.h"
+#include "bench_snapshot.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -190,6 +191,9 @@ int bench_core_run(bool quick)
         }
     }
     if (bench_change_run(quick) != 0) {
+        status = 1;
+    }
+    if (bench_snapshot_run(quick) != 0) {
         status = 1;
     }
     return status;

@@ -6,4 +6,11 @@
 
 void bench_report(const char *name, double value, const char *unit, double target);
 
+/* A figure without a target (a measured limit, or one measured against it): "<name> <value>
+ * <unit>" with one decimal. */
+void bench_report_value(const char *name, double value, const char *unit);
+
+/* The ratio of a figure to the limit or peer measured beside it: "<name> <ratio>", no unit. */
+void bench_report_ratio(const char *name, double ratio);
+
 #endif

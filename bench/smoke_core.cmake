@@ -1,4 +1,5 @@
-# The benchmark's smoke test: "craft-bench core --quick" exits 0 and prints the three figures.
+# The benchmark's smoke test: "craft-bench core --quick" exits 0 and prints every figure, the
+# snapshot install (a 4 MiB snapshot, once) with its limit and ratio.
 # Run as: cmake -DBENCH=<path to craft-bench> -P smoke_core.cmake
 execute_process(COMMAND ${BENCH} core --quick
     RESULT_VARIABLE result OUTPUT_VARIABLE output ERROR_VARIABLE errors)
@@ -12,4 +13,14 @@ foreach(figure core.one_writer core.batch64 core.batch1024 core.change_add_voter
         message(FATAL_ERROR "craft-bench core --quick did not print '${figure}':\n${output}")
     endif()
 endforeach()
+foreach(figure core.snapshot_install.mb_per_s core.snapshot_install.limit_mb_per_s
+        core.snapshot_install.file_mb)
+    string(REPLACE "." "\\." pattern "${figure}")
+    if(NOT output MATCHES "(^|\n)${pattern} [0-9.]+ [A-Za-z/]+\n")
+        message(FATAL_ERROR "craft-bench core --quick did not print '${figure}':\n${output}")
+    endif()
+endforeach()
+if(NOT output MATCHES "(^|\n)core\\.snapshot_install\\.ratio [0-9.]+\n")
+    message(FATAL_ERROR "craft-bench core --quick did not print the install's ratio:\n${output}")
+endif()
 message(STATUS "craft-bench core --quick:\n${output}")
