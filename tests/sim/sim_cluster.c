@@ -269,6 +269,7 @@ void sim_cluster_destroy(struct sim_cluster *c)
     sim_elect_close(&c->elect);
     for (unsigned i = 1; i <= c->p.n_nodes; i++) {
         sim_inbox_close(&c->inbox[i]);
+        sim_snap_stream_crash(&c->nodes[i]); /* a reception under way owns a sink */
         sim_node_close(&c->nodes[i]);
     }
     sim_checks_close(&c->checks);
