@@ -184,6 +184,7 @@ void craft_core_destroy(struct craft_core *c)
     }
     output_close(c);
     read_close(c);
+    reorder_close(&c->reorder);
     log_close(&c->log);
     craft_free(c->inflight_rings);
     craft_free(c);

@@ -10,6 +10,7 @@
 #include "peers.h"
 #include "progress.h"
 #include "read.h"
+#include "reorder.h"
 #include "util/prng.h"
 
 /* Where an AppendEntries' entries are, recorded as indexes while the step runs and turned into
@@ -74,9 +75,11 @@ struct craft_core {
     bool lead_unpersisted;
     struct craft_membership change_target;
     struct reads reads; /* read.c */
+    struct reorder reorder; /* follower: AppendEntries held until the gap before them fills */
     /* Leader: a leadership transfer under way (transfer.c); CRAFT_ID_NONE when none. */
     craft_id transfer_target;
     uint64_t transfer_deadline;
+    bool lease_void; /* leader: a TimeoutNow went out in this term, so its lease proves nothing */
     /* The newest durable snapshot the node has (boot or CRAFT_IN_SNAPSHOT_TAKEN); index 0: none.
      * Storage holds every entry after its index, so a follower needing one at or below it gets
      * the snapshot, any later one missing from memory is fetched (snapshot.c). */

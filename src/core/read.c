@@ -49,8 +49,8 @@ static uint64_t quorum_round(const struct craft_core *c)
 
 static bool lease_holds(const struct craft_core *c)
 {
-    if (!c->cfg.lease_reads) {
-        return false;
+    if (!c->cfg.lease_reads || c->lease_void) {
+        return false; /* off, or a TimeoutNow went out this term: a round confirms instead */
     }
     uint64_t q = quorum_round(c);
     if (q == 0 || q + READ_ROUNDS_KEPT <= c->reads.round) {

@@ -333,6 +333,19 @@ static craft_index append_entries(struct craft_core *c, craft_index prev,
     return last_new;
 }
 
+static void release_held(struct craft_core *c)
+{
+    if (c->reorder.releasing) {
+        return; /* the loop below is on it */
+    }
+    c->reorder.releasing = true;
+    const struct craft_msg *held;
+    while ((held = reorder_next(c)) != NULL) {
+        replication_on_append(c, held);
+    }
+    c->reorder.releasing = false;
+}
+
 /* True if the message disagrees with an entry we know is committed: no correct leader of ours
  * sends that (Leader Completeness, §5.4.3), so the message is ignored, never obeyed. */
 static bool contradicts_committed(const struct craft_core *c, const struct craft_msg_append *a)
@@ -379,6 +392,11 @@ void replication_on_append(struct craft_core *c, const struct craft_msg *m)
         prev = c->commit;
         prev_term = log_term_at(&c->log, prev);
     }
+    if (prev > log_last_index(&c->log) && n > 0) {
+        /* Ahead of the log: kept to be taken once the gap fills (reorder.c), and refused, so
+         * the leader fills the gap from our end (it may be a lost message, not a late one). */
+        reorder_hold(c, m);
+    }
     if (prev > log_last_index(&c->log) || log_term_at(&c->log, prev) != prev_term) {
         respond(c, m, false, prev);
         return;
@@ -393,6 +411,7 @@ void replication_on_append(struct craft_core *c, const struct craft_msg *m)
         output_event_commit(c);
     }
     respond(c, m, true, last_new);
+    release_held(c);
 }
 
 int replication_propose(struct craft_core *c, const struct craft_buf *cmds, size_t n)

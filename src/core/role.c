@@ -81,6 +81,7 @@ void role_become_leader(struct craft_core *c)
     CRAFT_ASSERT(c->role == CRAFT_CANDIDATE);
     c->role = CRAFT_LEADER;
     c->leader = c->cfg.id;
+    c->lease_void = false;
     for (unsigned i = 0; i < c->peers.n_slots; i++) {
         struct peer *p = &c->peers.slot[i];
         if (p->id != CRAFT_ID_NONE) {

@@ -48,6 +48,9 @@ static void send_timeout_now(struct craft_core *c, craft_id to)
 {
     struct craft_msg *m = output_msg(c, CRAFT_MSG_TIMEOUT_NOW, to);
     (void)m; /* a lost one is sent again at the next step until the deadline */
+    /* Voters in our lease answer the campaign it starts, whenever it arrives (thesis §3.10): the
+     * lease no longer says nobody else can lead, so no lease read for the rest of this term. */
+    c->lease_void = true;
 }
 
 void transfer_advance(struct craft_core *c)

@@ -11,14 +11,14 @@
 #include "craft/core.h"
 
 /* Bounds per follower in the window; FIFO links first, reordering links second (a reordered
- * AppendEntries is refused and resent, which costs entries and round trips). README.md explains
- * each. Ratios are in thousandths. */
+ * AppendEntries is refused, though kept, and the leader probes: round trips and some resends).
+ * README.md explains each. Ratios are in thousandths. */
 #define SIM_COST_ENTRIES_PER_COMMIT_FIFO_MILLI 1100
-#define SIM_COST_ENTRIES_PER_COMMIT_REORDER_MILLI 60000
+#define SIM_COST_ENTRIES_PER_COMMIT_REORDER_MILLI 10000
 #define SIM_COST_EMPTY_PER_HEARTBEAT_FIFO_MILLI 1500
 #define SIM_COST_EMPTY_PER_HEARTBEAT_REORDER_MILLI 3000
 #define SIM_COST_MSGS_PER_UNIT_FIFO_MILLI 5000
-#define SIM_COST_MSGS_PER_UNIT_REORDER_MILLI 120000
+#define SIM_COST_MSGS_PER_UNIT_REORDER_MILLI 25000
 /* Commits below this make the per-commit ratios noise; only the per-heartbeat bound applies. */
 #define SIM_COST_COMMITS_MIN 10
 

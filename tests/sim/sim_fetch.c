@@ -31,10 +31,12 @@ void sim_fetch_free(void *req)
 }
 
 /* Reads [first, last] (fewer when the bytes run out or storage dropped them) into *out, whose
- * bytes live in *buf (owned by the caller). Returns how many were read and the term before. */
+ * bytes live in *buf (owned by the caller). Returns how many were read and the term before;
+ * *damage is set when a record no longer checks out. */
 static size_t read_entries(struct sim_node *n, const struct craft_fetch *f, struct craft_entry *out,
-                           unsigned char **buf, craft_term *prev_term)
+                           unsigned char **buf, craft_term *prev_term, bool *damage)
 {
+    *damage = false;
     struct wal *w = storage_wal(n->st);
     *prev_term = 0;
     if (f->first > 1) {
@@ -60,6 +62,10 @@ static size_t read_entries(struct sim_node *n, const struct craft_fetch *f, stru
             *buf = sim_xmalloc(cap);
             rv = wal_read(w, i, &out[0], *buf, cap);
         }
+        if (rv == CRAFT_ECORRUPT) {
+            *damage = true;
+            break;
+        }
         if (rv != 0) {
             break; /* dropped by a snapshot meanwhile, or out of room: send what was read */
         }
@@ -67,6 +73,22 @@ static size_t read_entries(struct sim_node *n, const struct craft_fetch *f, stru
         n_read++;
     }
     return n_read;
+}
+
+/* A committed entry no longer checks out on the disk: a node must stop rather than serve or
+ * forget it (a real node logs the file and offset and exits). Allowed only where the seed damaged
+ * that disk (a misdirected write): the node then stays down for good. */
+static void on_damage(struct sim_cluster *c, struct sim_node *n)
+{
+    if (!sim_disk_faults_refusal_ok(c, n, CRAFT_ECORRUPT)) {
+        sim_checks_fail(&c->checks, n->id, "storage_read_corrupt",
+                        "n%" PRIu64 " reads a damaged WAL record it was not given", n->id);
+        return;
+    }
+    sim_trace_add(&c->trace, c->now_us, SIM_TR_STORAGE, (uint32_t)n->id, SIM_STORAGE_REFUSED,
+                  (uint64_t)(int64_t)CRAFT_ECORRUPT, 0);
+    sim_cluster_crash(c, n->id);
+    n->dead = true;
 }
 
 void sim_fetch_on_event(struct sim_cluster *c, const struct sim_event *ev)
@@ -81,7 +103,15 @@ void sim_fetch_on_event(struct sim_cluster *c, const struct sim_event *ev)
     struct craft_entry *entries = sim_xmalloc(cap * sizeof *entries);
     unsigned char *buf = NULL;
     craft_term prev_term = 0;
-    size_t k = read_entries(n, &r->f, entries, &buf, &prev_term);
+    bool damage = false;
+    size_t k = read_entries(n, &r->f, entries, &buf, &prev_term, &damage);
+    if (damage) {
+        craft_free(buf);
+        craft_free(entries);
+        craft_free(r);
+        on_damage(c, n);
+        return;
+    }
     struct craft_input in = {.type = CRAFT_IN_FETCHED};
     in.fetched.to = r->f.to;
     in.fetched.prev_term = prev_term;

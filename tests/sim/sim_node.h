@@ -38,6 +38,7 @@ struct sim_snap_rx {
     struct snapshot_sink *sink; /* owned while receiving */
     craft_index index;
     craft_term term;
+    craft_term leader_term; /* the term of the leader sending it */
     uint64_t size;
     craft_index done_index; /* the last one finished here: its chunks are answered "done" */
     craft_term done_term;

@@ -265,8 +265,12 @@ static void on_chunk(struct sim_cluster *c, struct sim_node *n, const struct sim
         return; /* damaged in transit: the sender resends after its timeout */
     }
     if (rx->sink != NULL && (rx->index != m->index || rx->term != m->term)) {
-        if (m->index < rx->index) {
-            return; /* an older snapshot's stream (a deposed leader's) does not displace it */
+        /* Another snapshot: a newer leader's replaces it (a deposed leader may have had a newer
+         * snapshot than its successor, yet only the successor will ever finish sending), and so
+         * does a newer one of the same leader; a deposed leader's does not. */
+        if (m->leader_term < rx->leader_term ||
+            (m->leader_term == rx->leader_term && m->index < rx->index)) {
+            return;
         }
         rx_drop(rx);
     }
@@ -277,7 +281,11 @@ static void on_chunk(struct sim_cluster *c, struct sim_node *n, const struct sim
         }
         rx->index = m->index;
         rx->term = m->term;
+        rx->leader_term = m->leader_term;
         rx->size = m->size;
+    }
+    if (m->leader_term > rx->leader_term) {
+        rx->leader_term = m->leader_term; /* the same snapshot, now from a newer leader */
     }
     uint64_t have = snapshot_sink_offset(rx->sink);
     if (m->offset == have && m->len > 0) {

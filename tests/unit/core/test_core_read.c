@@ -189,6 +189,31 @@ static void test_core_read_lease(void **state)
     h_free(h);
 }
 
+/* A leader that sent TimeoutNow has no lease for the rest of its term: voters in its lease answer
+ * the campaign it starts (seed 9318: the old leader served a lease read after its target had
+ * won and committed). Lease reads then wait for a round like ReadIndex. */
+static void test_core_read_no_lease_after_timeout_now(void **state)
+{
+    (void)state;
+    struct harness *h = h_new();
+    h_init(h, 3, lease_on);
+    h_elect(h, 1);
+    assert_int_equal(h_tick(h, 1, 50), 0);
+    h_stabilize(h);
+    struct craft_output out;
+    struct craft_input in = {.type = CRAFT_IN_TRANSFER, .transfer.target = 2};
+    assert_int_equal(h_step(h, 1, &in, &out), 0);
+    assert_int_equal(h_count(&out, CRAFT_MSG_TIMEOUT_NOW, false), 1);
+    for (size_t k = 0; k < h->n_net; k++) {
+        h_free_msg(&h->net[k]); /* the TimeoutNow is on its way, late */
+    }
+    h->n_net = 0;
+    in = (struct craft_input){.type = CRAFT_IN_READ, .read = {.cookie = 7, .mode = CRAFT_READ_LEASE}};
+    assert_int_equal(h_step(h, 1, &in, &out), 0);
+    assert_int_equal(out.n_reads, 0); /* not served on the lease */
+    h_free(h);
+}
+
 static void test_core_read_stale_and_refusals(void **state)
 {
     (void)state;
@@ -287,6 +312,7 @@ int main(void)
         cmocka_unit_test(test_core_read_deposed_leader_never_serves),
         cmocka_unit_test(test_core_read_through_a_follower),
         cmocka_unit_test(test_core_read_lease),
+        cmocka_unit_test(test_core_read_no_lease_after_timeout_now),
         cmocka_unit_test(test_core_read_stale_and_refusals),
         cmocka_unit_test(test_core_read_answer_must_match),
         cmocka_unit_test(test_core_read_bounds_and_refusal),

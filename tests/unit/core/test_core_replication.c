@@ -398,6 +398,62 @@ static void test_core_replication_stale_answer_does_not_resend_probe(void **stat
     craft_core_destroy(c);
 }
 
+/* Links that reorder: the leader's second AppendEntries overtakes its first. The follower refuses
+ * it (so a lost first one is filled from its end) but keeps it, and takes it as soon as the first
+ * arrives: its log reaches both at once, and it acknowledges both. A kept message of a leader
+ * that is gone is dropped unread. */
+static void test_core_replication_follower_keeps_what_arrives_early(void **state)
+{
+    (void)state;
+    struct craft_entry boot_entries[1];
+    const craft_term boot_terms[1] = {1};
+    h_make_entries(boot_entries, boot_terms, 1);
+    struct craft_core_boot boot = {.hard_state = {.term = 2}, .entries = boot_entries,
+                                   .n_entries = 1};
+    struct craft_core *c = h_boot_core(2, 3, false, &boot);
+    static const char x[] = "x";
+    struct craft_entry e2 = {.term = 2, .index = 2, .type = CRAFT_ENTRY_NORMAL,
+                             .data = {.base = x, .len = 1}};
+    struct craft_entry e3 = {.term = 2, .index = 3, .type = CRAFT_ENTRY_NORMAL,
+                             .data = {.base = x, .len = 1}};
+    struct craft_msg first = {.type = CRAFT_MSG_APPEND, .from = 1, .to = 2, .term = 2,
+                              .append = {.prev_index = 1, .prev_term = 1, .entries = &e2,
+                                         .n_entries = 1}};
+    struct craft_msg second = first;
+    second.append = (struct craft_msg_append){.prev_index = 2, .prev_term = 2, .entries = &e3,
+                                              .n_entries = 1};
+    struct craft_output out;
+    assert_int_equal(h_feed(c, &second, &out), 0);
+    assert_int_equal(h_count(&out, CRAFT_MSG_APPEND_RESP, true), 1);
+    assert_false(out.msgs_after_persist[0].append_resp.success);
+    struct craft_core_status st;
+    craft_core_status(c, &st);
+    assert_int_equal(st.last_index, 1);
+    assert_int_equal(h_feed(c, &first, &out), 0);
+    craft_core_status(c, &st);
+    assert_int_equal(st.last_index, 3);
+    assert_int_equal(out.n_entries, 2);
+    assert_int_equal(h_count(&out, CRAFT_MSG_APPEND_RESP, true), 2);
+    assert_int_equal(out.msgs_after_persist[1].append_resp.index, 3);
+    /* Kept for leader 1 of term 2; a newer leader takes over before the gap fills: dropped. */
+    struct craft_entry e5 = {.term = 2, .index = 5, .type = CRAFT_ENTRY_NORMAL,
+                             .data = {.base = x, .len = 1}};
+    struct craft_msg early = first;
+    early.append = (struct craft_msg_append){.prev_index = 4, .prev_term = 2, .entries = &e5,
+                                             .n_entries = 1};
+    assert_int_equal(h_feed(c, &early, &out), 0);
+    struct craft_entry e4 = {.term = 3, .index = 4, .type = CRAFT_ENTRY_NORMAL,
+                             .data = {.base = x, .len = 1}};
+    struct craft_msg newer = {.type = CRAFT_MSG_APPEND, .from = 3, .to = 2, .term = 3,
+                              .append = {.prev_index = 3, .prev_term = 2, .entries = &e4,
+                                         .n_entries = 1}};
+    assert_int_equal(h_feed(c, &newer, &out), 0);
+    craft_core_status(c, &st);
+    assert_int_equal(st.last_index, 4);
+    assert_int_equal(st.last_term, 3);
+    craft_core_destroy(c);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -413,6 +469,7 @@ int main(void)
         cmocka_unit_test(test_core_replication_malformed_append_ignored),
         cmocka_unit_test(test_core_replication_no_empty_append_flood_under_load),
         cmocka_unit_test(test_core_replication_stale_answer_does_not_resend_probe),
+        cmocka_unit_test(test_core_replication_follower_keeps_what_arrives_early),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
