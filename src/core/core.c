@@ -422,13 +422,23 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
         rv = snapshot_installed(c, in->snapshot_installed.from, in->snapshot_installed.term,
                                 in->snapshot_installed.meta);
         break;
-    case CRAFT_IN_SNAPSHOT_SENT:
-        snapshot_sent(c, in->snapshot_sent.to, in->snapshot_sent.index, in->snapshot_sent.ok);
+    case CRAFT_IN_SNAPSHOT_SENT: {
+        struct progress *p =
+            snapshot_sent(c, in->snapshot_sent.to, in->snapshot_sent.index, in->snapshot_sent.ok);
+        if (p != NULL) {
+            replication_send_append(c, p);
+        }
         break;
-    case CRAFT_IN_FETCHED:
+    }
+    case CRAFT_IN_FETCHED: {
+        struct progress *p = NULL;
         rv = snapshot_fetched(c, in->fetched.to, in->fetched.prev_term, in->fetched.entries,
-                              in->fetched.n);
+                              in->fetched.n, &p);
+        if (p != NULL) {
+            replication_send_append(c, p);
+        }
         break;
+    }
     case CRAFT_IN_CAMPAIGN:
         if (c->role != CRAFT_LEADER) {
             election_campaign(c, c->cfg.pre_vote);

@@ -154,13 +154,15 @@ int snapshot_meta_at(const struct craft_core *c, craft_index index,
 int snapshot_taken(struct craft_core *c, const struct craft_snapshot_meta *m);
 int snapshot_installed(struct craft_core *c, craft_id from, craft_term term,
                        const struct craft_snapshot_meta *m);
-void snapshot_sent(struct craft_core *c, craft_id to, craft_index index, bool ok);
+/* The progress that replication resumes (the stream ended delivered), or NULL. */
+struct progress *snapshot_sent(struct craft_core *c, craft_id to, craft_index index, bool ok);
 /* Leader: p needs entries from p->next on, below the memory log. */
 void snapshot_or_fetch(struct craft_core *c, struct progress *p);
-/* Leader: followers whose snapshot stream failed are looked at again once their wait is over. */
-void snapshot_tick(struct craft_core *c);
+/* Leader: p's snapshot stream failed and its wait is over: replication decides again. */
+bool snapshot_retry_due(const struct craft_core *c, const struct progress *p);
+/* *resume: the progress replication goes on with (its fetched entries were sent), or NULL. */
 int snapshot_fetched(struct craft_core *c, craft_id to, craft_term prev_term,
-                     const struct craft_entry *entries, size_t n);
+                     const struct craft_entry *entries, size_t n, struct progress **resume);
 
 /* transfer.c: leadership transfer (thesis §3.10). */
 int transfer_start(struct craft_core *c, craft_id target);

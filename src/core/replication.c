@@ -161,7 +161,13 @@ void replication_tick(struct craft_core *c)
         c->heartbeat_deadline = c->now + c->cfg.heartbeat_interval_ms;
         broadcast_heartbeat(c);
     }
-    snapshot_tick(c);
+    FOR_EACH_FOLLOWER(c, peer)
+    {
+        if (snapshot_retry_due(c, &peer->pr)) {
+            progress_become_probe(&peer->pr); /* a newer snapshot, or entries, may serve now */
+            replication_send_append(c, &peer->pr);
+        }
+    }
 }
 
 void replication_maybe_commit(struct craft_core *c)

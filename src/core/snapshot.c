@@ -122,28 +122,28 @@ int snapshot_installed(struct craft_core *c, craft_id from, craft_term term,
     return 0;
 }
 
-void snapshot_sent(struct craft_core *c, craft_id to, craft_index index, bool ok)
+struct progress *snapshot_sent(struct craft_core *c, craft_id to, craft_index index, bool ok)
 {
     struct peer *peer = c->role == CRAFT_LEADER ? peers_find(&c->peers, to) : NULL;
     if (peer == NULL || peer->id == c->cfg.id) {
-        return;
+        return NULL;
     }
     struct progress *p = &peer->pr;
     if (p->state != CRAFT_PROGRESS_SNAPSHOT || p->snapshot_index != index ||
         !p->snapshot_sending) {
-        return; /* an older stream's end */
+        return NULL; /* an older stream's end */
     }
     if (!ok) {
         p->snapshot_sending = false;
         p->snapshot_retry_at = c->now + c->cfg.heartbeat_interval_ms;
-        return;
+        return NULL;
     }
     /* Delivered: its answer may still be on the way, or lost; probe right after the snapshot. */
     progress_become_probe(p);
     if (p->next < index + 1) {
         p->next = index + 1;
     }
-    replication_send_append(c, p);
+    return p;
 }
 
 void snapshot_or_fetch(struct craft_core *c, struct progress *p)
@@ -167,19 +167,10 @@ void snapshot_or_fetch(struct craft_core *c, struct progress *p)
     output_fetch(c, p->id, p->next, last);
 }
 
-void snapshot_tick(struct craft_core *c)
+bool snapshot_retry_due(const struct craft_core *c, const struct progress *p)
 {
-    for (unsigned i = 0; i < c->peers.n_slots; i++) {
-        struct peer *peer = &c->peers.slot[i];
-        struct progress *p = &peer->pr;
-        if (peer->id == CRAFT_ID_NONE || peer->id == c->cfg.id ||
-            p->state != CRAFT_PROGRESS_SNAPSHOT || p->snapshot_sending ||
-            c->now < p->snapshot_retry_at) {
-            continue;
-        }
-        progress_become_probe(p); /* decide again: a newer snapshot, or entries, may serve */
-        replication_send_append(c, p);
-    }
+    return p->state == CRAFT_PROGRESS_SNAPSHOT && !p->snapshot_sending &&
+           c->now >= p->snapshot_retry_at;
 }
 
 /* The fetched entries continue from prev (of prev_term) with terms that never fall and stay
@@ -237,8 +228,9 @@ static const struct craft_entry *fetched_copy(struct craft_core *c, const struct
 }
 
 int snapshot_fetched(struct craft_core *c, craft_id to, craft_term prev_term,
-                     const struct craft_entry *entries, size_t n)
+                     const struct craft_entry *entries, size_t n, struct progress **resume)
 {
+    *resume = NULL;
     struct peer *peer = c->role == CRAFT_LEADER ? peers_find(&c->peers, to) : NULL;
     if (peer == NULL || peer->id == c->cfg.id || !peer->pr.fetch_pending) {
         return 0; /* not asked for any more (a lost leadership, a removed member) */
@@ -276,6 +268,6 @@ int snapshot_fetched(struct craft_core *c, craft_id to, craft_term prev_term,
     m->append.round = c->reads.round;
     output_msg_fetched(c, m, copy, k);
     progress_on_sent(p, copy[k - 1].index, k, bytes);
-    replication_send_append(c, p); /* the next batch: fetched again, or from memory */
+    *resume = p; /* the next batch: fetched again, or from memory */
     return 0;
 }
