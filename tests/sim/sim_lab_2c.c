@@ -15,18 +15,6 @@ static craft_index one_new(struct sim_scenario *s, unsigned expected, bool retry
     return sim_scenario_one_str(s, sim_scenario_cmd(s, cmd), expected, retry);
 }
 
-static void crash1(struct sim_scenario *s, craft_id id)
-{
-    sim_scenario_disconnect(s, id);
-    sim_scenario_crash(s, id);
-}
-
-static void start1(struct sim_scenario *s, craft_id id)
-{
-    sim_scenario_restart(s, id);
-    sim_scenario_connect(s, id);
-}
-
 static int open_scenario(struct sim_scenario *s, const char *name, unsigned n, uint64_t seed,
                          bool unreliable)
 {
@@ -44,33 +32,33 @@ int lab_persist1(uint64_t seed)
     }
     one_new(&s, 5, true);
     for (unsigned i = 1; i <= s.n; i++) {
-        crash1(&s, i);
+        lab_crash1(&s, i);
     }
     for (unsigned i = 1; i <= s.n; i++) {
-        start1(&s, i);
+        lab_start1(&s, i);
     }
     one_new(&s, 5, true);
     craft_id leader1 = sim_scenario_check_one_leader(&s);
     if (leader1 == 0) {
         return sim_scenario_finish(&s);
     }
-    crash1(&s, leader1);
-    start1(&s, leader1);
+    lab_crash1(&s, leader1);
+    lab_start1(&s, leader1);
     one_new(&s, 5, true);
     craft_id leader2 = sim_scenario_check_one_leader(&s);
     if (leader2 == 0) {
         return sim_scenario_finish(&s);
     }
-    crash1(&s, leader2);
+    lab_crash1(&s, leader2);
     craft_index index = one_new(&s, 4, true);
-    start1(&s, leader2);
+    lab_start1(&s, leader2);
     if (!sim_scenario_failed(&s) && sim_scenario_wait(&s, index, 5, 10000) < 5) {
         sim_scenario_fail(&s, "the restarted leader did not catch up to index %" PRIu64, index);
     }
     craft_id i3 = lab_next(&s, sim_scenario_check_one_leader(&s), 1);
-    crash1(&s, i3);
+    lab_crash1(&s, i3);
     one_new(&s, 4, true);
-    start1(&s, i3);
+    lab_start1(&s, i3);
     one_new(&s, 5, true);
     return sim_scenario_finish(&s);
 }
@@ -90,16 +78,16 @@ int lab_persist2(uint64_t seed)
         sim_scenario_disconnect(&s, lab_next(&s, leader1, 1));
         sim_scenario_disconnect(&s, lab_next(&s, leader1, 2));
         one_new(&s, 3, true);
-        crash1(&s, leader1);
-        crash1(&s, lab_next(&s, leader1, 3));
-        crash1(&s, lab_next(&s, leader1, 4));
-        start1(&s, lab_next(&s, leader1, 1));
-        start1(&s, lab_next(&s, leader1, 2));
+        lab_crash1(&s, leader1);
+        lab_crash1(&s, lab_next(&s, leader1, 3));
+        lab_crash1(&s, lab_next(&s, leader1, 4));
+        lab_start1(&s, lab_next(&s, leader1, 1));
+        lab_start1(&s, lab_next(&s, leader1, 2));
         sim_scenario_run_ms(&s, ET);
-        start1(&s, lab_next(&s, leader1, 3));
+        lab_start1(&s, lab_next(&s, leader1, 3));
         one_new(&s, 3, true);
-        start1(&s, lab_next(&s, leader1, 4));
-        start1(&s, leader1);
+        lab_start1(&s, lab_next(&s, leader1, 4));
+        lab_start1(&s, leader1);
     }
     one_new(&s, 5, true);
     return sim_scenario_finish(&s);
@@ -118,12 +106,12 @@ int lab_persist3(uint64_t seed)
     }
     sim_scenario_disconnect(&s, lab_next(&s, leader, 2));
     one_new(&s, 2, true);
-    crash1(&s, leader);
-    crash1(&s, lab_next(&s, leader, 1));
+    lab_crash1(&s, leader);
+    lab_crash1(&s, lab_next(&s, leader, 1));
     sim_scenario_connect(&s, lab_next(&s, leader, 2));
-    start1(&s, leader);
+    lab_start1(&s, leader);
     one_new(&s, 2, true);
-    start1(&s, lab_next(&s, leader, 1));
+    lab_start1(&s, lab_next(&s, leader, 1));
     one_new(&s, 3, true);
     return sim_scenario_finish(&s);
 }
@@ -165,7 +153,7 @@ static int figure8(const char *name, uint64_t seed, bool unreliable)
                 nup--;
             }
         } else if (leader != 0) {
-            crash1(&s, leader);
+            lab_crash1(&s, leader);
             up[leader] = false;
             nup--;
         }
@@ -175,7 +163,7 @@ static int figure8(const char *name, uint64_t seed, bool unreliable)
                 if (unreliable) {
                     sim_scenario_connect(&s, i);
                 } else {
-                    start1(&s, i);
+                    lab_start1(&s, i);
                 }
                 up[i] = true;
                 nup++;
@@ -187,7 +175,7 @@ static int figure8(const char *name, uint64_t seed, bool unreliable)
             if (unreliable) {
                 sim_scenario_connect(&s, i);
             } else {
-                start1(&s, i);
+                lab_start1(&s, i);
             }
         }
     }
@@ -283,7 +271,7 @@ static int churn(const char *name, uint64_t seed, bool unreliable)
         if (prng_below(&s.rng, 1000) < 200) {
             craft_id i = 1 + prng_below(&s.rng, s.n);
             if (up[i]) {
-                crash1(&s, i);
+                lab_crash1(&s, i);
                 up[i] = false;
             }
         }

@@ -58,18 +58,6 @@ static void check_bounded(struct sim_scenario *s)
     }
 }
 
-static void crash1(struct sim_scenario *s, craft_id id)
-{
-    sim_scenario_disconnect(s, id);
-    sim_scenario_crash(s, id);
-}
-
-static void start1(struct sim_scenario *s, craft_id id)
-{
-    sim_scenario_restart(s, id);
-    sim_scenario_connect(s, id);
-}
-
 /* The lab's snapcommon: each round takes one follower away (disconnected or crashed) while the
  * leader commits more than a snapshot interval, then brings it back, so it must catch up from a
  * snapshot. */
@@ -93,7 +81,7 @@ static int snapcommon(const char *name, uint64_t seed, bool disconnect, bool rel
             one_new(&s, s.n - 1);
         }
         if (crash) {
-            crash1(&s, victim);
+            lab_crash1(&s, victim);
             one_new(&s, s.n - 1);
         }
         /* Perhaps send enough to get a snapshot. */
@@ -116,7 +104,7 @@ static int snapcommon(const char *name, uint64_t seed, bool disconnect, bool rel
         }
         if (crash) {
             /* Restart a follower, who may be behind and need to receive a snapshot. */
-            start1(&s, victim);
+            lab_start1(&s, victim);
             one_new(&s, s.n);
             leader1 = sim_scenario_check_one_leader(&s);
         }
@@ -166,10 +154,10 @@ int lab_snapshot_all_crash(uint64_t seed)
         craft_index index1 = one_new(&s, s.n);
         check_bounded(&s);
         for (unsigned k = 1; k <= s.n; k++) {
-            crash1(&s, k);
+            lab_crash1(&s, k);
         }
         for (unsigned k = 1; k <= s.n; k++) {
-            start1(&s, k);
+            lab_start1(&s, k);
         }
         craft_index index2 = one_new(&s, s.n);
         if (!sim_scenario_failed(&s) && index2 < index1 + 1) {
@@ -192,18 +180,18 @@ int lab_snapshot_init(uint64_t seed)
         one_new(&s, s.n);
     }
     for (unsigned k = 1; k <= s.n; k++) {
-        crash1(&s, k);
+        lab_crash1(&s, k);
     }
     for (unsigned k = 1; k <= s.n; k++) {
-        start1(&s, k);
+        lab_start1(&s, k);
     }
     /* A single op, to get something to be written back to persistent storage. */
     one_new(&s, s.n);
     for (unsigned k = 1; k <= s.n; k++) {
-        crash1(&s, k);
+        lab_crash1(&s, k);
     }
     for (unsigned k = 1; k <= s.n; k++) {
-        start1(&s, k);
+        lab_start1(&s, k);
     }
     /* Do another op to trigger a potential bug. */
     one_new(&s, s.n);

@@ -12,6 +12,20 @@ static inline craft_id lab_next(const struct sim_scenario *s, craft_id id, unsig
     return (craft_id)((id - 1 + k) % s->n + 1);
 }
 
+/* The lab's crash1 and start1: a crash is a crash plus a disconnection, a start a restart plus
+ * a connection. */
+static inline void lab_crash1(struct sim_scenario *s, craft_id id)
+{
+    sim_scenario_disconnect(s, id);
+    sim_scenario_crash(s, id);
+}
+
+static inline void lab_start1(struct sim_scenario *s, craft_id id)
+{
+    sim_scenario_restart(s, id);
+    sim_scenario_connect(s, id);
+}
+
 int lab_initial_election(uint64_t seed);
 int lab_re_election(uint64_t seed);
 int lab_many_elections(uint64_t seed);
