@@ -215,6 +215,9 @@ struct craft_input {
         struct {
             const struct craft_buf *cmds; /* borrowed for the call; the core copies the bytes */
             size_t n;
+            /* Optional (NULL: none), one per command: the caller's names for them. Each accepted
+             * command's outcome then comes out once in craft_output.proposals. */
+            const uint64_t *cookies;
         } propose;
         struct {
             craft_term term;
@@ -292,6 +295,18 @@ struct craft_fetch {
     craft_index last;
 };
 
+/* The outcome of a proposal that carried a cookie: 0 when the entry (index, term) committed
+ * (its result is the state machine's once it has applied index); CRAFT_EUNKNOWN when this node
+ * lost its leadership first (the entry may still commit under the next leader, or be
+ * overwritten: the caller must not assume either). A proposal refused at once gets no outcome:
+ * the step's return value says why. */
+struct craft_propose_result {
+    uint64_t cookie;
+    int status;
+    craft_index index;
+    craft_term term;
+};
+
 struct craft_read_result {
     uint64_t cookie;
     int status;
@@ -331,6 +346,8 @@ struct craft_output {
     size_t n_snapshot_sends;
     const struct craft_fetch *fetches;
     size_t n_fetches;
+    const struct craft_propose_result *proposals; /* outcomes of proposals with cookies */
+    size_t n_proposals;
     /* For CRAFT_IN_PROPOSE that succeeded: the proposals got term and indexes from index_first. */
     craft_term proposed_term;
     craft_index proposed_index_first;

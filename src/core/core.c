@@ -184,6 +184,7 @@ void craft_core_destroy(struct craft_core *c)
     }
     output_close(c);
     read_close(c);
+    proposals_close(&c->proposals);
     reorder_close(&c->reorder);
     log_close(&c->log);
     craft_free(c->inflight_rings);
@@ -376,7 +377,7 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
             rv = CRAFT_EINVAL;
             break;
         }
-        rv = replication_propose(c, in->propose.cmds, in->propose.n);
+        rv = replication_propose(c, in->propose.cmds, in->propose.n, in->propose.cookies);
         break;
     case CRAFT_IN_PERSISTED:
         replication_on_persisted(c, in->persisted.term, in->persisted.index);
@@ -460,6 +461,7 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
         read_on_leadership_lost(c); /* its waiting reads end: a later leader may have written */
     }
     read_advance(c); /* hand out the reads that are ready */
+    proposals_advance(c); /* outcomes: committed, or unknown once the leadership ended */
     craft_index proposed_first = log_last_index(&c->log) + 1;
     craft_term proposed_term = c->term;
     output_finish(c, out);

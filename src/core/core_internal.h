@@ -9,6 +9,7 @@
 #include "membership.h"
 #include "peers.h"
 #include "progress.h"
+#include "proposals.h"
 #include "read.h"
 #include "reorder.h"
 #include "util/prng.h"
@@ -75,6 +76,7 @@ struct craft_core {
     bool lead_unpersisted;
     struct craft_membership change_target;
     struct reads reads; /* read.c */
+    struct proposals proposals; /* leader: proposals with cookies until their outcome */
     struct reorder reorder; /* follower: AppendEntries held until the gap before them fills */
     /* Leader: a leadership transfer under way (transfer.c); CRAFT_ID_NONE when none. */
     craft_id transfer_target;
@@ -143,7 +145,8 @@ void replication_broadcast_append(struct craft_core *c);
 void replication_on_append(struct craft_core *c, const struct craft_msg *m);
 void replication_on_append_response(struct craft_core *c, const struct craft_msg *m);
 void replication_maybe_commit(struct craft_core *c);
-int replication_propose(struct craft_core *c, const struct craft_buf *cmds, size_t n);
+int replication_propose(struct craft_core *c, const struct craft_buf *cmds, size_t n,
+                        const uint64_t *cookies);
 /* Appends one entry of the leader's own (a configuration) and sends it. CRAFT_ENOMEM. */
 int replication_append_own(struct craft_core *c, uint32_t type, const void *data, size_t len);
 

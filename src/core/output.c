@@ -156,6 +156,7 @@ void output_begin(struct craft_core *c)
     c->truncated = false;
     c->n_sends = 0;
     c->n_fetches = 0;
+    c->proposals.n_done = 0;
     c->out_snapshot = (struct craft_persist_snapshot){0};
     c->out_of_memory = false;
     c->reads.n_done = 0;
@@ -287,6 +288,8 @@ void output_finish(struct craft_core *c, struct craft_output *out)
     out->n_snapshot_sends = c->n_sends;
     out->fetches = c->fetches;
     out->n_fetches = c->n_fetches;
+    out->proposals = c->proposals.done;
+    out->n_proposals = c->proposals.n_done;
 }
 
 void output_close(struct craft_core *c)

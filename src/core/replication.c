@@ -420,7 +420,8 @@ void replication_on_append(struct craft_core *c, const struct craft_msg *m)
     release_held(c);
 }
 
-int replication_propose(struct craft_core *c, const struct craft_buf *cmds, size_t n)
+int replication_propose(struct craft_core *c, const struct craft_buf *cmds, size_t n,
+                        const uint64_t *cookies)
 {
     if (c->role != CRAFT_LEADER) {
         return CRAFT_ENOTLEADER;
@@ -449,9 +450,15 @@ int replication_propose(struct craft_core *c, const struct craft_buf *cmds, size
         return CRAFT_EBUSY;
     }
     craft_index first = log_last_index(&c->log) + 1;
+    if (cookies != NULL && n > 0 && proposals_track(c, cookies, n, first) != 0) {
+        return CRAFT_ENOMEM;
+    }
     for (size_t i = 0; i < n; i++) {
         if (log_append(&c->log, c->term, CRAFT_ENTRY_NORMAL, cmds[i].base, cmds[i].len) != 0) {
             log_truncate(&c->log, first); /* nobody has seen them yet: take them back */
+            if (cookies != NULL) {
+                c->proposals.n -= n;
+            }
             return CRAFT_ENOMEM;
         }
     }

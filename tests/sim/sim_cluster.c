@@ -429,6 +429,7 @@ void sim_cluster_crash(struct sim_cluster *c, craft_id id)
     }
     uint64_t lost = n->disk.n_pending;
     sim_snap_stream_crash(n);
+    sim_outcomes_crash(n);
     enum sim_crash_kind kind = sim_disk_faults_crash_kind(c, n);
     if (kind == SIM_CRASH_MIDCALL) {
         sim_disk_faults_midcall(c, n);
@@ -619,10 +620,17 @@ int sim_cluster_propose(struct sim_cluster *c, craft_id id, const void *data, si
         return CRAFT_ENOTLEADER;
     }
     struct craft_buf buf = {data, len};
+    uint64_t cookie;
+    sim_outcomes_propose(c, n, &buf, 1, &cookie);
     struct craft_input in = {.type = CRAFT_IN_PROPOSE};
     in.propose.cmds = &buf;
     in.propose.n = 1;
-    return sim_cluster_feed(c, n, &in, res);
+    in.propose.cookies = &cookie;
+    int rv = sim_cluster_feed(c, n, &in, res);
+    if (rv != 0 && n->up) {
+        sim_outcomes_refused(n, 1);
+    }
+    return rv;
 }
 
 static void on_tick(struct sim_cluster *c, const struct sim_event *ev)

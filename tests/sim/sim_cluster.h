@@ -24,6 +24,7 @@
 #include "sim_fetch.h"
 #include "sim_snap.h"
 #include "sim_snap_stream.h"
+#include "sim_outcomes.h"
 #include "sim_trace.h"
 #include "sim_transfer.h"
 
@@ -62,6 +63,9 @@ struct sim_cluster {
     struct sim_elect elect;
     struct sim_cost cost;
     struct sim_member member; /* membership fault (sim_member.c) */
+    uint64_t next_cookie;     /* proposals' cookies (sim_outcomes.c) */
+    uint64_t outcomes_done;
+    uint64_t outcomes_unknown;
 };
 
 /* Creates the cluster (all nodes up, empty logs, all links up) and schedules ticks and, when

@@ -27,6 +27,7 @@ void sim_node_close(struct sim_node *n)
     io_fs_sim_destroy(n->fs);
     sim_disk_close(&n->disk);
     craft_free(n->log);
+    craft_free(n->waits);
     memset(n, 0, sizeof(*n));
 }
 

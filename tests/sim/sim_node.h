@@ -19,6 +19,7 @@ struct sim_mirror_ent {
 };
 
 struct snapshot_sink;
+struct sim_outcome_wait;
 
 /* A snapshot stream this node sends, as leader, to one peer (sim_snap_stream.c). */
 struct sim_snap_tx {
@@ -87,6 +88,10 @@ struct sim_node {
     uint32_t snap_gen;
     struct sim_snap_tx snap_tx[SIM_NODES_MAX + 1];
     struct sim_snap_rx snap_rx;
+    /* Proposals waiting for their outcome (sim_outcomes.c). */
+    struct sim_outcome_wait *waits; /* owned */
+    size_t n_waits;
+    size_t cap_waits;
 };
 
 void sim_node_init(struct sim_node *n, craft_id id, uint64_t clock_offset_us,

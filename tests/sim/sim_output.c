@@ -165,6 +165,7 @@ void sim_cluster_carry_out(struct sim_cluster *c, struct sim_node *n, const stru
         sim_cluster_send(c, n, sim_net_msg_copy(&out->msgs[i]));
     }
     apply(c, n, out);
+    sim_outcomes_on_output(c, n, out);
     sim_reads_on_output(c, n, out);
     sim_fetch_on_output(c, n, out);
     sim_snap_stream_on_output(c, n, out);

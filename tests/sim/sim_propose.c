@@ -66,10 +66,16 @@ void sim_propose_on_client(struct sim_cluster *c, const struct sim_event *ev)
     struct sim_feed_result res = {0, 0};
     int rv = CRAFT_ENOTLEADER;
     if (n->up) {
+        uint64_t cookies[SIM_PROPOSE_BATCH_MAX];
+        sim_outcomes_propose(c, n, cmds, k, cookies);
         struct craft_input in = {.type = CRAFT_IN_PROPOSE};
         in.propose.cmds = cmds;
         in.propose.n = k;
+        in.propose.cookies = cookies;
         rv = sim_cluster_feed(c, n, &in, &res);
+        if (rv != 0 && n->up) {
+            sim_outcomes_refused(n, k);
+        }
     }
     craft_id hint = CRAFT_ID_NONE;
     if (rv == CRAFT_ENOTLEADER && n->up) {

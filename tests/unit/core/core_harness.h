@@ -40,6 +40,8 @@ struct h_node {
     size_t n_fetches;
     struct craft_snapshot_send sends[64]; /* snapshot sends seen in outputs, in order */
     size_t n_sends;
+    struct craft_propose_result proposals[64]; /* proposal outcomes seen in outputs, in order */
+    size_t n_proposals;
 };
 
 struct harness {
@@ -128,6 +130,10 @@ static inline void h_take_output(struct harness *h, unsigned i, const struct cra
     for (size_t k = 0; k < out->n_reads; k++) {
         assert_true(node->n_reads < 256);
         node->reads[node->n_reads++] = out->reads[k];
+    }
+    for (size_t k = 0; k < out->n_proposals; k++) {
+        assert_true(node->n_proposals < 64);
+        node->proposals[node->n_proposals++] = out->proposals[k];
     }
     for (size_t k = 0; k < out->n_fetches; k++) {
         assert_true(node->n_fetches < 64);
