@@ -108,4 +108,30 @@ static inline void sh_append(struct storage *s, craft_index first, craft_index l
     assert_int_equal(sh_persist_run(s, p, first, last, term, true), 0);
 }
 
+/* A fresh directory whose WAL holds 1..10 of term 1 and 11..last of term 2, hard state term 2
+ * (voted for SH_NODE), commit `commit` (0: none saved). */
+static inline struct io_fs_sim *sh_base_log(uint64_t seed, craft_index last, craft_index commit)
+{
+    struct io_fs_sim *sim;
+    assert_int_equal(io_fs_sim_create(seed, &sim), 0);
+    struct storage_recovered rec;
+    struct storage *s = sh_open_ok(sim, &rec);
+    storage_recovered_release(s);
+    struct craft_persist p;
+    memset(&p, 0, sizeof p);
+    p.hard_state_changed = true;
+    p.hard_state = (struct craft_hard_state){.term = 2, .vote = SH_NODE, .commit = 0};
+    assert_int_equal(sh_persist_run(s, p, 1, last < 10 ? last : 10, 1, true), 0);
+    for (craft_index i = 11; i <= last; i += SH_RUN_MAX) {
+        craft_index to = i + SH_RUN_MAX - 1 < last ? i + SH_RUN_MAX - 1 : last;
+        sh_append(s, i, to, 2);
+    }
+    if (commit != 0) {
+        struct craft_hard_state hs = {.term = 2, .vote = SH_NODE, .commit = commit};
+        assert_int_equal(storage_save_hard_state(s, &hs), 0); /* saved on close */
+    }
+    storage_close(s);
+    return sim;
+}
+
 #endif

@@ -34,21 +34,7 @@ static craft_term old_term(craft_index i)
 /* The follower before the install: WAL 1..30, hard state term 2, commit 10. */
 static struct io_fs_sim *follower(uint64_t seed)
 {
-    struct io_fs_sim *sim;
-    assert_int_equal(io_fs_sim_create(seed, &sim), 0);
-    struct storage_recovered rec;
-    struct storage *s = sh_open_ok(sim, &rec);
-    storage_recovered_release(s);
-    struct craft_persist p;
-    memset(&p, 0, sizeof p);
-    p.hard_state_changed = true;
-    p.hard_state = (struct craft_hard_state){.term = 2, .vote = 1, .commit = 0};
-    assert_int_equal(sh_persist_run(s, p, 1, 10, 1, true), 0);
-    sh_append(s, 11, OLD_LAST, 2);
-    struct craft_hard_state hs = {.term = 2, .vote = 1, .commit = OLD_COMMIT};
-    assert_int_equal(storage_save_hard_state(s, &hs), 0);
-    storage_close(s);
-    return sim;
+    return sh_base_log(seed, OLD_LAST, OLD_COMMIT);
 }
 
 struct outcome {

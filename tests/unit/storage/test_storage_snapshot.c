@@ -24,31 +24,6 @@ static craft_term base_term(craft_index i)
     return i <= 10 ? 1 : 2;
 }
 
-/* A fresh directory whose WAL holds 1..last (base_term), hard state term 2, commit `commit`. */
-static struct io_fs_sim *base_log(uint64_t seed, craft_index last, craft_index commit)
-{
-    struct io_fs_sim *sim;
-    assert_int_equal(io_fs_sim_create(seed, &sim), 0);
-    struct storage_recovered rec;
-    struct storage *s = sh_open_ok(sim, &rec);
-    storage_recovered_release(s);
-    struct craft_persist p;
-    memset(&p, 0, sizeof p);
-    p.hard_state_changed = true;
-    p.hard_state = (struct craft_hard_state){.term = 2, .vote = SH_NODE, .commit = 0};
-    assert_int_equal(sh_persist_run(s, p, 1, last < 10 ? last : 10, 1, true), 0);
-    for (craft_index i = 11; i <= last; i += SH_RUN_MAX) {
-        craft_index to = i + SH_RUN_MAX - 1 < last ? i + SH_RUN_MAX - 1 : last;
-        sh_append(s, i, to, 2);
-    }
-    if (commit != 0) {
-        struct craft_hard_state hs = {.term = 2, .vote = SH_NODE, .commit = commit};
-        assert_int_equal(storage_save_hard_state(s, &hs), 0); /* saved on close */
-    }
-    storage_close(s);
-    return sim;
-}
-
 static void put_snapshot(struct io_fs_sim *sim, craft_index index, craft_term term)
 {
     struct craft_snapshot_meta m = snap_meta(index, term, 3);
@@ -84,7 +59,7 @@ static struct storage *expect(struct io_fs_sim *sim, craft_index snap, craft_ind
 static void test_storage_snapshot_no_snapshot_gives_the_whole_wal(void **state)
 {
     (void)state;
-    struct io_fs_sim *sim = base_log(1, 30, 0);
+    struct io_fs_sim *sim = sh_base_log(1, 30, 0);
     storage_close(expect(sim, 0, 1, 30, 0, false));
     io_fs_sim_destroy(sim);
 }
@@ -110,7 +85,7 @@ static void test_storage_snapshot_covered_wal_is_emptied(void **state)
     (void)state;
     craft_index snaps[] = {30, 45}; /* the WAL's last index, and beyond it */
     for (size_t i = 0; i < 2; i++) {
-        struct io_fs_sim *sim = base_log(3, 30, 0);
+        struct io_fs_sim *sim = sh_base_log(3, 30, 0);
         put_snapshot(sim, snaps[i], 2);
         struct storage *s = expect(sim, snaps[i], 0, 0, 0, true);
         storage_close(s);
@@ -129,7 +104,7 @@ static void test_storage_snapshot_covered_wal_is_emptied(void **state)
 static void test_storage_snapshot_gap_after_the_snapshot_is_corruption(void **state)
 {
     (void)state;
-    struct io_fs_sim *sim = base_log(4, 150, 0); /* several segments */
+    struct io_fs_sim *sim = sh_base_log(4, 150, 0); /* several segments */
     put_snapshot(sim, 5, 1);
     struct storage_recovered rec;
     struct storage *s = expect(sim, 5, 6, 150, 0, false);
@@ -152,7 +127,7 @@ static void test_storage_snapshot_gap_after_the_snapshot_is_corruption(void **st
 static void test_storage_snapshot_wal_starting_right_after_it_is_kept(void **state)
 {
     (void)state;
-    struct io_fs_sim *sim = base_log(5, 30, 0);
+    struct io_fs_sim *sim = sh_base_log(5, 30, 0);
     put_snapshot(sim, 40, 3);
     struct storage *s = expect(sim, 40, 0, 0, 0, true);
     sh_append(s, 41, 45, 3);
@@ -168,7 +143,7 @@ static void test_storage_snapshot_wal_starting_right_after_it_is_kept(void **sta
 static void test_storage_snapshot_matching_wal_gives_the_suffix(void **state)
 {
     (void)state;
-    struct io_fs_sim *sim = base_log(6, 30, 0);
+    struct io_fs_sim *sim = sh_base_log(6, 30, 0);
     put_snapshot(sim, 20, 2);
     struct storage *s = expect(sim, 20, 21, 30, 0, false);
     assert_int_equal(wal_first_index(storage_wal(s)), 1);
@@ -185,7 +160,7 @@ static void test_storage_snapshot_matching_wal_gives_the_suffix(void **state)
 static void test_storage_snapshot_divergent_wal_is_dropped(void **state)
 {
     (void)state;
-    struct io_fs_sim *sim = base_log(7, 30, 10);
+    struct io_fs_sim *sim = sh_base_log(7, 30, 10);
     put_snapshot(sim, 25, 3); /* the leader's: entry 25 has term 3 there, 2 here */
     struct storage *s = expect(sim, 25, 0, 0, 0, true);
     sh_append(s, 26, 27, 3);
@@ -201,7 +176,7 @@ static void test_storage_snapshot_divergent_wal_is_dropped(void **state)
 static void test_storage_snapshot_divergent_committed_wal_is_corruption(void **state)
 {
     (void)state;
-    struct io_fs_sim *sim = base_log(8, 30, 28);
+    struct io_fs_sim *sim = sh_base_log(8, 30, 28);
     put_snapshot(sim, 25, 3);
     struct storage *s;
     struct storage_recovered rec;
@@ -251,7 +226,7 @@ static void test_storage_snapshot_suffix_rule(void **state)
 static void test_storage_snapshot_taken_drops_the_prefix(void **state)
 {
     (void)state;
-    struct io_fs_sim *sim = base_log(9, 150, 0);
+    struct io_fs_sim *sim = sh_base_log(9, 150, 0);
     struct storage *s = expect(sim, 0, 1, 150, 0, false);
     put_snapshot(sim, 100, 2);
     struct craft_persist p;
@@ -282,7 +257,7 @@ static void test_storage_snapshot_taken_drops_the_prefix(void **state)
 static void test_storage_snapshot_taken_keeps_a_divergent_wal(void **state)
 {
     (void)state;
-    struct io_fs_sim *sim = base_log(10, 150, 0);
+    struct io_fs_sim *sim = sh_base_log(10, 150, 0);
     struct storage *s = expect(sim, 0, 1, 150, 0, false);
     put_snapshot(sim, 100, 3);
     struct craft_snapshot_meta m = snap_meta(100, 3, 3);
@@ -301,7 +276,7 @@ static void test_storage_snapshot_drop_log_then_append(void **state)
 {
     (void)state;
     for (int same_persist = 0; same_persist < 2; same_persist++) {
-        struct io_fs_sim *sim = base_log(11, 30, 10);
+        struct io_fs_sim *sim = sh_base_log(11, 30, 10);
         struct storage *s = expect(sim, 0, 1, 30, 0, false);
         put_snapshot(sim, 50, 4); /* received and published first */
         struct craft_persist p;
@@ -329,7 +304,7 @@ static void test_storage_snapshot_drop_log_then_append(void **state)
         io_fs_sim_destroy(sim);
     }
     /* The same install, with a power loss before its sync. */
-    struct io_fs_sim *sim = base_log(12, 30, 10);
+    struct io_fs_sim *sim = sh_base_log(12, 30, 10);
     struct storage *s = expect(sim, 0, 1, 30, 0, false);
     put_snapshot(sim, 50, 4);
     struct craft_persist p;
@@ -350,7 +325,7 @@ static void test_storage_snapshot_drop_log_then_append(void **state)
 static void test_storage_snapshot_kept_log_stays(void **state)
 {
     (void)state;
-    struct io_fs_sim *sim = base_log(13, 30, 10);
+    struct io_fs_sim *sim = sh_base_log(13, 30, 10);
     struct storage *s = expect(sim, 0, 1, 30, 0, false);
     put_snapshot(sim, 20, 2);
     struct craft_persist p;
