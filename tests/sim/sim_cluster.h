@@ -13,6 +13,7 @@
 #include "sim_disk_faults.h"
 #include "sim_elect.h"
 #include "sim_feed.h"
+#include "sim_figures.h"
 #include "sim_heap.h"
 #include "sim_member.h"
 #include "sim_network.h"
@@ -64,8 +65,7 @@ struct sim_cluster {
     struct sim_cost cost;
     struct sim_member member; /* membership fault (sim_member.c) */
     uint64_t next_cookie;     /* proposals' cookies (sim_outcomes.c) */
-    uint64_t outcomes_done;
-    uint64_t outcomes_unknown;
+    struct sim_work_figures work; /* what the nodes did (snapshots, streams, fetches, outcomes) */
 };
 
 /* Creates the cluster (all nodes up, empty logs, all links up) and schedules ticks and, when

@@ -117,6 +117,7 @@ void sim_fetch_on_event(struct sim_cluster *c, const struct sim_event *ev)
     in.fetched.prev_term = prev_term;
     in.fetched.entries = k > 0 ? entries : NULL;
     in.fetched.n = k;
+    c->work.fetches += k > 0;
     sim_cluster_feed(c, n, &in, NULL);
     craft_free(buf);
     craft_free(entries);

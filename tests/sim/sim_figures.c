@@ -33,9 +33,21 @@ void sim_figures_print_run(const struct sim_run_figures *r, FILE *f)
             c->inflight_bytes_max, c->log_entries_max);
 }
 
+static void work_add(struct sim_work_figures *t, const struct sim_work_figures *r)
+{
+    t->snapshots_taken += r->snapshots_taken;
+    t->snapshots_installed += r->snapshots_installed;
+    t->streams_delivered += r->streams_delivered;
+    t->streams_given_up += r->streams_given_up;
+    t->fetches += r->fetches;
+    t->outcomes_done += r->outcomes_done;
+    t->outcomes_unknown += r->outcomes_unknown;
+}
+
 void sim_figures_add(struct sim_figures *t, const struct sim_run_figures *r)
 {
     t->seeds++;
+    work_add(&t->work, &r->work);
     sim_elect_hist_merge(&t->elections, &r->elections);
     if (r->quiet.election_us > 0) {
         sim_elect_hist_add(&t->calm, r->quiet.election_us);
@@ -81,6 +93,7 @@ void sim_figures_merge(struct sim_figures *into, const struct sim_figures *t)
     sim_elect_hist_merge(&into->elections, &t->elections);
     sim_elect_hist_merge(&into->calm, &t->calm);
     into->split_votes += t->split_votes;
+    work_add(&into->work, &t->work);
     into->held += t->held;
     into->replayed += t->replayed;
     into->pauses += t->pauses;
@@ -122,6 +135,12 @@ void sim_figures_print(const struct sim_figures *t, FILE *f)
     }
     print_hist("election time, every election (leader loss to new leader)", &t->elections, f);
     print_hist("election time, calm (leader crashed in a healthy cluster)", &t->calm, f);
+    const struct sim_work_figures *w = &t->work;
+    fprintf(f, "craft-sim: snapshots taken %" PRIu64 ", installed %" PRIu64 "; streams delivered %" PRIu64
+               ", given up %" PRIu64 "; fetches %" PRIu64 "; proposal outcomes done %" PRIu64
+               ", unknown %" PRIu64 "\n",
+            w->snapshots_taken, w->snapshots_installed, w->streams_delivered, w->streams_given_up,
+            w->fetches, w->outcomes_done, w->outcomes_unknown);
     fprintf(f, "craft-sim: split votes %" PRIu64 "; old messages held %" PRIu64
                ", replayed %" PRIu64 "; process pauses %" PRIu64 "\n",
             t->split_votes, t->held, t->replayed, t->pauses);

@@ -11,6 +11,18 @@
 #include "sim_elect.h"
 #include "sim_quiet.h"
 
+/* What the simulated nodes did beyond the core's messages: snapshots, streams, fetches, the
+ * outcomes of proposals. Summed over a swarm as they are. */
+struct sim_work_figures {
+    uint64_t snapshots_taken;
+    uint64_t snapshots_installed; /* received and taken by the core */
+    uint64_t streams_delivered;
+    uint64_t streams_given_up;
+    uint64_t fetches; /* answered with entries */
+    uint64_t outcomes_done;
+    uint64_t outcomes_unknown;
+};
+
 struct sim_run_figures {
     struct sim_elect_hist elections; /* every election of the run, from leader loss */
     uint64_t split_votes;
@@ -19,6 +31,7 @@ struct sim_run_figures {
     uint64_t held;     /* messages held for several election timeouts */
     uint64_t replayed; /* old copies delivered again */
     uint64_t pauses;
+    struct sim_work_figures work;
 };
 
 struct sim_figures {
@@ -42,6 +55,7 @@ struct sim_figures {
     uint64_t cost_msgs_ratio_max_milli[2]; /* msgs per follower per (commit + interval) */
     uint64_t cost_inflight_msgs_max;
     uint64_t cost_inflight_bytes_max;
+    struct sim_work_figures work;
 };
 
 /* Prints one seed's figures (for --show). */

@@ -58,7 +58,7 @@ void sim_outcomes_on_output(struct sim_cluster *c, struct sim_node *n,
             return;
         }
         if (r->status == CRAFT_EUNKNOWN) {
-            c->outcomes_unknown++;
+            c->work.outcomes_unknown++;
             continue;
         }
         const struct sim_committed *e =
@@ -72,7 +72,7 @@ void sim_outcomes_on_output(struct sim_cluster *c, struct sim_node *n,
                             ck->n_committed);
             return;
         }
-        c->outcomes_done++;
+        c->work.outcomes_done++;
     }
 }
 

@@ -182,6 +182,7 @@ int sim_run_seed(uint64_t seed, const struct sim_run_options *opt, FILE *out,
     fig->held = c->oldmsg.held;
     fig->replayed = c->oldmsg.replayed;
     fig->pauses = c->pause.n_pauses;
+    fig->work = c->work;
     res->steps = c->steps;
     res->elections = c->checks.elections;
     res->commits = c->checks.n_committed;

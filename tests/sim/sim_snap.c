@@ -173,6 +173,7 @@ void sim_snap_on_built(struct sim_cluster *c, const struct sim_event *ev)
     struct craft_input in = {.type = CRAFT_IN_SNAPSHOT_TAKEN};
     in.snapshot_taken.meta = &b->meta;
     sim_cluster_feed(c, n, &in, NULL);
+    c->work.snapshots_taken++;
     if (n->up) {
         drop_prefix(c, n, &b->meta);
     }
@@ -246,6 +247,9 @@ int sim_snap_install(struct sim_cluster *c, struct sim_node *n, craft_id from, c
     rv = sim_cluster_feed(c, n, &in, NULL);
     sim_trace_add(&c->trace, c->now_us, SIM_TR_STORAGE, (uint32_t)n->id, SIM_STORAGE_INSTALL,
                   meta->index, (uint64_t)(int64_t)rv);
+    if (rv == 0) {
+        c->work.snapshots_installed++;
+    }
     if (rv == 0 && n->up) {
         drop_prefix(c, n, meta);
     }

@@ -71,6 +71,11 @@ static void stream_end(struct sim_cluster *c, struct sim_node *n, craft_id to, b
 {
     struct sim_snap_tx *tx = &n->snap_tx[to];
     tx->active = false;
+    if (ok) {
+        c->work.streams_delivered++;
+    } else {
+        c->work.streams_given_up++;
+    }
     struct craft_input in = {.type = CRAFT_IN_SNAPSHOT_SENT};
     in.snapshot_sent.to = to;
     in.snapshot_sent.index = tx->index;
