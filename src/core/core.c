@@ -505,6 +505,11 @@ craft_index craft_core_membership(const struct craft_core *c, struct craft_membe
     return c->config.current_index;
 }
 
+uint64_t craft_core_next_deadline(const struct craft_core *c)
+{
+    return c->role == CRAFT_LEADER ? c->heartbeat_deadline : c->election_deadline;
+}
+
 craft_id craft_core_leader(const struct craft_core *c)
 {
     return c->leader;

@@ -633,6 +633,20 @@ int sim_cluster_propose(struct sim_cluster *c, craft_id id, const void *data, si
     return rv;
 }
 
+/* The next tick: the periodic one, or earlier when the core's timer is due before it (a node
+ * arms its timer for that instant, so election timeouts are not rounded to the tick). */
+static uint64_t next_tick_delay(const struct sim_cluster *c, const struct sim_node *n)
+{
+    uint64_t due_local_us = craft_core_next_deadline(n->core) * 1000;
+    uint64_t now_local_us = sim_node_local_us(n, c->now_us);
+    if (due_local_us <= now_local_us) {
+        return n->tick_global_us;
+    }
+    /* local = offset + global * rate / 1e6, so a local span is span * 1e6 / rate of global. */
+    uint64_t delay = (due_local_us - now_local_us) * 1000000 / n->clock_rate_ppm + 1;
+    return delay < n->tick_global_us ? delay : n->tick_global_us;
+}
+
 static void on_tick(struct sim_cluster *c, const struct sim_event *ev)
 {
     struct sim_node *n = &c->nodes[ev->node];
@@ -644,7 +658,8 @@ static void on_tick(struct sim_cluster *c, const struct sim_event *ev)
     sim_trace_add(&c->trace, c->now_us, SIM_TR_TICK, ev->node, in.tick.now_ms, 0, 0);
     sim_cluster_feed(c, n, &in, NULL);
     if (n->up && ev->arg == n->epoch) {
-        sim_heap_push(&c->heap, c->now_us + n->tick_global_us, SIM_EV_TICK, ev->node, n->epoch, NULL);
+        sim_heap_push(&c->heap, c->now_us + next_tick_delay(c, n), SIM_EV_TICK, ev->node,
+                      n->epoch, NULL);
     }
 }
 

@@ -123,6 +123,7 @@ struct sim_disk_write *sim_disk_pop(struct sim_disk *d)
 static void truncate_log(struct sim_disk *d, craft_index from, const struct sim_disk_observer *obs)
 {
     if (from != 0 && from <= d->snap_index) {
+        d->wal_snap_term = 0; /* the WAL loses its entry at the snapshot's index */
         from = d->snap_index + 1; /* the snapshot file stands for what it covers */
     }
     if (from == 0 || from > d->n_log) {
@@ -163,25 +164,34 @@ static void append_entry(struct sim_disk *d, const struct craft_entry *e,
     if (e->index == 0 || e->index > d->n_log + 1) {
         return; /* a gap: the volatile log_contiguous check reports it */
     }
+    if (d->wal_emptied) {
+        d->wal_emptied = false;
+        d->wal_after_snap = e->index == d->snap_index + 1;
+    }
+    if (e->index == d->snap_index) {
+        d->wal_snap_term = e->term;
+    }
     if (e->index <= d->snap_index) {
         return; /* covered by the snapshot file, whatever the WAL holds there */
+    }
+    if (d->snap_index != 0 && !d->wal_after_snap && d->wal_snap_term != d->snap_term) {
+        return; /* the WAL diverges from the snapshot: recovery would not keep this entry */
     }
     truncate_log(d, e->index, obs);
     append_hashed(d, e->term, e->type, sim_hash_bytes(e->data.base, e->data.len), e->data.len,
                   obs);
 }
 
-void sim_disk_cover(struct sim_disk *d, craft_index index, craft_term term, bool keep_log,
+void sim_disk_cover(struct sim_disk *d, craft_index index, craft_term term,
                     const struct sim_disk_observer *obs)
 {
     if (index <= d->snap_index) {
         return; /* an older file: the newer one is what a restart finds */
     }
-    if (!keep_log) {
-        for (struct sim_disk_write *w = d->head; w != NULL; w = w->next) {
-            w->before_snapshot = true;
-        }
-    }
+    /* The model held the WAL's entries up to here (those that continued the last snapshot). */
+    d->wal_snap_term = d->n_log >= index ? d->log[index - 1].term : 0;
+    d->wal_after_snap = false;
+    d->wal_emptied = false;
     /* Prefix hashes agree at i exactly when the logs agree up to i: keep the agreeing part. */
     size_t same = 0;
     size_t top = d->n_log < index ? d->n_log : (size_t)index;
@@ -221,10 +231,13 @@ static void apply_stages(struct sim_disk *d, const struct sim_disk_write *w, siz
              * than this write's) stands for what it covers. */
             craft_index kept = w->snapshot.index > d->snap_index ? w->snapshot.index : d->snap_index;
             truncate_log(d, kept + 1, obs);
+            d->wal_snap_term = 0;
+            d->wal_after_snap = false;
+            d->wal_emptied = true;
         }
         truncate_log(d, w->truncate_from, obs);
     }
-    for (size_t i = 0; i + 2 < stage && i < w->n_entries && !w->before_snapshot; i++) {
+    for (size_t i = 0; i + 2 < stage && i < w->n_entries; i++) {
         append_entry(d, &w->entries[i], obs);
     }
 }
@@ -277,6 +290,10 @@ size_t sim_disk_adopt(struct sim_disk *d, const struct craft_hard_state *hs, cra
         same++;
     }
     truncate_log(d, base + same + 1, obs);
+    /* Recovery handed back only entries that continue the snapshot. */
+    d->wal_snap_term = d->snap_term;
+    d->wal_after_snap = false;
+    d->wal_emptied = false;
     for (size_t i = same; i < n; i++) {
         append_entry(d, &entries[i], obs);
     }

@@ -33,9 +33,6 @@ struct sim_disk_write {
     size_t n_entries;
     struct sim_net_msg **msgs; /* owned; an entry is NULL once its message was sent */
     size_t n_msgs;
-    /* Queued before a snapshot that replaced a divergent log became durable: its entries belong
-     * to that log, which recovery discards (and the install's own write drops). */
-    bool before_snapshot;
 };
 
 struct sim_disk;
@@ -66,6 +63,14 @@ struct sim_disk {
      * entries up to there are the committed ones whatever the WAL holds (sim_disk_cover). */
     craft_index snap_index;
     craft_term snap_term;
+    /* What the real WAL holds at snap_index (0: nothing), and whether it starts right after it
+     * (emptied by an install, then appended from snap_index + 1). Recovery keeps the WAL's
+     * entries after the snapshot only when one of the two says they continue it
+     * (docs/DISK_FORMAT.md), so the model counts an entry past snap_index durable only then:
+     * writes queued before the snapshot may still land entries of a log that diverged there. */
+    craft_term wal_snap_term;
+    bool wal_after_snap;
+    bool wal_emptied;
     struct sim_disk_write *head; /* owned FIFO */
     struct sim_disk_write *tail;
     size_t n_pending;
@@ -99,9 +104,8 @@ void sim_disk_crash(struct sim_disk *d, struct prng *rng, bool torn,
 
 /* A snapshot of (index, term) became durable: the model's log up to index becomes the committed
  * one (through the observer), keeping what follows when it already agreed up to there. The WAL
- * can no longer change what it covers. keep_log: the node's log holds the snapshot's last entry,
- * so writes already queued continue it; else they belong to a log the install will drop. */
-void sim_disk_cover(struct sim_disk *d, craft_index index, craft_term term, bool keep_log,
+ * can no longer change what it covers. */
+void sim_disk_cover(struct sim_disk *d, craft_index index, craft_term term,
                     const struct sim_disk_observer *obs);
 
 /* Makes the model hold what the real storage recovered (hard state, and the log after the

@@ -149,9 +149,13 @@ static void stable(struct sim_cluster *c, craft_id leader)
     uint64_t end = start + (uint64_t)SIM_STABLE_MS * 1000;
     while (!sim_cluster_failed(c) && c->heap.n > 0 && c->heap.ev[0].time_us <= end) {
         sim_quiet_step(c);
+        /* A configuration the leader appends meanwhile (C_new after a joint one committed) may
+         * remove a node, which then campaigns until it learns its removal committed (thesis
+         * §4.2.2); the members' roles and terms are what must not move. */
+        struct sim_cfg_mask now_cfg = c->nodes[leader].up ? leader_config(c, leader) : cfg;
         for (unsigned i = 1; i <= c->p.n_nodes; i++) {
             const struct sim_node *n = &c->nodes[i];
-            if (i != leader && !sim_member_has(&cfg, i)) {
+            if (i != leader && (!sim_member_has(&cfg, i) || !sim_member_has(&now_cfg, i))) {
                 continue;
             }
             if (n->up && (n->role != was[i].role || n->term != was[i].term ||

@@ -167,7 +167,7 @@ void sim_snap_on_built(struct sim_cluster *c, const struct sim_event *ev)
         return;
     }
     struct sim_disk_observer obs = sim_checks_observer(&c->checks);
-    sim_disk_cover(&n->disk, b->meta.index, b->meta.term, true, &obs);
+    sim_disk_cover(&n->disk, b->meta.index, b->meta.term, &obs);
     sim_trace_add(&c->trace, c->now_us, SIM_TR_STORAGE, (uint32_t)n->id, SIM_STORAGE_SNAPSHOT,
                   b->meta.index, 0);
     struct craft_input in = {.type = CRAFT_IN_SNAPSHOT_TAKEN};
@@ -234,12 +234,8 @@ int sim_snap_install(struct sim_cluster *c, struct sim_node *n, craft_id from, c
                         craft_errname(rv));
         return rv;
     }
-    /* The core keeps the log when it holds the snapshot's last entry (the mirror knows). */
-    struct sim_checks *ck = &c->checks;
-    bool keep = meta->index <= n->n_log && meta->index <= ck->n_committed &&
-                n->log[meta->index - 1].prefix == ck->committed[meta->index - 1].prefix;
-    struct sim_disk_observer obs = sim_checks_observer(ck);
-    sim_disk_cover(&n->disk, meta->index, meta->term, keep, &obs);
+    struct sim_disk_observer obs = sim_checks_observer(&c->checks);
+    sim_disk_cover(&n->disk, meta->index, meta->term, &obs);
     struct craft_input in = {.type = CRAFT_IN_SNAPSHOT_INSTALLED};
     in.snapshot_installed.from = from;
     in.snapshot_installed.term = term;
@@ -297,7 +293,7 @@ bool sim_snap_boot(struct sim_cluster *c, struct sim_node *n, const struct stora
     }
     if (newer) {
         struct sim_disk_observer obs = sim_checks_observer(&c->checks);
-        sim_disk_cover(&n->disk, m->index, m->term, true, &obs);
+        sim_disk_cover(&n->disk, m->index, m->term, &obs);
     }
     boot->snapshot = *m;
     if (boot->applied < m->index) {
