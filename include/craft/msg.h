@@ -16,7 +16,7 @@ enum craft_msg_type {
     CRAFT_MSG_VOTE_RESP = 4,
     CRAFT_MSG_APPEND = 5,
     CRAFT_MSG_APPEND_RESP = 6,
-    CRAFT_MSG_TIMEOUT_NOW = 7, /* leadership transfer: campaign now (thesis §3.10) */
+    CRAFT_MSG_TIMEOUT_NOW = 7,     /* leadership transfer: campaign now (thesis §3.10) */
     CRAFT_MSG_READ_INDEX = 8,      /* a follower asks its leader for a read index */
     CRAFT_MSG_READ_INDEX_RESP = 9, /* the leader's answer, once its leadership was confirmed */
 };
