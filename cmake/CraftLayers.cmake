@@ -5,6 +5,8 @@
 # (A path that climbs out with "../" still resolves beside the file; tools/check_layers.sh catches
 # that from the dependencies the compiler records, and hand-written prototypes from the symbols.)
 
+# A change to the table reconfigures, so the views follow it.
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/tools/layers.txt)
 file(STRINGS ${PROJECT_SOURCE_DIR}/tools/layers.txt craft_layer_lines REGEX "^(layer|public) ")
 set(CRAFT_LAYERS "")
 foreach(line IN LISTS craft_layer_lines)

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 
 #include "io/sim/fs_sim.h"
+#include "net/wire.h"
 #include "storage/hard_state.h"
 #include "storage/identity.h"
 #include "storage/snapshot_format.h"
@@ -287,6 +288,57 @@ static void gen_identities(void)
     put("fuzz_identity", "short", buf, 20);
 }
 
+/* One frame of each kind the wire carries, edge values included, and a damaged copy. */
+static void gen_wire_frames(void)
+{
+    static const unsigned char bytes[] = "a command, a config, a chunk";
+    const struct craft_entry entries[] = {
+        {.term = 2, .index = 8, .type = CRAFT_ENTRY_NOOP},
+        {.term = 3, .index = 9, .type = CRAFT_ENTRY_NORMAL, .data = {bytes, 10}},
+        {.term = 3, .index = 10, .type = CRAFT_ENTRY_CONFIG, .data = {bytes + 12, 6}},
+    };
+    const struct craft_msg msgs[] = {
+        {.type = CRAFT_MSG_PREVOTE, .from = 1, .to = 2, .term = 4,
+         .vote = {.last_index = 10, .last_term = 3}},
+        {.type = CRAFT_MSG_VOTE, .from = 1, .to = 2, .term = 4,
+         .vote = {.last_index = 10, .last_term = 3, .transfer = true}},
+        {.type = CRAFT_MSG_PREVOTE_RESP, .from = 2, .to = 1, .term = 4, .vote_resp = {true}},
+        {.type = CRAFT_MSG_VOTE_RESP, .from = 2, .to = 1, .term = 4},
+        {.type = CRAFT_MSG_APPEND, .from = 1, .to = 3, .term = 3,
+         .append = {.prev_index = 7, .prev_term = 2, .commit = 7, .entries = entries,
+                    .n_entries = 3, .round = 12}},
+        {.type = CRAFT_MSG_APPEND, .from = 1, .to = 3, .term = UINT64_MAX,
+         .append = {.prev_index = UINT64_MAX, .prev_term = UINT64_MAX, .commit = 5}},
+        {.type = CRAFT_MSG_APPEND_RESP, .from = 3, .to = 1, .term = 3,
+         .append_resp = {.round = 12, .index = 7, .hint_term = 2, .hint_index = 4}},
+        {.type = CRAFT_MSG_TIMEOUT_NOW, .from = 1, .to = 2, .term = 9},
+        {.type = CRAFT_MSG_READ_INDEX, .from = 2, .to = 1, .term = 9, .read = {.id = 77}},
+        {.type = CRAFT_MSG_READ_INDEX_RESP, .from = 1, .to = 2, .term = 9,
+         .read = {.id = 77, .index = 40, .ok = true}},
+    };
+    static unsigned char buf[1024];
+    char name[32];
+    for (size_t i = 0; i < sizeof msgs / sizeof msgs[0]; i++) {
+        CHECK(wire_msg_size(&msgs[i]) <= sizeof buf);
+        size_t n = wire_encode_msg(i == 5 ? UINT64_MAX : 1, &msgs[i], buf, sizeof buf);
+        snprintf(name, sizeof name, "msg_%zu", i);
+        put("fuzz_wire", name, buf, n);
+        if (i == 4) {
+            buf[n - 3] ^= 4;
+            put("fuzz_wire", "append_flipped", buf, n);
+        }
+    }
+    struct wire_hello hello = {.cluster = 0xC1, .node = 1, .version_min = 1, .version_max = 1};
+    put("fuzz_wire", "hello", buf, wire_encode_hello(&hello, 2, buf, sizeof buf));
+    struct wire_snap_chunk chunk = {.term = 3, .snap_index = 10, .snap_term = 3, .total = 4096,
+                                    .offset = 256, .data = bytes, .len = sizeof bytes};
+    put("fuzz_wire", "snap_chunk", buf, wire_encode_chunk(1, 1, 3, &chunk, buf, sizeof buf));
+    struct wire_snap_ack ack = {.term = 3, .snap_index = 10, .snap_term = 3, .offset = 4096,
+                                .done = true};
+    put("fuzz_wire", "snap_ack", buf, wire_encode_ack(1, 3, 1, &ack, buf, sizeof buf));
+    put("fuzz_wire", "header_only", buf, WIRE_HEADER_BYTES);
+}
+
 int main(int argc, char **argv)
 {
     if (argc != 2) {
@@ -299,5 +351,6 @@ int main(int argc, char **argv)
     gen_snapshots();
     gen_hard_states();
     gen_identities();
+    gen_wire_frames();
     return 0;
 }
