@@ -101,16 +101,16 @@ int storage_open(struct io_fs *fs, const struct storage_config *cfg, struct stor
         goto fail_hs;
     }
     /* The saved commit only ever covers entries that were durable here (see commit_durable), so
-     * the log must reach it, unless a snapshot covers it. */
+     * the log must reach it, unless a snapshot covers it; damage before an entry it covers is
+     * damage either way (a rot in a durable batch must not pass for a torn tail). */
     craft_index committed = s->saved.commit;
-    if (rec->have_snapshot && rec->snapshot.index >= committed) {
-        committed = 0;
-    }
-    rv = wal_open_committed(fs, &cfg->wal, committed, &s->wal, &rec->wal, errmsg, errmsg_len);
+    craft_index covered = rec->have_snapshot ? rec->snapshot.index : 0;
+    rv = wal_open_covered(fs, &cfg->wal, committed, covered, &s->wal, &rec->wal, errmsg,
+                          errmsg_len);
     if (rv != 0) {
         goto fail_hs;
     }
-    CRAFT_ASSERT(wal_last_index(s->wal) >= committed);
+    CRAFT_ASSERT(committed <= covered || wal_last_index(s->wal) >= committed);
     s->snapshot_index = rec->have_snapshot ? rec->snapshot.index : 0;
     rv = recover_suffix(s, rec, errmsg, errmsg_len);
     if (rv != 0) {

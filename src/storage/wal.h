@@ -49,6 +49,15 @@ CRAFT_MUST_CHECK int wal_open_committed(struct io_fs *fs, const struct wal_confi
                                         struct wal_open_report *report, char *errmsg,
                                         size_t errmsg_len);
 
+/* wal_open_committed beside a snapshot covering the log up to `covered`: the log need not reach
+ * a commit index the snapshot covers (its prefix may be dropped, or the whole WAL emptied by an
+ * install), but a bad record before a valid entry at or below the commit index is still damage
+ * (that entry's batch, and all before it, was durable). */
+CRAFT_MUST_CHECK int wal_open_covered(struct io_fs *fs, const struct wal_config *cfg,
+                                      craft_index committed, craft_index covered,
+                                      struct wal **out, struct wal_open_report *report,
+                                      char *errmsg, size_t errmsg_len);
+
 /* Closes the files and frees everything; pending (unsynced) appends are dropped. */
 void wal_close(struct wal *w);
 

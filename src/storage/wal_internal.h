@@ -49,7 +49,8 @@ struct wal {
     size_t batch_last; /* offset of the last record in batch */
     size_t batch_records;
 
-    craft_index committed; /* recovery: the log must reach this index (wal_open_committed) */
+    craft_index committed; /* recovery: entries up to here were durable (wal_open_committed) */
+    craft_index covered;   /* recovery: a snapshot covers up to here (wal_open_covered) */
     bool unsynced; /* wal_write wrote a batch that no fdatasync has covered yet */
     bool failed;
     char errmsg[256];

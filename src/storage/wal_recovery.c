@@ -342,7 +342,7 @@ static int scan_segment(struct wal *w, struct scan *sc, struct loaded *segs, siz
                             "(checksum or sequence mismatch)",
                             name, off);
         }
-        if (wal_last_index(w) < w->committed) {
+        if (w->committed > w->covered && wal_last_index(w) < w->committed) {
             /* The hard state's commit covers entries that were durable here: whatever ends the
              * log before them is damage, not a torn write (docs/DISK_FORMAT.md, "Recovery"). */
             return wal_fail(w, CRAFT_ECORRUPT,
@@ -484,7 +484,7 @@ static int recover(struct wal *w, struct loaded *segs, size_t n, struct wal_open
             break;
         }
     }
-    if (rv == 0 && wal_last_index(w) < w->committed) {
+    if (rv == 0 && w->committed > w->covered && wal_last_index(w) < w->committed) {
         /* The log ended cleanly (no bad record), yet short of what was durable: segments or
          * records are missing. */
         char name[IO_FS_NAME_MAX] = "no WAL segment";
@@ -517,6 +517,13 @@ int wal_open_committed(struct io_fs *fs, const struct wal_config *cfg, craft_ind
                        struct wal **out, struct wal_open_report *report, char *errmsg,
                        size_t errmsg_len)
 {
+    return wal_open_covered(fs, cfg, committed, 0, out, report, errmsg, errmsg_len);
+}
+
+int wal_open_covered(struct io_fs *fs, const struct wal_config *cfg, craft_index committed,
+                     craft_index covered, struct wal **out, struct wal_open_report *report,
+                     char *errmsg, size_t errmsg_len)
+{
     struct wal_open_report ignored;
     if (report == NULL) {
         report = &ignored;
@@ -533,6 +540,7 @@ int wal_open_committed(struct io_fs *fs, const struct wal_config *cfg, craft_ind
     w->fs = fs;
     w->cfg = *cfg;
     w->committed = committed;
+    w->covered = covered;
     struct names names = {0};
     struct loaded *segs = NULL;
     size_t n = 0;
