@@ -1,0 +1,235 @@
+/* One TCP connection's bytes: the hellos, then writes of queued frames, and reads cut into
+ * frames (wire_frame_size), decoded, checked (wire_check_route) and handed to the transport's
+ * callback. A malformed frame closes the connection; the peer dials again. */
+#include <string.h>
+
+#include "transport_internal.h"
+#include "util/alloc.h"
+#include "util/assert.h"
+#include "util/log.h"
+
+#define ERRMSG_MAX 128
+
+struct tcp_conn *tcp_conn_new(struct net_transport *t, craft_id dialed)
+{
+    CRAFT_ASSERT(!t->closing);
+    struct tcp_conn *c = craft_calloc(1, sizeof *c); /* owned by t->conns until closed */
+    if (c == NULL) {
+        return NULL;
+    }
+    int rv = uv_tcp_init(t->loop, &c->tcp);
+    CRAFT_ASSERT(rv == 0);
+    c->tcp.data = c;
+    c->t = t;
+    c->dialed = dialed;
+    wire_buf_init(&c->out);
+    wire_scratch_init(&c->scratch);
+    c->next = t->conns;
+    if (t->conns != NULL) {
+        t->conns->prev = c;
+    }
+    t->conns = c;
+    t->n_handles++;
+    return c;
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    struct tcp_conn *c = h->data;
+    struct net_transport *t = c->t;
+    CRAFT_ASSERT(c->closing);
+    if (c->prev != NULL) {
+        c->prev->next = c->next;
+    } else {
+        t->conns = c->next;
+    }
+    if (c->next != NULL) {
+        c->next->prev = c->prev;
+    }
+    wire_buf_close(&c->out);
+    wire_scratch_close(&c->scratch);
+    craft_free(c->in);
+    craft_free(c);
+    transport_handle_closed(t);
+}
+
+void tcp_conn_close(struct tcp_conn *c, enum craft_log_level level, const char *reason)
+{
+    if (c->closing) {
+        return;
+    }
+    c->closing = true;
+    if (reason != NULL) {
+        craft_log(level, c->t->config.node, 0, "connection %s peer %llu: %s",
+                  c->dialed ? "to" : "from", (unsigned long long)(c->peer ? c->peer : c->dialed),
+                  reason);
+    }
+    peer_on_conn_closed(c);
+    c->t->stats.n_frames_dropped += c->n_out;
+    c->n_out = 0;
+    uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+static void on_written(uv_write_t *req, int status)
+{
+    struct tcp_conn *c = req->data;
+    CRAFT_ASSERT(c->writing);
+    c->writing = false;
+    if (c->closing) {
+        return;
+    }
+    if (status < 0) {
+        tcp_conn_close(c, CRAFT_LOG_WARN, uv_strerror(status));
+        return;
+    }
+    c->t->stats.n_frames_sent += c->n_out;
+    c->n_out = 0;
+    wire_buf_reset(&c->out);
+    transport_want_flush(c->t); /* frames queued meanwhile */
+}
+
+void tcp_conn_write(struct tcp_conn *c, struct wire_buf *pending, uint64_t *n_pending)
+{
+    if (c->writing || c->closing || pending->len == 0) {
+        return;
+    }
+    CRAFT_ASSERT(c->out.len == 0);
+    struct wire_buf swap = c->out;
+    c->out = *pending;
+    *pending = swap;
+    c->n_out = *n_pending;
+    *n_pending = 0;
+    uv_buf_t buf = uv_buf_init((char *)c->out.base, (unsigned)c->out.len);
+    c->write_req.data = c;
+    int rv = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &buf, 1, on_written);
+    if (rv != 0) {
+        tcp_conn_close(c, CRAFT_LOG_WARN, uv_strerror(rv));
+        return;
+    }
+    c->writing = true;
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    (void)suggested;
+    struct tcp_conn *c = h->data;
+    if (c->in_cap - c->in_len < NET_READ_CHUNK &&
+        !craft_grow((void **)&c->in, &c->in_cap, c->in_len + NET_READ_CHUNK, 1)) {
+        *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS to on_read */
+        return;
+    }
+    *buf = uv_buf_init((char *)c->in + c->in_len, (unsigned)(c->in_cap - c->in_len));
+}
+
+/* Handles one whole frame; false when the connection was closed. */
+static bool on_frame_bytes(struct tcp_conn *c, const unsigned char *p, size_t len)
+{
+    struct net_transport *t = c->t;
+    char errmsg[ERRMSG_MAX];
+    struct wire_frame f;
+    int rv = wire_decode(p, len, &c->scratch, &f, errmsg, sizeof errmsg);
+    if (rv == 0 && c->peer == CRAFT_ID_NONE) {
+        if (f.type != WIRE_FRAME_HELLO) {
+            snprintf(errmsg, sizeof errmsg, "the first frame is %s, not a hello",
+                     wire_frame_type_name(f.type));
+            rv = CRAFT_ECORRUPT;
+        } else {
+            peer_on_hello(c, &f);
+            return !c->closing;
+        }
+    } else if (rv == 0) {
+        rv = wire_check_route(&f, c->peer, t->config.node, errmsg, sizeof errmsg);
+        if (rv == 0 && f.type == WIRE_FRAME_HELLO) {
+            snprintf(errmsg, sizeof errmsg, "a second hello");
+            rv = CRAFT_ECORRUPT;
+        }
+    }
+    if (rv != 0) {
+        t->stats.n_bad_frames++;
+        tcp_conn_close(c, CRAFT_LOG_WARN, errmsg);
+        return false;
+    }
+    t->stats.n_frames_received++;
+    t->on_frame(t->ctx, c->peer, &f);
+    return !c->closing;
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
+{
+    (void)buf;
+    struct tcp_conn *c = s->data;
+    struct net_transport *t = c->t;
+    if (nread == 0 || c->closing) {
+        return;
+    }
+    if (nread < 0) {
+        tcp_conn_close(c, nread == UV_EOF ? CRAFT_LOG_INFO : CRAFT_LOG_WARN,
+                       nread == UV_EOF ? "closed by the peer" : uv_strerror((int)nread));
+        return;
+    }
+    c->in_len += (size_t)nread;
+    CRAFT_ASSERT(c->in_len <= c->in_cap);
+    size_t at = 0;
+    for (;;) {
+        char errmsg[ERRMSG_MAX];
+        size_t need;
+        int rv = wire_frame_size(c->in + at, c->in_len - at, t->config.body_max, &need, errmsg,
+                                 sizeof errmsg);
+        if (rv != 0) {
+            t->stats.n_bad_frames++;
+            tcp_conn_close(c, CRAFT_LOG_WARN, errmsg);
+            return;
+        }
+        if (need > c->in_len - at) {
+            break;
+        }
+        if (!on_frame_bytes(c, c->in + at, need)) {
+            return; /* closed: the buffer goes with the connection */
+        }
+        at += need;
+    }
+    memmove(c->in, c->in + at, c->in_len - at);
+    c->in_len -= at;
+}
+
+int tcp_conn_send_hello(struct tcp_conn *c)
+{
+    struct net_transport *t = c->t;
+    CRAFT_ASSERT(c->out.len == 0);
+    CRAFT_ASSERT(!c->writing);
+    struct wire_hello h = {
+        .cluster = t->config.cluster,
+        .node = t->config.node,
+        .version_min = WIRE_VERSION,
+        .version_max = WIRE_VERSION,
+    };
+    struct wire_buf hello;
+    wire_buf_init(&hello);
+    int rv = wire_buf_append_hello(&hello, &h, c->dialed ? c->dialed : c->peer);
+    if (rv != 0) {
+        tcp_conn_close(c, CRAFT_LOG_WARN, "no memory for the hello");
+        return rv;
+    }
+    uint64_t n = 0; /* the hello is not a counted frame */
+    tcp_conn_write(c, &hello, &n);
+    wire_buf_close(&hello);
+    return c->closing ? CRAFT_EIO : 0;
+}
+
+int tcp_conn_start(struct tcp_conn *c)
+{
+    /* The dialer speaks first; the accepting side answers only a hello it accepts, so a dialer
+     * that reads a hello knows it was accepted. */
+    if (c->dialed != CRAFT_ID_NONE) {
+        int rv = tcp_conn_send_hello(c);
+        if (rv != 0) {
+            return rv;
+        }
+    }
+    int rv = uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read);
+    if (rv != 0) {
+        tcp_conn_close(c, CRAFT_LOG_WARN, uv_strerror(rv));
+        return CRAFT_EIO;
+    }
+    return 0;
+}

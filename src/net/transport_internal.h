@@ -1,0 +1,90 @@
+/* What the transport's files share: the transport, its peers and its connections. */
+#ifndef CRAFT_NET_TRANSPORT_INTERNAL_H
+#define CRAFT_NET_TRANSPORT_INTERNAL_H
+
+#include "backoff.h"
+#include "transport.h"
+#include "util/log.h"
+#include "util/prng.h"
+
+#define NET_PEERS_MAX 64           /* peers per transport: a cluster's nodes */
+#define NET_READ_CHUNK (64u << 10) /* free room offered to each read */
+
+struct tcp_conn;
+
+struct net_peer {
+    craft_id id;
+    struct sockaddr_storage addr;
+    struct tcp_conn *conn;    /* the established connection, or NULL; owned by t's conn list */
+    struct tcp_conn *dialing; /* our dial in progress (connect or hello), or NULL */
+    uv_timer_t timer;         /* the next dial */
+    struct backoff backoff;
+    struct wire_buf pending; /* frames queued for the next write; owned here */
+    uint64_t n_pending;      /* frames in pending */
+};
+
+struct net_transport {
+    uv_loop_t *loop; /* borrowed */
+    struct net_transport_config config;
+    void *ctx;
+    net_frame_cb on_frame;
+    net_close_cb on_close;
+    struct prng prng;
+    uv_tcp_t listener;
+    uv_prepare_t flusher; /* runs once per loop turn while frames wait for a write */
+    struct net_peer *peers[NET_PEERS_MAX]; /* owned */
+    unsigned n_peers;
+    struct tcp_conn *conns; /* every open connection, a list; each owned by it */
+    unsigned n_handles;     /* handles not yet closed: the transport is freed at 0 */
+    bool closing;
+    struct net_transport_stats stats;
+};
+
+struct tcp_conn {
+    uv_tcp_t tcp;
+    uv_connect_t connect_req;
+    uv_write_t write_req;
+    struct net_transport *t;
+    struct tcp_conn *prev, *next; /* t->conns */
+    craft_id dialed;              /* the peer we dialed, or 0 for an accepted connection */
+    craft_id peer;                /* the peer its hello named; 0 before */
+    bool writing;                 /* write_req in flight with out */
+    bool closing;
+    struct wire_buf out; /* bytes being written; owned here */
+    uint64_t n_out;      /* frames in out */
+    unsigned char *in;   /* bytes read but not yet cut into frames; owned here */
+    size_t in_len, in_cap;
+    struct wire_scratch scratch;
+};
+
+/* transport.c */
+struct net_peer *transport_peer(const struct net_transport *t, craft_id id);
+void transport_handle_closed(struct net_transport *t);
+void transport_want_flush(struct net_transport *t);
+
+/* transport_peer.c: dialing and a peer's connection coming and going. */
+void peer_dial_later(struct net_transport *t, struct net_peer *p);
+void peer_dial_now(struct net_transport *t, struct net_peer *p);
+/* A connection's hello was read: accept or refuse it (then the conn is closed). */
+void peer_on_hello(struct tcp_conn *c, const struct wire_frame *f);
+/* c is closing: if it was the peer's, the peer dials again later. */
+void peer_on_conn_closed(struct tcp_conn *c);
+void peer_drop_pending(struct net_transport *t, struct net_peer *p);
+void peer_flush(struct net_transport *t, struct net_peer *p);
+
+/* tcp_conn.c: one connection's bytes. */
+struct tcp_conn *tcp_conn_new(struct net_transport *t, craft_id dialed);
+/* Starts reading; a dialed connection sends its hello first. Returns 0, or an error after
+ * closing c. */
+int tcp_conn_start(struct tcp_conn *c);
+/* Writes our hello (to the dialed node, or answering the accepted peer's hello). */
+int tcp_conn_send_hello(struct tcp_conn *c);
+/* Closes c (once), logging reason at level when reason is not NULL. */
+void tcp_conn_close(struct tcp_conn *c, enum craft_log_level level, const char *reason);
+/* Writes out now when no write is in flight (swapping it with *pending). */
+void tcp_conn_write(struct tcp_conn *c, struct wire_buf *pending, uint64_t *n_pending);
+
+/* tcp_listen.c */
+int tcp_listen_start(struct net_transport *t);
+
+#endif

@@ -1,0 +1,375 @@
+/* Unit tests for the TCP transport: real transports on one libuv loop over 127.0.0.1 (ports
+ * picked by the system), each wait bounded by a deadline that fails the test. */
+#include "transport_harness.h"
+#include "wire_helpers.h"
+
+/* Sample i of wire_helpers, rerouted from node 1 to node 2. */
+static struct wire_frame routed_sample(unsigned i)
+{
+    struct wire_frame f = sample_frame(i);
+    f.from = 1;
+    f.to = 2;
+    if (f.type >= WIRE_FRAME_MSG) {
+        f.msg.from = 1;
+        f.msg.to = 2;
+    }
+    return f;
+}
+
+/* Two transports connect and carry every frame kind, in order, both ways; the typed helpers and
+ * the raw send are both used. */
+static void test_transport_two_exchange_every_kind(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    struct node *a = node_start(&w, 0, 1, 0);
+    struct node *b = node_start(&w, 1, 2, 0);
+    node_add_peer(a, b);
+    node_add_peer(b, a);
+    wait_linked(a, b);
+
+    for (unsigned i = 0; i < N_SAMPLES; i++) {
+        struct wire_frame f = routed_sample(i);
+        if (f.type == WIRE_FRAME_HELLO) {
+            continue;
+        }
+        b->expect[b->n_expect++] = f;
+        if (f.type == WIRE_FRAME_SNAP_CHUNK) {
+            assert_int_equal(net_transport_send_chunk(a->t, f.group, 2, &f.chunk), 0);
+        } else if (f.type == WIRE_FRAME_SNAP_ACK) {
+            assert_int_equal(net_transport_send_ack(a->t, f.group, 2, &f.ack), 0);
+        } else {
+            assert_int_equal(net_transport_send_msg(a->t, f.group, &f.msg), 0);
+        }
+    }
+    /* A frame encoded by the caller. */
+    struct wire_buf buf;
+    wire_buf_init(&buf);
+    struct wire_frame raw = routed_sample(5);
+    assert_int_equal(sample_append(&buf, &raw), 0);
+    assert_int_equal(net_transport_send(a->t, 2, buf.base, buf.len), 0);
+    b->expect[b->n_expect++] = raw;
+    wire_buf_close(&buf);
+    wait_received(b, b->n_expect);
+    assert_int_equal(b->n_mismatch, 0);
+    for (unsigned i = 0; i < b->n_recv; i++) {
+        assert_int_equal(b->recv_from[i], 1);
+    }
+
+    /* And back. */
+    struct craft_msg m = routed_sample(7).msg;
+    m.from = 2;
+    m.to = 1;
+    assert_int_equal(net_transport_send_msg(b->t, 9, &m), 0);
+    wait_received(a, 1);
+    assert_int_equal(a->recv[0].type, WIRE_FRAME_MSG + CRAFT_MSG_APPEND_RESP);
+    assert_int_equal(a->recv[0].group, 9);
+    assert_int_equal(a->recv_from[0], 2);
+
+    struct net_transport_stats s;
+    net_transport_get_stats(a->t, &s);
+    assert_int_equal(s.n_frames_sent, b->n_expect);
+    assert_int_equal(s.n_bad_frames, 0);
+    world_close(&w);
+}
+
+struct all3 {
+    struct node *n[3];
+};
+
+static bool all_linked(struct world *w, void *arg)
+{
+    (void)w;
+    struct all3 *x = arg;
+    for (unsigned i = 0; i < 3; i++) {
+        for (unsigned j = 0; j < 3; j++) {
+            if (i != j && !net_transport_connected(x->n[i]->t, x->n[j]->id)) {
+                return false;
+            }
+        }
+    }
+    return true;
+}
+
+/* Three transports, each dialing the two others: one connection per pair, all carrying frames. */
+static void test_transport_three_all_connected(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    struct all3 x;
+    for (unsigned i = 0; i < 3; i++) {
+        x.n[i] = node_start(&w, i, i + 1, 0);
+    }
+    for (unsigned i = 0; i < 3; i++) {
+        for (unsigned j = 0; j < 3; j++) {
+            if (i != j) {
+                node_add_peer(x.n[i], x.n[j]);
+            }
+        }
+    }
+    run_until(&w, all_linked, &x);
+    for (unsigned i = 0; i < 3; i++) {
+        for (unsigned j = 0; j < 3; j++) {
+            if (i != j) {
+                struct craft_msg m = routed_sample(9).msg; /* TimeoutNow */
+                m.from = x.n[i]->id;
+                m.to = x.n[j]->id;
+                assert_int_equal(net_transport_send_msg(x.n[i]->t, 1, &m), 0);
+            }
+        }
+    }
+    for (unsigned i = 0; i < 3; i++) {
+        wait_received(x.n[i], 2);
+    }
+    for (unsigned i = 0; i < 3; i++) {
+        assert_int_equal(x.n[i]->n_recv, 2);
+        assert_true(x.n[i]->recv_from[0] != x.n[i]->recv_from[1]);
+    }
+    world_close(&w);
+}
+
+static bool refused_once(struct world *w, void *arg)
+{
+    struct node *n = arg;
+    struct net_transport_stats s;
+    net_transport_get_stats(n->t, &s);
+    return s.n_refused >= 1 && log_has(w, "cluster 8");
+}
+
+/* A peer of another cluster is refused and logged; the transport keeps serving the others. */
+static void test_transport_other_cluster_refused(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    struct node *a = node_start(&w, 0, 1, 0);
+    struct node *b = node_start(&w, 1, 2, 0);
+    struct net_transport_config c;
+    net_transport_config_init(&c);
+    c.cluster = 8;
+    struct node *x = node_start_cfg(&w, 2, 3, 0, &c);
+    node_add_peer(a, b);
+    node_add_peer(b, a);
+    node_add_peer(a, x);
+    node_add_peer(x, a);
+    run_until(&w, refused_once, a);
+    wait_linked(a, b);
+    assert_false(net_transport_connected(a->t, 3));
+    assert_false(net_transport_connected(x->t, 1));
+    assert_non_null(strstr(log_lines, "refused: hello of cluster 8"));
+
+    struct craft_msg m = routed_sample(0).msg;
+    assert_int_equal(net_transport_send_msg(a->t, 1, &m), 0);
+    wait_received(b, 1);
+    m.to = 3;
+    assert_int_equal(net_transport_send_msg(a->t, 1, &m), 0); /* dropped: not connected */
+    struct net_transport_stats s;
+    net_transport_get_stats(a->t, &s);
+    assert_true(s.n_frames_dropped >= 1);
+    world_close(&w);
+}
+
+/* A hello from an unknown node is refused. */
+static void test_transport_unknown_node_refused(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    struct node *a = node_start(&w, 0, 1, 0);
+    struct node *b = node_start(&w, 1, 2, 0);
+    node_add_peer(b, a); /* a does not know b */
+    run_until(&w, log_has, "not a known peer");
+    assert_false(net_transport_connected(b->t, 1));
+    world_close(&w);
+}
+
+static bool peer_eof_logged(struct world *w, void *arg)
+{
+    (void)arg;
+    return log_has(w, "node=1 group=0: connection from peer 0: closed by the peer");
+}
+
+/* A raw client writes half a frame and closes: the transport drops that connection and keeps
+ * serving its peers. */
+static void test_transport_killed_mid_frame(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    struct node *a = node_start(&w, 0, 1, 0);
+    struct node *b = node_start(&w, 1, 2, 0);
+    node_add_peer(a, b);
+    node_add_peer(b, a);
+    wait_linked(a, b);
+
+    static struct raw r;
+    memset(&r, 0, sizeof r);
+    struct wire_buf buf;
+    wire_buf_init(&buf);
+    struct wire_hello h = {.cluster = CLUSTER, .node = 2, .version_min = 1, .version_max = 1};
+    assert_int_equal(wire_buf_append_hello(&buf, &h, 1), 0);
+    r.len = buf.len / 2;
+    memcpy(r.bytes, buf.base, r.len);
+    wire_buf_close(&buf);
+    r.close_after_write = true;
+    log_lines[0] = '\0'; /* the lines of the half frame's connection only */
+    raw_start(&w, &r, a->port);
+    run_until(&w, raw_closed, &r);
+    run_until(&w, peer_eof_logged, NULL);
+
+    assert_true(net_transport_connected(a->t, 2));
+    struct craft_msg m = routed_sample(2).msg;
+    assert_int_equal(net_transport_send_msg(a->t, 1, &m), 0);
+    wait_received(b, 1);
+    world_close(&w);
+}
+
+/* A raw client sending garbage is disconnected, and the reason logged. */
+static void test_transport_garbage_disconnected(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    struct node *a = node_start(&w, 0, 1, 0);
+    static struct raw r;
+    memset(&r, 0, sizeof r);
+    memset(r.bytes, 0xAB, 64);
+    r.len = 64;
+    raw_start(&w, &r, a->port);
+    run_until(&w, raw_closed, &r);
+    assert_true(r.eof);
+    struct net_transport_stats s;
+    net_transport_get_stats(a->t, &s);
+    assert_int_equal(s.n_bad_frames, 1);
+    assert_non_null(strstr(log_lines, "magic"));
+    world_close(&w);
+}
+
+/* The per-peer byte bound: sends past it give CRAFT_EBUSY; what was accepted arrives, and the
+ * queue takes frames again once written. */
+static void test_transport_send_queue_bound_busy(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    struct net_transport_config c;
+    net_transport_config_init(&c);
+    c.cluster = CLUSTER;
+    c.send_queue_bytes_max = 1024;
+    struct node *a = node_start_cfg(&w, 0, 1, 0, &c);
+    struct node *b = node_start(&w, 1, 2, 0);
+    node_add_peer(a, b);
+    node_add_peer(b, a);
+    wait_linked(a, b);
+
+    struct craft_msg m = routed_sample(4).msg; /* a heartbeat */
+    size_t size = wire_msg_size(&m);
+    unsigned n_ok = 0;
+    int rv;
+    while ((rv = net_transport_send_msg(a->t, 1, &m)) == 0) {
+        n_ok++;
+        assert_true(n_ok <= 1024 / size);
+    }
+    assert_int_equal(rv, CRAFT_EBUSY);
+    assert_int_equal(n_ok, 1024 / size);
+    wait_received(b, n_ok);
+    assert_int_equal(net_transport_send_msg(a->t, 1, &m), 0);
+    wait_received(b, n_ok + 1);
+    world_close(&w);
+}
+
+static bool unlinked(struct world *w, void *arg)
+{
+    (void)w;
+    struct link *l = arg;
+    return !net_transport_connected(l->a->t, l->b->id);
+}
+
+/* The peer's transport is closed and created again on the same port: the connection comes back
+ * (dialed again after a backoff) and carries frames. */
+static void test_transport_reconnect_after_restart(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    struct node *a = node_start(&w, 0, 1, 0);
+    struct node *b = node_start(&w, 1, 2, 0);
+    node_add_peer(a, b);
+    node_add_peer(b, a);
+    wait_linked(a, b);
+    uint16_t port = b->port;
+    node_close(b);
+    struct link l = {a, b};
+    run_until(&w, unlinked, &l);
+
+    b = node_start(&w, 1, 2, port);
+    node_add_peer(b, a);
+    wait_linked(a, b);
+    struct craft_msg m = routed_sample(10).msg;
+    assert_int_equal(net_transport_send_msg(a->t, 1, &m), 0);
+    wait_received(b, 1);
+    struct net_transport_stats s;
+    net_transport_get_stats(a->t, &s);
+    assert_true(s.n_connected >= 2);
+    world_close(&w);
+}
+
+/* Close with connections up, a dial failing and frames queued: everything is freed (the loop
+ * closes with no handle left; valgrind sees no leak). */
+static void test_transport_close_frees_everything(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    struct node *a = node_start(&w, 0, 1, 0);
+    struct node *b = node_start(&w, 1, 2, 0);
+    node_add_peer(a, b);
+    node_add_peer(b, a);
+    /* A peer nobody listens for: its dials fail and back off. */
+    assert_int_equal(net_transport_add_peer(a->t, 3, "127.0.0.1", 1), 0);
+    wait_linked(a, b);
+    struct craft_msg m = routed_sample(5).msg;
+    assert_int_equal(net_transport_send_msg(a->t, 1, &m), 0);
+    assert_int_equal(net_transport_send_msg(a->t, 1, &m), 0);
+    world_close(&w); /* a closes with frames queued */
+}
+
+/* Config and argument checks. */
+static void test_transport_config_checked(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    struct net_transport_config c;
+    net_transport_config_init(&c);
+    struct net_transport *t;
+    assert_int_equal(net_transport_create(&w.loop, &c, NULL, on_frame, &t), CRAFT_EINVAL);
+    struct node *a = node_start(&w, 0, 1, 0);
+    assert_int_equal(net_transport_add_peer(a->t, 1, "127.0.0.1", 9), CRAFT_EINVAL);
+    assert_int_equal(net_transport_add_peer(a->t, 2, "no such host", 9), CRAFT_EINVAL);
+    assert_int_equal(net_transport_add_peer(a->t, 2, "127.0.0.1", 9), 0);
+    assert_int_equal(net_transport_add_peer(a->t, 2, "127.0.0.1", 9), CRAFT_EEXIST);
+    struct craft_msg m = routed_sample(0).msg;
+    m.to = 5;
+    assert_int_equal(net_transport_send_msg(a->t, 1, &m), CRAFT_ENOTFOUND);
+    world_close(&w);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_transport_two_exchange_every_kind),
+        cmocka_unit_test(test_transport_three_all_connected),
+        cmocka_unit_test(test_transport_other_cluster_refused),
+        cmocka_unit_test(test_transport_unknown_node_refused),
+        cmocka_unit_test(test_transport_killed_mid_frame),
+        cmocka_unit_test(test_transport_garbage_disconnected),
+        cmocka_unit_test(test_transport_send_queue_bound_busy),
+        cmocka_unit_test(test_transport_reconnect_after_restart),
+        cmocka_unit_test(test_transport_close_frees_everything),
+        cmocka_unit_test(test_transport_config_checked),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
