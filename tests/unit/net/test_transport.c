@@ -316,6 +316,125 @@ static void test_transport_reconnect_after_restart(void **state)
     world_close(&w);
 }
 
+/* Fills r with a hello of node 3 (a peer of node 1 in these tests) followed by the first
+ * cut bytes of f (all of it when cut is 0). */
+static void raw_hello_then(struct raw *r, const struct wire_frame *f, size_t cut)
+{
+    struct wire_buf buf;
+    wire_buf_init(&buf);
+    struct wire_hello h = {.cluster = CLUSTER, .node = 3, .version_min = 1, .version_max = 1};
+    assert_int_equal(wire_buf_append_hello(&buf, &h, 1), 0);
+    size_t hello_len = buf.len;
+    assert_int_equal(sample_append(&buf, f), 0);
+    size_t len = cut ? hello_len + cut : buf.len;
+    assert_true(len <= sizeof r->bytes);
+    memcpy(r->bytes, buf.base, len);
+    r->len = len;
+    wire_buf_close(&buf);
+}
+
+static bool peer3_down(struct world *w, void *arg)
+{
+    (void)arg;
+    return log_has(w, "node=1 group=0: peer 3: down");
+}
+
+/* A peer past its hello dies in the middle of a frame: that connection goes, the transport
+ * keeps serving its other peer. */
+static void test_transport_peer_killed_mid_frame_after_hello(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    struct node *a = node_start(&w, 0, 1, 0);
+    struct node *b = node_start(&w, 1, 2, 0);
+    node_add_peer(a, b);
+    node_add_peer(b, a);
+    assert_int_equal(net_transport_add_peer(a->t, 3, "127.0.0.1", 1), 0); /* the raw client */
+    wait_linked(a, b);
+
+    static struct raw r;
+    memset(&r, 0, sizeof r);
+    struct wire_frame f = routed_sample(5);
+    f.from = f.msg.from = 3;
+    f.to = f.msg.to = 1;
+    raw_hello_then(&r, &f, 50);
+    r.close_after_write = true;
+    raw_start(&w, &r, a->port);
+    run_until(&w, peer3_down, NULL);
+    assert_int_equal(a->n_recv, 0);
+    assert_non_null(strstr(log_lines, "peer 3: up (accepted)"));
+
+    struct craft_msg m = routed_sample(2).msg;
+    assert_int_equal(net_transport_send_msg(a->t, 1, &m), 0);
+    wait_received(b, 1);
+    world_close(&w);
+}
+
+/* After the hello, a frame from another node than the hello named closes the connection. */
+static void test_transport_misrouted_frame_disconnected(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    struct node *a = node_start(&w, 0, 1, 0);
+    assert_int_equal(net_transport_add_peer(a->t, 3, "127.0.0.1", 1), 0);
+    static struct raw r;
+    memset(&r, 0, sizeof r);
+    struct wire_frame f = routed_sample(0);
+    f.from = f.msg.from = 4; /* the hello said 3 */
+    f.to = f.msg.to = 1;
+    raw_hello_then(&r, &f, 0);
+    raw_start(&w, &r, a->port);
+    run_until(&w, raw_closed, &r);
+    assert_true(r.eof);
+    assert_int_equal(a->n_recv, 0);
+    struct net_transport_stats s;
+    net_transport_get_stats(a->t, &s);
+    assert_int_equal(s.n_bad_frames, 1);
+    assert_int_equal(s.n_connected, 1);
+    world_close(&w);
+}
+
+static bool bad_frame_seen(struct world *w, void *arg)
+{
+    (void)w;
+    struct net_transport_stats s;
+    net_transport_get_stats(((struct node *)arg)->t, &s);
+    return s.n_bad_frames >= 1;
+}
+
+/* A frame longer than the receiver's body_max closes the connection before its body is read;
+ * the sender dials again and smaller frames get through. */
+static void test_transport_oversized_frame_disconnected(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    struct node *a = node_start(&w, 0, 1, 0);
+    struct net_transport_config c;
+    net_transport_config_init(&c);
+    c.cluster = CLUSTER;
+    c.body_max = 64;
+    struct node *b = node_start_cfg(&w, 1, 2, 0, &c);
+    node_add_peer(a, b);
+    node_add_peer(b, a);
+    wait_linked(a, b);
+    struct wire_frame f = routed_sample(14); /* a chunk: 48 + 43 body bytes */
+    assert_int_equal(net_transport_send_chunk(a->t, f.group, 2, &f.chunk), 0);
+    run_until(&w, bad_frame_seen, b);
+    assert_non_null(strstr(log_lines, "node=2 group=0"));
+    assert_int_equal(b->n_recv, 0);
+
+    struct link l = {a, b};
+    run_until(&w, unlinked, &l);
+    wait_linked(a, b);
+    struct craft_msg m = routed_sample(9).msg;
+    assert_int_equal(net_transport_send_msg(a->t, 1, &m), 0);
+    wait_received(b, 1);
+    world_close(&w);
+}
+
 /* Close with connections up, a dial failing and frames queued: everything is freed (the loop
  * closes with no handle left; valgrind sees no leak). */
 static void test_transport_close_frees_everything(void **state)
@@ -368,6 +487,9 @@ int main(void)
         cmocka_unit_test(test_transport_garbage_disconnected),
         cmocka_unit_test(test_transport_send_queue_bound_busy),
         cmocka_unit_test(test_transport_reconnect_after_restart),
+        cmocka_unit_test(test_transport_peer_killed_mid_frame_after_hello),
+        cmocka_unit_test(test_transport_misrouted_frame_disconnected),
+        cmocka_unit_test(test_transport_oversized_frame_disconnected),
         cmocka_unit_test(test_transport_close_frees_everything),
         cmocka_unit_test(test_transport_config_checked),
     };
