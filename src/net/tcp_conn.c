@@ -22,6 +22,7 @@ struct tcp_conn *tcp_conn_new(struct net_transport *t, craft_id dialed)
     c->tcp.data = c;
     c->t = t;
     c->dialed = dialed;
+    c->opened_ms = uv_now(t->loop);
     wire_buf_init(&c->out);
     wire_scratch_init(&c->scratch);
     c->next = t->conns;

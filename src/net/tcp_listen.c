@@ -3,6 +3,16 @@
 #include "util/assert.h"
 #include "util/log.h"
 
+/* Accepted connections that have not said who they are. */
+static unsigned unnamed(const struct net_transport *t)
+{
+    unsigned n = 0;
+    for (const struct tcp_conn *c = t->conns; c != NULL; c = c->next) {
+        n += c->dialed == CRAFT_ID_NONE && c->peer == CRAFT_ID_NONE && !c->closing;
+    }
+    return n;
+}
+
 static void on_connection(uv_stream_t *server, int status)
 {
     struct net_transport *t = server->data;
@@ -21,6 +31,10 @@ static void on_connection(uv_stream_t *server, int status)
     int rv = uv_accept(server, (uv_stream_t *)&c->tcp);
     if (rv != 0) {
         tcp_conn_close(c, CRAFT_LOG_WARN, uv_strerror(rv));
+        return;
+    }
+    if (unnamed(t) > NET_UNNAMED_MAX) { /* c itself is counted */
+        tcp_conn_close(c, CRAFT_LOG_WARN, "too many connections waiting for a hello");
         return;
     }
     (void)tcp_conn_start(c); /* a failure closed c */

@@ -15,6 +15,7 @@ void net_transport_config_init(struct net_transport_config *c)
     c->send_queue_bytes_max = NET_SEND_QUEUE_BYTES_DEFAULT;
     c->backoff_ms_min = NET_BACKOFF_MS_MIN_DEFAULT;
     c->backoff_ms_max = NET_BACKOFF_MS_MAX_DEFAULT;
+    c->hello_timeout_ms = NET_HELLO_TIMEOUT_MS_DEFAULT;
     c->seed = 1;
 }
 
@@ -22,7 +23,7 @@ static bool config_valid(const struct net_transport_config *c)
 {
     return c->node != CRAFT_ID_NONE && c->body_max >= WIRE_HELLO_BYTES &&
            c->send_queue_bytes_max >= WIRE_HEADER_BYTES && c->backoff_ms_min >= 1 &&
-           c->backoff_ms_min <= c->backoff_ms_max &&
+           c->backoff_ms_min <= c->backoff_ms_max && c->hello_timeout_ms >= 1 &&
            memchr(c->listen_host, 0, sizeof c->listen_host) != NULL;
 }
 
@@ -47,6 +48,7 @@ int net_transport_create(uv_loop_t *loop, const struct net_transport_config *c, 
     CRAFT_ASSERT(rv == 0); /* cannot fail on a live loop */
     t->flusher.data = t;
     t->n_handles++;
+    hello_deadline_start(t);
     rv = tcp_listen_start(t); /* counts the listener's handle once it is initialised */
     if (rv != 0) {
         net_transport_close(t, NULL);
@@ -288,4 +290,5 @@ void net_transport_close(struct net_transport *t, net_close_cb done)
         uv_close((uv_handle_t *)&t->listener, on_handle_closed);
     }
     uv_close((uv_handle_t *)&t->flusher, on_handle_closed);
+    uv_close((uv_handle_t *)&t->sweeper, on_handle_closed);
 }

@@ -20,6 +20,7 @@
 #define NET_SEND_QUEUE_BYTES_DEFAULT (8u << 20) /* a few AppendEntries batches per peer */
 #define NET_BACKOFF_MS_MIN_DEFAULT 50u
 #define NET_BACKOFF_MS_MAX_DEFAULT 5000u
+#define NET_HELLO_TIMEOUT_MS_DEFAULT 5000u
 
 struct net_transport_config {
     uint64_t cluster;               /* must match the peers' */
@@ -30,7 +31,8 @@ struct net_transport_config {
     size_t send_queue_bytes_max;    /* per peer: queued plus being written */
     uint32_t backoff_ms_min;        /* reconnect delays, see backoff.h */
     uint32_t backoff_ms_max;
-    uint64_t seed; /* of the backoff jitter */
+    uint32_t hello_timeout_ms; /* a connection whose hello has not come by then is closed */
+    uint64_t seed;             /* of the backoff jitter */
 };
 
 /* Counters, for logs and tests. */

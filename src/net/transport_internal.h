@@ -9,6 +9,9 @@
 
 #define NET_PEERS_MAX 64           /* peers per transport: a cluster's nodes */
 #define NET_READ_CHUNK (64u << 10) /* free room offered to each read */
+/* Accepted connections still waiting for their hello: beyond, new ones are closed at once, so
+ * silent clients cannot pile up (each costs a socket and a read buffer until its deadline). */
+#define NET_UNNAMED_MAX 64
 
 struct tcp_conn;
 
@@ -32,6 +35,7 @@ struct net_transport {
     struct prng prng;
     uv_tcp_t listener;
     uv_prepare_t flusher; /* runs once per loop turn while frames wait for a write */
+    uv_timer_t sweeper;   /* closes connections whose hello is late (hello_deadline.c) */
     struct net_peer *peers[NET_PEERS_MAX]; /* owned */
     unsigned n_peers;
     struct tcp_conn *conns; /* every open connection, a list; each owned by it */
@@ -48,6 +52,7 @@ struct tcp_conn {
     struct tcp_conn *prev, *next; /* t->conns */
     craft_id dialed;              /* the peer we dialed, or 0 for an accepted connection */
     craft_id peer;                /* the peer its hello named; 0 before */
+    uint64_t opened_ms;           /* uv_now when created: the hello is due hello_timeout_ms later */
     bool writing;                 /* write_req in flight with out */
     bool closing;
     struct wire_buf out; /* bytes being written; owned here */
@@ -83,6 +88,9 @@ int tcp_conn_send_hello(struct tcp_conn *c);
 void tcp_conn_close(struct tcp_conn *c, enum craft_log_level level, const char *reason);
 /* Writes out now when no write is in flight (swapping it with *pending). */
 void tcp_conn_write(struct tcp_conn *c, struct wire_buf *pending, uint64_t *n_pending);
+
+/* hello_deadline.c: starts the sweep of connections whose hello is late. */
+void hello_deadline_start(struct net_transport *t);
 
 /* tcp_listen.c */
 int tcp_listen_start(struct net_transport *t);

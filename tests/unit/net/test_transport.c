@@ -435,6 +435,33 @@ static void test_transport_oversized_frame_disconnected(void **state)
     world_close(&w);
 }
 
+/* A client that connects and never finishes its hello is closed once the hello is late; the
+ * transport serves on. */
+static void test_transport_silent_client_closed(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    struct net_transport_config c;
+    net_transport_config_init(&c);
+    c.cluster = CLUSTER;
+    c.hello_timeout_ms = 50;
+    struct node *a = node_start_cfg(&w, 0, 1, 0, &c);
+    struct node *b = node_start(&w, 1, 2, 0);
+    node_add_peer(a, b);
+    node_add_peer(b, a);
+    static struct raw r;
+    memset(&r, 0, sizeof r);
+    memcpy(r.bytes, "CRFW\x01\x01", 6); /* the start of a header, then silence */
+    r.len = 6;
+    raw_start(&w, &r, a->port);
+    run_until(&w, raw_closed, &r);
+    assert_true(r.eof);
+    assert_non_null(strstr(log_lines, "no hello in time"));
+    wait_linked(a, b);
+    world_close(&w);
+}
+
 /* Close with connections up, a dial failing and frames queued: everything is freed (the loop
  * closes with no handle left; valgrind sees no leak). */
 static void test_transport_close_frees_everything(void **state)
@@ -490,6 +517,7 @@ int main(void)
         cmocka_unit_test(test_transport_peer_killed_mid_frame_after_hello),
         cmocka_unit_test(test_transport_misrouted_frame_disconnected),
         cmocka_unit_test(test_transport_oversized_frame_disconnected),
+        cmocka_unit_test(test_transport_silent_client_closed),
         cmocka_unit_test(test_transport_close_frees_everything),
         cmocka_unit_test(test_transport_config_checked),
     };
