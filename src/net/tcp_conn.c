@@ -95,6 +95,7 @@ void tcp_conn_write(struct tcp_conn *c, struct wire_buf *pending, uint64_t *n_pe
         return;
     }
     CRAFT_ASSERT(c->out.len == 0);
+    CRAFT_ASSERT(pending->len <= UINT32_MAX);
     struct wire_buf swap = c->out;
     c->out = *pending;
     *pending = swap;
@@ -119,7 +120,8 @@ static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
         *buf = uv_buf_init(NULL, 0); /* libuv reports UV_ENOBUFS to on_read */
         return;
     }
-    *buf = uv_buf_init((char *)c->in + c->in_len, (unsigned)(c->in_cap - c->in_len));
+    size_t room = c->in_cap - c->in_len;
+    *buf = uv_buf_init((char *)c->in + c->in_len, room > UINT32_MAX ? UINT32_MAX : (unsigned)room);
 }
 
 /* Handles one whole frame; false when the connection was closed. */

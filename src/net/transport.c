@@ -22,9 +22,10 @@ void net_transport_config_init(struct net_transport_config *c)
 static bool config_valid(const struct net_transport_config *c)
 {
     return c->node != CRAFT_ID_NONE && c->body_max >= WIRE_HELLO_BYTES &&
-           c->send_queue_bytes_max >= WIRE_HEADER_BYTES && c->backoff_ms_min >= 1 &&
-           c->backoff_ms_min <= c->backoff_ms_max && c->hello_timeout_ms >= 1 &&
-           memchr(c->listen_host, 0, sizeof c->listen_host) != NULL;
+           c->send_queue_bytes_max >= WIRE_HEADER_BYTES &&
+           c->send_queue_bytes_max <= UINT32_MAX /* one uv_buf_t holds a whole queue */ &&
+           c->backoff_ms_min >= 1 && c->backoff_ms_min <= c->backoff_ms_max &&
+           c->hello_timeout_ms >= 1 && memchr(c->listen_host, 0, sizeof c->listen_host) != NULL;
 }
 
 int net_transport_create(uv_loop_t *loop, const struct net_transport_config *c, void *ctx,
@@ -137,7 +138,8 @@ static int send_begin(struct net_transport *t, craft_id peer, size_t len, struct
         return 0;
     }
     size_t queued = p->pending.len + p->conn->out.len;
-    if (len > t->config.send_queue_bytes_max - queued || queued > t->config.send_queue_bytes_max) {
+    CRAFT_ASSERT(queued <= t->config.send_queue_bytes_max);
+    if (len > t->config.send_queue_bytes_max - queued) {
         return CRAFT_EBUSY;
     }
     *out = p;

@@ -59,7 +59,8 @@ void net_transport_config_init(struct net_transport_config *c);
 /* Creates a transport on loop (borrowed; it must outlive the transport) and starts listening.
  * c is copied. ctx is handed to the callbacks. Returns 0 and *out (owned by the caller until
  * net_transport_close), CRAFT_EINVAL (a bad config), CRAFT_EIO (cannot listen; logged) or
- * CRAFT_ENOMEM. */
+ * CRAFT_ENOMEM. After CRAFT_EIO the handles already made are closing: run the loop before
+ * uv_loop_close, and the memory is freed then. */
 CRAFT_MUST_CHECK int net_transport_create(uv_loop_t *loop, const struct net_transport_config *c,
                                           void *ctx, net_frame_cb on_frame,
                                           struct net_transport **out);

@@ -462,6 +462,28 @@ static void test_transport_silent_client_closed(void **state)
     world_close(&w);
 }
 
+/* The frame callback may close its own transport: the rest of the read is dropped and the
+ * memory freed once the handles are closed. */
+static void test_transport_close_from_callback(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    struct node *a = node_start(&w, 0, 1, 0);
+    struct node *b = node_start(&w, 1, 2, 0);
+    node_add_peer(a, b);
+    node_add_peer(b, a);
+    wait_linked(a, b);
+    b->close_on_frame = true;
+    struct craft_msg m = routed_sample(0).msg;
+    for (int i = 0; i < 3; i++) { /* likely in one read */
+        assert_int_equal(net_transport_send_msg(a->t, 1, &m), 0);
+    }
+    run_until(&w, node_closed, b);
+    assert_int_equal(b->n_recv, 1);
+    world_close(&w);
+}
+
 /* Close with connections up, a dial failing and frames queued: everything is freed (the loop
  * closes with no handle left; valgrind sees no leak). */
 static void test_transport_close_frees_everything(void **state)
@@ -500,6 +522,13 @@ static void test_transport_config_checked(void **state)
     struct craft_msg m = routed_sample(0).msg;
     m.to = 5;
     assert_int_equal(net_transport_send_msg(a->t, 1, &m), CRAFT_ENOTFOUND);
+    /* A port in use: CRAFT_EIO, and what was made is freed by the loop (world_close). */
+    struct net_transport_config c2;
+    net_transport_config_init(&c2);
+    c2.node = 2;
+    c2.listen_port = a->port;
+    assert_int_equal(net_transport_create(&w.loop, &c2, NULL, on_frame, &t), CRAFT_EIO);
+    assert_non_null(strstr(log_lines, "listen on 127.0.0.1"));
     world_close(&w);
 }
 
@@ -518,6 +547,7 @@ int main(void)
         cmocka_unit_test(test_transport_misrouted_frame_disconnected),
         cmocka_unit_test(test_transport_oversized_frame_disconnected),
         cmocka_unit_test(test_transport_silent_client_closed),
+        cmocka_unit_test(test_transport_close_from_callback),
         cmocka_unit_test(test_transport_close_frees_everything),
         cmocka_unit_test(test_transport_config_checked),
     };

@@ -33,6 +33,7 @@ struct node {
     struct wire_frame expect[RECV_MAX]; /* when n_expect: compared on arrival */
     unsigned n_expect;
     unsigned n_mismatch;
+    bool close_on_frame; /* on_frame closes the transport */
 };
 
 struct world {
@@ -52,6 +53,8 @@ static void log_keep(void *ctx, enum craft_log_level level, const char *line)
     snprintf(log_lines + used, sizeof log_lines - used, "%s\n", line);
 }
 
+static void on_closed(void *ctx);
+
 static void on_frame(void *ctx, craft_id peer, const struct wire_frame *f)
 {
     struct node *n = ctx;
@@ -63,6 +66,10 @@ static void on_frame(void *ctx, craft_id peer, const struct wire_frame *f)
         n->recv[n->n_recv] = *f;
         n->recv_from[n->n_recv] = peer;
         n->n_recv++;
+    }
+    if (n->close_on_frame && n->t != NULL) {
+        net_transport_close(n->t, on_closed);
+        n->t = NULL;
     }
 }
 
