@@ -112,40 +112,50 @@ static void refuse(struct tcp_conn *c, const char *why)
     tcp_conn_close(c, CRAFT_LOG_WARN, why);
 }
 
+/* Why c's hello h (of frame f) is refused, in why; false when it is accepted. p is the peer
+ * it names (NULL: not a peer). */
+static bool hello_refused(const struct tcp_conn *c, const struct wire_frame *f,
+                          const struct net_peer *p, char *why, size_t why_len)
+{
+    const struct net_transport *t = c->t;
+    const struct wire_hello *h = &f->hello;
+    struct wire_hello mine = {.cluster = t->config.cluster,
+                              .node = t->config.node,
+                              .version_min = WIRE_VERSION,
+                              .version_max = WIRE_VERSION};
+    if (h->cluster != t->config.cluster) {
+        snprintf(why, why_len, "refused: hello of cluster %llu, not ours (%llu)",
+                 (unsigned long long)h->cluster, (unsigned long long)t->config.cluster);
+    } else if (p == NULL) {
+        snprintf(why, why_len, "refused: hello of node %llu, not a known peer",
+                 (unsigned long long)h->node);
+    } else if (c->dialed != CRAFT_ID_NONE && h->node != c->dialed) {
+        snprintf(why, why_len, "refused: dialed node %llu, hello of node %llu",
+                 (unsigned long long)c->dialed, (unsigned long long)h->node);
+    } else if (f->to != CRAFT_ID_NONE && f->to != t->config.node) {
+        snprintf(why, why_len, "refused: hello addressed to node %llu", (unsigned long long)f->to);
+    } else if (wire_hello_agree(&mine, h) == 0) {
+        snprintf(why, why_len, "refused: versions [%u, %u] do not meet ours [%u, %u]",
+                 h->version_min, h->version_max, mine.version_min, mine.version_max);
+    } else {
+        return false;
+    }
+    return true;
+}
+
 void peer_on_hello(struct tcp_conn *c, const struct wire_frame *f)
 {
     struct net_transport *t = c->t;
     const struct wire_hello *h = &f->hello;
     CRAFT_ASSERT(f->type == WIRE_FRAME_HELLO);
     CRAFT_ASSERT(c->peer == CRAFT_ID_NONE);
-    char why[160];
-    struct wire_hello mine = {.cluster = t->config.cluster,
-                              .node = t->config.node,
-                              .version_min = WIRE_VERSION,
-                              .version_max = WIRE_VERSION};
     struct net_peer *p = transport_peer(t, h->node);
-    if (h->cluster != t->config.cluster) {
-        snprintf(why, sizeof why, "refused: hello of cluster %llu, not ours (%llu)",
-                 (unsigned long long)h->cluster, (unsigned long long)t->config.cluster);
-    } else if (p == NULL) {
-        snprintf(why, sizeof why, "refused: hello of node %llu, not a known peer",
-                 (unsigned long long)h->node);
-    } else if (c->dialed != CRAFT_ID_NONE && h->node != c->dialed) {
-        snprintf(why, sizeof why, "refused: dialed node %llu, hello of node %llu",
-                 (unsigned long long)c->dialed, (unsigned long long)h->node);
-    } else if (f->to != CRAFT_ID_NONE && f->to != t->config.node) {
-        snprintf(why, sizeof why, "refused: hello addressed to node %llu",
-                 (unsigned long long)f->to);
-    } else if (wire_hello_agree(&mine, h) == 0) {
-        snprintf(why, sizeof why, "refused: versions [%u, %u] do not meet ours [%u, %u]",
-                 h->version_min, h->version_max, mine.version_min, mine.version_max);
-    } else {
-        why[0] = '\0';
-    }
-    if (why[0] != '\0') {
+    char why[160];
+    if (hello_refused(c, f, p, why, sizeof why)) {
         refuse(c, why);
         return;
     }
+    CRAFT_ASSERT(p != NULL);
     c->peer = h->node;
     if (p->dialing == c) {
         p->dialing = NULL;

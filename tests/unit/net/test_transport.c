@@ -185,6 +185,34 @@ static void test_transport_unknown_node_refused(void **state)
     world_close(&w);
 }
 
+/* A hello whose version range does not meet ours is refused and logged. */
+static void test_transport_version_mismatch_refused(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    struct node *a = node_start(&w, 0, 1, 0);
+    assert_int_equal(net_transport_add_peer(a->t, 3, "127.0.0.1", 1), 0);
+    static struct raw r;
+    memset(&r, 0, sizeof r);
+    struct wire_buf buf;
+    wire_buf_init(&buf);
+    struct wire_hello h = {.cluster = CLUSTER, .node = 3, .version_min = 2, .version_max = 9};
+    assert_int_equal(wire_buf_append_hello(&buf, &h, 1), 0);
+    memcpy(r.bytes, buf.base, buf.len);
+    r.len = buf.len;
+    wire_buf_close(&buf);
+    raw_start(&w, &r, a->port);
+    run_until(&w, raw_closed, &r);
+    assert_true(r.eof);
+    assert_non_null(strstr(log_lines, "versions [2, 9] do not meet ours [1, 1]"));
+    struct net_transport_stats s;
+    net_transport_get_stats(a->t, &s);
+    assert_int_equal(s.n_refused, 1);
+    assert_int_equal(s.n_connected, 0);
+    world_close(&w);
+}
+
 static bool peer_eof_logged(struct world *w, void *arg)
 {
     (void)arg;
@@ -539,6 +567,7 @@ int main(void)
         cmocka_unit_test(test_transport_three_all_connected),
         cmocka_unit_test(test_transport_other_cluster_refused),
         cmocka_unit_test(test_transport_unknown_node_refused),
+        cmocka_unit_test(test_transport_version_mismatch_refused),
         cmocka_unit_test(test_transport_killed_mid_frame),
         cmocka_unit_test(test_transport_garbage_disconnected),
         cmocka_unit_test(test_transport_send_queue_bound_busy),
