@@ -424,6 +424,33 @@ static void test_transport_misrouted_frame_disconnected(void **state)
     world_close(&w);
 }
 
+/* After the hello, a frame whose checksum fails closes the connection and nothing of it is
+ * delivered. */
+static void test_transport_bad_checksum_disconnected(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    struct node *a = node_start(&w, 0, 1, 0);
+    assert_int_equal(net_transport_add_peer(a->t, 3, "127.0.0.1", 1), 0);
+    static struct raw r;
+    memset(&r, 0, sizeof r);
+    struct wire_frame f = routed_sample(11);
+    f.from = f.msg.from = 3;
+    f.to = f.msg.to = 1;
+    raw_hello_then(&r, &f, 0);
+    r.bytes[r.len - 1] ^= 0x40; /* a bit of the body: only the checksum can tell */
+    raw_start(&w, &r, a->port);
+    run_until(&w, raw_closed, &r);
+    assert_true(r.eof);
+    assert_int_equal(a->n_recv, 0);
+    struct net_transport_stats s;
+    net_transport_get_stats(a->t, &s);
+    assert_int_equal(s.n_bad_frames, 1);
+    assert_non_null(strstr(log_lines, "connection from peer 3"));
+    world_close(&w);
+}
+
 static bool bad_frame_seen(struct world *w, void *arg)
 {
     (void)w;
@@ -574,6 +601,7 @@ int main(void)
         cmocka_unit_test(test_transport_reconnect_after_restart),
         cmocka_unit_test(test_transport_peer_killed_mid_frame_after_hello),
         cmocka_unit_test(test_transport_misrouted_frame_disconnected),
+        cmocka_unit_test(test_transport_bad_checksum_disconnected),
         cmocka_unit_test(test_transport_oversized_frame_disconnected),
         cmocka_unit_test(test_transport_silent_client_closed),
         cmocka_unit_test(test_transport_close_from_callback),
