@@ -23,7 +23,7 @@ struct tcp_conn *tcp_conn_new(struct net_transport *t, craft_id dialed)
     c->t = t;
     c->dialed = dialed;
     c->opened_ms = uv_now(t->loop);
-    wire_buf_init(&c->out);
+    send_queue_init(&c->out);
     wire_scratch_init(&c->scratch);
     c->next = t->conns;
     if (t->conns != NULL) {
@@ -47,7 +47,7 @@ static void on_closed(uv_handle_t *h)
     if (c->next != NULL) {
         c->next->prev = c->prev;
     }
-    wire_buf_close(&c->out);
+    send_queue_close(&c->out);
     wire_scratch_close(&c->scratch);
     craft_free(c->in);
     craft_free(c);
@@ -66,8 +66,7 @@ void tcp_conn_close(struct tcp_conn *c, enum craft_log_level level, const char *
                   reason);
     }
     peer_on_conn_closed(c);
-    c->t->stats.n_frames_dropped += c->n_out;
-    c->n_out = 0;
+    c->t->stats.n_frames_dropped += send_queue_reset(&c->out);
     uv_close((uv_handle_t *)&c->tcp, on_closed);
 }
 
@@ -83,27 +82,31 @@ static void on_written(uv_write_t *req, int status)
         tcp_conn_close(c, CRAFT_LOG_WARN, uv_strerror(status));
         return;
     }
-    c->t->stats.n_frames_sent += c->n_out;
-    c->n_out = 0;
-    wire_buf_reset(&c->out);
+    c->t->stats.n_frames_sent += send_queue_reset(&c->out);
     transport_want_flush(c->t); /* frames queued meanwhile */
 }
 
-void tcp_conn_write(struct tcp_conn *c, struct wire_buf *pending, uint64_t *n_pending)
+void tcp_conn_write(struct tcp_conn *c, struct send_queue *pending)
 {
-    if (c->writing || c->closing || pending->len == 0) {
+    if (c->writing || c->closing || send_queue_empty(pending)) {
         return;
     }
-    CRAFT_ASSERT(c->out.len == 0);
-    CRAFT_ASSERT(pending->len <= UINT32_MAX);
-    struct wire_buf swap = c->out;
+    CRAFT_ASSERT(send_queue_empty(&c->out));
+    struct send_queue swap = c->out;
     c->out = *pending;
     *pending = swap;
-    c->n_out = *n_pending;
-    *n_pending = 0;
-    uv_buf_t buf = uv_buf_init((char *)c->out.base, (unsigned)c->out.len);
+    uv_buf_t bufs[SEND_CLASSES];
+    unsigned n = 0;
+    for (int i = 0; i < SEND_CLASSES; i++) { /* SEND_CONTROL first */
+        const struct wire_buf *b = &c->out.buf[i];
+        CRAFT_ASSERT(b->len <= UINT32_MAX);
+        if (b->len > 0) {
+            bufs[n++] = uv_buf_init((char *)b->base, (unsigned)b->len);
+        }
+    }
+    CRAFT_ASSERT(n > 0);
     c->write_req.data = c;
-    int rv = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, &buf, 1, on_written);
+    int rv = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, bufs, n, on_written);
     if (rv != 0) {
         tcp_conn_close(c, CRAFT_LOG_WARN, uv_strerror(rv));
         return;
@@ -198,7 +201,7 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf)
 int tcp_conn_send_hello(struct tcp_conn *c)
 {
     struct net_transport *t = c->t;
-    CRAFT_ASSERT(c->out.len == 0);
+    CRAFT_ASSERT(send_queue_empty(&c->out));
     CRAFT_ASSERT(!c->writing);
     struct wire_hello h = {
         .cluster = t->config.cluster,
@@ -206,16 +209,17 @@ int tcp_conn_send_hello(struct tcp_conn *c)
         .version_min = WIRE_VERSION,
         .version_max = WIRE_VERSION,
     };
-    struct wire_buf hello;
-    wire_buf_init(&hello);
-    int rv = wire_buf_append_hello(&hello, &h, c->dialed ? c->dialed : c->peer);
+    struct send_queue hello;
+    send_queue_init(&hello);
+    int rv = wire_buf_append_hello(&hello.buf[SEND_CONTROL], &h, c->dialed ? c->dialed : c->peer);
     if (rv != 0) {
+        send_queue_close(&hello);
         tcp_conn_close(c, CRAFT_LOG_WARN, "no memory for the hello");
         return rv;
     }
-    uint64_t n = 0; /* the hello is not a counted frame */
-    tcp_conn_write(c, &hello, &n);
-    wire_buf_close(&hello);
+    /* hello.n_frames stays 0: the stats count the caller's frames. */
+    tcp_conn_write(c, &hello);
+    send_queue_close(&hello);
     return c->closing ? CRAFT_EIO : 0;
 }
 

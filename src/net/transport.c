@@ -104,7 +104,7 @@ int net_transport_add_peer(struct net_transport *t, craft_id id, const char *hos
     }
     p->id = id;
     p->addr = addr;
-    wire_buf_init(&p->pending);
+    send_queue_init(&p->pending);
     backoff_init(&p->backoff, t->config.backoff_ms_min, t->config.backoff_ms_max, &t->prng);
     int rv = uv_timer_init(t->loop, &p->timer);
     CRAFT_ASSERT(rv == 0);
@@ -121,8 +121,10 @@ static bool buf_reserve(struct wire_buf *b, size_t len)
     return craft_grow((void **)&b->base, &b->cap, b->len + len, 1);
 }
 
-/* The checks every send makes before queueing len bytes for peer: 0 with *out, or an error. */
-static int send_begin(struct net_transport *t, craft_id peer, size_t len, struct net_peer **out)
+/* The checks every send makes before queueing len bytes of class k for peer: 0 with *out (NULL
+ * when the frame is dropped), or an error. */
+static int send_begin(struct net_transport *t, craft_id peer, enum send_class k, size_t len,
+                      struct net_peer **out)
 {
     if (t->closing) {
         return CRAFT_ESHUTDOWN;
@@ -137,7 +139,7 @@ static int send_begin(struct net_transport *t, craft_id peer, size_t len, struct
         *out = NULL;
         return 0;
     }
-    size_t queued = p->pending.len + p->conn->out.len;
+    size_t queued = p->pending.buf[k].len + p->conn->out.buf[k].len;
     CRAFT_ASSERT(queued <= t->config.send_queue_bytes_max);
     if (len > t->config.send_queue_bytes_max - queued) {
         return CRAFT_EBUSY;
@@ -146,27 +148,29 @@ static int send_begin(struct net_transport *t, craft_id peer, size_t len, struct
     return 0;
 }
 
-static void send_end(struct net_transport *t, struct net_peer *p)
+static void send_end(struct net_transport *t, struct net_peer *p, enum send_class k)
 {
-    CRAFT_ASSERT(p->pending.len <= t->config.send_queue_bytes_max);
-    p->n_pending++;
+    CRAFT_ASSERT(p->pending.buf[k].len <= t->config.send_queue_bytes_max);
+    p->pending.n_frames[k]++;
     transport_want_flush(t);
 }
 
 int net_transport_send(struct net_transport *t, craft_id peer, const void *frame, size_t len)
 {
     CRAFT_ASSERT(len >= WIRE_HEADER_BYTES);
+    enum send_class k = send_class_of(((const uint8_t *)frame)[5]); /* the type byte */
     struct net_peer *p;
-    int rv = send_begin(t, peer, len, &p);
+    int rv = send_begin(t, peer, k, len, &p);
     if (rv != 0 || p == NULL) {
         return rv;
     }
-    if (!buf_reserve(&p->pending, len)) {
+    struct wire_buf *b = &p->pending.buf[k];
+    if (!buf_reserve(b, len)) {
         return CRAFT_ENOMEM;
     }
-    memcpy(p->pending.base + p->pending.len, frame, len);
-    p->pending.len += len;
-    send_end(t, p);
+    memcpy(b->base + b->len, frame, len);
+    b->len += len;
+    send_end(t, p, k);
     return 0;
 }
 
@@ -174,13 +178,13 @@ int net_transport_send_msg(struct net_transport *t, uint64_t group, const struct
 {
     CRAFT_ASSERT(m->from == t->config.node);
     struct net_peer *p;
-    int rv = send_begin(t, m->to, wire_msg_size(m), &p);
+    int rv = send_begin(t, m->to, SEND_CONTROL, wire_msg_size(m), &p);
     if (rv != 0 || p == NULL) {
         return rv;
     }
-    rv = wire_buf_append_msg(&p->pending, group, m);
+    rv = wire_buf_append_msg(&p->pending.buf[SEND_CONTROL], group, m);
     if (rv == 0) {
-        send_end(t, p);
+        send_end(t, p, SEND_CONTROL);
     }
     return rv;
 }
@@ -189,13 +193,13 @@ int net_transport_send_chunk(struct net_transport *t, uint64_t group, craft_id t
                              const struct wire_snap_chunk *c)
 {
     struct net_peer *p;
-    int rv = send_begin(t, to, wire_chunk_size(c), &p);
+    int rv = send_begin(t, to, SEND_BULK, wire_chunk_size(c), &p);
     if (rv != 0 || p == NULL) {
         return rv;
     }
-    rv = wire_buf_append_chunk(&p->pending, group, t->config.node, to, c);
+    rv = wire_buf_append_chunk(&p->pending.buf[SEND_BULK], group, t->config.node, to, c);
     if (rv == 0) {
-        send_end(t, p);
+        send_end(t, p, SEND_BULK);
     }
     return rv;
 }
@@ -204,13 +208,13 @@ int net_transport_send_ack(struct net_transport *t, uint64_t group, craft_id to,
                            const struct wire_snap_ack *a)
 {
     struct net_peer *p;
-    int rv = send_begin(t, to, wire_ack_size(), &p);
+    int rv = send_begin(t, to, SEND_CONTROL, wire_ack_size(), &p);
     if (rv != 0 || p == NULL) {
         return rv;
     }
-    rv = wire_buf_append_ack(&p->pending, group, t->config.node, to, a);
+    rv = wire_buf_append_ack(&p->pending.buf[SEND_CONTROL], group, t->config.node, to, a);
     if (rv == 0) {
-        send_end(t, p);
+        send_end(t, p, SEND_CONTROL);
     }
     return rv;
 }
@@ -247,7 +251,7 @@ static void free_transport(struct net_transport *t)
 {
     CRAFT_ASSERT(t->conns == NULL);
     for (unsigned i = 0; i < t->n_peers; i++) {
-        wire_buf_close(&t->peers[i]->pending);
+        send_queue_close(&t->peers[i]->pending);
         craft_free(t->peers[i]);
     }
     net_close_cb done = t->on_close;

@@ -3,6 +3,7 @@
 #define CRAFT_NET_TRANSPORT_INTERNAL_H
 
 #include "backoff.h"
+#include "send_queue.h"
 #include "transport.h"
 #include "util/log.h"
 #include "util/prng.h"
@@ -22,8 +23,7 @@ struct net_peer {
     struct tcp_conn *dialing; /* our dial in progress (connect or hello), or NULL */
     uv_timer_t timer;         /* the next dial */
     struct backoff backoff;
-    struct wire_buf pending; /* frames queued for the next write; owned here */
-    uint64_t n_pending;      /* frames in pending */
+    struct send_queue pending; /* frames queued for the next write; owned here */
 };
 
 struct net_transport {
@@ -55,9 +55,8 @@ struct tcp_conn {
     uint64_t opened_ms;           /* uv_now when created: the hello is due hello_timeout_ms later */
     bool writing;                 /* write_req in flight with out */
     bool closing;
-    struct wire_buf out; /* bytes being written; owned here */
-    uint64_t n_out;      /* frames in out */
-    unsigned char *in;   /* bytes read but not yet cut into frames; owned here */
+    struct send_queue out; /* frames being written; owned here */
+    unsigned char *in;     /* bytes read but not yet cut into frames; owned here */
     size_t in_len, in_cap;
     struct wire_scratch scratch;
 };
@@ -86,8 +85,9 @@ int tcp_conn_start(struct tcp_conn *c);
 int tcp_conn_send_hello(struct tcp_conn *c);
 /* Closes c (once), logging reason at level when reason is not NULL. */
 void tcp_conn_close(struct tcp_conn *c, enum craft_log_level level, const char *reason);
-/* Writes out now when no write is in flight (swapping it with *pending). */
-void tcp_conn_write(struct tcp_conn *c, struct wire_buf *pending, uint64_t *n_pending);
+/* When no write is in flight, swaps *pending with the connection's empty out queue and
+ * writes it: one uv_write, control frames before bulk ones. */
+void tcp_conn_write(struct tcp_conn *c, struct send_queue *pending);
 
 /* hello_deadline.c: starts the sweep of connections whose hello is late. */
 void hello_deadline_start(struct net_transport *t);

@@ -8,16 +8,14 @@
 
 void peer_drop_pending(struct net_transport *t, struct net_peer *p)
 {
-    t->stats.n_frames_dropped += p->n_pending;
-    p->n_pending = 0;
-    wire_buf_reset(&p->pending);
+    t->stats.n_frames_dropped += send_queue_reset(&p->pending);
 }
 
 void peer_flush(struct net_transport *t, struct net_peer *p)
 {
     (void)t;
     if (p->conn != NULL) {
-        tcp_conn_write(p->conn, &p->pending, &p->n_pending);
+        tcp_conn_write(p->conn, &p->pending);
     }
 }
 

@@ -16,8 +16,9 @@ static struct wire_frame routed_sample(unsigned i)
     return f;
 }
 
-/* Two transports connect and carry every frame kind, in order, both ways; the typed helpers and
- * the raw send are both used. */
+/* Two transports connect and carry every frame kind both ways, in order within a class (the
+ * snapshot chunk, bulk, goes after the control frames queued in the same turn); the typed
+ * helpers and the raw send are both used. */
 static void test_transport_two_exchange_every_kind(void **state)
 {
     (void)state;
@@ -29,12 +30,16 @@ static void test_transport_two_exchange_every_kind(void **state)
     node_add_peer(b, a);
     wait_linked(a, b);
 
+    struct wire_frame chunk = routed_sample(14);
+    assert_int_equal(chunk.type, WIRE_FRAME_SNAP_CHUNK);
     for (unsigned i = 0; i < N_SAMPLES; i++) {
         struct wire_frame f = routed_sample(i);
         if (f.type == WIRE_FRAME_HELLO) {
             continue;
         }
-        b->expect[b->n_expect++] = f;
+        if (f.type != WIRE_FRAME_SNAP_CHUNK) {
+            b->expect[b->n_expect++] = f;
+        }
         if (f.type == WIRE_FRAME_SNAP_CHUNK) {
             assert_int_equal(net_transport_send_chunk(a->t, f.group, 2, &f.chunk), 0);
         } else if (f.type == WIRE_FRAME_SNAP_ACK) {
@@ -50,6 +55,7 @@ static void test_transport_two_exchange_every_kind(void **state)
     assert_int_equal(sample_append(&buf, &raw), 0);
     assert_int_equal(net_transport_send(a->t, 2, buf.base, buf.len), 0);
     b->expect[b->n_expect++] = raw;
+    b->expect[b->n_expect++] = chunk;
     wire_buf_close(&buf);
     wait_received(b, b->n_expect);
     assert_int_equal(b->n_mismatch, 0);
@@ -305,6 +311,41 @@ static void test_transport_send_queue_bound_busy(void **state)
     wait_received(b, n_ok);
     assert_int_equal(net_transport_send_msg(a->t, 1, &m), 0);
     wait_received(b, n_ok + 1);
+    world_close(&w);
+}
+
+/* Snapshot chunks queue apart from control frames: a full chunk queue (CRAFT_EBUSY) does not
+ * refuse a heartbeat, and the heartbeat is written before the chunks queued ahead of it. */
+static void test_transport_heartbeat_not_behind_chunks(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    struct net_transport_config c;
+    net_transport_config_init(&c);
+    c.cluster = CLUSTER;
+    c.send_queue_bytes_max = 1024;
+    struct node *a = node_start_cfg(&w, 0, 1, 0, &c);
+    struct node *b = node_start(&w, 1, 2, 0);
+    node_add_peer(a, b);
+    node_add_peer(b, a);
+    wait_linked(a, b);
+
+    struct wire_frame chunk = routed_sample(14);
+    unsigned n_chunks = 0;
+    int rv;
+    while ((rv = net_transport_send_chunk(a->t, 1, 2, &chunk.chunk)) == 0) {
+        n_chunks++;
+        assert_true(n_chunks <= 1024 / wire_chunk_size(&chunk.chunk));
+    }
+    assert_int_equal(rv, CRAFT_EBUSY);
+    struct craft_msg hb = routed_sample(4).msg;
+    assert_int_equal(net_transport_send_msg(a->t, 1, &hb), 0);
+    wait_received(b, n_chunks + 1);
+    assert_int_equal(b->recv[0].type, WIRE_FRAME_MSG + CRAFT_MSG_APPEND);
+    for (unsigned i = 1; i <= n_chunks; i++) {
+        assert_int_equal(b->recv[i].type, WIRE_FRAME_SNAP_CHUNK);
+    }
     world_close(&w);
 }
 
@@ -598,6 +639,7 @@ int main(void)
         cmocka_unit_test(test_transport_killed_mid_frame),
         cmocka_unit_test(test_transport_garbage_disconnected),
         cmocka_unit_test(test_transport_send_queue_bound_busy),
+        cmocka_unit_test(test_transport_heartbeat_not_behind_chunks),
         cmocka_unit_test(test_transport_reconnect_after_restart),
         cmocka_unit_test(test_transport_peer_killed_mid_frame_after_hello),
         cmocka_unit_test(test_transport_misrouted_frame_disconnected),
