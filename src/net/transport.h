@@ -28,7 +28,7 @@ struct net_transport_config {
     char listen_host[NET_HOST_MAX]; /* an IP literal; default "127.0.0.1" */
     uint16_t listen_port;           /* 0: the system picks one (net_transport_port) */
     uint32_t body_max;              /* longest frame body accepted; default WIRE_BODY_MAX_DEFAULT */
-    size_t send_queue_bytes_max;    /* per peer: queued plus being written */
+    size_t send_queue_bytes_max;    /* per peer and class: queued plus being written */
     uint32_t backoff_ms_min;        /* reconnect delays, see backoff.h */
     uint32_t backoff_ms_max;
     uint32_t hello_timeout_ms; /* a connection whose hello has not come by then is closed */
@@ -75,7 +75,8 @@ CRAFT_MUST_CHECK int net_transport_add_peer(struct net_transport *t, craft_id id
 
 /* Queues one encoded frame (bytes copied) for peer; it is written with the others queued in the
  * same loop turn. Returns 0 (also when the peer is not connected: the frame is dropped and
- * counted), CRAFT_ENOTFOUND (not a peer), CRAFT_EBUSY (the peer's queue bound is reached),
+ * counted), CRAFT_ENOTFOUND (not a peer), CRAFT_EBUSY (the bound of the peer's queue for
+ * this frame's class is reached: snapshot chunks, or everything else),
  * CRAFT_ESHUTDOWN (closing) or CRAFT_ENOMEM. */
 CRAFT_MUST_CHECK int net_transport_send(struct net_transport *t, craft_id peer, const void *frame,
                                         size_t len);
