@@ -24,10 +24,9 @@ static void test_transport_two_exchange_every_kind(void **state)
     (void)state;
     struct world w;
     world_init(&w);
-    struct node *a = node_start(&w, 0, 1, 0);
-    struct node *b = node_start(&w, 1, 2, 0);
-    node_add_peer(a, b);
-    node_add_peer(b, a);
+    struct node *a;
+    struct node *b;
+    two_nodes(&w, &a, &b);
     wait_linked(a, b);
 
     struct wire_frame chunk = routed_sample(14);
@@ -232,10 +231,9 @@ static void test_transport_killed_mid_frame(void **state)
     (void)state;
     struct world w;
     world_init(&w);
-    struct node *a = node_start(&w, 0, 1, 0);
-    struct node *b = node_start(&w, 1, 2, 0);
-    node_add_peer(a, b);
-    node_add_peer(b, a);
+    struct node *a;
+    struct node *b;
+    two_nodes(&w, &a, &b);
     wait_linked(a, b);
 
     static struct raw r;
@@ -363,10 +361,9 @@ static void test_transport_reconnect_after_restart(void **state)
     (void)state;
     struct world w;
     world_init(&w);
-    struct node *a = node_start(&w, 0, 1, 0);
-    struct node *b = node_start(&w, 1, 2, 0);
-    node_add_peer(a, b);
-    node_add_peer(b, a);
+    struct node *a;
+    struct node *b;
+    two_nodes(&w, &a, &b);
     wait_linked(a, b);
     uint16_t port = b->port;
     node_close(b);
@@ -415,10 +412,9 @@ static void test_transport_peer_killed_mid_frame_after_hello(void **state)
     (void)state;
     struct world w;
     world_init(&w);
-    struct node *a = node_start(&w, 0, 1, 0);
-    struct node *b = node_start(&w, 1, 2, 0);
-    node_add_peer(a, b);
-    node_add_peer(b, a);
+    struct node *a;
+    struct node *b;
+    two_nodes(&w, &a, &b);
     assert_int_equal(net_transport_add_peer(a->t, 3, "127.0.0.1", 1), 0); /* the raw client */
     wait_linked(a, b);
 
@@ -565,10 +561,9 @@ static void test_transport_close_from_callback(void **state)
     (void)state;
     struct world w;
     world_init(&w);
-    struct node *a = node_start(&w, 0, 1, 0);
-    struct node *b = node_start(&w, 1, 2, 0);
-    node_add_peer(a, b);
-    node_add_peer(b, a);
+    struct node *a;
+    struct node *b;
+    two_nodes(&w, &a, &b);
     wait_linked(a, b);
     b->close_on_frame = true;
     struct craft_msg m = routed_sample(0).msg;
@@ -587,10 +582,9 @@ static void test_transport_close_frees_everything(void **state)
     (void)state;
     struct world w;
     world_init(&w);
-    struct node *a = node_start(&w, 0, 1, 0);
-    struct node *b = node_start(&w, 1, 2, 0);
-    node_add_peer(a, b);
-    node_add_peer(b, a);
+    struct node *a;
+    struct node *b;
+    two_nodes(&w, &a, &b);
     /* A peer nobody listens for: its dials fail and back off. */
     assert_int_equal(net_transport_add_peer(a->t, 3, "127.0.0.1", 1), 0);
     wait_linked(a, b);

@@ -151,6 +151,15 @@ static void node_add_peer(struct node *n, const struct node *peer)
     assert_int_equal(net_transport_add_peer(n->t, peer->id, "127.0.0.1", peer->port), 0);
 }
 
+/* Nodes 1 and 2 (slots 0 and 1) on ports the system picks, each the other's peer. */
+static void two_nodes(struct world *w, struct node **a, struct node **b)
+{
+    *a = node_start(w, 0, 1, 0);
+    *b = node_start(w, 1, 2, 0);
+    node_add_peer(*a, *b);
+    node_add_peer(*b, *a);
+}
+
 static bool node_closed(struct world *w, void *arg)
 {
     (void)w;
