@@ -45,6 +45,23 @@ static struct io_fs_sim *receiver(uint64_t seed)
     return sim;
 }
 
+/* The sender's snapshot (INDEX, TERM), open; its header in *meta and its file size in *size. */
+static struct snapshot_source *open_source(struct io_fs_sim *a, struct craft_snapshot_meta *meta,
+                                           uint64_t *size)
+{
+    struct snapshot_source *src;
+    assert_int_equal(snapshot_source_open(io_fs_sim_fs(a), INDEX, TERM, &src, meta, size), 0);
+    return src;
+}
+
+/* A reception of (INDEX, TERM) begun on the receiver's disk. */
+static struct snapshot_sink *begin_sink(struct io_fs_sim *b)
+{
+    struct snapshot_sink *sink;
+    assert_int_equal(snapshot_sink_begin(io_fs_sim_fs(b), INDEX, TERM, &sink), 0);
+    return sink;
+}
+
 static const size_t odd_sizes[] = {1, 7, 4093, 65537, 300001, 13};
 
 /* Sends the file from offset `from` up to `to` (0: the end) in odd sizes; a byte at flip_at
@@ -89,14 +106,12 @@ static void test_snapshot_stream_round_trip_in_odd_chunks(void **state)
     (void)state;
     struct io_fs_sim *a = sender(0);
     struct io_fs_sim *b = receiver(1);
-    struct snapshot_source *src;
     struct craft_snapshot_meta meta;
     uint64_t size;
-    assert_int_equal(snapshot_source_open(io_fs_sim_fs(a), INDEX, TERM, &src, &meta, &size), 0);
+    struct snapshot_source *src = open_source(a, &meta, &size);
     assert_int_equal(meta.index, INDEX);
     assert_int_equal(meta.membership.n_voters, 3);
-    struct snapshot_sink *sink;
-    assert_int_equal(snapshot_sink_begin(io_fs_sim_fs(b), INDEX, TERM, &sink), 0);
+    struct snapshot_sink *sink = begin_sink(b);
     assert_int_equal(snapshot_sink_offset(sink), 0);
     assert_int_equal(send(src, size, sink, 0, 0, UINT64_MAX), 0);
     /* The source ends where the file does: a read there is empty, one past it refused. */
@@ -141,10 +156,9 @@ static void test_snapshot_stream_flipped_byte_is_caught_at_finish(void **state)
 {
     (void)state;
     struct io_fs_sim *a = sender(0);
-    struct snapshot_source *src;
     struct craft_snapshot_meta meta;
     uint64_t size;
-    assert_int_equal(snapshot_source_open(io_fs_sim_fs(a), INDEX, TERM, &src, &meta, &size), 0);
+    struct snapshot_source *src = open_source(a, &meta, &size);
     uint64_t header = 52 + 8 * 3;
     uint64_t chunk2 = header + 8 + SNAPSHOT_CHUNK_BYTES;
     uint64_t at[] = {0,          20,         header - 1, header,          header + 5,
@@ -152,8 +166,7 @@ static void test_snapshot_stream_flipped_byte_is_caught_at_finish(void **state)
                      size - 20,  size - 8,   size - 1};
     for (size_t i = 0; i < sizeof at / sizeof at[0]; i++) {
         struct io_fs_sim *b = receiver(i);
-        struct snapshot_sink *sink;
-        assert_int_equal(snapshot_sink_begin(io_fs_sim_fs(b), INDEX, TERM, &sink), 0);
+        struct snapshot_sink *sink = begin_sink(b);
         assert_int_equal(send(src, size, sink, 0, 0, at[i]), 0);
         struct craft_snapshot_meta got;
         char errmsg[256] = "";
@@ -176,15 +189,13 @@ static void test_snapshot_stream_short_file_is_refused(void **state)
 {
     (void)state;
     struct io_fs_sim *a = sender(0);
-    struct snapshot_source *src;
     struct craft_snapshot_meta meta;
     uint64_t size;
-    assert_int_equal(snapshot_source_open(io_fs_sim_fs(a), INDEX, TERM, &src, &meta, &size), 0);
+    struct snapshot_source *src = open_source(a, &meta, &size);
     uint64_t cut[] = {0, 10, size / 2, size - 1};
     for (size_t i = 0; i < sizeof cut / sizeof cut[0]; i++) {
         struct io_fs_sim *b = receiver(i);
-        struct snapshot_sink *sink;
-        assert_int_equal(snapshot_sink_begin(io_fs_sim_fs(b), INDEX, TERM, &sink), 0);
+        struct snapshot_sink *sink = begin_sink(b);
         if (cut[i] > 0) {
             assert_int_equal(send(src, size, sink, 0, cut[i], UINT64_MAX), 0);
         }
@@ -206,12 +217,10 @@ static void test_snapshot_stream_wrong_offset_is_refused(void **state)
     (void)state;
     struct io_fs_sim *a = sender(0);
     struct io_fs_sim *b = receiver(1);
-    struct snapshot_source *src;
     struct craft_snapshot_meta meta;
     uint64_t size;
-    assert_int_equal(snapshot_source_open(io_fs_sim_fs(a), INDEX, TERM, &src, &meta, &size), 0);
-    struct snapshot_sink *sink;
-    assert_int_equal(snapshot_sink_begin(io_fs_sim_fs(b), INDEX, TERM, &sink), 0);
+    struct snapshot_source *src = open_source(a, &meta, &size);
+    struct snapshot_sink *sink = begin_sink(b);
     assert_int_equal(send(src, size, sink, 0, 1000, UINT64_MAX), 0);
     static const unsigned char junk[64] = {1, 2, 3};
     assert_int_equal(snapshot_sink_write(sink, 1001, junk, sizeof junk), CRAFT_EINVAL); /* gap */
@@ -245,8 +254,7 @@ static void test_snapshot_stream_resumes_at_the_receivers_offset(void **state)
         uint64_t size;
         assert_int_equal(snapshot_source_open(io_fs_sim_fs(first), INDEX, TERM, &src, &meta, &size),
                          0);
-        struct snapshot_sink *sink;
-        assert_int_equal(snapshot_sink_begin(io_fs_sim_fs(b), INDEX, TERM, &sink), 0);
+        struct snapshot_sink *sink = begin_sink(b);
         uint64_t part = SNAPSHOT_CHUNK_BYTES + 12345; /* mid-chunk */
         assert_int_equal(send(src, size, sink, 0, part, UINT64_MAX), 0);
         snapshot_source_close(src);
@@ -309,12 +317,10 @@ static void test_snapshot_stream_leftover_reception_is_removed(void **state)
     (void)state;
     struct io_fs_sim *a = sender(0);
     struct io_fs_sim *b = receiver(1);
-    struct snapshot_source *src;
     struct craft_snapshot_meta meta;
     uint64_t size;
-    assert_int_equal(snapshot_source_open(io_fs_sim_fs(a), INDEX, TERM, &src, &meta, &size), 0);
-    struct snapshot_sink *sink;
-    assert_int_equal(snapshot_sink_begin(io_fs_sim_fs(b), INDEX, TERM, &sink), 0);
+    struct snapshot_source *src = open_source(a, &meta, &size);
+    struct snapshot_sink *sink = begin_sink(b);
     /* Everything but the finish: even a whole file under the temporary name is no snapshot. */
     assert_int_equal(send(src, size, sink, 0, 0, UINT64_MAX), 0);
     snapshot_source_close(src);
@@ -407,10 +413,9 @@ static void test_snapshot_stream_crash_anywhere_keeps_a_whole_snapshot(void **st
 {
     (void)state;
     struct io_fs_sim *a = sender(0);
-    struct snapshot_source *src;
     struct craft_snapshot_meta meta;
     uint64_t size;
-    assert_int_equal(snapshot_source_open(io_fs_sim_fs(a), INDEX, TERM, &src, &meta, &size), 0);
+    struct snapshot_source *src = open_source(a, &meta, &size);
     struct io_fs_sim *b = receiver(1);
     uint64_t start = io_fs_sim_ops(b);
     struct crash_outcome o;
