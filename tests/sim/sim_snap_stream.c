@@ -95,14 +95,18 @@ static bool pump(struct sim_cluster *c, struct sim_node *n, craft_id to)
 {
     struct sim_snap_tx *tx = &n->snap_tx[to];
     uint64_t window = window_bytes(c);
-    if (tx->next >= tx->size || tx->next - tx->acked >= window) {
+    bool started = tx->size != 0; /* the file's size is learnt at the first window */
+    if (started && (tx->next >= tx->size || tx->next - tx->acked >= window)) {
         return true;
     }
     struct snapshot_source *src;
     struct craft_snapshot_meta meta;
     uint64_t size;
     if (snapshot_source_open(io_fs_sim_fs(n->fs), tx->index, tx->term, &src, &meta, &size) != 0) {
-        return false;
+        return false; /* replaced by a newer one meanwhile */
+    }
+    if (!started) {
+        tx->size = size;
     }
     bool ok = size == tx->size;
     while (ok && tx->next < tx->size && tx->next - tx->acked < window) {
@@ -177,16 +181,6 @@ void sim_snap_stream_on_timer(struct sim_cluster *c, const struct sim_event *ev)
     if (st.role != CRAFT_LEADER || st.term != tx->leader_term) {
         tx->active = false; /* its leadership is over: nobody waits for the end */
         return;
-    }
-    if (tx->size == 0) {
-        struct snapshot_source *src;
-        struct craft_snapshot_meta meta;
-        if (snapshot_source_open(io_fs_sim_fs(n->fs), tx->index, tx->term, &src, &meta,
-                                 &tx->size) != 0) {
-            stream_end(c, n, to, false); /* replaced by a newer one meanwhile */
-            return;
-        }
-        snapshot_source_close(src);
     }
     if (c->now_us - tx->progress_us >= stall_us(c)) {
         stream_end(c, n, to, false); /* no progress for too long, however far it got */
