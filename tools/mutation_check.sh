@@ -18,7 +18,8 @@ if [ ${#MUTATIONS[@]} -eq 0 ]; then
         stale_vote_counted batch_outputs_lost compact_past_applied propose_batch_index
         append_bytes_overshoot transfer_before_catchup transfer_keeps_proposing
         read_without_quorum config_on_commit change_before_term_commit joint_single_majority
-        lease_stale_clock snapshot_drops_suffix proposal_done_early)
+        lease_stale_clock snapshot_drops_suffix proposal_done_early
+        lease_after_timeout_now)
 fi
 GENERATOR=${GENERATOR:-}
 if [ -z "$GENERATOR" ] && command -v ninja >/dev/null 2>&1; then

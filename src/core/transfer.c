@@ -50,7 +50,9 @@ static void send_timeout_now(struct craft_core *c, craft_id to)
     (void)m; /* a lost one is sent again at the next step until the deadline */
     /* Voters in our lease answer the campaign it starts, whenever it arrives (thesis §3.10): the
      * lease no longer says nobody else can lead, so no lease read for the rest of this term. */
+#ifndef CRAFT_MUTATION_LEASE_AFTER_TIMEOUT_NOW /* mutation: the lease outlives the handover */
     c->lease_void = true;
+#endif
 }
 
 void transfer_advance(struct craft_core *c)

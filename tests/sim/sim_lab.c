@@ -36,6 +36,7 @@ static const struct sim_lab_test tests[] = {
     {"member_isolated_leader", lab_member_isolated_leader},
     {"member_single_server_bug", lab_member_single_server_bug},
     {"lease_after_pause", lab_lease_after_pause},
+    {"lease_after_transfer", lab_lease_after_transfer},
     {"snapshot_basic", lab_snapshot_basic},
     {"snapshot_install", lab_snapshot_install},
     {"snapshot_install_unreliable", lab_snapshot_install_unreliable},

@@ -56,6 +56,7 @@ int lab_member_remove_leader(uint64_t seed);
 int lab_member_isolated_leader(uint64_t seed);
 int lab_member_single_server_bug(uint64_t seed);
 int lab_lease_after_pause(uint64_t seed);
+int lab_lease_after_transfer(uint64_t seed);
 int lab_snapshot_basic(uint64_t seed);
 int lab_snapshot_install(uint64_t seed);
 int lab_snapshot_install_unreliable(uint64_t seed);
