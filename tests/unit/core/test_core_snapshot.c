@@ -79,8 +79,10 @@ static const struct craft_progress_status *progress_of(struct harness *h, craft_
 }
 
 /* The node's answer to a fetch: entries [first, last] read from "storage" (the test's copy of the
- * log: every command is "cmd", term 2 after the leader's no-op at index 1). */
-static int answer_fetch(struct harness *h, const struct craft_fetch *f, size_t n_max)
+ * log: every command is "cmd", of the leader's term after its no-op at index 1), claiming
+ * *prev_term for the entry before them (NULL: the right one). */
+static int answer_fetch_prev(struct harness *h, const struct craft_fetch *f, size_t n_max,
+                             const craft_term *prev_term)
 {
     static const char cmd[] = "cmd";
     struct craft_entry e[16];
@@ -95,10 +97,17 @@ static int answer_fetch(struct harness *h, const struct craft_fetch *f, size_t n
     }
     struct craft_input in = {.type = CRAFT_IN_FETCHED,
                              .fetched = {.to = f->to,
-                                         .prev_term = f->first > 1 ? term : 0,
+                                         .prev_term = prev_term != NULL ? *prev_term
+                                                      : f->first > 1 ? term
+                                                                     : 0,
                                          .entries = e,
                                          .n = n}};
     return h_step(h, 1, &in, NULL);
+}
+
+static int answer_fetch(struct harness *h, const struct craft_fetch *f, size_t n_max)
+{
+    return answer_fetch_prev(h, f, n_max, NULL);
 }
 
 static void test_core_snapshot_follower_behind_memory_gets_fetched_entries(void **state)
@@ -233,7 +242,15 @@ static void test_core_snapshot_follower_behind_storage_gets_the_snapshot(void **
     /* 13..15 are in storage only (the memory log starts at 16): fetched. */
     assert_int_equal(h->nodes[0].n_fetches, 1);
     assert_int_equal(h->nodes[0].fetches[0].first, 13);
-    assert_int_equal(answer_fetch(h, &h->nodes[0].fetches[0], 16), 0);
+    /* Entries that claim another term before them than the snapshot's: refused, nothing sent;
+     * the follower's next answer brings a new fetch. */
+    size_t sent = h->n_sent_with_entries[3];
+    const craft_term wrong = 0; /* the snapshot at 12 has the leader's term */
+    assert_int_equal(answer_fetch_prev(h, &h->nodes[0].fetches[0], 16, &wrong), CRAFT_EINVAL);
+    assert_int_equal(h->n_sent_with_entries[3], sent);
+    heartbeat_until(h, &h->nodes[0].n_fetches, 1);
+    assert_int_equal(h->nodes[0].n_fetches, 2);
+    assert_int_equal(answer_fetch(h, &h->nodes[0].fetches[1], 16), 0);
     h_stabilize(h);
     h_status(h, 3, &st);
     assert_int_equal(st.last_index, N_ENTRIES + 1);
