@@ -1,0 +1,174 @@
+/* A node: one Raft group's core, its log on disk, the user's state machine and the TCP links to
+ * its peers, run by the node's own threads. This is what an application embeds.
+ *
+ * Threads. Every function here may be called from any thread except a node's own callbacks,
+ * unless it says otherwise; callbacks run on the node's threads and must not block (they may
+ * call the non-blocking functions here). The thread layout is configuration (struct
+ * craft_node_threads); the default is a loop thread (sockets, timers, the core), a log writer
+ * (group commit: one fdatasync per batch) and an apply thread (the state machine).
+ *
+ * Outcomes. Every request ends in exactly one outcome, given to its callback (async mode) or
+ * returned (the _wait functions): 0 done, CRAFT_ENOTLEADER (with the leader's id when known),
+ * CRAFT_EUNKNOWN (the entry was appended but leadership was lost before it committed: it may
+ * or may not take effect), CRAFT_EBUSY (a bounded queue is full: retry later),
+ * CRAFT_ESHUTDOWN (the node is stopping), CRAFT_EINVAL, CRAFT_ETOOBIG. */
+#ifndef CRAFT_NODE_H
+#define CRAFT_NODE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "errors.h"
+#include "fsm.h"
+#include "types.h"
+
+struct craft_node; /* opaque */
+
+#define CRAFT_ADDRESS_MAX 64 /* an IP literal and a port: "127.0.0.1:7001", "[::1]:7001" */
+
+struct craft_peer {
+    craft_id id;
+    char address[CRAFT_ADDRESS_MAX]; /* host:port, an IP literal */
+};
+
+/* Which threads the node runs. Everything false: one thread does it all. */
+struct craft_node_threads {
+    bool log_writer; /* WAL writes and fdatasync on their own thread (else on the loop) */
+    bool apply;      /* the state machine on its own thread (else on the loop) */
+};
+
+enum craft_log_level;
+/* Receives one log line of this node (no trailing newline; borrowed for the call), from any of
+ * its threads: a sink shared by nodes must serialise itself. */
+typedef void (*craft_node_log_fn)(void *ctx, int level, const char *line);
+
+struct craft_node_config {
+    uint64_t cluster; /* every node of a cluster has the same; a peer of another is refused */
+    craft_id id;
+    const char *data_dir; /* created if missing; holds this node's identity, log and snapshots */
+    /* This node's listening address (host:port) and its peers (the other nodes it may talk to;
+     * the cluster's membership decides who votes). Borrowed; copied by craft_node_create. */
+    const char *listen;
+    const struct craft_peer *peers;
+    unsigned n_peers;
+    /* Bootstrap: the voters of a brand-new cluster, the same list on each of them (this node's
+     * id included). Ignored once the log or a snapshot holds a configuration. Empty for a node
+     * that waits to be added to a running cluster. */
+    const craft_id *voters;
+    unsigned n_voters;
+    uint32_t election_timeout_ms; /* timeouts are drawn from [t, 2t) */
+    uint32_t heartbeat_interval_ms;
+    bool lease_reads; /* allow CRAFT_READ_LEASE (trusts clock_drift_ppm) */
+    uint32_t clock_drift_ppm;
+    /* Take a snapshot (when the state machine can save one) once this many entries were applied
+     * since the last; 0: never. */
+    uint64_t snapshot_every;
+    uint64_t entry_bytes_max;   /* a larger proposal is CRAFT_ETOOBIG */
+    uint64_t pending_bytes_max; /* uncommitted payload bytes before proposals get CRAFT_EBUSY */
+    struct craft_node_threads threads;
+    /* Log lines of this node go here (NULL: stderr), at this level and above. */
+    craft_node_log_fn log;
+    void *log_ctx;
+    int log_level; /* enum craft_log_level */
+};
+
+/* Fills cfg with defaults: election timeout 1000 ms, heartbeat 100 ms, snapshots every 100,000
+ * entries, entries up to 1 MiB, the default thread layout; ids, addresses and data_dir empty. */
+void craft_node_config_init(struct craft_node_config *cfg);
+
+/* Opens (or creates) the data directory, recovers the log and the latest snapshot, restores the
+ * state machine from it, and starts the node's threads; the node then takes part in elections.
+ * fsm (ops copied, ctx borrowed until craft_node_destroy) is the state machine. On failure,
+ * errmsg (when not NULL) explains it. */
+CRAFT_MUST_CHECK int craft_node_create(const struct craft_node_config *cfg,
+                                       const struct craft_fsm_ops *fsm, void *fsm_ctx,
+                                       struct craft_node **out, char *errmsg, size_t errmsg_len);
+
+/* Stops every thread, fails what is pending with CRAFT_ESHUTDOWN (their callbacks run before
+ * this returns), closes the files and sockets, and frees the node. Not from a callback. */
+void craft_node_destroy(struct craft_node *n);
+
+/* The outcome of a request. */
+struct craft_result {
+    int status;        /* 0 or an error (see above) */
+    craft_index index; /* a proposal's log index; a read's read index */
+    craft_term term;
+    void *value;       /* a proposal's result from fsm apply (status 0); yours to free */
+    craft_id leader;   /* with CRAFT_ENOTLEADER: the leader's id if known, else 0 */
+    char leader_address[CRAFT_ADDRESS_MAX]; /* and its address, if known, else "" */
+};
+
+typedef void (*craft_result_fn)(void *arg, const struct craft_result *r);
+
+/* Proposes a command (copied). The callback runs once, with the state machine's result once
+ * the entry is committed and applied here, or with the failure. Returns 0 when queued (the
+ * callback will run), else the error (the callback will not run). */
+CRAFT_MUST_CHECK int craft_node_propose(struct craft_node *n, const void *data, size_t len,
+                                        craft_result_fn cb, void *arg);
+/* The same, blocking until the outcome; fills *r. Returns r->status. */
+int craft_node_propose_wait(struct craft_node *n, const void *data, size_t len,
+                            struct craft_result *r);
+
+enum craft_node_read_mode {
+    CRAFT_NODE_READ_LINEARIZABLE = 1, /* ReadIndex through the leader */
+    CRAFT_NODE_READ_LEASE = 2,        /* the leader's lease (config.lease_reads) */
+    CRAFT_NODE_READ_STALE = 3,        /* whatever this node has applied, any node */
+};
+
+/* Reads the state machine: once the read is safe in the given mode, fn runs on the apply thread
+ * with the state machine at or past the read index (no apply runs meanwhile), then cb with the
+ * outcome (r->status 0: fn ran). fn may be NULL (only the outcome is wanted). */
+typedef void (*craft_read_fn)(void *arg, void *fsm_ctx);
+CRAFT_MUST_CHECK int craft_node_read(struct craft_node *n, int mode, craft_read_fn fn,
+                                     craft_result_fn cb, void *arg);
+int craft_node_read_wait(struct craft_node *n, int mode, craft_read_fn fn, void *arg,
+                         struct craft_result *r);
+
+/* Leader only: changes the cluster's configuration to target (voters and learners; a new
+ * voter catches up as a learner first). Peers it names must be in config.peers or added
+ * with craft_node_add_peer first. */
+CRAFT_MUST_CHECK int craft_node_change(struct craft_node *n, const struct craft_membership *target,
+                                       craft_result_fn cb, void *arg);
+int craft_node_change_wait(struct craft_node *n, const struct craft_membership *target,
+                           struct craft_result *r);
+/* Tells the node the address of another node (before it is added to the configuration). */
+CRAFT_MUST_CHECK int craft_node_add_peer(struct craft_node *n, const struct craft_peer *peer);
+
+/* Leader only: hands leadership to target (CRAFT_ID_NONE: the most caught-up voter). The
+ * outcome is 0 once target leads, CRAFT_EBUSY when the transfer timed out. */
+CRAFT_MUST_CHECK int craft_node_transfer(struct craft_node *n, craft_id target, craft_result_fn cb,
+                                         void *arg);
+int craft_node_transfer_wait(struct craft_node *n, craft_id target, struct craft_result *r);
+
+enum craft_node_role {
+    CRAFT_NODE_FOLLOWER = 1,
+    CRAFT_NODE_CANDIDATE = 2,
+    CRAFT_NODE_LEADER = 3,
+    CRAFT_NODE_STOPPED = 4, /* a fatal error (a failed fdatasync, a failed apply) stopped it */
+};
+
+struct craft_node_follower {
+    craft_id id;
+    craft_index match; /* highest index known to be on that follower */
+    int state;         /* enum craft_progress_state of core.h */
+    bool voter;
+};
+
+struct craft_node_status {
+    craft_id id;
+    int role; /* enum craft_node_role */
+    craft_term term;
+    craft_id leader;
+    craft_index commit;
+    craft_index applied;
+    craft_index last_index;
+    craft_index snapshot_index;
+    struct craft_membership membership;
+    struct craft_node_follower followers[CRAFT_VOTERS_MAX + CRAFT_LEARNERS_MAX];
+    unsigned n_followers; /* filled on the leader only */
+};
+
+/* A consistent copy of the node's state as of its last step. Any thread, never blocks long. */
+void craft_node_status(struct craft_node *n, struct craft_node_status *st);
+
+#endif

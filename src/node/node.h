@@ -1,0 +1,94 @@
+/* The node's logic: one group's core driven by events, written against struct node_env alone, so
+ * the same code runs on libuv and threads (runtime_*.c) and in the simulator from a seed.
+ *
+ * Every node_* function runs on the one thread that owns the node (the loop). The node steps the
+ * core for each event and carries out the output in the contract's order (core.h): log changes
+ * go to env->log_submit and the messages that must wait for them are held until that
+ * submission is durable; messages go to env->send; committed entries and reads that became safe
+ * go to env->apply_submit, in log order; outcomes of requests go back by their cookies. */
+#ifndef CRAFT_NODE_NODE_H
+#define CRAFT_NODE_NODE_H
+
+#include "craft/core.h"
+#include "craft/node.h"
+
+struct node;
+
+/* One item of the apply queue; the environment runs the items of a batch in order. */
+enum node_apply_kind {
+    /* Apply entries[0..n) (every type; only NORMAL ones reach the state machine). cookies[i] is
+     * the request waiting for entries[i]'s result (0: none). */
+    NODE_APPLY_ENTRIES = 1,
+    /* A read is safe: run it (the state machine holds everything up to index now). */
+    NODE_APPLY_READ = 2,
+};
+
+struct node_apply_item {
+    uint32_t kind; /* enum node_apply_kind */
+    const struct craft_entry *entries; /* NODE_APPLY_ENTRIES; borrowed for the call */
+    const uint64_t *cookies;
+    size_t n;
+    uint64_t cookie;   /* NODE_APPLY_READ: the read request */
+    craft_index index; /* NODE_APPLY_READ: its read index */
+};
+
+/* What the node needs from the world. All calls are made on the node's thread; completions
+ * come back as node_on_* calls on that thread, later (never from inside the call). */
+struct node_env {
+    void *ctx;
+    /* The node's monotonic clock, ms. */
+    uint64_t (*now_ms)(void *ctx);
+    /* Arms the one timer: node_on_timer at (or soon after) at_ms; replaces the last arming. */
+    void (*timer_arm)(void *ctx, uint64_t at_ms);
+    /* Sends m (borrowed for the call) to node m->to. May drop it (Raft resends). */
+    void (*send)(void *ctx, const struct craft_msg *m);
+    /* Starts making p durable (borrowed for the call). Returns 0 and the submission's number
+     * (rising by one from 1); node_on_durable(seq) reports each number once, in order. An error
+     * stops the node. */
+    int (*log_submit)(void *ctx, const struct craft_persist *p, uint64_t *seq);
+    /* Queues apply items (borrowed for the call), run in order after everything queued before;
+     * node_on_applied reports progress. An error stops the node. */
+    int (*apply_submit)(void *ctx, const struct node_apply_item *items, size_t n);
+    /* A request ended (cookie as given to node_propose and the like); r borrowed for the call. */
+    void (*complete)(void *ctx, uint64_t cookie, const struct craft_result *r);
+    /* Optional hooks of the state machine (fsm.h): entries appended, suffix about to go. */
+    void (*pre_commit)(void *ctx, const struct craft_entry *entries, size_t n);
+    void (*rollback)(void *ctx, craft_index from);
+    /* Optional: sees every step (tests check the core's outputs and rules here). */
+    void (*stepped)(void *ctx, const struct craft_input *in, int rv,
+                    const struct craft_output *out);
+    /* Optional: the node stopped for good (rv: why). */
+    void (*failed)(void *ctx, int rv);
+};
+
+struct node_config {
+    struct craft_core_config core; /* voters borrowed until node_create returns */
+};
+
+/* Creates the node over env (copied) with its core booted from boot (NULL: empty), and arms
+ * its timer. */
+CRAFT_MUST_CHECK int node_create(const struct node_config *cfg, const struct craft_core_boot *boot,
+                                 const struct node_env *env, struct node **out);
+/* Frees the node; every request still waiting ends with CRAFT_ESHUTDOWN first. */
+void node_destroy(struct node *n);
+
+/* Events from the environment. */
+void node_on_timer(struct node *n);
+void node_on_msgs(struct node *n, const struct craft_msg *msgs, size_t k);
+void node_on_durable(struct node *n, uint64_t seq);
+/* The state machine has run every apply item up to the entry of index (reads in between). */
+void node_on_applied(struct node *n, craft_index index);
+
+/* Requests: cookie names the request in env->complete (exactly one call per request, possibly
+ * from inside this call when it fails at once). */
+void node_propose(struct node *n, uint64_t cookie, const struct craft_buf *cmd);
+void node_read(struct node *n, uint64_t cookie, int mode);
+void node_change(struct node *n, uint64_t cookie, const struct craft_membership *target);
+void node_transfer(struct node *n, uint64_t cookie, craft_id target);
+
+/* State as of the last step. */
+const struct craft_core *node_core(const struct node *n);
+bool node_stopped(const struct node *n);
+void node_status(const struct node *n, struct craft_node_status *st);
+
+#endif
