@@ -32,12 +32,18 @@ int node_step(struct node *n, const struct craft_input *in)
     if (n->failed != 0) {
         return CRAFT_ESHUTDOWN;
     }
+    if (n->env.before_step != NULL) {
+        n->env.before_step(n->env.ctx, in);
+    }
     struct craft_output out;
     int rv = craft_core_step(n->core, in, &out);
     if (n->env.stepped != NULL) {
         n->env.stepped(n->env.ctx, in, rv, &out);
     }
     node_carry_out(n, &out);
+    if (n->env.carried_out != NULL) {
+        n->env.carried_out(n->env.ctx, in, &out);
+    }
     if (rv == CRAFT_ENOMEM) {
         node_fail(n, rv);
     }
@@ -77,9 +83,8 @@ int node_create(const struct node_config *cfg, const struct craft_core_boot *boo
     n->applied = boot != NULL ? boot->applied : 0;
     n->handed = n->applied;
     /* The first tick starts the core's clock. */
-    struct craft_input in = {.type = CRAFT_IN_TICK};
-    in.tick.now_ms = env->now_ms(env->ctx);
-    (void)node_step(n, &in);
+    n->timer_at_ms = env->now_ms(env->ctx);
+    env->timer_arm(env->ctx, n->timer_at_ms);
     *out = n;
     return 0;
 }
@@ -101,6 +106,11 @@ void node_destroy(struct node *n)
     craft_free(n->apply_cookies);
     craft_core_destroy(n->core);
     craft_free(n);
+}
+
+int node_input(struct node *n, const struct craft_input *in)
+{
+    return node_step(n, in);
 }
 
 void node_on_timer(struct node *n)

@@ -212,9 +212,6 @@ void node_carry_out(struct node *n, const struct craft_output *out)
     if (n->failed != 0) {
         return;
     }
-    /* The node neither takes snapshots nor compacts its log yet, so the core never asks for a
-     * snapshot stream or a fetch (both need a compacted log). */
-    CRAFT_ASSERT(out->n_snapshot_sends == 0 && out->n_fetches == 0 && out->snapshot.index == 0);
     persist(n, out);
     if (n->failed != 0) {
         return;
@@ -222,5 +219,17 @@ void node_carry_out(struct node *n, const struct craft_output *out)
     for (size_t i = 0; i < out->n_msgs; i++) {
         n->env.send(n->env.ctx, &out->msgs[i]);
     }
+    if (out->snapshot.index > n->applied) {
+        /* Installed: the environment restored the state machine from it before telling the
+         * core, so it stands at the snapshot's index. */
+        n->applied = out->snapshot.index;
+        n->handed = out->snapshot.index;
+    }
     apply(n, out);
+    for (size_t i = 0; i < out->n_snapshot_sends && n->env.snapshot_send != NULL; i++) {
+        n->env.snapshot_send(n->env.ctx, &out->snapshot_sends[i]);
+    }
+    for (size_t i = 0; i < out->n_fetches && n->env.fetch != NULL; i++) {
+        n->env.fetch(n->env.ctx, &out->fetches[i]);
+    }
 }

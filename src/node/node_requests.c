@@ -20,27 +20,27 @@ void node_complete(struct node *n, uint64_t cookie, int status, craft_index inde
     n->env.complete(n->env.ctx, cookie, &r);
 }
 
-void node_propose(struct node *n, uint64_t cookie, const struct craft_buf *cmd)
+int node_propose(struct node *n, const uint64_t *cookies, const struct craft_buf *cmds, size_t k)
 {
-    if (n->failed != 0) {
-        node_complete(n, cookie, CRAFT_ESHUTDOWN, 0, 0);
-        return;
+    int rv = CRAFT_ESHUTDOWN;
+    if (n->failed == 0) {
+        struct craft_input in = {.type = CRAFT_IN_PROPOSE};
+        in.propose.cmds = cmds;
+        in.propose.n = k;
+        in.propose.cookies = cookies;
+        rv = node_step(n, &in);
     }
-    struct craft_input in = {.type = CRAFT_IN_PROPOSE};
-    in.propose.cmds = cmd;
-    in.propose.n = 1;
-    in.propose.cookies = &cookie;
-    int rv = node_step(n, &in);
-    if (rv != 0) {
-        node_complete(n, cookie, rv, 0, 0);
+    for (size_t i = 0; i < k && rv != 0; i++) {
+        node_complete(n, cookies[i], rv, 0, 0);
     }
+    return rv;
 }
 
-void node_read(struct node *n, uint64_t cookie, int mode)
+int node_read(struct node *n, uint64_t cookie, int mode)
 {
     if (n->failed != 0) {
         node_complete(n, cookie, CRAFT_ESHUTDOWN, 0, 0);
-        return;
+        return CRAFT_ESHUTDOWN;
     }
     struct craft_input in = {.type = CRAFT_IN_READ};
     in.read.cookie = cookie;
@@ -50,45 +50,50 @@ void node_read(struct node *n, uint64_t cookie, int mode)
     if (rv != 0) {
         node_complete(n, cookie, rv, 0, 0);
     }
+    return rv;
 }
 
-void node_change(struct node *n, uint64_t cookie, const struct craft_membership *target)
+int node_change(struct node *n, uint64_t cookie, const struct craft_membership *target)
 {
     if (n->failed != 0 || n->change.active) {
-        node_complete(n, cookie, n->failed != 0 ? CRAFT_ESHUTDOWN : CRAFT_EBUSY, 0, 0);
-        return;
+        int rv = n->failed != 0 ? CRAFT_ESHUTDOWN : CRAFT_EBUSY;
+        node_complete(n, cookie, rv, 0, 0);
+        return rv;
     }
     struct craft_input in = {.type = CRAFT_IN_CHANGE};
     in.change.target = target;
     int rv = node_step(n, &in);
     if (rv != 0) {
         node_complete(n, cookie, rv, 0, 0);
-        return;
+        return rv;
     }
     n->change.active = true;
     n->change.cookie = cookie;
     n->change.target = *target;
     node_requests_after_step(n);
+    return 0;
 }
 
-void node_transfer(struct node *n, uint64_t cookie, craft_id target)
+int node_transfer(struct node *n, uint64_t cookie, craft_id target)
 {
     if (n->failed != 0 || n->transfer.active) {
-        node_complete(n, cookie, n->failed != 0 ? CRAFT_ESHUTDOWN : CRAFT_EBUSY, 0, 0);
-        return;
+        int rv = n->failed != 0 ? CRAFT_ESHUTDOWN : CRAFT_EBUSY;
+        node_complete(n, cookie, rv, 0, 0);
+        return rv;
     }
     struct craft_input in = {.type = CRAFT_IN_TRANSFER};
     in.transfer.target = target;
     int rv = node_step(n, &in);
     if (rv != 0) {
         node_complete(n, cookie, rv, 0, 0);
-        return;
+        return rv;
     }
     n->transfer.active = true;
     n->transfer.cookie = cookie;
     n->transfer.target = target;
     n->transfer.deadline_ms = n->env.now_ms(n->env.ctx) + 2 * (uint64_t)n->election_timeout_ms_max;
     node_requests_after_step(n);
+    return 0;
 }
 
 static bool same_ids(const craft_id *a, unsigned na, const craft_id *b, unsigned nb)

@@ -135,6 +135,9 @@ static struct node *make_node(struct fake_env *e, craft_id id, const craft_id *v
     cfg.core.seed = 7;
     struct node *n;
     assert_int_equal(node_create(&cfg, NULL, &env, &n), 0);
+    assert_int_equal(e->timer_at, e->now); /* the first tick starts the core's clock */
+    assert_int_equal(e->n_sent + e->n_persists + e->n_items, 0);
+    node_on_timer(n);
     return n;
 }
 
@@ -172,7 +175,8 @@ static void test_proposal_result_goes_to_apply_with_cookie(void **state)
     node_on_applied(n, 1); /* the leader's no-op */
     size_t items_before = e.n_items;
     struct craft_buf cmd = {"x", 1};
-    node_propose(n, 77, &cmd);
+    uint64_t cookie = 77;
+    assert_int_equal(node_propose(n, &cookie, &cmd, 1), 0);
     /* Not durable yet: nothing is committed. */
     assert_int_equal(e.n_items, items_before);
     assert_int_equal(e.n_done, 0);
@@ -288,7 +292,8 @@ static void test_follower_refuses_with_leader_hint(void **state)
     struct craft_msg hb = append_from_leader(1, 0, 0, NULL, 0);
     node_on_msgs(n, &hb, 1);
     struct craft_buf cmd = {"x", 1};
-    node_propose(n, 5, &cmd);
+    uint64_t cookie = 5;
+    assert_int_equal(node_propose(n, &cookie, &cmd, 1), CRAFT_ENOTLEADER);
     assert_int_equal(e.n_done, 1);
     assert_int_equal(e.done[0].cookie, 5);
     assert_int_equal(e.done[0].r.status, CRAFT_ENOTLEADER);
@@ -302,7 +307,7 @@ static void test_stale_read_goes_to_apply(void **state)
     struct fake_env e;
     craft_id voters[] = {1, 2};
     struct node *n = make_node(&e, 2, voters, 2);
-    node_read(n, 9, CRAFT_NODE_READ_STALE);
+    assert_int_equal(node_read(n, 9, CRAFT_NODE_READ_STALE), 0);
     assert_int_equal(e.n_items, 1);
     assert_int_equal(e.items[0].kind, NODE_APPLY_READ);
     assert_int_equal(e.items[0].cookie, 9);
@@ -345,7 +350,8 @@ static void test_outcome_unknown_when_leadership_lost(void **state)
     assert_int_equal(craft_core_leader(node_core(n)), 1);
     craft_term term = e.sent[e.n_sent - 1].term;
     struct craft_buf cmd = {"x", 1};
-    node_propose(n, 11, &cmd);
+    uint64_t cookie = 11;
+    assert_int_equal(node_propose(n, &cookie, &cmd, 1), 0);
     assert_int_equal(e.n_done, 0);
     /* A newer leader appears before the entry committed. */
     struct craft_msg hb;
@@ -372,7 +378,8 @@ static void test_apply_failure_stops_node(void **state)
     assert_int_equal(e.failed, CRAFT_EIO);
     assert_true(node_stopped(n));
     struct craft_buf cmd = {"x", 1};
-    node_propose(n, 3, &cmd);
+    uint64_t cookie = 3;
+    assert_int_equal(node_propose(n, &cookie, &cmd, 1), CRAFT_ESHUTDOWN);
     assert_int_equal(e.done[e.n_done - 1].r.status, CRAFT_ESHUTDOWN);
     struct craft_node_status st;
     node_status(n, &st);
