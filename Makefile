@@ -14,7 +14,7 @@ STEPS ?= 10000
 # libc6-dev and libclang-rt-14-dev are only recommended by gcc and clang, and we install without
 # recommends, so they are listed: the C library headers and clang's sanitizer/libFuzzer runtimes.
 DEPS_PACKAGES := make cmake gcc libc6-dev clang libclang-rt-14-dev ninja-build libcmocka-dev \
-	libuv1-dev valgrind python3
+	libuv1-dev valgrind python3 pkg-config libraft-dev
 
 SIM := $(BUILD_DIR)/bin/craft-sim
 
