@@ -1,7 +1,8 @@
 # A thin wrapper over CMake. On a fresh Debian 12 machine, as root:
 #   make run    installs missing packages, builds, starts the main job
 #   make test   installs missing packages, builds, runs every test
-# Other targets: deps, build, asan, soak (SEEDS=, STEPS=), clean.
+# Other targets: deps, build, install (PREFIX=, default /usr/local), asan, soak (SEEDS=, STEPS=),
+# clean.
 
 BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
@@ -9,6 +10,7 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 SEEDS ?= 10000
 STEPS ?= 10000
+PREFIX ?= /usr/local
 
 # Debian 12 packages the build and the tests use (README.md "Dependencies" says why each is here).
 # libc6-dev and libclang-rt-14-dev are only recommended by gcc and clang, and we install without
@@ -18,7 +20,7 @@ DEPS_PACKAGES := make cmake gcc libc6-dev clang libclang-rt-14-dev ninja-build l
 
 SIM := $(BUILD_DIR)/bin/craft-sim
 
-.PHONY: all deps configure build test run asan soak clean
+.PHONY: all deps configure build test run install asan soak clean
 
 all: build
 
@@ -54,6 +56,11 @@ build: configure
 test: build
 	bash tools/check_layers.sh $(BUILD_DIR)
 	cd $(BUILD_DIR) && ctest --output-on-failure --no-tests=error --parallel $(JOBS)
+
+# libcraft.a, libcraft.so (soname libcraft.so.<major>), include/craft/*.h and lib/pkgconfig/craft.pc
+# under PREFIX, e.g. make install PREFIX=$HOME/.local
+install: build
+	cmake --install $(BUILD_DIR) --prefix $(PREFIX)
 
 # The main job. Until craftd exists it is a visible simulator run: elections and commits as they happen.
 run: build
