@@ -26,8 +26,9 @@ struct rtt {
     char server_buf[BENCH_LOOPBACK_RTT_MSG];
     size_t echoed; /* bytes of the current echo the client has read */
     uint64_t sent_ns;
-    uint64_t deadline_ns;
-    uint64_t *samples; /* owned by bench_loopback_rtt_measure */
+    uint64_t run_ns;      /* how long to go on once connected */
+    uint64_t deadline_ns; /* connection time + run_ns */
+    uint64_t *samples;    /* owned by bench_loopback_rtt_measure */
     uint32_t n;
     uint32_t n_max;
     int failed; /* a libuv error code, or 1 for the watchdog */
@@ -193,7 +194,7 @@ static void on_connected(uv_connect_t *req, int status)
         fail(r, rv, "connect");
         return;
     }
-    r->deadline_ns = bench_now_ns() + (r->deadline_ns);
+    r->deadline_ns = bench_now_ns() + r->run_ns;
     ping(r);
 }
 
@@ -248,7 +249,7 @@ int bench_loopback_rtt_measure(double seconds_max, uint32_t n_max, struct bench_
     r->loop.data = r;
     r->samples = samples;
     r->n_max = n_max;
-    r->deadline_ns = (uint64_t)(seconds_max * 1e9); /* made absolute once connected */
+    r->run_ns = (uint64_t)(seconds_max * 1e9);
     /* Handle inits on a live loop cannot fail (libuv only fills the struct). */
     uv_tcp_init(&r->loop, &r->listener);
     uv_tcp_init(&r->loop, &r->client);
