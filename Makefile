@@ -43,11 +43,14 @@ deps:
 	apt-get update && apt-get install -y --no-install-recommends $$missing
 
 # Ninja is chosen only when the build tree is new, so a tree made with another generator still works.
+# The install prefix is given at configure time too, so the library directory suits it (Debian's
+# multiarch lib/<triplet> under /usr, lib elsewhere) and a later plain `cmake --install` agrees.
 configure: deps
 	@if [ -f $(BUILD_DIR)/CMakeCache.txt ]; then \
-		cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE); \
+		cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCMAKE_INSTALL_PREFIX=$(PREFIX); \
 	else \
-		cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE); \
+		cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+			-DCMAKE_INSTALL_PREFIX=$(PREFIX); \
 	fi
 
 build: configure
