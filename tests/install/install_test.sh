@@ -3,7 +3,7 @@
 # program (hello_craft.c) against it with nothing but `pkg-config craft`: once linked to the
 # shared library, once to the static one (`pkg-config --static`); both must run. Also checks the
 # layout: every public header, libcraft.a, libcraft.so -> .so.<major> -> .so.<version> with that
-# soname, and craft.pc's version.
+# soname, craft.pc's version, and that each installed header compiles on its own.
 # usage: install_test.sh BUILD_DIR SOURCE_DIR CC [extra compiler flags...]
 set -euo pipefail
 
@@ -48,6 +48,14 @@ readelf -d "$libdir/libcraft.so.$version" | grep -q "SONAME.*\[libcraft\.so\.$ma
 
 flags=(-std=c11 -Wall -Wextra -Werror "${extra[@]}")
 read -ra cflags <<<"$(pkg-config --cflags craft)"
+
+# Each installed header stands alone for a user: it includes only other installed headers and
+# system ones.
+for h in "$includedir"/craft/*.h; do
+    printf '#include <craft/%s>\n' "$(basename "$h")" |
+        "$cc" "${flags[@]}" "${cflags[@]}" -fsyntax-only -x c - ||
+        die "craft/$(basename "$h") does not compile on its own from the prefix"
+done
 
 # Shared: the plain `pkg-config --cflags --libs craft`; the loader finds the library by soname.
 read -ra libs <<<"$(pkg-config --libs craft)"
