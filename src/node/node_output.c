@@ -201,11 +201,7 @@ static void apply(struct node *n, const struct craft_output *out)
         return;
     }
     if (out->n_committed > 0) {
-        struct node_apply_item item = {.kind = NODE_APPLY_ENTRIES};
-        item.entries = out->committed;
-        item.cookies = cookies;
-        item.n = out->n_committed;
-        int rv = n->env.apply_submit(n->env.ctx, &item, 1);
+        int rv = node_snapshot_hand_over(n, out->committed, cookies, out->n_committed);
         if (rv != 0) {
             node_fail(n, rv);
             return;
