@@ -53,18 +53,24 @@ int node_read(struct node *n, uint64_t cookie, int mode)
     return rv;
 }
 
-int node_change(struct node *n, uint64_t cookie, const struct craft_membership *target)
+/* A request of which one waits at a time (busy: one does): refused at once, or stepped; a
+ * refusal by the core ends it too. */
+static int step_one_at_a_time(struct node *n, uint64_t cookie, bool busy,
+                              const struct craft_input *in)
 {
-    if (n->failed != 0 || n->change.active) {
-        int rv = n->failed != 0 ? CRAFT_ESHUTDOWN : CRAFT_EBUSY;
-        node_complete(n, cookie, rv, 0, 0);
-        return rv;
-    }
-    struct craft_input in = {.type = CRAFT_IN_CHANGE};
-    in.change.target = target;
-    int rv = node_step(n, &in);
+    int rv = n->failed != 0 ? CRAFT_ESHUTDOWN : busy ? CRAFT_EBUSY : node_step(n, in);
     if (rv != 0) {
         node_complete(n, cookie, rv, 0, 0);
+    }
+    return rv;
+}
+
+int node_change(struct node *n, uint64_t cookie, const struct craft_membership *target)
+{
+    struct craft_input in = {.type = CRAFT_IN_CHANGE};
+    in.change.target = target;
+    int rv = step_one_at_a_time(n, cookie, n->change.active, &in);
+    if (rv != 0) {
         return rv;
     }
     n->change.active = true;
@@ -76,16 +82,10 @@ int node_change(struct node *n, uint64_t cookie, const struct craft_membership *
 
 int node_transfer(struct node *n, uint64_t cookie, craft_id target)
 {
-    if (n->failed != 0 || n->transfer.active) {
-        int rv = n->failed != 0 ? CRAFT_ESHUTDOWN : CRAFT_EBUSY;
-        node_complete(n, cookie, rv, 0, 0);
-        return rv;
-    }
     struct craft_input in = {.type = CRAFT_IN_TRANSFER};
     in.transfer.target = target;
-    int rv = node_step(n, &in);
+    int rv = step_one_at_a_time(n, cookie, n->transfer.active, &in);
     if (rv != 0) {
-        node_complete(n, cookie, rv, 0, 0);
         return rv;
     }
     n->transfer.active = true;

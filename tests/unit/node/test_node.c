@@ -295,20 +295,27 @@ static size_t count_sent_in_term(const struct fake_env *e, uint32_t type, craft_
     return k;
 }
 
-/* One batch makes an acknowledgement of term 1 durable together with a newer leader's
- * overwrite: the term-1 answer never held as such, and is dropped. */
-static void test_answer_of_ended_term_dropped(void **state)
+/* Node 2 of three, handed entries 1 and 2 of term 1 by leader 1 (not yet durable). */
+static struct node *follower_with_two_entries_of_term_1(struct fake_env *e)
 {
-    (void)state;
-    struct fake_env e;
-    craft_id voters[] = {1, 2, 3};
-    struct node *n = make_node(&e, 2, voters, 3);
+    static const craft_id voters[] = {1, 2, 3};
+    struct node *n = make_node(e, 2, voters, 3);
     struct craft_entry old[2] = {
         {.term = 1, .index = 1, .type = CRAFT_ENTRY_NOOP},
         {.term = 1, .index = 2, .type = CRAFT_ENTRY_NORMAL, .data = {"a", 1}},
     };
     struct craft_msg m = append_from_leader(1, 0, 0, old, 2);
     node_on_msgs(n, &m, 1);
+    return n;
+}
+
+/* One batch makes an acknowledgement of term 1 durable together with a newer leader's
+ * overwrite: the term-1 answer never held as such, and is dropped. */
+static void test_answer_of_ended_term_dropped(void **state)
+{
+    (void)state;
+    struct fake_env e;
+    struct node *n = follower_with_two_entries_of_term_1(&e);
     struct craft_entry repl[2] = {
         {.term = 1, .index = 1, .type = CRAFT_ENTRY_NOOP},
         {.term = 2, .index = 2, .type = CRAFT_ENTRY_NOOP},
@@ -327,14 +334,7 @@ static void test_conflicting_suffix_rolled_back(void **state)
 {
     (void)state;
     struct fake_env e;
-    craft_id voters[] = {1, 2, 3};
-    struct node *n = make_node(&e, 2, voters, 3);
-    struct craft_entry old[2] = {
-        {.term = 1, .index = 1, .type = CRAFT_ENTRY_NOOP},
-        {.term = 1, .index = 2, .type = CRAFT_ENTRY_NORMAL, .data = {"a", 1}},
-    };
-    struct craft_msg m = append_from_leader(1, 0, 0, old, 2);
-    node_on_msgs(n, &m, 1);
+    struct node *n = follower_with_two_entries_of_term_1(&e);
     node_on_durable(n, e.seq);
     assert_int_equal(e.rolled_back, 0);
     struct craft_entry repl[1] = {{.term = 2, .index = 2, .type = CRAFT_ENTRY_NOOP}};
