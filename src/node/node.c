@@ -48,6 +48,7 @@ int node_step(struct node *n, const struct craft_input *in)
         node_fail(n, rv);
     }
     node_requests_after_step(n);
+    node_streams_after_step(n);
     arm_timer(n);
     return rv;
 }
@@ -68,6 +69,11 @@ void node_config_init(struct node_config *cfg)
     craft_core_config_init(&cfg->core);
     cfg->snapshot_every = 0;
     cfg->log_trailing = NODE_NEVER_COMPACT;
+    cfg->fs = NULL;
+    cfg->chunk_bytes = 64u << 10;
+    cfg->window_chunks = 4;
+    cfg->resend_ms = 500;
+    cfg->stall_ms = 10000;
 }
 
 int node_create(const struct node_config *cfg, const struct craft_core_boot *boot,
@@ -84,6 +90,11 @@ int node_create(const struct node_config *cfg, const struct craft_core_boot *boo
     n->heartbeat_interval_ms = cfg->core.heartbeat_interval_ms;
     n->snapshot_every = cfg->snapshot_every;
     n->log_trailing = cfg->log_trailing;
+    n->fs = cfg->fs;
+    n->chunk_bytes = cfg->chunk_bytes;
+    n->window_chunks = cfg->window_chunks;
+    n->resend_ms = cfg->resend_ms;
+    n->stall_ms = cfg->stall_ms;
     int rv = craft_core_create(&cfg->core, boot, &n->core);
     if (rv != 0) {
         craft_free(n);
@@ -112,6 +123,7 @@ void node_destroy(struct node *n)
         node_complete(n, n->transfer.cookie, CRAFT_ESHUTDOWN, 0, 0);
     }
     node_writes_free(n);
+    node_streams_close(n);
     craft_free(n->apply_cookies);
     craft_core_destroy(n->core);
     craft_free(n);
@@ -128,6 +140,9 @@ void node_on_timer(struct node *n)
     struct craft_input in = {.type = CRAFT_IN_TICK};
     in.tick.now_ms = n->env.now_ms(n->env.ctx);
     (void)node_step(n, &in);
+    if (n->failed == 0) {
+        node_streams_on_timer(n);
+    }
 }
 
 void node_on_msgs(struct node *n, const struct craft_msg *msgs, size_t k)

@@ -11,8 +11,29 @@
 
 #include "craft/core.h"
 #include "craft/node.h"
+#include "io/fs.h"
 
 struct node;
+
+/* A snapshot stream's frames between two nodes (the transport's snapshot chunk and answer): a
+ * piece of the snapshot file, and the receiver's answer, which says how much it holds. */
+struct node_snap_chunk {
+    craft_term leader_term; /* of the leader sending it */
+    craft_index index;      /* the snapshot's (index, term) */
+    craft_term term;
+    uint64_t size;   /* its file's bytes */
+    uint64_t offset; /* where these bytes go */
+    const void *data; /* borrowed for the call */
+    uint32_t len;
+};
+
+struct node_snap_ack {
+    craft_term leader_term; /* the chunk's */
+    craft_index index;
+    craft_term term;
+    uint64_t offset; /* the receiver holds the file before this offset */
+    bool done;       /* it holds the whole file, checked and durable */
+};
 
 /* One item of the apply queue; the environment runs the items of a batch in order. */
 enum node_apply_kind {
@@ -24,6 +45,9 @@ enum node_apply_kind {
     /* Save a snapshot: the state machine holds exactly the entries up to meta->index now (the
      * item comes right after that entry). node_on_snapshot_saved reports how it went. */
     NODE_APPLY_SNAPSHOT = 3,
+    /* Replace the state machine by the snapshot meta names (durable in the snapshot store);
+     * nothing queued after it needs what it replaces, and no entry it covers comes after it. */
+    NODE_APPLY_RESTORE = 4,
 };
 
 struct node_apply_item {
@@ -33,7 +57,7 @@ struct node_apply_item {
     size_t n;
     uint64_t cookie;   /* NODE_APPLY_READ: the read request */
     craft_index index; /* NODE_APPLY_READ: its read index */
-    const struct craft_snapshot_meta *meta; /* NODE_APPLY_SNAPSHOT; borrowed for the call */
+    const struct craft_snapshot_meta *meta; /* NODE_APPLY_SNAPSHOT and _RESTORE; borrowed */
 };
 
 /* What the node needs from the world. All calls are made on the node's thread; completions
@@ -58,10 +82,19 @@ struct node_env {
     /* Optional hooks of the state machine (fsm.h): entries appended, suffix about to go. */
     void (*pre_commit)(void *ctx, const struct craft_entry *entries, size_t n);
     void (*rollback)(void *ctx, craft_index from);
-    /* Leader, optional until the node compacts its log (it does not yet: the simulator does,
-     * through node_input): stream a snapshot, or read entries from storage for a follower. */
-    void (*snapshot_send)(void *ctx, const struct craft_snapshot_send *s);
+    /* Leader: read entries from storage for a follower (node_input(CRAFT_IN_FETCHED) answers).
+     * Optional: the node's own compaction never needs it (it compacts below its snapshots
+     * only); an environment that compacts further through node_input does. */
     void (*fetch)(void *ctx, const struct craft_fetch *f);
+    /* Snapshot streams (node_stream_*.c): a chunk to a follower (an error or a full queue: it
+     * is resent after resend_ms) and an answer to the leader. Required with snapshot_every. */
+    int (*send_chunk)(void *ctx, craft_id to, const struct node_snap_chunk *c);
+    void (*send_ack)(void *ctx, craft_id to, const struct node_snap_ack *a);
+    /* Optional, for tests and stats: a received snapshot file was checked (rv: the sink's
+     * verdict, errmsg why not; meta: what the file holds when rv is 0), and a stream out ended. */
+    void (*snapshot_received)(void *ctx, craft_id from, const struct node_snap_chunk *last,
+                              const struct craft_snapshot_meta *meta, int rv, const char *errmsg);
+    void (*stream_ended)(void *ctx, craft_id to, bool delivered);
     /* A snapshot the node saved is known to the core: storage may drop the log it covers
      * (storage_snapshot_taken, on the log writer's side). Required with snapshot_every. */
     void (*snapshot_taken)(void *ctx, const struct craft_snapshot_meta *m);
@@ -83,11 +116,20 @@ struct node_config {
      * through node_input itself). */
     uint64_t snapshot_every;
     uint64_t log_trailing;
+    /* Where snapshot files live (the data directory's fs; borrowed for the node's life), and
+     * how streams go: chunk size, chunks in flight, resend after resend_ms without an answer,
+     * give up after stall_ms without progress (never for being long). */
+    struct io_fs *fs;
+    uint32_t chunk_bytes;
+    uint32_t window_chunks;
+    uint32_t resend_ms;
+    uint32_t stall_ms;
 };
 
 #define NODE_NEVER_COMPACT UINT64_MAX
 
-/* Fills cfg with defaults: the core's (craft_core_config_init), no snapshots, no compaction. */
+/* Fills cfg with defaults: the core's (craft_core_config_init), no snapshots, no compaction,
+ * no fs; streams of 64 KiB chunks, 4 in flight, resent after 500 ms, given up after 10 s. */
 void node_config_init(struct node_config *cfg);
 
 /* Creates the node over env (copied) with its core booted from boot (NULL: empty), and arms
@@ -105,6 +147,9 @@ void node_on_msgs(struct node *n, const struct craft_msg *msgs, size_t k);
 void node_on_durable(struct node *n, uint64_t seq);
 /* The state machine has run every apply item up to the entry of index (reads in between). */
 void node_on_applied(struct node *n, craft_index index);
+/* Snapshot stream frames from peer `from` (valid for the call; the transport checked them). */
+void node_on_snapshot_chunk(struct node *n, craft_id from, const struct node_snap_chunk *c);
+void node_on_snapshot_ack(struct node *n, craft_id from, const struct node_snap_ack *a);
 /* The NODE_APPLY_SNAPSHOT item of m ended: rv 0 when the snapshot is durable in the snapshot
  * store, else why not (the node tries again at the next multiple). */
 void node_on_snapshot_saved(struct node *n, const struct craft_snapshot_meta *m, int rv);

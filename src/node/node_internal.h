@@ -4,6 +4,7 @@
 #define CRAFT_NODE_NODE_INTERNAL_H
 
 #include "node.h"
+#include "node_stream.h"
 
 /* One log submission not yet durable, with the answers that wait for it. */
 struct node_write {
@@ -54,6 +55,14 @@ struct node {
     bool snapshot_saving;            /* a NODE_APPLY_SNAPSHOT item is out */
     bool snapshot_ready;             /* saved, told to the core once applied reaches it */
     struct craft_snapshot_meta saved; /* that snapshot */
+    /* Snapshot streams (node_stream_*.c) and their knobs. */
+    struct io_fs *fs;
+    uint32_t chunk_bytes;
+    uint32_t window_chunks;
+    uint32_t resend_ms;
+    uint32_t stall_ms;
+    struct node_streams streams;
+    struct craft_snapshot_meta installing; /* the snapshot being offered to the core */
 };
 
 /* Steps the core with in and carries out the output; returns the step's result. */
@@ -72,6 +81,7 @@ void node_writes_free(struct node *n);
  * snapshot_every among them when one is due (node_snapshot.c). Returns 0 or the env's error. */
 int node_snapshot_hand_over(struct node *n, const struct craft_entry *entries,
                             const uint64_t *cookies, size_t k);
+void node_stream_rx_drop(struct node *n);
 /* Feeds a saved snapshot to the core once the applied index reaches it. */
 void node_snapshot_settle(struct node *n);
 

@@ -237,15 +237,24 @@ void node_carry_out(struct node *n, const struct craft_output *out)
     for (size_t i = 0; i < out->n_msgs; i++) {
         n->env.send(n->env.ctx, &out->msgs[i]);
     }
-    if (out->snapshot.index > n->applied) {
-        /* Installed: the environment restored the state machine from it before telling the
-         * core, so it stands at the snapshot's index. */
+    if (out->snapshot.index > n->handed) {
+        /* Installed (the received snapshot, n->installing): the state machine is restored from
+         * it before anything after it is applied; the core counts it applied. A state machine
+         * that kept more across a restart (handed past it) stays as it is. */
+        CRAFT_ASSERT(n->installing.index == out->snapshot.index);
+        struct node_apply_item item = {.kind = NODE_APPLY_RESTORE};
+        item.meta = &n->installing;
+        int rv = n->env.apply_submit(n->env.ctx, &item, 1);
+        if (rv != 0) {
+            node_fail(n, rv);
+            return;
+        }
         n->applied = out->snapshot.index;
         n->handed = out->snapshot.index;
     }
     apply(n, out);
-    for (size_t i = 0; i < out->n_snapshot_sends && n->env.snapshot_send != NULL; i++) {
-        n->env.snapshot_send(n->env.ctx, &out->snapshot_sends[i]);
+    for (size_t i = 0; i < out->n_snapshot_sends; i++) {
+        node_stream_start(n, &out->snapshot_sends[i]);
     }
     for (size_t i = 0; i < out->n_fetches && n->env.fetch != NULL; i++) {
         n->env.fetch(n->env.ctx, &out->fetches[i]);

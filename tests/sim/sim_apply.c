@@ -16,7 +16,7 @@ struct sim_apply_item {
     uint64_t cookie;
     craft_index index;
     struct craft_snapshot_meta meta; /* NODE_APPLY_SNAPSHOT */
-    bool covered; /* NODE_APPLY_SNAPSHOT: an installed snapshot reaches past it */
+    bool covered; /* _SNAPSHOT, _RESTORE: a newer installed snapshot reaches past it */
 };
 
 static struct sim_apply_item *copy_item(const struct node_apply_item *it)
@@ -26,12 +26,13 @@ static struct sim_apply_item *copy_item(const struct node_apply_item *it)
         data += it->entries[i].data.len;
     }
     size_t n = it->kind == NODE_APPLY_ENTRIES ? it->n : 0;
+    data = n > 0 ? data : 0;
     struct sim_apply_item *q = sim_xcalloc(
         1, sizeof *q + n * (sizeof(struct craft_entry) + sizeof(uint64_t)) + data);
     q->kind = it->kind;
     q->cookie = it->cookie;
     q->index = it->index;
-    if (it->kind == NODE_APPLY_SNAPSHOT) {
+    if (it->kind == NODE_APPLY_SNAPSHOT || it->kind == NODE_APPLY_RESTORE) {
         q->meta = *it->meta;
     }
     q->n = n;
@@ -91,6 +92,8 @@ int sim_apply_submit(struct sim_cluster *c, struct sim_node *n,
                 run_entries(c, n, it->entries, it->cookies, it->n);
             } else if (it->kind == NODE_APPLY_SNAPSHOT) {
                 sim_snap_save(c, n, it->meta);
+            } else if (it->kind == NODE_APPLY_RESTORE) {
+                sim_snap_restore(c, n, it->meta);
             } else {
                 run_read(c, n, it->cookie, it->index);
             }
@@ -138,8 +141,12 @@ void sim_apply_on_event(struct sim_cluster *c, const struct sim_event *ev)
             run_read(c, n, it->cookie, it->index);
         } else if (it->kind == NODE_APPLY_SNAPSHOT && it->covered) {
             sim_cluster_snapshot_saved(c, n, &it->meta, CRAFT_ESTALE);
+        } else if (it->kind == NODE_APPLY_RESTORE && it->covered) {
+            /* superseded by a newer restore queued behind it */
         } else if (it->kind == NODE_APPLY_SNAPSHOT) {
             sim_snap_save(c, n, &it->meta);
+        } else if (it->kind == NODE_APPLY_RESTORE) {
+            sim_snap_restore(c, n, &it->meta);
         } else if (it->n > 0) {
             run_entries(c, n, it->entries, it->cookies, it->n);
         }
@@ -154,8 +161,11 @@ void sim_apply_on_event(struct sim_cluster *c, const struct sim_event *ev)
 void sim_apply_covered(struct sim_node *n, craft_index index)
 {
     for (struct sim_apply_item *it = n->apply_q.head; it != NULL; it = it->next) {
-        if (it->kind == NODE_APPLY_SNAPSHOT && it->meta.index <= index) {
-            it->covered = true; /* its state is gone: the node hears it was not saved */
+        if ((it->kind == NODE_APPLY_SNAPSHOT || it->kind == NODE_APPLY_RESTORE) &&
+            it->meta.index <= index) {
+            /* A save: its state is gone, the node hears it was not saved. A restore: a newer
+             * snapshot replaces it (and maybe its file). */
+            it->covered = true;
         }
         while (it->kind == NODE_APPLY_ENTRIES && it->n > 0 && it->entries[0].index <= index) {
             it->entries++;

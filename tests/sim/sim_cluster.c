@@ -177,6 +177,11 @@ static bool start_node(struct sim_cluster *c, struct sim_node *n)
     ncfg.core = cfg;
     ncfg.snapshot_every = c->p.snapshot_every;
     ncfg.log_trailing = c->p.node_compacts ? c->p.node_log_trailing : NODE_NEVER_COMPACT;
+    ncfg.fs = io_fs_sim_fs(n->fs);
+    ncfg.chunk_bytes = c->p.snap_chunk_bytes != 0 ? c->p.snap_chunk_bytes : 4096;
+    ncfg.window_chunks = c->p.snap_window != 0 ? c->p.snap_window : 4;
+    ncfg.resend_ms = c->p.snap_resend_us != 0 ? (c->p.snap_resend_us + 999) / 1000 : 30;
+    ncfg.stall_ms = c->p.snap_stall_us != 0 ? c->p.snap_stall_us / 1000 : 1000;
     struct node_env env = sim_node_env(n);
     n->cluster = c;
     n->log_seq = 0;
@@ -280,7 +285,6 @@ void sim_cluster_destroy(struct sim_cluster *c)
     sim_elect_close(&c->elect);
     for (unsigned i = 1; i <= c->p.n_nodes; i++) {
         sim_inbox_close(&c->inbox[i]);
-        sim_snap_stream_crash(&c->nodes[i]); /* a reception under way owns a sink */
         sim_apply_crash(&c->nodes[i]);
         sim_node_close(&c->nodes[i]);
     }
@@ -445,7 +449,11 @@ void sim_cluster_crash(struct sim_cluster *c, craft_id id)
         return;
     }
     uint64_t lost = n->disk.n_pending;
-    sim_snap_stream_crash(n);
+    /* The node goes first (its stream in owns a sink on the file system about to crash). */
+    node_destroy(n->node);
+    sim_apply_crash(n);
+    n->node = NULL;
+    n->core = NULL;
     sim_outcomes_crash(n);
     enum sim_crash_kind kind = sim_disk_faults_crash_kind(c, n);
     if (kind == SIM_CRASH_MIDCALL) {
@@ -476,10 +484,6 @@ void sim_cluster_crash(struct sim_cluster *c, craft_id id)
     struct sim_disk_observer obs = sim_checks_observer(&c->checks);
     struct sim_disk_crash_report rep;
     sim_disk_crash(&n->disk, &c->rng_disk, false, &obs, &rep);
-    node_destroy(n->node);
-    sim_apply_crash(n);
-    n->node = NULL;
-    n->core = NULL;
     n->up = false;
     n->epoch++;
     sim_node_forget(n);
@@ -555,6 +559,9 @@ void sim_cluster_rules_view(const struct sim_node *n, struct sim_rules_view *v)
 static int hand_to_node(struct sim_node *n, const struct craft_input *in)
 {
     switch (in->type) {
+    case CRAFT_IN_TICK:
+        node_on_timer(n->node); /* its clock reads the same local time */
+        return 0;
     case CRAFT_IN_MSGS:
         node_on_msgs(n->node, in->msgs.msgs, in->msgs.n);
         return 0;
@@ -864,9 +871,6 @@ bool sim_cluster_step(struct sim_cluster *c)
         break;
     case SIM_EV_SNAP_MSG:
         sim_snap_stream_on_msg(c, &ev);
-        break;
-    case SIM_EV_SNAP_TIMER:
-        sim_snap_stream_on_timer(c, &ev);
         break;
     case SIM_EV_APPLY:
         sim_apply_on_event(c, &ev);

@@ -24,30 +24,6 @@ struct sim_outcome_wait;
 struct sim_cluster;
 struct node;
 
-/* A snapshot stream this node sends, as leader, to one peer (sim_snap_stream.c). */
-struct sim_snap_tx {
-    bool active;
-    craft_index index; /* the snapshot's (index, term) */
-    craft_term term;
-    craft_term leader_term;
-    uint64_t size;        /* its file's bytes */
-    uint64_t acked;       /* the receiver has everything before this offset */
-    uint64_t next;        /* the next offset to send */
-    uint64_t progress_us; /* when acked last moved (or the stream began) */
-    uint32_t gen;         /* a timer of an earlier stream is ignored */
-};
-
-/* The snapshot this node receives (one at a time; volatile: a crash starts it over). */
-struct sim_snap_rx {
-    struct snapshot_sink *sink; /* owned while receiving */
-    craft_index index;
-    craft_term term;
-    craft_term leader_term; /* the term of the leader sending it */
-    uint64_t size;
-    craft_index done_index; /* the last one finished here: its chunks are answered "done" */
-    craft_term done_term;
-};
-
 struct sim_node {
     craft_id id;
     bool up;
@@ -96,10 +72,6 @@ struct sim_node {
     /* A state machine that keeps what it applied across crashes (p.sm_flush_ppm > 0): the applied
      * index at its last flush survives; the node boots with it (boot.applied). */
     craft_index sm_durable_applied;
-    /* Snapshots (sim_snap.c, sim_snap_stream.c): a build under way, the streams out and in. */
-    uint32_t snap_gen;
-    struct sim_snap_tx snap_tx[SIM_NODES_MAX + 1];
-    struct sim_snap_rx snap_rx;
     /* Proposals waiting for their outcome (sim_outcomes.c). */
     struct sim_outcome_wait *waits; /* owned */
     size_t n_waits;

@@ -163,6 +163,38 @@ static void env_snapshot_taken(void *ctx, const struct craft_snapshot_meta *m)
     }
 }
 
+static int env_send_chunk(void *ctx, craft_id to, const struct node_snap_chunk *chunk)
+{
+    struct sim_node *n = ctx;
+    return sim_snap_stream_send_chunk(n->cluster, n, to, chunk);
+}
+
+static void env_send_ack(void *ctx, craft_id to, const struct node_snap_ack *a)
+{
+    struct sim_node *n = ctx;
+    sim_snap_stream_send_ack(n->cluster, n, to, a);
+}
+
+static void env_snapshot_received(void *ctx, craft_id from, const struct node_snap_chunk *last,
+                                  const struct craft_snapshot_meta *meta, int rv,
+                                  const char *errmsg)
+{
+    struct sim_node *n = ctx;
+    (void)from;
+    sim_snap_stream_received(n->cluster, n, last, meta, rv, errmsg);
+}
+
+static void env_stream_ended(void *ctx, craft_id to, bool delivered)
+{
+    struct sim_node *n = ctx;
+    (void)to;
+    if (delivered) {
+        n->cluster->work.streams_delivered++;
+    } else {
+        n->cluster->work.streams_given_up++;
+    }
+}
+
 static void env_complete(void *ctx, uint64_t cookie, const struct craft_result *r)
 {
     struct sim_node *n = ctx;
@@ -216,10 +248,9 @@ static void env_stepped(void *ctx, const struct craft_input *in, int rv,
     if (out->hard_state_changed) {
         sim_checks_hard_state(&c->checks, n, &out->hard_state);
     }
-    if (out->snapshot.index > n->applied) {
-        /* Installed: the node restored its state machine from the snapshot (sim_snap_install
-         * checked its state), so it is at the snapshot's index before anything is applied. */
-        n->applied = out->snapshot.index;
+    if (out->snapshot.index > n->applied_told) {
+        /* Installed: the core counts it applied; the node queues the restore (sim_apply.c), and
+         * the apply worker drops the entries and snapshot saves it covers that wait before it. */
         n->applied_told = out->snapshot.index;
         sim_apply_covered(n, out->snapshot.index);
     }
@@ -234,7 +265,6 @@ static void env_carried_out(void *ctx, const struct craft_input *in,
     sim_outcomes_on_output(c, n, out);
     sim_reads_on_output(c, n, out);
     sim_fetch_on_output(c, n, out);
-    sim_snap_stream_on_output(c, n, out);
     sim_member_after_step(c, n, out, c->step_cfg_before);
 }
 
@@ -256,6 +286,10 @@ struct node_env sim_node_env(struct sim_node *n)
         .apply_submit = env_apply_submit,
         .complete = env_complete,
         .snapshot_taken = env_snapshot_taken,
+        .send_chunk = env_send_chunk,
+        .send_ack = env_send_ack,
+        .snapshot_received = env_snapshot_received,
+        .stream_ended = env_stream_ended,
         .before_step = env_before_step,
         .stepped = env_stepped,
         .carried_out = env_carried_out,

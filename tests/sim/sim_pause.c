@@ -91,7 +91,6 @@ bool sim_pause_defer(struct sim_cluster *c, const struct sim_event *ev)
     case SIM_EV_FETCH:
     case SIM_EV_SNAP_BUILT:
     case SIM_EV_SNAP_MSG:
-    case SIM_EV_SNAP_TIMER:
         id = ev->node;
         break;
     case SIM_EV_CLIENT:

@@ -202,35 +202,22 @@ static int check_image(struct sim_cluster *c, struct sim_node *n, const struct c
     return 0;
 }
 
-int sim_snap_install(struct sim_cluster *c, struct sim_node *n, craft_id from, craft_term term,
-                     const struct craft_snapshot_meta *meta)
+void sim_snap_restore(struct sim_cluster *c, struct sim_node *n,
+                      const struct craft_snapshot_meta *meta)
 {
     int rv = check_image(c, n, meta);
     if (rv != 0) {
         sim_checks_fail(&c->checks, n->id, "snapshot_unreadable",
-                        "n%" PRIu64 " cannot read back the snapshot it just received: %s", n->id,
+                        "n%" PRIu64 " cannot read back the snapshot it received: %s", n->id,
                         craft_errname(rv));
-        return rv;
+        return;
     }
-    struct sim_disk_observer obs = sim_checks_observer(&c->checks);
-    sim_disk_cover(&n->disk, meta->index, meta->term, &obs);
-    struct craft_input in = {.type = CRAFT_IN_SNAPSHOT_INSTALLED};
-    in.snapshot_installed.from = from;
-    in.snapshot_installed.term = term;
-    in.snapshot_installed.meta = meta;
-    rv = sim_cluster_feed(c, n, &in, NULL);
+    if (meta->index > n->applied) {
+        n->applied = meta->index; /* the state machine is now the snapshot's */
+    }
     sim_trace_add(&c->trace, c->now_us, SIM_TR_STORAGE, (uint32_t)n->id, SIM_STORAGE_INSTALL,
-                  meta->index, (uint64_t)(int64_t)rv);
-    if (rv == 0) {
-        c->work.snapshots_installed++;
-    }
-    if (rv == 0 && n->up) {
-        int drop = sim_snap_drop_prefix(c, n, meta);
-        if (drop != 0) {
-            sim_cluster_fail_stop(c, n, drop);
-        }
-    }
-    return rv;
+                  meta->index, 0);
+    c->work.snapshots_installed++;
 }
 
 bool sim_snap_boot(struct sim_cluster *c, struct sim_node *n, const struct storage_recovered *rec,

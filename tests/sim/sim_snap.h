@@ -28,10 +28,11 @@ void sim_snap_build_free(void *build);
  * after an install); returns storage's error (the node must stop). */
 int sim_snap_drop_prefix(struct sim_cluster *c, struct sim_node *n,
                          const struct craft_snapshot_meta *m);
-/* A snapshot from leader `from` (of term) is durable here: checks it and offers it to the core.
- * Returns the core's answer (0: installed, CRAFT_ESTALE: not needed). */
-int sim_snap_install(struct sim_cluster *c, struct sim_node *n, craft_id from, craft_term term,
-                     const struct craft_snapshot_meta *meta);
+/* The node's NODE_APPLY_RESTORE item runs: the snapshot it received must read back as the
+ * committed prefix it claims (`snapshot_unreadable`, `snapshot_state_wrong`); the state machine
+ * becomes it. */
+void sim_snap_restore(struct sim_cluster *c, struct sim_node *n,
+                      const struct craft_snapshot_meta *meta);
 /* Boot: restores the state machine from the recovered snapshot (if any) into boot. Returns false
  * when the node cannot start (a violation was reported). */
 bool sim_snap_boot(struct sim_cluster *c, struct sim_node *n, const struct storage_recovered *rec,

@@ -1,11 +1,8 @@
-/* Snapshot streams between simulated nodes, the node's job (docs/ARCHITECTURE.md, "Snapshots"):
- * the leader sends the snapshot file's bytes in chunks, each with a CRC, a window of them in
- * flight; the follower writes them into a snapshot sink (checked whole before it counts) and
- * acknowledges the offset it has, so a lost chunk, a duplicate, a reordering or a new leader
- * sending the same snapshot resumes from there; a stream without progress for p.snap_stall_us
- * is given up (never one that is merely long). Chunks cross the same hostile network as the
- * core's messages. The core is told the stream's end (CRAFT_IN_SNAPSHOT_SENT) and, on the
- * follower, that the snapshot is durable (sim_snap_install). */
+/* Snapshot streams in the simulator: the node streams (src/node/node_stream_*.c); the simulator
+ * carries its chunks and answers over the same hostile network as the core's messages (loss,
+ * duplicates, reordering, old messages held back, partitions), each with a CRC standing for the
+ * transport's frame checksum, and checks what the receiving sink assembles
+ * (`snapshot_stream_corrupt`, `snapshot_stream_mixed`). */
 #ifndef SIM_SNAP_STREAM_H
 #define SIM_SNAP_STREAM_H
 
@@ -14,6 +11,8 @@
 struct sim_cluster;
 struct sim_node;
 struct sim_event;
+struct node_snap_chunk;
+struct node_snap_ack;
 
 /* A chunk (leader to follower) or its answer (follower to leader), with its bytes. */
 struct sim_snap_msg {
@@ -31,13 +30,17 @@ struct sim_snap_msg {
     unsigned char data[];
 };
 
-/* Starts (or continues) the streams out's snapshot_sends ask for. */
-void sim_snap_stream_on_output(struct sim_cluster *c, struct sim_node *n,
-                               const struct craft_output *out);
-/* SIM_EV_SNAP_MSG and SIM_EV_SNAP_TIMER. */
+/* The node's env->send_chunk and env->send_ack. */
+int sim_snap_stream_send_chunk(struct sim_cluster *c, struct sim_node *n, craft_id to,
+                               const struct node_snap_chunk *chunk);
+void sim_snap_stream_send_ack(struct sim_cluster *c, struct sim_node *n, craft_id to,
+                              const struct node_snap_ack *a);
+/* The node's env->snapshot_received: the checks of an assembled file; the model learns the
+ * snapshot file is durable. */
+void sim_snap_stream_received(struct sim_cluster *c, struct sim_node *n,
+                              const struct node_snap_chunk *last,
+                              const struct craft_snapshot_meta *meta, int rv, const char *errmsg);
+/* SIM_EV_SNAP_MSG: hands a chunk or answer that arrived intact to the node. */
 void sim_snap_stream_on_msg(struct sim_cluster *c, const struct sim_event *ev);
-void sim_snap_stream_on_timer(struct sim_cluster *c, const struct sim_event *ev);
-/* The node crashed: its streams, out and in, are gone (a partial file stays on the disk). */
-void sim_snap_stream_crash(struct sim_node *n);
 
 #endif
