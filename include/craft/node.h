@@ -20,6 +20,7 @@
 
 #include "errors.h"
 #include "fsm.h"
+#include "log.h"
 #include "types.h"
 
 struct craft_node; /* opaque */
@@ -37,7 +38,6 @@ struct craft_node_threads {
     bool apply;      /* the state machine on its own thread (else on the loop) */
 };
 
-enum craft_log_level;
 /* Receives one log line of this node (no trailing newline; borrowed for the call), from any of
  * its threads: a sink shared by nodes must serialise itself. */
 typedef void (*craft_node_log_fn)(void *ctx, int level, const char *line);
