@@ -88,6 +88,10 @@ CRAFT_MUST_CHECK int craft_node_create(const struct craft_node_config *cfg,
  * this returns), closes the files and sockets, and frees the node. Not from a callback. */
 void craft_node_destroy(struct craft_node *n);
 
+/* The port n listens on: the one the system picked when config.listen gave port 0. Any
+ * thread. */
+uint16_t craft_node_listen_port(struct craft_node *n);
+
 /* The outcome of a request. */
 struct craft_result {
     int status;        /* 0 or an error (see above) */

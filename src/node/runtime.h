@@ -282,7 +282,5 @@ bool rt_peers_get(struct craft_node *n, craft_id id, struct rt_peer *out);
 
 /* For tests (tests/cluster): the transport's counters as of the last loop turn. */
 void craft_node_transport_stats(struct craft_node *n, struct net_transport_stats *out);
-/* For tests and tools: the port the node listens on. */
-uint16_t craft_node_listen_port(struct craft_node *n);
 
 #endif
