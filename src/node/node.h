@@ -54,9 +54,16 @@ struct node_env {
     /* Optional hooks of the state machine (fsm.h): entries appended, suffix about to go. */
     void (*pre_commit)(void *ctx, const struct craft_entry *entries, size_t n);
     void (*rollback)(void *ctx, craft_index from);
-    /* Optional: sees every step (tests check the core's outputs and rules here). */
+    /* Leader, optional until the node compacts its log (it does not yet: the simulator does,
+     * through node_input): stream a snapshot, or read entries from storage for a follower. */
+    void (*snapshot_send)(void *ctx, const struct craft_snapshot_send *s);
+    void (*fetch)(void *ctx, const struct craft_fetch *f);
+    /* Optional, for tests that check every step: before the core steps; after it steps (before
+     * its output is carried out); after the output was carried out (out still valid). */
+    void (*before_step)(void *ctx, const struct craft_input *in);
     void (*stepped)(void *ctx, const struct craft_input *in, int rv,
                     const struct craft_output *out);
+    void (*carried_out)(void *ctx, const struct craft_input *in, const struct craft_output *out);
     /* Optional: the node stopped for good (rv: why). */
     void (*failed)(void *ctx, int rv);
 };
@@ -66,10 +73,12 @@ struct node_config {
 };
 
 /* Creates the node over env (copied) with its core booted from boot (NULL: empty), and arms
- * its timer. */
+ * its timer for now: the core's clock starts at the first node_on_timer. No env call but
+ * timer_arm is made before node_create returns. */
 CRAFT_MUST_CHECK int node_create(const struct node_config *cfg, const struct craft_core_boot *boot,
                                  const struct node_env *env, struct node **out);
-/* Frees the node; every request still waiting ends with CRAFT_ESHUTDOWN first. */
+/* Frees the node. A change or transfer still waiting ends with CRAFT_ESHUTDOWN first;
+ * proposals and reads the core holds are the environment's to end (its table knows them). */
 void node_destroy(struct node *n);
 
 /* Events from the environment. */
@@ -79,12 +88,17 @@ void node_on_durable(struct node *n, uint64_t seq);
 /* The state machine has run every apply item up to the entry of index (reads in between). */
 void node_on_applied(struct node *n, craft_index index);
 
-/* Requests: cookie names the request in env->complete (exactly one call per request, possibly
- * from inside this call when it fails at once). */
-void node_propose(struct node *n, uint64_t cookie, const struct craft_buf *cmd);
-void node_read(struct node *n, uint64_t cookie, int mode);
-void node_change(struct node *n, uint64_t cookie, const struct craft_membership *target);
-void node_transfer(struct node *n, uint64_t cookie, craft_id target);
+/* Requests: a cookie names the request in env->complete, which runs exactly once per request,
+ * from inside this call when it is refused at once. They return 0 when the request was taken,
+ * else the status it was refused with. Proposals: k commands (copied), cookies[i] for cmds[i];
+ * all are taken or all refused. */
+int node_propose(struct node *n, const uint64_t *cookies, const struct craft_buf *cmds, size_t k);
+int node_read(struct node *n, uint64_t cookie, int mode);
+int node_change(struct node *n, uint64_t cookie, const struct craft_membership *target);
+int node_transfer(struct node *n, uint64_t cookie, craft_id target);
+/* Any other input (a campaign, a compaction, the snapshot and fetch inputs) for an environment
+ * that drives them itself; returns the step's result. */
+int node_input(struct node *n, const struct craft_input *in);
 
 /* State as of the last step. */
 const struct craft_core *node_core(const struct node *n);

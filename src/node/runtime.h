@@ -117,6 +117,9 @@ struct rt_queue {
     struct rt_msg *front;
     size_t n_back;
     bool closed;
+    /* The loop's scratch for one batch of proposals (RT_QUEUE_MAX each). */
+    uint64_t *cookies;
+    struct craft_buf *cmds;
 };
 
 CRAFT_MUST_CHECK int rt_queue_init(struct rt_queue *q);

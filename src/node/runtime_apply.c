@@ -170,10 +170,10 @@ static int apply_entries(struct craft_node *n, const struct node_apply_item *it,
         }
         int rv = apply_run(n, &it->entries[i], &it->cookies[i], j - i);
         if (rv != 0) {
-            RT_LOG(n, CRAFT_LOG_ERROR, "apply of entries %llu..%llu failed: %d",
+            RT_LOG(n, CRAFT_LOG_ERROR, "apply of entries %llu..%llu returned %d",
                    (unsigned long long)it->entries[i].index,
                    (unsigned long long)it->entries[j - 1].index, rv);
-            return rv < 0 ? rv : CRAFT_EIO;
+            return CRAFT_EIO; /* what the state machine returned is its own code: logged */
         }
         *applied = it->entries[j - 1].index;
         i = j;
@@ -280,7 +280,7 @@ void rt_apply_run_inline(struct craft_node *n)
     craft_index applied = n->applied_done;
     int rv = run_batches(n, b, &applied);
     if (rv != 0) {
-        rt_fatal(n, rv, "the state machine failed to apply a committed entry");
+        rt_fatal(n, 0, "the state machine failed to apply a committed entry");
         return;
     }
     if (applied > n->applied_done && !n->node_dead) {

@@ -80,7 +80,12 @@ void rt_fatal(struct craft_node *n, int rv, const char *why)
     }
     n->node_dead = true;
     atomic_store(&n->fatal, true);
-    RT_LOG(n, CRAFT_LOG_ERROR, "%s (%s): the node has stopped; destroy it", why, craft_strerror(rv));
+    if (rv != 0) {
+        RT_LOG(n, CRAFT_LOG_ERROR, "%s (%s): the node has stopped; destroy it", why,
+               craft_strerror(rv));
+    } else {
+        RT_LOG(n, CRAFT_LOG_ERROR, "%s: the node has stopped; destroy it", why);
+    }
     uv_timer_stop(&n->timer);
     /* Nothing will end the waiting requests now: end them. */
     rt_requests_fail_all(&n->requests, CRAFT_ESHUTDOWN);
@@ -177,7 +182,7 @@ static void on_wake(uv_async_t *h)
         rt_fatal(n, durable_status, "a log write failed");
     }
     if (!n->node_dead && apply_status < 0) {
-        rt_fatal(n, apply_status, "the state machine failed to apply a committed entry");
+        rt_fatal(n, 0, "the state machine failed to apply a committed entry");
     }
     if (!n->node_dead && durable > n->durable_done) {
         n->durable_done = durable;

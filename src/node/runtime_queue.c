@@ -11,9 +11,13 @@ int rt_queue_init(struct rt_queue *q)
     memset(q, 0, sizeof *q);
     q->back = craft_calloc(RT_QUEUE_MAX, sizeof q->back[0]);
     q->front = craft_calloc(RT_QUEUE_MAX, sizeof q->front[0]);
-    if (q->back == NULL || q->front == NULL) {
+    q->cookies = craft_calloc(RT_QUEUE_MAX, sizeof q->cookies[0]);
+    q->cmds = craft_calloc(RT_QUEUE_MAX, sizeof q->cmds[0]);
+    if (q->back == NULL || q->front == NULL || q->cookies == NULL || q->cmds == NULL) {
         craft_free(q->back);
         craft_free(q->front);
+        craft_free(q->cookies);
+        craft_free(q->cmds);
         return CRAFT_ENOMEM;
     }
     io_mutex_init(&q->mu);
@@ -25,6 +29,8 @@ void rt_queue_close(struct rt_queue *q)
     CRAFT_ASSERT(q->n_back == 0);
     craft_free(q->back);
     craft_free(q->front);
+    craft_free(q->cookies);
+    craft_free(q->cmds);
     io_mutex_close(&q->mu);
 }
 
@@ -55,22 +61,18 @@ static void free_msg(struct rt_msg *m)
     m->data = NULL;
 }
 
+/* Hands batch[i] (not a proposal) to the node. */
 static void hand_to_node(struct craft_node *n, struct rt_msg *m)
 {
     switch (m->kind) {
-    case RT_MSG_PROPOSE: {
-        struct craft_buf cmd = {.base = m->data, .len = m->len};
-        node_propose(n->node, m->cookie, &cmd); /* the core copies the bytes */
-        break;
-    }
     case RT_MSG_READ:
-        node_read(n->node, m->cookie, (int)m->arg);
+        (void)node_read(n->node, m->cookie, (int)m->arg); /* a refusal completes it */
         break;
     case RT_MSG_CHANGE:
-        node_change(n->node, m->cookie, m->data);
+        (void)node_change(n->node, m->cookie, m->data);
         break;
     case RT_MSG_TRANSFER:
-        node_transfer(n->node, m->cookie, (craft_id)m->arg);
+        (void)node_transfer(n->node, m->cookie, (craft_id)m->arg);
         break;
     case RT_MSG_ADD_PEER:
         rt_net_add_peer(n, (craft_id)m->arg);
@@ -78,6 +80,19 @@ static void hand_to_node(struct craft_node *n, struct rt_msg *m)
     default:
         CRAFT_ASSERT(false);
     }
+}
+
+/* Proposes batch[0..k) (all proposals) in one step of the core. */
+static void propose_run(struct craft_node *n, const struct rt_msg *batch, size_t k)
+{
+    struct rt_queue *q = &n->queue;
+    for (size_t i = 0; i < k; i++) {
+        CRAFT_ASSERT(batch[i].kind == RT_MSG_PROPOSE);
+        q->cookies[i] = batch[i].cookie;
+        q->cmds[i].base = batch[i].data;
+        q->cmds[i].len = batch[i].len;
+    }
+    (void)node_propose(n->node, q->cookies, q->cmds, k); /* the core copies the bytes */
 }
 
 static void fail_msg(struct craft_node *n, struct rt_msg *m, int status)
@@ -108,12 +123,27 @@ void rt_queue_drain(struct craft_node *n, bool closing)
         if (k == 0) {
             return;
         }
-        for (size_t i = 0; i < k; i++) {
+        size_t i = 0;
+        while (i < k) {
             if (closing || n->node_dead) {
                 fail_msg(n, &batch[i], CRAFT_ESHUTDOWN);
-            } else {
-                hand_to_node(n, &batch[i]);
+                i++;
+                continue;
             }
+            if (batch[i].kind != RT_MSG_PROPOSE) {
+                hand_to_node(n, &batch[i]);
+                i++;
+                continue;
+            }
+            /* Consecutive proposals go to the core as one batch. */
+            size_t j = i;
+            while (j < k && batch[j].kind == RT_MSG_PROPOSE) {
+                j++;
+            }
+            propose_run(n, &batch[i], j - i);
+            i = j;
+        }
+        for (i = 0; i < k; i++) {
             free_msg(&batch[i]);
         }
         if (!closing) {

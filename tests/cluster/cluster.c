@@ -13,6 +13,7 @@
 
 #include "../unit/scratch_dir.h"
 #include "node/runtime.h"
+#include "util/log.h"
 
 /* ---- the test state machine ---- */
 
@@ -145,6 +146,8 @@ void cl_init(struct cluster *c, unsigned n, unsigned n_voters, struct craft_node
     assert_true(n <= CL_NODES_MAX);
     assert_true(n_voters <= n);
     memset(c, 0, sizeof *c);
+    /* The transport and storage log through the process-wide logger: quiet it too. */
+    craft_log_set_level(getenv("CRAFT_TEST_LOG") != NULL ? CRAFT_LOG_DEBUG : CRAFT_LOG_ERROR);
     c->cluster_id = 0xc1a5;
     c->n = n;
     c->threads = threads;
@@ -348,7 +351,13 @@ int cl_propose(struct cluster *c, unsigned i, uint64_t value, struct craft_resul
         buf[b] = (unsigned char)(value >> (8 * b));
     }
     assert_non_null(c->nodes[i].node);
-    int rv = craft_node_propose_wait(c->nodes[i].node, buf, sizeof buf, r);
+    /* CRAFT_EBUSY means retry later (e.g. a single voter's new term is not durable yet). */
+    int rv;
+    uint64_t deadline = cl_now_ms() + CL_WAIT_MS;
+    while ((rv = craft_node_propose_wait(c->nodes[i].node, buf, sizeof buf, r)) == CRAFT_EBUSY &&
+           cl_now_ms() < deadline) {
+        cl_pause_ms(5);
+    }
     if (rv == 0) {
         assert_non_null(r->value);
         free(r->value); /* the fsm's result is the caller's */

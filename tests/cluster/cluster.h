@@ -87,7 +87,7 @@ bool cl_wait_applied(struct cluster *c, uint64_t n, unsigned timeout_ms);
 /* True when every running node's state machine holds the same state. */
 bool cl_replicas_equal(struct cluster *c);
 
-/* Proposes value on node i and waits for the outcome. */
+/* Proposes value on node i and waits for the outcome (retrying CRAFT_EBUSY for a while). */
 int cl_propose(struct cluster *c, unsigned i, uint64_t value, struct craft_result *r);
 /* Proposes on whichever node leads, retrying through elections; returns the final status. */
 int cl_propose_leader(struct cluster *c, uint64_t value, unsigned timeout_ms);

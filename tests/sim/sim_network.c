@@ -4,6 +4,8 @@
 #include <string.h>
 
 #include "sim_mem.h"
+#include "util/assert.h"
+#include "util/msg_copy.h"
 
 void sim_network_init(struct sim_network *net, unsigned n_nodes, uint64_t seed,
                       const struct sim_net_params *p)
@@ -18,32 +20,8 @@ void sim_network_init(struct sim_network *net, unsigned n_nodes, uint64_t seed,
 
 struct sim_net_msg *sim_net_msg_copy(const struct craft_msg *m)
 {
-    size_t n = 0;
-    size_t data = 0;
-    if (m->type == CRAFT_MSG_APPEND) {
-        n = m->append.n_entries;
-        for (size_t i = 0; i < n; i++) {
-            data += m->append.entries[i].data.len;
-        }
-    }
-    size_t head = sizeof(struct sim_net_msg);
-    head = (head + 7) & ~(size_t)7;
-    struct sim_net_msg *nm = sim_xmalloc(head + n * sizeof(struct craft_entry) + data);
-    nm->m = *m;
-    if (m->type == CRAFT_MSG_APPEND) {
-        struct craft_entry *ents = (struct craft_entry *)((char *)nm + head);
-        char *bytes = (char *)(ents + n);
-        for (size_t i = 0; i < n; i++) {
-            ents[i] = m->append.entries[i];
-            size_t len = m->append.entries[i].data.len;
-            if (len > 0) {
-                memcpy(bytes, m->append.entries[i].data.base, len);
-            }
-            ents[i].data.base = len > 0 ? bytes : NULL;
-            bytes += len;
-        }
-        nm->m.append.entries = n > 0 ? ents : NULL;
-    }
+    struct sim_net_msg *nm = msg_copy_block(m, sizeof(struct sim_net_msg), 0);
+    CRAFT_ASSERT(nm != NULL);
     return nm;
 }
 

@@ -1,0 +1,66 @@
+/* The node's state, shared by node.c (events, status), node_output.c (carrying out a step's
+ * output) and node_requests.c (client requests). */
+#ifndef CRAFT_NODE_NODE_INTERNAL_H
+#define CRAFT_NODE_NODE_INTERNAL_H
+
+#include "node.h"
+
+/* One log submission not yet durable, with the answers that wait for it. */
+struct node_write {
+    uint64_t seq;
+    craft_term term; /* its last entry's (term, index); index 0: it carries no entries */
+    craft_index index;
+    void **held; /* msg_copy_block blocks (struct craft_msg first); owned */
+    size_t n_held;
+    size_t cap_held;
+};
+
+struct node_change_wait {
+    bool active;
+    uint64_t cookie;
+    struct craft_membership target;
+};
+
+struct node_transfer_wait {
+    bool active;
+    uint64_t cookie;
+    craft_id target;
+    uint64_t deadline_ms;
+};
+
+struct node {
+    struct node_env env;
+    struct craft_core *core; /* owned */
+    uint32_t election_timeout_ms_max;
+    uint32_t heartbeat_interval_ms;
+    int failed; /* 0, or why the node stopped */
+    /* Log submissions in flight, oldest first: writes[head .. head + n). */
+    struct node_write *writes; /* owned */
+    size_t writes_head;
+    size_t n_writes;
+    size_t cap_writes;
+    uint64_t seq_durable; /* every submission up to here is durable */
+    /* The state machine: entries handed out up to `handed`, applied up to `applied`. */
+    craft_index handed;
+    craft_index applied;
+    uint64_t *apply_cookies; /* scratch: one per committed entry of a step; owned */
+    size_t cap_apply_cookies;
+    struct node_change_wait change;
+    struct node_transfer_wait transfer;
+    uint64_t timer_at_ms; /* when the timer is armed for (0: not armed) */
+};
+
+/* Steps the core with in and carries out the output; returns the step's result. */
+int node_step(struct node *n, const struct craft_input *in);
+/* Carries out one output (node_output.c). */
+void node_carry_out(struct node *n, const struct craft_output *out);
+/* Stops the node for good: rv says why; the environment hears of it once. */
+void node_fail(struct node *n, int rv);
+/* After a step: ends the change or transfer waiting when its outcome is known. */
+void node_requests_after_step(struct node *n);
+/* Ends a request with status and the known leader (for CRAFT_ENOTLEADER). */
+void node_complete(struct node *n, uint64_t cookie, int status, craft_index index,
+                   craft_term term);
+void node_writes_free(struct node *n);
+
+#endif

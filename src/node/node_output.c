@@ -1,0 +1,235 @@
+/* Carrying out one craft_output in the contract's order (core.h): the persist goes to the log
+ * writer and the answers that depend on it wait for it; messages go out at once; committed
+ * entries, with the cookies of the proposals they answer, and safe reads go to apply. */
+#include <string.h>
+
+#include "node_internal.h"
+#include "util/alloc.h"
+#include "util/assert.h"
+#include "util/msg_copy.h"
+
+static struct node_write *newest_write(struct node *n)
+{
+    return n->n_writes > 0 ? &n->writes[n->writes_head + n->n_writes - 1] : NULL;
+}
+
+static struct node_write *push_write(struct node *n)
+{
+    if (n->writes_head > 0 && n->writes_head + n->n_writes == n->cap_writes) {
+        memmove(n->writes, n->writes + n->writes_head, n->n_writes * sizeof *n->writes);
+        n->writes_head = 0;
+    }
+    void *arr = n->writes;
+    if (!craft_grow(&arr, &n->cap_writes, n->writes_head + n->n_writes + 1, sizeof *n->writes)) {
+        return NULL;
+    }
+    n->writes = arr;
+    struct node_write *w = &n->writes[n->writes_head + n->n_writes++];
+    memset(w, 0, sizeof *w);
+    return w;
+}
+
+static void write_release(struct node_write *w)
+{
+    for (size_t i = 0; i < w->n_held; i++) {
+        craft_free(w->held[i]);
+    }
+    craft_free(w->held);
+    w->held = NULL;
+    w->n_held = 0;
+}
+
+void node_writes_free(struct node *n)
+{
+    for (size_t i = 0; i < n->n_writes; i++) {
+        write_release(&n->writes[n->writes_head + i]);
+    }
+    craft_free(n->writes);
+    n->writes = NULL;
+    n->n_writes = 0;
+}
+
+static int hold(struct node_write *w, const struct craft_msg *m)
+{
+    void *arr = w->held;
+    if (!craft_grow(&arr, &w->cap_held, w->n_held + 1, sizeof *w->held)) {
+        return CRAFT_ENOMEM;
+    }
+    w->held = arr;
+    void *block = msg_copy_block(m, sizeof(struct craft_msg), 0);
+    if (block == NULL) {
+        return CRAFT_ENOMEM;
+    }
+    w->held[w->n_held++] = block;
+    return 0;
+}
+
+static void persist(struct node *n, const struct craft_output *out)
+{
+    bool has_persist = out->hard_state_changed || out->snapshot.index != 0 ||
+                       out->truncate_from != 0 || out->n_entries > 0;
+    if (!has_persist && out->n_msgs_after_persist == 0) {
+        return;
+    }
+    struct node_write *w = NULL;
+    if (has_persist) {
+        if (out->truncate_from != 0 && n->env.rollback != NULL) {
+            n->env.rollback(n->env.ctx, out->truncate_from);
+        }
+        struct craft_persist p = craft_output_persist(out);
+        uint64_t seq = 0;
+        int rv = n->env.log_submit(n->env.ctx, &p, &seq);
+        if (rv == 0) {
+            w = push_write(n);
+            rv = w == NULL ? CRAFT_ENOMEM : 0;
+        }
+        if (rv != 0) {
+            node_fail(n, rv);
+            return;
+        }
+        w->seq = seq;
+        if (out->n_entries > 0) {
+            w->term = out->entries[out->n_entries - 1].term;
+            w->index = out->entries[out->n_entries - 1].index;
+            if (n->env.pre_commit != NULL) {
+                n->env.pre_commit(n->env.ctx, out->entries, out->n_entries);
+            }
+        }
+    } else {
+        /* Nothing to write: the answers wait only for what is in flight already. */
+        w = newest_write(n);
+        if (w == NULL) {
+            for (size_t i = 0; i < out->n_msgs_after_persist; i++) {
+                n->env.send(n->env.ctx, &out->msgs_after_persist[i]);
+            }
+            return;
+        }
+    }
+    for (size_t i = 0; i < out->n_msgs_after_persist; i++) {
+        if (hold(w, &out->msgs_after_persist[i]) != 0) {
+            node_fail(n, CRAFT_ENOMEM);
+            return;
+        }
+    }
+}
+
+void node_on_durable(struct node *n, uint64_t seq)
+{
+    if (n->failed != 0 || seq <= n->seq_durable) {
+        return;
+    }
+    n->seq_durable = seq;
+    craft_term term = 0;
+    craft_index index = 0;
+    while (n->n_writes > 0 && n->writes[n->writes_head].seq <= seq) {
+        struct node_write *w = &n->writes[n->writes_head];
+        for (size_t i = 0; i < w->n_held; i++) {
+            n->env.send(n->env.ctx, (const struct craft_msg *)w->held[i]);
+        }
+        if (w->index != 0) {
+            term = w->term;
+            index = w->index;
+        }
+        write_release(w);
+        n->writes_head++;
+        n->n_writes--;
+    }
+    if (n->n_writes == 0) {
+        n->writes_head = 0;
+    }
+    if (index != 0) {
+        struct craft_input in = {.type = CRAFT_IN_PERSISTED};
+        in.persisted.term = term;
+        in.persisted.index = index;
+        (void)node_step(n, &in);
+    }
+}
+
+/* The cookie of each committed entry that a proposal of this node waits for: their outcomes
+ * come in the same output, in index order. Outcomes without an entry here end at once. */
+static const uint64_t *match_cookies(struct node *n, const struct craft_output *out)
+{
+    size_t k = out->n_committed;
+    void *arr = n->apply_cookies;
+    if (k > 0 && !craft_grow(&arr, &n->cap_apply_cookies, k, sizeof(uint64_t))) {
+        return NULL;
+    }
+    n->apply_cookies = arr;
+    if (k > 0) {
+        memset(n->apply_cookies, 0, k * sizeof(uint64_t));
+    }
+    craft_index first = k > 0 ? out->committed[0].index : 0;
+    for (size_t i = 0; i < out->n_proposals; i++) {
+        const struct craft_propose_result *r = &out->proposals[i];
+        if (r->status == 0 && k > 0 && r->index >= first && r->index < first + k &&
+            out->committed[r->index - first].term == r->term) {
+            n->apply_cookies[r->index - first] = r->cookie;
+        } else {
+            node_complete(n, r->cookie, r->status, r->index, r->term);
+        }
+    }
+    return n->apply_cookies;
+}
+
+static void apply(struct node *n, const struct craft_output *out)
+{
+    const uint64_t *cookies = match_cookies(n, out);
+    if (cookies == NULL && out->n_committed > 0) {
+        node_fail(n, CRAFT_ENOMEM);
+        return;
+    }
+    if (out->n_committed > 0) {
+        struct node_apply_item item = {.kind = NODE_APPLY_ENTRIES};
+        item.entries = out->committed;
+        item.cookies = cookies;
+        item.n = out->n_committed;
+        int rv = n->env.apply_submit(n->env.ctx, &item, 1);
+        if (rv != 0) {
+            node_fail(n, rv);
+            return;
+        }
+        n->handed = out->committed[out->n_committed - 1].index;
+    }
+    for (size_t i = 0; i < out->n_reads; i++) {
+        const struct craft_read_result *r = &out->reads[i];
+        if (r->status != 0) {
+            node_complete(n, r->cookie, r->status, r->index, 0);
+            continue;
+        }
+        struct node_apply_item item = {.kind = NODE_APPLY_READ};
+        item.cookie = r->cookie;
+        item.index = r->index;
+        int rv = n->env.apply_submit(n->env.ctx, &item, 1);
+        if (rv != 0) {
+            node_fail(n, rv);
+            return;
+        }
+    }
+}
+
+void node_carry_out(struct node *n, const struct craft_output *out)
+{
+    if (n->failed != 0) {
+        return;
+    }
+    persist(n, out);
+    if (n->failed != 0) {
+        return;
+    }
+    for (size_t i = 0; i < out->n_msgs; i++) {
+        n->env.send(n->env.ctx, &out->msgs[i]);
+    }
+    if (out->snapshot.index > n->applied) {
+        /* Installed: the environment restored the state machine from it before telling the
+         * core, so it stands at the snapshot's index. */
+        n->applied = out->snapshot.index;
+        n->handed = out->snapshot.index;
+    }
+    apply(n, out);
+    for (size_t i = 0; i < out->n_snapshot_sends && n->env.snapshot_send != NULL; i++) {
+        n->env.snapshot_send(n->env.ctx, &out->snapshot_sends[i]);
+    }
+    for (size_t i = 0; i < out->n_fetches && n->env.fetch != NULL; i++) {
+        n->env.fetch(n->env.ctx, &out->fetches[i]);
+    }
+}

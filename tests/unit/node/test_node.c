@@ -1,0 +1,404 @@
+/* The node's logic against a fake environment that records every call: answers wait for the
+ * log, outcomes reach the right request, committed entries and reads go to apply in order. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "node/node.h"
+
+#define FAKE_MAX 64
+
+struct fake_done {
+    uint64_t cookie;
+    struct craft_result r;
+};
+
+struct fake_env {
+    uint64_t now;
+    uint64_t timer_at;
+    struct craft_msg sent[FAKE_MAX];
+    size_t n_sent;
+    uint64_t seq;
+    struct craft_persist persists[FAKE_MAX];
+    size_t n_persists;
+    struct node_apply_item items[FAKE_MAX];
+    uint64_t item_cookies[FAKE_MAX]; /* first cookie of each entries item */
+    craft_index item_last[FAKE_MAX];
+    size_t n_items;
+    struct fake_done done[FAKE_MAX];
+    size_t n_done;
+    int apply_rv;
+    int failed;
+    craft_index rolled_back;
+    size_t n_pre_committed;
+};
+
+static uint64_t fake_now(void *ctx)
+{
+    return ((struct fake_env *)ctx)->now;
+}
+
+static void fake_timer(void *ctx, uint64_t at)
+{
+    ((struct fake_env *)ctx)->timer_at = at;
+}
+
+static void fake_send(void *ctx, const struct craft_msg *m)
+{
+    struct fake_env *e = ctx;
+    assert_true(e->n_sent < FAKE_MAX);
+    e->sent[e->n_sent] = *m;
+    e->sent[e->n_sent].append.entries = NULL; /* borrowed: not kept */
+    e->n_sent++;
+}
+
+static int fake_log(void *ctx, const struct craft_persist *p, uint64_t *seq)
+{
+    struct fake_env *e = ctx;
+    assert_true(e->n_persists < FAKE_MAX);
+    e->persists[e->n_persists] = *p;
+    e->persists[e->n_persists].entries = NULL;
+    e->n_persists++;
+    *seq = ++e->seq;
+    return 0;
+}
+
+static int fake_apply(void *ctx, const struct node_apply_item *items, size_t n)
+{
+    struct fake_env *e = ctx;
+    if (e->apply_rv != 0) {
+        return e->apply_rv;
+    }
+    for (size_t i = 0; i < n; i++) {
+        assert_true(e->n_items < FAKE_MAX);
+        e->items[e->n_items] = items[i];
+        e->items[e->n_items].entries = NULL;
+        e->items[e->n_items].cookies = NULL;
+        if (items[i].kind == NODE_APPLY_ENTRIES) {
+            e->item_cookies[e->n_items] = items[i].cookies[items[i].n - 1];
+            e->item_last[e->n_items] = items[i].entries[items[i].n - 1].index;
+        }
+        e->n_items++;
+    }
+    return 0;
+}
+
+static void fake_complete(void *ctx, uint64_t cookie, const struct craft_result *r)
+{
+    struct fake_env *e = ctx;
+    assert_true(e->n_done < FAKE_MAX);
+    e->done[e->n_done].cookie = cookie;
+    e->done[e->n_done].r = *r;
+    e->n_done++;
+}
+
+static void fake_failed(void *ctx, int rv)
+{
+    ((struct fake_env *)ctx)->failed = rv;
+}
+
+static void fake_rollback(void *ctx, craft_index from)
+{
+    ((struct fake_env *)ctx)->rolled_back = from;
+}
+
+static void fake_pre_commit(void *ctx, const struct craft_entry *entries, size_t n)
+{
+    (void)entries;
+    ((struct fake_env *)ctx)->n_pre_committed += n;
+}
+
+static struct node *make_node(struct fake_env *e, craft_id id, const craft_id *voters, unsigned k)
+{
+    memset(e, 0, sizeof *e);
+    e->now = 1000;
+    struct node_env env = {
+        .ctx = e,
+        .now_ms = fake_now,
+        .timer_arm = fake_timer,
+        .send = fake_send,
+        .log_submit = fake_log,
+        .apply_submit = fake_apply,
+        .complete = fake_complete,
+        .failed = fake_failed,
+        .rollback = fake_rollback,
+        .pre_commit = fake_pre_commit,
+    };
+    struct node_config cfg;
+    craft_core_config_init(&cfg.core);
+    cfg.core.id = id;
+    cfg.core.voters = voters;
+    cfg.core.n_voters = k;
+    cfg.core.seed = 7;
+    struct node *n;
+    assert_int_equal(node_create(&cfg, NULL, &env, &n), 0);
+    assert_int_equal(e->timer_at, e->now); /* the first tick starts the core's clock */
+    assert_int_equal(e->n_sent + e->n_persists + e->n_items, 0);
+    node_on_timer(n);
+    return n;
+}
+
+/* Fires the timer until the node leads (a single voter elects itself once its votes are
+ * durable). */
+static void become_sole_leader(struct node *n, struct fake_env *e)
+{
+    for (int i = 0; i < 100 && craft_core_leader(node_core(n)) != 1; i++) {
+        assert_true(e->timer_at > 0);
+        e->now = e->timer_at;
+        node_on_timer(n);
+        node_on_durable(n, e->seq);
+    }
+    assert_int_equal(craft_core_leader(node_core(n)), 1);
+}
+
+static void test_timer_armed_at_core_deadline(void **state)
+{
+    (void)state;
+    struct fake_env e;
+    craft_id voters[] = {1, 2, 3};
+    struct node *n = make_node(&e, 1, voters, 3);
+    assert_true(e.timer_at > e.now);
+    assert_true(e.timer_at <= craft_core_next_deadline(node_core(n)));
+    node_destroy(n);
+}
+
+static void test_proposal_result_goes_to_apply_with_cookie(void **state)
+{
+    (void)state;
+    struct fake_env e;
+    craft_id voters[] = {1};
+    struct node *n = make_node(&e, 1, voters, 1);
+    become_sole_leader(n, &e);
+    node_on_applied(n, 1); /* the leader's no-op */
+    size_t items_before = e.n_items;
+    struct craft_buf cmd = {"x", 1};
+    uint64_t cookie = 77;
+    assert_int_equal(node_propose(n, &cookie, &cmd, 1), 0);
+    /* Not durable yet: nothing is committed. */
+    assert_int_equal(e.n_items, items_before);
+    assert_int_equal(e.n_done, 0);
+    assert_true(e.n_pre_committed >= 1);
+    node_on_durable(n, e.seq);
+    assert_int_equal(e.n_items, items_before + 1);
+    assert_int_equal(e.items[items_before].kind, NODE_APPLY_ENTRIES);
+    assert_int_equal(e.item_cookies[items_before], 77);
+    assert_int_equal(e.item_last[items_before], 2);
+    assert_int_equal(e.n_done, 0); /* apply completes it, with the state machine's result */
+    node_destroy(n);
+}
+
+static struct craft_msg append_from_leader(craft_term term, craft_index prev, craft_term prev_term,
+                                           const struct craft_entry *ents, uint32_t k)
+{
+    struct craft_msg m;
+    memset(&m, 0, sizeof m);
+    m.type = CRAFT_MSG_APPEND;
+    m.from = 1;
+    m.to = 2;
+    m.term = term;
+    m.append.prev_index = prev;
+    m.append.prev_term = prev_term;
+    m.append.entries = ents;
+    m.append.n_entries = k;
+    return m;
+}
+
+static size_t count_sent(const struct fake_env *e, uint32_t type)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < e->n_sent; i++) {
+        k += e->sent[i].type == type;
+    }
+    return k;
+}
+
+static void test_ack_waits_for_durable(void **state)
+{
+    (void)state;
+    struct fake_env e;
+    craft_id voters[] = {1, 2};
+    struct node *n = make_node(&e, 2, voters, 2);
+    struct craft_entry ents[2] = {
+        {.term = 1, .index = 1, .type = CRAFT_ENTRY_NOOP},
+        {.term = 1, .index = 2, .type = CRAFT_ENTRY_NORMAL, .data = {"ab", 2}},
+    };
+    struct craft_msg m = append_from_leader(1, 0, 0, ents, 2);
+    node_on_msgs(n, &m, 1);
+    assert_int_equal(count_sent(&e, CRAFT_MSG_APPEND_RESP), 0);
+    assert_true(e.n_persists >= 1);
+    assert_int_equal(e.persists[e.n_persists - 1].n_entries, 2);
+    node_on_durable(n, e.seq);
+    assert_int_equal(count_sent(&e, CRAFT_MSG_APPEND_RESP), 1);
+    const struct craft_msg *r = &e.sent[e.n_sent - 1];
+    assert_true(r->append_resp.success);
+    assert_int_equal(r->append_resp.index, 2);
+    /* A heartbeat with nothing to persist, while nothing is in flight, is answered at once. */
+    struct craft_msg hb = append_from_leader(1, 2, 1, NULL, 0);
+    node_on_msgs(n, &hb, 1);
+    assert_int_equal(count_sent(&e, CRAFT_MSG_APPEND_RESP), 2);
+    node_destroy(n);
+}
+
+static void test_answer_without_persist_waits_for_earlier_write(void **state)
+{
+    (void)state;
+    struct fake_env e;
+    craft_id voters[] = {1, 2};
+    struct node *n = make_node(&e, 2, voters, 2);
+    struct craft_entry ents[1] = {{.term = 1, .index = 1, .type = CRAFT_ENTRY_NOOP}};
+    struct craft_msg m = append_from_leader(1, 0, 0, ents, 1);
+    node_on_msgs(n, &m, 1);
+    uint64_t first = e.seq;
+    /* The heartbeat's answer says "matched up to 1": it must wait for entry 1's write. */
+    struct craft_msg hb = append_from_leader(1, 1, 1, NULL, 0);
+    node_on_msgs(n, &hb, 1);
+    assert_int_equal(count_sent(&e, CRAFT_MSG_APPEND_RESP), 0);
+    node_on_durable(n, first);
+    assert_int_equal(count_sent(&e, CRAFT_MSG_APPEND_RESP), 2);
+    node_destroy(n);
+}
+
+static void test_conflicting_suffix_rolled_back(void **state)
+{
+    (void)state;
+    struct fake_env e;
+    craft_id voters[] = {1, 2, 3};
+    struct node *n = make_node(&e, 2, voters, 3);
+    struct craft_entry old[2] = {
+        {.term = 1, .index = 1, .type = CRAFT_ENTRY_NOOP},
+        {.term = 1, .index = 2, .type = CRAFT_ENTRY_NORMAL, .data = {"a", 1}},
+    };
+    struct craft_msg m = append_from_leader(1, 0, 0, old, 2);
+    node_on_msgs(n, &m, 1);
+    node_on_durable(n, e.seq);
+    assert_int_equal(e.rolled_back, 0);
+    struct craft_entry repl[1] = {{.term = 2, .index = 2, .type = CRAFT_ENTRY_NOOP}};
+    struct craft_msg m2 = append_from_leader(2, 1, 1, repl, 1);
+    node_on_msgs(n, &m2, 1);
+    assert_int_equal(e.rolled_back, 2);
+    assert_int_equal(e.persists[e.n_persists - 1].truncate_from, 2);
+    node_destroy(n);
+}
+
+static void test_follower_refuses_with_leader_hint(void **state)
+{
+    (void)state;
+    struct fake_env e;
+    craft_id voters[] = {1, 2};
+    struct node *n = make_node(&e, 2, voters, 2);
+    struct craft_msg hb = append_from_leader(1, 0, 0, NULL, 0);
+    node_on_msgs(n, &hb, 1);
+    struct craft_buf cmd = {"x", 1};
+    uint64_t cookie = 5;
+    assert_int_equal(node_propose(n, &cookie, &cmd, 1), CRAFT_ENOTLEADER);
+    assert_int_equal(e.n_done, 1);
+    assert_int_equal(e.done[0].cookie, 5);
+    assert_int_equal(e.done[0].r.status, CRAFT_ENOTLEADER);
+    assert_int_equal(e.done[0].r.leader, 1);
+    node_destroy(n);
+}
+
+static void test_stale_read_goes_to_apply(void **state)
+{
+    (void)state;
+    struct fake_env e;
+    craft_id voters[] = {1, 2};
+    struct node *n = make_node(&e, 2, voters, 2);
+    assert_int_equal(node_read(n, 9, CRAFT_NODE_READ_STALE), 0);
+    assert_int_equal(e.n_items, 1);
+    assert_int_equal(e.items[0].kind, NODE_APPLY_READ);
+    assert_int_equal(e.items[0].cookie, 9);
+    assert_int_equal(e.n_done, 0);
+    node_destroy(n);
+}
+
+/* Grants node 1's latest (pre-)vote request from node 2. */
+static void grant_from_2(struct node *n, struct fake_env *e, uint32_t req, uint32_t resp)
+{
+    for (size_t i = e->n_sent; i-- > 0;) {
+        if (e->sent[i].type == req && e->sent[i].to == 2) {
+            struct craft_msg m;
+            memset(&m, 0, sizeof m);
+            m.type = resp;
+            m.from = 2;
+            m.to = 1;
+            m.term = e->sent[i].term;
+            m.vote_resp.granted = true;
+            node_on_msgs(n, &m, 1);
+            return;
+        }
+    }
+    fail_msg("no request of type %u to node 2", req);
+}
+
+static void test_outcome_unknown_when_leadership_lost(void **state)
+{
+    (void)state;
+    struct fake_env e;
+    craft_id voters[] = {1, 2, 3};
+    struct node *n = make_node(&e, 1, voters, 3);
+    for (int i = 0; i < 100 && count_sent(&e, CRAFT_MSG_PREVOTE) == 0; i++) {
+        e.now = e.timer_at;
+        node_on_timer(n);
+    }
+    grant_from_2(n, &e, CRAFT_MSG_PREVOTE, CRAFT_MSG_PREVOTE_RESP);
+    node_on_durable(n, e.seq); /* the vote for itself */
+    grant_from_2(n, &e, CRAFT_MSG_VOTE, CRAFT_MSG_VOTE_RESP);
+    assert_int_equal(craft_core_leader(node_core(n)), 1);
+    craft_term term = e.sent[e.n_sent - 1].term;
+    struct craft_buf cmd = {"x", 1};
+    uint64_t cookie = 11;
+    assert_int_equal(node_propose(n, &cookie, &cmd, 1), 0);
+    assert_int_equal(e.n_done, 0);
+    /* A newer leader appears before the entry committed. */
+    struct craft_msg hb;
+    memset(&hb, 0, sizeof hb);
+    hb.type = CRAFT_MSG_APPEND;
+    hb.from = 3;
+    hb.to = 1;
+    hb.term = term + 1;
+    node_on_msgs(n, &hb, 1);
+    assert_int_equal(e.n_done, 1);
+    assert_int_equal(e.done[0].cookie, 11);
+    assert_int_equal(e.done[0].r.status, CRAFT_EUNKNOWN);
+    node_destroy(n);
+}
+
+static void test_apply_failure_stops_node(void **state)
+{
+    (void)state;
+    struct fake_env e;
+    craft_id voters[] = {1};
+    struct node *n = make_node(&e, 1, voters, 1);
+    e.apply_rv = CRAFT_EIO;
+    become_sole_leader(n, &e);
+    assert_int_equal(e.failed, CRAFT_EIO);
+    assert_true(node_stopped(n));
+    struct craft_buf cmd = {"x", 1};
+    uint64_t cookie = 3;
+    assert_int_equal(node_propose(n, &cookie, &cmd, 1), CRAFT_ESHUTDOWN);
+    assert_int_equal(e.done[e.n_done - 1].r.status, CRAFT_ESHUTDOWN);
+    struct craft_node_status st;
+    node_status(n, &st);
+    assert_int_equal(st.role, CRAFT_NODE_STOPPED);
+    node_destroy(n);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_timer_armed_at_core_deadline),
+        cmocka_unit_test(test_proposal_result_goes_to_apply_with_cookie),
+        cmocka_unit_test(test_ack_waits_for_durable),
+        cmocka_unit_test(test_answer_without_persist_waits_for_earlier_write),
+        cmocka_unit_test(test_conflicting_suffix_rolled_back),
+        cmocka_unit_test(test_follower_refuses_with_leader_hint),
+        cmocka_unit_test(test_stale_read_goes_to_apply),
+        cmocka_unit_test(test_outcome_unknown_when_leadership_lost),
+        cmocka_unit_test(test_apply_failure_stops_node),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
