@@ -171,7 +171,8 @@ static int boot_node(struct craft_node *n, const struct storage_recovered *rec, 
     }
     boot.entries = rec->entries;
     boot.n_entries = rec->n_entries;
-    /* Without snapshots the state machine starts empty: every committed entry is applied again. */
+    /* The state machine holds the snapshot (restored) and nothing after it: every committed
+     * entry after the snapshot is applied again. */
     boot.applied = boot.snapshot.index;
     n->applied_done = boot.applied;
     n->apply.applied_base = boot.applied;
@@ -251,12 +252,10 @@ int craft_node_create(const struct craft_node_config *cfg, const struct craft_fs
         goto fail_fs;
     }
     if (rec.have_snapshot) {
-        /* Nothing takes snapshots yet (the node's snapshot work is a follow-up). */
-        snprintf(errmsg, errmsg_len,
-                 "data_dir %s holds a snapshot (index %llu), which this version cannot restore",
-                 n->data_dir, (unsigned long long)rec.snapshot.index);
-        rv = CRAFT_EINVAL;
-        goto fail_storage;
+        rv = rt_snapshot_restore(n, &rec.snapshot, errmsg, errmsg_len);
+        if (rv != 0) {
+            goto fail_storage;
+        }
     }
 
     rv = rt_loop_init(n);

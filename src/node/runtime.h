@@ -269,6 +269,13 @@ void rt_apply_close(struct craft_node *n);
 void rt_complete(struct craft_node *n, uint64_t cookie, const struct craft_result *r);
 void rt_complete_env(void *ctx, uint64_t cookie, const struct craft_result *r);
 
+/* runtime_snapshot.c: restores the state machine from the snapshot storage recovered (on the
+ * creating thread, before the node's threads start). CRAFT_EINVAL (no snapshot_restore),
+ * CRAFT_ECORRUPT, CRAFT_EIO, ...; errmsg says what. */
+CRAFT_MUST_CHECK int rt_snapshot_restore(struct craft_node *n,
+                                         const struct craft_snapshot_meta *meta, char *errmsg,
+                                         size_t errmsg_len);
+
 /* runtime_status.c */
 void rt_status_refresh(struct craft_node *n);
 
