@@ -267,6 +267,12 @@ int craft_node_create(const struct craft_node_config *cfg, const struct craft_fs
     if (rv != 0) {
         goto fail_loop;
     }
+    /* The node first (it calls nothing of its environment but timer_arm until the loop runs),
+     * so the threads start with everything they read already set. */
+    rv = boot_node(n, &rec, errmsg, errmsg_len);
+    if (rv != 0) {
+        goto fail_loop;
+    }
     rv = rt_log_start(n);
     if (rv != 0) {
         snprintf(errmsg, errmsg_len, "cannot start the log writer: %s", craft_strerror(rv));
@@ -275,10 +281,6 @@ int craft_node_create(const struct craft_node_config *cfg, const struct craft_fs
     rv = rt_apply_start(n);
     if (rv != 0) {
         snprintf(errmsg, errmsg_len, "cannot start the apply thread: %s", craft_strerror(rv));
-        goto fail_loop;
-    }
-    rv = boot_node(n, &rec, errmsg, errmsg_len);
-    if (rv != 0) {
         goto fail_loop;
     }
     storage_recovered_release(n->storage);
