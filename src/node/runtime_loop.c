@@ -51,6 +51,23 @@ static void env_rollback(void *ctx, craft_index from)
     n->fsm.rollback(n->fsm_ctx, from);
 }
 
+/* The node's state changes into its log: role, term and leader, from the core's events. */
+static void env_stepped(void *ctx, const struct craft_input *in, int rv,
+                        const struct craft_output *out)
+{
+    struct craft_node *n = ctx;
+    (void)in;
+    (void)rv;
+    for (size_t i = 0; i < out->n_events; i++) {
+        const struct craft_event *e = &out->events[i];
+        if (e->type == CRAFT_EVENT_ROLE) {
+            RT_LOG(n, CRAFT_LOG_INFO, "%s in term %llu, leader %llu",
+                   craft_role_name((enum craft_role)e->role), (unsigned long long)e->term,
+                   (unsigned long long)e->peer);
+        }
+    }
+}
+
 static void env_failed(void *ctx, int rv)
 {
     rt_fatal(ctx, rv, "the node stopped");
@@ -68,6 +85,7 @@ void rt_env_fill(struct craft_node *n, struct node_env *env)
     env->complete = rt_complete_env;
     env->pre_commit = n->fsm.pre_commit != NULL ? env_pre_commit : NULL;
     env->rollback = n->fsm.rollback != NULL ? env_rollback : NULL;
+    env->stepped = env_stepped;
     env->failed = env_failed;
 }
 
