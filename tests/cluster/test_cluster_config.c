@@ -99,6 +99,17 @@ static void test_node_config_refusals(void **state)
     struct craft_node_status st;
     craft_node_status(n, &st);
     assert_int_equal(st.id, 1);
+    /* Peers added later are checked the same way. */
+    struct craft_peer p = {.id = 2, .address = "127.0.0.1:7009"};
+    assert_int_equal(craft_node_add_peer(n, &p), CRAFT_EEXIST);
+    p.id = 1;
+    assert_int_equal(craft_node_add_peer(n, &p), CRAFT_EINVAL);
+    p.id = 3;
+    snprintf(p.address, sizeof p.address, "nohost:1");
+    assert_int_equal(craft_node_add_peer(n, &p), CRAFT_EINVAL);
+    snprintf(p.address, sizeof p.address, "[::1]:7003");
+    assert_int_equal(craft_node_add_peer(n, &p), 0);
+    assert_int_equal(craft_node_add_peer(n, &p), CRAFT_EEXIST);
     craft_node_destroy(n);
     base(&cfg);
     cfg.log = quiet;
