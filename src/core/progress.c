@@ -30,6 +30,7 @@ static void inflight_clear(struct progress *p)
 void progress_become_probe(struct progress *p)
 {
     p->state = CRAFT_PROGRESS_PROBE;
+    p->probe_after_snapshot = false;
     p->next = p->match + 1;
     p->probe_sent = false;
     p->probe_retry = false;
@@ -39,15 +40,26 @@ void progress_become_probe(struct progress *p)
 void progress_become_replicate(struct progress *p)
 {
     p->state = CRAFT_PROGRESS_REPLICATE;
+    p->probe_after_snapshot = false;
     p->next = p->match + 1;
     p->probe_sent = false;
     inflight_clear(p);
+}
+
+void progress_replicate_keeping_probe(struct progress *p)
+{
+    CRAFT_ASSERT(p->state == CRAFT_PROGRESS_PROBE && p->probe_last > p->match);
+    craft_index last = p->probe_last;
+    uint64_t bytes = p->probe_bytes;
+    progress_become_replicate(p);
+    progress_on_sent(p, last, (uint32_t)(last - p->match), bytes);
 }
 
 void progress_become_snapshot(struct progress *p, craft_index index)
 {
     CRAFT_ASSERT(index >= p->match);
     p->state = CRAFT_PROGRESS_SNAPSHOT;
+    p->probe_after_snapshot = false;
     p->snapshot_index = index;
     p->snapshot_sending = true;
     p->probe_sent = false;
@@ -70,6 +82,8 @@ void progress_on_sent(struct progress *p, craft_index last, uint32_t n, uint64_t
 {
     if (p->state == CRAFT_PROGRESS_PROBE) {
         p->probe_sent = true;
+        p->probe_last = n > 0 ? last : 0;
+        p->probe_bytes = bytes;
         return;
     }
     CRAFT_ASSERT(p->state == CRAFT_PROGRESS_REPLICATE);

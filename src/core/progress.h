@@ -19,6 +19,11 @@ struct progress {
     craft_index next;  /* next index to send */
     bool probe_sent;   /* probe: an AppendEntries is out; wait for its answer or a heartbeat's */
     bool probe_retry;  /* probe: a heartbeat went out since; its answer may resend the probe */
+    /* probe: the last index and payload bytes of the probe out (0: it carried no entries) */
+    craft_index probe_last;
+    uint64_t probe_bytes;
+    /* probe: this probe followed a snapshot's delivery, whose install answer is still due */
+    bool probe_after_snapshot;
     bool recent_active; /* heard from in the current check-quorum interval */
     craft_index match_at_heartbeat; /* match when the last heartbeat went out */
     /* snapshot: the index of the snapshot sent; while sending, the node streams it; else the
@@ -41,6 +46,10 @@ void progress_init(struct progress *p, craft_id id, craft_index next, struct inf
 
 void progress_become_probe(struct progress *p);
 void progress_become_replicate(struct progress *p);
+/* Probe after a snapshot's delivery: the install's answer (the snapshot's index) came after the
+ * probe went out with the entries past it: the follower replicates from here, with the probe
+ * counted in flight rather than sent again. */
+void progress_replicate_keeping_probe(struct progress *p);
 /* A snapshot of index is being sent: nothing else goes until it is acknowledged or fails. */
 void progress_become_snapshot(struct progress *p, craft_index index);
 

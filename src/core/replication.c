@@ -202,9 +202,16 @@ void replication_on_append_response(struct craft_core *c, const struct craft_msg
     struct progress *p = &peer->pr;
     p->recent_active = true;
     if (r->success) {
+        /* The install's answer to a delivered snapshot, arriving after the probe that
+         * followed the delivery went out: that probe is still on its way, keep it in flight. */
+        bool probe_out = p->state == CRAFT_PROGRESS_PROBE && p->probe_sent &&
+                         p->probe_after_snapshot && r->index == p->snapshot_index &&
+                         p->probe_last > r->index;
         if (progress_on_ack(p, r->index)) {
-            if (p->state == CRAFT_PROGRESS_PROBE ||
-                (p->state == CRAFT_PROGRESS_SNAPSHOT && p->match >= p->snapshot_index)) {
+            if (probe_out) {
+                progress_replicate_keeping_probe(p);
+            } else if (p->state == CRAFT_PROGRESS_PROBE ||
+                       (p->state == CRAFT_PROGRESS_SNAPSHOT && p->match >= p->snapshot_index)) {
                 progress_become_replicate(p); /* a snapshot's answer is an ordinary ack */
             }
             replication_maybe_commit(c);

@@ -143,6 +143,7 @@ struct progress *snapshot_sent(struct craft_core *c, craft_id to, craft_index in
     if (p->next < index + 1) {
         p->next = index + 1;
     }
+    p->probe_after_snapshot = true;
     return p;
 }
 

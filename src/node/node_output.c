@@ -121,10 +121,19 @@ void node_on_durable(struct node *n, uint64_t seq)
     n->seq_durable = seq;
     craft_term term = 0;
     craft_index index = 0;
+    /* An answer of an earlier term than the core's now is dropped: a later write of the same
+     * batch may have moved the node on (a vote, then a campaign of its own; an acknowledgement,
+     * then a newer leader's overwrite), so what it promised may never have been durable as
+     * such. It is of no use to anyone either: its term is over here. */
+    struct craft_core_status st;
+    craft_core_status(n->core, &st);
     while (n->n_writes > 0 && n->writes[n->writes_head].seq <= seq) {
         struct node_write *w = &n->writes[n->writes_head];
         for (size_t i = 0; i < w->n_held; i++) {
-            n->env.send(n->env.ctx, (const struct craft_msg *)w->held[i]);
+            const struct craft_msg *m = w->held[i];
+            if (m->term == st.term) {
+                n->env.send(n->env.ctx, m);
+            }
         }
         if (w->index != 0) {
             term = w->term;

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "node/node.h"
 #include "sim_compact.h"
 #include "sim_hash.h"
 #include "sim_mem.h"
@@ -171,9 +172,14 @@ static bool start_node(struct sim_cluster *c, struct sim_node *n)
     if (!open_storage(c, n, &boot)) {
         return false;
     }
-    int rv = craft_core_create(&cfg, &boot, &n->core);
+    struct node_config ncfg = {.core = cfg};
+    struct node_env env = sim_node_env(n);
+    n->cluster = c;
+    n->log_seq = 0;
+    int rv = node_create(&ncfg, &boot, &env, &n->node);
     storage_recovered_release(n->st);
     if (rv != 0) {
+        n->node = NULL;
         n->core = NULL;
         sim_checks_fail(&c->checks, n->id, "restart_failed",
                         "craft_core_create for n%" PRIu64 " failed: %s (durable last index %zu, "
@@ -182,6 +188,7 @@ static bool start_node(struct sim_cluster *c, struct sim_node *n)
                         n->disk.hs.commit);
         return false;
     }
+    n->core = node_core(n->node);
     n->up = true;
     n->epoch++;
     n->n_lives++;
@@ -270,6 +277,7 @@ void sim_cluster_destroy(struct sim_cluster *c)
     for (unsigned i = 1; i <= c->p.n_nodes; i++) {
         sim_inbox_close(&c->inbox[i]);
         sim_snap_stream_crash(&c->nodes[i]); /* a reception under way owns a sink */
+        sim_apply_crash(&c->nodes[i]);
         sim_node_close(&c->nodes[i]);
     }
     sim_checks_close(&c->checks);
@@ -301,7 +309,7 @@ void sim_cluster_schedule(struct sim_cluster *c, uint64_t delay_us, uint32_t kin
     sim_heap_push(&c->heap, c->now_us + delay_us, kind, (uint32_t)node, arg, NULL);
 }
 
-int sim_cluster_storage_take(struct sim_node *n, const struct sim_disk_write *w, bool sync)
+static int storage_queue(struct sim_node *n, const struct sim_disk_write *w)
 {
     struct craft_persist o;
     memset(&o, 0, sizeof o);
@@ -311,7 +319,12 @@ int sim_cluster_storage_take(struct sim_node *n, const struct sim_disk_write *w,
     o.truncate_from = w->truncate_from;
     o.entries = w->entries;
     o.n_entries = w->n_entries;
-    int rv = storage_persist(n->st, &o);
+    return storage_persist(n->st, &o);
+}
+
+int sim_cluster_storage_take(struct sim_node *n, const struct sim_disk_write *w, bool sync)
+{
+    int rv = storage_queue(n, w);
     if (rv == 0) {
         rv = sync ? storage_sync(n->st) : storage_write(n->st);
     }
@@ -459,7 +472,9 @@ void sim_cluster_crash(struct sim_cluster *c, craft_id id)
     struct sim_disk_observer obs = sim_checks_observer(&c->checks);
     struct sim_disk_crash_report rep;
     sim_disk_crash(&n->disk, &c->rng_disk, false, &obs, &rep);
-    craft_core_destroy(n->core);
+    node_destroy(n->node);
+    sim_apply_crash(n);
+    n->node = NULL;
     n->core = NULL;
     n->up = false;
     n->epoch++;
@@ -524,11 +539,32 @@ void sim_cluster_check_liveness(struct sim_cluster *c)
     }
 }
 
-static void rules_view(const struct sim_node *n, struct sim_rules_view *v)
+void sim_cluster_rules_view(const struct sim_node *n, struct sim_rules_view *v)
 {
     craft_core_status(n->core, &v->st);
     v->n_prog = craft_core_progress(n->core, v->prog, SIM_NODES_MAX);
     (void)craft_core_membership(n->core, &v->cfg);
+}
+
+/* Requests the simulator's own modules make (reads, changes, transfers) carry cookies of their
+ * own kind, so the outcome hook tells them from proposals' (sim_outcomes.c). */
+static int hand_to_node(struct sim_node *n, const struct craft_input *in)
+{
+    switch (in->type) {
+    case CRAFT_IN_MSGS:
+        node_on_msgs(n->node, in->msgs.msgs, in->msgs.n);
+        return 0;
+    case CRAFT_IN_PROPOSE:
+        return node_propose(n->node, in->propose.cookies, in->propose.cmds, in->propose.n);
+    case CRAFT_IN_READ:
+        return node_read(n->node, in->read.cookie, (int)in->read.mode);
+    case CRAFT_IN_CHANGE:
+        return node_change(n->node, SIM_COOKIE_CHANGE, in->change.target);
+    case CRAFT_IN_TRANSFER:
+        return node_transfer(n->node, SIM_COOKIE_TRANSFER, in->transfer.target);
+    default:
+        return node_input(n->node, in);
+    }
 }
 
 int sim_cluster_feed(struct sim_cluster *c, struct sim_node *n, const struct craft_input *in,
@@ -536,76 +572,36 @@ int sim_cluster_feed(struct sim_cluster *c, struct sim_node *n, const struct cra
 {
     CRAFT_ASSERT(n->up);
     craft_index applied_before = n->applied;
-    struct craft_output out;
-    bool rules = c->checks.rule_checks;
-    struct sim_rules_view before;
-    struct craft_membership cfg;
-    craft_index cfg_before = craft_core_membership(n->core, &cfg);
-    c->checks.step_cfg.before = sim_member_mask(&cfg);
-    if (rules) {
-        rules_view(n, &before);
-        for (size_t i = 0; in->type == CRAFT_IN_MSGS && i < in->msgs.n; i++) {
-            sim_rules_delivered(&c->checks.rules, &in->msgs.msgs[i]);
-        }
-    }
-    int rv = craft_core_step(n->core, in, &out);
-    (void)craft_core_membership(n->core, &cfg);
-    c->checks.step_cfg.after = sim_member_mask(&cfg);
-    if (rules) {
-        struct sim_rules_view after;
-        rules_view(n, &after);
-        sim_rules_step(&c->checks.rules, n->id, in, &before, &after, &out, sim_checks_rule_fail,
-                       &c->checks);
-    }
+    c->step_res.proposed_term = 0;
+    c->step_res.proposed_index = 0;
+    n->applied_in_call = false;
+    int rv = hand_to_node(n, in);
     if (res != NULL) {
-        res->proposed_term = out.proposed_term;
-        res->proposed_index = out.proposed_index_first;
+        *res = c->step_res;
     }
-    /* Requests may be refused (not leader, busy, not a voter...): their callers judge the result. */
-    bool request = in->type == CRAFT_IN_PROPOSE || in->type == CRAFT_IN_TRANSFER ||
-                   in->type == CRAFT_IN_CHANGE || in->type == CRAFT_IN_READ ||
-                   (in->type == CRAFT_IN_SNAPSHOT_INSTALLED && rv == CRAFT_ESTALE);
-    if (rv != 0 && (!request || rv == CRAFT_ENOMEM)) {
-        sim_checks_fail(&c->checks, n->id, "core_step_error",
-                        "n%" PRIu64 " craft_core_step(input type %u) returned %s", n->id, in->type,
-                        craft_errname(rv));
-    }
-    sim_cluster_carry_out(c, n, &out);
-    if (n->up) {
-        sim_member_after_step(c, n, &out, cfg_before);
-    }
+    sim_cluster_after_call(c, n, applied_before, in->type);
+    return rv;
+}
+
+void sim_cluster_after_call(struct sim_cluster *c, struct sim_node *n, craft_index applied_before,
+                            uint32_t in_type)
+{
     /* Now and then a compaction request comes before the state machine has reported what it
      * applied (a snapshot racing the apply loop): the core must cap it at the applied index it
      * was told (compact_bounds). A function of the state, so no generator moves. */
-    if (out.n_committed > 0 && n->up && c->p.compact_every != 0 && (n->applied & 3) == 0 &&
-        in->type != CRAFT_IN_COMPACT) {
+    if (n->applied_in_call && n->up && c->p.compact_every != 0 && (n->applied & 3) == 0 &&
+        in_type != CRAFT_IN_COMPACT) {
         sim_compact_after_apply(c, n);
     }
-    /* Tell the core what the state machine applied; repeat while that yields more to apply. */
-    for (int guard = 0; out.n_committed > 0 && n->up && guard < 16; guard++) {
-        struct craft_input ap = {.type = CRAFT_IN_APPLIED};
-        ap.applied.index = n->applied;
+    /* Tell the node what the state machine applied; repeat while that yields more to apply. */
+    for (int guard = 0; n->up && n->applied > n->applied_told && guard < 16; guard++) {
         n->applied_told = n->applied;
-        cfg_before = craft_core_membership(n->core, &cfg);
-        c->checks.step_cfg.before = sim_member_mask(&cfg);
-        int rv2 = craft_core_step(n->core, &ap, &out);
-        (void)craft_core_membership(n->core, &cfg);
-        c->checks.step_cfg.after = sim_member_mask(&cfg);
-        if (rv2 != 0) {
-            sim_checks_fail(&c->checks, n->id, "core_step_error",
-                            "n%" PRIu64 " craft_core_step(APPLIED %" PRIu64 ") returned %s", n->id,
-                            n->applied, craft_errname(rv2));
-        }
-        sim_cluster_carry_out(c, n, &out);
-        if (n->up) {
-            sim_member_after_step(c, n, &out, cfg_before);
-        }
+        node_on_applied(n->node, n->applied);
     }
-    if (n->up && n->applied > applied_before && in->type != CRAFT_IN_COMPACT) {
+    if (n->up && n->applied > applied_before && in_type != CRAFT_IN_COMPACT) {
         sim_snap_after_apply(c, n); /* the view is taken before compaction drops its point */
         sim_compact_after_apply(c, n);
     }
-    return rv;
 }
 
 int sim_cluster_propose(struct sim_cluster *c, craft_id id, const void *data, size_t len,
@@ -626,11 +622,7 @@ int sim_cluster_propose(struct sim_cluster *c, craft_id id, const void *data, si
     in.propose.cmds = &buf;
     in.propose.n = 1;
     in.propose.cookies = &cookie;
-    int rv = sim_cluster_feed(c, n, &in, res);
-    if (rv != 0 && n->up) {
-        sim_outcomes_refused(n, 1);
-    }
-    return rv;
+    return sim_cluster_feed(c, n, &in, res);
 }
 
 /* The next tick: the periodic one, or earlier when the core's timer is due before it (a node
@@ -685,42 +677,61 @@ static void on_deliver(struct sim_cluster *c, const struct sim_event *ev)
     sim_net_msg_free(nm);
 }
 
+/* One group-commit batch is written: every write of it handed to the real storage, one sync,
+ * then the model updated and the node told once, up to the batch's last submission. */
 static void on_disk(struct sim_cluster *c, const struct sim_event *ev)
 {
     struct sim_node *n = &c->nodes[ev->node];
     if (!n->up || ev->arg != n->epoch) {
         return;
     }
-    struct sim_disk_write *w = sim_disk_pop(&n->disk);
-    CRAFT_ASSERT(w != NULL);
-    CRAFT_ASSERT(w->done_us <= c->now_us);
-    sim_disk_faults_before_write(c, n);
-    int rv = sim_cluster_storage_take(n, w, true);
+    struct sim_disk_write *batch = NULL;
+    struct sim_disk_write **tail = &batch;
+    int rv = 0;
+    for (struct sim_disk_write *w; (w = sim_disk_pop_batch(&n->disk)) != NULL;) {
+        *tail = w;
+        tail = &w->next;
+        sim_disk_faults_before_write(c, n);
+        if (rv == 0) {
+            rv = storage_queue(n, w);
+        }
+    }
+    CRAFT_ASSERT(batch != NULL);
+    if (rv == 0) {
+        rv = storage_sync(n->st);
+    }
     if (rv != 0) {
-        /* A failed write or fdatasync stops the node (fail-stop); nothing of w was reported,
-         * but it may have reached the disk all the same, truncation included. */
-        lower_crash_floor(n, w);
-        sim_disk_write_free(w);
+        /* A failed write or fdatasync stops the node (fail-stop); nothing of the batch was
+         * reported, but it may have reached the disk all the same, truncations included. */
+        while (batch != NULL) {
+            struct sim_disk_write *next = batch->next;
+            lower_crash_floor(n, batch);
+            sim_disk_write_free(batch);
+            batch = next;
+        }
         sim_cluster_fail_stop(c, n, rv);
         return;
     }
     struct sim_disk_observer obs = sim_checks_observer(&c->checks);
-    sim_disk_apply(&n->disk, w, &obs);
-    craft_index last = w->n_entries > 0 ? w->entries[w->n_entries - 1].index : 0;
-    sim_trace_add(&c->trace, c->now_us, SIM_TR_DISK, ev->node, last, w->hs_changed ? w->hs.term : 0,
-                  w->truncate_from);
-    for (size_t i = 0; i < w->n_msgs; i++) {
-        struct sim_net_msg *nm = w->msgs[i];
-        w->msgs[i] = NULL;
-        sim_cluster_send(c, n, nm);
+    uint64_t seq = 0;
+    while (batch != NULL) {
+        struct sim_disk_write *w = batch;
+        batch = w->next;
+        sim_disk_apply(&n->disk, w, &obs);
+        craft_index last = w->n_entries > 0 ? w->entries[w->n_entries - 1].index : 0;
+        sim_trace_add(&c->trace, c->now_us, SIM_TR_DISK, ev->node, last,
+                      w->hs_changed ? w->hs.term : 0, w->truncate_from);
+        seq = w->seq;
+        sim_disk_write_free(w);
     }
-    if (w->n_entries > 0) {
-        struct craft_input in = {.type = CRAFT_IN_PERSISTED};
-        in.persisted.term = w->entries[w->n_entries - 1].term;
-        in.persisted.index = last;
-        sim_cluster_feed(c, n, &in, NULL);
+    if (sim_disk_next_batch(&n->disk)) {
+        sim_heap_push(&c->heap, c->now_us + sim_cluster_disk_latency(c), SIM_EV_DISK, ev->node,
+                      n->epoch, NULL);
     }
-    sim_disk_write_free(w);
+    craft_index applied_before = n->applied;
+    n->applied_in_call = false;
+    node_on_durable(n->node, seq);
+    sim_cluster_after_call(c, n, applied_before, CRAFT_IN_PERSISTED);
 }
 
 static void on_client(struct sim_cluster *c, const struct sim_event *ev)
@@ -838,6 +849,9 @@ bool sim_cluster_step(struct sim_cluster *c)
         break;
     case SIM_EV_SNAP_TIMER:
         sim_snap_stream_on_timer(c, &ev);
+        break;
+    case SIM_EV_APPLY:
+        sim_apply_on_event(c, &ev);
         break;
     default:
         CRAFT_ASSERT(0);

@@ -29,6 +29,11 @@
 #include "sim_trace.h"
 #include "sim_transfer.h"
 
+struct sim_feed_result {
+    craft_term proposed_term;
+    craft_index proposed_index;
+};
+
 struct sim_cluster {
     struct sim_params p;
     uint64_t now_us;
@@ -65,6 +70,10 @@ struct sim_cluster {
     struct sim_cost cost;
     struct sim_member member; /* membership fault (sim_member.c) */
     uint64_t next_cookie;     /* proposals' cookies (sim_outcomes.c) */
+    /* The step in progress (the node's before_step and stepped hooks, sim_output.c). */
+    struct sim_rules_view step_before;
+    craft_index step_cfg_before;
+    struct sim_feed_result step_res;
     struct sim_work_figures work; /* what the nodes did (snapshots, streams, fetches, outcomes) */
 };
 
@@ -92,19 +101,25 @@ void sim_cluster_heal(struct sim_cluster *c);
 /* Checks the liveness bound of the healed phase (SIM_LIVENESS_BOUND_MS). */
 void sim_cluster_check_liveness(struct sim_cluster *c);
 
-struct sim_feed_result {
-    craft_term proposed_term;
-    craft_index proposed_index;
-};
-
-/* Steps n's core with in and carries out the outputs (feeding CRAFT_IN_APPLIED after applies). */
+/* Hands in to n's node (src/node), which steps its core and carries out the outputs through
+ * the simulator's environment (sim_output.c); then tells the node what the state machine
+ * applied meanwhile. Returns the step's result (for requests: 0 or why they were refused). */
 int sim_cluster_feed(struct sim_cluster *c, struct sim_node *n, const struct craft_input *in,
                      struct sim_feed_result *res);
+/* After a call into n's node, or a batch of its apply worker (in_type CRAFT_IN_APPLIED): what
+ * the state machine applied is reported back to the node, and snapshots and compactions follow
+ * it. */
+void sim_cluster_after_call(struct sim_cluster *c, struct sim_node *n, craft_index applied_before,
+                            uint32_t in_type);
 /* Proposes one command at node id; CRAFT_ENOTLEADER if it is down. */
 int sim_cluster_propose(struct sim_cluster *c, craft_id id, const void *data, size_t len,
                         struct sim_feed_result *res);
-/* Carries out one output of n (sim_output.c). */
-void sim_cluster_carry_out(struct sim_cluster *c, struct sim_node *n, const struct craft_output *out);
+/* The latency of one write batch, drawn from the disk generator (sim_output.c). */
+uint64_t sim_cluster_disk_latency(struct sim_cluster *c);
+/* The simulator as n's environment (sim_output.c). */
+struct node_env sim_node_env(struct sim_node *n);
+/* What the rule checks compare before and after a step. */
+void sim_cluster_rules_view(const struct sim_node *n, struct sim_rules_view *v);
 /* Hands a message copy (owned) to the network. */
 void sim_cluster_send(struct sim_cluster *c, struct sim_node *from, struct sim_net_msg *nm);
 bool sim_cluster_failed(const struct sim_cluster *c);

@@ -14,12 +14,6 @@ void sim_disk_init(struct sim_disk *d, craft_id id)
 
 void sim_disk_write_free(struct sim_disk_write *w)
 {
-    for (size_t i = 0; i < w->n_msgs; i++) {
-        if (w->msgs[i] != NULL) {
-            sim_net_msg_free(w->msgs[i]);
-        }
-    }
-    craft_free(w->msgs);
     craft_free(w->entries);
     craft_free(w);
 }
@@ -35,6 +29,7 @@ static void free_pending(struct sim_disk *d)
     d->head = NULL;
     d->tail = NULL;
     d->n_pending = 0;
+    d->batch_inflight = 0;
 }
 
 void sim_disk_close(struct sim_disk *d)
@@ -68,28 +63,24 @@ static struct craft_entry *copy_entries(const struct craft_entry *src, size_t n)
     return ents;
 }
 
-struct sim_disk_write *sim_disk_queue(struct sim_disk *d, const struct craft_output *out,
-                                      uint64_t done_us)
+struct sim_disk_write *sim_disk_queue(struct sim_disk *d, const struct craft_persist *p,
+                                      uint64_t seq, bool *starts)
 {
     struct sim_disk_write *w = sim_xcalloc(1, sizeof(*w));
-    w->hs_changed = out->hard_state_changed;
-    w->hs = out->hard_state;
-    w->snapshot = out->snapshot;
-    w->truncate_from = out->truncate_from;
-    w->entries = copy_entries(out->entries, out->n_entries);
-    w->n_entries = out->n_entries;
-    if (out->n_msgs_after_persist > 0) {
-        w->msgs = sim_xmalloc(out->n_msgs_after_persist * sizeof(*w->msgs));
-        for (size_t i = 0; i < out->n_msgs_after_persist; i++) {
-            w->msgs[i] = sim_net_msg_copy(&out->msgs_after_persist[i]);
-        }
-        w->n_msgs = out->n_msgs_after_persist;
+    w->seq = seq;
+    w->hs_changed = p->hard_state_changed;
+    w->hs = p->hard_state;
+    w->snapshot = p->snapshot;
+    w->truncate_from = p->truncate_from;
+    w->entries = copy_entries(p->entries, p->n_entries);
+    w->n_entries = p->n_entries;
+    *starts = d->batch_inflight == 0;
+    if (*starts) {
+        d->batch_inflight = d->tail != NULL ? d->tail->batch + 1 : 1;
+        w->batch = d->batch_inflight;
+    } else {
+        w->batch = d->batch_inflight + 1;
     }
-    if (done_us < d->last_done_us) {
-        done_us = d->last_done_us;
-    }
-    w->done_us = done_us;
-    d->last_done_us = done_us;
     if (d->tail == NULL) {
         d->head = w;
     } else {
@@ -100,24 +91,25 @@ struct sim_disk_write *sim_disk_queue(struct sim_disk *d, const struct craft_out
     return w;
 }
 
-bool sim_disk_idle(const struct sim_disk *d)
-{
-    return d->head == NULL;
-}
-
-struct sim_disk_write *sim_disk_pop(struct sim_disk *d)
+struct sim_disk_write *sim_disk_pop_batch(struct sim_disk *d)
 {
     struct sim_disk_write *w = d->head;
-    if (w == NULL) {
+    if (w == NULL || w->batch != d->batch_inflight) {
         return NULL;
     }
     d->head = w->next;
     if (d->head == NULL) {
         d->tail = NULL;
     }
-    d->n_pending--;
     w->next = NULL;
+    d->n_pending--;
     return w;
+}
+
+bool sim_disk_next_batch(struct sim_disk *d)
+{
+    d->batch_inflight = d->head != NULL ? d->head->batch : 0;
+    return d->batch_inflight != 0;
 }
 
 static void truncate_log(struct sim_disk *d, craft_index from, const struct sim_disk_observer *obs)

@@ -24,15 +24,14 @@ struct sim_disk_ent {
 
 struct sim_disk_write {
     struct sim_disk_write *next;
-    uint64_t done_us;
+    uint64_t seq;   /* the node's number for this submission (node_on_durable) */
+    uint64_t batch; /* the group-commit batch it is written in */
     bool hs_changed;
     struct craft_hard_state hs;
     struct craft_persist_snapshot snapshot; /* an installed snapshot's effect on the log */
     craft_index truncate_from;
     struct craft_entry *entries; /* owned, with their bytes, in one block */
     size_t n_entries;
-    struct sim_net_msg **msgs; /* owned; an entry is NULL once its message was sent */
-    size_t n_msgs;
 };
 
 struct sim_disk;
@@ -74,19 +73,25 @@ struct sim_disk {
     struct sim_disk_write *head; /* owned FIFO */
     struct sim_disk_write *tail;
     size_t n_pending;
-    uint64_t last_done_us;
+    /* Group commit, as the log writer does it: the batch being written (0: the disk is idle)
+     * holds every write queued before it started; writes queued meanwhile form the next. */
+    uint64_t batch_inflight;
 };
 
 void sim_disk_init(struct sim_disk *d, craft_id id);
 void sim_disk_close(struct sim_disk *d);
 
-/* Queues the persist part of out (hard state, truncation, entries: copied) with copies of its
- * msgs_after_persist; it completes at max(done_us, the previous write's completion). */
-struct sim_disk_write *sim_disk_queue(struct sim_disk *d, const struct craft_output *out,
-                                      uint64_t done_us);
-bool sim_disk_idle(const struct sim_disk *d);
-/* Takes the oldest pending write (the caller then applies and frees it). */
-struct sim_disk_write *sim_disk_pop(struct sim_disk *d);
+/* Queues p (hard state, snapshot effect, truncation, entries: copied) as submission seq.
+ * Returns the write; *starts is set when it starts a batch (the disk was idle): the caller then
+ * schedules that batch's completion. */
+struct sim_disk_write *sim_disk_queue(struct sim_disk *d, const struct craft_persist *p,
+                                      uint64_t seq, bool *starts);
+/* Takes the oldest pending write if it belongs to the batch in flight, else NULL (the caller
+ * applies and frees it). */
+struct sim_disk_write *sim_disk_pop_batch(struct sim_disk *d);
+/* The batch in flight is done: the next one (the writes queued meanwhile) starts if there is
+ * one; returns whether it did. */
+bool sim_disk_next_batch(struct sim_disk *d);
 void sim_disk_apply(struct sim_disk *d, const struct sim_disk_write *w,
                     const struct sim_disk_observer *obs);
 void sim_disk_write_free(struct sim_disk_write *w);

@@ -29,6 +29,7 @@ enum sim_event_kind {
     SIM_EV_SNAP_BUILT = 19, /* node: a snapshot build is done; ptr: its image (sim_snap.c) */
     SIM_EV_SNAP_MSG = 20,   /* node: receiver; ptr: struct sim_snap_msg (sim_snap_stream.c) */
     SIM_EV_SNAP_TIMER = 21, /* node: sender; arg: peer and stream generation */
+    SIM_EV_APPLY = 22,      /* node: its apply worker runs a batch; arg: node epoch (sim_apply) */
 };
 
 struct sim_event {

@@ -5,6 +5,7 @@
 
 #include "sim_config.h"
 #include "sim_hash.h"
+#include "node/node.h"
 #include "sim_mem.h"
 
 void sim_node_init(struct sim_node *n, craft_id id, uint64_t clock_offset_us,
@@ -20,9 +21,7 @@ void sim_node_init(struct sim_node *n, craft_id id, uint64_t clock_offset_us,
 
 void sim_node_close(struct sim_node *n)
 {
-    if (n->core != NULL) {
-        craft_core_destroy(n->core);
-    }
+    node_destroy(n->node);
     storage_close(n->st);
     io_fs_sim_destroy(n->fs);
     sim_disk_close(&n->disk);

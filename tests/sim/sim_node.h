@@ -8,6 +8,7 @@
 
 #include "craft/core.h"
 #include "io/sim/fs_sim.h"
+#include "sim_apply.h"
 #include "sim_disk.h"
 #include "storage/storage.h"
 
@@ -20,6 +21,8 @@ struct sim_mirror_ent {
 
 struct snapshot_sink;
 struct sim_outcome_wait;
+struct sim_cluster;
+struct node;
 
 /* A snapshot stream this node sends, as leader, to one peer (sim_snap_stream.c). */
 struct sim_snap_tx {
@@ -50,7 +53,14 @@ struct sim_node {
     bool up;
     uint64_t epoch; /* bumped at crash and restart: stale tick/disk events are ignored */
     unsigned n_lives;
-    struct craft_core *core; /* owned while up */
+    /* The node under test (src/node), over the simulator's environment (sim_output.c), and its
+     * core, for the checkers' reads. */
+    struct node *node;             /* owned while up */
+    const struct craft_core *core; /* node_core(node) while up */
+    struct sim_cluster *cluster;   /* the environment's context is the sim_node */
+    uint64_t log_seq;              /* the last log submission's number, in this life */
+    bool applied_in_call;          /* entries were applied during the current node call */
+    struct sim_apply_queue apply_q; /* apply items not yet run (sim_apply.c) */
     /* local_us = offset + global_us * rate_ppm / 1e6; runs while the node is down too. */
     uint64_t clock_offset_us;
     uint64_t clock_rate_ppm;

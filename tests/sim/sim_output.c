@@ -1,9 +1,11 @@
-/* Carrying out one craft_output in the order its contract gives: check and mirror the log, then
- * handle events, queue the persist (hard state, truncation, entries, msgs_after_persist), send
- * msgs at once, apply committed entries. Also the send path with its targeted crashes. */
+/* The simulator as the node's environment (struct node_env, src/node/node.h): the node under
+ * test carries out each output of its core through these hooks, and the checkers watch every
+ * step through them. Also the send path with its targeted crashes. */
 #include <inttypes.h>
 
+#include "node/node.h"
 #include "sim_cluster.h"
+#include "sim_hash.h"
 
 static void targeted_isolate(struct sim_cluster *c, craft_id id, uint64_t delay_us_max)
 {
@@ -100,7 +102,7 @@ static void handle_events(struct sim_cluster *c, struct sim_node *n, const struc
     }
 }
 
-static uint64_t disk_latency(struct sim_cluster *c)
+uint64_t sim_cluster_disk_latency(struct sim_cluster *c)
 {
     uint64_t l = prng_range(&c->rng_disk, c->p.disk_us_min, c->p.disk_us_max);
     if (c->p.disk_slow_ppm > 0 && prng_chance(&c->rng_disk, c->p.disk_slow_ppm)) {
@@ -109,64 +111,145 @@ static uint64_t disk_latency(struct sim_cluster *c)
     return l;
 }
 
-static void persist(struct sim_cluster *c, struct sim_node *n, const struct craft_output *out)
+
+static uint64_t env_now_ms(void *ctx)
 {
-    bool has_persist = out->hard_state_changed || out->truncate_from != 0 || out->n_entries > 0;
-    if (!has_persist && out->n_msgs_after_persist == 0) {
-        return;
-    }
-    if (!has_persist && sim_disk_idle(&n->disk)) {
-        /* Nothing of this or any earlier step is still in flight: send at once. */
-        for (size_t i = 0; i < out->n_msgs_after_persist; i++) {
-            sim_cluster_send(c, n, sim_net_msg_copy(&out->msgs_after_persist[i]));
-        }
-        return;
-    }
-    /* A write with nothing to persist completes with the one before it (FIFO). */
-    uint64_t done = has_persist ? c->now_us + disk_latency(c) : c->now_us;
-    struct sim_disk_write *w = sim_disk_queue(&n->disk, out, done);
-    sim_heap_push(&c->heap, w->done_us, SIM_EV_DISK, (uint32_t)n->id, n->epoch, NULL);
+    struct sim_node *n = ctx;
+    return sim_node_local_us(n, n->cluster->now_us) / 1000;
 }
 
-static void apply(struct sim_cluster *c, struct sim_node *n, const struct craft_output *out)
+/* The simulator ticks each node at its core's deadline and once per tick period (sim_cluster.c
+ * next_tick_delay), which is never later than the node asks for. */
+static void env_timer_arm(void *ctx, uint64_t at_ms)
 {
-    if (out->snapshot.index > n->applied) {
-        /* Installed: the node restores its state machine from the snapshot (sim_snap_install
-         * checked its state), so it is at the snapshot's index. */
-        n->applied = out->snapshot.index;
-        n->applied_told = out->snapshot.index;
-    }
-    if (out->n_committed == 0) {
-        return;
-    }
-    for (size_t i = 0; i < out->n_committed; i++) {
-        const struct craft_entry *e = &out->committed[i];
-        sim_checks_apply(&c->checks, n, e);
-        if (c->healed && e->data.len > 0 && ((const char *)e->data.base)[0] == 'h') {
-            n->applied_new = true;
-        }
-    }
-    if (c->p.sm_flush_ppm > 0 && prng_chance(&c->rng_sm, c->p.sm_flush_ppm)) {
-        n->sm_durable_applied = n->applied;
-    }
-    sim_trace_add(&c->trace, c->now_us, SIM_TR_APPLY, (uint32_t)n->id, out->committed[0].index,
-                  out->committed[out->n_committed - 1].index, 0);
+    (void)ctx;
+    (void)at_ms;
 }
 
-void sim_cluster_carry_out(struct sim_cluster *c, struct sim_node *n, const struct craft_output *out)
+static void env_send(void *ctx, const struct craft_msg *m)
 {
+    struct sim_node *n = ctx;
+    sim_cluster_send(n->cluster, n, sim_net_msg_copy(m));
+}
+
+/* Group commit: a write that finds the disk idle starts a batch, which completes after one
+ * latency; writes queued meanwhile go into the next batch (sim_cluster.c on_disk). */
+static int env_log_submit(void *ctx, const struct craft_persist *p, uint64_t *seq)
+{
+    struct sim_node *n = ctx;
+    struct sim_cluster *c = n->cluster;
+    *seq = ++n->log_seq;
+    bool starts;
+    (void)sim_disk_queue(&n->disk, p, *seq, &starts);
+    if (starts) {
+        sim_heap_push(&c->heap, c->now_us + sim_cluster_disk_latency(c), SIM_EV_DISK, (uint32_t)n->id,
+                      n->epoch, NULL);
+    }
+    return 0;
+}
+
+static int env_apply_submit(void *ctx, const struct node_apply_item *items, size_t k)
+{
+    struct sim_node *n = ctx;
+    return sim_apply_submit(n->cluster, n, items, k);
+}
+
+static void env_complete(void *ctx, uint64_t cookie, const struct craft_result *r)
+{
+    struct sim_node *n = ctx;
+    sim_outcomes_complete(n->cluster, n, cookie, r->status);
+}
+
+static void env_before_step(void *ctx, const struct craft_input *in)
+{
+    struct sim_node *n = ctx;
+    struct sim_cluster *c = n->cluster;
+    struct craft_membership cfg;
+    c->step_cfg_before = craft_core_membership(n->core, &cfg);
+    c->checks.step_cfg.before = sim_member_mask(&cfg);
+    if (c->checks.rule_checks) {
+        sim_cluster_rules_view(n, &c->step_before);
+        for (size_t i = 0; in->type == CRAFT_IN_MSGS && i < in->msgs.n; i++) {
+            sim_rules_delivered(&c->checks.rules, &in->msgs.msgs[i]);
+        }
+    }
+}
+
+static void env_stepped(void *ctx, const struct craft_input *in, int rv,
+                        const struct craft_output *out)
+{
+    struct sim_node *n = ctx;
+    struct sim_cluster *c = n->cluster;
+    struct craft_membership cfg;
+    (void)craft_core_membership(n->core, &cfg);
+    c->checks.step_cfg.after = sim_member_mask(&cfg);
+    if (c->checks.rule_checks) {
+        struct sim_rules_view after;
+        sim_cluster_rules_view(n, &after);
+        sim_rules_step(&c->checks.rules, n->id, in, &c->step_before, &after, out,
+                       sim_checks_rule_fail, &c->checks);
+    }
+    if (in->type == CRAFT_IN_PROPOSE) {
+        c->step_res.proposed_term = out->proposed_term;
+        c->step_res.proposed_index = out->proposed_index_first;
+    }
+    /* Requests may be refused (not leader, busy, not a voter...): their callers judge that. */
+    bool request = in->type == CRAFT_IN_PROPOSE || in->type == CRAFT_IN_TRANSFER ||
+                   in->type == CRAFT_IN_CHANGE || in->type == CRAFT_IN_READ ||
+                   (in->type == CRAFT_IN_SNAPSHOT_INSTALLED && rv == CRAFT_ESTALE);
+    if (rv != 0 && (!request || rv == CRAFT_ENOMEM)) {
+        sim_checks_fail(&c->checks, n->id, "core_step_error",
+                        "n%" PRIu64 " craft_core_step(input type %u) returned %s", n->id, in->type,
+                        craft_errname(rv));
+    }
     sim_checks_output_log(&c->checks, n, out);
     handle_events(c, n, out);
     if (out->hard_state_changed) {
         sim_checks_hard_state(&c->checks, n, &out->hard_state);
     }
-    persist(c, n, out);
-    for (size_t i = 0; i < out->n_msgs; i++) {
-        sim_cluster_send(c, n, sim_net_msg_copy(&out->msgs[i]));
+    if (out->snapshot.index > n->applied) {
+        /* Installed: the node restored its state machine from the snapshot (sim_snap_install
+         * checked its state), so it is at the snapshot's index before anything is applied. */
+        n->applied = out->snapshot.index;
+        n->applied_told = out->snapshot.index;
+        sim_apply_covered(n, out->snapshot.index);
     }
-    apply(c, n, out);
+}
+
+static void env_carried_out(void *ctx, const struct craft_input *in,
+                            const struct craft_output *out)
+{
+    (void)in;
+    struct sim_node *n = ctx;
+    struct sim_cluster *c = n->cluster;
     sim_outcomes_on_output(c, n, out);
     sim_reads_on_output(c, n, out);
     sim_fetch_on_output(c, n, out);
     sim_snap_stream_on_output(c, n, out);
+    sim_member_after_step(c, n, out, c->step_cfg_before);
+}
+
+static void env_failed(void *ctx, int rv)
+{
+    struct sim_node *n = ctx;
+    sim_checks_fail(&n->cluster->checks, n->id, "node_failed",
+                    "n%" PRIu64 " stopped: %s", n->id, craft_errname(rv));
+}
+
+struct node_env sim_node_env(struct sim_node *n)
+{
+    struct node_env env = {
+        .ctx = n,
+        .now_ms = env_now_ms,
+        .timer_arm = env_timer_arm,
+        .send = env_send,
+        .log_submit = env_log_submit,
+        .apply_submit = env_apply_submit,
+        .complete = env_complete,
+        .before_step = env_before_step,
+        .stepped = env_stepped,
+        .carried_out = env_carried_out,
+        .failed = env_failed,
+    };
+    return env;
 }

@@ -55,6 +55,9 @@ struct sim_params {
      * batch of applies it flushes its applied index with this chance, and a restarted node boots
      * with the index of the last flush, which may lie past its durable log. */
     uint32_t sm_flush_ppm;
+    /* The node's apply worker (sim_apply.c): 0 runs the state machine at once; otherwise a
+     * batch runs up to this many us after the first of its items was handed over. */
+    uint32_t apply_us_max;
     /* Real disk failures (sim_disk_faults.c, drawn after everything above): the share of
      * crashes that are a kill -9 keeping the page cache, and that cut a storage call short;
      * write EIO / ENOSPC and failed directory syncs (the node stops); misdirected writes and bit

@@ -73,9 +73,6 @@ void sim_propose_on_client(struct sim_cluster *c, const struct sim_event *ev)
         in.propose.n = k;
         in.propose.cookies = cookies;
         rv = sim_cluster_feed(c, n, &in, &res);
-        if (rv != 0 && n->up) {
-            sim_outcomes_refused(n, k);
-        }
     }
     craft_id hint = CRAFT_ID_NONE;
     if (rv == CRAFT_ENOTLEADER && n->up) {

@@ -91,7 +91,7 @@ uint64_t sim_reads_issue(struct sim_cluster *c, craft_id at, uint32_t mode)
     /* The read begins now, whether its node runs or is paused (then it waits in the node's
      * socket and is served when the node resumes, before its next tick). */
     struct sim_reads *rs = &c->reads;
-    uint64_t cookie = ++rs->next_cookie;
+    uint64_t cookie = SIM_COOKIE_READ_BASE + ++rs->next_cookie;
     struct sim_read_pending *p = &rs->pending[cookie % SIM_READS_PENDING_MAX];
     *p = (struct sim_read_pending){cookie, at, n->epoch, mode, committed_now(c), c->now_us};
     if (sim_pause_active(c, at)) {

@@ -81,10 +81,10 @@ static void c_hs(void *ctx, const struct sim_disk *d, const struct craft_hard_st
     ((struct counts *)ctx)->hard_states++;
 }
 
-static struct craft_output output(struct craft_entry *ents, size_t n, craft_index trunc,
-                                  craft_term term)
+static struct craft_persist output(struct craft_entry *ents, size_t n, craft_index trunc,
+                                   craft_term term)
 {
-    struct craft_output out;
+    struct craft_persist out;
     memset(&out, 0, sizeof(out));
     out.hard_state_changed = term != 0;
     out.hard_state.term = term;
@@ -109,25 +109,36 @@ static void test_sim_disk_applies_in_fifo_order_and_copies(void)
         e[i].data.base = data[i];
         e[i].data.len = 3;
     }
-    struct craft_output o1 = output(e, 3, 0, 1);
-    struct sim_disk_write *w1 = sim_disk_queue(&d, &o1, 100);
+    struct craft_persist o1 = output(e, 3, 0, 1);
+    bool starts1, starts2, starts3;
+    struct sim_disk_write *w1 = sim_disk_queue(&d, &o1, 1, &starts1);
     memset(data, 'x', sizeof(data)); /* the disk holds copies */
     struct craft_entry e2 = {2, 2, CRAFT_ENTRY_NORMAL, {"zz", 2}};
-    struct craft_output o2 = output(&e2, 1, 2, 2);
-    struct sim_disk_write *w2 = sim_disk_queue(&d, &o2, 50);
-    EXPECT(w1->done_us == 100);
-    EXPECT(w2->done_us == 100); /* never before an earlier write */
-    EXPECT(d.n_pending == 2);
-    struct sim_disk_write *w = sim_disk_pop(&d);
+    struct craft_persist o2 = output(&e2, 1, 2, 2);
+    struct sim_disk_write *w2 = sim_disk_queue(&d, &o2, 2, &starts2);
+    struct sim_disk_write *w3 = sim_disk_queue(&d, &o2, 3, &starts3);
+    /* Group commit: the first starts a batch; those queued while it is written form the next. */
+    EXPECT(starts1 && !starts2 && !starts3);
+    EXPECT(w2->batch == w1->batch + 1 && w3->batch == w2->batch);
+    EXPECT(d.n_pending == 3);
+    struct sim_disk_write *w = sim_disk_pop_batch(&d);
     EXPECT(w == w1);
+    EXPECT(sim_disk_pop_batch(&d) == NULL);
     sim_disk_apply(&d, w, &obs);
     sim_disk_write_free(w);
     EXPECT(d.n_log == 3 && d.log[0].data_hash == sim_hash_bytes("aaa", 3));
-    w = sim_disk_pop(&d);
+    EXPECT(sim_disk_next_batch(&d));
+    w = sim_disk_pop_batch(&d);
+    EXPECT(w == w2);
+    sim_disk_apply(&d, w, &obs);
+    sim_disk_write_free(w);
+    w = sim_disk_pop_batch(&d);
+    EXPECT(w == w3);
+    EXPECT(!sim_disk_next_batch(&d));
     sim_disk_apply(&d, w, &obs);
     sim_disk_write_free(w);
     EXPECT(d.n_log == 2 && d.log[1].term == 2 && d.hs.term == 2);
-    EXPECT(cn.appends == 4 && cn.truncates == 1 && cn.hard_states == 2);
+    EXPECT(cn.appends == 5 && cn.truncates == 2 && cn.hard_states == 3);
     sim_disk_close(&d);
 }
 
@@ -142,13 +153,15 @@ static void test_sim_disk_crash_keeps_completed_and_at_most_written(void)
         for (int i = 0; i < 4; i++) {
             e[i] = (struct craft_entry){1, (craft_index)i + 1, CRAFT_ENTRY_NORMAL, {"d", 1}};
         }
-        struct craft_output o1 = output(e, 2, 0, 1);
-        struct sim_disk_write *w = sim_disk_queue(&d, &o1, 10);
-        w = sim_disk_pop(&d);
+        struct craft_persist o1 = output(e, 2, 0, 1);
+        bool starts;
+        struct sim_disk_write *w = sim_disk_queue(&d, &o1, 1, &starts);
+        w = sim_disk_pop_batch(&d);
+        EXPECT(!sim_disk_next_batch(&d));
         sim_disk_apply(&d, w, NULL);
         sim_disk_write_free(w);
-        struct craft_output o2 = output(e + 2, 2, 0, 1);
-        sim_disk_queue(&d, &o2, 20);
+        struct craft_persist o2 = output(e + 2, 2, 0, 1);
+        sim_disk_queue(&d, &o2, 2, &starts);
         struct sim_disk_crash_report rep;
         sim_disk_crash(&d, &r, seed % 2 == 0, NULL, &rep);
         EXPECT(d.n_log >= 2 && d.n_log <= 4); /* completed survives; never more than written */

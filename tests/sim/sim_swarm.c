@@ -156,6 +156,8 @@ void sim_swarm_draw(uint64_t seed, unsigned nodes_forced, struct sim_params *p,
     if (snaps && p->compact_every == 0) {
         p->compact_every = pick(&r, 1, 2 * p->snapshot_every);
     }
+    /* An apply worker behind the node's loop (drawn last). */
+    p->apply_us_max = prng_chance(&r, 600000) ? pick(&r, 1, 20000) : 0;
 }
 
 static craft_id random_node(struct sim_cluster *c)

@@ -313,14 +313,14 @@ static void test_ack_must_match_leader_prefix(void)
         {.term = 1, .index = 1, .type = CRAFT_ENTRY_NORMAL},
         {.term = 2, .index = 2, .type = CRAFT_ENTRY_NORMAL},
     };
-    struct craft_output o;
+    struct craft_persist o;
     memset(&o, 0, sizeof o);
     o.entries = ents;
     o.n_entries = 2;
-    struct sim_disk_write *w = sim_disk_queue(&follower->disk, &o, 0);
-    (void)w;
+    bool starts;
+    (void)sim_disk_queue(&follower->disk, &o, 1, &starts);
     struct sim_disk_observer obs = sim_checks_observer(&ck);
-    struct sim_disk_write *popped = sim_disk_pop(&follower->disk);
+    struct sim_disk_write *popped = sim_disk_pop_batch(&follower->disk);
     sim_disk_apply(&follower->disk, popped, &obs);
     sim_disk_write_free(popped);
     /* Hashes must agree with the leader's mirror at index 1: rebuild it the way the disk does. */

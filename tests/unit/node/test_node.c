@@ -261,6 +261,43 @@ static void test_answer_without_persist_waits_for_earlier_write(void **state)
     node_destroy(n);
 }
 
+static size_t count_sent_in_term(const struct fake_env *e, uint32_t type, craft_term term)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < e->n_sent; i++) {
+        k += e->sent[i].type == type && e->sent[i].term == term;
+    }
+    return k;
+}
+
+/* One batch makes an acknowledgement of term 1 durable together with a newer leader's
+ * overwrite: the term-1 answer never held as such, and is dropped. */
+static void test_answer_of_ended_term_dropped(void **state)
+{
+    (void)state;
+    struct fake_env e;
+    craft_id voters[] = {1, 2, 3};
+    struct node *n = make_node(&e, 2, voters, 3);
+    struct craft_entry old[2] = {
+        {.term = 1, .index = 1, .type = CRAFT_ENTRY_NOOP},
+        {.term = 1, .index = 2, .type = CRAFT_ENTRY_NORMAL, .data = {"a", 1}},
+    };
+    struct craft_msg m = append_from_leader(1, 0, 0, old, 2);
+    node_on_msgs(n, &m, 1);
+    struct craft_entry repl[2] = {
+        {.term = 1, .index = 1, .type = CRAFT_ENTRY_NOOP},
+        {.term = 2, .index = 2, .type = CRAFT_ENTRY_NOOP},
+    };
+    struct craft_msg m2 = append_from_leader(2, 0, 0, repl, 2);
+    m2.from = 3;
+    node_on_msgs(n, &m2, 1);
+    assert_int_equal(count_sent(&e, CRAFT_MSG_APPEND_RESP), 0);
+    node_on_durable(n, e.seq); /* both writes at once */
+    assert_int_equal(count_sent_in_term(&e, CRAFT_MSG_APPEND_RESP, 1), 0);
+    assert_int_equal(count_sent_in_term(&e, CRAFT_MSG_APPEND_RESP, 2), 1);
+    node_destroy(n);
+}
+
 static void test_conflicting_suffix_rolled_back(void **state)
 {
     (void)state;
@@ -394,6 +431,7 @@ int main(void)
         cmocka_unit_test(test_proposal_result_goes_to_apply_with_cookie),
         cmocka_unit_test(test_ack_waits_for_durable),
         cmocka_unit_test(test_answer_without_persist_waits_for_earlier_write),
+        cmocka_unit_test(test_answer_of_ended_term_dropped),
         cmocka_unit_test(test_conflicting_suffix_rolled_back),
         cmocka_unit_test(test_follower_refuses_with_leader_hint),
         cmocka_unit_test(test_stale_read_goes_to_apply),

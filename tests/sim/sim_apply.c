@@ -1,0 +1,157 @@
+#include "sim_apply.h"
+
+#include <inttypes.h>
+#include <string.h>
+
+#include "node/node.h"
+#include "sim_cluster.h"
+#include "sim_mem.h"
+
+struct sim_apply_item {
+    struct sim_apply_item *next;
+    uint32_t kind;
+    struct craft_entry *entries; /* with cookies and bytes after them, one block */
+    uint64_t *cookies;
+    size_t n;
+    uint64_t cookie;
+    craft_index index;
+};
+
+static struct sim_apply_item *copy_item(const struct node_apply_item *it)
+{
+    size_t data = 0;
+    for (size_t i = 0; i < it->n; i++) {
+        data += it->entries[i].data.len;
+    }
+    size_t n = it->kind == NODE_APPLY_ENTRIES ? it->n : 0;
+    struct sim_apply_item *q = sim_xcalloc(
+        1, sizeof *q + n * (sizeof(struct craft_entry) + sizeof(uint64_t)) + data);
+    q->kind = it->kind;
+    q->cookie = it->cookie;
+    q->index = it->index;
+    q->n = n;
+    q->entries = (struct craft_entry *)(q + 1);
+    q->cookies = (uint64_t *)(q->entries + n);
+    char *bytes = (char *)(q->cookies + n);
+    for (size_t i = 0; i < n; i++) {
+        q->entries[i] = it->entries[i];
+        q->cookies[i] = it->cookies[i];
+        size_t len = it->entries[i].data.len;
+        if (len > 0) {
+            memcpy(bytes, it->entries[i].data.base, len);
+        }
+        q->entries[i].data.base = len > 0 ? bytes : NULL;
+        bytes += len;
+    }
+    return q;
+}
+
+static void run_entries(struct sim_cluster *c, struct sim_node *n, const struct craft_entry *ents,
+                        const uint64_t *cookies, size_t k)
+{
+    for (size_t i = 0; i < k && !sim_checks_failed(&c->checks); i++) {
+        const struct craft_entry *e = &ents[i];
+        sim_checks_apply(&c->checks, n, e);
+        sim_outcomes_check_result(c, n, e, cookies[i]);
+        if (c->healed && e->data.len > 0 && ((const char *)e->data.base)[0] == 'h') {
+            n->applied_new = true;
+        }
+    }
+    if (c->p.sm_flush_ppm > 0 && prng_chance(&c->rng_sm, c->p.sm_flush_ppm)) {
+        n->sm_durable_applied = n->applied;
+    }
+    n->applied_in_call = true;
+    sim_trace_add(&c->trace, c->now_us, SIM_TR_APPLY, (uint32_t)n->id, ents[0].index,
+                  ents[k - 1].index, 0);
+}
+
+static void run_read(struct sim_cluster *c, struct sim_node *n, uint64_t cookie,
+                     craft_index index)
+{
+    if (n->applied < index) {
+        sim_checks_fail(&c->checks, n->id, "read_run_early",
+                        "n%" PRIu64 " runs read %" PRIu64 " at index %" PRIu64
+                        " with its state machine at %" PRIu64,
+                        n->id, cookie, index, n->applied);
+    }
+}
+
+int sim_apply_submit(struct sim_cluster *c, struct sim_node *n,
+                     const struct node_apply_item *items, size_t k)
+{
+    if (c->p.apply_us_max == 0) {
+        for (size_t i = 0; i < k; i++) {
+            const struct node_apply_item *it = &items[i];
+            if (it->kind == NODE_APPLY_ENTRIES) {
+                run_entries(c, n, it->entries, it->cookies, it->n);
+            } else {
+                run_read(c, n, it->cookie, it->index);
+            }
+        }
+        return 0;
+    }
+    struct sim_apply_queue *q = &n->apply_q;
+    bool idle = q->head == NULL;
+    for (size_t i = 0; i < k; i++) {
+        struct sim_apply_item *copy = copy_item(&items[i]);
+        if (q->tail == NULL) {
+            q->head = copy;
+        } else {
+            q->tail->next = copy;
+        }
+        q->tail = copy;
+    }
+    if (idle) {
+        uint64_t delay = prng_below(&c->rng_sm, (uint64_t)c->p.apply_us_max + 1);
+        sim_heap_push(&c->heap, c->now_us + delay, SIM_EV_APPLY, (uint32_t)n->id, n->epoch, NULL);
+    }
+    return 0;
+}
+
+void sim_apply_on_event(struct sim_cluster *c, const struct sim_event *ev)
+{
+    struct sim_node *n = &c->nodes[ev->node];
+    if (!n->up || ev->arg != n->epoch) {
+        return;
+    }
+    /* One batch: what is queued now; items queued while it runs (none: the node hears of this
+     * batch only after it) form the next. */
+    struct sim_apply_item *it = n->apply_q.head;
+    n->apply_q.head = NULL;
+    n->apply_q.tail = NULL;
+    craft_index applied_before = n->applied;
+    while (it != NULL) {
+        struct sim_apply_item *next = it->next;
+        if (it->kind == NODE_APPLY_READ) {
+            run_read(c, n, it->cookie, it->index);
+        } else if (it->n > 0) {
+            run_entries(c, n, it->entries, it->cookies, it->n);
+        }
+        craft_free(it);
+        it = next;
+    }
+    sim_cluster_after_call(c, n, applied_before, CRAFT_IN_APPLIED);
+}
+
+void sim_apply_covered(struct sim_node *n, craft_index index)
+{
+    for (struct sim_apply_item *it = n->apply_q.head; it != NULL; it = it->next) {
+        while (it->kind == NODE_APPLY_ENTRIES && it->n > 0 && it->entries[0].index <= index) {
+            it->entries++;
+            it->cookies++;
+            it->n--;
+        }
+    }
+}
+
+void sim_apply_crash(struct sim_node *n)
+{
+    struct sim_apply_item *it = n->apply_q.head;
+    while (it != NULL) {
+        struct sim_apply_item *next = it->next;
+        craft_free(it);
+        it = next;
+    }
+    n->apply_q.head = NULL;
+    n->apply_q.tail = NULL;
+}
