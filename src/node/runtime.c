@@ -29,9 +29,9 @@ void craft_node_config_init(struct craft_node_config *cfg)
         return CRAFT_EINVAL;                                                                       \
     } while (0)
 
-/* Checks what a node cannot start with; copies the strings and lists into n. */
-static int check_config(struct craft_node *n, const struct craft_node_config *cfg,
-                        const struct craft_fsm_ops *fsm, char *errmsg, size_t errmsg_len)
+/* Checks the state machine and the config's values. */
+static int check_values(const struct craft_node_config *cfg, const struct craft_fsm_ops *fsm,
+                        char *errmsg, size_t errmsg_len)
 {
     if (fsm->apply == NULL) {
         FAIL("the state machine has no apply");
@@ -70,6 +70,13 @@ static int check_config(struct craft_node *n, const struct craft_node_config *cf
         FAIL("pending_bytes_max %llu: below entry_bytes_max",
              (unsigned long long)cfg->pending_bytes_max);
     }
+    return 0;
+}
+
+/* Checks the addresses and the bootstrap voters; the peers go into n's table. */
+static int check_members(struct craft_node *n, const struct craft_node_config *cfg, char *errmsg,
+                         size_t errmsg_len)
+{
     char why[160];
     if (rt_addr_parse(cfg->listen, true, n->listen_host, &n->listen_port, why, sizeof why) != 0) {
         FAIL("listen: %s", why);
@@ -103,8 +110,20 @@ static int check_config(struct craft_node *n, const struct craft_node_config *cf
         FAIL("voters: a bootstrap list names this node (%llu) too",
              (unsigned long long)cfg->id);
     }
+    return 0;
+}
 
-    /* The copies. */
+/* Checks what a node cannot start with; copies the strings and lists into n. */
+static int check_config(struct craft_node *n, const struct craft_node_config *cfg,
+                        const struct craft_fsm_ops *fsm, char *errmsg, size_t errmsg_len)
+{
+    int rv = check_values(cfg, fsm, errmsg, errmsg_len);
+    if (rv == 0) {
+        rv = check_members(n, cfg, errmsg, errmsg_len);
+    }
+    if (rv != 0) {
+        return rv;
+    }
     size_t dir_len = strlen(cfg->data_dir);
     n->data_dir = craft_malloc(dir_len + 1);
     n->voters = craft_calloc(cfg->n_voters > 0 ? cfg->n_voters : 1, sizeof(craft_id));
@@ -190,29 +209,16 @@ static int boot_node(struct craft_node *n, const struct storage_recovered *rec, 
     return 0;
 }
 
-int craft_node_create(const struct craft_node_config *cfg, const struct craft_fsm_ops *fsm,
-                      void *fsm_ctx, struct craft_node **out, char *errmsg, size_t errmsg_len)
+/* A node object with its config copied and checked; NULL (errmsg says why) on failure. */
+static struct craft_node *node_alloc(const struct craft_node_config *cfg,
+                                     const struct craft_fsm_ops *fsm, void *fsm_ctx, int *rv,
+                                     char *errmsg, size_t errmsg_len)
 {
-    char scratch[256];
-    struct storage_config sc;
-    struct storage_recovered rec;
-    struct craft_node *n;
-    int rv;
-
-    if (errmsg == NULL || errmsg_len == 0) {
-        errmsg = scratch;
-        errmsg_len = sizeof scratch;
-    }
-    errmsg[0] = '\0';
-    if (cfg == NULL || fsm == NULL || out == NULL) {
-        snprintf(errmsg, errmsg_len, "cfg, fsm and out are required");
-        return CRAFT_EINVAL;
-    }
-    *out = NULL;
-    n = craft_calloc(1, sizeof *n);
+    struct craft_node *n = craft_calloc(1, sizeof *n);
     if (n == NULL) {
         snprintf(errmsg, errmsg_len, "out of memory");
-        return CRAFT_ENOMEM;
+        *rv = CRAFT_ENOMEM;
+        return NULL;
     }
     n->cfg = *cfg;
     n->fsm = *fsm;
@@ -227,83 +233,136 @@ int craft_node_create(const struct craft_node_config *cfg, const struct craft_fs
     io_mutex_init(&n->wake_mu);
     io_mutex_init(&n->status_mu);
     rt_requests_init(&n->requests);
-    rv = rt_apply_init(n);
-    CRAFT_ASSERT(rv == 0);
-    rv = rt_queue_init(&n->queue);
-    if (rv != 0) {
+    *rv = rt_apply_init(n);
+    CRAFT_ASSERT(*rv == 0);
+    *rv = rt_queue_init(&n->queue);
+    if (*rv != 0) {
         snprintf(errmsg, errmsg_len, "out of memory");
-        goto fail_node;
+    } else {
+        *rv = check_config(n, cfg, fsm, errmsg, errmsg_len);
     }
+    if (*rv != 0) {
+        RT_LOG(n, CRAFT_LOG_ERROR, "create: %s", errmsg);
+        node_free(n);
+        return NULL;
+    }
+    return n;
+}
 
-    rv = check_config(n, cfg, fsm, errmsg, errmsg_len);
-    if (rv != 0) {
-        goto fail_node;
-    }
-    rv = io_fs_posix_create(n->data_dir, &n->fs);
+/* Opens the data directory and recovers it (the recovered entries are storage's until
+ * storage_recovered_release); restores the state machine from a recovered snapshot. */
+static int open_storage(struct craft_node *n, struct storage_recovered *rec, char *errmsg,
+                        size_t errmsg_len)
+{
+    struct storage_config sc;
+    int rv = io_fs_posix_create(n->data_dir, &n->fs);
     if (rv != 0) {
         snprintf(errmsg, errmsg_len, "data_dir %s: %s", n->data_dir, craft_strerror(rv));
-        goto fail_node;
+        return rv;
     }
     storage_config_init(&sc);
-    sc.node = cfg->id;
-    sc.cluster = cfg->cluster;
-    rv = storage_open(n->fs, &sc, &n->storage, &rec, errmsg, errmsg_len);
+    sc.node = n->cfg.id;
+    sc.cluster = n->cfg.cluster;
+    rv = storage_open(n->fs, &sc, &n->storage, rec, errmsg, errmsg_len);
     if (rv != 0) {
         goto fail_fs;
     }
-    if (rec.have_snapshot) {
-        rv = rt_snapshot_restore(n, &rec.snapshot, errmsg, errmsg_len);
+    if (rec->have_snapshot) {
+        rv = rt_snapshot_restore(n, &rec->snapshot, errmsg, errmsg_len);
         if (rv != 0) {
             goto fail_storage;
         }
     }
+    return 0;
+fail_storage:
+    storage_recovered_release(n->storage);
+    storage_close(n->storage);
+fail_fs:
+    io_fs_posix_destroy(n->fs);
+    return rv;
+}
 
-    rv = rt_loop_init(n);
+/* The loop with the transport, the node booted from rec, then the threads. On failure what was
+ * started is stopped and closed again (the node's own loop handles included). */
+static int start_runtime(struct craft_node *n, const struct storage_recovered *rec, char *errmsg,
+                         size_t errmsg_len)
+{
+    int rv = rt_loop_init(n);
     if (rv != 0) {
         snprintf(errmsg, errmsg_len, "cannot start an event loop");
-        goto fail_storage;
+        return rv;
     }
     rv = rt_net_start(n, errmsg, errmsg_len);
     if (rv != 0) {
-        goto fail_loop;
+        goto fail;
     }
     /* The node first (it calls nothing of its environment but timer_arm until the loop runs),
      * so the threads start with everything they read already set. */
-    rv = boot_node(n, &rec, errmsg, errmsg_len);
+    rv = boot_node(n, rec, errmsg, errmsg_len);
     if (rv != 0) {
-        goto fail_loop;
+        goto fail;
     }
     rv = rt_log_start(n);
     if (rv != 0) {
         snprintf(errmsg, errmsg_len, "cannot start the log writer: %s", craft_strerror(rv));
-        goto fail_loop;
+        goto fail;
     }
     rv = rt_apply_start(n);
     if (rv != 0) {
         snprintf(errmsg, errmsg_len, "cannot start the apply thread: %s", craft_strerror(rv));
-        goto fail_loop;
+        goto fail;
     }
-    storage_recovered_release(n->storage);
+    return 0;
+fail:
+    atomic_store(&n->closing, true);
+    rt_loop_abandon(n);
+    return rv;
+}
+
+int craft_node_create(const struct craft_node_config *cfg, const struct craft_fsm_ops *fsm,
+                      void *fsm_ctx, struct craft_node **out, char *errmsg, size_t errmsg_len)
+{
+    char scratch[256];
+    struct storage_recovered rec;
+    struct craft_node *n;
+    int rv;
+
+    if (errmsg == NULL || errmsg_len == 0) {
+        errmsg = scratch;
+        errmsg_len = sizeof scratch;
+    }
+    errmsg[0] = '\0';
+    if (cfg == NULL || fsm == NULL || out == NULL) {
+        snprintf(errmsg, errmsg_len, "cfg, fsm and out are required");
+        return CRAFT_EINVAL;
+    }
+    *out = NULL;
+    n = node_alloc(cfg, fsm, fsm_ctx, &rv, errmsg, errmsg_len);
+    if (n == NULL) {
+        return rv;
+    }
+    rv = open_storage(n, &rec, errmsg, errmsg_len);
+    if (rv != 0) {
+        goto fail_node;
+    }
+    rv = start_runtime(n, &rec, errmsg, errmsg_len);
+    storage_recovered_release(n->storage); /* the core copied what it keeps */
+    if (rv != 0) {
+        goto fail_storage;
+    }
     rt_status_refresh(n);
     rv = rt_loop_start(n);
     if (rv != 0) {
         snprintf(errmsg, errmsg_len, "cannot start the loop thread: %s", craft_strerror(rv));
-        goto fail_loop_released;
+        atomic_store(&n->closing, true);
+        rt_loop_abandon(n);
+        goto fail_storage;
     }
     *out = n;
     return 0;
 
-fail_loop:
-    storage_recovered_release(n->storage);
-fail_loop_released:
-    atomic_store(&n->closing, true);
-    rt_loop_abandon(n);
-    goto fail_storage_released;
 fail_storage:
-    storage_recovered_release(n->storage);
-fail_storage_released:
     storage_close(n->storage);
-fail_fs:
     io_fs_posix_destroy(n->fs);
 fail_node:
     RT_LOG(n, CRAFT_LOG_ERROR, "create: %s", errmsg);

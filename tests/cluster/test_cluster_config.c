@@ -110,6 +110,26 @@ static void test_node_config_refusals(void **state)
     snprintf(p.address, sizeof p.address, "[::1]:7003");
     assert_int_equal(craft_node_add_peer(n, &p), 0);
     assert_int_equal(craft_node_add_peer(n, &p), CRAFT_EEXIST);
+
+    /* A port in use fails after the loop and the transport began: all of it is undone. */
+    char other_dir[64] = "/tmp/craft-config-XXXXXX";
+    assert_non_null(mkdtemp(other_dir));
+    char busy[CRAFT_ADDRESS_MAX];
+    snprintf(busy, sizeof busy, "127.0.0.1:%u", (unsigned)craft_node_listen_port(n));
+    struct craft_node_config other;
+    base(&other);
+    other.log = quiet;
+    other.id = 3;
+    other.data_dir = other_dir;
+    other.listen = busy;
+    other.voters = NULL;
+    other.n_voters = 0;
+    struct craft_node *o = NULL;
+    assert_int_equal(craft_node_create(&other, &cl_fsm_ops, &fsm, &o, errmsg, sizeof errmsg),
+                     CRAFT_EIO);
+    assert_null(o);
+    assert_non_null(strstr(errmsg, "cannot listen"));
+    scratch_dir_remove(other_dir);
     craft_node_destroy(n);
     base(&cfg);
     cfg.log = quiet;
