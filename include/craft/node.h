@@ -66,14 +66,18 @@ struct craft_node_config {
     uint64_t entry_bytes_max;   /* a larger proposal is CRAFT_ETOOBIG */
     uint64_t pending_bytes_max; /* uncommitted payload bytes before proposals get CRAFT_EBUSY */
     struct craft_node_threads threads;
-    /* Log lines of this node go here (NULL: stderr), at this level and above. */
+    /* Log lines of this node go here (NULL: stderr), at this level and above (enum
+     * craft_log_level of log.h; lower is more severe). The transport and storage still log
+     * through the library's process-wide logger. */
     craft_node_log_fn log;
     void *log_ctx;
     int log_level; /* enum craft_log_level */
 };
 
 /* Fills cfg with defaults: election timeout 1000 ms, heartbeat 100 ms, snapshots every 100,000
- * entries, entries up to 1 MiB, the default thread layout; ids, addresses and data_dir empty. */
+ * entries, entries up to 1 MiB, 64 MiB pending, clock drift 500 ppm (lease reads off), the
+ * default thread layout, log lines of CRAFT_LOG_INFO and above to stderr; ids, addresses and
+ * data_dir empty. */
 void craft_node_config_init(struct craft_node_config *cfg);
 
 /* Opens (or creates) the data directory, recovers the log and the latest snapshot, restores the
