@@ -51,7 +51,7 @@ static void env_rollback(void *ctx, craft_index from)
     n->fsm.rollback(n->fsm_ctx, from);
 }
 
-/* The node's state changes into its log: role, term and leader, from the core's events. */
+/* The node's state changes: role, term and leader into its log, and the status copy. */
 static void env_stepped(void *ctx, const struct craft_input *in, int rv,
                         const struct craft_output *out)
 {
@@ -65,6 +65,11 @@ static void env_stepped(void *ctx, const struct craft_input *in, int rv,
                    craft_role_name((enum craft_role)e->role), (unsigned long long)e->term,
                    (unsigned long long)e->peer);
         }
+    }
+    if (out->n_events > 0) {
+        /* Role, leader or commit moved: the status copy follows before any outcome of this step
+         * reaches a caller, who may look at the status next (else once per loop turn). */
+        rt_status_refresh(n);
     }
 }
 
