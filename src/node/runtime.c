@@ -154,6 +154,7 @@ static void node_free(struct craft_node *n)
     io_mutex_close(&n->status_mu);
     io_mutex_close(&n->wake_mu);
     io_mutex_close(&n->peers_mu);
+    craft_free(n->msgs_in);
     craft_free(n->data_dir);
     craft_free(n->voters);
     craft_free(n);

@@ -26,6 +26,9 @@
 #define RT_PENDING_MAX 65536u
 /* Peers a node knows the addresses of: every member of a full configuration, twice over. */
 #define RT_PEERS_MAX (2 * (CRAFT_VOTERS_MAX + CRAFT_LEARNERS_MAX))
+/* Messages without entries (answers, votes, heartbeats) that arrived in one loop turn are handed
+ * to the node as one batch, up to this many. */
+#define RT_MSGS_BATCH_MAX 1024u
 /* A proposal's bytes plus what an AppendEntries frame carries around one entry must fit the
  * receiver's frame body limit; 4 KiB is far more than that overhead. */
 #define RT_FRAME_OVERHEAD 4096u
@@ -190,12 +193,15 @@ struct craft_node {
     uv_timer_t timer;
     uv_idle_t idle;       /* deferred work of the thread-less layouts */
     uv_prepare_t prepare; /* the status copy, once per loop turn */
+    uv_check_t check;     /* after the turn's I/O: the batch of arrived messages to the node */
     unsigned n_handles_open;
     struct io_thread loop_thread;
     bool loop_started;
     struct net_transport *transport;
     bool transport_open;
     struct node *node;
+    struct craft_msg *msgs_in; /* owned, RT_MSGS_BATCH_MAX: arrived, not yet handed over */
+    size_t n_msgs_in;
     bool node_dead; /* fatal or destroying: no more node_* calls */
     uint64_t durable_done; /* the newest seq handed to node_on_durable */
     craft_index applied_done;
@@ -246,6 +252,8 @@ CRAFT_MUST_CHECK int rt_net_start(struct craft_node *n, char *errmsg, size_t err
 void rt_net_send(void *ctx, const struct craft_msg *m);
 void rt_net_add_peer(struct craft_node *n, craft_id id);
 void rt_net_close(struct craft_node *n);
+/* Hands the messages batched this turn to the node (loop; the check handle's callback). */
+void rt_net_flush(struct craft_node *n);
 
 /* runtime_log.c: the log writer glue. */
 CRAFT_MUST_CHECK int rt_log_start(struct craft_node *n);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "runtime.h"
+#include "util/alloc.h"
 #include "util/assert.h"
 
 static void *loop_main(void *arg);
@@ -143,6 +144,13 @@ static void on_prepare(uv_prepare_t *h)
     rt_status_refresh(h->data);
 }
 
+/* ---- the messages of this turn, after its I/O ---- */
+
+static void on_check(uv_check_t *h)
+{
+    rt_net_flush(h->data);
+}
+
 /* ---- wake-ups from other threads ---- */
 
 void rt_wake_locked(struct craft_node *n)
@@ -164,6 +172,7 @@ static void on_handle_closed(uv_handle_t *h)
 static void shut_down(struct craft_node *n)
 {
     n->node_dead = true;
+    n->n_msgs_in = 0; /* arrived, never to be handled: Raft takes them for lost */
     uv_timer_stop(&n->timer);
     uv_idle_stop(&n->idle);
     rt_apply_stop(n);
@@ -182,6 +191,7 @@ static void shut_down(struct craft_node *n)
     uv_close((uv_handle_t *)&n->timer, on_handle_closed);
     uv_close((uv_handle_t *)&n->idle, on_handle_closed);
     uv_close((uv_handle_t *)&n->prepare, on_handle_closed);
+    uv_close((uv_handle_t *)&n->check, on_handle_closed);
     uv_close((uv_handle_t *)&n->wake, on_handle_closed);
 }
 
@@ -220,8 +230,14 @@ static void on_wake(uv_async_t *h)
 
 int rt_loop_init(struct craft_node *n)
 {
+    n->msgs_in = craft_calloc(RT_MSGS_BATCH_MAX, sizeof n->msgs_in[0]);
+    if (n->msgs_in == NULL) {
+        return CRAFT_ENOMEM;
+    }
     int rv = uv_loop_init(&n->loop);
     if (rv != 0) {
+        craft_free(n->msgs_in);
+        n->msgs_in = NULL;
         RT_LOG(n, CRAFT_LOG_ERROR, "uv_loop_init: %s", uv_strerror(rv));
         return CRAFT_ENOMEM;
     }
@@ -238,7 +254,12 @@ int rt_loop_init(struct craft_node *n)
     CRAFT_ASSERT(rv == 0);
     /* The status copy should not keep the loop alive by itself. */
     uv_unref((uv_handle_t *)&n->prepare);
-    n->n_handles_open = 4;
+    uv_check_init(&n->loop, &n->check);
+    n->check.data = n;
+    rv = uv_check_start(&n->check, on_check);
+    CRAFT_ASSERT(rv == 0);
+    uv_unref((uv_handle_t *)&n->check);
+    n->n_handles_open = 5;
     n->wake_open = true;
     return 0;
 }

@@ -1,5 +1,6 @@
 /* The transport glue: the node's messages go out as frames of group RT_GROUP; frames that arrive
- * are decoded by the transport and handed to the node, one message per frame. */
+ * are decoded by the transport and handed to the node: the plain ones of a loop turn in one
+ * batch (one step), an AppendEntries with entries at once (its entries live for the call). */
 #include <stdio.h>
 #include <string.h>
 
@@ -23,7 +24,32 @@ static void on_frame(void *ctx, craft_id peer, const struct wire_frame *f)
                (unsigned long long)peer, (unsigned long long)f->group);
         return;
     }
-    node_on_msgs(n->node, &f->msg, 1);
+    if (f->msg.type == CRAFT_MSG_APPEND && f->msg.append.n_entries > 0) {
+        /* Its entries live only for this call: hand it over now, after what came before it. */
+        rt_net_flush(n);
+        if (!n->node_dead) {
+            node_on_msgs(n->node, &f->msg, 1);
+        }
+        return;
+    }
+    /* A plain value: keep it for one step with the others of this turn. */
+    if (n->n_msgs_in == RT_MSGS_BATCH_MAX) {
+        rt_net_flush(n);
+    }
+    struct craft_msg *m = &n->msgs_in[n->n_msgs_in++];
+    *m = f->msg;
+    if (m->type == CRAFT_MSG_APPEND) {
+        m->append.entries = NULL;
+    }
+}
+
+void rt_net_flush(struct craft_node *n)
+{
+    size_t k = n->n_msgs_in;
+    n->n_msgs_in = 0;
+    if (k > 0 && !n->node_dead) {
+        node_on_msgs(n->node, n->msgs_in, k);
+    }
 }
 
 int rt_net_start(struct craft_node *n, char *errmsg, size_t errmsg_len)
