@@ -1,7 +1,8 @@
 # A thin wrapper over CMake. On a fresh Debian 12 machine, as root:
 #   make run    installs missing packages, builds, starts the main job
 #   make test   installs missing packages, builds, runs every test
-# Other targets: deps, build, asan, soak (SEEDS=, STEPS=), clean.
+# Other targets: deps, build, install (PREFIX=, default /usr/local), asan, soak (SEEDS=, STEPS=),
+# clean.
 
 BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
@@ -9,16 +10,17 @@ BUILD_TYPE ?= RelWithDebInfo
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 SEEDS ?= 10000
 STEPS ?= 10000
+PREFIX ?= /usr/local
 
 # Debian 12 packages the build and the tests use (README.md "Dependencies" says why each is here).
 # libc6-dev and libclang-rt-14-dev are only recommended by gcc and clang, and we install without
 # recommends, so they are listed: the C library headers and clang's sanitizer/libFuzzer runtimes.
 DEPS_PACKAGES := make cmake gcc libc6-dev clang libclang-rt-14-dev ninja-build libcmocka-dev \
-	libuv1-dev valgrind python3
+	libuv1-dev valgrind python3 pkg-config libraft-dev
 
 SIM := $(BUILD_DIR)/bin/craft-sim
 
-.PHONY: all deps configure build test run asan soak clean
+.PHONY: all deps configure build test run install asan soak clean
 
 all: build
 
@@ -41,11 +43,14 @@ deps:
 	apt-get update && apt-get install -y --no-install-recommends $$missing
 
 # Ninja is chosen only when the build tree is new, so a tree made with another generator still works.
+# The install prefix is given at configure time too, so the library directory suits it (Debian's
+# multiarch lib/<triplet> under /usr, lib elsewhere) and a later plain `cmake --install` agrees.
 configure: deps
 	@if [ -f $(BUILD_DIR)/CMakeCache.txt ]; then \
-		cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE); \
+		cmake -S . -B $(BUILD_DIR) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) -DCMAKE_INSTALL_PREFIX=$(PREFIX); \
 	else \
-		cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE); \
+		cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE) \
+			-DCMAKE_INSTALL_PREFIX=$(PREFIX); \
 	fi
 
 build: configure
@@ -54,6 +59,11 @@ build: configure
 test: build
 	bash tools/check_layers.sh $(BUILD_DIR)
 	cd $(BUILD_DIR) && ctest --output-on-failure --no-tests=error --parallel $(JOBS)
+
+# libcraft.a, libcraft.so (soname libcraft.so.<major>), include/craft/*.h and lib/pkgconfig/craft.pc
+# under PREFIX, e.g. make install PREFIX=$HOME/.local
+install: build
+	cmake --install $(BUILD_DIR) --prefix $(PREFIX)
 
 # The main job. Until craftd exists it is a visible simulator run: elections and commits as they happen.
 run: build

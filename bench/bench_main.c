@@ -5,28 +5,38 @@
 #include <string.h>
 
 #include "bench_core.h"
+#include "bench_peer.h"
 #include "bench_wal.h"
 
 static void usage(FILE *to)
 {
-    fprintf(to, "usage: craft-bench <subcommand> [options]\n"
-                "\n"
-                "subcommands:\n"
-                "  core [--quick]   three cores in one thread, durable-at-once persistence:\n"
-                "                   core.one_writer (commits/s), core.batch64 and\n"
-                "                   core.batch1024 (entries/s), membership-change latency;\n"
-                "                   core.snapshot_install (MB/s): a 64 MiB snapshot streamed\n"
-                "                   and installed on the real disk (a temp dir under /tmp),\n"
-                "                   beside the disk's limit ('.limit_mb_per_s', '.ratio');\n"
-                "                   --quick runs a tiny count and a 4 MiB snapshot\n"
-                "  wal [--quick]    the WAL on the real file system (a temp dir under /tmp):\n"
-                "                   appends/s and MB/s for 64 B, 1 KiB, 16 KiB entries in batches\n"
-                "                   of 1, 16, 256, each beside raw pwrite + fdatasync ('.raw',\n"
-                "                   '.ratio' = wal/raw); wal.recover_1gib (s) and wal.recover_rate\n"
-                "                   (GiB/s) for opening a warm 1 GiB log\n"
-                "\n"
-                "Every figure prints as '<name> <value> <unit>', then '<name>.target' and\n"
-                "'<name>.ratio' (value / target).\n");
+    fprintf(to,
+            "usage: craft-bench <subcommand> [options]\n"
+            "\n"
+            "subcommands:\n"
+            "  core [--quick]   three cores in one thread, durable-at-once persistence:\n"
+            "                   core.one_writer (commits/s), core.batch64 and\n"
+            "                   core.batch1024 (entries/s), membership-change latency;\n"
+            "                   core.snapshot_install (MB/s): a 64 MiB snapshot streamed\n"
+            "                   and installed on the real disk (a temp dir under /tmp),\n"
+            "                   beside the disk's limit ('.limit_mb_per_s', '.ratio');\n"
+            "                   --quick runs a tiny count and a 4 MiB snapshot\n"
+            "  wal [--quick]    the WAL on the real file system (a temp dir under /tmp):\n"
+            "                   appends/s and MB/s for 64 B, 1 KiB, 16 KiB entries in batches\n"
+            "                   of 1, 16, 256, each beside raw pwrite + fdatasync ('.raw',\n"
+            "                   '.ratio' = wal/raw); wal.recover_1gib (s) and wal.recover_rate\n"
+            "                   (GiB/s) for opening a warm 1 GiB log\n"
+            "  libraft [--quick] the peer: canonical raft (libraft-dev) with its own libuv\n"
+            "                   disk and TCP io, three servers on 127.0.0.1 (temp dirs under\n"
+            "                   /tmp): libraft.proposers<K> (commits/s), .p50, .p99 (us) for\n"
+            "                   K = 1, 16, 256 proposals outstanding; beside them\n"
+            "                   limit.fdatasync.p50 (4 KiB append + fdatasync) and\n"
+            "                   limit.loopback_rtt.p50 (64-byte TCP ping-pong on libuv), us;\n"
+            "                   --quick runs 0.25 s per K; --default-snapshots lets libraft\n"
+            "                   snapshot every 1,024 entries, its default (libraft_snapshots.*)\n"
+            "\n"
+            "Every figure prints as '<name> <value> <unit>', then '<name>.target' and\n"
+            "'<name>.ratio' (value / target).\n");
 }
 
 static int run_core(int argc, char **argv)
@@ -59,6 +69,24 @@ static int run_wal(int argc, char **argv)
     return bench_wal_run(quick);
 }
 
+static int run_libraft(int argc, char **argv)
+{
+    bool quick = false;
+    bool default_snapshots = false;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) {
+            quick = true;
+        } else if (strcmp(argv[i], "--default-snapshots") == 0) {
+            default_snapshots = true;
+        } else {
+            fprintf(stderr, "craft-bench libraft: unknown option '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    return bench_peer_run(quick, default_snapshots);
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -70,6 +98,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "wal") == 0) {
         return run_wal(argc - 2, argv + 2);
+    }
+    if (strcmp(argv[1], "libraft") == 0) {
+        return run_libraft(argc - 2, argv + 2);
     }
     fprintf(stderr, "craft-bench: unknown subcommand '%s'\n", argv[1]);
     usage(stderr);

@@ -367,8 +367,10 @@ size_t craft_core_progress(const struct craft_core *core, struct craft_progress_
                            size_t n_max);
 
 /* What a snapshot of the state machine at index covers: the entry's term and the configuration
- * in force there. For the node about to take one (index at most the applied one). Returns 0,
- * CRAFT_ECOMPACTED (index below what the core holds) or CRAFT_EINVAL (index past applied). */
+ * in force there. For the node about to take one: index at most the commit index (a node hands
+ * committed entries to its state machine ahead of reporting them applied, and asks for the
+ * snapshot's meta when it queues the snapshot behind them). Returns 0, CRAFT_ECOMPACTED (index
+ * below what the core holds) or CRAFT_EINVAL (index 0 or past the commit index). */
 CRAFT_MUST_CHECK int craft_core_snapshot_meta(const struct craft_core *core, craft_index index,
                                               struct craft_snapshot_meta *out);
 

@@ -10,8 +10,8 @@
 
 int snapshot_meta_at(const struct craft_core *c, craft_index index, struct craft_snapshot_meta *out)
 {
-    if (index == 0 || index > c->applied || index > log_last_index(&c->log)) {
-        return CRAFT_EINVAL; /* the state machine does not hold it, or its term is unknown */
+    if (index == 0 || index > c->commit || index > log_last_index(&c->log)) {
+        return CRAFT_EINVAL; /* not committed, so not fixed yet */
     }
     if (index < log_first_index(&c->log) - 1) {
         return CRAFT_ECOMPACTED;

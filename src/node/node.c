@@ -63,6 +63,13 @@ void node_fail(struct node *n, int rv)
     }
 }
 
+void node_config_init(struct node_config *cfg)
+{
+    craft_core_config_init(&cfg->core);
+    cfg->snapshot_every = 0;
+    cfg->log_trailing = NODE_NEVER_COMPACT;
+}
+
 int node_create(const struct node_config *cfg, const struct craft_core_boot *boot,
                 const struct node_env *env, struct node **out)
 {
@@ -75,6 +82,8 @@ int node_create(const struct node_config *cfg, const struct craft_core_boot *boo
     n->env = *env;
     n->election_timeout_ms_max = cfg->core.election_timeout_ms_max;
     n->heartbeat_interval_ms = cfg->core.heartbeat_interval_ms;
+    n->snapshot_every = cfg->snapshot_every;
+    n->log_trailing = cfg->log_trailing;
     int rv = craft_core_create(&cfg->core, boot, &n->core);
     if (rv != 0) {
         craft_free(n);
@@ -142,6 +151,7 @@ void node_on_applied(struct node *n, craft_index index)
     struct craft_input in = {.type = CRAFT_IN_APPLIED};
     in.applied.index = index;
     (void)node_step(n, &in);
+    node_snapshot_settle(n);
 }
 
 const struct craft_core *node_core(const struct node *n)

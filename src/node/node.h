@@ -21,6 +21,9 @@ enum node_apply_kind {
     NODE_APPLY_ENTRIES = 1,
     /* A read is safe: run it (the state machine holds everything up to index now). */
     NODE_APPLY_READ = 2,
+    /* Save a snapshot: the state machine holds exactly the entries up to meta->index now (the
+     * item comes right after that entry). node_on_snapshot_saved reports how it went. */
+    NODE_APPLY_SNAPSHOT = 3,
 };
 
 struct node_apply_item {
@@ -30,6 +33,7 @@ struct node_apply_item {
     size_t n;
     uint64_t cookie;   /* NODE_APPLY_READ: the read request */
     craft_index index; /* NODE_APPLY_READ: its read index */
+    const struct craft_snapshot_meta *meta; /* NODE_APPLY_SNAPSHOT; borrowed for the call */
 };
 
 /* What the node needs from the world. All calls are made on the node's thread; completions
@@ -58,6 +62,9 @@ struct node_env {
      * through node_input): stream a snapshot, or read entries from storage for a follower. */
     void (*snapshot_send)(void *ctx, const struct craft_snapshot_send *s);
     void (*fetch)(void *ctx, const struct craft_fetch *f);
+    /* A snapshot the node saved is known to the core: storage may drop the log it covers
+     * (storage_snapshot_taken, on the log writer's side). Required with snapshot_every. */
+    void (*snapshot_taken)(void *ctx, const struct craft_snapshot_meta *m);
     /* Optional, for tests that check every step: before the core steps; after it steps (before
      * its output is carried out); after the output was carried out (out still valid). */
     void (*before_step)(void *ctx, const struct craft_input *in);
@@ -70,7 +77,18 @@ struct node_env {
 
 struct node_config {
     struct craft_core_config core; /* voters borrowed until node_create returns */
+    /* Snapshots: one at every multiple of snapshot_every of the log index (0: never), so nodes
+     * snapshot the same points; afterwards the memory log keeps log_trailing entries below the
+     * snapshot's index for followers just behind (NODE_NEVER_COMPACT: the environment compacts
+     * through node_input itself). */
+    uint64_t snapshot_every;
+    uint64_t log_trailing;
 };
+
+#define NODE_NEVER_COMPACT UINT64_MAX
+
+/* Fills cfg with defaults: the core's (craft_core_config_init), no snapshots, no compaction. */
+void node_config_init(struct node_config *cfg);
 
 /* Creates the node over env (copied) with its core booted from boot (NULL: empty), and arms
  * its timer for now: the core's clock starts at the first node_on_timer. No env call but
@@ -87,6 +105,9 @@ void node_on_msgs(struct node *n, const struct craft_msg *msgs, size_t k);
 void node_on_durable(struct node *n, uint64_t seq);
 /* The state machine has run every apply item up to the entry of index (reads in between). */
 void node_on_applied(struct node *n, craft_index index);
+/* The NODE_APPLY_SNAPSHOT item of m ended: rv 0 when the snapshot is durable in the snapshot
+ * store, else why not (the node tries again at the next multiple). */
+void node_on_snapshot_saved(struct node *n, const struct craft_snapshot_meta *m, int rv);
 
 /* Requests: a cookie names the request in env->complete, which runs exactly once per request,
  * from inside this call when it is refused at once. They return 0 when the request was taken,

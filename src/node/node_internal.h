@@ -48,6 +48,12 @@ struct node {
     struct node_change_wait change;
     struct node_transfer_wait transfer;
     uint64_t timer_at_ms; /* when the timer is armed for (0: not armed) */
+    /* Snapshots (node_snapshot.c). */
+    uint64_t snapshot_every;
+    uint64_t log_trailing;
+    bool snapshot_saving;            /* a NODE_APPLY_SNAPSHOT item is out */
+    bool snapshot_ready;             /* saved, told to the core once applied reaches it */
+    struct craft_snapshot_meta saved; /* that snapshot */
 };
 
 /* Steps the core with in and carries out the output; returns the step's result. */
@@ -62,5 +68,11 @@ void node_requests_after_step(struct node *n);
 void node_complete(struct node *n, uint64_t cookie, int status, craft_index index,
                    craft_term term);
 void node_writes_free(struct node *n);
+/* Hands committed entries to apply, with a snapshot item after the first multiple of
+ * snapshot_every among them when one is due (node_snapshot.c). Returns 0 or the env's error. */
+int node_snapshot_hand_over(struct node *n, const struct craft_entry *entries,
+                            const uint64_t *cookies, size_t k);
+/* Feeds a saved snapshot to the core once the applied index reaches it. */
+void node_snapshot_settle(struct node *n);
 
 #endif

@@ -106,6 +106,10 @@ static void persist(struct node *n, const struct craft_output *out)
         }
     }
     for (size_t i = 0; i < out->n_msgs_after_persist; i++) {
+#ifdef CRAFT_MUTATION_NODE_ANSWER_BEFORE_WRITE
+        n->env.send(n->env.ctx, &out->msgs_after_persist[i]); /* mutation: not held */
+        continue;
+#endif
         if (hold(w, &out->msgs_after_persist[i]) != 0) {
             node_fail(n, CRAFT_ENOMEM);
             return;
@@ -131,6 +135,9 @@ void node_on_durable(struct node *n, uint64_t seq)
         struct node_write *w = &n->writes[n->writes_head];
         for (size_t i = 0; i < w->n_held; i++) {
             const struct craft_msg *m = w->held[i];
+#ifdef CRAFT_MUTATION_NODE_STALE_ANSWER_SENT
+            st.term = m->term; /* mutation: answers of an ended term go out too */
+#endif
             if (m->term == st.term) {
                 n->env.send(n->env.ctx, m);
             }
@@ -173,6 +180,12 @@ static const uint64_t *match_cookies(struct node *n, const struct craft_output *
         if (r->status == 0 && k > 0 && r->index >= first && r->index < first + k &&
             out->committed[r->index - first].term == r->term) {
             n->apply_cookies[r->index - first] = r->cookie;
+#ifdef CRAFT_MUTATION_NODE_RESULT_MISROUTED
+            if (r->index > first) { /* mutation: the result goes with the entry before */
+                n->apply_cookies[r->index - first] = 0;
+                n->apply_cookies[r->index - first - 1] = r->cookie;
+            }
+#endif
         } else {
             node_complete(n, r->cookie, r->status, r->index, r->term);
         }
@@ -188,11 +201,7 @@ static void apply(struct node *n, const struct craft_output *out)
         return;
     }
     if (out->n_committed > 0) {
-        struct node_apply_item item = {.kind = NODE_APPLY_ENTRIES};
-        item.entries = out->committed;
-        item.cookies = cookies;
-        item.n = out->n_committed;
-        int rv = n->env.apply_submit(n->env.ctx, &item, 1);
+        int rv = node_snapshot_hand_over(n, out->committed, cookies, out->n_committed);
         if (rv != 0) {
             node_fail(n, rv);
             return;

@@ -168,7 +168,10 @@ static int boot_node(struct craft_node *n, const struct storage_recovered *rec, 
     struct node_env env;
     uint64_t seed = 0;
 
-    craft_core_config_init(&nc.core);
+    /* No snapshots yet (node_config_init's default), whatever cfg.snapshot_every says: a node
+     * whose log starts at a snapshot must stream it (and serve fetches) to a follower behind
+     * it, and this runtime does neither yet. */
+    node_config_init(&nc);
     nc.core.id = n->cfg.id;
     nc.core.voters = n->voters;
     nc.core.n_voters = n->cfg.n_voters;

@@ -208,6 +208,7 @@ static int run_batches(struct craft_node *n, struct rt_apply_batch *b, craft_ind
             if (it->kind == NODE_APPLY_ENTRIES) {
                 rv = apply_entries(n, it, applied);
             } else {
+                /* NODE_APPLY_SNAPSHOT never comes: boot_node leaves snapshot_every at 0. */
                 CRAFT_ASSERT(it->kind == NODE_APPLY_READ);
                 run_read(n, it);
             }

@@ -15,6 +15,8 @@ struct sim_apply_item {
     size_t n;
     uint64_t cookie;
     craft_index index;
+    struct craft_snapshot_meta meta; /* NODE_APPLY_SNAPSHOT */
+    bool covered; /* NODE_APPLY_SNAPSHOT: an installed snapshot reaches past it */
 };
 
 static struct sim_apply_item *copy_item(const struct node_apply_item *it)
@@ -29,6 +31,9 @@ static struct sim_apply_item *copy_item(const struct node_apply_item *it)
     q->kind = it->kind;
     q->cookie = it->cookie;
     q->index = it->index;
+    if (it->kind == NODE_APPLY_SNAPSHOT) {
+        q->meta = *it->meta;
+    }
     q->n = n;
     q->entries = (struct craft_entry *)(q + 1);
     q->cookies = (uint64_t *)(q->entries + n);
@@ -84,6 +89,8 @@ int sim_apply_submit(struct sim_cluster *c, struct sim_node *n,
             const struct node_apply_item *it = &items[i];
             if (it->kind == NODE_APPLY_ENTRIES) {
                 run_entries(c, n, it->entries, it->cookies, it->n);
+            } else if (it->kind == NODE_APPLY_SNAPSHOT) {
+                sim_snap_save(c, n, it->meta);
             } else {
                 run_read(c, n, it->cookie, it->index);
             }
@@ -122,20 +129,34 @@ void sim_apply_on_event(struct sim_cluster *c, const struct sim_event *ev)
     craft_index applied_before = n->applied;
     while (it != NULL) {
         struct sim_apply_item *next = it->next;
+        if (!n->up || n->epoch != ev->arg) {
+            craft_free(it); /* the node stopped during this batch */
+            it = next;
+            continue;
+        }
         if (it->kind == NODE_APPLY_READ) {
             run_read(c, n, it->cookie, it->index);
+        } else if (it->kind == NODE_APPLY_SNAPSHOT && it->covered) {
+            sim_cluster_snapshot_saved(c, n, &it->meta, CRAFT_ESTALE);
+        } else if (it->kind == NODE_APPLY_SNAPSHOT) {
+            sim_snap_save(c, n, &it->meta);
         } else if (it->n > 0) {
             run_entries(c, n, it->entries, it->cookies, it->n);
         }
         craft_free(it);
         it = next;
     }
-    sim_cluster_after_call(c, n, applied_before, CRAFT_IN_APPLIED);
+    if (n->up && n->epoch == ev->arg) {
+        sim_cluster_after_call(c, n, applied_before, CRAFT_IN_APPLIED);
+    }
 }
 
 void sim_apply_covered(struct sim_node *n, craft_index index)
 {
     for (struct sim_apply_item *it = n->apply_q.head; it != NULL; it = it->next) {
+        if (it->kind == NODE_APPLY_SNAPSHOT && it->meta.index <= index) {
+            it->covered = true; /* its state is gone: the node hears it was not saved */
+        }
         while (it->kind == NODE_APPLY_ENTRIES && it->n > 0 && it->entries[0].index <= index) {
             it->entries++;
             it->cookies++;

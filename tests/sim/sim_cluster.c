@@ -172,7 +172,11 @@ static bool start_node(struct sim_cluster *c, struct sim_node *n)
     if (!open_storage(c, n, &boot)) {
         return false;
     }
-    struct node_config ncfg = {.core = cfg};
+    struct node_config ncfg;
+    node_config_init(&ncfg);
+    ncfg.core = cfg;
+    ncfg.snapshot_every = c->p.snapshot_every;
+    ncfg.log_trailing = c->p.node_compacts ? c->p.node_log_trailing : NODE_NEVER_COMPACT;
     struct node_env env = sim_node_env(n);
     n->cluster = c;
     n->log_seq = 0;
@@ -583,9 +587,24 @@ int sim_cluster_feed(struct sim_cluster *c, struct sim_node *n, const struct cra
     return rv;
 }
 
+void sim_cluster_snapshot_saved(struct sim_cluster *c, struct sim_node *n,
+                                const struct craft_snapshot_meta *m, int rv)
+{
+    craft_index applied_before = n->applied;
+    n->applied_in_call = false;
+    node_on_snapshot_saved(n->node, m, rv);
+    sim_cluster_after_call(c, n, applied_before, CRAFT_IN_SNAPSHOT_TAKEN);
+}
+
 void sim_cluster_after_call(struct sim_cluster *c, struct sim_node *n, craft_index applied_before,
                             uint32_t in_type)
 {
+    if (n->up && n->fail_pending != 0) {
+        int rv = n->fail_pending;
+        n->fail_pending = 0;
+        sim_cluster_fail_stop(c, n, rv);
+        return;
+    }
     /* Now and then a compaction request comes before the state machine has reported what it
      * applied (a snapshot racing the apply loop): the core must cap it at the applied index it
      * was told (compact_bounds). A function of the state, so no generator moves. */
@@ -599,7 +618,6 @@ void sim_cluster_after_call(struct sim_cluster *c, struct sim_node *n, craft_ind
         node_on_applied(n->node, n->applied);
     }
     if (n->up && n->applied > applied_before && in_type != CRAFT_IN_COMPACT) {
-        sim_snap_after_apply(c, n); /* the view is taken before compaction drops its point */
         sim_compact_after_apply(c, n);
     }
 }

@@ -111,6 +111,9 @@ int sim_cluster_feed(struct sim_cluster *c, struct sim_node *n, const struct cra
  * it. */
 void sim_cluster_after_call(struct sim_cluster *c, struct sim_node *n, craft_index applied_before,
                             uint32_t in_type);
+/* Tells n's node how the save of snapshot m went (rv), then as sim_cluster_after_call. */
+void sim_cluster_snapshot_saved(struct sim_cluster *c, struct sim_node *n,
+                                const struct craft_snapshot_meta *m, int rv);
 /* Proposes one command at node id; CRAFT_ENOTLEADER if it is down. */
 int sim_cluster_propose(struct sim_cluster *c, craft_id id, const void *data, size_t len,
                         struct sim_feed_result *res);

@@ -61,6 +61,9 @@ struct sim_node {
     uint64_t log_seq;              /* the last log submission's number, in this life */
     bool applied_in_call;          /* entries were applied during the current node call */
     struct sim_apply_queue apply_q; /* apply items not yet run (sim_apply.c) */
+    /* A storage call made from inside the node's call failed: the node stops once that call
+     * returns (sim_cluster_after_call), never under its feet. */
+    int fail_pending;
     /* local_us = offset + global_us * rate_ppm / 1e6; runs while the node is down too. */
     uint64_t clock_offset_us;
     uint64_t clock_rate_ppm;
@@ -94,7 +97,6 @@ struct sim_node {
      * index at its last flush survives; the node boots with it (boot.applied). */
     craft_index sm_durable_applied;
     /* Snapshots (sim_snap.c, sim_snap_stream.c): a build under way, the streams out and in. */
-    bool snap_building;
     uint32_t snap_gen;
     struct sim_snap_tx snap_tx[SIM_NODES_MAX + 1];
     struct sim_snap_rx snap_rx;

@@ -154,6 +154,15 @@ static int env_apply_submit(void *ctx, const struct node_apply_item *items, size
     return sim_apply_submit(n->cluster, n, items, k);
 }
 
+static void env_snapshot_taken(void *ctx, const struct craft_snapshot_meta *m)
+{
+    struct sim_node *n = ctx;
+    int rv = sim_snap_drop_prefix(n->cluster, n, m);
+    if (rv != 0 && n->fail_pending == 0) {
+        n->fail_pending = rv;
+    }
+}
+
 static void env_complete(void *ctx, uint64_t cookie, const struct craft_result *r)
 {
     struct sim_node *n = ctx;
@@ -246,6 +255,7 @@ struct node_env sim_node_env(struct sim_node *n)
         .log_submit = env_log_submit,
         .apply_submit = env_apply_submit,
         .complete = env_complete,
+        .snapshot_taken = env_snapshot_taken,
         .before_step = env_before_step,
         .stepped = env_stepped,
         .carried_out = env_carried_out,

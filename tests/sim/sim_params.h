@@ -124,6 +124,10 @@ struct sim_params {
      * snapshot_pad_max bytes; streams go in chunks of snap_chunk_bytes, snap_window of them in
      * flight, resent after snap_resend_us without progress and given up after snap_stall_us. */
     uint32_t snapshot_every;
+    /* The node compacts its memory log after each snapshot it takes, keeping this many entries
+     * below it (node_config.log_trailing), when node_compacts; else only compact_every does. */
+    bool node_compacts;
+    uint32_t node_log_trailing;
     uint32_t snapshot_pad_max;
     uint32_t snap_chunk_bytes;
     uint32_t snap_window;

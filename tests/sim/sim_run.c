@@ -60,9 +60,10 @@ static void report(const struct sim_cluster *c, const struct sim_run_options *op
     fprintf(f, "  member: n_voters_start=%u member_us=%u..%u change_after_leader=%u small=%d\n",
             p->n_voters_start, p->member_us_min, p->member_us_max, p->change_after_leader_ppm,
             p->member_small);
-    fprintf(f, "  snapshots: every=%u pad_max=%u chunk=%u window=%u resend_us=%u stall_us=%u\n",
+    fprintf(f, "  snapshots: every=%u pad_max=%u chunk=%u window=%u resend_us=%u stall_us=%u "
+               "node_compacts=%d trailing=%u\n",
             p->snapshot_every, p->snapshot_pad_max, p->snap_chunk_bytes, p->snap_window,
-            p->snap_resend_us, p->snap_stall_us);
+            p->snap_resend_us, p->snap_stall_us, p->node_compacts, p->node_log_trailing);
     fprintf(f, "  nodes:\n");
     sim_cluster_print_status(c, f);
     fprintf(f, "  trace tail (last %d events):\n", SIM_TRACE_TAIL_SHOWN);

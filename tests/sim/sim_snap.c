@@ -69,38 +69,23 @@ static bool check_meta(struct sim_cluster *c, struct sim_node *n, const struct c
     return true;
 }
 
-void sim_snap_after_apply(struct sim_cluster *c, struct sim_node *n)
+void sim_snap_save(struct sim_cluster *c, struct sim_node *n, const struct craft_snapshot_meta *m)
 {
-    if (c->p.snapshot_every == 0 || !n->up || n->snap_building) {
+    if (m->index != n->applied) {
+        sim_checks_fail(&c->checks, n->id, "snapshot_state_wrong",
+                        "n%" PRIu64 " saves a snapshot up to %" PRIu64
+                        " with its state machine at %" PRIu64,
+                        n->id, m->index, n->applied);
         return;
     }
-    struct craft_core_status st;
-    craft_core_status(n->core, &st);
-    craft_index at = st.applied / c->p.snapshot_every * c->p.snapshot_every;
-    if (at == 0 || at <= st.snapshot_index || at > n->n_log) {
+    if (!check_meta(c, n, m)) {
         return;
     }
-    struct craft_snapshot_meta meta;
-    int rv = craft_core_snapshot_meta(n->core, at, &meta);
-    if (rv == CRAFT_ECOMPACTED) {
-        return; /* compacted while a build ran: the next multiple will do */
-    }
-    if (rv != 0) {
-        sim_checks_fail(&c->checks, n->id, "snapshot_meta",
-                        "n%" PRIu64 " craft_core_snapshot_meta(%" PRIu64 ") with applied %" PRIu64
-                        " and first index %" PRIu64 ": %s",
-                        n->id, at, st.applied, st.first_index, craft_errname(rv));
-        return;
-    }
-    if (!check_meta(c, n, &meta)) {
-        return;
-    }
-    /* The point-in-time view is taken now; writing it takes a while, off the core's step. */
+    /* The point-in-time view is taken now; writing it takes a while, off the node's thread. */
     struct sim_snap_build *b = sim_xmalloc(sizeof *b);
-    b->meta = meta;
-    b->prefix = n->log[at - 1].prefix;
+    b->meta = *m;
+    b->prefix = n->log[m->index - 1].prefix;
     b->epoch = n->epoch;
-    n->snap_building = true;
     uint64_t delay = prng_range(&c->rng_disk, c->p.disk_us_min, 4 * (uint64_t)c->p.disk_us_max + 1);
     sim_heap_push(&c->heap, c->now_us + delay, SIM_EV_SNAP_BUILT, (uint32_t)n->id, 0, b);
 }
@@ -137,15 +122,13 @@ static int write_file(struct sim_cluster *c, struct sim_node *n, const struct si
 
 /* Lets storage drop the WAL prefix the snapshot covers. Not in seeds with the bit-flip fault: it
  * targets a closed segment, which the drop could remove before a restart finds the damage. */
-static void drop_prefix(struct sim_cluster *c, struct sim_node *n, const struct craft_snapshot_meta *m)
+int sim_snap_drop_prefix(struct sim_cluster *c, struct sim_node *n,
+                         const struct craft_snapshot_meta *m)
 {
     if (c->p.bitflip) {
-        return;
+        return 0;
     }
-    int rv = storage_snapshot_taken(n->st, m);
-    if (rv != 0) {
-        sim_cluster_fail_stop(c, n, rv);
-    }
+    return storage_snapshot_taken(n->st, m);
 }
 
 void sim_snap_on_built(struct sim_cluster *c, const struct sim_event *ev)
@@ -156,27 +139,22 @@ void sim_snap_on_built(struct sim_cluster *c, const struct sim_event *ev)
         craft_free(b);
         return;
     }
-    n->snap_building = false;
     int rv = write_file(c, n, b);
     if (rv != 0) {
         /* A disk fault: the temporary file is gone or left for the next open; no harm done, the
-         * next apply past the mark tries again. */
+         * node tries again at the next multiple. */
         sim_trace_add(&c->trace, c->now_us, SIM_TR_STORAGE, (uint32_t)n->id, SIM_STORAGE_SNAPSHOT,
                       b->meta.index, (uint64_t)(int64_t)rv);
-        craft_free(b);
-        return;
+    } else {
+        struct sim_disk_observer obs = sim_checks_observer(&c->checks);
+        sim_disk_cover(&n->disk, b->meta.index, b->meta.term, &obs);
+        sim_trace_add(&c->trace, c->now_us, SIM_TR_STORAGE, (uint32_t)n->id, SIM_STORAGE_SNAPSHOT,
+                      b->meta.index, 0);
+        c->work.snapshots_taken++;
     }
-    struct sim_disk_observer obs = sim_checks_observer(&c->checks);
-    sim_disk_cover(&n->disk, b->meta.index, b->meta.term, &obs);
-    sim_trace_add(&c->trace, c->now_us, SIM_TR_STORAGE, (uint32_t)n->id, SIM_STORAGE_SNAPSHOT,
-                  b->meta.index, 0);
-    struct craft_input in = {.type = CRAFT_IN_SNAPSHOT_TAKEN};
-    in.snapshot_taken.meta = &b->meta;
-    sim_cluster_feed(c, n, &in, NULL);
-    c->work.snapshots_taken++;
-    if (n->up) {
-        drop_prefix(c, n, &b->meta);
-    }
+    /* The node tells the core once its applied index reaches the snapshot, then asks storage
+     * to drop the log it covers (sim_snap_drop_prefix) and compacts. */
+    sim_cluster_snapshot_saved(c, n, &b->meta, rv);
     craft_free(b);
 }
 
@@ -247,7 +225,10 @@ int sim_snap_install(struct sim_cluster *c, struct sim_node *n, craft_id from, c
         c->work.snapshots_installed++;
     }
     if (rv == 0 && n->up) {
-        drop_prefix(c, n, meta);
+        int drop = sim_snap_drop_prefix(c, n, meta);
+        if (drop != 0) {
+            sim_cluster_fail_stop(c, n, drop);
+        }
     }
     return rv;
 }

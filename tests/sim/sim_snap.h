@@ -18,11 +18,16 @@ struct sim_cluster;
 struct sim_node;
 struct sim_event;
 
-/* After applies: starts a build when the applied index passed the next multiple. */
-void sim_snap_after_apply(struct sim_cluster *c, struct sim_node *n);
-/* SIM_EV_SNAP_BUILT: writes the snapshot, tells the core, drops the WAL prefix. */
+/* The node's NODE_APPLY_SNAPSHOT item runs (its state machine at m->index): checks the meta
+ * and starts the build. */
+void sim_snap_save(struct sim_cluster *c, struct sim_node *n, const struct craft_snapshot_meta *m);
+/* SIM_EV_SNAP_BUILT: writes the snapshot and tells the node how it went. */
 void sim_snap_on_built(struct sim_cluster *c, const struct sim_event *ev);
 void sim_snap_build_free(void *build);
+/* Lets storage drop the WAL prefix the snapshot covers (the node's env->snapshot_taken, and
+ * after an install); returns storage's error (the node must stop). */
+int sim_snap_drop_prefix(struct sim_cluster *c, struct sim_node *n,
+                         const struct craft_snapshot_meta *m);
 /* A snapshot from leader `from` (of term) is durable here: checks it and offers it to the core.
  * Returns the core's answer (0: installed, CRAFT_ESTALE: not needed). */
 int sim_snap_install(struct sim_cluster *c, struct sim_node *n, craft_id from, craft_term term,

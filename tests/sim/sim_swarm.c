@@ -156,6 +156,9 @@ void sim_swarm_draw(uint64_t seed, unsigned nodes_forced, struct sim_params *p,
     if (snaps && p->compact_every == 0) {
         p->compact_every = pick(&r, 1, 2 * p->snapshot_every);
     }
+    /* The node's own compaction after its snapshots (drawn last). */
+    p->node_compacts = snaps && prng_chance(&r, 500000);
+    p->node_log_trailing = pick(&r, 0, 64);
     /* An apply worker behind the node's loop (drawn last). */
     p->apply_us_max = prng_chance(&r, 600000) ? pick(&r, 1, 20000) : 0;
 }

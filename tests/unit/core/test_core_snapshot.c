@@ -441,7 +441,7 @@ static void test_core_snapshot_taken_is_checked(void **state)
     }
     h_stabilize(h);
     struct craft_snapshot_meta meta;
-    assert_int_equal(craft_core_snapshot_meta(h_core(h, 1), 6, &meta), CRAFT_EINVAL);
+    assert_int_equal(craft_core_snapshot_meta(h_core(h, 1), 6, &meta), CRAFT_EINVAL); /* past commit */
     assert_int_equal(craft_core_snapshot_meta(h_core(h, 1), 0, &meta), CRAFT_EINVAL);
     assert_int_equal(craft_core_snapshot_meta(h_core(h, 1), 5, &meta), 0);
     struct craft_input in = {.type = CRAFT_IN_SNAPSHOT_TAKEN, .snapshot_taken.meta = &meta};

@@ -34,6 +34,9 @@ struct fake_env {
     int failed;
     craft_index rolled_back;
     size_t n_pre_committed;
+    struct craft_snapshot_meta snap_items[FAKE_MAX]; /* by item number, for snapshot items */
+    struct craft_snapshot_meta taken;                /* the last env->snapshot_taken */
+    size_t n_taken;
 };
 
 static uint64_t fake_now(void *ctx)
@@ -80,7 +83,10 @@ static int fake_apply(void *ctx, const struct node_apply_item *items, size_t n)
         if (items[i].kind == NODE_APPLY_ENTRIES) {
             e->item_cookies[e->n_items] = items[i].cookies[items[i].n - 1];
             e->item_last[e->n_items] = items[i].entries[items[i].n - 1].index;
+        } else if (items[i].kind == NODE_APPLY_SNAPSHOT) {
+            e->snap_items[e->n_items] = *items[i].meta;
         }
+        e->items[e->n_items].meta = NULL;
         e->n_items++;
     }
     return 0;
@@ -111,7 +117,23 @@ static void fake_pre_commit(void *ctx, const struct craft_entry *entries, size_t
     ((struct fake_env *)ctx)->n_pre_committed += n;
 }
 
+static void fake_snapshot_taken(void *ctx, const struct craft_snapshot_meta *m)
+{
+    struct fake_env *e = ctx;
+    e->taken = *m;
+    e->n_taken++;
+}
+
+static struct node *make_node_cfg(struct fake_env *e, craft_id id, const craft_id *voters,
+                                  unsigned k, uint64_t snapshot_every, uint64_t log_trailing);
+
 static struct node *make_node(struct fake_env *e, craft_id id, const craft_id *voters, unsigned k)
+{
+    return make_node_cfg(e, id, voters, k, 0, NODE_NEVER_COMPACT);
+}
+
+static struct node *make_node_cfg(struct fake_env *e, craft_id id, const craft_id *voters,
+                                  unsigned k, uint64_t snapshot_every, uint64_t log_trailing)
 {
     memset(e, 0, sizeof *e);
     e->now = 1000;
@@ -126,13 +148,16 @@ static struct node *make_node(struct fake_env *e, craft_id id, const craft_id *v
         .failed = fake_failed,
         .rollback = fake_rollback,
         .pre_commit = fake_pre_commit,
+        .snapshot_taken = fake_snapshot_taken,
     };
     struct node_config cfg;
-    craft_core_config_init(&cfg.core);
+    node_config_init(&cfg);
     cfg.core.id = id;
     cfg.core.voters = voters;
     cfg.core.n_voters = k;
     cfg.core.seed = 7;
+    cfg.snapshot_every = snapshot_every;
+    cfg.log_trailing = log_trailing;
     struct node *n;
     assert_int_equal(node_create(&cfg, NULL, &env, &n), 0);
     assert_int_equal(e->timer_at, e->now); /* the first tick starts the core's clock */
@@ -404,6 +429,77 @@ static void test_outcome_unknown_when_leadership_lost(void **state)
     node_destroy(n);
 }
 
+/* With snapshot_every 4: a snapshot item right behind entry 4, told to the core (and storage)
+ * only once saved and applied, then the memory log compacted to it. */
+static void test_snapshot_item_at_multiple(void **state)
+{
+    (void)state;
+    struct fake_env e;
+    craft_id voters[] = {1};
+    struct node *n = make_node_cfg(&e, 1, voters, 1, 4, 0);
+    become_sole_leader(n, &e);
+    struct craft_buf cmds[5] = {{"a", 1}, {"b", 1}, {"c", 1}, {"d", 1}, {"e", 1}};
+    uint64_t cookies[5] = {1, 2, 3, 4, 5};
+    assert_int_equal(node_propose(n, cookies, cmds, 5), 0); /* entries 2..6 */
+    node_on_durable(n, e.seq);
+    /* Items: ..., entries up to 4, the snapshot of 4, entries 5..6. */
+    size_t snap = FAKE_MAX;
+    for (size_t i = 0; i < e.n_items; i++) {
+        if (e.items[i].kind == NODE_APPLY_SNAPSHOT) {
+            assert_int_equal(snap, FAKE_MAX); /* only one */
+            snap = i;
+        }
+    }
+    assert_true(snap > 0 && snap + 1 < e.n_items);
+    assert_int_equal(e.snap_items[snap].index, 4);
+    assert_int_equal(e.item_last[snap - 1], 4);
+    assert_int_equal(e.item_last[snap + 1], 6);
+    /* Saved before the state machine reported entry 4: the core waits for the applied index. */
+    struct craft_snapshot_meta m = e.snap_items[snap];
+    node_on_snapshot_saved(n, &m, 0);
+    assert_int_equal(e.n_taken, 0);
+    node_on_applied(n, 6);
+    assert_int_equal(e.n_taken, 1);
+    assert_int_equal(e.taken.index, 4);
+    struct craft_core_status st;
+    craft_core_status(node_core(n), &st);
+    assert_int_equal(st.snapshot_index, 4);
+    assert_int_equal(st.first_index, 5); /* compacted, no trailing entries kept */
+    node_destroy(n);
+}
+
+/* A save that failed is retried at the next multiple; nothing is told meanwhile. */
+static void test_snapshot_failed_save_retried(void **state)
+{
+    (void)state;
+    struct fake_env e;
+    craft_id voters[] = {1};
+    struct node *n = make_node_cfg(&e, 1, voters, 1, 2, NODE_NEVER_COMPACT);
+    become_sole_leader(n, &e);
+    struct craft_buf cmd = {"a", 1};
+    uint64_t cookie = 1;
+    assert_int_equal(node_propose(n, &cookie, &cmd, 1), 0); /* entry 2 */
+    node_on_durable(n, e.seq);
+    assert_int_equal(e.items[e.n_items - 1].kind, NODE_APPLY_SNAPSHOT);
+    struct craft_snapshot_meta m = e.snap_items[e.n_items - 1];
+    node_on_applied(n, 2);
+    node_on_snapshot_saved(n, &m, CRAFT_EIO);
+    assert_int_equal(e.n_taken, 0);
+    cookie = 2;
+    assert_int_equal(node_propose(n, &cookie, &cmd, 1), 0); /* entry 3: no multiple */
+    node_on_durable(n, e.seq);
+    assert_int_equal(e.items[e.n_items - 1].kind, NODE_APPLY_ENTRIES);
+    cookie = 3;
+    assert_int_equal(node_propose(n, &cookie, &cmd, 1), 0); /* entry 4 */
+    node_on_durable(n, e.seq);
+    assert_int_equal(e.items[e.n_items - 1].kind, NODE_APPLY_SNAPSHOT);
+    assert_int_equal(e.snap_items[e.n_items - 1].index, 4);
+    struct craft_core_status st;
+    craft_core_status(node_core(n), &st);
+    assert_int_equal(st.first_index, 1); /* never compacts on its own here */
+    node_destroy(n);
+}
+
 static void test_apply_failure_stops_node(void **state)
 {
     (void)state;
@@ -436,6 +532,8 @@ int main(void)
         cmocka_unit_test(test_follower_refuses_with_leader_hint),
         cmocka_unit_test(test_stale_read_goes_to_apply),
         cmocka_unit_test(test_outcome_unknown_when_leadership_lost),
+        cmocka_unit_test(test_snapshot_item_at_multiple),
+        cmocka_unit_test(test_snapshot_failed_save_retried),
         cmocka_unit_test(test_apply_failure_stops_node),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

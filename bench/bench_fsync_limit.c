@@ -1,0 +1,98 @@
+/* The disk's limit beside the replicated benchmarks: how long one small append made durable takes
+ * (4 KiB written after the last into a preallocated file, then fdatasync), in plain system calls.
+ * Preallocated as both logs do (craft's WAL and libraft's segments use fallocate), so the file's
+ * size does not change on each append. */
+#define _GNU_SOURCE /* O_CLOEXEC, fallocate */
+#include "bench_fsync_limit.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench_clock.h"
+#include "bench_latency.h"
+#include "bench_tmpdir.h"
+
+static int append_block(int fd, const unsigned char *buf, off_t at)
+{
+    size_t done = 0;
+    while (done < BENCH_FSYNC_LIMIT_BLOCK) {
+        ssize_t n = pwrite(fd, buf + done, BENCH_FSYNC_LIMIT_BLOCK - done, at + (off_t)done);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    return 0;
+}
+
+/* Times n_max appends (or as many as fit in seconds_max) into samples; *n gets how many. */
+static int time_appends(int fd, double seconds_max, uint32_t n_max, uint64_t *samples, uint32_t *n)
+{
+    static unsigned char block[BENCH_FSYNC_LIMIT_BLOCK];
+    memset(block, 0x5a, sizeof block);
+    uint64_t deadline = bench_now_ns() + (uint64_t)(seconds_max * 1e9);
+    *n = 0;
+    while (*n < n_max) {
+        uint64_t t0 = bench_now_ns();
+        if (append_block(fd, block, (off_t)*n * BENCH_FSYNC_LIMIT_BLOCK) != 0 ||
+            fdatasync(fd) != 0) {
+            perror("craft-bench: fsync limit: append");
+            return -1;
+        }
+        uint64_t t1 = bench_now_ns();
+        samples[(*n)++] = t1 - t0;
+        if (t1 >= deadline) {
+            break;
+        }
+    }
+    return 0;
+}
+
+int bench_fsync_limit_measure(double seconds_max, uint32_t n_max, struct bench_fsync_limit *out)
+{
+    memset(out, 0, sizeof *out);
+    if (n_max == 0) {
+        return 0;
+    }
+    char dir[256];
+    if (bench_make_dir("fsync", dir, sizeof dir) != 0) {
+        return -1;
+    }
+    int rv = -1;
+    uint64_t *samples = malloc(n_max * sizeof samples[0]); /* owned here */
+    char path[300];
+    snprintf(path, sizeof path, "%s/append", dir);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (samples == NULL || fd < 0) {
+        perror("craft-bench: fsync limit");
+        goto out;
+    }
+    /* Room for every append, made durable before the timing starts. */
+    if (fallocate(fd, 0, 0, (off_t)n_max * BENCH_FSYNC_LIMIT_BLOCK) != 0 || fsync(fd) != 0) {
+        perror("craft-bench: fsync limit: fallocate");
+        goto out;
+    }
+    uint32_t n = 0;
+    if (time_appends(fd, seconds_max, n_max, samples, &n) != 0) {
+        goto out;
+    }
+    bench_latency_sort(samples, n);
+    out->n_syncs = n;
+    out->p50_us = bench_latency_quantile_us(samples, n, 0.50);
+    out->p99_us = bench_latency_quantile_us(samples, n, 0.99);
+    rv = 0;
+out:
+    if (fd >= 0) {
+        close(fd);
+    }
+    free(samples);
+    bench_remove_dir(dir);
+    return rv;
+}

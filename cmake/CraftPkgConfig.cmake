@@ -1,0 +1,21 @@
+# Run by `cmake --install` (see CraftInstall.cmake): writes craft.pc for the prefix being
+# installed to, then installs it as lib/pkgconfig/craft.pc (DESTDIR honoured, listed in the
+# install manifest). Relative lib and include directories are taken under the prefix.
+set(prefix "${CMAKE_INSTALL_PREFIX}")
+foreach(dir LIBDIR INCLUDEDIR)
+    if(IS_ABSOLUTE "${CRAFT_PC_${dir}}")
+        set(pc_${dir} "${CRAFT_PC_${dir}}")
+    else()
+        set(pc_${dir} "\${prefix}/${CRAFT_PC_${dir}}")
+    endif()
+endforeach()
+set(version "${CRAFT_PC_VERSION}")
+set(libdir "${pc_LIBDIR}")
+set(includedir "${pc_INCLUDEDIR}")
+configure_file("${CRAFT_PC_TEMPLATE}" "${CRAFT_PC_BUILD}" @ONLY)
+if(IS_ABSOLUTE "${CRAFT_PC_LIBDIR}")
+    set(pc_dest "${CRAFT_PC_LIBDIR}/pkgconfig")
+else()
+    set(pc_dest "${CMAKE_INSTALL_PREFIX}/${CRAFT_PC_LIBDIR}/pkgconfig")
+endif()
+file(INSTALL DESTINATION "${pc_dest}" TYPE FILE FILES "${CRAFT_PC_BUILD}")
