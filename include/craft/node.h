@@ -61,7 +61,8 @@ struct craft_node_config {
     bool lease_reads; /* allow CRAFT_READ_LEASE (trusts clock_drift_ppm) */
     uint32_t clock_drift_ppm;
     /* Take a snapshot (when the state machine can save one) once this many entries were applied
-     * since the last; 0: never. */
+     * since the last; 0: never. Not honoured yet: the node takes no snapshots until it can
+     * stream them to followers (a snapshot found at startup is restored). */
     uint64_t snapshot_every;
     uint64_t entry_bytes_max;   /* a larger proposal is CRAFT_ETOOBIG */
     uint64_t pending_bytes_max; /* uncommitted payload bytes before proposals get CRAFT_EBUSY */
