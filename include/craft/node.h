@@ -20,6 +20,7 @@
 
 #include "errors.h"
 #include "fsm.h"
+#include "log.h"
 #include "types.h"
 
 struct craft_node; /* opaque */
@@ -37,7 +38,6 @@ struct craft_node_threads {
     bool apply;      /* the state machine on its own thread (else on the loop) */
 };
 
-enum craft_log_level;
 /* Receives one log line of this node (no trailing newline; borrowed for the call), from any of
  * its threads: a sink shared by nodes must serialise itself. */
 typedef void (*craft_node_log_fn)(void *ctx, int level, const char *line);
@@ -61,19 +61,24 @@ struct craft_node_config {
     bool lease_reads; /* allow CRAFT_READ_LEASE (trusts clock_drift_ppm) */
     uint32_t clock_drift_ppm;
     /* Take a snapshot (when the state machine can save one) once this many entries were applied
-     * since the last; 0: never. */
+     * since the last; 0: never. Not honoured yet: the node takes no snapshots until it can
+     * stream them to followers (a snapshot found at startup is restored). */
     uint64_t snapshot_every;
     uint64_t entry_bytes_max;   /* a larger proposal is CRAFT_ETOOBIG */
     uint64_t pending_bytes_max; /* uncommitted payload bytes before proposals get CRAFT_EBUSY */
     struct craft_node_threads threads;
-    /* Log lines of this node go here (NULL: stderr), at this level and above. */
+    /* Log lines of this node go here (NULL: stderr), at this level and above (enum
+     * craft_log_level of log.h; lower is more severe). The transport and storage still log
+     * through the library's process-wide logger. */
     craft_node_log_fn log;
     void *log_ctx;
     int log_level; /* enum craft_log_level */
 };
 
 /* Fills cfg with defaults: election timeout 1000 ms, heartbeat 100 ms, snapshots every 100,000
- * entries, entries up to 1 MiB, the default thread layout; ids, addresses and data_dir empty. */
+ * entries, entries up to 1 MiB, 64 MiB pending, clock drift 500 ppm (lease reads off), the
+ * default thread layout, log lines of CRAFT_LOG_INFO and above to stderr; ids, addresses and
+ * data_dir empty. */
 void craft_node_config_init(struct craft_node_config *cfg);
 
 /* Opens (or creates) the data directory, recovers the log and the latest snapshot, restores the
@@ -87,6 +92,10 @@ CRAFT_MUST_CHECK int craft_node_create(const struct craft_node_config *cfg,
 /* Stops every thread, fails what is pending with CRAFT_ESHUTDOWN (their callbacks run before
  * this returns), closes the files and sockets, and frees the node. Not from a callback. */
 void craft_node_destroy(struct craft_node *n);
+
+/* The port n listens on: the one the system picked when config.listen gave port 0. Any
+ * thread. */
+uint16_t craft_node_listen_port(struct craft_node *n);
 
 /* The outcome of a request. */
 struct craft_result {

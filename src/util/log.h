@@ -6,14 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-/* Lower is more severe. ERROR: someone must act. WARN: unexpected but handled. INFO: state changes
- * (role, term, membership, snapshot, peer up/down). DEBUG: per message. */
-enum craft_log_level {
-    CRAFT_LOG_ERROR = 0,
-    CRAFT_LOG_WARN = 1,
-    CRAFT_LOG_INFO = 2,
-    CRAFT_LOG_DEBUG = 3,
-};
+#include "craft/log.h" /* enum craft_log_level */
 
 /* Longest line handed to a sink, terminating NUL included; longer messages are cut, and the cut
  * is marked with "..." so a reader knows. 1 KiB keeps the line on the stack of any thread. */

@@ -1,0 +1,304 @@
+/* The production environment of a node (struct craft_node of craft/node.h): a libuv loop thread
+ * running the node (node.h) with the transport and the one timer, the log writer and apply
+ * threads (each optional: the same work then runs on the loop), and the request table that
+ * carries user requests to their callbacks. Work crosses threads in batches, one wake-up each. */
+#ifndef CRAFT_NODE_RUNTIME_H
+#define CRAFT_NODE_RUNTIME_H
+
+#include <stdarg.h>
+#include <stdatomic.h>
+
+#include <uv.h>
+
+#include "craft/node.h"
+#include "io/fs.h"
+#include "io/thread.h"
+#include "net/transport.h"
+#include "node.h"
+#include "storage/log_writer.h"
+#include "storage/storage.h"
+
+/* The group id this single-group node puts in its frames (0 is the hello's). */
+#define RT_GROUP 1
+/* Requests waiting for the loop to take them (the bounded MPSC queue); more get CRAFT_EBUSY. */
+#define RT_QUEUE_MAX 4096u
+/* Requests in flight at once (queued, in the core, or waiting to be applied). */
+#define RT_PENDING_MAX 65536u
+/* Peers a node knows the addresses of: every member of a full configuration, twice over. */
+#define RT_PEERS_MAX (2 * (CRAFT_VOTERS_MAX + CRAFT_LEARNERS_MAX))
+/* Messages without entries (answers, votes, heartbeats) that arrived in one loop turn are handed
+ * to the node as one batch, up to this many. */
+#define RT_MSGS_BATCH_MAX 1024u
+/* A proposal's bytes plus what an AppendEntries frame carries around one entry must fit the
+ * receiver's frame body limit; 4 KiB is far more than that overhead. */
+#define RT_FRAME_OVERHEAD 4096u
+
+/* ---- address parsing (runtime_addr.c) ---- */
+
+/* Splits "host:port" or "[v6]:port" into an IP literal and a port. allow_zero: port 0 (the
+ * system picks one) is accepted. 0 or CRAFT_EINVAL with the reason in errmsg. */
+CRAFT_MUST_CHECK int rt_addr_parse(const char *addr, bool allow_zero, char host[NET_HOST_MAX],
+                                   uint16_t *port, char *errmsg, size_t errmsg_len);
+
+/* ---- the per-handle logger (runtime_logger.c) ---- */
+
+struct rt_logger {
+    craft_node_log_fn fn; /* NULL: stderr */
+    void *ctx;
+    int level; /* lines at this level or more severe are written */
+    craft_id node;
+};
+
+void rt_log(const struct rt_logger *l, int level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+/* ---- the request table (runtime_requests.c) ---- */
+
+enum rt_req_kind {
+    RT_REQ_PROPOSE = 1,
+    RT_REQ_READ = 2,
+    RT_REQ_CHANGE = 3,
+    RT_REQ_TRANSFER = 4,
+};
+
+/* One request between its submission and its outcome. */
+struct rt_req {
+    uint32_t kind; /* enum rt_req_kind */
+    craft_result_fn cb;
+    void *arg;
+    craft_read_fn read_fn; /* RT_REQ_READ: runs on the apply side with read_arg */
+    void *read_arg;
+};
+
+struct rt_slot;
+
+/* cookie -> request. Any thread; one mutex. A cookie holds the slot and its generation, so a
+ * stale cookie (a request already ended) finds nothing. */
+struct rt_requests {
+    struct io_mutex mu;
+    struct rt_slot *slots; /* owned; grown up to RT_PENDING_MAX */
+    size_t cap;
+    size_t n_used;
+    uint32_t free_head; /* slot index + 1; 0: none free */
+};
+
+void rt_requests_init(struct rt_requests *t);
+void rt_requests_close(struct rt_requests *t);
+/* Registers req; its cookie (never 0) into *cookie. CRAFT_EBUSY (RT_PENDING_MAX in flight),
+ * CRAFT_ENOMEM. */
+CRAFT_MUST_CHECK int rt_requests_add(struct rt_requests *t, const struct rt_req *req,
+                                     uint64_t *cookie);
+/* Removes the request of cookie into *out; false when there is none (it ended already). */
+bool rt_requests_take(struct rt_requests *t, uint64_t cookie, struct rt_req *out);
+/* Ends every request with status (callbacks run on the calling thread). */
+void rt_requests_fail_all(struct rt_requests *t, int status);
+size_t rt_requests_count(struct rt_requests *t);
+
+/* ---- the request queue from user threads to the loop (runtime_queue.c) ---- */
+
+enum rt_msg_kind {
+    RT_MSG_PROPOSE = 1,
+    RT_MSG_READ = 2,
+    RT_MSG_CHANGE = 3,
+    RT_MSG_TRANSFER = 4,
+    RT_MSG_ADD_PEER = 5,
+};
+
+struct rt_msg {
+    uint32_t kind; /* enum rt_msg_kind */
+    uint64_t cookie;
+    void *data;   /* owned by the message: the command's copy, the change's target */
+    size_t len;   /* the command's length */
+    uint64_t arg; /* read mode, transfer target, or the added peer's id */
+};
+
+/* Bounded MPSC: producers push under the mutex into back; the loop swaps back and front and
+ * drains front without the lock. */
+struct rt_queue {
+    struct io_mutex mu;
+    struct rt_msg *back; /* owned, RT_QUEUE_MAX each */
+    struct rt_msg *front;
+    size_t n_back;
+    bool closed;
+    /* The loop's scratch for one batch of proposals (RT_QUEUE_MAX each). */
+    uint64_t *cookies;
+    struct craft_buf *cmds;
+};
+
+CRAFT_MUST_CHECK int rt_queue_init(struct rt_queue *q);
+void rt_queue_close(struct rt_queue *q);
+
+/* ---- the apply queue and thread (runtime_apply.c) ---- */
+
+struct rt_apply_batch;
+
+struct rt_apply {
+    struct io_mutex mu;
+    struct io_cond cond;
+    struct rt_apply_batch *head; /* owned; the items waiting, in order */
+    struct rt_apply_batch *tail;
+    bool stop;
+    bool threaded;
+    bool started;
+    struct io_thread thread;
+    craft_index applied_base; /* what the state machine held when the node started */
+    /* Used by whoever runs the batches (the apply thread, or the loop): */
+    void **results; /* owned scratch for fsm apply */
+    size_t results_cap;
+};
+
+/* ---- the node object ---- */
+
+struct rt_peer {
+    craft_id id;
+    char address[CRAFT_ADDRESS_MAX];
+    char host[NET_HOST_MAX];
+    uint16_t port;
+};
+
+struct craft_node {
+    /* Copies of the config and what it pointed to. */
+    struct craft_node_config cfg;
+    char *data_dir;     /* owned */
+    char listen_host[NET_HOST_MAX];
+    uint16_t listen_port;
+    craft_id *voters;   /* owned */
+    struct craft_fsm_ops fsm;
+    void *fsm_ctx;
+    struct rt_logger log;
+
+    /* The peer table: any thread reads it under peers_mu (leader addresses); add_peer appends. */
+    struct io_mutex peers_mu;
+    struct rt_peer peers[RT_PEERS_MAX];
+    unsigned n_peers;
+
+    /* User side. */
+    atomic_bool closing; /* craft_node_destroy began: requests get CRAFT_ESHUTDOWN */
+    atomic_bool fatal;   /* the node stopped for good: requests get CRAFT_ESHUTDOWN */
+    struct rt_requests requests;
+    struct rt_queue queue;
+
+    /* Cross-thread reports to the loop, under wake_mu, then one uv_async_send. */
+    struct io_mutex wake_mu;
+    bool wake_open;          /* the async handle may be sent to */
+    bool stop_requested;     /* craft_node_destroy */
+    uint64_t durable_seq;    /* the log writer's newest "durable up to" */
+    int durable_status;      /* < 0: the log writer failed */
+    craft_index applied;     /* the apply side's newest "applied up to" */
+    int apply_status;        /* < 0: the state machine failed */
+
+    /* Loop thread. */
+    uv_loop_t loop;
+    uv_async_t wake;
+    uv_timer_t timer;
+    uv_idle_t idle;       /* deferred work of the thread-less layouts */
+    uv_prepare_t prepare; /* the status copy, once per loop turn */
+    uv_check_t check;     /* after the turn's I/O: the batch of arrived messages to the node */
+    unsigned n_handles_open;
+    struct io_thread loop_thread;
+    bool loop_started;
+    struct net_transport *transport;
+    bool transport_open;
+    struct node *node;
+    struct craft_msg *msgs_in; /* owned, RT_MSGS_BATCH_MAX: arrived, not yet handed over */
+    size_t n_msgs_in;
+    bool node_dead; /* fatal or destroying: no more node_* calls */
+    uint64_t durable_done; /* the newest seq handed to node_on_durable */
+    craft_index applied_done;
+
+    /* Storage: the log writer thread's, or the loop's with threads.log_writer false. */
+    struct io_fs *fs;
+    struct storage *storage;
+    struct log_writer *writer;
+    uint64_t inline_seq;    /* thread-less log: submissions so far */
+    bool inline_sync_due;   /* thread-less log: submitted since the last sync */
+
+    struct rt_apply apply;
+
+    /* The status copy. */
+    struct io_mutex status_mu;
+    struct craft_node_status status;
+    struct net_transport_stats net_stats;
+};
+
+/* runtime_logger.c */
+#define RT_LOG(n, level, ...) rt_log(&(n)->log, (level), __VA_ARGS__)
+
+/* runtime_loop.c: the loop's handles, thread and cross-thread wake-ups. */
+CRAFT_MUST_CHECK int rt_loop_init(struct craft_node *n);
+CRAFT_MUST_CHECK int rt_loop_start(struct craft_node *n);
+/* Asks the loop to shut down (fail, stop, close) and joins it; then closes the loop. */
+void rt_loop_stop(struct craft_node *n);
+/* For a create that failed before the loop thread started: closes the handles on this thread. */
+void rt_loop_abandon(struct craft_node *n);
+/* Wakes the loop (call with wake_mu held, after setting what it should look at). */
+void rt_wake_locked(struct craft_node *n);
+/* The node stopped for good (a failed write, apply, or the node's own verdict). Loop thread. */
+void rt_fatal(struct craft_node *n, int rv, const char *why);
+/* The thread-less layouts' deferred work is due: run the idle handle. Loop thread. */
+void rt_defer(struct craft_node *n);
+uint64_t rt_now_ms(void);
+/* The environment the node runs against (runtime_loop.c wires it). */
+void rt_env_fill(struct craft_node *n, struct node_env *env);
+
+/* runtime_queue.c: producers (any thread). */
+CRAFT_MUST_CHECK int rt_queue_push(struct craft_node *n, const struct rt_msg *m);
+/* Loop: hands every queued message to the node. With closing, frees them and fails their
+ * requests with CRAFT_ESHUTDOWN, and closes the queue. */
+void rt_queue_drain(struct craft_node *n, bool closing);
+
+/* runtime_net.c: the transport. */
+CRAFT_MUST_CHECK int rt_net_start(struct craft_node *n, char *errmsg, size_t errmsg_len);
+void rt_net_send(void *ctx, const struct craft_msg *m);
+void rt_net_add_peer(struct craft_node *n, craft_id id);
+void rt_net_close(struct craft_node *n);
+/* Hands the messages batched this turn to the node (loop; the check handle's callback). */
+void rt_net_flush(struct craft_node *n);
+
+/* runtime_log.c: the log writer glue. */
+CRAFT_MUST_CHECK int rt_log_start(struct craft_node *n);
+int rt_log_submit(void *ctx, const struct craft_persist *p, uint64_t *seq);
+/* Loop: the thread-less layout's sync of this turn's submissions, then node_on_durable. */
+void rt_log_run_inline(struct craft_node *n);
+void rt_log_stop(struct craft_node *n);
+
+/* runtime_apply.c: the apply side. */
+CRAFT_MUST_CHECK int rt_apply_init(struct craft_node *n);
+CRAFT_MUST_CHECK int rt_apply_start(struct craft_node *n);
+int rt_apply_submit(void *ctx, const struct node_apply_item *items, size_t k);
+/* Loop: the thread-less layout runs what is queued, then node_on_applied. */
+void rt_apply_run_inline(struct craft_node *n);
+bool rt_apply_pending(struct craft_node *n);
+/* Stops the thread (what is queued is dropped: its requests end with CRAFT_ESHUTDOWN later). */
+void rt_apply_stop(struct craft_node *n);
+void rt_apply_close(struct craft_node *n);
+
+/* runtime_requests.c: ending a request (any thread). r->leader_address is filled here. */
+void rt_complete(struct craft_node *n, uint64_t cookie, const struct craft_result *r);
+void rt_complete_env(void *ctx, uint64_t cookie, const struct craft_result *r);
+
+/* runtime_snapshot.c: restores the state machine from the snapshot storage recovered (on the
+ * creating thread, before the node's threads start). CRAFT_EINVAL (no snapshot_restore),
+ * CRAFT_ECORRUPT, CRAFT_EIO, ...; errmsg says what. */
+CRAFT_MUST_CHECK int rt_snapshot_restore(struct craft_node *n,
+                                         const struct craft_snapshot_meta *meta, char *errmsg,
+                                         size_t errmsg_len);
+
+/* runtime_status.c */
+void rt_status_refresh(struct craft_node *n);
+
+/* runtime_peers.c */
+/* Adds a peer to the table (any thread). CRAFT_EINVAL (bad id or address, errmsg says),
+ * CRAFT_EEXIST, CRAFT_EBUSY (table full). */
+CRAFT_MUST_CHECK int rt_peers_add(struct craft_node *n, const struct craft_peer *p, char *errmsg,
+                                  size_t errmsg_len);
+void rt_peers_remove(struct craft_node *n, craft_id id);
+/* Copies the address of id into out ("" when unknown). */
+void rt_peers_address(struct craft_node *n, craft_id id, char out[CRAFT_ADDRESS_MAX]);
+/* Copies the table entry of id; false when unknown. */
+bool rt_peers_get(struct craft_node *n, craft_id id, struct rt_peer *out);
+
+/* For tests (tests/cluster): the transport's counters as of the last loop turn. */
+void craft_node_transport_stats(struct craft_node *n, struct net_transport_stats *out);
+
+#endif

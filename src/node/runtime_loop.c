@@ -1,0 +1,312 @@
+/* The loop thread: a libuv loop running the transport, the one timer, the node, and the wake-up
+ * through which other threads hand it work in batches (user requests, "durable up to", "applied
+ * up to", stop). The thread-less layouts' log and apply work runs from an idle handle, so it
+ * never runs inside the node's call that submitted it. */
+#include <string.h>
+
+#include "runtime.h"
+#include "util/alloc.h"
+#include "util/assert.h"
+
+static void *loop_main(void *arg);
+
+uint64_t rt_now_ms(void)
+{
+    return io_monotonic_ns() / 1000000u;
+}
+
+/* ---- the node's environment ---- */
+
+static uint64_t env_now_ms(void *ctx)
+{
+    (void)ctx;
+    return rt_now_ms();
+}
+
+static void on_timer(uv_timer_t *h)
+{
+    struct craft_node *n = h->data;
+    if (!n->node_dead) {
+        node_on_timer(n->node);
+    }
+}
+
+static void env_timer_arm(void *ctx, uint64_t at_ms)
+{
+    struct craft_node *n = ctx;
+    uint64_t now = rt_now_ms();
+    uv_update_time(&n->loop);
+    int rv = uv_timer_start(&n->timer, on_timer, at_ms > now ? at_ms - now : 0, 0);
+    CRAFT_ASSERT(rv == 0);
+}
+
+static void env_pre_commit(void *ctx, const struct craft_entry *entries, size_t k)
+{
+    struct craft_node *n = ctx;
+    n->fsm.pre_commit(n->fsm_ctx, entries, k);
+}
+
+static void env_rollback(void *ctx, craft_index from)
+{
+    struct craft_node *n = ctx;
+    n->fsm.rollback(n->fsm_ctx, from);
+}
+
+/* The node's state changes: role, term and leader into its log, and the status copy. */
+static void env_stepped(void *ctx, const struct craft_input *in, int rv,
+                        const struct craft_output *out)
+{
+    struct craft_node *n = ctx;
+    (void)in;
+    (void)rv;
+    for (size_t i = 0; i < out->n_events; i++) {
+        const struct craft_event *e = &out->events[i];
+        if (e->type == CRAFT_EVENT_ROLE) {
+            RT_LOG(n, CRAFT_LOG_INFO, "%s in term %llu, leader %llu",
+                   craft_role_name((enum craft_role)e->role), (unsigned long long)e->term,
+                   (unsigned long long)e->peer);
+        }
+    }
+    if (out->n_events > 0) {
+        /* Role, leader or commit moved: the status copy follows before any outcome of this step
+         * reaches a caller, who may look at the status next (else once per loop turn). */
+        rt_status_refresh(n);
+    }
+}
+
+static void env_failed(void *ctx, int rv)
+{
+    rt_fatal(ctx, rv, "the node stopped");
+}
+
+void rt_env_fill(struct craft_node *n, struct node_env *env)
+{
+    memset(env, 0, sizeof *env);
+    env->ctx = n;
+    env->now_ms = env_now_ms;
+    env->timer_arm = env_timer_arm;
+    env->send = rt_net_send;
+    env->log_submit = rt_log_submit;
+    env->apply_submit = rt_apply_submit;
+    env->complete = rt_complete_env;
+    env->pre_commit = n->fsm.pre_commit != NULL ? env_pre_commit : NULL;
+    env->rollback = n->fsm.rollback != NULL ? env_rollback : NULL;
+    env->stepped = env_stepped;
+    env->failed = env_failed;
+}
+
+/* ---- failure ---- */
+
+void rt_fatal(struct craft_node *n, int rv, const char *why)
+{
+    if (n->node_dead) {
+        return;
+    }
+    n->node_dead = true;
+    atomic_store(&n->fatal, true);
+    if (rv != 0) {
+        RT_LOG(n, CRAFT_LOG_ERROR, "%s (%s): the node has stopped; destroy it", why,
+               craft_strerror(rv));
+    } else {
+        RT_LOG(n, CRAFT_LOG_ERROR, "%s: the node has stopped; destroy it", why);
+    }
+    uv_timer_stop(&n->timer);
+    /* Nothing will end the waiting requests now: end them. */
+    rt_requests_fail_all(&n->requests, CRAFT_ESHUTDOWN);
+}
+
+/* ---- the deferred work of thread-less layouts ---- */
+
+static void on_idle(uv_idle_t *h)
+{
+    struct craft_node *n = h->data;
+    if (!n->node_dead && !n->cfg.threads.log_writer) {
+        rt_log_run_inline(n);
+    }
+    if (!n->node_dead && !n->cfg.threads.apply) {
+        rt_apply_run_inline(n);
+    }
+    if (n->node_dead || (!n->inline_sync_due && !rt_apply_pending(n))) {
+        uv_idle_stop(h);
+    }
+}
+
+void rt_defer(struct craft_node *n)
+{
+    int rv = uv_idle_start(&n->idle, on_idle);
+    CRAFT_ASSERT(rv == 0);
+}
+
+/* ---- the status copy, once per loop turn ---- */
+
+static void on_prepare(uv_prepare_t *h)
+{
+    rt_status_refresh(h->data);
+}
+
+/* ---- the messages of this turn, after its I/O ---- */
+
+static void on_check(uv_check_t *h)
+{
+    rt_net_flush(h->data);
+}
+
+/* ---- wake-ups from other threads ---- */
+
+void rt_wake_locked(struct craft_node *n)
+{
+    if (n->wake_open) {
+        uv_async_send(&n->wake);
+    }
+}
+
+static void on_handle_closed(uv_handle_t *h)
+{
+    struct craft_node *n = h->data;
+    CRAFT_ASSERT(n->n_handles_open > 0);
+    n->n_handles_open--;
+}
+
+/* Fails what is pending, stops the threads, and closes every handle (the loop then ends). On
+ * the loop thread, or on the creating thread when create failed. */
+static void shut_down(struct craft_node *n)
+{
+    n->node_dead = true;
+    n->n_msgs_in = 0; /* arrived, never to be handled: Raft takes them for lost */
+    uv_timer_stop(&n->timer);
+    uv_idle_stop(&n->idle);
+    rt_apply_stop(n);
+    rt_log_stop(n);
+    if (n->node != NULL) {
+        node_destroy(n->node); /* ends the requests it holds with CRAFT_ESHUTDOWN */
+        n->node = NULL;
+    }
+    rt_queue_drain(n, true);
+    rt_requests_fail_all(&n->requests, CRAFT_ESHUTDOWN);
+    rt_status_refresh(n);
+    rt_net_close(n);
+    io_mutex_lock(&n->wake_mu);
+    n->wake_open = false;
+    io_mutex_unlock(&n->wake_mu);
+    uv_close((uv_handle_t *)&n->timer, on_handle_closed);
+    uv_close((uv_handle_t *)&n->idle, on_handle_closed);
+    uv_close((uv_handle_t *)&n->prepare, on_handle_closed);
+    uv_close((uv_handle_t *)&n->check, on_handle_closed);
+    uv_close((uv_handle_t *)&n->wake, on_handle_closed);
+}
+
+static void on_wake(uv_async_t *h)
+{
+    struct craft_node *n = h->data;
+
+    io_mutex_lock(&n->wake_mu);
+    bool stop = n->stop_requested;
+    uint64_t durable = n->durable_seq;
+    int durable_status = n->durable_status;
+    craft_index applied = n->applied;
+    int apply_status = n->apply_status;
+    io_mutex_unlock(&n->wake_mu);
+
+    if (stop) {
+        shut_down(n);
+        return;
+    }
+    if (!n->node_dead && durable_status < 0) {
+        rt_fatal(n, durable_status, "a log write failed");
+    }
+    if (!n->node_dead && apply_status < 0) {
+        rt_fatal(n, 0, "the state machine failed to apply a committed entry");
+    }
+    if (!n->node_dead && durable > n->durable_done) {
+        n->durable_done = durable;
+        node_on_durable(n->node, durable);
+    }
+    if (!n->node_dead && applied > n->applied_done) {
+        n->applied_done = applied;
+        node_on_applied(n->node, applied);
+    }
+    rt_queue_drain(n, false);
+}
+
+int rt_loop_init(struct craft_node *n)
+{
+    n->msgs_in = craft_calloc(RT_MSGS_BATCH_MAX, sizeof n->msgs_in[0]);
+    if (n->msgs_in == NULL) {
+        return CRAFT_ENOMEM;
+    }
+    int rv = uv_loop_init(&n->loop);
+    if (rv != 0) {
+        craft_free(n->msgs_in);
+        n->msgs_in = NULL;
+        RT_LOG(n, CRAFT_LOG_ERROR, "uv_loop_init: %s", uv_strerror(rv));
+        return CRAFT_ENOMEM;
+    }
+    rv = uv_async_init(&n->loop, &n->wake, on_wake);
+    CRAFT_ASSERT(rv == 0);
+    n->wake.data = n;
+    uv_timer_init(&n->loop, &n->timer);
+    n->timer.data = n;
+    uv_idle_init(&n->loop, &n->idle);
+    n->idle.data = n;
+    uv_prepare_init(&n->loop, &n->prepare);
+    n->prepare.data = n;
+    rv = uv_prepare_start(&n->prepare, on_prepare);
+    CRAFT_ASSERT(rv == 0);
+    /* The status copy should not keep the loop alive by itself. */
+    uv_unref((uv_handle_t *)&n->prepare);
+    uv_check_init(&n->loop, &n->check);
+    n->check.data = n;
+    rv = uv_check_start(&n->check, on_check);
+    CRAFT_ASSERT(rv == 0);
+    uv_unref((uv_handle_t *)&n->check);
+    n->n_handles_open = 5;
+    n->wake_open = true;
+    return 0;
+}
+
+static void *loop_main(void *arg)
+{
+    struct craft_node *n = arg;
+    uv_run(&n->loop, UV_RUN_DEFAULT);
+    return NULL;
+}
+
+int rt_loop_start(struct craft_node *n)
+{
+    int rv = io_thread_start(&n->loop_thread, loop_main, n);
+    if (rv != 0) {
+        return rv;
+    }
+    n->loop_started = true;
+    return 0;
+}
+
+static void close_loop(struct craft_node *n)
+{
+    CRAFT_ASSERT(n->n_handles_open == 0);
+    int rv = uv_loop_close(&n->loop);
+    if (rv != 0) {
+        RT_LOG(n, CRAFT_LOG_ERROR, "uv_loop_close: %s (a handle is still open)", uv_strerror(rv));
+    }
+    CRAFT_ASSERT(rv == 0);
+}
+
+void rt_loop_stop(struct craft_node *n)
+{
+    CRAFT_ASSERT(n->loop_started);
+    io_mutex_lock(&n->wake_mu);
+    n->stop_requested = true;
+    rt_wake_locked(n);
+    io_mutex_unlock(&n->wake_mu);
+    io_thread_join(&n->loop_thread);
+    n->loop_started = false;
+    close_loop(n);
+}
+
+void rt_loop_abandon(struct craft_node *n)
+{
+    CRAFT_ASSERT(!n->loop_started);
+    shut_down(n);
+    uv_run(&n->loop, UV_RUN_DEFAULT);
+    close_loop(n);
+}

@@ -1,0 +1,133 @@
+/* The transport glue: the node's messages go out as frames of group RT_GROUP; frames that arrive
+ * are decoded by the transport and handed to the node: the plain ones of a loop turn in one
+ * batch (one step), an AppendEntries with entries at once (its entries live for the call). */
+#include <stdio.h>
+#include <string.h>
+
+#include "runtime.h"
+#include "util/assert.h"
+
+static void on_frame(void *ctx, craft_id peer, const struct wire_frame *f)
+{
+    struct craft_node *n = ctx;
+    if (n->node_dead) {
+        return;
+    }
+    if (f->type < WIRE_FRAME_MSG || f->type > WIRE_FRAME_MSG_LAST) {
+        /* Snapshot transfer is not wired into the node yet. */
+        RT_LOG(n, CRAFT_LOG_DEBUG, "peer %llu: %s frame ignored", (unsigned long long)peer,
+               wire_frame_type_name(f->type));
+        return;
+    }
+    if (f->group != RT_GROUP) {
+        RT_LOG(n, CRAFT_LOG_DEBUG, "peer %llu: frame for group %llu ignored",
+               (unsigned long long)peer, (unsigned long long)f->group);
+        return;
+    }
+    if (f->msg.type == CRAFT_MSG_APPEND && f->msg.append.n_entries > 0) {
+        /* Its entries live only for this call: hand it over now, after what came before it. */
+        rt_net_flush(n);
+        if (!n->node_dead) {
+            node_on_msgs(n->node, &f->msg, 1);
+        }
+        return;
+    }
+    /* A plain value: keep it for one step with the others of this turn. */
+    if (n->n_msgs_in == RT_MSGS_BATCH_MAX) {
+        rt_net_flush(n);
+    }
+    struct craft_msg *m = &n->msgs_in[n->n_msgs_in++];
+    *m = f->msg;
+    if (m->type == CRAFT_MSG_APPEND) {
+        m->append.entries = NULL;
+    }
+}
+
+void rt_net_flush(struct craft_node *n)
+{
+    size_t k = n->n_msgs_in;
+    n->n_msgs_in = 0;
+    if (k > 0 && !n->node_dead) {
+        node_on_msgs(n->node, n->msgs_in, k);
+    }
+}
+
+int rt_net_start(struct craft_node *n, char *errmsg, size_t errmsg_len)
+{
+    struct net_transport_config c;
+    uint64_t seed = 0;
+    int rv;
+
+    net_transport_config_init(&c);
+    c.cluster = n->cfg.cluster;
+    c.node = n->cfg.id;
+    memcpy(c.listen_host, n->listen_host, sizeof c.listen_host);
+    c.listen_port = n->listen_port;
+    if (uv_random(NULL, NULL, &seed, sizeof seed, 0, NULL) != 0) {
+        seed = io_monotonic_ns();
+    }
+    c.seed = seed ^ n->cfg.id;
+    rv = net_transport_create(&n->loop, &c, n, on_frame, &n->transport);
+    if (rv != 0) {
+        n->transport = NULL;
+        snprintf(errmsg, errmsg_len, "cannot listen on %s:%u: %s", n->listen_host,
+                 (unsigned)n->listen_port, craft_strerror(rv));
+        return rv;
+    }
+    n->listen_port = net_transport_port(n->transport);
+    for (unsigned i = 0; i < n->n_peers; i++) {
+        const struct rt_peer *p = &n->peers[i];
+        rv = net_transport_add_peer(n->transport, p->id, p->host, p->port);
+        if (rv != 0) {
+            snprintf(errmsg, errmsg_len, "peer %llu at %s: %s", (unsigned long long)p->id,
+                     p->address, craft_strerror(rv));
+            return rv;
+        }
+    }
+    RT_LOG(n, CRAFT_LOG_INFO, "listening on %s:%u, %u peers", n->listen_host,
+           (unsigned)n->listen_port, n->n_peers);
+    return 0;
+}
+
+void rt_net_send(void *ctx, const struct craft_msg *m)
+{
+    struct craft_node *n = ctx;
+    if (n->transport == NULL) {
+        return;
+    }
+    int rv = net_transport_send_msg(n->transport, RT_GROUP, m);
+    if (rv != 0) {
+        /* Raft resends on its own schedule; a full queue or an unknown peer loses this one. */
+        RT_LOG(n, CRAFT_LOG_DEBUG, "to %llu: %s dropped: %s", (unsigned long long)m->to,
+               craft_msg_type_name(m->type), craft_strerror(rv));
+    }
+}
+
+void rt_net_add_peer(struct craft_node *n, craft_id id)
+{
+    struct rt_peer p;
+    if (n->transport == NULL || !rt_peers_get(n, id, &p)) {
+        return;
+    }
+    int rv = net_transport_add_peer(n->transport, p.id, p.host, p.port);
+    if (rv != 0) {
+        RT_LOG(n, CRAFT_LOG_WARN, "peer %llu at %s not added: %s", (unsigned long long)id,
+               p.address, craft_strerror(rv));
+        return;
+    }
+    RT_LOG(n, CRAFT_LOG_INFO, "peer %llu at %s added", (unsigned long long)id, p.address);
+}
+
+static void on_transport_closed(void *ctx)
+{
+    (void)ctx;
+}
+
+void rt_net_close(struct craft_node *n)
+{
+    if (n->transport == NULL) {
+        return;
+    }
+    net_transport_close(n->transport, on_transport_closed);
+    n->transport = NULL;
+}
