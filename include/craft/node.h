@@ -60,10 +60,12 @@ struct craft_node_config {
     uint32_t heartbeat_interval_ms;
     bool lease_reads; /* allow CRAFT_READ_LEASE (trusts clock_drift_ppm) */
     uint32_t clock_drift_ppm;
-    /* Take a snapshot (when the state machine can save one) once this many entries were applied
-     * since the last; 0: never. Not honoured yet: the node takes no snapshots until it can
-     * stream them to followers (a snapshot found at startup is restored). */
+    /* Take a snapshot (when the state machine can save one) at every multiple of this log
+     * index; 0: never. The log before it is then dropped from disk, and from memory but for
+     * log_trailing entries kept for followers just behind; a follower further behind gets the
+     * snapshot, streamed in chunks. */
     uint64_t snapshot_every;
+    uint64_t log_trailing;
     uint64_t entry_bytes_max;   /* a larger proposal is CRAFT_ETOOBIG */
     uint64_t pending_bytes_max; /* uncommitted payload bytes before proposals get CRAFT_EBUSY */
     struct craft_node_threads threads;

@@ -16,6 +16,7 @@ void craft_node_config_init(struct craft_node_config *cfg)
     cfg->heartbeat_interval_ms = 100;
     cfg->clock_drift_ppm = 500;
     cfg->snapshot_every = 100000;
+    cfg->log_trailing = 1024;
     cfg->entry_bytes_max = 1u << 20;
     cfg->pending_bytes_max = 64u << 20;
     cfg->threads.log_writer = true;
@@ -168,10 +169,12 @@ static int boot_node(struct craft_node *n, const struct storage_recovered *rec, 
     struct node_env env;
     uint64_t seed = 0;
 
-    /* No snapshots yet (node_config_init's default), whatever cfg.snapshot_every says: a node
-     * whose log starts at a snapshot must stream it (and serve fetches) to a follower behind
-     * it, and this runtime does neither yet. */
     node_config_init(&nc);
+    /* Snapshots when the state machine can save them; the memory log keeps log_trailing
+     * entries below each for followers just behind (further behind: the snapshot). */
+    nc.snapshot_every = n->fsm.snapshot_save != NULL ? n->cfg.snapshot_every : 0;
+    nc.log_trailing = n->cfg.log_trailing;
+    nc.fs = n->fs;
     nc.core.id = n->cfg.id;
     nc.core.voters = n->voters;
     nc.core.n_voters = n->cfg.n_voters;

@@ -186,6 +186,9 @@ struct craft_node {
     int durable_status;      /* < 0: the log writer failed */
     craft_index applied;     /* the apply side's newest "applied up to" */
     int apply_status;        /* < 0: the state machine failed */
+    bool snap_saved_due;     /* the apply side ended a snapshot save (one at a time) */
+    int snap_saved_rv;
+    struct craft_snapshot_meta snap_saved;
 
     /* Loop thread. */
     uv_loop_t loop;
@@ -283,6 +286,22 @@ void rt_complete_env(void *ctx, uint64_t cookie, const struct craft_result *r);
 CRAFT_MUST_CHECK int rt_snapshot_restore(struct craft_node *n,
                                          const struct craft_snapshot_meta *meta, char *errmsg,
                                          size_t errmsg_len);
+
+/* On the apply side: saves the state machine as the snapshot of meta (durable before it
+ * returns 0), and restores it from the received snapshot of meta, or from a newer one that
+ * replaced it meanwhile (*restored: the index the state machine now holds). */
+CRAFT_MUST_CHECK int rt_snapshot_save(struct craft_node *n, const struct craft_snapshot_meta *meta);
+CRAFT_MUST_CHECK int rt_snapshot_restore_received(struct craft_node *n,
+                                                  const struct craft_snapshot_meta *meta,
+                                                  craft_index *restored);
+
+/* runtime_stream.c: snapshot stream frames between the node and the transport. */
+int rt_stream_send_chunk(void *ctx, craft_id to, const struct node_snap_chunk *c);
+void rt_stream_send_ack(void *ctx, craft_id to, const struct node_snap_ack *a);
+/* A chunk or answer frame arrived from peer (loop). */
+void rt_stream_on_frame(struct craft_node *n, craft_id peer, const struct wire_frame *f);
+/* The node's env->snapshot_taken: storage drops the log it covers, on the writer's side. */
+void rt_log_snapshot_taken(void *ctx, const struct craft_snapshot_meta *m);
 
 /* runtime_status.c */
 void rt_status_refresh(struct craft_node *n);

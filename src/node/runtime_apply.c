@@ -8,12 +8,18 @@
 #include "util/alloc.h"
 #include "util/assert.h"
 
-/* One submission: the items, then their entries, cookies and bytes, in one allocation. */
+/* One submission: the items, then their snapshot metas, entries, cookies and bytes, in one
+ * allocation. */
 struct rt_apply_batch {
     struct rt_apply_batch *next;
     size_t n_items;
     struct node_apply_item items[];
 };
+
+static bool has_meta(uint32_t kind)
+{
+    return kind == NODE_APPLY_SNAPSHOT || kind == NODE_APPLY_RESTORE;
+}
 
 static size_t align8(size_t x)
 {
@@ -43,7 +49,12 @@ static struct rt_apply_batch *batch_copy(const struct node_apply_item *items, si
             }
         }
     }
+    size_t n_metas = 0;
+    for (size_t i = 0; i < k; i++) {
+        n_metas += has_meta(items[i].kind);
+    }
     size_t head = align8(sizeof(struct rt_apply_batch) + k * sizeof(struct node_apply_item));
+    head = align8(head + n_metas * sizeof(struct craft_snapshot_meta));
     size_t size = head + n_entries * (sizeof(struct craft_entry) + sizeof(uint64_t)) + n_bytes;
     struct rt_apply_batch *b = craft_malloc(size);
     if (b == NULL) {
@@ -51,12 +62,17 @@ static struct rt_apply_batch *batch_copy(const struct node_apply_item *items, si
     }
     b->next = NULL;
     b->n_items = k;
+    struct craft_snapshot_meta *metas = (struct craft_snapshot_meta *)(b->items + k);
     struct craft_entry *entries = (struct craft_entry *)((char *)b + head);
     uint64_t *cookies = (uint64_t *)(entries + n_entries);
     unsigned char *bytes = (unsigned char *)(cookies + n_entries);
     for (size_t i = 0; i < k; i++) {
         struct node_apply_item *it = &b->items[i];
         *it = items[i];
+        if (has_meta(it->kind)) {
+            *metas = *items[i].meta;
+            it->meta = metas++;
+        }
         if (it->kind != NODE_APPLY_ENTRIES) {
             it->entries = NULL;
             it->cookies = NULL;
@@ -158,6 +174,9 @@ static int apply_entries(struct craft_node *n, const struct node_apply_item *it,
                          craft_index *applied)
 {
     size_t i = 0;
+    while (i < it->n && it->entries[i].index <= *applied) {
+        i++; /* covered by a snapshot restored since it was queued */
+    }
     while (i < it->n) {
         if (it->entries[i].type != CRAFT_ENTRY_NORMAL) {
             *applied = it->entries[i].index;
@@ -197,6 +216,36 @@ static void run_read(struct craft_node *n, const struct node_apply_item *it)
     req.cb(req.arg, &r);
 }
 
+/* Saves the snapshot item's state (the state machine holds exactly its entries, unless a
+ * restore since put it past them: then the save is moot) and reports to the loop. */
+static void save_snapshot(struct craft_node *n, const struct craft_snapshot_meta *meta,
+                          craft_index applied)
+{
+    int rv = applied == meta->index ? rt_snapshot_save(n, meta) : CRAFT_ESTALE;
+    io_mutex_lock(&n->wake_mu);
+    n->snap_saved = *meta;
+    n->snap_saved_rv = rv;
+    n->snap_saved_due = true;
+    rt_wake_locked(n);
+    io_mutex_unlock(&n->wake_mu);
+}
+
+/* A received snapshot replaces the state machine (unless a newer restore already did). */
+static int restore(struct craft_node *n, const struct craft_snapshot_meta *meta,
+                   craft_index *applied)
+{
+    if (meta->index <= *applied) {
+        return 0;
+    }
+    craft_index restored;
+    int rv = rt_snapshot_restore_received(n, meta, &restored);
+    if (rv != 0) {
+        return rv;
+    }
+    *applied = restored;
+    return 0;
+}
+
 /* Runs and frees the batches; *applied rises to the last entry applied. */
 static int run_batches(struct craft_node *n, struct rt_apply_batch *b, craft_index *applied)
 {
@@ -207,8 +256,11 @@ static int run_batches(struct craft_node *n, struct rt_apply_batch *b, craft_ind
             const struct node_apply_item *it = &b->items[i];
             if (it->kind == NODE_APPLY_ENTRIES) {
                 rv = apply_entries(n, it, applied);
+            } else if (it->kind == NODE_APPLY_SNAPSHOT) {
+                save_snapshot(n, it->meta, *applied);
+            } else if (it->kind == NODE_APPLY_RESTORE) {
+                rv = restore(n, it->meta, applied);
             } else {
-                /* NODE_APPLY_SNAPSHOT never comes: boot_node leaves snapshot_every at 0. */
                 CRAFT_ASSERT(it->kind == NODE_APPLY_READ);
                 run_read(n, it);
             }

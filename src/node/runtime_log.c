@@ -85,3 +85,16 @@ void rt_log_stop(struct craft_node *n)
         n->writer = NULL;
     }
 }
+
+void rt_log_snapshot_taken(void *ctx, const struct craft_snapshot_meta *m)
+{
+    struct craft_node *n = ctx;
+    if (n->writer != NULL) {
+        log_writer_snapshot_taken(n->writer, m); /* a failure there fails its next batch */
+        return;
+    }
+    int rv = storage_snapshot_taken(n->storage, m);
+    if (rv != 0) {
+        rt_fatal(n, rv, "dropping the log a snapshot covers failed");
+    }
+}

@@ -93,6 +93,9 @@ void rt_env_fill(struct craft_node *n, struct node_env *env)
     env->rollback = n->fsm.rollback != NULL ? env_rollback : NULL;
     env->stepped = env_stepped;
     env->failed = env_failed;
+    env->snapshot_taken = rt_log_snapshot_taken;
+    env->send_chunk = rt_stream_send_chunk;
+    env->send_ack = rt_stream_send_ack;
 }
 
 /* ---- failure ---- */
@@ -205,6 +208,10 @@ static void on_wake(uv_async_t *h)
     int durable_status = n->durable_status;
     craft_index applied = n->applied;
     int apply_status = n->apply_status;
+    bool snap_saved_due = n->snap_saved_due;
+    int snap_saved_rv = n->snap_saved_rv;
+    struct craft_snapshot_meta snap_saved = n->snap_saved;
+    n->snap_saved_due = false;
     io_mutex_unlock(&n->wake_mu);
 
     if (stop) {
@@ -224,6 +231,9 @@ static void on_wake(uv_async_t *h)
     if (!n->node_dead && applied > n->applied_done) {
         n->applied_done = applied;
         node_on_applied(n->node, applied);
+    }
+    if (!n->node_dead && snap_saved_due) {
+        node_on_snapshot_saved(n->node, &snap_saved, snap_saved_rv);
     }
     rt_queue_drain(n, false);
 }

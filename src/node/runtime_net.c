@@ -13,15 +13,18 @@ static void on_frame(void *ctx, craft_id peer, const struct wire_frame *f)
     if (n->node_dead) {
         return;
     }
-    if (f->type < WIRE_FRAME_MSG || f->type > WIRE_FRAME_MSG_LAST) {
-        /* Snapshot transfer is not wired into the node yet. */
-        RT_LOG(n, CRAFT_LOG_DEBUG, "peer %llu: %s frame ignored", (unsigned long long)peer,
-               wire_frame_type_name(f->type));
-        return;
-    }
     if (f->group != RT_GROUP) {
         RT_LOG(n, CRAFT_LOG_DEBUG, "peer %llu: frame for group %llu ignored",
                (unsigned long long)peer, (unsigned long long)f->group);
+        return;
+    }
+    if (f->type == WIRE_FRAME_SNAP_CHUNK || f->type == WIRE_FRAME_SNAP_ACK) {
+        rt_stream_on_frame(n, peer, f);
+        return;
+    }
+    if (f->type < WIRE_FRAME_MSG || f->type > WIRE_FRAME_MSG_LAST) {
+        RT_LOG(n, CRAFT_LOG_DEBUG, "peer %llu: %s frame ignored", (unsigned long long)peer,
+               wire_frame_type_name(f->type));
         return;
     }
     if (f->msg.type == CRAFT_MSG_APPEND && f->msg.append.n_entries > 0) {

@@ -34,6 +34,8 @@ struct log_writer {
     uint64_t next_seq;
     bool stopping;
     int failed;
+    bool snap_due; /* log_writer_snapshot_taken: storage_snapshot_taken after the next batch */
+    struct craft_snapshot_meta snap;
     struct log_writer_stats stats;
 };
 
@@ -103,8 +105,22 @@ static void *writer_main(void *arg)
     struct log_writer *lw = arg;
     io_mutex_lock(&lw->mu);
     for (;;) {
-        while (lw->head == NULL && !lw->stopping) {
+        while (lw->head == NULL && !lw->stopping && !lw->snap_due) {
             io_cond_wait(&lw->wake, &lw->mu);
+        }
+        if (lw->head == NULL && lw->snap_due) {
+            lw->snap_due = false;
+            struct craft_snapshot_meta m = lw->snap;
+            io_mutex_unlock(&lw->mu);
+            int srv = lw->failed == 0 ? storage_snapshot_taken(lw->st, &m) : 0;
+            io_mutex_lock(&lw->mu);
+            if (srv != 0 && lw->failed == 0) {
+                lw->failed = srv;
+                io_mutex_unlock(&lw->mu);
+                lw->cb(lw->arg, 0, srv);
+                io_mutex_lock(&lw->mu);
+            }
+            continue;
         }
         if (lw->head == NULL) {
             break;
@@ -220,4 +236,15 @@ void log_writer_stop(struct log_writer *lw)
     io_cond_close(&lw->wake);
     io_mutex_close(&lw->mu);
     craft_free(lw);
+}
+
+void log_writer_snapshot_taken(struct log_writer *lw, const struct craft_snapshot_meta *m)
+{
+    io_mutex_lock(&lw->mu);
+    if (!lw->snap_due || m->index > lw->snap.index) {
+        lw->snap = *m;
+    }
+    lw->snap_due = true;
+    io_cond_signal(&lw->wake);
+    io_mutex_unlock(&lw->mu);
 }

@@ -35,6 +35,11 @@ CRAFT_MUST_CHECK int log_writer_start(struct storage *st, const struct log_write
 CRAFT_MUST_CHECK int log_writer_submit(struct log_writer *lw, const struct craft_persist *out,
                                        uint64_t *seq);
 
+/* Tells storage, on the writer's thread after what is queued now is durable, that the snapshot
+ * m is durable (storage_snapshot_taken: the log it covers may go). A newer one replaces one not
+ * yet handled. A failure there fails the writer (its next report). Any thread. */
+void log_writer_snapshot_taken(struct log_writer *lw, const struct craft_snapshot_meta *m);
+
 struct log_writer_stats {
     uint64_t n_requests; /* made durable */
     uint64_t n_batches;  /* WAL syncs */

@@ -65,6 +65,34 @@ static void fsm_release(void *ctx, void *result)
 
 const struct craft_fsm_ops cl_fsm_ops = {.apply = fsm_apply, .release_result = fsm_release};
 
+int cl_fsm_save(void *ctx, struct craft_snapshot_writer *w)
+{
+    struct cl_fsm_view v = cl_fsm_view(ctx);
+    return craft_snapshot_write(w, &v, sizeof v);
+}
+
+int cl_fsm_restore(void *ctx, struct craft_snapshot_reader *r)
+{
+    struct cl_fsm *f = ctx;
+    struct cl_fsm_view v;
+    size_t got;
+    int rv = craft_snapshot_read(r, &v, sizeof v, &got);
+    if (rv != 0 || got != sizeof v) {
+        return -1;
+    }
+    pthread_mutex_lock(&f->mu);
+    f->n_applied = v.n_applied;
+    f->sum = v.sum;
+    f->hash = v.hash;
+    pthread_mutex_unlock(&f->mu);
+    return 0;
+}
+
+const struct craft_fsm_ops cl_fsm_snapshot_ops = {.apply = fsm_apply,
+                                                  .release_result = fsm_release,
+                                                  .snapshot_save = cl_fsm_save,
+                                                  .snapshot_restore = cl_fsm_restore};
+
 void cl_fsm_init(struct cl_fsm *f)
 {
     memset(f, 0, sizeof *f);
@@ -199,6 +227,8 @@ void cl_config(struct cluster *c, unsigned i, struct craft_node_config *cfg)
     cfg->lease_reads = c->lease_reads;
     cfg->entry_bytes_max = c->entry_bytes_max;
     cfg->threads = c->threads;
+    cfg->snapshot_every = c->snapshot_every;
+    cfg->log_trailing = c->log_trailing;
     cfg->log = test_log;
     cfg->log_level = test_log_level();
 }
@@ -212,7 +242,8 @@ void cl_start(struct cluster *c, unsigned i)
 
     assert_null(cn->node);
     cl_config(c, i, &cfg);
-    int rv = craft_node_create(&cfg, &cl_fsm_ops, &cn->fsm, &cn->node, errmsg, sizeof errmsg);
+    const struct craft_fsm_ops *ops = c->snapshot_every != 0 ? &cl_fsm_snapshot_ops : &cl_fsm_ops;
+    int rv = craft_node_create(&cfg, ops, &cn->fsm, &cn->node, errmsg, sizeof errmsg);
     if (rv != 0) {
         fail_msg("node %u: craft_node_create: %s: %s", (unsigned)cn->id, craft_errname(rv), errmsg);
     }

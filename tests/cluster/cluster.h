@@ -36,6 +36,11 @@ struct cl_fsm_view {
 };
 
 extern const struct craft_fsm_ops cl_fsm_ops;
+/* The same with snapshot_save and snapshot_restore (of the view: sum, hash and count; the
+ * record is not part of it). */
+extern const struct craft_fsm_ops cl_fsm_snapshot_ops;
+int cl_fsm_save(void *ctx, struct craft_snapshot_writer *w);
+int cl_fsm_restore(void *ctx, struct craft_snapshot_reader *r);
 void cl_fsm_init(struct cl_fsm *f);
 void cl_fsm_close(struct cl_fsm *f);
 struct cl_fsm_view cl_fsm_view(struct cl_fsm *f);
@@ -62,6 +67,10 @@ struct cluster {
     uint32_t heartbeat_interval_ms;
     bool lease_reads;
     uint64_t entry_bytes_max;
+    /* Snapshots: 0 (cl_init's default) takes none; the state machine then saves and restores
+     * its view (cl_fsm_snapshot_ops). */
+    uint64_t snapshot_every;
+    uint64_t log_trailing;
 };
 
 /* n nodes (ids 1..n), the first n_voters of them the bootstrap voters; threads as given. Makes

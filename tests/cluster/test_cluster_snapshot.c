@@ -12,29 +12,6 @@
 #include "io/fs.h"
 #include "storage/snapshot_store.h"
 
-static int snap_save(void *ctx, struct craft_snapshot_writer *w)
-{
-    struct cl_fsm_view v = cl_fsm_view(ctx);
-    return craft_snapshot_write(w, &v, sizeof v);
-}
-
-static int snap_restore(void *ctx, struct craft_snapshot_reader *r)
-{
-    struct cl_fsm *f = ctx;
-    struct cl_fsm_view v;
-    size_t got;
-    int rv = craft_snapshot_read(r, &v, sizeof v, &got);
-    if (rv != 0 || got != sizeof v) {
-        return -1;
-    }
-    pthread_mutex_lock(&f->mu);
-    f->n_applied = v.n_applied;
-    f->sum = v.sum;
-    f->hash = v.hash;
-    pthread_mutex_unlock(&f->mu);
-    return 0;
-}
-
 static void write_snapshot(const char *dir, const struct craft_snapshot_meta *meta,
                            const struct cl_fsm_view *state)
 {
@@ -89,8 +66,8 @@ static void test_cluster_restores_from_a_snapshot(void **state)
 
     /* With it: restored to entry 3, then entries 4 and 5 applied on top. */
     struct craft_fsm_ops ops = cl_fsm_ops;
-    ops.snapshot_save = snap_save;
-    ops.snapshot_restore = snap_restore;
+    ops.snapshot_save = cl_fsm_save;
+    ops.snapshot_restore = cl_fsm_restore;
     cl_fsm_close(&c->nodes[0].fsm);
     cl_fsm_init(&c->nodes[0].fsm);
     cl_config(c, 0, &cfg);
