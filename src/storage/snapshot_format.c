@@ -175,37 +175,49 @@ bool snapshot_trailer_decode(const unsigned char *b, struct snapshot_trailer *t)
     return true;
 }
 
+void snapshot_file_name_group(uint64_t group, craft_index index, craft_term term, char *buf,
+                              size_t len)
+{
+    snprintf(buf, len, "snapshot-%016" PRIx64 "-%016" PRIx64 "-%016" PRIx64 ".snap", group, index,
+             term);
+}
+
 void snapshot_file_name(craft_index index, craft_term term, char *buf, size_t len)
 {
-    snprintf(buf, len, "snapshot-%016" PRIx64 "-%016" PRIx64 ".snap", index, term);
+    snapshot_file_name_group(SNAPSHOT_GROUP_DEFAULT, index, term, buf, len);
 }
 
-void snapshot_tmp_name(craft_index index, craft_term term, char *buf, size_t len)
+void snapshot_tmp_name(uint64_t group, craft_index index, craft_term term, char *buf, size_t len)
 {
-    snprintf(buf, len, "snapshot-%016" PRIx64 "-%016" PRIx64 ".snap" SNAPSHOT_TMP_SUFFIX, index,
-             term);
+    snprintf(buf, len,
+             "snapshot-%016" PRIx64 "-%016" PRIx64 "-%016" PRIx64 ".snap" SNAPSHOT_TMP_SUFFIX,
+             group, index, term);
 }
 
-void snapshot_recv_name(craft_index index, craft_term term, char *buf, size_t len)
+void snapshot_recv_name(uint64_t group, craft_index index, craft_term term, char *buf,
+                        size_t len)
 {
-    snprintf(buf, len, "snapshot-%016" PRIx64 "-%016" PRIx64 ".snap" SNAPSHOT_RECV_SUFFIX, index,
-             term);
+    snprintf(buf, len,
+             "snapshot-%016" PRIx64 "-%016" PRIx64 "-%016" PRIx64 ".snap" SNAPSHOT_RECV_SUFFIX,
+             group, index, term);
 }
 
-bool snapshot_name_parse(const char *name, craft_index *index, craft_term *term)
+bool snapshot_name_parse(const char *name, uint64_t *group, craft_index *index, craft_term *term)
 {
+    uint64_t g;
     uint64_t i;
     uint64_t t;
     if (strncmp(name, "snapshot-", 9) != 0 ||
-        sscanf(name, "snapshot-%16" SCNx64 "-%16" SCNx64, &i, &t) != 2) {
+        sscanf(name, "snapshot-%16" SCNx64 "-%16" SCNx64 "-%16" SCNx64, &g, &i, &t) != 3) {
         return false;
     }
     /* Only the exact names we make count (sscanf lets signs, spaces and short numbers by). */
     char want[IO_FS_NAME_MAX];
-    snapshot_file_name(i, t, want, sizeof want);
-    if (strcmp(name, want) != 0) {
+    snapshot_file_name_group(g, i, t, want, sizeof want);
+    if (strcmp(name, want) != 0 || g == 0) {
         return false;
     }
+    *group = g;
     *index = i;
     *term = t;
     return true;

@@ -60,11 +60,13 @@ bool snapshot_trailer_decode(const unsigned char *b, struct snapshot_trailer *t)
  * ".tmp" and are removed as leftovers by snapshot_latest; neither can pass for a final name. */
 #define SNAPSHOT_TMP_SUFFIX ".tmp"
 #define SNAPSHOT_RECV_SUFFIX ".recv.tmp"
-void snapshot_tmp_name(craft_index index, craft_term term, char *buf, size_t len);
-void snapshot_recv_name(craft_index index, craft_term term, char *buf, size_t len);
+void snapshot_tmp_name(uint64_t group, craft_index index, craft_term term, char *buf, size_t len);
+void snapshot_recv_name(uint64_t group, craft_index index, craft_term term, char *buf,
+                        size_t len);
 
-/* True if name is exactly a final snapshot name; then *index and *term are its own. */
-bool snapshot_name_parse(const char *name, craft_index *index, craft_term *term);
+/* True if name is exactly a final snapshot name (of a group >= 1); then *group, *index and *term
+ * are its own. */
+bool snapshot_name_parse(const char *name, uint64_t *group, craft_index *index, craft_term *term);
 /* True if name is a leftover temporary snapshot file (".tmp" or ".recv.tmp"). */
 bool snapshot_name_is_tmp(const char *name);
 

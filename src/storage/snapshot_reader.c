@@ -69,8 +69,15 @@ static int reader_start(struct snapshot_reader *r, struct io_fs *fs, struct io_f
 int snapshot_reader_open(struct io_fs *fs, craft_index index, craft_term term,
                          struct snapshot_reader **out, struct craft_snapshot_meta *meta)
 {
+    return snapshot_reader_open_group(fs, SNAPSHOT_GROUP_DEFAULT, index, term, out, meta);
+}
+
+int snapshot_reader_open_group(struct io_fs *fs, uint64_t group, craft_index index,
+                               craft_term term, struct snapshot_reader **out,
+                               struct craft_snapshot_meta *meta)
+{
     char name[IO_FS_NAME_MAX];
-    snapshot_file_name(index, term, name, sizeof name);
+    snapshot_file_name_group(group, index, term, name, sizeof name);
     struct snapshot_reader *r = craft_calloc(1, sizeof *r);
     if (r == NULL) {
         return CRAFT_ENOMEM;

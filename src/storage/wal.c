@@ -38,66 +38,191 @@ void wal_segment_name(uint64_t seq, char *buf, size_t len)
     snprintf(buf, len, "wal-%016" PRIx64 ".seg", seq);
 }
 
+static int compare_group(uint64_t id, const struct wal_group *g)
+{
+    return id < g->id ? -1 : id > g->id;
+}
+
+/* The position of id in w->groups, or where it would go. */
+static size_t group_pos(const struct wal *w, uint64_t id)
+{
+    size_t lo = 0;
+    size_t hi = w->n_groups;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (compare_group(id, w->groups[mid]) > 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+static const struct wal_group *group_get(const struct wal *w, uint64_t id)
+{
+    size_t i = group_pos(w, id);
+    return i < w->n_groups && w->groups[i]->id == id ? w->groups[i] : NULL;
+}
+
+struct wal_group *wal_group_find(struct wal *w, uint64_t id, bool create)
+{
+    CRAFT_ASSERT(id != 0);
+    size_t i = group_pos(w, id);
+    if (i < w->n_groups && w->groups[i]->id == id) {
+        return w->groups[i];
+    }
+    if (!create) {
+        return NULL;
+    }
+    if (w->n_groups == w->cap_groups) {
+        size_t cap = w->cap_groups == 0 ? 4 : w->cap_groups * 2;
+        struct wal_group **groups = craft_realloc(w->groups, cap * sizeof *groups);
+        if (groups == NULL) {
+            return NULL;
+        }
+        w->groups = groups;
+        w->cap_groups = cap;
+    }
+    struct wal_group *g = craft_calloc(1, sizeof *g);
+    if (g == NULL) {
+        return NULL;
+    }
+    g->id = id;
+    g->hs_seq = WAL_SEQ_PENDING;
+    memmove(w->groups + i + 1, w->groups + i, (w->n_groups - i) * sizeof *w->groups);
+    w->groups[i] = g;
+    w->n_groups++;
+    CRAFT_ASSERT(i == 0 || w->groups[i - 1]->id < id);
+    CRAFT_ASSERT(i + 1 == w->n_groups || w->groups[i + 1]->id > id);
+    return g;
+}
+
+size_t wal_n_groups(const struct wal *w)
+{
+    return w->n_groups;
+}
+
+uint64_t wal_group_id(const struct wal *w, size_t i)
+{
+    CRAFT_ASSERT(i < w->n_groups);
+    return w->groups[i]->id;
+}
+
+craft_index wal_group_last(const struct wal_group *g)
+{
+    return g->n_locs > 0 ? g->first + g->n_locs - 1 : 0;
+}
+
+static const struct wal_loc *loc_of(const struct wal_group *g, craft_index index)
+{
+    if (g == NULL || g->n_locs == 0 || index < g->first || index > wal_group_last(g)) {
+        return NULL;
+    }
+    return &g->locs[g->start + (index - g->first)];
+}
+
+craft_term wal_group_term_at(const struct wal_group *g, craft_index index)
+{
+    const struct wal_loc *loc = loc_of(g, index);
+    return loc != NULL ? loc->term : 0;
+}
+
+craft_index wal_first_index_group(const struct wal *w, uint64_t group)
+{
+    const struct wal_group *g = group_get(w, group);
+    return g != NULL && g->n_locs > 0 ? g->first : 0;
+}
+
+craft_index wal_last_index_group(const struct wal *w, uint64_t group)
+{
+    const struct wal_group *g = group_get(w, group);
+    return g != NULL ? wal_group_last(g) : 0;
+}
+
+craft_term wal_term_at_group(const struct wal *w, uint64_t group, craft_index index)
+{
+    return wal_group_term_at(group_get(w, group), index);
+}
+
 craft_index wal_first_index(const struct wal *w)
 {
-    return w->n_locs > 0 ? w->first : 0;
+    return wal_first_index_group(w, WAL_GROUP_DEFAULT);
 }
 
 craft_index wal_last_index(const struct wal *w)
 {
-    return w->n_locs > 0 ? w->first + w->n_locs - 1 : 0;
-}
-
-static const struct wal_loc *loc_of(const struct wal *w, craft_index index)
-{
-    if (w->n_locs == 0 || index < w->first || index > wal_last_index(w)) {
-        return NULL;
-    }
-    return &w->locs[w->start + (index - w->first)];
+    return wal_last_index_group(w, WAL_GROUP_DEFAULT);
 }
 
 craft_term wal_term_at(const struct wal *w, craft_index index)
 {
-    const struct wal_loc *loc = loc_of(w, index);
-    return loc != NULL ? loc->term : 0;
+    return wal_term_at_group(w, WAL_GROUP_DEFAULT, index);
+}
+
+bool wal_hard_state_group(const struct wal *w, uint64_t group, struct craft_hard_state *hs)
+{
+    const struct wal_group *g = group_get(w, group);
+    if (g == NULL || !g->have_hs) {
+        memset(hs, 0, sizeof *hs);
+        return false;
+    }
+    *hs = g->hs;
+    return true;
 }
 
 bool wal_has_pending(const struct wal *w)
 {
-    return w->batch_len > 0;
+    return w->batch_len > 0 || w->n_hs_queue > 0;
 }
 
-int wal_locs_push(struct wal *w, craft_index index, const struct wal_loc *loc)
+int wal_locs_push(struct wal_group *g, craft_index index, const struct wal_loc *loc)
 {
-    if (w->n_locs == 0) {
-        w->first = index;
-        w->start = 0;
+    if (g->n_locs == 0) {
+        g->first = index;
+        g->start = 0;
     }
-    CRAFT_ASSERT(index == w->first + w->n_locs);
-    if (w->start + w->n_locs == w->cap_locs) {
-        if (w->start > 0) {
-            memmove(w->locs, w->locs + w->start, w->n_locs * sizeof *w->locs);
-            w->start = 0;
+    CRAFT_ASSERT(index == g->first + g->n_locs);
+    if (g->start + g->n_locs == g->cap_locs) {
+        if (g->start > 0) {
+            memmove(g->locs, g->locs + g->start, g->n_locs * sizeof *g->locs);
+            g->start = 0;
         } else {
-            size_t cap = w->cap_locs == 0 ? 1024 : w->cap_locs * 2;
-            struct wal_loc *locs = craft_realloc(w->locs, cap * sizeof *locs);
+            size_t cap = g->cap_locs == 0 ? 64 : g->cap_locs * 2;
+            struct wal_loc *locs = craft_realloc(g->locs, cap * sizeof *locs);
             if (locs == NULL) {
                 return CRAFT_ENOMEM;
             }
-            w->locs = locs;
-            w->cap_locs = cap;
+            g->locs = locs;
+            g->cap_locs = cap;
         }
     }
-    w->locs[w->start + w->n_locs++] = *loc;
+    g->locs[g->start + g->n_locs++] = *loc;
     return 0;
 }
 
-void wal_locs_truncate(struct wal *w, craft_index from)
+void wal_locs_truncate(struct wal_group *g, craft_index from)
 {
-    if (w->n_locs == 0 || from > wal_last_index(w)) {
+    if (g->n_locs == 0 || from > wal_group_last(g)) {
         return;
     }
-    w->n_locs = from <= w->first ? 0 : (size_t)(from - w->first);
+    g->n_locs = from <= g->first ? 0 : (size_t)(from - g->first);
+}
+
+/* Appends g to a list of group pointers (touched, hs_queue). */
+static int list_push(struct wal_group ***v, size_t *n, size_t *cap, struct wal_group *g)
+{
+    if (*n == *cap) {
+        size_t c = *cap == 0 ? 8 : *cap * 2;
+        struct wal_group **nv = craft_realloc(*v, c * sizeof **v);
+        if (nv == NULL) {
+            return CRAFT_ENOMEM;
+        }
+        *v = nv;
+        *cap = c;
+    }
+    (*v)[(*n)++] = g;
+    return 0;
 }
 
 static int batch_reserve(struct wal *w, size_t more)
@@ -135,17 +260,43 @@ static int batch_add(struct wal *w, const struct wal_record *r, uint64_t *off)
     return 0;
 }
 
-int wal_append(struct wal *w, const struct craft_entry *entries, size_t n)
+/* The group a write goes to, made on its first write: NULL (and the WAL's error set) when out of
+ * memory. */
+static struct wal_group *group_for_write(struct wal *w, uint64_t group)
+{
+    struct wal_group *g = wal_group_find(w, group, true);
+    if (g == NULL) {
+        wal_fail(w, CRAFT_ENOMEM, "out of memory for group %" PRIu64, group);
+    }
+    return g;
+}
+
+int wal_append_group(struct wal *w, uint64_t group, const struct craft_entry *entries, size_t n)
 {
     if (w->failed) {
         return CRAFT_EIO;
     }
     CRAFT_ASSERT(!w->unsynced); /* a written batch is synced before the next one starts */
+    if (n == 0) {
+        return 0;
+    }
+    struct wal_group *g = group_for_write(w, group);
+    if (g == NULL) {
+        return CRAFT_ENOMEM;
+    }
+    if (!g->in_batch) {
+        int rv = list_push(&w->touched, &w->n_touched, &w->cap_touched, g);
+        if (rv != 0) {
+            return rv;
+        }
+        g->in_batch = true;
+    }
     for (size_t i = 0; i < n; i++) {
         const struct craft_entry *e = &entries[i];
-        if (w->n_locs > 0 && e->index != wal_last_index(w) + 1) {
-            return wal_fail(w, CRAFT_EINVAL, "append of index %" PRIu64 " after %" PRIu64,
-                            e->index, wal_last_index(w));
+        if (g->n_locs > 0 && e->index != wal_group_last(g) + 1) {
+            return wal_fail(w, CRAFT_EINVAL,
+                            "group %" PRIu64 ": append of index %" PRIu64 " after %" PRIu64, group,
+                            e->index, wal_group_last(g));
         }
         if (e->data.len > WAL_RECORD_DATA_MAX) {
             return wal_fail(w, CRAFT_ETOOBIG, "entry %" PRIu64 " has %zu bytes", e->index,
@@ -158,6 +309,7 @@ int wal_append(struct wal *w, const struct craft_entry *entries, size_t n)
             .kind = WAL_RECORD_ENTRY,
             .entry_type = (uint8_t)e->type,
             .len = (uint32_t)e->data.len,
+            .group = group,
             .term = e->term,
             .index = e->index,
             .data = e->data.base,
@@ -170,7 +322,7 @@ int wal_append(struct wal *w, const struct craft_entry *entries, size_t n)
         };
         int rv = batch_add(w, &r, &loc.off);
         if (rv == 0) {
-            rv = wal_locs_push(w, e->index, &loc);
+            rv = wal_locs_push(g, e->index, &loc);
         }
         if (rv != 0) {
             return rv;
@@ -179,27 +331,62 @@ int wal_append(struct wal *w, const struct craft_entry *entries, size_t n)
     return 0;
 }
 
-int wal_truncate(struct wal *w, craft_index from)
+int wal_append(struct wal *w, const struct craft_entry *entries, size_t n)
+{
+    return wal_append_group(w, WAL_GROUP_DEFAULT, entries, n);
+}
+
+int wal_truncate_group(struct wal *w, uint64_t group, craft_index from)
 {
     if (w->failed) {
         return CRAFT_EIO;
     }
     CRAFT_ASSERT(!w->unsynced);
-    if (w->n_locs == 0) {
+    struct wal_group *g = wal_group_find(w, group, false);
+    if (g == NULL || g->n_locs == 0) {
         return 0; /* nothing to drop (the suffix was appended and taken back in one core step) */
     }
-    if (from < w->first || from > wal_last_index(w) + 1) {
-        return wal_fail(w, CRAFT_EINVAL, "truncate from %" PRIu64 " outside [%" PRIu64 ", %" PRIu64
-                                          "]",
-                        from, wal_first_index(w), wal_last_index(w) + 1);
+    if (from < g->first || from > wal_group_last(g) + 1) {
+        return wal_fail(w, CRAFT_EINVAL,
+                        "group %" PRIu64 ": truncate from %" PRIu64 " outside [%" PRIu64
+                        ", %" PRIu64 "]",
+                        group, from, g->first, wal_group_last(g) + 1);
     }
-    struct wal_record r = {.kind = WAL_RECORD_TRUNCATE, .index = from};
+    struct wal_record r = {.kind = WAL_RECORD_TRUNCATE, .group = group, .index = from};
     uint64_t off;
     int rv = batch_add(w, &r, &off);
     if (rv != 0) {
         return rv;
     }
-    wal_locs_truncate(w, from);
+    wal_locs_truncate(g, from);
+    return 0;
+}
+
+int wal_truncate(struct wal *w, craft_index from)
+{
+    return wal_truncate_group(w, WAL_GROUP_DEFAULT, from);
+}
+
+int wal_save_hard_state_group(struct wal *w, uint64_t group, const struct craft_hard_state *hs)
+{
+    if (w->failed) {
+        return CRAFT_EIO;
+    }
+    CRAFT_ASSERT(!w->unsynced);
+    struct wal_group *g = group_for_write(w, group);
+    if (g == NULL) {
+        return CRAFT_ENOMEM;
+    }
+    if (!g->hs_queued) {
+        int rv = list_push(&w->hs_queue, &w->n_hs_queue, &w->cap_hs_queue, g);
+        if (rv != 0) {
+            return rv;
+        }
+        g->hs_queued = true;
+    }
+    g->have_hs = true;
+    g->hs = *hs;
+    g->hs_seq = WAL_SEQ_PENDING;
     return 0;
 }
 
@@ -300,17 +487,27 @@ static size_t batch_fit(const struct wal *w, size_t pos, uint64_t room)
     return end - pos;
 }
 
-/* Points the pending entries written from batch[pos, pos + len) at their place on disk. */
+/* Points the pending entries and hard states written from batch[pos, pos + len) at their place
+ * on disk. */
 static void locs_settle(struct wal *w, size_t pos, size_t len, const struct wal_segment *seg)
 {
-    for (size_t i = w->n_locs; i > 0; i--) {
-        struct wal_loc *loc = &w->locs[w->start + i - 1];
-        if (loc->seq != WAL_SEQ_PENDING) {
-            break; /* pending entries are the newest ones */
+    for (size_t t = 0; t < w->n_touched; t++) {
+        struct wal_group *g = w->touched[t];
+        for (size_t i = g->n_locs; i > 0; i--) {
+            struct wal_loc *loc = &g->locs[g->start + i - 1];
+            if (loc->seq != WAL_SEQ_PENDING) {
+                break; /* pending entries are the newest ones */
+            }
+            if (loc->off >= pos && loc->off < pos + len) {
+                loc->off = seg->used + (loc->off - pos);
+                loc->seq = seg->seq;
+            }
         }
-        if (loc->off >= pos && loc->off < pos + len) {
-            loc->off = seg->used + (loc->off - pos);
-            loc->seq = seg->seq;
+    }
+    for (size_t q = 0; q < w->n_hs_queue; q++) {
+        struct wal_group *g = w->hs_queue[q];
+        if (g->hs_seq == WAL_SEQ_PENDING && g->hs_off >= pos && g->hs_off < pos + len) {
+            g->hs_seq = seg->seq;
         }
     }
 }
@@ -328,6 +525,71 @@ static int write_chunk(struct wal *w, struct wal_segment *seg, size_t pos, size_
     return 0;
 }
 
+/* Puts the queued hard states at the head of the batch, ahead of every entry and truncation
+ * (docs/DISK_FORMAT.md, "Hard-state records"): any prefix of the batch that a crash leaves
+ * holding an entry then holds the hard state of its term too. The pending entries' offsets move
+ * with the bytes. */
+static int hs_prepend(struct wal *w)
+{
+    size_t rec = wal_record_size(WAL_HARD_STATE_PAYLOAD);
+    size_t shift = w->n_hs_queue * rec;
+    int rv = batch_reserve(w, shift);
+    if (rv != 0) {
+        return rv;
+    }
+#ifdef CRAFT_MUTATION_HS_AFTER_ENTRIES
+    /* The mutation: the hard states go last, after the entries they must precede. */
+    size_t base = w->batch_len;
+    w->batch_last = base + shift - rec;
+#else
+    size_t base = 0;
+    memmove(w->batch + shift, w->batch, w->batch_len);
+    for (size_t t = 0; t < w->n_touched; t++) {
+        struct wal_group *g = w->touched[t];
+        for (size_t i = g->n_locs; i > 0 && g->locs[g->start + i - 1].seq == WAL_SEQ_PENDING;
+             i--) {
+            g->locs[g->start + i - 1].off += shift;
+        }
+    }
+    w->batch_last = w->batch_len > 0 ? w->batch_last + shift : shift - rec;
+#endif
+    for (size_t q = 0; q < w->n_hs_queue; q++) {
+        struct wal_group *g = w->hs_queue[q];
+        CRAFT_ASSERT(g->have_hs);
+        unsigned char vote[WAL_HARD_STATE_PAYLOAD];
+        put_u64le(vote, g->hs.vote);
+        struct wal_record r = {.kind = WAL_RECORD_HARD_STATE,
+                               .len = WAL_HARD_STATE_PAYLOAD,
+                               .batch = w->next_batch,
+                               .group = g->id,
+                               .term = g->hs.term,
+                               .index = g->hs.commit,
+                               .data = vote};
+        wal_record_encode(&r, w->batch + base + q * rec);
+        g->hs_off = base + q * rec;
+        g->hs_seq = WAL_SEQ_PENDING;
+    }
+    w->batch_len += shift;
+    w->batch_records += w->n_hs_queue;
+    return 0;
+}
+
+/* The batch is written: nothing in it is pending any more. */
+static void batch_done(struct wal *w)
+{
+    for (size_t t = 0; t < w->n_touched; t++) {
+        w->touched[t]->in_batch = false;
+    }
+    for (size_t q = 0; q < w->n_hs_queue; q++) {
+        CRAFT_ASSERT(w->hs_queue[q]->hs_seq != WAL_SEQ_PENDING);
+        w->hs_queue[q]->hs_queued = false;
+    }
+    w->n_touched = 0;
+    w->n_hs_queue = 0;
+    w->batch_len = 0;
+    w->batch_records = 0;
+}
+
 static int sync_segment(struct wal *w, struct wal_segment *seg)
 {
     int rv = io_fs_fdatasync(w->fs, seg->file);
@@ -343,8 +605,14 @@ int wal_write(struct wal *w)
     if (w->failed) {
         return CRAFT_EIO;
     }
-    if (w->batch_len == 0) {
+    if (!wal_has_pending(w)) {
         return 0;
+    }
+    if (w->n_hs_queue > 0) {
+        int rv = hs_prepend(w);
+        if (rv != 0) {
+            return wal_fail(w, rv, "out of memory for the batch's hard states");
+        }
     }
     wal_record_set_flags(w->batch + w->batch_last, WAL_FLAG_BATCH_END);
     size_t pos = 0;
@@ -382,8 +650,7 @@ int wal_write(struct wal *w)
         }
         pos += len;
     }
-    w->batch_len = 0;
-    w->batch_records = 0;
+    batch_done(w);
     w->next_batch++;
     w->unsynced = true;
     return 0;
@@ -418,12 +685,14 @@ static struct wal_segment *segment_of(struct wal *w, uint64_t seq)
     return lo < w->n_segs && w->segs[lo].seq == seq ? &w->segs[lo] : NULL;
 }
 
-int wal_read(struct wal *w, craft_index index, struct craft_entry *out, void *buf, size_t buf_len)
+int wal_read_group(struct wal *w, uint64_t group, craft_index index, struct craft_entry *out,
+                   void *buf, size_t buf_len)
 {
-    if (w->n_locs > 0 && index < w->first) {
+    const struct wal_group *g = group_get(w, group);
+    if (g != NULL && g->n_locs > 0 && index < g->first) {
         return CRAFT_ECOMPACTED;
     }
-    const struct wal_loc *loc = loc_of(w, index);
+    const struct wal_loc *loc = loc_of(g, index);
     if (loc == NULL) {
         return CRAFT_EINVAL;
     }
@@ -450,10 +719,11 @@ int wal_read(struct wal *w, craft_index index, struct craft_entry *out, void *bu
     struct wal_record r;
     size_t got;
     if (wal_record_decode(buf, size, &r, &got) != WAL_DECODE_OK || r.index != index ||
-        r.term != loc->term || r.kind != WAL_RECORD_ENTRY) {
-        return wal_fail(w, CRAFT_ECORRUPT, "entry %" PRIu64 " in segment %" PRIu64
-                                           " at offset %" PRIu64 " fails its checksum",
-                        index, loc->seq, loc->off);
+        r.term != loc->term || r.kind != WAL_RECORD_ENTRY || r.group != group) {
+        return wal_fail(w, CRAFT_ECORRUPT,
+                        "group %" PRIu64 " entry %" PRIu64 " in segment %" PRIu64
+                        " at offset %" PRIu64 " fails its checksum",
+                        group, index, loc->seq, loc->off);
     }
     memmove(buf, r.data, r.len);
     out->data.base = buf;
@@ -461,21 +731,63 @@ int wal_read(struct wal *w, craft_index index, struct craft_entry *out, void *bu
     return 0;
 }
 
-int wal_drop_prefix(struct wal *w, craft_index upto)
+int wal_read(struct wal *w, craft_index index, struct craft_entry *out, void *buf, size_t buf_len)
 {
-    if (w->failed) {
-        return CRAFT_EIO;
-    }
-    /* Entries sit in segments in index order, so every segment before the one holding the first
-     * entry past upto holds nothing live past upto. The writing segment always stays. */
+    return wal_read_group(w, WAL_GROUP_DEFAULT, index, out, buf, buf_len);
+}
+
+/* The oldest segment any group still needs an entry of: the one holding the group's first live
+ * entry past what its snapshot covers (drop_upto). Entries sit in segments in index order within
+ * a group, so every segment before it holds nothing that group needs. The writing segment is the
+ * bound when no group needs an older one. */
+static uint64_t oldest_needed(const struct wal *w)
+{
     uint64_t keep_from = w->segs[w->n_segs - 1].seq;
-    if (w->n_locs > 0 && upto < wal_last_index(w)) {
-        craft_index next = upto < w->first ? w->first : upto + 1;
-        uint64_t seq = loc_of(w, next)->seq;
+    for (size_t i = 0; i < w->n_groups; i++) {
+        const struct wal_group *g = w->groups[i];
+        if (g->n_locs == 0 || g->drop_upto >= wal_group_last(g)) {
+            continue;
+        }
+        craft_index next = g->drop_upto < g->first ? g->first : g->drop_upto + 1;
+        uint64_t seq = loc_of(g, next)->seq;
         if (seq != WAL_SEQ_PENDING && seq < keep_from) {
             keep_from = seq;
         }
     }
+    return keep_from;
+}
+
+/* A group's newest hard state must outlive the segments that go: those living in one are written
+ * again, into the current segment, and synced, before anything is deleted. */
+static int rewrite_hard_states(struct wal *w, uint64_t keep_from)
+{
+    bool any = false;
+    for (size_t i = 0; i < w->n_groups; i++) {
+        struct wal_group *g = w->groups[i];
+        if (g->have_hs && g->hs_seq != WAL_SEQ_PENDING && g->hs_seq < keep_from) {
+#ifndef CRAFT_MUTATION_HS_LOST_ON_RETIRE
+            struct craft_hard_state hs = g->hs;
+            int rv = wal_save_hard_state_group(w, g->id, &hs);
+            if (rv != 0) {
+                return rv;
+            }
+            any = true;
+#endif
+        }
+    }
+    return any ? wal_sync(w) : 0;
+}
+
+int wal_drop_prefix_group(struct wal *w, uint64_t group, craft_index upto)
+{
+    if (w->failed) {
+        return CRAFT_EIO;
+    }
+    struct wal_group *g = wal_group_find(w, group, false);
+    if (g != NULL && upto > g->drop_upto) {
+        g->drop_upto = upto;
+    }
+    uint64_t keep_from = oldest_needed(w);
     size_t n_drop = 0;
     while (n_drop < w->n_segs - 1 && w->segs[n_drop].seq < keep_from) {
         n_drop++;
@@ -483,11 +795,15 @@ int wal_drop_prefix(struct wal *w, craft_index upto)
     if (n_drop == 0) {
         return 0;
     }
+    int rv = rewrite_hard_states(w, keep_from);
+    if (rv != 0) {
+        return rv;
+    }
     for (size_t i = 0; i < n_drop; i++) {
         char name[IO_FS_NAME_MAX];
         wal_segment_name(w->segs[i].seq, name, sizeof name);
         io_fs_close(w->fs, w->segs[i].file);
-        int rv = io_fs_unlink(w->fs, name);
+        rv = io_fs_unlink(w->fs, name);
         if (rv != 0) {
             /* The segments before i are gone from the table already; keep it consistent. */
             memmove(w->segs, w->segs + i + 1, (w->n_segs - i - 1) * sizeof *w->segs);
@@ -498,18 +814,30 @@ int wal_drop_prefix(struct wal *w, craft_index upto)
     memmove(w->segs, w->segs + n_drop, (w->n_segs - n_drop) * sizeof *w->segs);
     w->n_segs -= n_drop;
     /* Forget the entries that lived in the dropped segments. */
-    size_t gone = 0;
-    while (gone < w->n_locs && w->locs[w->start + gone].seq < keep_from) {
-        gone++;
+    for (size_t i = 0; i < w->n_groups; i++) {
+        struct wal_group *d = w->groups[i];
+        size_t gone = 0;
+        while (gone < d->n_locs && d->locs[d->start + gone].seq < keep_from) {
+            gone++;
+        }
+        CRAFT_ASSERT(gone == 0 || d->first + gone - 1 <= d->drop_upto);
+        d->start += gone;
+        d->n_locs -= gone;
+        d->first += gone;
+#ifndef CRAFT_MUTATION_HS_LOST_ON_RETIRE
+        CRAFT_ASSERT(!d->have_hs || d->hs_seq >= keep_from);
+#endif
     }
-    w->start += gone;
-    w->n_locs -= gone;
-    w->first += gone;
-    int rv = io_fs_sync_dir(w->fs);
+    rv = io_fs_sync_dir(w->fs);
     if (rv != 0) {
         return wal_fail(w, CRAFT_EIO, "sync of the directory: %s", craft_strerror(rv));
     }
     return 0;
+}
+
+int wal_drop_prefix(struct wal *w, craft_index upto)
+{
+    return wal_drop_prefix_group(w, WAL_GROUP_DEFAULT, upto);
 }
 
 void wal_rbuf_release(struct wal *w, struct wal_rbuf *b)
@@ -519,10 +847,16 @@ void wal_rbuf_release(struct wal *w, struct wal_rbuf *b)
     *b = (struct wal_rbuf){0};
 }
 
+const struct craft_entry *wal_recovered_group(const struct wal *w, uint64_t group, size_t *n)
+{
+    const struct wal_group *g = group_get(w, group);
+    *n = g != NULL ? g->n_recovered : 0;
+    return g != NULL ? g->recovered : NULL;
+}
+
 const struct craft_entry *wal_recovered(const struct wal *w, size_t *n)
 {
-    *n = w->n_recovered;
-    return w->recovered;
+    return wal_recovered_group(w, WAL_GROUP_DEFAULT, n);
 }
 
 void wal_recovered_release(struct wal *w)
@@ -531,11 +865,13 @@ void wal_recovered_release(struct wal *w)
         wal_rbuf_release(w, &w->rbufs[i]);
     }
     craft_free(w->rbufs);
-    craft_free(w->recovered);
     w->rbufs = NULL;
     w->n_rbufs = 0;
-    w->recovered = NULL;
-    w->n_recovered = 0;
+    for (size_t i = 0; i < w->n_groups; i++) {
+        craft_free(w->groups[i]->recovered);
+        w->groups[i]->recovered = NULL;
+        w->groups[i]->n_recovered = 0;
+    }
 }
 
 void wal_close(struct wal *w)
@@ -547,8 +883,14 @@ void wal_close(struct wal *w)
     for (size_t i = 0; i < w->n_segs; i++) {
         io_fs_close(w->fs, w->segs[i].file);
     }
+    for (size_t i = 0; i < w->n_groups; i++) {
+        craft_free(w->groups[i]->locs);
+        craft_free(w->groups[i]);
+    }
+    craft_free(w->groups);
+    craft_free(w->touched);
+    craft_free(w->hs_queue);
     craft_free(w->segs);
-    craft_free(w->locs);
     craft_free(w->batch);
     craft_free(w);
 }

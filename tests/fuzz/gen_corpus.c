@@ -9,7 +9,6 @@
 
 #include "io/sim/fs_sim.h"
 #include "net/wire.h"
-#include "storage/hard_state.h"
 #include "storage/identity.h"
 #include "storage/snapshot_format.h"
 #include "storage/snapshot_store.h"
@@ -245,36 +244,6 @@ static void gen_snapshots(void)
     }
 }
 
-static void gen_hard_states(void)
-{
-    struct io_fs_sim *sim;
-    CHECK(io_fs_sim_create(1, &sim) == 0);
-    struct hard_state_file *h;
-    struct craft_hard_state hs;
-    char errmsg[256];
-    CHECK(hard_state_open(io_fs_sim_fs(sim), &h, &hs, errmsg, sizeof errmsg) == 0);
-    static unsigned char file[2 * HARD_STATE_SLOT_STRIDE];
-    for (unsigned i = 1; i <= 3; i++) {
-        struct craft_hard_state next = {i, i % 2 ? i : 0, 10 * i};
-        CHECK(hard_state_save(h, &next) == 0);
-        size_t n = take(sim, HARD_STATE_FILE, file, sizeof file);
-        char out[32];
-        snprintf(out, sizeof out, "after_%u_saves", i);
-        put("fuzz_hard_state", out, file, n);
-        if (i == 3) {
-            file[HARD_STATE_SLOT_STRIDE + 9] ^= 2;
-            put("fuzz_hard_state", "newest_slot_damaged", file, n);
-            file[9] ^= 2;
-            put("fuzz_hard_state", "both_slots_damaged", file, n);
-        }
-    }
-    hard_state_close(h);
-    unsigned char slot[HARD_STATE_SLOT_BYTES];
-    struct craft_hard_state one = {5, 2, 99};
-    hard_state_slot_encode(7, &one, slot);
-    put("fuzz_hard_state", "one_slot", slot, sizeof slot);
-    io_fs_sim_destroy(sim);
-}
 
 static void gen_identities(void)
 {
@@ -349,7 +318,6 @@ int main(int argc, char **argv)
     CHECK(mkdir(root, 0755) == 0 || errno == EEXIST);
     gen_wals();
     gen_snapshots();
-    gen_hard_states();
     gen_identities();
     gen_wire_frames();
     return 0;
