@@ -537,11 +537,6 @@ static int hs_prepend(struct wal *w)
     if (rv != 0) {
         return rv;
     }
-#ifdef CRAFT_MUTATION_HS_AFTER_ENTRIES
-    /* The mutation: the hard states go last, after the entries they must precede. */
-    size_t base = w->batch_len;
-    w->batch_last = base + shift - rec;
-#else
     size_t base = 0;
     memmove(w->batch + shift, w->batch, w->batch_len);
     for (size_t t = 0; t < w->n_touched; t++) {
@@ -552,7 +547,6 @@ static int hs_prepend(struct wal *w)
         }
     }
     w->batch_last = w->batch_len > 0 ? w->batch_last + shift : shift - rec;
-#endif
     for (size_t q = 0; q < w->n_hs_queue; q++) {
         struct wal_group *g = w->hs_queue[q];
         CRAFT_ASSERT(g->have_hs);
@@ -765,14 +759,12 @@ static int rewrite_hard_states(struct wal *w, uint64_t keep_from)
     for (size_t i = 0; i < w->n_groups; i++) {
         struct wal_group *g = w->groups[i];
         if (g->have_hs && g->hs_seq != WAL_SEQ_PENDING && g->hs_seq < keep_from) {
-#ifndef CRAFT_MUTATION_HS_LOST_ON_RETIRE
             struct craft_hard_state hs = g->hs;
             int rv = wal_save_hard_state_group(w, g->id, &hs);
             if (rv != 0) {
                 return rv;
             }
             any = true;
-#endif
         }
     }
     return any ? wal_sync(w) : 0;
@@ -824,9 +816,7 @@ int wal_drop_prefix_group(struct wal *w, uint64_t group, craft_index upto)
         d->start += gone;
         d->n_locs -= gone;
         d->first += gone;
-#ifndef CRAFT_MUTATION_HS_LOST_ON_RETIRE
         CRAFT_ASSERT(!d->have_hs || d->hs_seq >= keep_from);
-#endif
     }
     rv = io_fs_sync_dir(w->fs);
     if (rv != 0) {
