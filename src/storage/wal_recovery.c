@@ -17,6 +17,7 @@ struct scan {
     bool known;          /* the batch due is known: a record was applied, or a header said */
     uint64_t last_batch; /* batch of the last good record (or header first batch - 1) */
     bool last_end;       /* that record closed its batch */
+    uint64_t last_group; /* the group of that record (0: none applied) */
 };
 
 /* Sequence numbers found in the directory listing. */
@@ -253,6 +254,7 @@ static bool apply_record(struct wal *w, struct scan *sc, const struct wal_record
         }
     }
     sc->known = true;
+    sc->last_group = r->group;
     sc->last_batch = r->batch;
     sc->last_end = (r->flags & WAL_FLAG_BATCH_END) != 0;
     return true;
@@ -479,13 +481,15 @@ static int build_recovered(struct wal *w)
 }
 
 /* If recovery ended inside a batch (its tail was cut, or the segment it spilled into was
- * removed), a closing record (a truncate at last + 1, which changes nothing) ends it, so the next
- * batch follows a closed one and the recovery rules keep holding for it. */
+ * removed), a closing record (a truncate at last + 1 of the group of the batch's last record,
+ * which changes nothing) ends it, so the next batch follows a closed one and the recovery rules
+ * keep holding for it. */
 static int close_open_batch(struct wal *w, struct scan *sc)
 {
     if (sc->last_end || sc->last_batch == 0) {
         return 0;
     }
+    CRAFT_ASSERT(sc->last_group != 0); /* an open batch has a record applied */
     struct wal_segment *seg = &w->segs[w->n_segs - 1];
     if (seg->capacity - seg->used < WAL_RECORD_HEADER_BYTES) {
         int rv = wal_segment_create(w, seg->seq + 1, sc->last_batch);
@@ -498,8 +502,8 @@ static int close_open_batch(struct wal *w, struct scan *sc)
     struct wal_record r = {.kind = WAL_RECORD_TRUNCATE,
                            .flags = WAL_FLAG_BATCH_END,
                            .batch = sc->last_batch,
-                           .group = WAL_GROUP_DEFAULT,
-                           .index = wal_last_index(w) + 1};
+                           .group = sc->last_group,
+                           .index = wal_last_index_group(w, sc->last_group) + 1};
     wal_record_encode(&r, closing);
     int rv = io_fs_pwrite(w->fs, seg->file, closing, sizeof closing, seg->used);
     if (rv == 0) {
