@@ -173,7 +173,7 @@ bool wal_hard_state_group(const struct wal *w, uint64_t group, struct craft_hard
 
 bool wal_has_pending(const struct wal *w)
 {
-    return w->batch_len > 0 || w->n_hs_queue > 0;
+    return w->batch_len > w->batch_start || w->n_hs_queue > 0;
 }
 
 int wal_locs_push(struct wal_group *g, craft_index index, const struct wal_loc *loc)
@@ -525,28 +525,49 @@ static int write_chunk(struct wal *w, struct wal_segment *seg, size_t pos, size_
     return 0;
 }
 
-/* Puts the queued hard states at the head of the batch, ahead of every entry and truncation
- * (docs/DISK_FORMAT.md, "Hard-state records"): any prefix of the batch that a crash leaves
- * holding an entry then holds the hard state of its term too. The pending entries' offsets move
- * with the bytes. */
-static int hs_prepend(struct wal *w)
+/* Makes room for `need` bytes before the batch's first record: the room kept free at the head of
+ * the buffer is grown (the records and the pending entries' offsets moved once), and kept that
+ * large for the batches after, so in the steady state nothing is moved. */
+static int head_grow(struct wal *w, size_t need)
 {
-    size_t rec = wal_record_size(WAL_HARD_STATE_PAYLOAD);
-    size_t shift = w->n_hs_queue * rec;
-    int rv = batch_reserve(w, shift);
+    size_t head = need > 2 * w->batch_head ? need : 2 * w->batch_head;
+    size_t delta = head - w->batch_start;
+    size_t used = w->batch_len - w->batch_start;
+    int rv = batch_reserve(w, delta);
     if (rv != 0) {
         return rv;
     }
-    size_t base = 0;
-    memmove(w->batch + shift, w->batch, w->batch_len);
+    w->batch_head = head;
+    memmove(w->batch + head, w->batch + w->batch_start, used);
     for (size_t t = 0; t < w->n_touched; t++) {
         struct wal_group *g = w->touched[t];
         for (size_t i = g->n_locs; i > 0 && g->locs[g->start + i - 1].seq == WAL_SEQ_PENDING;
              i--) {
-            g->locs[g->start + i - 1].off += shift;
+            g->locs[g->start + i - 1].off += delta;
         }
     }
-    w->batch_last = w->batch_len > 0 ? w->batch_last + shift : shift - rec;
+    w->batch_last += delta;
+    w->batch_start = head;
+    w->batch_len = head + used;
+    return 0;
+}
+
+/* Puts the queued hard states at the head of the batch, ahead of every entry and truncation
+ * (docs/DISK_FORMAT.md, "Hard state"): any prefix of the batch that a crash leaves holding an
+ * entry then holds the hard state of its term too. They go into the room kept free before the
+ * first record, so the batch's bytes are not copied again. */
+static int hs_prepend(struct wal *w)
+{
+    size_t rec = wal_record_size(WAL_HARD_STATE_PAYLOAD);
+    size_t shift = w->n_hs_queue * rec;
+    if (shift > w->batch_start) {
+        int rv = head_grow(w, shift);
+        if (rv != 0) {
+            return rv;
+        }
+    }
+    bool records = w->batch_len > w->batch_start;
+    size_t base = w->batch_start - shift;
     for (size_t q = 0; q < w->n_hs_queue; q++) {
         struct wal_group *g = w->hs_queue[q];
         CRAFT_ASSERT(g->have_hs);
@@ -563,8 +584,13 @@ static int hs_prepend(struct wal *w)
         g->hs_off = base + q * rec;
         g->hs_seq = WAL_SEQ_PENDING;
     }
-    w->batch_len += shift;
+    if (!records) {
+        w->batch_last = base + shift - rec;
+    }
+    w->batch_start = base;
     w->batch_records += w->n_hs_queue;
+    CRAFT_ASSERT(w->batch_last >= w->batch_start);
+    CRAFT_ASSERT(w->batch_last < w->batch_len);
     return 0;
 }
 
@@ -580,7 +606,7 @@ static void batch_done(struct wal *w)
     }
     w->n_touched = 0;
     w->n_hs_queue = 0;
-    w->batch_len = 0;
+    w->batch_len = w->batch_start = w->batch_head;
     w->batch_records = 0;
 }
 
@@ -609,7 +635,7 @@ int wal_write(struct wal *w)
         }
     }
     wal_record_set_flags(w->batch + w->batch_last, WAL_FLAG_BATCH_END);
-    size_t pos = 0;
+    size_t pos = w->batch_start;
     int rv = 0;
     while (pos < w->batch_len) {
         struct wal_segment *seg = &w->segs[w->n_segs - 1];

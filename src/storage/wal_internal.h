@@ -66,7 +66,13 @@ struct wal {
     size_t cap_groups;
 
     uint64_t next_batch;
-    unsigned char *batch; /* encoded records waiting for wal_sync. Owned */
+    /* Encoded records waiting for wal_sync, in batch[batch_start, batch_len). The first
+     * batch_head bytes are kept free so that the batch's hard states go in front of its records
+     * without moving them. Offsets into it (pending entries, batch_last) count from batch[0].
+     * Owned. */
+    unsigned char *batch;
+    size_t batch_start;
+    size_t batch_head;
     size_t batch_len;
     size_t batch_cap;
     size_t batch_last; /* offset of the last record in batch */
