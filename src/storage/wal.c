@@ -1,5 +1,6 @@
-/* Writing and reading the WAL: queue records into a batch, write the batch at the end of the
- * current segment (rolling to a new preallocated segment when it fills), fdatasync once. */
+/* Writing and reading the WAL: queue records of any group into a batch (its hard states in
+ * front), write the batch at the end of the current segment (rolling to a new preallocated
+ * segment when it fills), fdatasync once. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,175 +39,9 @@ void wal_segment_name(uint64_t seq, char *buf, size_t len)
     snprintf(buf, len, "wal-%016" PRIx64 ".seg", seq);
 }
 
-static int compare_group(uint64_t id, const struct wal_group *g)
-{
-    return id < g->id ? -1 : id > g->id;
-}
-
-/* The position of id in w->groups, or where it would go. */
-static size_t group_pos(const struct wal *w, uint64_t id)
-{
-    size_t lo = 0;
-    size_t hi = w->n_groups;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (compare_group(id, w->groups[mid]) > 0) {
-            lo = mid + 1;
-        } else {
-            hi = mid;
-        }
-    }
-    return lo;
-}
-
-static const struct wal_group *group_get(const struct wal *w, uint64_t id)
-{
-    size_t i = group_pos(w, id);
-    return i < w->n_groups && w->groups[i]->id == id ? w->groups[i] : NULL;
-}
-
-struct wal_group *wal_group_find(struct wal *w, uint64_t id, bool create)
-{
-    CRAFT_ASSERT(id != 0);
-    size_t i = group_pos(w, id);
-    if (i < w->n_groups && w->groups[i]->id == id) {
-        return w->groups[i];
-    }
-    if (!create) {
-        return NULL;
-    }
-    if (w->n_groups == w->cap_groups) {
-        size_t cap = w->cap_groups == 0 ? 4 : w->cap_groups * 2;
-        struct wal_group **groups = craft_realloc(w->groups, cap * sizeof *groups);
-        if (groups == NULL) {
-            return NULL;
-        }
-        w->groups = groups;
-        w->cap_groups = cap;
-    }
-    struct wal_group *g = craft_calloc(1, sizeof *g);
-    if (g == NULL) {
-        return NULL;
-    }
-    g->id = id;
-    g->hs_seq = WAL_SEQ_PENDING;
-    memmove(w->groups + i + 1, w->groups + i, (w->n_groups - i) * sizeof *w->groups);
-    w->groups[i] = g;
-    w->n_groups++;
-    CRAFT_ASSERT(i == 0 || w->groups[i - 1]->id < id);
-    CRAFT_ASSERT(i + 1 == w->n_groups || w->groups[i + 1]->id > id);
-    return g;
-}
-
-size_t wal_n_groups(const struct wal *w)
-{
-    return w->n_groups;
-}
-
-uint64_t wal_group_id(const struct wal *w, size_t i)
-{
-    CRAFT_ASSERT(i < w->n_groups);
-    return w->groups[i]->id;
-}
-
-craft_index wal_group_last(const struct wal_group *g)
-{
-    return g->n_locs > 0 ? g->first + g->n_locs - 1 : 0;
-}
-
-static const struct wal_loc *loc_of(const struct wal_group *g, craft_index index)
-{
-    if (g == NULL || g->n_locs == 0 || index < g->first || index > wal_group_last(g)) {
-        return NULL;
-    }
-    return &g->locs[g->start + (index - g->first)];
-}
-
-craft_term wal_group_term_at(const struct wal_group *g, craft_index index)
-{
-    const struct wal_loc *loc = loc_of(g, index);
-    return loc != NULL ? loc->term : 0;
-}
-
-craft_index wal_first_index_group(const struct wal *w, uint64_t group)
-{
-    const struct wal_group *g = group_get(w, group);
-    return g != NULL && g->n_locs > 0 ? g->first : 0;
-}
-
-craft_index wal_last_index_group(const struct wal *w, uint64_t group)
-{
-    const struct wal_group *g = group_get(w, group);
-    return g != NULL ? wal_group_last(g) : 0;
-}
-
-craft_term wal_term_at_group(const struct wal *w, uint64_t group, craft_index index)
-{
-    return wal_group_term_at(group_get(w, group), index);
-}
-
-craft_index wal_first_index(const struct wal *w)
-{
-    return wal_first_index_group(w, WAL_GROUP_DEFAULT);
-}
-
-craft_index wal_last_index(const struct wal *w)
-{
-    return wal_last_index_group(w, WAL_GROUP_DEFAULT);
-}
-
-craft_term wal_term_at(const struct wal *w, craft_index index)
-{
-    return wal_term_at_group(w, WAL_GROUP_DEFAULT, index);
-}
-
-bool wal_hard_state_group(const struct wal *w, uint64_t group, struct craft_hard_state *hs)
-{
-    const struct wal_group *g = group_get(w, group);
-    if (g == NULL || !g->have_hs) {
-        memset(hs, 0, sizeof *hs);
-        return false;
-    }
-    *hs = g->hs;
-    return true;
-}
-
 bool wal_has_pending(const struct wal *w)
 {
     return w->batch_len > w->batch_start || w->n_hs_queue > 0;
-}
-
-int wal_locs_push(struct wal_group *g, craft_index index, const struct wal_loc *loc)
-{
-    if (g->n_locs == 0) {
-        g->first = index;
-        g->start = 0;
-    }
-    CRAFT_ASSERT(index == g->first + g->n_locs);
-    if (g->start + g->n_locs == g->cap_locs) {
-        if (g->start > 0) {
-            memmove(g->locs, g->locs + g->start, g->n_locs * sizeof *g->locs);
-            g->start = 0;
-        } else {
-            size_t cap = g->cap_locs == 0 ? 64 : g->cap_locs * 2;
-            struct wal_loc *locs = craft_realloc(g->locs, cap * sizeof *locs);
-            if (locs == NULL) {
-                return CRAFT_ENOMEM;
-            }
-            g->locs = locs;
-            g->cap_locs = cap;
-        }
-    }
-    g->locs[g->start + g->n_locs++] = *loc;
-    return 0;
-}
-
-void wal_locs_truncate(struct wal_group *g, craft_index from)
-{
-    if (g->n_locs == 0 || from > wal_group_last(g)) {
-        return;
-    }
-    g->n_locs = from <= g->first ? 0 : (size_t)(from - g->first);
 }
 
 /* Appends g to a list of group pointers (touched, hs_queue). */
@@ -708,11 +543,11 @@ static struct wal_segment *segment_of(struct wal *w, uint64_t seq)
 int wal_read_group(struct wal *w, uint64_t group, craft_index index, struct craft_entry *out,
                    void *buf, size_t buf_len)
 {
-    const struct wal_group *g = group_get(w, group);
+    const struct wal_group *g = wal_group_get(w, group);
     if (g != NULL && g->n_locs > 0 && index < g->first) {
         return CRAFT_ECOMPACTED;
     }
-    const struct wal_loc *loc = loc_of(g, index);
+    const struct wal_loc *loc = wal_group_loc(g, index);
     if (loc == NULL) {
         return CRAFT_EINVAL;
     }
@@ -756,123 +591,11 @@ int wal_read(struct wal *w, craft_index index, struct craft_entry *out, void *bu
     return wal_read_group(w, WAL_GROUP_DEFAULT, index, out, buf, buf_len);
 }
 
-/* The oldest segment any group still needs an entry of: the one holding the group's first live
- * entry past what its snapshot covers (drop_upto). Entries sit in segments in index order within
- * a group, so every segment before it holds nothing that group needs. The writing segment is the
- * bound when no group needs an older one. */
-static uint64_t oldest_needed(const struct wal *w)
-{
-    uint64_t keep_from = w->segs[w->n_segs - 1].seq;
-    for (size_t i = 0; i < w->n_groups; i++) {
-        const struct wal_group *g = w->groups[i];
-        if (g->n_locs == 0 || g->drop_upto >= wal_group_last(g)) {
-            continue;
-        }
-        craft_index next = g->drop_upto < g->first ? g->first : g->drop_upto + 1;
-        uint64_t seq = loc_of(g, next)->seq;
-        if (seq != WAL_SEQ_PENDING && seq < keep_from) {
-            keep_from = seq;
-        }
-    }
-    return keep_from;
-}
-
-/* A group's newest hard state must outlive the segments that go: those living in one are written
- * again, into the current segment, and synced, before anything is deleted. */
-static int rewrite_hard_states(struct wal *w, uint64_t keep_from)
-{
-    bool any = false;
-    for (size_t i = 0; i < w->n_groups; i++) {
-        struct wal_group *g = w->groups[i];
-        if (g->have_hs && g->hs_seq != WAL_SEQ_PENDING && g->hs_seq < keep_from) {
-            struct craft_hard_state hs = g->hs;
-            int rv = wal_save_hard_state_group(w, g->id, &hs);
-            if (rv != 0) {
-                return rv;
-            }
-            any = true;
-        }
-    }
-    return any ? wal_sync(w) : 0;
-}
-
-int wal_drop_prefix_group(struct wal *w, uint64_t group, craft_index upto)
-{
-    if (w->failed) {
-        return CRAFT_EIO;
-    }
-    struct wal_group *g = wal_group_find(w, group, false);
-    if (g != NULL && upto > g->drop_upto) {
-        g->drop_upto = upto;
-    }
-    uint64_t keep_from = oldest_needed(w);
-    size_t n_drop = 0;
-    while (n_drop < w->n_segs - 1 && w->segs[n_drop].seq < keep_from) {
-        n_drop++;
-    }
-    if (n_drop == 0) {
-        return 0;
-    }
-    int rv = rewrite_hard_states(w, keep_from);
-    if (rv != 0) {
-        return rv;
-    }
-    for (size_t i = 0; i < n_drop; i++) {
-        char name[IO_FS_NAME_MAX];
-        wal_segment_name(w->segs[i].seq, name, sizeof name);
-        io_fs_close(w->fs, w->segs[i].file);
-        rv = io_fs_unlink(w->fs, name);
-        if (rv != 0) {
-            /* The segments before i are gone from the table already; keep it consistent. */
-            memmove(w->segs, w->segs + i + 1, (w->n_segs - i - 1) * sizeof *w->segs);
-            w->n_segs -= i + 1;
-            return wal_fail(w, CRAFT_EIO, "unlink %s: %s", name, craft_strerror(rv));
-        }
-    }
-    memmove(w->segs, w->segs + n_drop, (w->n_segs - n_drop) * sizeof *w->segs);
-    w->n_segs -= n_drop;
-    /* Forget the entries that lived in the dropped segments. */
-    for (size_t i = 0; i < w->n_groups; i++) {
-        struct wal_group *d = w->groups[i];
-        size_t gone = 0;
-        while (gone < d->n_locs && d->locs[d->start + gone].seq < keep_from) {
-            gone++;
-        }
-        CRAFT_ASSERT(gone == 0 || d->first + gone - 1 <= d->drop_upto);
-        d->start += gone;
-        d->n_locs -= gone;
-        d->first += gone;
-        CRAFT_ASSERT(!d->have_hs || d->hs_seq >= keep_from);
-    }
-    rv = io_fs_sync_dir(w->fs);
-    if (rv != 0) {
-        return wal_fail(w, CRAFT_EIO, "sync of the directory: %s", craft_strerror(rv));
-    }
-    return 0;
-}
-
-int wal_drop_prefix(struct wal *w, craft_index upto)
-{
-    return wal_drop_prefix_group(w, WAL_GROUP_DEFAULT, upto);
-}
-
 void wal_rbuf_release(struct wal *w, struct wal_rbuf *b)
 {
     (void)w;
     craft_free((void *)b->base);
     *b = (struct wal_rbuf){0};
-}
-
-const struct craft_entry *wal_recovered_group(const struct wal *w, uint64_t group, size_t *n)
-{
-    const struct wal_group *g = group_get(w, group);
-    *n = g != NULL ? g->n_recovered : 0;
-    return g != NULL ? g->recovered : NULL;
-}
-
-const struct craft_entry *wal_recovered(const struct wal *w, size_t *n)
-{
-    return wal_recovered_group(w, WAL_GROUP_DEFAULT, n);
 }
 
 void wal_recovered_release(struct wal *w)

@@ -94,6 +94,11 @@ struct wal {
     size_t n_rbufs;
 };
 
+/* wal_group.c */
+/* The group with this id, or NULL; the entry of g at index, or NULL outside its live log. */
+const struct wal_group *wal_group_get(const struct wal *w, uint64_t id);
+const struct wal_loc *wal_group_loc(const struct wal_group *g, craft_index index);
+
 /* wal.c */
 int wal_fail(struct wal *w, int rv, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 /* The group with this id; with create, made (empty) if there is none: NULL only when out of
