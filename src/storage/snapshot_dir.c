@@ -19,8 +19,7 @@ static int remove_older(void *arg, const char *name)
     uint64_t group;
     craft_index index;
     craft_term term;
-    if (snapshot_name_parse(name, &group, &index, &term) && group == o->group &&
-        index < o->below) {
+    if (snapshot_name_parse(name, &group, &index, &term) && group == o->group && index < o->below) {
         int rv = io_fs_unlink(o->fs, name);
         if (rv != 0 && o->rv == 0) {
             o->rv = rv;

@@ -194,8 +194,7 @@ void snapshot_tmp_name(uint64_t group, craft_index index, craft_term term, char 
              group, index, term);
 }
 
-void snapshot_recv_name(uint64_t group, craft_index index, craft_term term, char *buf,
-                        size_t len)
+void snapshot_recv_name(uint64_t group, craft_index index, craft_term term, char *buf, size_t len)
 {
     snprintf(buf, len,
              "snapshot-%016" PRIx64 "-%016" PRIx64 "-%016" PRIx64 ".snap" SNAPSHOT_RECV_SUFFIX,

@@ -61,8 +61,7 @@ bool snapshot_trailer_decode(const unsigned char *b, struct snapshot_trailer *t)
 #define SNAPSHOT_TMP_SUFFIX ".tmp"
 #define SNAPSHOT_RECV_SUFFIX ".recv.tmp"
 void snapshot_tmp_name(uint64_t group, craft_index index, craft_term term, char *buf, size_t len);
-void snapshot_recv_name(uint64_t group, craft_index index, craft_term term, char *buf,
-                        size_t len);
+void snapshot_recv_name(uint64_t group, craft_index index, craft_term term, char *buf, size_t len);
 
 /* True if name is exactly a final snapshot name (of a group >= 1); then *group, *index and *term
  * are its own. */

@@ -7,9 +7,10 @@
 
 /* Makes the complete snapshot file f, now named tmp, the snapshot of m: fdatasync f, rename tmp
  * to its final name, sync the directory; only then remove the snapshots of lower index and sync
- * the directory again (docs/DISK_FORMAT.md, "Snapshots"). Only group's snapshots are touched. f stays open (the caller closes it).
- * Returns 0, or CRAFT_EIO / CRAFT_ENOSPC / CRAFT_ENOMEM; *renamed says whether tmp was renamed
- * (if not, the caller still owns the temporary file and removes it). */
+ * the directory again (docs/DISK_FORMAT.md, "Snapshots"). Only group's snapshots are touched. f
+ * stays open (the caller closes it). Returns 0, or CRAFT_EIO / CRAFT_ENOSPC / CRAFT_ENOMEM;
+ * *renamed says whether tmp was renamed (if not, the caller still owns the temporary file and
+ * removes it). */
 CRAFT_MUST_CHECK int snapshot_publish(struct io_fs *fs, struct io_file *f, const char *tmp,
                                       uint64_t group, const struct craft_snapshot_meta *m,
                                       bool *renamed);

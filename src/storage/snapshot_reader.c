@@ -72,9 +72,8 @@ int snapshot_reader_open(struct io_fs *fs, craft_index index, craft_term term,
     return snapshot_reader_open_group(fs, SNAPSHOT_GROUP_DEFAULT, index, term, out, meta);
 }
 
-int snapshot_reader_open_group(struct io_fs *fs, uint64_t group, craft_index index,
-                               craft_term term, struct snapshot_reader **out,
-                               struct craft_snapshot_meta *meta)
+int snapshot_reader_open_group(struct io_fs *fs, uint64_t group, craft_index index, craft_term term,
+                               struct snapshot_reader **out, struct craft_snapshot_meta *meta)
 {
     char name[IO_FS_NAME_MAX];
     snapshot_file_name_group(group, index, term, name, sizeof name);

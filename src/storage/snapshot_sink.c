@@ -29,8 +29,8 @@ int snapshot_sink_begin(struct io_fs *fs, craft_index index, craft_term term,
     return snapshot_sink_begin_group(fs, SNAPSHOT_GROUP_DEFAULT, index, term, out);
 }
 
-int snapshot_sink_begin_group(struct io_fs *fs, uint64_t group, craft_index index,
-                              craft_term term, struct snapshot_sink **out)
+int snapshot_sink_begin_group(struct io_fs *fs, uint64_t group, craft_index index, craft_term term,
+                              struct snapshot_sink **out)
 {
     if (group == 0 || index == 0 || term == 0) {
         return CRAFT_EINVAL;

@@ -19,9 +19,9 @@ int snapshot_source_open(struct io_fs *fs, craft_index index, craft_term term,
     return snapshot_source_open_group(fs, SNAPSHOT_GROUP_DEFAULT, index, term, out, meta, size);
 }
 
-int snapshot_source_open_group(struct io_fs *fs, uint64_t group, craft_index index,
-                               craft_term term, struct snapshot_source **out,
-                               struct craft_snapshot_meta *meta, uint64_t *size)
+int snapshot_source_open_group(struct io_fs *fs, uint64_t group, craft_index index, craft_term term,
+                               struct snapshot_source **out, struct craft_snapshot_meta *meta,
+                               uint64_t *size)
 {
     struct snapshot_source *src = craft_calloc(1, sizeof *src);
     if (src == NULL) {

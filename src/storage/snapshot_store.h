@@ -68,9 +68,8 @@ CRAFT_MUST_CHECK int snapshot_latest_all(struct io_fs *fs, struct snapshot_group
 CRAFT_MUST_CHECK int snapshot_reader_open(struct io_fs *fs, craft_index index, craft_term term,
                                           struct snapshot_reader **out,
                                           struct craft_snapshot_meta *meta);
-CRAFT_MUST_CHECK int snapshot_reader_open_group(struct io_fs *fs, uint64_t group,
-                                                craft_index index, craft_term term,
-                                                struct snapshot_reader **out,
+CRAFT_MUST_CHECK int snapshot_reader_open_group(struct io_fs *fs, uint64_t group, craft_index index,
+                                                craft_term term, struct snapshot_reader **out,
                                                 struct craft_snapshot_meta *meta);
 
 /* Reads up to len bytes of the image; *n_read 0 means the end, reached only after the trailer's

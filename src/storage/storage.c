@@ -16,9 +16,9 @@ struct storage_group {
     uint64_t id;
     struct craft_hard_state saved;  /* the newest hard state handed to the WAL (or recovered) */
     struct craft_hard_state latest; /* the newest the core asked for */
-    bool hs_dirty; /* latest is not what saved holds: on s->dirty */
-    bool hs_must;  /* ... and its term or vote differs: it goes out with the next batch */
-    bool touched;  /* log changes queued since the last sync: on s->touched */
+    bool hs_dirty;                  /* latest is not what saved holds: on s->dirty */
+    bool hs_must; /* ... and its term or vote differs: it goes out with the next batch */
+    bool touched; /* log changes queued since the last sync: on s->touched */
     /* The last index of the group's durable log that no queued truncation takes back: its last
      * index as of the last completed sync, lowered by every truncation queued since. */
     craft_index durable_last;
@@ -35,11 +35,11 @@ struct storage_group {
 
 struct storage {
     struct io_fs *fs;
-    struct wal *wal;                /* owned */
-    struct storage_group **groups;  /* sorted by id; each owned */
+    struct wal *wal;               /* owned */
+    struct storage_group **groups; /* sorted by id; each owned */
     size_t n_groups;
     size_t cap_groups;
-    struct storage_group **dirty;   /* groups whose hard state waits for a batch. Owned */
+    struct storage_group **dirty; /* groups whose hard state waits for a batch. Owned */
     size_t n_dirty;
     size_t cap_dirty;
     struct storage_group **touched; /* groups with log changes since the last sync. Owned */
@@ -158,8 +158,9 @@ static int recover_suffix(struct storage *s, struct storage_group *g, bool *queu
     if (suffix.empty_wal) {
         rv = wal_truncate_group(s->wal, g->id, in.wal_first);
         if (rv != 0) {
-            snprintf(errmsg, errmsg_len, "emptying group %" PRIu64 "'s log after snapshot %" PRIu64
-                     ": %s", g->id, in.snapshot_index, wal_errmsg(s->wal));
+            snprintf(errmsg, errmsg_len,
+                     "emptying group %" PRIu64 "'s log after snapshot %" PRIu64 ": %s", g->id,
+                     in.snapshot_index, wal_errmsg(s->wal));
             return rv;
         }
         CRAFT_ASSERT(wal_last_index_group(s->wal, g->id) == 0);
@@ -269,8 +270,7 @@ int storage_open(struct io_fs *fs, const struct storage_config *cfg, struct stor
     /* Each group's newest hard-state record says how far its log was durable; damage before an
      * entry it covers is damage even where a snapshot covers the commit (a rot in a durable
      * batch must not pass for a torn tail). */
-    rv = wal_open_groups(fs, &cfg->wal, covers, n_covers, &s->wal, &s->report, errmsg,
-                         errmsg_len);
+    rv = wal_open_groups(fs, &cfg->wal, covers, n_covers, &s->wal, &s->report, errmsg, errmsg_len);
     if (rv != 0) {
         goto fail;
     }
@@ -293,8 +293,7 @@ fail:
     return rv;
 }
 
-bool storage_recovered_group(const struct storage *s, uint64_t group,
-                             struct storage_recovered *rec)
+bool storage_recovered_group(const struct storage *s, uint64_t group, struct storage_recovered *rec)
 {
     memset(rec, 0, sizeof *rec);
     rec->wal = s->report;

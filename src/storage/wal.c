@@ -376,8 +376,7 @@ static int head_grow(struct wal *w, size_t need)
     memmove(w->batch + head, w->batch + w->batch_start, used);
     for (size_t t = 0; t < w->n_touched; t++) {
         struct wal_group *g = w->touched[t];
-        for (size_t i = g->n_locs; i > 0 && g->locs[g->start + i - 1].seq == WAL_SEQ_PENDING;
-             i--) {
+        for (size_t i = g->n_locs; i > 0 && g->locs[g->start + i - 1].seq == WAL_SEQ_PENDING; i--) {
             g->locs[g->start + i - 1].off += delta;
         }
     }

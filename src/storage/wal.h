@@ -77,8 +77,8 @@ struct wal_group_cover {
  * snapshot covers the commit. Same errors as wal_open. */
 CRAFT_MUST_CHECK int wal_open_groups(struct io_fs *fs, const struct wal_config *cfg,
                                      const struct wal_group_cover *covers, size_t n_covers,
-                                     struct wal **out, struct wal_open_report *report,
-                                     char *errmsg, size_t errmsg_len);
+                                     struct wal **out, struct wal_open_report *report, char *errmsg,
+                                     size_t errmsg_len);
 
 /* Closes the files and frees everything; pending (unsynced) appends are dropped. */
 void wal_close(struct wal *w);

@@ -39,12 +39,12 @@ struct wal_group {
     size_t cap_locs;
     craft_index first;
 
-    bool have_hs;             /* a hard-state record of this group was written or recovered */
+    bool have_hs;               /* a hard-state record of this group was written or recovered */
     struct craft_hard_state hs; /* the newest one (queued, written or recovered) */
-    uint64_t hs_seq;          /* the segment holding it, or WAL_SEQ_PENDING */
-    uint64_t hs_off;          /* its offset in the batch buffer while pending */
-    bool hs_queued;           /* hs waits in the next batch (w->hs_queue) */
-    bool in_batch;            /* the group has pending entries in the batch (w->touched) */
+    uint64_t hs_seq;            /* the segment holding it, or WAL_SEQ_PENDING */
+    uint64_t hs_off;            /* its offset in the batch buffer while pending */
+    bool hs_queued;             /* hs waits in the next batch (w->hs_queue) */
+    bool in_batch;              /* the group has pending entries in the batch (w->touched) */
 
     craft_index drop_upto; /* a snapshot covers the group's log up to here (wal_drop_prefix) */
     craft_index committed; /* recovery: entries up to here were durable (its hard state's commit) */

@@ -1,6 +1,6 @@
 /* Encoding and strict decoding of WAL records and segment headers. Every record's CRC32C covers
- * all of its header after the checksum field (kind, flags, length, batch, group, term, index) and its
- * payload, so a record written to the wrong place or torn anywhere fails the check. */
+ * all of its header after the checksum field (kind, flags, length, batch, group, term, index) and
+ * its payload, so a record written to the wrong place or torn anywhere fails the check. */
 #include "wal_record.h"
 
 #include <string.h>
@@ -112,14 +112,13 @@ enum wal_decode wal_record_decode(const void *buf, size_t avail, struct wal_reco
         .data = b + WAL_RECORD_HEADER_BYTES,
     };
     /* A valid checksum over invalid fields is still not a record we wrote. */
-    bool kind_ok = (r.kind == WAL_RECORD_ENTRY && r.entry_type >= CRAFT_ENTRY_NORMAL &&
-                    r.entry_type <= CRAFT_ENTRY_CONFIG && r.term > 0 && r.index != 0) ||
-                   (r.kind == WAL_RECORD_TRUNCATE && r.len == 0 && r.entry_type == 0 &&
-                    r.index != 0) ||
-                   (r.kind == WAL_RECORD_HARD_STATE && r.len == WAL_HARD_STATE_PAYLOAD &&
-                    r.entry_type == 0);
-    if (!kind_ok || (r.flags & ~WAL_FLAG_BATCH_END) != 0 || b[11] != 0 ||
-        get_u32le(b + 12) != 0 || r.batch == 0 || r.group == 0) {
+    bool kind_ok =
+        (r.kind == WAL_RECORD_ENTRY && r.entry_type >= CRAFT_ENTRY_NORMAL &&
+         r.entry_type <= CRAFT_ENTRY_CONFIG && r.term > 0 && r.index != 0) ||
+        (r.kind == WAL_RECORD_TRUNCATE && r.len == 0 && r.entry_type == 0 && r.index != 0) ||
+        (r.kind == WAL_RECORD_HARD_STATE && r.len == WAL_HARD_STATE_PAYLOAD && r.entry_type == 0);
+    if (!kind_ok || (r.flags & ~WAL_FLAG_BATCH_END) != 0 || b[11] != 0 || get_u32le(b + 12) != 0 ||
+        r.batch == 0 || r.group == 0) {
         return WAL_DECODE_BAD;
     }
     CRAFT_ASSERT(need >= WAL_RECORD_HEADER_BYTES + len);

@@ -17,8 +17,8 @@
 #define WAL_FORMAT_VERSION 2u /* 2: records name their group; hard-state records */
 
 enum wal_record_kind {
-    WAL_RECORD_ENTRY = 1,    /* a log entry */
-    WAL_RECORD_TRUNCATE = 2, /* entries from index on are void (a conflicting suffix) */
+    WAL_RECORD_ENTRY = 1,      /* a log entry */
+    WAL_RECORD_TRUNCATE = 2,   /* entries from index on are void (a conflicting suffix) */
     WAL_RECORD_HARD_STATE = 3, /* the group's term, vote (payload) and commit (index field) */
 };
 

@@ -570,9 +570,8 @@ static int recover(struct wal *w, struct loaded *segs, size_t n, struct wal_open
 }
 
 static int wal_open_floor(struct io_fs *fs, const struct wal_config *cfg, craft_index committed,
-                          const struct wal_group_cover *covers, size_t n_covers,
-                          struct wal **out, struct wal_open_report *report, char *errmsg,
-                          size_t errmsg_len);
+                          const struct wal_group_cover *covers, size_t n_covers, struct wal **out,
+                          struct wal_open_report *report, char *errmsg, size_t errmsg_len);
 
 int wal_open(struct io_fs *fs, const struct wal_config *cfg, struct wal **out,
              struct wal_open_report *report, char *errmsg, size_t errmsg_len)
@@ -629,9 +628,8 @@ static int seed_groups(struct wal *w, craft_index committed, const struct wal_gr
 }
 
 static int wal_open_floor(struct io_fs *fs, const struct wal_config *cfg, craft_index committed,
-                          const struct wal_group_cover *covers, size_t n_covers,
-                          struct wal **out, struct wal_open_report *report, char *errmsg,
-                          size_t errmsg_len)
+                          const struct wal_group_cover *covers, size_t n_covers, struct wal **out,
+                          struct wal_open_report *report, char *errmsg, size_t errmsg_len)
 {
     struct wal_open_report ignored;
     if (report == NULL) {

@@ -258,7 +258,6 @@ static void gen_snapshots(void)
     }
 }
 
-
 static void gen_identities(void)
 {
     unsigned char buf[IDENTITY_BYTES];

@@ -42,9 +42,9 @@ struct group_model {
     struct craft_hard_state hs_durable;  /* acknowledged by the last sync that returned 0 */
     struct craft_hard_state hs_inflight; /* the newest saved since (valid if hs_pending) */
     bool hs_pending;
-    craft_term term;     /* the group's current term (of its newest entries) */
-    craft_index commit;  /* entries up to here are committed: never truncated */
-    craft_index snap;    /* the newest snapshot taken */
+    craft_term term;    /* the group's current term (of its newest entries) */
+    craft_index commit; /* entries up to here are committed: never truncated */
+    craft_index snap;   /* the newest snapshot taken */
 };
 
 struct run {
