@@ -422,6 +422,67 @@ static void test_log_writer_carries_an_installed_snapshot(void **state)
     assert_int_equal(wal_last_index(storage_wal(f->st)), 41);
 }
 
+/* Requests of three groups queued behind one sync go out as one batch with one fdatasync, and
+ * each group gets back its own entries and hard state. */
+static void test_log_writer_batches_many_groups(void **state)
+{
+    struct fixture *f = *state;
+    start_writer(f, LOG_WRITER_QUEUE_BYTES_DEFAULT);
+    set_gate(f, true);
+    submit_entry(f, 1, 0); /* group 1: term 1, vote 1 */
+    wait_writer_in_sync(f);
+    uint64_t last = 0;
+    for (uint64_t g = 2; g <= 4; g++) {
+        for (craft_index i = 1; i <= 3; i++) {
+            char data[16];
+            int len = snprintf(data, sizeof data, "g%llu-%llu", (unsigned long long)g,
+                               (unsigned long long)i);
+            struct craft_entry e = {.term = g,
+                                    .index = i,
+                                    .type = CRAFT_ENTRY_NORMAL,
+                                    .data = {data, (size_t)len}};
+            struct craft_persist out;
+            memset(&out, 0, sizeof out);
+            out.entries = &e;
+            out.n_entries = 1;
+            out.hard_state_changed = i == 1;
+            out.hard_state = (struct craft_hard_state){.term = g, .vote = g, .commit = 0};
+            assert_int_equal(log_writer_submit_group(f->lw, g, &out, &last), 0);
+        }
+    }
+    uint64_t syncs = io_fs_sim_fdatasyncs(f->sim);
+    set_gate(f, false);
+    wait_done(f, last);
+    struct log_writer_stats st;
+    log_writer_stats(f->lw, &st);
+    stop_writer(f);
+    assert_int_equal(st.n_batches, 2); /* the first request's, then all nine together */
+    assert_int_equal(io_fs_sim_fdatasyncs(f->sim) - syncs, 2); /* the gated one, and one more */
+    storage_close(f->st);
+    assert_int_equal(io_fs_sim_crash(f->sim), 0);
+    struct storage_config cfg;
+    storage_config_init(&cfg);
+    cfg.node = 1;
+    cfg.cluster = 7;
+    struct storage_recovered rec;
+    char err[256];
+    assert_int_equal(storage_open(io_fs_sim_fs(f->sim), &cfg, &f->st, &rec, err, sizeof err), 0);
+    assert_int_equal(rec.n_entries, 1);
+    assert_int_equal(storage_n_groups(f->st), 4);
+    for (uint64_t g = 2; g <= 4; g++) {
+        struct storage_recovered gr;
+        assert_true(storage_recovered_group(f->st, g, &gr));
+        assert_int_equal(gr.n_entries, 3);
+        assert_int_equal(gr.hard_state.term, g);
+        assert_int_equal(gr.hard_state.vote, g);
+        char want[16];
+        int len = snprintf(want, sizeof want, "g%llu-3", (unsigned long long)g);
+        assert_int_equal(gr.entries[2].data.len, (size_t)len);
+        assert_memory_equal(gr.entries[2].data.base, want, (size_t)len);
+    }
+    storage_recovered_release(f->st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -435,6 +496,7 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_writer_carries_an_installed_snapshot, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_log_writer_batches_many_groups, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
