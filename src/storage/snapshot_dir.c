@@ -71,7 +71,8 @@ struct latest {
     int rv;
 };
 
-static int read_header(struct io_fs *fs, const char *name, struct craft_snapshot_meta *m, bool *ok)
+static int read_header(struct io_fs *fs, const char *name, uint64_t *group,
+                       struct craft_snapshot_meta *m, bool *ok)
 {
     struct io_file *f;
     *ok = false;
@@ -84,7 +85,7 @@ static int read_header(struct io_fs *fs, const char *name, struct craft_snapshot
     rv = io_fs_pread(fs, f, buf, sizeof buf, 0, &n_read);
     io_fs_close(fs, f);
     if (rv == 0) {
-        *ok = snapshot_header_decode(buf, n_read, m) > 0;
+        *ok = snapshot_header_decode(buf, n_read, group, m) > 0;
     }
     return rv;
 }
@@ -134,9 +135,10 @@ static int consider_snapshot(void *arg, const char *name)
         return 0;
     }
     struct craft_snapshot_meta m;
+    uint64_t header_group = 0;
     bool ok;
-    int rv = read_header(l->fs, name, &m, &ok);
-    if (rv == 0 && ok && m.index == index && m.term == term) {
+    int rv = read_header(l->fs, name, &header_group, &m, &ok);
+    if (rv == 0 && ok && header_group == group && m.index == index && m.term == term) {
         rv = keep_newest(l, group, &m);
     }
     if (rv != 0) {

@@ -82,7 +82,8 @@ int snapshot_sink_finish(struct snapshot_sink *sink, struct craft_snapshot_meta 
     int rv = sink->error;
     struct craft_snapshot_meta m;
     if (rv == 0) {
-        rv = snapshot_verify(sink->fs, sink->file, sink->index, sink->term, &m, errmsg, errmsg_len);
+        rv = snapshot_verify(sink->fs, sink->file, sink->group, sink->index, sink->term, &m, errmsg,
+                             errmsg_len);
     } else {
         snprintf(errmsg, errmsg_len, "an earlier write failed: %s", craft_strerror(rv));
     }

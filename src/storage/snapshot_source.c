@@ -46,8 +46,9 @@ int snapshot_source_open_group(struct io_fs *fs, uint64_t group, craft_index ind
         return rv == CRAFT_ENOMEM ? rv : CRAFT_EIO;
     }
     struct craft_snapshot_meta m;
-    size_t header_size = snapshot_header_decode(header, n_read, &m);
-    if (header_size == 0 || m.index != index || m.term != term) {
+    uint64_t header_group = 0;
+    size_t header_size = snapshot_header_decode(header, n_read, &header_group, &m);
+    if (header_size == 0 || header_group != group || m.index != index || m.term != term) {
         snapshot_source_close(src);
         return CRAFT_ECORRUPT;
     }

@@ -75,7 +75,7 @@ int snapshot_writer_begin_group(struct io_fs *fs, uint64_t group,
         return io_error(rv);
     }
     unsigned char header[SNAPSHOT_HEADER_MAX];
-    size_t size = snapshot_header_encode(meta, header);
+    size_t size = snapshot_header_encode(group, meta, header);
     rv = writer_put(w, header, size);
     if (rv != 0) {
         snapshot_writer_abort(w);

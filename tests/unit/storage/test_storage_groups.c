@@ -17,6 +17,7 @@
 #include "storage_helpers.h"
 
 #include "snapshot_helpers.h"
+#include "storage/snapshot_stream.h"
 #include "storage/wal_record.h"
 
 /* Three groups, their ids out of order on purpose; each writes entries of its own term so that
@@ -368,6 +369,58 @@ static void test_storage_groups_snapshots_and_suffix_per_group(void **state)
     io_fs_sim_destroy(sim);
 }
 
+/* The header names the group too: a group's file under another group's name is not taken for
+ * that group's snapshot, by the directory scan, a reader, a sender or a receiver. */
+static void test_storage_groups_snapshot_header_names_its_group(void **state)
+{
+    (void)state;
+    struct io_fs_sim *sim;
+    assert_int_equal(io_fs_sim_create(9, &sim), 0);
+    struct io_fs *fs = io_fs_sim_fs(sim);
+    struct craft_snapshot_meta m = snap_meta(10, 2, 3);
+    struct snapshot_writer *w;
+    assert_int_equal(snapshot_writer_begin_group(fs, 2, &m, &w), 0);
+    assert_int_equal(snapshot_writer_write(w, "two", 3), 0);
+    assert_int_equal(snapshot_writer_finish(w), 0);
+    char two[IO_FS_NAME_MAX];
+    char three[IO_FS_NAME_MAX];
+    snapshot_file_name_group(2, 10, 2, two, sizeof two);
+    snapshot_file_name_group(3, 10, 2, three, sizeof three);
+    static unsigned char file[4096];
+    size_t n;
+    assert_int_equal(io_fs_sim_read(sim, two, IO_FS_SIM_CURRENT, 0, file, sizeof file, &n), 0);
+    assert_true(n < sizeof file);
+    /* Group 2's own: found and read. */
+    struct craft_snapshot_meta got;
+    bool found;
+    assert_int_equal(snapshot_latest_group(fs, 2, &got, &found), 0);
+    assert_true(found);
+    struct snapshot_reader *r;
+    assert_int_equal(snapshot_reader_open_group(fs, 2, 10, 2, &r, &got), 0);
+    snapshot_reader_close(r);
+    /* The same bytes under group 3's name. */
+    assert_int_equal(io_fs_rename(fs, two, three), 0);
+    assert_int_equal(snapshot_latest_group(fs, 3, &got, &found), 0);
+    assert_false(found);
+    assert_int_equal(snapshot_reader_open_group(fs, 3, 10, 2, &r, &got), CRAFT_ECORRUPT);
+    struct snapshot_source *src;
+    uint64_t size;
+    assert_int_equal(snapshot_source_open_group(fs, 3, 10, 2, &src, &got, &size), CRAFT_ECORRUPT);
+    /* Streamed to a receiver of group 3: refused at the end, nothing published. */
+    struct snapshot_sink *sink;
+    assert_int_equal(snapshot_sink_begin_group(fs, 3, 10, 2, &sink), 0);
+    assert_int_equal(snapshot_sink_write(sink, 0, file, n), 0);
+    char errmsg[256];
+    assert_int_equal(snapshot_sink_finish(sink, &got, errmsg, sizeof errmsg), CRAFT_ECORRUPT);
+    assert_true(io_fs_sim_exists(sim, three, IO_FS_SIM_CURRENT)); /* the renamed one, untouched */
+    assert_int_equal(io_fs_unlink(fs, three), 0);
+    assert_int_equal(snapshot_sink_begin_group(fs, 2, 10, 2, &sink), 0);
+    assert_int_equal(snapshot_sink_write(sink, 0, file, n), 0);
+    assert_int_equal(snapshot_sink_finish(sink, &got, errmsg, sizeof errmsg), 0); /* its own */
+    assert_true(io_fs_sim_exists(sim, two, IO_FS_SIM_CURRENT));
+    io_fs_sim_destroy(sim);
+}
+
 /* A batch holding every group's entries and new hard states costs one fdatasync. */
 static void test_storage_groups_one_fdatasync_per_batch(void **state)
 {
@@ -530,6 +583,7 @@ int main(void)
         cmocka_unit_test(test_storage_groups_damage_in_one_groups_record_is_corruption),
         cmocka_unit_test(test_storage_groups_retirement_waits_for_the_slowest_group),
         cmocka_unit_test(test_storage_groups_snapshots_and_suffix_per_group),
+        cmocka_unit_test(test_storage_groups_snapshot_header_names_its_group),
         cmocka_unit_test(test_storage_groups_one_fdatasync_per_batch),
         cmocka_unit_test(test_storage_groups_default_wrappers_are_group_one),
     };
