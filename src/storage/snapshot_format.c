@@ -74,8 +74,7 @@ static const unsigned char *get_ids(const unsigned char *p, craft_id *ids, unsig
     return p;
 }
 
-size_t snapshot_header_encode(uint64_t group, const struct craft_snapshot_meta *m,
-                              unsigned char *b)
+size_t snapshot_header_encode(uint64_t group, const struct craft_snapshot_meta *m, unsigned char *b)
 {
     CRAFT_ASSERT(snapshot_meta_valid(m));
     CRAFT_ASSERT(group != 0);

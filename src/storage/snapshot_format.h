@@ -11,7 +11,7 @@
 #include "craft/types.h"
 #include "snapshot_store.h"
 
-#define SNAPSHOT_VERSION 3u /* 3: the header names the group */
+#define SNAPSHOT_VERSION 3u       /* 3: the header names the group */
 #define SNAPSHOT_HEADER_FIXED 48u /* before the id lists */
 /* The largest header: every list full. */
 #define SNAPSHOT_HEADER_MAX                                                                        \

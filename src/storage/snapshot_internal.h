@@ -17,7 +17,8 @@ CRAFT_MUST_CHECK int snapshot_publish(struct io_fs *fs, struct io_file *f, const
 
 /* Reads the whole snapshot file f and checks it: a valid header of group's snapshot (index,
  * term), every chunk, the trailer's counts and whole-file checksum, and that the trailer ends the
- * file. *meta gets the header's. 0, CRAFT_ECORRUPT (errmsg names the offset), CRAFT_EIO, CRAFT_ENOMEM. */
+ * file. *meta gets the header's. 0, CRAFT_ECORRUPT (errmsg names the offset), CRAFT_EIO,
+ * CRAFT_ENOMEM. */
 CRAFT_MUST_CHECK int snapshot_verify(struct io_fs *fs, struct io_file *f, uint64_t group,
                                      craft_index index, craft_term term,
                                      struct craft_snapshot_meta *meta, char *errmsg,
