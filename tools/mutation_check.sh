@@ -14,7 +14,7 @@ MUTATIONS=("$@")
 if [ ${#MUTATIONS[@]} -eq 0 ]; then
     MUTATIONS=(figure8 vote_no_log_check ack_before_durable vote_not_persisted truncate_committed
         reapply_after_restart stale_resp_updates_match prevote_bumps_term votes_not_reset
-        match_from_next hs_single_write wal_skip_crc check_per_answer no_timeout_jitter
+        match_from_next hs_waits_for_entries wal_skip_crc check_per_answer no_timeout_jitter
         stale_vote_counted batch_outputs_lost compact_past_applied propose_batch_index
         append_bytes_overshoot transfer_before_catchup transfer_keeps_proposing
         read_without_quorum config_on_commit change_before_term_commit joint_single_majority

@@ -1,5 +1,5 @@
-/* Group commit on a thread of its own: take every queued request, one hard-state save, one WAL
- * sync, one completion report. */
+/* Group commit on a thread of its own: take every queued request (of any Raft group), queue
+ * their log changes and hard states, one WAL sync, one completion report. */
 #include "log_writer.h"
 
 #include <string.h>
@@ -11,6 +11,7 @@
 struct request {
     struct request *next;
     uint64_t seq;
+    uint64_t group;
     bool hs_changed;
     struct craft_hard_state hs;
     struct craft_persist_snapshot snapshot;
@@ -44,7 +45,7 @@ void log_writer_config_init(struct log_writer_config *cfg)
     cfg->queue_bytes_max = LOG_WRITER_QUEUE_BYTES_DEFAULT;
 }
 
-static struct request *request_copy(const struct craft_persist *out)
+static struct request *request_copy(uint64_t group, const struct craft_persist *out)
 {
     uint64_t bytes = 0;
     for (size_t i = 0; i < out->n_entries; i++) {
@@ -56,6 +57,7 @@ static struct request *request_copy(const struct craft_persist *out)
         return NULL;
     }
     memset(r, 0, sizeof *r);
+    r->group = group;
     r->hs_changed = out->hard_state_changed;
     r->hs = out->hard_state;
     r->snapshot = out->snapshot;
@@ -75,27 +77,23 @@ static struct request *request_copy(const struct craft_persist *out)
     return r;
 }
 
-/* Makes one batch durable: every request's log changes queued (in memory), then the newest hard
- * state saved, then one sync. So the hard state is durable before any entry (entries never
- * outrun their term), and the commit it carries already knows of the batch's truncations (see
- * storage_persist). */
+/* Makes one batch durable: every request's log changes and hard state queued (in memory), in
+ * order, then one sync. Storage writes each group's newest hard state at the head of the batch,
+ * so it is durable no later than any entry (entries never outrun their term), with its commit cut
+ * when the batch is written, knowing of all the batch's truncations (see storage_persist). */
 static int write_batch(struct storage *st, struct request *batch, uint64_t *n_entries)
 {
-    const struct craft_hard_state *hs = NULL;
     int rv = 0;
     for (struct request *r = batch; r != NULL && rv == 0; r = r->next) {
         struct craft_persist p = {.snapshot = r->snapshot,
                                   .truncate_from = r->truncate_from,
                                   .entries = r->entries,
                                   .n_entries = r->n_entries};
-        rv = storage_queue_log(st, &p);
+        rv = storage_queue_log_group(st, r->group, &p);
         *n_entries += r->n_entries;
-        if (r->hs_changed) {
-            hs = &r->hs;
+        if (rv == 0 && r->hs_changed) {
+            rv = storage_save_hard_state_group(st, r->group, &r->hs);
         }
-    }
-    if (rv == 0 && hs != NULL) {
-        rv = storage_save_hard_state(st, hs);
     }
     return rv == 0 ? storage_sync(st) : rv;
 }
@@ -189,7 +187,14 @@ int log_writer_start(struct storage *st, const struct log_writer_config *cfg, lo
 
 int log_writer_submit(struct log_writer *lw, const struct craft_persist *out, uint64_t *seq)
 {
-    struct request *r = request_copy(out);
+    return log_writer_submit_group(lw, STORAGE_GROUP_DEFAULT, out, seq);
+}
+
+int log_writer_submit_group(struct log_writer *lw, uint64_t group, const struct craft_persist *out,
+                            uint64_t *seq)
+{
+    CRAFT_ASSERT(group != 0);
+    struct request *r = request_copy(group, out);
     if (r == NULL) {
         return CRAFT_ENOMEM;
     }

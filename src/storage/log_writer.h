@@ -1,7 +1,8 @@
-/* The log writer: one thread per node that makes the core's persist outputs durable with group
- * commit. Outputs are submitted from any thread and queued (copied); the writer takes everything
- * queued at once, saves the newest hard state, appends all of it to the WAL and syncs once —
- * whatever arrives while that sync runs goes into the next batch. */
+/* The log writer: one thread per node that makes the core's persist outputs, of every Raft group,
+ * durable with group commit. Outputs are submitted from any thread and queued (copied); the
+ * writer takes everything queued at once, queues every group's log changes and newest hard state
+ * into one WAL batch and syncs once — whatever arrives while that sync runs goes into the next
+ * batch. */
 #ifndef CRAFT_STORAGE_LOG_WRITER_H
 #define CRAFT_STORAGE_LOG_WRITER_H
 
@@ -34,6 +35,10 @@ CRAFT_MUST_CHECK int log_writer_start(struct storage *st, const struct log_write
  * CRAFT_ENOMEM, or the status of an earlier failed batch. */
 CRAFT_MUST_CHECK int log_writer_submit(struct log_writer *lw, const struct craft_persist *out,
                                        uint64_t *seq);
+/* log_writer_submit for group (>= 1); log_writer_submit is this for STORAGE_GROUP_DEFAULT.
+ * Sequence numbers are one series across groups. */
+CRAFT_MUST_CHECK int log_writer_submit_group(struct log_writer *lw, uint64_t group,
+                                             const struct craft_persist *out, uint64_t *seq);
 
 /* Tells storage, on the writer's thread after what is queued now is durable, that the snapshot
  * m is durable (storage_snapshot_taken: the log it covers may go). A newer one replaces one not

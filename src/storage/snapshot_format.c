@@ -74,9 +74,10 @@ static const unsigned char *get_ids(const unsigned char *p, craft_id *ids, unsig
     return p;
 }
 
-size_t snapshot_header_encode(const struct craft_snapshot_meta *m, unsigned char *b)
+size_t snapshot_header_encode(uint64_t group, const struct craft_snapshot_meta *m, unsigned char *b)
 {
     CRAFT_ASSERT(snapshot_meta_valid(m));
+    CRAFT_ASSERT(group != 0);
     const struct craft_membership *c = &m->membership;
     size_t size = snapshot_header_size(c);
     CRAFT_ASSERT(size <= SNAPSHOT_HEADER_MAX);
@@ -90,6 +91,7 @@ size_t snapshot_header_encode(const struct craft_snapshot_meta *m, unsigned char
     b[36] = (unsigned char)c->n_voters;
     b[37] = (unsigned char)c->n_voters_old;
     b[38] = (unsigned char)c->n_learners;
+    put_u64le(b + 40, group);
     unsigned char *p = put_ids(b + SNAPSHOT_HEADER_FIXED, c->voters, c->n_voters);
     p = put_ids(p, c->voters_old, c->n_voters_old);
     p = put_ids(p, c->learners, c->n_learners);
@@ -108,11 +110,12 @@ static bool all_zero(const unsigned char *b, size_t n)
     return true;
 }
 
-size_t snapshot_header_decode(const unsigned char *b, size_t avail, struct craft_snapshot_meta *m)
+size_t snapshot_header_decode(const unsigned char *b, size_t avail, uint64_t *group,
+                              struct craft_snapshot_meta *m)
 {
     if (avail < SNAPSHOT_HEADER_FIXED || memcmp(b, snapshot_magic, sizeof snapshot_magic) != 0 ||
         get_u32le(b + 8) != SNAPSHOT_VERSION || get_u32le(b + 32) != SNAPSHOT_CHUNK_BYTES ||
-        b[39] != 0 || !all_zero(b + 40, 8)) {
+        b[39] != 0 || get_u64le(b + 40) == 0) {
         return 0;
     }
     struct craft_snapshot_meta d;
@@ -139,6 +142,7 @@ size_t snapshot_header_decode(const unsigned char *b, size_t avail, struct craft
     if (!snapshot_meta_valid(&d)) {
         return 0; /* a checksum that holds over nonsense: written by a bug, not by us */
     }
+    *group = get_u64le(b + 40);
     *m = d;
     return size;
 }
@@ -175,37 +179,48 @@ bool snapshot_trailer_decode(const unsigned char *b, struct snapshot_trailer *t)
     return true;
 }
 
+void snapshot_file_name_group(uint64_t group, craft_index index, craft_term term, char *buf,
+                              size_t len)
+{
+    snprintf(buf, len, "snapshot-%016" PRIx64 "-%016" PRIx64 "-%016" PRIx64 ".snap", group, index,
+             term);
+}
+
 void snapshot_file_name(craft_index index, craft_term term, char *buf, size_t len)
 {
-    snprintf(buf, len, "snapshot-%016" PRIx64 "-%016" PRIx64 ".snap", index, term);
+    snapshot_file_name_group(SNAPSHOT_GROUP_DEFAULT, index, term, buf, len);
 }
 
-void snapshot_tmp_name(craft_index index, craft_term term, char *buf, size_t len)
+void snapshot_tmp_name(uint64_t group, craft_index index, craft_term term, char *buf, size_t len)
 {
-    snprintf(buf, len, "snapshot-%016" PRIx64 "-%016" PRIx64 ".snap" SNAPSHOT_TMP_SUFFIX, index,
-             term);
+    snprintf(buf, len,
+             "snapshot-%016" PRIx64 "-%016" PRIx64 "-%016" PRIx64 ".snap" SNAPSHOT_TMP_SUFFIX,
+             group, index, term);
 }
 
-void snapshot_recv_name(craft_index index, craft_term term, char *buf, size_t len)
+void snapshot_recv_name(uint64_t group, craft_index index, craft_term term, char *buf, size_t len)
 {
-    snprintf(buf, len, "snapshot-%016" PRIx64 "-%016" PRIx64 ".snap" SNAPSHOT_RECV_SUFFIX, index,
-             term);
+    snprintf(buf, len,
+             "snapshot-%016" PRIx64 "-%016" PRIx64 "-%016" PRIx64 ".snap" SNAPSHOT_RECV_SUFFIX,
+             group, index, term);
 }
 
-bool snapshot_name_parse(const char *name, craft_index *index, craft_term *term)
+bool snapshot_name_parse(const char *name, uint64_t *group, craft_index *index, craft_term *term)
 {
+    uint64_t g;
     uint64_t i;
     uint64_t t;
     if (strncmp(name, "snapshot-", 9) != 0 ||
-        sscanf(name, "snapshot-%16" SCNx64 "-%16" SCNx64, &i, &t) != 2) {
+        sscanf(name, "snapshot-%16" SCNx64 "-%16" SCNx64 "-%16" SCNx64, &g, &i, &t) != 3) {
         return false;
     }
     /* Only the exact names we make count (sscanf lets signs, spaces and short numbers by). */
     char want[IO_FS_NAME_MAX];
-    snapshot_file_name(i, t, want, sizeof want);
-    if (strcmp(name, want) != 0) {
+    snapshot_file_name_group(g, i, t, want, sizeof want);
+    if (strcmp(name, want) != 0 || g == 0) {
         return false;
     }
+    *group = g;
     *index = i;
     *term = t;
     return true;

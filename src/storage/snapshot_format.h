@@ -11,7 +11,7 @@
 #include "craft/types.h"
 #include "snapshot_store.h"
 
-#define SNAPSHOT_VERSION 2u
+#define SNAPSHOT_VERSION 3u       /* 3: the header names the group */
 #define SNAPSHOT_HEADER_FIXED 48u /* before the id lists */
 /* The largest header: every list full. */
 #define SNAPSHOT_HEADER_MAX                                                                        \
@@ -32,14 +32,16 @@ bool snapshot_meta_valid(const struct craft_snapshot_meta *m);
 /* The header's size for m's lists. */
 size_t snapshot_header_size(const struct craft_membership *m);
 
-/* Encodes the header of m (valid, asserted) into b (SNAPSHOT_HEADER_MAX bytes); returns its
- * size. */
-size_t snapshot_header_encode(const struct craft_snapshot_meta *m, unsigned char *b);
+/* Encodes the header of group's (>= 1) snapshot m (valid, asserted) into b (SNAPSHOT_HEADER_MAX
+ * bytes); returns its size. */
+size_t snapshot_header_encode(uint64_t group, const struct craft_snapshot_meta *m,
+                              unsigned char *b);
 
 /* Decodes a header from b (avail bytes, which may run past the header); returns its size, or 0
  * if b does not start with a valid one (every field and the checksum are checked, and the
  * metadata must pass snapshot_meta_valid). */
-size_t snapshot_header_decode(const unsigned char *b, size_t avail, struct craft_snapshot_meta *m);
+size_t snapshot_header_decode(const unsigned char *b, size_t avail, uint64_t *group,
+                              struct craft_snapshot_meta *m);
 
 /* Fills the 8-byte header of a chunk whose len payload bytes follow it in chunk. */
 void snapshot_chunk_seal(unsigned char *chunk, size_t len);
@@ -60,11 +62,12 @@ bool snapshot_trailer_decode(const unsigned char *b, struct snapshot_trailer *t)
  * ".tmp" and are removed as leftovers by snapshot_latest; neither can pass for a final name. */
 #define SNAPSHOT_TMP_SUFFIX ".tmp"
 #define SNAPSHOT_RECV_SUFFIX ".recv.tmp"
-void snapshot_tmp_name(craft_index index, craft_term term, char *buf, size_t len);
-void snapshot_recv_name(craft_index index, craft_term term, char *buf, size_t len);
+void snapshot_tmp_name(uint64_t group, craft_index index, craft_term term, char *buf, size_t len);
+void snapshot_recv_name(uint64_t group, craft_index index, craft_term term, char *buf, size_t len);
 
-/* True if name is exactly a final snapshot name; then *index and *term are its own. */
-bool snapshot_name_parse(const char *name, craft_index *index, craft_term *term);
+/* True if name is exactly a final snapshot name (of a group >= 1); then *group, *index and *term
+ * are its own. */
+bool snapshot_name_parse(const char *name, uint64_t *group, craft_index *index, craft_term *term);
 /* True if name is a leftover temporary snapshot file (".tmp" or ".recv.tmp"). */
 bool snapshot_name_is_tmp(const char *name);
 

@@ -35,7 +35,8 @@ static int reader_corrupt(struct snapshot_reader *r, const char *what)
 
 /* Sets r up over f and checks the header; on error r holds nothing to free but the chunk. */
 static int reader_start(struct snapshot_reader *r, struct io_fs *fs, struct io_file *f,
-                        craft_index index, craft_term term, struct craft_snapshot_meta *meta)
+                        uint64_t group, craft_index index, craft_term term,
+                        struct craft_snapshot_meta *meta)
 {
     r->fs = fs;
     r->file = f;
@@ -53,11 +54,12 @@ static int reader_start(struct snapshot_reader *r, struct io_fs *fs, struct io_f
         snprintf(r->errmsg, sizeof r->errmsg, "reading the header: %s", craft_strerror(rv));
         return rv == CRAFT_ENOMEM ? rv : CRAFT_EIO;
     }
-    size_t size = snapshot_header_decode(buf, n_read, meta);
+    uint64_t header_group = 0;
+    size_t size = snapshot_header_decode(buf, n_read, &header_group, meta);
     if (size == 0) {
         return reader_corrupt(r, "bad header");
     }
-    if (meta->index != index || meta->term != term) {
+    if (header_group != group || meta->index != index || meta->term != term) {
         return reader_corrupt(r, "the header is of another snapshot");
     }
     CRAFT_ASSERT(size <= n_read);
@@ -69,8 +71,14 @@ static int reader_start(struct snapshot_reader *r, struct io_fs *fs, struct io_f
 int snapshot_reader_open(struct io_fs *fs, craft_index index, craft_term term,
                          struct snapshot_reader **out, struct craft_snapshot_meta *meta)
 {
+    return snapshot_reader_open_group(fs, SNAPSHOT_GROUP_DEFAULT, index, term, out, meta);
+}
+
+int snapshot_reader_open_group(struct io_fs *fs, uint64_t group, craft_index index, craft_term term,
+                               struct snapshot_reader **out, struct craft_snapshot_meta *meta)
+{
     char name[IO_FS_NAME_MAX];
-    snapshot_file_name(index, term, name, sizeof name);
+    snapshot_file_name_group(group, index, term, name, sizeof name);
     struct snapshot_reader *r = craft_calloc(1, sizeof *r);
     if (r == NULL) {
         return CRAFT_ENOMEM;
@@ -82,7 +90,7 @@ int snapshot_reader_open(struct io_fs *fs, craft_index index, craft_term term,
         return rv == CRAFT_ENOTFOUND || rv == CRAFT_ENOMEM ? rv : CRAFT_EIO;
     }
     r->own_file = true;
-    rv = reader_start(r, fs, f, index, term, meta);
+    rv = reader_start(r, fs, f, group, index, term, meta);
     if (rv != 0) {
         snapshot_reader_close(r);
         return rv;
@@ -192,14 +200,15 @@ void snapshot_reader_close(struct snapshot_reader *r)
     craft_free(r);
 }
 
-int snapshot_verify(struct io_fs *fs, struct io_file *f, craft_index index, craft_term term,
-                    struct craft_snapshot_meta *meta, char *errmsg, size_t errmsg_len)
+int snapshot_verify(struct io_fs *fs, struct io_file *f, uint64_t group, craft_index index,
+                    craft_term term, struct craft_snapshot_meta *meta, char *errmsg,
+                    size_t errmsg_len)
 {
     struct snapshot_reader *r = craft_calloc(1, sizeof *r);
     if (r == NULL) {
         return CRAFT_ENOMEM;
     }
-    int rv = reader_start(r, fs, f, index, term, meta); /* borrows f */
+    int rv = reader_start(r, fs, f, group, index, term, meta); /* borrows f */
     while (rv == 0 && !r->done) {
         rv = next_chunk(r);
     }

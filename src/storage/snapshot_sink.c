@@ -11,6 +11,7 @@
 struct snapshot_sink {
     struct io_fs *fs;
     struct io_file *file; /* owned */
+    uint64_t group;
     craft_index index;
     craft_term term;
     uint64_t off; /* bytes received, all written at [0, off) */
@@ -25,16 +26,22 @@ static int io_error(int rv)
 int snapshot_sink_begin(struct io_fs *fs, craft_index index, craft_term term,
                         struct snapshot_sink **out)
 {
-    if (index == 0 || term == 0) {
+    return snapshot_sink_begin_group(fs, SNAPSHOT_GROUP_DEFAULT, index, term, out);
+}
+
+int snapshot_sink_begin_group(struct io_fs *fs, uint64_t group, craft_index index, craft_term term,
+                              struct snapshot_sink **out)
+{
+    if (group == 0 || index == 0 || term == 0) {
         return CRAFT_EINVAL;
     }
     struct snapshot_sink *sink = craft_calloc(1, sizeof *sink);
     if (sink == NULL) {
         return CRAFT_ENOMEM;
     }
-    *sink = (struct snapshot_sink){.fs = fs, .index = index, .term = term};
+    *sink = (struct snapshot_sink){.fs = fs, .group = group, .index = index, .term = term};
     char name[IO_FS_NAME_MAX];
-    snapshot_recv_name(index, term, name, sizeof name);
+    snapshot_recv_name(group, index, term, name, sizeof name);
     int rv = io_fs_open(fs, name, IO_FS_CREATE | IO_FS_TRUNC, &sink->file);
     if (rv != 0) {
         craft_free(sink);
@@ -75,7 +82,8 @@ int snapshot_sink_finish(struct snapshot_sink *sink, struct craft_snapshot_meta 
     int rv = sink->error;
     struct craft_snapshot_meta m;
     if (rv == 0) {
-        rv = snapshot_verify(sink->fs, sink->file, sink->index, sink->term, &m, errmsg, errmsg_len);
+        rv = snapshot_verify(sink->fs, sink->file, sink->group, sink->index, sink->term, &m, errmsg,
+                             errmsg_len);
     } else {
         snprintf(errmsg, errmsg_len, "an earlier write failed: %s", craft_strerror(rv));
     }
@@ -84,8 +92,8 @@ int snapshot_sink_finish(struct snapshot_sink *sink, struct craft_snapshot_meta 
         CRAFT_ASSERT(m.index == sink->index);
         CRAFT_ASSERT(m.term == sink->term);
         char tmp[IO_FS_NAME_MAX];
-        snapshot_recv_name(sink->index, sink->term, tmp, sizeof tmp);
-        rv = snapshot_publish(sink->fs, sink->file, tmp, &m, &renamed);
+        snapshot_recv_name(sink->group, sink->index, sink->term, tmp, sizeof tmp);
+        rv = snapshot_publish(sink->fs, sink->file, tmp, sink->group, &m, &renamed);
         if (rv != 0) {
             snprintf(errmsg, errmsg_len, "publishing the snapshot: %s", craft_strerror(rv));
         }
@@ -105,7 +113,7 @@ int snapshot_sink_finish(struct snapshot_sink *sink, struct craft_snapshot_meta 
 void snapshot_sink_abort(struct snapshot_sink *sink)
 {
     char tmp[IO_FS_NAME_MAX];
-    snapshot_recv_name(sink->index, sink->term, tmp, sizeof tmp);
+    snapshot_recv_name(sink->group, sink->index, sink->term, tmp, sizeof tmp);
     io_fs_close(sink->fs, sink->file);
     int rv = io_fs_unlink(sink->fs, tmp); /* best effort: snapshot_latest removes leftovers */
     (void)rv;

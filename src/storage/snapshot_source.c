@@ -16,13 +16,20 @@ int snapshot_source_open(struct io_fs *fs, craft_index index, craft_term term,
                          struct snapshot_source **out, struct craft_snapshot_meta *meta,
                          uint64_t *size)
 {
+    return snapshot_source_open_group(fs, SNAPSHOT_GROUP_DEFAULT, index, term, out, meta, size);
+}
+
+int snapshot_source_open_group(struct io_fs *fs, uint64_t group, craft_index index, craft_term term,
+                               struct snapshot_source **out, struct craft_snapshot_meta *meta,
+                               uint64_t *size)
+{
     struct snapshot_source *src = craft_calloc(1, sizeof *src);
     if (src == NULL) {
         return CRAFT_ENOMEM;
     }
     src->fs = fs;
     char name[IO_FS_NAME_MAX];
-    snapshot_file_name(index, term, name, sizeof name);
+    snapshot_file_name_group(group, index, term, name, sizeof name);
     int rv = io_fs_open(fs, name, 0, &src->file);
     if (rv != 0) {
         craft_free(src);
@@ -39,8 +46,9 @@ int snapshot_source_open(struct io_fs *fs, craft_index index, craft_term term,
         return rv == CRAFT_ENOMEM ? rv : CRAFT_EIO;
     }
     struct craft_snapshot_meta m;
-    size_t header_size = snapshot_header_decode(header, n_read, &m);
-    if (header_size == 0 || m.index != index || m.term != term) {
+    uint64_t header_group = 0;
+    size_t header_size = snapshot_header_decode(header, n_read, &header_group, &m);
+    if (header_size == 0 || header_group != group || m.index != index || m.term != term) {
         snapshot_source_close(src);
         return CRAFT_ECORRUPT;
     }

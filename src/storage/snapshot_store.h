@@ -12,6 +12,10 @@
 
 #define SNAPSHOT_CHUNK_BYTES (256u << 10) /* payload bytes per chunk on disk */
 
+/* Every snapshot belongs to one Raft group (its file name says which); the functions without a
+ * group argument act on this one, the group of a node with a single group (WAL_GROUP_DEFAULT). */
+#define SNAPSHOT_GROUP_DEFAULT 1u
+
 struct snapshot_writer;
 struct snapshot_reader;
 
@@ -20,6 +24,11 @@ struct snapshot_reader;
  * long, an id 0 or twice, a learner that votes), CRAFT_EIO, CRAFT_ENOSPC, CRAFT_ENOMEM. */
 CRAFT_MUST_CHECK int snapshot_writer_begin(struct io_fs *fs, const struct craft_snapshot_meta *meta,
                                            struct snapshot_writer **out);
+/* The same for a snapshot of group (>= 1): finish publishes it beside the other groups' and
+ * removes only that group's older ones. */
+CRAFT_MUST_CHECK int snapshot_writer_begin_group(struct io_fs *fs, uint64_t group,
+                                                 const struct craft_snapshot_meta *meta,
+                                                 struct snapshot_writer **out);
 
 /* Appends len bytes of the state machine's image. After an error, every later call (and
  * finish) returns it. */
@@ -39,12 +48,29 @@ void snapshot_writer_abort(struct snapshot_writer *w);
  * CRAFT_ENOMEM. */
 CRAFT_MUST_CHECK int snapshot_latest(struct io_fs *fs, struct craft_snapshot_meta *meta,
                                      bool *found);
+CRAFT_MUST_CHECK int snapshot_latest_group(struct io_fs *fs, uint64_t group,
+                                           struct craft_snapshot_meta *meta, bool *found);
+
+/* One group's newest valid snapshot. */
+struct snapshot_group_meta {
+    uint64_t group;
+    struct craft_snapshot_meta meta;
+};
+
+/* snapshot_latest for every group that has a snapshot: *out (owned by the caller, craft_free;
+ * NULL when *n is 0) lists them by ascending group. Removes leftover temporary files.
+ * CRAFT_EIO, CRAFT_ENOMEM. */
+CRAFT_MUST_CHECK int snapshot_latest_all(struct io_fs *fs, struct snapshot_group_meta **out,
+                                         size_t *n);
 
 /* Opens the snapshot for (index, term); *meta is its header's. *out is owned by the caller until
  * snapshot_reader_close. CRAFT_ENOTFOUND, CRAFT_ECORRUPT (bad header), CRAFT_EIO, CRAFT_ENOMEM. */
 CRAFT_MUST_CHECK int snapshot_reader_open(struct io_fs *fs, craft_index index, craft_term term,
                                           struct snapshot_reader **out,
                                           struct craft_snapshot_meta *meta);
+CRAFT_MUST_CHECK int snapshot_reader_open_group(struct io_fs *fs, uint64_t group, craft_index index,
+                                                craft_term term, struct snapshot_reader **out,
+                                                struct craft_snapshot_meta *meta);
 
 /* Reads up to len bytes of the image; *n_read 0 means the end, reached only after the trailer's
  * check (its counts, the checksum of the whole file, and nothing after it). CRAFT_ECORRUPT (with
@@ -57,5 +83,7 @@ void snapshot_reader_close(struct snapshot_reader *r);
 
 /* The file name of a snapshot (for tests and tools). */
 void snapshot_file_name(craft_index index, craft_term term, char *buf, size_t len);
+void snapshot_file_name_group(uint64_t group, craft_index index, craft_term term, char *buf,
+                              size_t len);
 
 #endif

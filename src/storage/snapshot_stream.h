@@ -21,6 +21,11 @@ struct snapshot_sink;
 CRAFT_MUST_CHECK int snapshot_source_open(struct io_fs *fs, craft_index index, craft_term term,
                                           struct snapshot_source **out,
                                           struct craft_snapshot_meta *meta, uint64_t *size);
+/* The same for a snapshot of group (>= 1); the functions without a group argument act on the
+ * default group (SNAPSHOT_GROUP_DEFAULT). */
+CRAFT_MUST_CHECK int snapshot_source_open_group(struct io_fs *fs, uint64_t group, craft_index index,
+                                                craft_term term, struct snapshot_source **out,
+                                                struct craft_snapshot_meta *meta, uint64_t *size);
 
 /* Reads up to len raw file bytes at offset into buf (pread-style): *n_read < len only at the
  * end of the file. CRAFT_EINVAL if offset is past the end, CRAFT_EIO. */
@@ -36,6 +41,8 @@ void snapshot_source_close(struct snapshot_source *src);
  * CRAFT_ENOSPC, CRAFT_ENOMEM. */
 CRAFT_MUST_CHECK int snapshot_sink_begin(struct io_fs *fs, craft_index index, craft_term term,
                                          struct snapshot_sink **out);
+CRAFT_MUST_CHECK int snapshot_sink_begin_group(struct io_fs *fs, uint64_t group, craft_index index,
+                                               craft_term term, struct snapshot_sink **out);
 
 /* The bytes received so far: the offset the next write must start at, and what the receiver
  * acknowledges. */

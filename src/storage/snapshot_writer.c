@@ -10,6 +10,7 @@
 struct snapshot_writer {
     struct io_fs *fs;
     struct io_file *file; /* owned */
+    uint64_t group;
     struct craft_snapshot_meta meta;
     uint64_t off;
     uint32_t file_crc; /* of every byte written so far */
@@ -43,7 +44,14 @@ static int writer_put(struct snapshot_writer *w, const void *buf, size_t len)
 int snapshot_writer_begin(struct io_fs *fs, const struct craft_snapshot_meta *meta,
                           struct snapshot_writer **out)
 {
-    if (!snapshot_meta_valid(meta)) {
+    return snapshot_writer_begin_group(fs, SNAPSHOT_GROUP_DEFAULT, meta, out);
+}
+
+int snapshot_writer_begin_group(struct io_fs *fs, uint64_t group,
+                                const struct craft_snapshot_meta *meta,
+                                struct snapshot_writer **out)
+{
+    if (group == 0 || !snapshot_meta_valid(meta)) {
         return CRAFT_EINVAL;
     }
     struct snapshot_writer *w = craft_calloc(1, sizeof *w);
@@ -56,9 +64,10 @@ int snapshot_writer_begin(struct io_fs *fs, const struct craft_snapshot_meta *me
         return CRAFT_ENOMEM;
     }
     w->fs = fs;
+    w->group = group;
     w->meta = *meta;
     char name[IO_FS_NAME_MAX];
-    snapshot_tmp_name(meta->index, meta->term, name, sizeof name);
+    snapshot_tmp_name(group, meta->index, meta->term, name, sizeof name);
     int rv = io_fs_open(fs, name, IO_FS_CREATE | IO_FS_TRUNC, &w->file);
     if (rv != 0) {
         craft_free(w->chunk);
@@ -66,7 +75,7 @@ int snapshot_writer_begin(struct io_fs *fs, const struct craft_snapshot_meta *me
         return io_error(rv);
     }
     unsigned char header[SNAPSHOT_HEADER_MAX];
-    size_t size = snapshot_header_encode(meta, header);
+    size_t size = snapshot_header_encode(group, meta, header);
     rv = writer_put(w, header, size);
     if (rv != 0) {
         snapshot_writer_abort(w);
@@ -122,8 +131,8 @@ int snapshot_writer_finish(struct snapshot_writer *w)
     bool renamed = false;
     if (rv == 0) {
         char tmp[IO_FS_NAME_MAX];
-        snapshot_tmp_name(w->meta.index, w->meta.term, tmp, sizeof tmp);
-        rv = snapshot_publish(w->fs, w->file, tmp, &w->meta, &renamed);
+        snapshot_tmp_name(w->group, w->meta.index, w->meta.term, tmp, sizeof tmp);
+        rv = snapshot_publish(w->fs, w->file, tmp, w->group, &w->meta, &renamed);
     }
     if (!renamed) {
         snapshot_writer_abort(w);
@@ -138,7 +147,7 @@ int snapshot_writer_finish(struct snapshot_writer *w)
 void snapshot_writer_abort(struct snapshot_writer *w)
 {
     char tmp[IO_FS_NAME_MAX];
-    snapshot_tmp_name(w->meta.index, w->meta.term, tmp, sizeof tmp);
+    snapshot_tmp_name(w->group, w->meta.index, w->meta.term, tmp, sizeof tmp);
     io_fs_close(w->fs, w->file);
     int rv = io_fs_unlink(w->fs, tmp); /* best effort: snapshot_latest removes leftovers */
     (void)rv;

@@ -1,5 +1,8 @@
-/* One node's durable state in one data directory: identity, hard state, WAL, snapshots. The node
- * (and the simulator) hand it each core output's persist part; see docs/DISK_FORMAT.md. */
+/* One node's durable state in one data directory: identity, one WAL for every Raft group (each
+ * group's log and hard state), each group's snapshots. The node (and the simulator) hand it each
+ * core output's persist part; see docs/DISK_FORMAT.md. Every function without a group argument
+ * acts on STORAGE_GROUP_DEFAULT, the group of a node with one group; the *_group variants name
+ * the group (>= 1), which is created by its first write. */
 #ifndef CRAFT_STORAGE_STORAGE_H
 #define CRAFT_STORAGE_STORAGE_H
 
@@ -10,6 +13,8 @@
 
 struct storage;
 
+#define STORAGE_GROUP_DEFAULT WAL_GROUP_DEFAULT
+
 struct storage_config {
     craft_id node;
     uint64_t cluster;
@@ -18,7 +23,8 @@ struct storage_config {
 
 void storage_config_init(struct storage_config *cfg);
 
-/* What storage_open recovered: the newest snapshot (if any) and the log after it. */
+/* What storage_open recovered for one group: its hard state, its newest snapshot (if any) and
+ * its log after it. */
 struct storage_recovered {
     struct craft_hard_state hard_state;
     bool have_snapshot;
@@ -46,23 +52,41 @@ CRAFT_MUST_CHECK int storage_open(struct io_fs *fs, const struct storage_config 
                                   struct storage **out, struct storage_recovered *rec, char *errmsg,
                                   size_t errmsg_len);
 
+/* What open recovered for group (as storage_open fills rec for the default group): false, with
+ * *rec all zero but for its wal report, when the directory holds nothing of the group. Entries
+ * are borrowed until storage_recovered_release. */
+bool storage_recovered_group(const struct storage *s, uint64_t group,
+                             struct storage_recovered *rec);
+
+/* The groups storage knows of (recovered, or written since), ascending: the i-th id, i below
+ * storage_n_groups. */
+size_t storage_n_groups(const struct storage *s);
+uint64_t storage_group_id(const struct storage *s, size_t i);
+
+/* Frees every group's recovered entries. */
 void storage_recovered_release(struct storage *s);
 
 /* Takes one persist batch (a core output's persist part, carried out in the order of struct
  * craft_persist): queues the snapshot's effect, the truncation and the entries for storage_sync
- * (see storage_queue_log), and saves the hard state now (fdatasync) when its term or vote
- * changed, before anything queued reaches the disk. A commit-only change is remembered and written
- * with the next save or on close (commit is a hint on restart). The commit written is cut to the
- * log's durable last index (as of the last completed sync, lowered by every truncation queued
- * since), so the saved commit never covers an entry that was not durable, nor one a queued
- * truncation takes back. */
+ * (see storage_queue_log), and the hard state (see storage_save_hard_state). Nothing reaches the
+ * disk before storage_write or storage_sync. */
 CRAFT_MUST_CHECK int storage_persist(struct storage *s, const struct craft_persist *p);
+CRAFT_MUST_CHECK int storage_persist_group(struct storage *s, uint64_t group,
+                                           const struct craft_persist *p);
 
-/* The two halves of storage_persist, for a writer that coalesces several outputs into one batch:
- * queue log changes, and save a hard state (fdatasync now, only when term or vote changed).
- * Queue a batch's log changes before saving its hard state, so that the commit saved accounts
- * for the batch's truncations. */
+/* The two halves of storage_persist, for a writer that coalesces several outputs (of any groups)
+ * into one batch: queue log changes, and save a hard state. A hard state whose term or vote
+ * changed goes into the next batch written (storage_write / storage_sync; it makes one if
+ * nothing else is queued) as a record ahead of every entry of the batch, and is durable with
+ * the batch's one fdatasync. A commit-only change is remembered and goes with the next batch
+ * written anyway, or on close (commit is a hint on restart, not worth a sync of its own). The
+ * commit written is cut, when the batch is written, to the group's durable last index (as of the
+ * last completed sync, lowered by every truncation queued since), so the saved commit never
+ * covers an entry that was not durable, nor one a queued truncation takes back. CRAFT_ENOMEM,
+ * CRAFT_EIO (failed before). */
 CRAFT_MUST_CHECK int storage_save_hard_state(struct storage *s, const struct craft_hard_state *hs);
+CRAFT_MUST_CHECK int storage_save_hard_state_group(struct storage *s, uint64_t group,
+                                                   const struct craft_hard_state *hs);
 
 /* Queues p's log changes (its hard state is ignored), in order: an installed snapshot's effect
  * (p->snapshot.index != 0; its file must be durable already): its index becomes the storage's
@@ -72,11 +96,14 @@ CRAFT_MUST_CHECK int storage_save_hard_state(struct storage *s, const struct cra
  * the call; their data is copied). CRAFT_EINVAL (a gap, a truncation outside the log),
  * CRAFT_ETOOBIG, CRAFT_ENOMEM, CRAFT_EIO (failed before). */
 CRAFT_MUST_CHECK int storage_queue_log(struct storage *s, const struct craft_persist *p);
+CRAFT_MUST_CHECK int storage_queue_log_group(struct storage *s, uint64_t group,
+                                             const struct craft_persist *p);
 
 /* Writes what is queued without the final fdatasync (see wal_write); storage_sync completes it. */
 CRAFT_MUST_CHECK int storage_write(struct storage *s);
 
-/* Makes everything queued durable (one WAL write and fdatasync). After any error from persist,
+/* Makes everything queued durable, every group's log changes and hard states: one WAL write and
+ * one fdatasync (more only when the batch fills a segment). After any error from persist,
  * write or sync, the storage is failed for good: every later call returns CRAFT_EIO and the node
  * must stop. */
 CRAFT_MUST_CHECK int storage_sync(struct storage *s);
@@ -89,11 +116,19 @@ CRAFT_MUST_CHECK int storage_sync(struct storage *s);
  * install's drop_log truncates). m is borrowed. 0, or CRAFT_EIO after which the storage is
  * failed (see storage_sync). Same thread as every other call. */
 CRAFT_MUST_CHECK int storage_snapshot_taken(struct storage *s, const struct craft_snapshot_meta *m);
+/* The same for group's snapshot (published with snapshot_writer_begin_group or
+ * snapshot_sink_begin_group): a WAL segment is deleted only when no group needs a record in it
+ * any more (each group's entries in it are covered by that group's snapshot or were truncated;
+ * a group's newest hard state in it is first written again). */
+CRAFT_MUST_CHECK int storage_snapshot_taken_group(struct storage *s, uint64_t group,
+                                                  const struct craft_snapshot_meta *m);
 
 /* The newest snapshot index storage knows of (0: none). */
 craft_index storage_snapshot_index(const struct storage *s);
+craft_index storage_snapshot_index_group(const struct storage *s, uint64_t group);
 
-/* Saves the remembered commit index (if changed), then closes and frees. */
+/* Saves the remembered commit indexes (if changed, and if nothing queued waits unsynced: that
+ * is dropped), then closes and frees. */
 void storage_close(struct storage *s);
 
 const char *storage_errmsg(const struct storage *s);

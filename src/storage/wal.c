@@ -1,5 +1,6 @@
-/* Writing and reading the WAL: queue records into a batch, write the batch at the end of the
- * current segment (rolling to a new preallocated segment when it fills), fdatasync once. */
+/* Writing and reading the WAL: queue records of any group into a batch (its hard states in
+ * front), write the batch at the end of the current segment (rolling to a new preallocated
+ * segment when it fills), fdatasync once. */
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -38,66 +39,25 @@ void wal_segment_name(uint64_t seq, char *buf, size_t len)
     snprintf(buf, len, "wal-%016" PRIx64 ".seg", seq);
 }
 
-craft_index wal_first_index(const struct wal *w)
-{
-    return w->n_locs > 0 ? w->first : 0;
-}
-
-craft_index wal_last_index(const struct wal *w)
-{
-    return w->n_locs > 0 ? w->first + w->n_locs - 1 : 0;
-}
-
-static const struct wal_loc *loc_of(const struct wal *w, craft_index index)
-{
-    if (w->n_locs == 0 || index < w->first || index > wal_last_index(w)) {
-        return NULL;
-    }
-    return &w->locs[w->start + (index - w->first)];
-}
-
-craft_term wal_term_at(const struct wal *w, craft_index index)
-{
-    const struct wal_loc *loc = loc_of(w, index);
-    return loc != NULL ? loc->term : 0;
-}
-
 bool wal_has_pending(const struct wal *w)
 {
-    return w->batch_len > 0;
+    return w->batch_len > w->batch_start || w->n_hs_queue > 0;
 }
 
-int wal_locs_push(struct wal *w, craft_index index, const struct wal_loc *loc)
+/* Appends g to a list of group pointers (touched, hs_queue). */
+static int list_push(struct wal_group ***v, size_t *n, size_t *cap, struct wal_group *g)
 {
-    if (w->n_locs == 0) {
-        w->first = index;
-        w->start = 0;
-    }
-    CRAFT_ASSERT(index == w->first + w->n_locs);
-    if (w->start + w->n_locs == w->cap_locs) {
-        if (w->start > 0) {
-            memmove(w->locs, w->locs + w->start, w->n_locs * sizeof *w->locs);
-            w->start = 0;
-        } else {
-            size_t cap = w->cap_locs == 0 ? 1024 : w->cap_locs * 2;
-            struct wal_loc *locs = craft_realloc(w->locs, cap * sizeof *locs);
-            if (locs == NULL) {
-                return CRAFT_ENOMEM;
-            }
-            w->locs = locs;
-            w->cap_locs = cap;
+    if (*n == *cap) {
+        size_t c = *cap == 0 ? 8 : *cap * 2;
+        struct wal_group **nv = craft_realloc(*v, c * sizeof **v);
+        if (nv == NULL) {
+            return CRAFT_ENOMEM;
         }
+        *v = nv;
+        *cap = c;
     }
-    w->locs[w->start + w->n_locs++] = *loc;
+    (*v)[(*n)++] = g;
     return 0;
-}
-
-void wal_locs_truncate(struct wal *w, craft_index from)
-{
-    if (w->n_locs == 0 || from > wal_last_index(w)) {
-        return;
-    }
-    w->n_locs = from <= w->first ? 0 : (size_t)(from - w->first);
 }
 
 static int batch_reserve(struct wal *w, size_t more)
@@ -135,17 +95,43 @@ static int batch_add(struct wal *w, const struct wal_record *r, uint64_t *off)
     return 0;
 }
 
-int wal_append(struct wal *w, const struct craft_entry *entries, size_t n)
+/* The group a write goes to, made on its first write: NULL (and the WAL's error set) when out of
+ * memory. */
+static struct wal_group *group_for_write(struct wal *w, uint64_t group)
+{
+    struct wal_group *g = wal_group_find(w, group, true);
+    if (g == NULL) {
+        wal_fail(w, CRAFT_ENOMEM, "out of memory for group %" PRIu64, group);
+    }
+    return g;
+}
+
+int wal_append_group(struct wal *w, uint64_t group, const struct craft_entry *entries, size_t n)
 {
     if (w->failed) {
         return CRAFT_EIO;
     }
     CRAFT_ASSERT(!w->unsynced); /* a written batch is synced before the next one starts */
+    if (n == 0) {
+        return 0;
+    }
+    struct wal_group *g = group_for_write(w, group);
+    if (g == NULL) {
+        return CRAFT_ENOMEM;
+    }
+    if (!g->in_batch) {
+        int rv = list_push(&w->touched, &w->n_touched, &w->cap_touched, g);
+        if (rv != 0) {
+            return rv;
+        }
+        g->in_batch = true;
+    }
     for (size_t i = 0; i < n; i++) {
         const struct craft_entry *e = &entries[i];
-        if (w->n_locs > 0 && e->index != wal_last_index(w) + 1) {
-            return wal_fail(w, CRAFT_EINVAL, "append of index %" PRIu64 " after %" PRIu64,
-                            e->index, wal_last_index(w));
+        if (g->n_locs > 0 && e->index != wal_group_last(g) + 1) {
+            return wal_fail(w, CRAFT_EINVAL,
+                            "group %" PRIu64 ": append of index %" PRIu64 " after %" PRIu64, group,
+                            e->index, wal_group_last(g));
         }
         if (e->data.len > WAL_RECORD_DATA_MAX) {
             return wal_fail(w, CRAFT_ETOOBIG, "entry %" PRIu64 " has %zu bytes", e->index,
@@ -158,6 +144,7 @@ int wal_append(struct wal *w, const struct craft_entry *entries, size_t n)
             .kind = WAL_RECORD_ENTRY,
             .entry_type = (uint8_t)e->type,
             .len = (uint32_t)e->data.len,
+            .group = group,
             .term = e->term,
             .index = e->index,
             .data = e->data.base,
@@ -170,7 +157,7 @@ int wal_append(struct wal *w, const struct craft_entry *entries, size_t n)
         };
         int rv = batch_add(w, &r, &loc.off);
         if (rv == 0) {
-            rv = wal_locs_push(w, e->index, &loc);
+            rv = wal_locs_push(g, e->index, &loc);
         }
         if (rv != 0) {
             return rv;
@@ -179,27 +166,62 @@ int wal_append(struct wal *w, const struct craft_entry *entries, size_t n)
     return 0;
 }
 
-int wal_truncate(struct wal *w, craft_index from)
+int wal_append(struct wal *w, const struct craft_entry *entries, size_t n)
+{
+    return wal_append_group(w, WAL_GROUP_DEFAULT, entries, n);
+}
+
+int wal_truncate_group(struct wal *w, uint64_t group, craft_index from)
 {
     if (w->failed) {
         return CRAFT_EIO;
     }
     CRAFT_ASSERT(!w->unsynced);
-    if (w->n_locs == 0) {
+    struct wal_group *g = wal_group_find(w, group, false);
+    if (g == NULL || g->n_locs == 0) {
         return 0; /* nothing to drop (the suffix was appended and taken back in one core step) */
     }
-    if (from < w->first || from > wal_last_index(w) + 1) {
-        return wal_fail(w, CRAFT_EINVAL, "truncate from %" PRIu64 " outside [%" PRIu64 ", %" PRIu64
-                                          "]",
-                        from, wal_first_index(w), wal_last_index(w) + 1);
+    if (from < g->first || from > wal_group_last(g) + 1) {
+        return wal_fail(w, CRAFT_EINVAL,
+                        "group %" PRIu64 ": truncate from %" PRIu64 " outside [%" PRIu64
+                        ", %" PRIu64 "]",
+                        group, from, g->first, wal_group_last(g) + 1);
     }
-    struct wal_record r = {.kind = WAL_RECORD_TRUNCATE, .index = from};
+    struct wal_record r = {.kind = WAL_RECORD_TRUNCATE, .group = group, .index = from};
     uint64_t off;
     int rv = batch_add(w, &r, &off);
     if (rv != 0) {
         return rv;
     }
-    wal_locs_truncate(w, from);
+    wal_locs_truncate(g, from);
+    return 0;
+}
+
+int wal_truncate(struct wal *w, craft_index from)
+{
+    return wal_truncate_group(w, WAL_GROUP_DEFAULT, from);
+}
+
+int wal_save_hard_state_group(struct wal *w, uint64_t group, const struct craft_hard_state *hs)
+{
+    if (w->failed) {
+        return CRAFT_EIO;
+    }
+    CRAFT_ASSERT(!w->unsynced);
+    struct wal_group *g = group_for_write(w, group);
+    if (g == NULL) {
+        return CRAFT_ENOMEM;
+    }
+    if (!g->hs_queued) {
+        int rv = list_push(&w->hs_queue, &w->n_hs_queue, &w->cap_hs_queue, g);
+        if (rv != 0) {
+            return rv;
+        }
+        g->hs_queued = true;
+    }
+    g->have_hs = true;
+    g->hs = *hs;
+    g->hs_seq = WAL_SEQ_PENDING;
     return 0;
 }
 
@@ -300,17 +322,27 @@ static size_t batch_fit(const struct wal *w, size_t pos, uint64_t room)
     return end - pos;
 }
 
-/* Points the pending entries written from batch[pos, pos + len) at their place on disk. */
+/* Points the pending entries and hard states written from batch[pos, pos + len) at their place
+ * on disk. */
 static void locs_settle(struct wal *w, size_t pos, size_t len, const struct wal_segment *seg)
 {
-    for (size_t i = w->n_locs; i > 0; i--) {
-        struct wal_loc *loc = &w->locs[w->start + i - 1];
-        if (loc->seq != WAL_SEQ_PENDING) {
-            break; /* pending entries are the newest ones */
+    for (size_t t = 0; t < w->n_touched; t++) {
+        struct wal_group *g = w->touched[t];
+        for (size_t i = g->n_locs; i > 0; i--) {
+            struct wal_loc *loc = &g->locs[g->start + i - 1];
+            if (loc->seq != WAL_SEQ_PENDING) {
+                break; /* pending entries are the newest ones */
+            }
+            if (loc->off >= pos && loc->off < pos + len) {
+                loc->off = seg->used + (loc->off - pos);
+                loc->seq = seg->seq;
+            }
         }
-        if (loc->off >= pos && loc->off < pos + len) {
-            loc->off = seg->used + (loc->off - pos);
-            loc->seq = seg->seq;
+    }
+    for (size_t q = 0; q < w->n_hs_queue; q++) {
+        struct wal_group *g = w->hs_queue[q];
+        if (g->hs_seq == WAL_SEQ_PENDING && g->hs_off >= pos && g->hs_off < pos + len) {
+            g->hs_seq = seg->seq;
         }
     }
 }
@@ -328,6 +360,90 @@ static int write_chunk(struct wal *w, struct wal_segment *seg, size_t pos, size_
     return 0;
 }
 
+/* Makes room for `need` bytes before the batch's first record: the room kept free at the head of
+ * the buffer is grown (the records and the pending entries' offsets moved once), and kept that
+ * large for the batches after, so in the steady state nothing is moved. */
+static int head_grow(struct wal *w, size_t need)
+{
+    size_t head = need > 2 * w->batch_head ? need : 2 * w->batch_head;
+    size_t delta = head - w->batch_start;
+    size_t used = w->batch_len - w->batch_start;
+    int rv = batch_reserve(w, delta);
+    if (rv != 0) {
+        return rv;
+    }
+    w->batch_head = head;
+    memmove(w->batch + head, w->batch + w->batch_start, used);
+    for (size_t t = 0; t < w->n_touched; t++) {
+        struct wal_group *g = w->touched[t];
+        for (size_t i = g->n_locs; i > 0 && g->locs[g->start + i - 1].seq == WAL_SEQ_PENDING; i--) {
+            g->locs[g->start + i - 1].off += delta;
+        }
+    }
+    w->batch_last += delta;
+    w->batch_start = head;
+    w->batch_len = head + used;
+    return 0;
+}
+
+/* Puts the queued hard states at the head of the batch, ahead of every entry and truncation
+ * (docs/DISK_FORMAT.md, "Hard state"): any prefix of the batch that a crash leaves holding an
+ * entry then holds the hard state of its term too. They go into the room kept free before the
+ * first record, so the batch's bytes are not copied again. */
+static int hs_prepend(struct wal *w)
+{
+    size_t rec = wal_record_size(WAL_HARD_STATE_PAYLOAD);
+    size_t shift = w->n_hs_queue * rec;
+    if (shift > w->batch_start) {
+        int rv = head_grow(w, shift);
+        if (rv != 0) {
+            return rv;
+        }
+    }
+    bool records = w->batch_len > w->batch_start;
+    size_t base = w->batch_start - shift;
+    for (size_t q = 0; q < w->n_hs_queue; q++) {
+        struct wal_group *g = w->hs_queue[q];
+        CRAFT_ASSERT(g->have_hs);
+        unsigned char vote[WAL_HARD_STATE_PAYLOAD];
+        put_u64le(vote, g->hs.vote);
+        struct wal_record r = {.kind = WAL_RECORD_HARD_STATE,
+                               .len = WAL_HARD_STATE_PAYLOAD,
+                               .batch = w->next_batch,
+                               .group = g->id,
+                               .term = g->hs.term,
+                               .index = g->hs.commit,
+                               .data = vote};
+        wal_record_encode(&r, w->batch + base + q * rec);
+        g->hs_off = base + q * rec;
+        g->hs_seq = WAL_SEQ_PENDING;
+    }
+    if (!records) {
+        w->batch_last = base + shift - rec;
+    }
+    w->batch_start = base;
+    w->batch_records += w->n_hs_queue;
+    CRAFT_ASSERT(w->batch_last >= w->batch_start);
+    CRAFT_ASSERT(w->batch_last < w->batch_len);
+    return 0;
+}
+
+/* The batch is written: nothing in it is pending any more. */
+static void batch_done(struct wal *w)
+{
+    for (size_t t = 0; t < w->n_touched; t++) {
+        w->touched[t]->in_batch = false;
+    }
+    for (size_t q = 0; q < w->n_hs_queue; q++) {
+        CRAFT_ASSERT(w->hs_queue[q]->hs_seq != WAL_SEQ_PENDING);
+        w->hs_queue[q]->hs_queued = false;
+    }
+    w->n_touched = 0;
+    w->n_hs_queue = 0;
+    w->batch_len = w->batch_start = w->batch_head;
+    w->batch_records = 0;
+}
+
 static int sync_segment(struct wal *w, struct wal_segment *seg)
 {
     int rv = io_fs_fdatasync(w->fs, seg->file);
@@ -343,11 +459,17 @@ int wal_write(struct wal *w)
     if (w->failed) {
         return CRAFT_EIO;
     }
-    if (w->batch_len == 0) {
+    if (!wal_has_pending(w)) {
         return 0;
     }
+    if (w->n_hs_queue > 0) {
+        int rv = hs_prepend(w);
+        if (rv != 0) {
+            return wal_fail(w, rv, "out of memory for the batch's hard states");
+        }
+    }
     wal_record_set_flags(w->batch + w->batch_last, WAL_FLAG_BATCH_END);
-    size_t pos = 0;
+    size_t pos = w->batch_start;
     int rv = 0;
     while (pos < w->batch_len) {
         struct wal_segment *seg = &w->segs[w->n_segs - 1];
@@ -382,8 +504,7 @@ int wal_write(struct wal *w)
         }
         pos += len;
     }
-    w->batch_len = 0;
-    w->batch_records = 0;
+    batch_done(w);
     w->next_batch++;
     w->unsynced = true;
     return 0;
@@ -418,12 +539,14 @@ static struct wal_segment *segment_of(struct wal *w, uint64_t seq)
     return lo < w->n_segs && w->segs[lo].seq == seq ? &w->segs[lo] : NULL;
 }
 
-int wal_read(struct wal *w, craft_index index, struct craft_entry *out, void *buf, size_t buf_len)
+int wal_read_group(struct wal *w, uint64_t group, craft_index index, struct craft_entry *out,
+                   void *buf, size_t buf_len)
 {
-    if (w->n_locs > 0 && index < w->first) {
+    const struct wal_group *g = wal_group_get(w, group);
+    if (g != NULL && g->n_locs > 0 && index < g->first) {
         return CRAFT_ECOMPACTED;
     }
-    const struct wal_loc *loc = loc_of(w, index);
+    const struct wal_loc *loc = wal_group_loc(g, index);
     if (loc == NULL) {
         return CRAFT_EINVAL;
     }
@@ -450,10 +573,11 @@ int wal_read(struct wal *w, craft_index index, struct craft_entry *out, void *bu
     struct wal_record r;
     size_t got;
     if (wal_record_decode(buf, size, &r, &got) != WAL_DECODE_OK || r.index != index ||
-        r.term != loc->term || r.kind != WAL_RECORD_ENTRY) {
-        return wal_fail(w, CRAFT_ECORRUPT, "entry %" PRIu64 " in segment %" PRIu64
-                                           " at offset %" PRIu64 " fails its checksum",
-                        index, loc->seq, loc->off);
+        r.term != loc->term || r.kind != WAL_RECORD_ENTRY || r.group != group) {
+        return wal_fail(w, CRAFT_ECORRUPT,
+                        "group %" PRIu64 " entry %" PRIu64 " in segment %" PRIu64
+                        " at offset %" PRIu64 " fails its checksum",
+                        group, index, loc->seq, loc->off);
     }
     memmove(buf, r.data, r.len);
     out->data.base = buf;
@@ -461,55 +585,9 @@ int wal_read(struct wal *w, craft_index index, struct craft_entry *out, void *bu
     return 0;
 }
 
-int wal_drop_prefix(struct wal *w, craft_index upto)
+int wal_read(struct wal *w, craft_index index, struct craft_entry *out, void *buf, size_t buf_len)
 {
-    if (w->failed) {
-        return CRAFT_EIO;
-    }
-    /* Entries sit in segments in index order, so every segment before the one holding the first
-     * entry past upto holds nothing live past upto. The writing segment always stays. */
-    uint64_t keep_from = w->segs[w->n_segs - 1].seq;
-    if (w->n_locs > 0 && upto < wal_last_index(w)) {
-        craft_index next = upto < w->first ? w->first : upto + 1;
-        uint64_t seq = loc_of(w, next)->seq;
-        if (seq != WAL_SEQ_PENDING && seq < keep_from) {
-            keep_from = seq;
-        }
-    }
-    size_t n_drop = 0;
-    while (n_drop < w->n_segs - 1 && w->segs[n_drop].seq < keep_from) {
-        n_drop++;
-    }
-    if (n_drop == 0) {
-        return 0;
-    }
-    for (size_t i = 0; i < n_drop; i++) {
-        char name[IO_FS_NAME_MAX];
-        wal_segment_name(w->segs[i].seq, name, sizeof name);
-        io_fs_close(w->fs, w->segs[i].file);
-        int rv = io_fs_unlink(w->fs, name);
-        if (rv != 0) {
-            /* The segments before i are gone from the table already; keep it consistent. */
-            memmove(w->segs, w->segs + i + 1, (w->n_segs - i - 1) * sizeof *w->segs);
-            w->n_segs -= i + 1;
-            return wal_fail(w, CRAFT_EIO, "unlink %s: %s", name, craft_strerror(rv));
-        }
-    }
-    memmove(w->segs, w->segs + n_drop, (w->n_segs - n_drop) * sizeof *w->segs);
-    w->n_segs -= n_drop;
-    /* Forget the entries that lived in the dropped segments. */
-    size_t gone = 0;
-    while (gone < w->n_locs && w->locs[w->start + gone].seq < keep_from) {
-        gone++;
-    }
-    w->start += gone;
-    w->n_locs -= gone;
-    w->first += gone;
-    int rv = io_fs_sync_dir(w->fs);
-    if (rv != 0) {
-        return wal_fail(w, CRAFT_EIO, "sync of the directory: %s", craft_strerror(rv));
-    }
-    return 0;
+    return wal_read_group(w, WAL_GROUP_DEFAULT, index, out, buf, buf_len);
 }
 
 void wal_rbuf_release(struct wal *w, struct wal_rbuf *b)
@@ -519,23 +597,19 @@ void wal_rbuf_release(struct wal *w, struct wal_rbuf *b)
     *b = (struct wal_rbuf){0};
 }
 
-const struct craft_entry *wal_recovered(const struct wal *w, size_t *n)
-{
-    *n = w->n_recovered;
-    return w->recovered;
-}
-
 void wal_recovered_release(struct wal *w)
 {
     for (size_t i = 0; i < w->n_rbufs; i++) {
         wal_rbuf_release(w, &w->rbufs[i]);
     }
     craft_free(w->rbufs);
-    craft_free(w->recovered);
     w->rbufs = NULL;
     w->n_rbufs = 0;
-    w->recovered = NULL;
-    w->n_recovered = 0;
+    for (size_t i = 0; i < w->n_groups; i++) {
+        craft_free(w->groups[i]->recovered);
+        w->groups[i]->recovered = NULL;
+        w->groups[i]->n_recovered = 0;
+    }
 }
 
 void wal_close(struct wal *w)
@@ -547,8 +621,14 @@ void wal_close(struct wal *w)
     for (size_t i = 0; i < w->n_segs; i++) {
         io_fs_close(w->fs, w->segs[i].file);
     }
+    for (size_t i = 0; i < w->n_groups; i++) {
+        craft_free(w->groups[i]->locs);
+        craft_free(w->groups[i]);
+    }
+    craft_free(w->groups);
+    craft_free(w->touched);
+    craft_free(w->hs_queue);
     craft_free(w->segs);
-    craft_free(w->locs);
     craft_free(w->batch);
     craft_free(w);
 }

@@ -1,7 +1,9 @@
-/* The write-ahead log: Raft log entries in preallocated, checksummed segment files, written in
- * batches with one write and one fdatasync each (group commit happens above, in the caller:
- * whatever arrives while a sync runs goes into the next batch). Format: docs/DISK_FORMAT.md.
- * One thread at a time. */
+/* The write-ahead log: the log entries and hard states of every Raft group of a node in one
+ * sequence of preallocated, checksummed segment files, written in batches with one write and
+ * one fdatasync each (group commit happens above, in the caller: whatever arrives while a sync
+ * runs goes into the next batch). Every record names its group; each group has its own log and
+ * hard state. The functions without a group argument act on WAL_GROUP_DEFAULT. Format:
+ * docs/DISK_FORMAT.md. One thread at a time. */
 #ifndef CRAFT_STORAGE_WAL_H
 #define CRAFT_STORAGE_WAL_H
 
@@ -11,6 +13,10 @@
 #include "io/fs.h"
 
 struct wal;
+
+/* The group of a node with one Raft group, and of every call without a group argument. Group
+ * ids are at least 1. */
+#define WAL_GROUP_DEFAULT 1u
 
 struct wal_config {
     uint64_t segment_bytes; /* preallocated size of each segment file */
@@ -58,6 +64,22 @@ CRAFT_MUST_CHECK int wal_open_covered(struct io_fs *fs, const struct wal_config 
                                       struct wal **out, struct wal_open_report *report,
                                       char *errmsg, size_t errmsg_len);
 
+/* A group's snapshot for recovery: it covers the group's log up to `covered`. */
+struct wal_group_cover {
+    uint64_t group;
+    craft_index covered;
+};
+
+/* wal_open for a WAL of many groups, with each group's snapshot (covers, n_covers; borrowed for
+ * the call; groups not listed have none). Each group's newest hard-state record says how far its
+ * log was durable (its commit): a bad record before a valid entry of that group at or below its
+ * commit is damage, and so is a group's log ending before its commit, unless the group's
+ * snapshot covers the commit. Same errors as wal_open. */
+CRAFT_MUST_CHECK int wal_open_groups(struct io_fs *fs, const struct wal_config *cfg,
+                                     const struct wal_group_cover *covers, size_t n_covers,
+                                     struct wal **out, struct wal_open_report *report, char *errmsg,
+                                     size_t errmsg_len);
+
 /* Closes the files and frees everything; pending (unsynced) appends are dropped. */
 void wal_close(struct wal *w);
 
@@ -93,8 +115,40 @@ CRAFT_MUST_CHECK int wal_write(struct wal *w);
 bool wal_has_pending(const struct wal *w);
 
 /* Deletes whole segments holding only entries up to `upto` (after a snapshot covers them).
- * The first index afterwards may stay below upto + 1: segments are removed whole. */
+ * The first index afterwards may stay below upto + 1: segments are removed whole. With many
+ * groups (wal_drop_prefix_group), a segment goes only when no group still needs a record in it:
+ * every group's live entries in it are covered by that group's snapshot (the `upto` it was last
+ * given), and a hard state that is its group's newest is first written again into the current
+ * segment (one batch, synced). */
 CRAFT_MUST_CHECK int wal_drop_prefix(struct wal *w, craft_index upto);
+
+/* The same for one group (created by its first write: wal_append_group, wal_truncate_group and
+ * wal_save_hard_state_group make it). A group that does not exist has an empty log. */
+const struct craft_entry *wal_recovered_group(const struct wal *w, uint64_t group, size_t *n);
+craft_index wal_first_index_group(const struct wal *w, uint64_t group);
+craft_index wal_last_index_group(const struct wal *w, uint64_t group);
+craft_term wal_term_at_group(const struct wal *w, uint64_t group, craft_index index);
+CRAFT_MUST_CHECK int wal_append_group(struct wal *w, uint64_t group,
+                                      const struct craft_entry *entries, size_t n);
+CRAFT_MUST_CHECK int wal_truncate_group(struct wal *w, uint64_t group, craft_index from);
+CRAFT_MUST_CHECK int wal_drop_prefix_group(struct wal *w, uint64_t group, craft_index upto);
+CRAFT_MUST_CHECK int wal_read_group(struct wal *w, uint64_t group, craft_index index,
+                                    struct craft_entry *out, void *buf, size_t buf_len);
+
+/* Queues group's hard state for the next batch, where it is written ahead of every entry and
+ * truncation (one record per group and batch: a second call before the write replaces the
+ * first). Durable with that batch's fdatasync, no earlier. CRAFT_ENOMEM, CRAFT_EIO if failed. */
+CRAFT_MUST_CHECK int wal_save_hard_state_group(struct wal *w, uint64_t group,
+                                               const struct craft_hard_state *hs);
+
+/* The newest hard state of group (queued, written, or recovered: the last valid hard-state
+ * record of the group); false (and *hs zeroed) if it has none. */
+bool wal_hard_state_group(const struct wal *w, uint64_t group, struct craft_hard_state *hs);
+
+/* The groups the WAL knows of (recovered or written since), ascending: the i-th id, i below
+ * wal_n_groups. */
+size_t wal_n_groups(const struct wal *w);
+uint64_t wal_group_id(const struct wal *w, size_t i);
 
 /* Reads the entry at index into buf (buf_len bytes); out->data points into buf.
  * CRAFT_ECOMPACTED / CRAFT_EINVAL outside the log, CRAFT_ETOOBIG if buf is too small (out->data.len

@@ -29,6 +29,31 @@ struct wal_loc {
 
 #define WAL_SEQ_PENDING UINT64_MAX
 
+/* One Raft group's part of the WAL: its live entries, its newest hard state, what recovery found
+ * for it. Created on the group's first record (recovered or written). */
+struct wal_group {
+    uint64_t id;
+    struct wal_loc *locs; /* live entries: locs[start + i] is index first + i. Owned */
+    size_t start;
+    size_t n_locs;
+    size_t cap_locs;
+    craft_index first;
+
+    bool have_hs;               /* a hard-state record of this group was written or recovered */
+    struct craft_hard_state hs; /* the newest one (queued, written or recovered) */
+    uint64_t hs_seq;            /* the segment holding it, or WAL_SEQ_PENDING */
+    uint64_t hs_off;            /* its offset in the batch buffer while pending */
+    bool hs_queued;             /* hs waits in the next batch (w->hs_queue) */
+    bool in_batch;              /* the group has pending entries in the batch (w->touched) */
+
+    craft_index drop_upto; /* a snapshot covers the group's log up to here (wal_drop_prefix) */
+    craft_index committed; /* recovery: entries up to here were durable (its hard state's commit) */
+    craft_index covered;   /* recovery: a snapshot covers up to here */
+
+    struct craft_entry *recovered; /* into the WAL's read buffers, until released. Owned */
+    size_t n_recovered;
+};
+
 struct wal {
     struct io_fs *fs;
     struct wal_config cfg;
@@ -36,36 +61,53 @@ struct wal {
     size_t n_segs;
     size_t cap_segs;
 
-    struct wal_loc *locs; /* live entries: locs[start + i] is index first + i. Owned */
-    size_t start;
-    size_t n_locs;
-    size_t cap_locs;
-    craft_index first;
+    struct wal_group **groups; /* sorted by id; each owned */
+    size_t n_groups;
+    size_t cap_groups;
 
     uint64_t next_batch;
-    unsigned char *batch; /* encoded records waiting for wal_sync. Owned */
+    /* Encoded records waiting for wal_sync, in batch[batch_start, batch_len). The first
+     * batch_head bytes are kept free so that the batch's hard states go in front of its records
+     * without moving them. Offsets into it (pending entries, batch_last) count from batch[0].
+     * Owned. */
+    unsigned char *batch;
+    size_t batch_start;
+    size_t batch_head;
     size_t batch_len;
     size_t batch_cap;
     size_t batch_last; /* offset of the last record in batch */
     size_t batch_records;
+    struct wal_group **touched; /* groups with pending entries in the batch. Owned */
+    size_t n_touched;
+    size_t cap_touched;
+    struct wal_group **hs_queue; /* groups whose hard state goes at the head of the batch. Owned */
+    size_t n_hs_queue;
+    size_t cap_hs_queue;
 
-    craft_index committed; /* recovery: entries up to here were durable (wal_open_committed) */
-    craft_index covered;   /* recovery: a snapshot covers up to here (wal_open_covered) */
     bool unsynced; /* wal_write wrote a batch that no fdatasync has covered yet */
     bool failed;
     char errmsg[256];
 
-    /* Recovery's read buffers and the entries pointing into them, until released. Owned. */
+    /* Recovery's read buffers, pointed into by the groups' recovered entries until released.
+     * Owned. */
     struct wal_rbuf *rbufs;
     size_t n_rbufs;
-    struct craft_entry *recovered;
-    size_t n_recovered;
 };
+
+/* wal_group.c */
+/* The group with this id, or NULL; the entry of g at index, or NULL outside its live log. */
+const struct wal_group *wal_group_get(const struct wal *w, uint64_t id);
+const struct wal_loc *wal_group_loc(const struct wal_group *g, craft_index index);
 
 /* wal.c */
 int wal_fail(struct wal *w, int rv, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
-int wal_locs_push(struct wal *w, craft_index index, const struct wal_loc *loc);
-void wal_locs_truncate(struct wal *w, craft_index from);
+/* The group with this id; with create, made (empty) if there is none: NULL only when out of
+ * memory. Without create, NULL when there is none. */
+struct wal_group *wal_group_find(struct wal *w, uint64_t id, bool create);
+craft_index wal_group_last(const struct wal_group *g);
+craft_term wal_group_term_at(const struct wal_group *g, craft_index index);
+int wal_locs_push(struct wal_group *g, craft_index index, const struct wal_loc *loc);
+void wal_locs_truncate(struct wal_group *g, craft_index from);
 /* Creates segment seq atomically (under a temporary name, header durable, renamed, directory
  * synced) and makes it the one that takes writes; its header says its first record will be of
  * batch first_batch. 0, or CRAFT_EIO / CRAFT_ENOSPC / CRAFT_ENOMEM (the first two fail the WAL

@@ -1,6 +1,6 @@
 /* Encoding and strict decoding of WAL records and segment headers. Every record's CRC32C covers
- * all of its header after the checksum field (kind, flags, length, batch, term, index) and its
- * payload, so a record written to the wrong place or torn anywhere fails the check. */
+ * all of its header after the checksum field (kind, flags, length, batch, group, term, index) and
+ * its payload, so a record written to the wrong place or torn anywhere fails the check. */
 #include "wal_record.h"
 
 #include <string.h>
@@ -26,12 +26,16 @@ void wal_record_encode(const struct wal_record *r, void *buf)
 {
     /* Only records the decoder accepts are written (both sides of the boundary agree). */
     CRAFT_ASSERT(r->len <= WAL_RECORD_DATA_MAX);
-    CRAFT_ASSERT(r->index > 0);
+    CRAFT_ASSERT(r->index > 0 || r->kind == WAL_RECORD_HARD_STATE);
     CRAFT_ASSERT(r->batch > 0);
+    CRAFT_ASSERT(r->group > 0);
     CRAFT_ASSERT((r->flags & ~WAL_FLAG_BATCH_END) == 0);
-    CRAFT_ASSERT(r->kind == WAL_RECORD_ENTRY || r->kind == WAL_RECORD_TRUNCATE);
+    CRAFT_ASSERT(r->kind == WAL_RECORD_ENTRY || r->kind == WAL_RECORD_TRUNCATE ||
+                 r->kind == WAL_RECORD_HARD_STATE);
     CRAFT_ASSERT(r->kind != WAL_RECORD_ENTRY || r->term > 0);
     CRAFT_ASSERT(r->kind != WAL_RECORD_TRUNCATE || (r->len == 0 && r->entry_type == 0));
+    CRAFT_ASSERT(r->kind != WAL_RECORD_HARD_STATE ||
+                 (r->len == WAL_HARD_STATE_PAYLOAD && r->entry_type == 0));
     unsigned char *b = buf;
     size_t size = wal_record_size(r->len);
     put_u32le(b + 4, r->len);
@@ -41,8 +45,9 @@ void wal_record_encode(const struct wal_record *r, void *buf)
     b[11] = 0;
     put_u32le(b + 12, 0);
     put_u64le(b + 16, r->batch);
-    put_u64le(b + 24, r->term);
-    put_u64le(b + 32, r->index);
+    put_u64le(b + 24, r->group);
+    put_u64le(b + 32, r->term);
+    put_u64le(b + 40, r->index);
     if (r->len > 0) {
         memcpy(b + WAL_RECORD_HEADER_BYTES, r->data, r->len);
     }
@@ -101,16 +106,19 @@ enum wal_decode wal_record_decode(const void *buf, size_t avail, struct wal_reco
         .entry_type = b[10],
         .len = len,
         .batch = get_u64le(b + 16),
-        .term = get_u64le(b + 24),
-        .index = get_u64le(b + 32),
+        .group = get_u64le(b + 24),
+        .term = get_u64le(b + 32),
+        .index = get_u64le(b + 40),
         .data = b + WAL_RECORD_HEADER_BYTES,
     };
     /* A valid checksum over invalid fields is still not a record we wrote. */
-    bool kind_ok = (r.kind == WAL_RECORD_ENTRY && r.entry_type >= CRAFT_ENTRY_NORMAL &&
-                    r.entry_type <= CRAFT_ENTRY_CONFIG && r.term > 0) ||
-                   (r.kind == WAL_RECORD_TRUNCATE && r.len == 0 && r.entry_type == 0);
-    if (!kind_ok || (r.flags & ~WAL_FLAG_BATCH_END) != 0 || b[11] != 0 ||
-        get_u32le(b + 12) != 0 || r.index == 0 || r.batch == 0) {
+    bool kind_ok =
+        (r.kind == WAL_RECORD_ENTRY && r.entry_type >= CRAFT_ENTRY_NORMAL &&
+         r.entry_type <= CRAFT_ENTRY_CONFIG && r.term > 0 && r.index != 0) ||
+        (r.kind == WAL_RECORD_TRUNCATE && r.len == 0 && r.entry_type == 0 && r.index != 0) ||
+        (r.kind == WAL_RECORD_HARD_STATE && r.len == WAL_HARD_STATE_PAYLOAD && r.entry_type == 0);
+    if (!kind_ok || (r.flags & ~WAL_FLAG_BATCH_END) != 0 || b[11] != 0 || get_u32le(b + 12) != 0 ||
+        r.batch == 0 || r.group == 0) {
         return WAL_DECODE_BAD;
     }
     CRAFT_ASSERT(need >= WAL_RECORD_HEADER_BYTES + len);

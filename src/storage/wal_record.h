@@ -9,17 +9,21 @@
 
 #include "craft/types.h"
 
-#define WAL_RECORD_HEADER_BYTES 40u
+#define WAL_RECORD_HEADER_BYTES 48u
 #define WAL_RECORD_ALIGN 8u
 /* The largest payload one record may carry; a bigger length on disk is corruption. */
 #define WAL_RECORD_DATA_MAX (64u << 20)
 #define WAL_SEGMENT_HEADER_BYTES 64u
-#define WAL_FORMAT_VERSION 1u
+#define WAL_FORMAT_VERSION 2u /* 2: records name their group; hard-state records */
 
 enum wal_record_kind {
-    WAL_RECORD_ENTRY = 1,    /* a log entry */
-    WAL_RECORD_TRUNCATE = 2, /* entries from index on are void (a conflicting suffix) */
+    WAL_RECORD_ENTRY = 1,      /* a log entry */
+    WAL_RECORD_TRUNCATE = 2,   /* entries from index on are void (a conflicting suffix) */
+    WAL_RECORD_HARD_STATE = 3, /* the group's term, vote (payload) and commit (index field) */
 };
+
+/* The payload of a hard-state record: the vote (u64). */
+#define WAL_HARD_STATE_PAYLOAD 8u
 
 /* Set on the last record of each batch: recovery uses it to tell a torn tail from corruption. */
 #define WAL_FLAG_BATCH_END 1u
@@ -30,8 +34,9 @@ struct wal_record {
     uint8_t entry_type; /* enum craft_entry_type, for ENTRY records */
     uint32_t len;       /* payload bytes */
     uint64_t batch;     /* sequence number of the write batch, rising along the log */
+    uint64_t group;     /* the Raft group the record belongs to (>= 1) */
     craft_term term;
-    craft_index index;
+    craft_index index; /* for HARD_STATE: the commit index (may be 0) */
     const void *data; /* decode: points into the decoded buffer */
 };
 

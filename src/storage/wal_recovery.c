@@ -17,6 +17,7 @@ struct scan {
     bool known;          /* the batch due is known: a record was applied, or a header said */
     uint64_t last_batch; /* batch of the last good record (or header first batch - 1) */
     bool last_end;       /* that record closed its batch */
+    uint64_t last_group; /* the group of that record (0: none applied) */
 };
 
 /* Sequence numbers found in the directory listing. */
@@ -138,14 +139,12 @@ static int load_segment(struct wal *w, uint64_t seq, struct loaded *out)
     return 0;
 }
 
-/* Is there, from off on in this segment or anywhere in a later one, a valid record of a batch
- * after `batch`? Then the data before it was durable once, and a bad record there is damage. */
 /* True when a valid record follows offset off of segment i that a torn tail cannot hold: one of
- * a batch after `batch`, or an entry at or below `committed` (the hard state's commit covers only
- * entries that were durable, and the last record of such an index is the one committed: all
- * before it was durable, so a bad record before it is damage, not a torn write). */
-static bool later_durable_record_exists(const struct loaded *segs, size_t n, size_t i,
-                                        uint64_t off, uint64_t batch, craft_index committed)
+ * a batch after `batch`, or an entry at or below its group's commit (a group's hard state
+ * covers only entries that were durable, and the last record of such an index is the one
+ * committed: all before it was durable, so a bad record before it is damage, not a torn write). */
+static bool later_durable_record_exists(struct wal *w, const struct loaded *segs, size_t n,
+                                        size_t i, uint64_t off, uint64_t batch)
 {
     for (; i < n; i++, off = WAL_SEGMENT_HEADER_BYTES) {
         const struct loaded *s = &segs[i];
@@ -155,14 +154,34 @@ static bool later_durable_record_exists(const struct loaded *segs, size_t n, siz
             }
             struct wal_record r;
             size_t size;
-            if (wal_record_decode(s->buf + at, s->size - at, &r, &size) == WAL_DECODE_OK &&
-                (r.batch > batch ||
-                 (r.kind == WAL_RECORD_ENTRY && r.index != 0 && r.index <= committed))) {
+            if (wal_record_decode(s->buf + at, s->size - at, &r, &size) != WAL_DECODE_OK) {
+                continue;
+            }
+            if (r.batch > batch) {
                 return true;
+            }
+            if (r.kind == WAL_RECORD_ENTRY) {
+                const struct wal_group *g = wal_group_find(w, r.group, false);
+                if (g != NULL && r.index <= g->committed) {
+                    return true;
+                }
             }
         }
     }
     return false;
+}
+
+/* A group whose log ends before its commit while no snapshot covers that commit: its hard state
+ * says entries were durable that are not there (docs/DISK_FORMAT.md, "Recovery"). NULL if none. */
+static const struct wal_group *short_group(struct wal *w)
+{
+    for (size_t i = 0; i < w->n_groups; i++) {
+        const struct wal_group *g = w->groups[i];
+        if (g->committed > g->covered && wal_group_last(g) < g->committed) {
+            return g;
+        }
+    }
+    return NULL;
 }
 
 static bool all_zero_from(const struct loaded *s, uint64_t off)
@@ -187,7 +206,8 @@ static bool all_zero_from(const struct loaded *s, uint64_t off)
     return true;
 }
 
-/* Applies one good record to the index; false if it does not follow the log it extends. */
+/* Applies one good record to its group; false if it does not follow the log it extends (the
+ * batch numbering along the WAL, the index and term order within the group). */
 static bool apply_record(struct wal *w, struct scan *sc, const struct wal_record *r, uint64_t seq,
                          uint64_t off, int *rv)
 {
@@ -195,28 +215,46 @@ static bool apply_record(struct wal *w, struct scan *sc, const struct wal_record
     if (sc->known && r->batch != want_batch) {
         return false;
     }
+    struct wal_group *g = wal_group_find(w, r->group, true);
+    if (g == NULL) {
+        *rv = CRAFT_ENOMEM;
+        return false;
+    }
     if (r->kind == WAL_RECORD_TRUNCATE) {
         /* Below the first entry is fine: the segments it reached into were dropped after a
          * snapshot, and everything left from there on is void. */
-        if (w->n_locs > 0 && r->index > wal_last_index(w) + 1) {
+        if (g->n_locs > 0 && r->index > wal_group_last(g) + 1) {
             return false;
         }
-        wal_locs_truncate(w, r->index);
+        wal_locs_truncate(g, r->index);
+    } else if (r->kind == WAL_RECORD_HARD_STATE) {
+        /* A group's term never falls (§5.1): a record saying so is not one we wrote. */
+        if (g->have_hs && r->term < g->hs.term) {
+            return false;
+        }
+        g->have_hs = true;
+        g->hs = (struct craft_hard_state){
+            .term = r->term, .vote = get_u64le(r->data), .commit = r->index};
+        g->hs_seq = seq;
+        if (r->index > g->committed) {
+            g->committed = r->index;
+        }
     } else {
-        if (w->n_locs > 0 && r->index != wal_last_index(w) + 1) {
+        if (g->n_locs > 0 && r->index != wal_group_last(g) + 1) {
             return false;
         }
-        if (w->n_locs > 0 && r->term < wal_term_at(w, wal_last_index(w))) {
+        if (g->n_locs > 0 && r->term < wal_group_term_at(g, wal_group_last(g))) {
             return false;
         }
         struct wal_loc loc = {
             .term = r->term, .off = off, .seq = seq, .len = r->len, .type = r->entry_type};
-        *rv = wal_locs_push(w, r->index, &loc);
+        *rv = wal_locs_push(g, r->index, &loc);
         if (*rv != 0) {
             return false;
         }
     }
     sc->known = true;
+    sc->last_group = r->group;
     sc->last_batch = r->batch;
     sc->last_end = (r->flags & WAL_FLAG_BATCH_END) != 0;
     return true;
@@ -335,21 +373,21 @@ static int scan_segment(struct wal *w, struct scan *sc, struct loaded *segs, siz
             }
             break;
         }
-        if (later_durable_record_exists(segs, *n, i, off + WAL_RECORD_ALIGN, stop_batch,
-                                        w->committed)) {
+        if (later_durable_record_exists(w, segs, *n, i, off + WAL_RECORD_ALIGN, stop_batch)) {
             return wal_fail(w, CRAFT_ECORRUPT,
                             "%s offset %" PRIu64 ": bad record before later durable ones "
                             "(checksum or sequence mismatch)",
                             name, off);
         }
-        if (w->committed > w->covered && wal_last_index(w) < w->committed) {
-            /* The hard state's commit covers entries that were durable here: whatever ends the
-             * log before them is damage, not a torn write (docs/DISK_FORMAT.md, "Recovery"). */
+        const struct wal_group *short_g = short_group(w);
+        if (short_g != NULL) {
+            /* A group's commit covers entries that were durable here: whatever ends its log
+             * before them is damage, not a torn write (docs/DISK_FORMAT.md, "Recovery"). */
             return wal_fail(w, CRAFT_ECORRUPT,
-                            "%s offset %" PRIu64 ": the log ends at index %" PRIu64
-                            " but the hard state's commit index %" PRIu64
+                            "%s offset %" PRIu64 ": group %" PRIu64 "'s log ends at index %" PRIu64
+                            " but its hard state's commit index %" PRIu64
                             " says it was durable up to there (damaged or lost records)",
-                            name, off, wal_last_index(w), w->committed);
+                            name, off, short_g->id, wal_group_last(short_g), short_g->committed);
         }
         if (d != WAL_DECODE_ZERO || !all_zero_from(s, off) || !sc->last_end) {
             report->tail_truncated = true;
@@ -394,42 +432,64 @@ static int adopt_segment(struct wal *w, const struct loaded *s)
     return 0;
 }
 
-/* Hands the recovered entries out as pointers into the segments' read buffers. */
+/* The index of segment seq in w->segs (present). */
+static size_t seg_index(const struct wal *w, uint64_t seq)
+{
+    size_t lo = 0;
+    size_t hi = w->n_segs;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (w->segs[mid].seq < seq) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    CRAFT_ASSERT(lo < w->n_segs && w->segs[lo].seq == seq);
+    return lo;
+}
+
+/* Hands each group's recovered entries out as pointers into the segments' read buffers. */
 static int build_recovered(struct wal *w)
 {
-    if (w->n_locs == 0) {
-        return 0;
-    }
-    w->recovered = craft_calloc(w->n_locs, sizeof *w->recovered);
-    if (w->recovered == NULL) {
-        return CRAFT_ENOMEM;
-    }
-    size_t seg = 0;
-    for (size_t i = 0; i < w->n_locs; i++) {
-        const struct wal_loc *loc = &w->locs[w->start + i];
-        while (w->segs[seg].seq != loc->seq) {
-            seg++; /* live entries never go back to an earlier segment */
+    for (size_t k = 0; k < w->n_groups; k++) {
+        struct wal_group *g = w->groups[k];
+        if (g->n_locs == 0) {
+            continue;
         }
-        w->recovered[i] = (struct craft_entry){
-            .term = loc->term,
-            .index = w->first + i,
-            .type = loc->type,
-            .data = {.base = w->rbufs[seg].base + loc->off + WAL_RECORD_HEADER_BYTES,
-                     .len = loc->len},
-        };
+        g->recovered = craft_calloc(g->n_locs, sizeof *g->recovered);
+        if (g->recovered == NULL) {
+            return CRAFT_ENOMEM;
+        }
+        size_t seg = 0;
+        for (size_t i = 0; i < g->n_locs; i++) {
+            const struct wal_loc *loc = &g->locs[g->start + i];
+            if (w->segs[seg].seq != loc->seq) {
+                seg = seg_index(w, loc->seq); /* live entries never go back to an earlier one */
+            }
+            g->recovered[i] = (struct craft_entry){
+                .term = loc->term,
+                .index = g->first + i,
+                .type = loc->type,
+                .data = {.base = w->rbufs[seg].base + loc->off + WAL_RECORD_HEADER_BYTES,
+                         .len = loc->len},
+            };
+        }
+        g->n_recovered = g->n_locs;
     }
-    w->n_recovered = w->n_locs;
     return 0;
 }
 
 /* If recovery ended inside a batch (its tail was cut, or the segment it spilled into was
- * removed), a closing record (a truncate at last + 1, which changes nothing) ends it, so the next
- * batch follows a closed one and the recovery rules keep holding for it. */
+ * removed), a closing record (a truncate at last + 1 of the group of the batch's last record,
+ * which changes nothing) ends it, so the next batch follows a closed one and the recovery rules
+ * keep holding for it. */
 static int close_open_batch(struct wal *w, struct scan *sc)
 {
     if (sc->last_end || sc->last_batch == 0) {
         return 0;
     }
+    CRAFT_ASSERT(sc->last_group != 0); /* an open batch has a record applied */
     struct wal_segment *seg = &w->segs[w->n_segs - 1];
     if (seg->capacity - seg->used < WAL_RECORD_HEADER_BYTES) {
         int rv = wal_segment_create(w, seg->seq + 1, sc->last_batch);
@@ -442,7 +502,8 @@ static int close_open_batch(struct wal *w, struct scan *sc)
     struct wal_record r = {.kind = WAL_RECORD_TRUNCATE,
                            .flags = WAL_FLAG_BATCH_END,
                            .batch = sc->last_batch,
-                           .index = wal_last_index(w) + 1};
+                           .group = sc->last_group,
+                           .index = wal_last_index_group(w, sc->last_group) + 1};
     wal_record_encode(&r, closing);
     int rv = io_fs_pwrite(w->fs, seg->file, closing, sizeof closing, seg->used);
     if (rv == 0) {
@@ -484,8 +545,9 @@ static int recover(struct wal *w, struct loaded *segs, size_t n, struct wal_open
             break;
         }
     }
-    if (rv == 0 && w->committed > w->covered && wal_last_index(w) < w->committed) {
-        /* The log ended cleanly (no bad record), yet short of what was durable: segments or
+    const struct wal_group *short_g = rv == 0 ? short_group(w) : NULL;
+    if (short_g != NULL) {
+        /* A log ended cleanly (no bad record), yet short of what was durable: segments or
          * records are missing. */
         char name[IO_FS_NAME_MAX] = "no WAL segment";
         uint64_t off = 0;
@@ -494,10 +556,10 @@ static int recover(struct wal *w, struct loaded *segs, size_t n, struct wal_open
             off = w->segs[w->n_segs - 1].used;
         }
         rv = wal_fail(w, CRAFT_ECORRUPT,
-                      "%s offset %" PRIu64 ": the log ends at index %" PRIu64
-                      " but the hard state's commit index %" PRIu64 " says it was durable up to "
-                      "there (lost records)",
-                      name, off, wal_last_index(w), w->committed);
+                      "%s offset %" PRIu64 ": group %" PRIu64 "'s log ends at index %" PRIu64
+                      " but its hard state's commit index %" PRIu64
+                      " says it was durable up to there (lost records)",
+                      name, off, short_g->id, wal_group_last(short_g), short_g->committed);
     }
     if (rv == 0 && w->n_segs > 0) {
         rv = close_open_batch(w, &sc);
@@ -506,6 +568,10 @@ static int recover(struct wal *w, struct loaded *segs, size_t n, struct wal_open
     report->n_segments = w->n_segs;
     return rv;
 }
+
+static int wal_open_floor(struct io_fs *fs, const struct wal_config *cfg, craft_index committed,
+                          const struct wal_group_cover *covers, size_t n_covers, struct wal **out,
+                          struct wal_open_report *report, char *errmsg, size_t errmsg_len);
 
 int wal_open(struct io_fs *fs, const struct wal_config *cfg, struct wal **out,
              struct wal_open_report *report, char *errmsg, size_t errmsg_len)
@@ -524,6 +590,47 @@ int wal_open_covered(struct io_fs *fs, const struct wal_config *cfg, craft_index
                      craft_index covered, struct wal **out, struct wal_open_report *report,
                      char *errmsg, size_t errmsg_len)
 {
+    struct wal_group_cover cover = {.group = WAL_GROUP_DEFAULT, .covered = covered};
+    return wal_open_floor(fs, cfg, committed, &cover, 1, out, report, errmsg, errmsg_len);
+}
+
+int wal_open_groups(struct io_fs *fs, const struct wal_config *cfg,
+                    const struct wal_group_cover *covers, size_t n_covers, struct wal **out,
+                    struct wal_open_report *report, char *errmsg, size_t errmsg_len)
+{
+    return wal_open_floor(fs, cfg, 0, covers, n_covers, out, report, errmsg, errmsg_len);
+}
+
+/* Makes the groups that recovery is told about before it reads: the default group with a commit
+ * floor known from elsewhere (wal_open_committed), and every group's snapshot. */
+static int seed_groups(struct wal *w, craft_index committed, const struct wal_group_cover *covers,
+                       size_t n_covers)
+{
+    if (committed > 0) {
+        struct wal_group *g = wal_group_find(w, WAL_GROUP_DEFAULT, true);
+        if (g == NULL) {
+            return CRAFT_ENOMEM;
+        }
+        g->committed = committed;
+    }
+    for (size_t i = 0; i < n_covers; i++) {
+        if (covers[i].covered == 0) {
+            continue;
+        }
+        struct wal_group *g = wal_group_find(w, covers[i].group, true);
+        if (g == NULL) {
+            return CRAFT_ENOMEM;
+        }
+        g->covered = covers[i].covered;
+        g->drop_upto = covers[i].covered;
+    }
+    return 0;
+}
+
+static int wal_open_floor(struct io_fs *fs, const struct wal_config *cfg, craft_index committed,
+                          const struct wal_group_cover *covers, size_t n_covers, struct wal **out,
+                          struct wal_open_report *report, char *errmsg, size_t errmsg_len)
+{
     struct wal_open_report ignored;
     if (report == NULL) {
         report = &ignored;
@@ -539,12 +646,14 @@ int wal_open_covered(struct io_fs *fs, const struct wal_config *cfg, craft_index
     }
     w->fs = fs;
     w->cfg = *cfg;
-    w->committed = committed;
-    w->covered = covered;
     struct names names = {0};
     struct loaded *segs = NULL;
     size_t n = 0;
-    int rv = io_fs_list(fs, collect_segment, &names);
+    int rv = seed_groups(w, committed, covers, n_covers);
+    if (rv != 0) {
+        goto fail;
+    }
+    rv = io_fs_list(fs, collect_segment, &names);
     if (rv != 0) {
         rv = wal_fail(w, rv == CRAFT_ENOMEM ? rv : CRAFT_EIO, "listing the directory: %s",
                       craft_strerror(rv));

@@ -3,8 +3,8 @@
  * 8 KiB instead of 4 KiB segments; bit 4: the last file is a segment creation cut short,
  * `wal-<seq>.seg.tmp`), then up to four files, each a 16-bit little-endian length and that many
  * bytes. wal_open may fail with any code; if it opens, the `.tmp` is gone, every recovered entry
- * must be readable and equal to what wal_read returns, and the log must take one more batch and
- * reopen. */
+ * of every group must be readable and equal to what wal_read_group returns, and the log must take
+ * one more batch and reopen. */
 #include <stdint.h>
 #include <string.h>
 
@@ -13,17 +13,18 @@
 
 #define FILES_MAX 4
 
-/* Checks an opened WAL, and closes it. */
-static void check_open_wal(struct io_fs *fs, const struct wal_config *cfg, struct wal *w)
+/* Checks one group's recovered entries against what the WAL reads back. */
+static void check_group(struct wal *w, uint64_t group)
 {
     size_t n;
-    const struct craft_entry *got = wal_recovered(w, &n);
+    const struct craft_entry *got = wal_recovered_group(w, group, &n);
     static unsigned char buf[1 << 17];
+    FUZZ_CHECK(n == 0 || wal_last_index_group(w, group) == got[n - 1].index);
     for (size_t i = 0; i < n; i++) {
-        FUZZ_CHECK(got[i].index == wal_first_index(w) + i);
+        FUZZ_CHECK(got[i].index == wal_first_index_group(w, group) + i);
         FUZZ_CHECK(i == 0 || got[i].term >= got[i - 1].term);
         struct craft_entry e;
-        int rv = wal_read(w, got[i].index, &e, buf, sizeof buf);
+        int rv = wal_read_group(w, group, got[i].index, &e, buf, sizeof buf);
         if (rv == CRAFT_ETOOBIG) {
             continue;
         }
@@ -31,6 +32,17 @@ static void check_open_wal(struct io_fs *fs, const struct wal_config *cfg, struc
         FUZZ_CHECK(e.term == got[i].term);
         FUZZ_CHECK(e.data.len == got[i].data.len);
         FUZZ_CHECK(e.data.len == 0 || memcmp(e.data.base, got[i].data.base, e.data.len) == 0);
+    }
+}
+
+/* Checks an opened WAL, and closes it. */
+static void check_open_wal(struct io_fs *fs, const struct wal_config *cfg, struct wal *w)
+{
+    size_t n;
+    const struct craft_entry *got = wal_recovered(w, &n);
+    for (size_t i = 0; i < wal_n_groups(w); i++) {
+        FUZZ_CHECK(i == 0 || wal_group_id(w, i) > wal_group_id(w, i - 1));
+        check_group(w, wal_group_id(w, i));
     }
     craft_index last = wal_last_index(w);
     craft_term term = last > 0 ? wal_term_at(w, last) : 1;

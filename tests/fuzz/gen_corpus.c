@@ -9,7 +9,6 @@
 
 #include "io/sim/fs_sim.h"
 #include "net/wire.h"
-#include "storage/hard_state.h"
 #include "storage/identity.h"
 #include "storage/snapshot_format.h"
 #include "storage/snapshot_store.h"
@@ -57,7 +56,7 @@ static size_t trim(const unsigned char *buf, size_t n)
         end--;
     }
     end = (end + 7) & ~(size_t)7;
-    return end + 40 <= n ? end + 40 : n;
+    return end + WAL_RECORD_HEADER_BYTES <= n ? end + WAL_RECORD_HEADER_BYTES : n;
 }
 
 struct wal_shape {
@@ -69,6 +68,8 @@ struct wal_shape {
     int drop;
     int damage; /* 0 none, 1 flip in the first record, 2 torn tail (cut mid-record) */
     int tmp;    /* 1: a segment creation cut short follows, as `wal-<seq>.seg.tmp` */
+    unsigned groups; /* every batch appends to groups 1..groups (0: the default group only) */
+    int hs;          /* 1: every batch carries each group's hard state */
 };
 
 static void gen_wal(const struct wal_shape *sh)
@@ -90,14 +91,22 @@ static void gen_wal(const struct wal_shape *sh)
             term++;
             CHECK(wal_truncate(w, next) == 0);
         }
-        for (unsigned i = 0; i < sh->per_batch; i++, next++) {
-            memset(data, (int)next, sh->payload);
-            struct craft_entry e = {.term = term,
-                                    .index = next,
-                                    .type = CRAFT_ENTRY_NORMAL,
-                                    .data = {data, sh->payload}};
-            CHECK(wal_append(w, &e, 1) == 0);
+        unsigned n_groups = sh->groups > 0 ? sh->groups : 1;
+        for (uint64_t g = 1; g <= n_groups; g++) {
+            if (sh->hs) {
+                struct craft_hard_state hs = {.term = term, .vote = g, .commit = next - 1};
+                CHECK(wal_save_hard_state_group(w, g, &hs) == 0);
+            }
+            for (unsigned i = 0; i < sh->per_batch; i++) {
+                memset(data, (int)(next + i + 16 * g), sh->payload);
+                struct craft_entry e = {.term = term,
+                                        .index = next + i,
+                                        .type = CRAFT_ENTRY_NORMAL,
+                                        .data = {data, sh->payload}};
+                CHECK(wal_append_group(w, g, &e, 1) == 0);
+            }
         }
+        next += sh->per_batch;
         CHECK(wal_sync(w) == 0);
     }
     if (sh->drop) {
@@ -158,17 +167,21 @@ static void gen_wal(const struct wal_shape *sh)
 static void gen_wals(void)
 {
     static const struct wal_shape shapes[] = {
-        {"empty", 0, 0, 0, -1, 0, 0, 0},
-        {"one_batch", 1, 5, 16, -1, 0, 0, 0},
-        {"batches", 6, 4, 40, -1, 0, 0, 0},
-        {"rollover", 8, 10, 60, -1, 0, 0, 0},
-        {"truncate", 5, 6, 24, 3, 0, 0, 0},
-        {"truncate_rollover", 8, 10, 60, 5, 0, 0, 0},
-        {"dropped_prefix", 10, 10, 60, -1, 1, 0, 0},
-        {"big_entry", 2, 1, 3000, -1, 0, 0, 0},
-        {"flipped_bit", 4, 4, 24, -1, 0, 1, 0},
-        {"torn_tail", 4, 4, 24, -1, 0, 2, 0},
-        {"leftover_tmp", 3, 4, 24, -1, 0, 0, 1},
+        {"empty", 0, 0, 0, -1, 0, 0, 0, 0, 0},
+        {"one_batch", 1, 5, 16, -1, 0, 0, 0, 0, 0},
+        {"batches", 6, 4, 40, -1, 0, 0, 0, 0, 0},
+        {"rollover", 8, 10, 60, -1, 0, 0, 0, 0, 0},
+        {"truncate", 5, 6, 24, 3, 0, 0, 0, 0, 0},
+        {"truncate_rollover", 8, 10, 60, 5, 0, 0, 0, 0, 0},
+        {"dropped_prefix", 10, 10, 60, -1, 1, 0, 0, 0, 0},
+        {"big_entry", 2, 1, 3000, -1, 0, 0, 0, 0, 0},
+        {"flipped_bit", 4, 4, 24, -1, 0, 1, 0, 0, 0},
+        {"torn_tail", 4, 4, 24, -1, 0, 2, 0, 0, 0},
+        {"leftover_tmp", 3, 4, 24, -1, 0, 0, 1, 0, 0},
+        {"hard_states", 4, 3, 16, -1, 0, 0, 0, 0, 1},
+        {"groups", 5, 3, 16, -1, 0, 0, 0, 3, 1},
+        {"groups_rollover", 8, 4, 40, -1, 0, 0, 0, 4, 1},
+        {"groups_torn_tail", 4, 3, 16, -1, 0, 2, 0, 2, 1},
     };
     for (size_t i = 0; i < sizeof shapes / sizeof shapes[0]; i++) {
         gen_wal(&shapes[i]);
@@ -245,37 +258,6 @@ static void gen_snapshots(void)
     }
 }
 
-static void gen_hard_states(void)
-{
-    struct io_fs_sim *sim;
-    CHECK(io_fs_sim_create(1, &sim) == 0);
-    struct hard_state_file *h;
-    struct craft_hard_state hs;
-    char errmsg[256];
-    CHECK(hard_state_open(io_fs_sim_fs(sim), &h, &hs, errmsg, sizeof errmsg) == 0);
-    static unsigned char file[2 * HARD_STATE_SLOT_STRIDE];
-    for (unsigned i = 1; i <= 3; i++) {
-        struct craft_hard_state next = {i, i % 2 ? i : 0, 10 * i};
-        CHECK(hard_state_save(h, &next) == 0);
-        size_t n = take(sim, HARD_STATE_FILE, file, sizeof file);
-        char out[32];
-        snprintf(out, sizeof out, "after_%u_saves", i);
-        put("fuzz_hard_state", out, file, n);
-        if (i == 3) {
-            file[HARD_STATE_SLOT_STRIDE + 9] ^= 2;
-            put("fuzz_hard_state", "newest_slot_damaged", file, n);
-            file[9] ^= 2;
-            put("fuzz_hard_state", "both_slots_damaged", file, n);
-        }
-    }
-    hard_state_close(h);
-    unsigned char slot[HARD_STATE_SLOT_BYTES];
-    struct craft_hard_state one = {5, 2, 99};
-    hard_state_slot_encode(7, &one, slot);
-    put("fuzz_hard_state", "one_slot", slot, sizeof slot);
-    io_fs_sim_destroy(sim);
-}
-
 static void gen_identities(void)
 {
     unsigned char buf[IDENTITY_BYTES];
@@ -349,7 +331,6 @@ int main(int argc, char **argv)
     CHECK(mkdir(root, 0755) == 0 || errno == EEXIST);
     gen_wals();
     gen_snapshots();
-    gen_hard_states();
     gen_identities();
     gen_wire_frames();
     return 0;

@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "sim_cluster.h"
-#include "storage/hard_state.h"
 #include "storage/identity.h"
+#include "storage/wal.h"
 #include "storage/wal_record.h"
 #include "util/alloc.h"
 #include "util/assert.h"
@@ -54,7 +54,7 @@ enum sim_crash_kind sim_disk_faults_crash_kind(struct sim_cluster *c, struct sim
 
 void sim_disk_faults_midcall(struct sim_cluster *c, struct sim_node *n)
 {
-    /* A few calls: a hard-state save is four (write, sync, write, sync), a batch two or more. */
+    /* A few calls: a batch is two or more (write, sync; a segment roll adds some). */
     uint64_t k = prng_below(&c->dfaults.rng, 10);
     io_fs_sim_die_after(n->fs, io_fs_sim_ops(n->fs) + k);
     sim_trace_add(&c->trace, c->now_us, SIM_TR_STORAGE, (uint32_t)n->id, SIM_STORAGE_MIDCALL, k,
@@ -107,49 +107,17 @@ static int note_newest(void *arg, const char *name)
     return 0;
 }
 
-/* Reads the durable hard-state slots: how many decode as valid, the commit of the newest, and
- * whether both hold the same save. */
-struct hs_slots {
-    unsigned n_valid;
-    bool same;
-    craft_index commit;
-};
-
-static struct hs_slots durable_slots(struct sim_node *n)
-{
-    struct hs_slots out = {0, false, 0};
-    uint64_t seqs[2] = {0, 0};
-    uint64_t best = 0;
-    for (unsigned slot = 0; slot < 2; slot++) {
-        unsigned char buf[HARD_STATE_SLOT_BYTES];
-        size_t got = 0;
-        if (io_fs_sim_read(n->fs, HARD_STATE_FILE, IO_FS_SIM_DURABLE,
-                           (uint64_t)slot * HARD_STATE_SLOT_STRIDE, buf, sizeof buf, &got) != 0 ||
-            got != sizeof buf) {
-            continue;
-        }
-        struct craft_hard_state hs;
-        if (hard_state_slot_decode(buf, &seqs[slot], &hs) == 1) {
-            out.n_valid++;
-            if (seqs[slot] > best) {
-                best = seqs[slot];
-                out.commit = hs.commit;
-            }
-        }
-    }
-    out.same = out.n_valid == 2 && seqs[0] == seqs[1];
-    return out;
-}
-
 /* The bytes of the newest segment that some other durable data vouches for: every batch before
  * the last one seen (a later batch was written only after it was synced), and entries up to the
- * hard state's commit. Rot there must be reported; rot in the last batch above the commit looks
- * exactly like a torn write and may be cut (docs/DISK_FORMAT.md, "Recovery"), so it is not
- * drawn. Returns the end of that range (0: nothing vouched for). */
-static uint64_t vouched_end(struct sim_node *n, const unsigned char *buf, uint64_t size,
-                            uint64_t *last_batch_start)
+ * commit of the hard-state records before them. Rot there must be reported; rot in the last batch
+ * above the commit looks exactly like a torn write and may be cut (docs/DISK_FORMAT.md,
+ * "Recovery"), so it is not drawn. Returns the end of that range (0: nothing vouched for); *hs_at
+ * gets the offset of a hard-state record in it (0: none). */
+static uint64_t vouched_end(struct sim_cluster *c, const unsigned char *buf, uint64_t size,
+                            uint64_t *last_batch_start, uint64_t *hs_at)
 {
-    craft_index commit = durable_slots(n).commit;
+    craft_index commit = 0;
+    uint64_t n_hs = 0;
     uint64_t off = WAL_SEGMENT_HEADER_BYTES;
     uint64_t batch = 0;
     uint64_t batch_start = 0;
@@ -164,16 +132,35 @@ static uint64_t vouched_end(struct sim_node *n, const unsigned char *buf, uint64
             batch = r.batch;
             batch_start = off;
         }
-        if (r.kind == WAL_RECORD_ENTRY && r.index <= commit) {
+        if (r.kind == WAL_RECORD_HARD_STATE && r.group == WAL_GROUP_DEFAULT) {
+            commit = r.index > commit ? r.index : commit;
+        }
+        if (r.kind == WAL_RECORD_ENTRY && r.group == WAL_GROUP_DEFAULT && r.index <= commit) {
             covered_end = off + rec_size;
         }
         off += rec_size;
     }
     *last_batch_start = batch_start;
-    return batch_start > covered_end ? batch_start : covered_end;
+    uint64_t end = batch_start > covered_end ? batch_start : covered_end;
+    /* A hard-state record before the end, drawn uniformly (reservoir): rot there is damage too. */
+    *hs_at = 0;
+    for (off = WAL_SEGMENT_HEADER_BYTES; off < end;) {
+        struct wal_record r;
+        size_t rec_size;
+        if (wal_record_decode(buf + off, (size_t)(size - off), &r, &rec_size) != WAL_DECODE_OK) {
+            break;
+        }
+        if (r.kind == WAL_RECORD_HARD_STATE && off + rec_size <= end &&
+            prng_below(&c->dfaults.rng, ++n_hs) == 0) {
+            *hs_at = off;
+        }
+        off += rec_size;
+    }
+    return end;
 }
 
-static bool rot_newest_segment(struct sim_cluster *c, struct sim_node *n, uint64_t *bit)
+static bool rot_newest_segment(struct sim_cluster *c, struct sim_node *n, bool hs_only,
+                               uint64_t *bit)
 {
     struct newest nw = {0, false};
     if (io_fs_list(io_fs_sim_fs(n->fs), note_newest, &nw) != 0 || !nw.any) {
@@ -191,13 +178,24 @@ static bool rot_newest_segment(struct sim_cluster *c, struct sim_node *n, uint64
     size_t got = 0;
     uint64_t end = 0;
     uint64_t last_start = 0;
+    uint64_t hs_at = 0;
     if (io_fs_sim_read(n->fs, name, IO_FS_SIM_DURABLE, 0, buf, (size_t)size, &got) == 0 &&
         got == size) {
-        end = vouched_end(n, buf, size, &last_start);
+        end = vouched_end(c, buf, size, &last_start, &hs_at);
     }
     craft_free(buf);
     if (end <= WAL_SEGMENT_HEADER_BYTES) {
         return false;
+    }
+    if (hs_only) {
+        /* A vouched-for hard-state record (in a batch a later one follows): its loss would
+         * forget a durable vote, so it must be reported. */
+        if (hs_at == 0) {
+            return false;
+        }
+        uint64_t rec = wal_record_size(WAL_HARD_STATE_PAYLOAD);
+        *bit = (hs_at + prng_below(&c->dfaults.rng, rec)) * 8 + prng_below(&c->dfaults.rng, 8);
+        return io_fs_sim_flip_bit(n->fs, name, *bit) == 0;
     }
     /* Half the time, when the commit vouches for some of the last batch, aim there: only the
      * hard state's commit tells that damage from a torn tail. */
@@ -219,22 +217,11 @@ void sim_disk_faults_rot(struct sim_cluster *c, struct sim_node *n)
     uint64_t target = 1 + prng_below(&c->dfaults.rng, 3);
     uint64_t bit = 0;
     bool done = false;
-    if (target == SIM_ROT_HARD_STATE) {
-        /* Harmless by design when both slots are whole (each save writes both, so the other
-         * slot holds the same state or, after a save cut short, the unreported newer one; open
-         * repairs): no damage budget, and the node must open with its durable (term, vote)
-         * (durable_hard_state, vote_once). A slot a crash or failed save left torn is already
-         * one fault; rot on top of it may rightly be refused, so it is not drawn. */
-        unsigned slot = (unsigned)prng_below(&c->dfaults.rng, 2);
-        uint64_t at = (uint64_t)slot * HARD_STATE_SLOT_STRIDE;
-        if (durable_slots(n).n_valid == 2) {
-            bit = (at + prng_below(&c->dfaults.rng, HARD_STATE_SLOT_BYTES)) * 8 +
-                  prng_below(&c->dfaults.rng, 8);
-            done = io_fs_sim_flip_bit(n->fs, HARD_STATE_FILE, bit) == 0;
-        }
-    } else if (!c->bitflip_done) {
-        if (target == SIM_ROT_NEWEST_SEGMENT) {
-            done = rot_newest_segment(c, n, &bit);
+    if (!c->bitflip_done) {
+        /* The hard state lives in the WAL as records (docs/DISK_FORMAT.md): rot in a durable
+         * one is damage to report, like rot in any vouched-for record. */
+        if (target == SIM_ROT_NEWEST_SEGMENT || target == SIM_ROT_HARD_STATE) {
+            done = rot_newest_segment(c, n, target == SIM_ROT_HARD_STATE, &bit);
         } else {
             bit = prng_below(&c->dfaults.rng, IDENTITY_BYTES * 8);
             done = io_fs_sim_flip_bit(n->fs, IDENTITY_FILE, bit) == 0;

@@ -102,7 +102,7 @@ enum sim_storage_event {
 /* Where SIM_STORAGE_ROT flipped a bit. */
 enum sim_rot_target {
     SIM_ROT_NEWEST_SEGMENT = 1, /* a vouched-for record of the newest WAL segment */
-    SIM_ROT_HARD_STATE = 2,     /* a hard-state slot */
+    SIM_ROT_HARD_STATE = 2,     /* a vouched-for hard-state record of the newest WAL segment */
     SIM_ROT_IDENTITY = 3,       /* the identity file */
 };
 

@@ -29,6 +29,7 @@ struct io_fs_sim {
     size_t cap_dirops;
     struct io_file *files; /* owned list of handles */
     uint64_t n_ops;
+    uint64_t n_fdatasyncs; /* fdatasync calls that reached the disk (see io_fs_sim_fdatasyncs) */
     bool dying;
     uint64_t die_after;
     bool misdirect_armed;
@@ -323,6 +324,7 @@ static int sim_fdatasync(void *ctx, struct io_file *f)
     if (rv != 0) {
         return rv;
     }
+    sim->n_fdatasyncs++;
     if (sim->faults.fsync_eio_ppm > 0 && prng_chance(&sim->prng, sim->faults.fsync_eio_ppm)) {
         /* Whatever did not land now never will: the kernel marked the pages clean. */
         rv = fs_sim_inode_settle(f->ino, FS_SIM_SETTLE_RANDOM, &sim->prng);
@@ -608,6 +610,11 @@ void io_fs_sim_kill(struct io_fs_sim *sim)
     sim->dying = false;
     sim->misdirect_armed = false;
     collect(sim); /* an unlinked file dies with its last handle */
+}
+
+uint64_t io_fs_sim_fdatasyncs(const struct io_fs_sim *sim)
+{
+    return sim->n_fdatasyncs;
 }
 
 uint64_t io_fs_sim_ops(const struct io_fs_sim *sim)

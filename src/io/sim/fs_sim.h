@@ -78,6 +78,11 @@ void io_fs_sim_kill(struct io_fs_sim *sim);
  * not; calls refused for a bad name or an invalid handle do not count). Never reset. */
 uint64_t io_fs_sim_ops(const struct io_fs_sim *sim);
 
+/* The number of fdatasync calls that were carried out (counted after a dying process's refusal,
+ * so every call that could make data durable counts, whether it then failed or not). Never
+ * reset: tests take the difference around the calls they measure. */
+uint64_t io_fs_sim_fdatasyncs(const struct io_fs_sim *sim);
+
 /* The process dies after the n-th mutating call (counted as io_fs_sim_ops counts): every later
  * mutating call fails with CRAFT_EIO and has no effect, until io_fs_sim_crash. Reads still work.
  * n below the current count kills the very next call. */

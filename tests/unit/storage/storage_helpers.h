@@ -13,7 +13,7 @@
 #define SH_NODE 2
 #define SH_CLUSTER 0xC0DEull
 #define SH_SEGMENT_BYTES 4096u /* small: a few dozen entries roll over segments */
-#define SH_PAYLOAD 40u         /* with the 40-byte record header, 80 bytes a record */
+#define SH_PAYLOAD 40u         /* with the 48-byte record header, 88 bytes a record */
 #define SH_RUN_MAX 64          /* entries per sh_persist_run */
 
 static inline void sh_cfg(struct storage_config *cfg)

@@ -12,7 +12,6 @@
 
 #include "io/sim/fs_sim.h"
 #include "io/thread.h"
-#include "storage/hard_state.h"
 #include "storage/log_writer.h"
 
 /* A file system that forwards to another, except that fdatasync waits while the gate is shut
@@ -350,8 +349,9 @@ static uint64_t submit(struct fixture *f, const struct craft_persist *out)
 }
 
 /* One batch replaces entries 2-3 of term 1 with entries of term 2 and carries a hard state
- * committing them. The hard state is saved before the WAL sync; while that sync is pending the
- * durable log still holds the old 2-3, so the commit saved must not cover them. */
+ * committing them. The hard state is written in the batch, ahead of its entries; a torn batch
+ * may keep it while the durable log still holds the old 2-3, so the commit it carries must not
+ * cover them. */
 static void test_log_writer_saved_commit_knows_the_batchs_truncation(void **state)
 {
     struct fixture *f = *state;
@@ -384,15 +384,11 @@ static void test_log_writer_saved_commit_knows_the_batchs_truncation(void **stat
     out.hard_state_changed = true;
     out.hard_state = (struct craft_hard_state){.term = 2, .vote = 0, .commit = 3};
     uint64_t last = submit(f, &out);
-    /* Entry 4's sync, then the two slots of the hard state; the batch's WAL sync waits. */
-    pass_syncs(f, 3);
-    unsigned char slot[HARD_STATE_SLOT_BYTES];
-    size_t n;
-    assert_int_equal(
-        io_fs_sim_read(f->sim, HARD_STATE_FILE, IO_FS_SIM_DURABLE, 0, slot, sizeof slot, &n), 0);
-    uint64_t seq;
+    /* Entry 4's sync; the next one the writer waits in is the batch's only one (its hard state,
+     * truncation and entries written). */
+    pass_syncs(f, 1);
     struct craft_hard_state hs;
-    assert_int_equal(hard_state_slot_decode(slot, &seq, &hs), 1);
+    assert_true(wal_hard_state_group(storage_wal(f->st), STORAGE_GROUP_DEFAULT, &hs));
     assert_int_equal(hs.term, 2);
     if (hs.commit > 1) {
         fail_msg("the hard state saved commit %llu while the durable log still holds the old "
@@ -426,6 +422,67 @@ static void test_log_writer_carries_an_installed_snapshot(void **state)
     assert_int_equal(wal_last_index(storage_wal(f->st)), 41);
 }
 
+/* Requests of three groups queued behind one sync go out as one batch with one fdatasync, and
+ * each group gets back its own entries and hard state. */
+static void test_log_writer_batches_many_groups(void **state)
+{
+    struct fixture *f = *state;
+    start_writer(f, LOG_WRITER_QUEUE_BYTES_DEFAULT);
+    set_gate(f, true);
+    submit_entry(f, 1, 0); /* group 1: term 1, vote 1 */
+    wait_writer_in_sync(f);
+    uint64_t last = 0;
+    for (uint64_t g = 2; g <= 4; g++) {
+        for (craft_index i = 1; i <= 3; i++) {
+            char data[16];
+            int len = snprintf(data, sizeof data, "g%llu-%llu", (unsigned long long)g,
+                               (unsigned long long)i);
+            struct craft_entry e = {.term = g,
+                                    .index = i,
+                                    .type = CRAFT_ENTRY_NORMAL,
+                                    .data = {data, (size_t)len}};
+            struct craft_persist out;
+            memset(&out, 0, sizeof out);
+            out.entries = &e;
+            out.n_entries = 1;
+            out.hard_state_changed = i == 1;
+            out.hard_state = (struct craft_hard_state){.term = g, .vote = g, .commit = 0};
+            assert_int_equal(log_writer_submit_group(f->lw, g, &out, &last), 0);
+        }
+    }
+    uint64_t syncs = io_fs_sim_fdatasyncs(f->sim);
+    set_gate(f, false);
+    wait_done(f, last);
+    struct log_writer_stats st;
+    log_writer_stats(f->lw, &st);
+    stop_writer(f);
+    assert_int_equal(st.n_batches, 2); /* the first request's, then all nine together */
+    assert_int_equal(io_fs_sim_fdatasyncs(f->sim) - syncs, 2); /* the gated one, and one more */
+    storage_close(f->st);
+    assert_int_equal(io_fs_sim_crash(f->sim), 0);
+    struct storage_config cfg;
+    storage_config_init(&cfg);
+    cfg.node = 1;
+    cfg.cluster = 7;
+    struct storage_recovered rec;
+    char err[256];
+    assert_int_equal(storage_open(io_fs_sim_fs(f->sim), &cfg, &f->st, &rec, err, sizeof err), 0);
+    assert_int_equal(rec.n_entries, 1);
+    assert_int_equal(storage_n_groups(f->st), 4);
+    for (uint64_t g = 2; g <= 4; g++) {
+        struct storage_recovered gr;
+        assert_true(storage_recovered_group(f->st, g, &gr));
+        assert_int_equal(gr.n_entries, 3);
+        assert_int_equal(gr.hard_state.term, g);
+        assert_int_equal(gr.hard_state.vote, g);
+        char want[16];
+        int len = snprintf(want, sizeof want, "g%llu-3", (unsigned long long)g);
+        assert_int_equal(gr.entries[2].data.len, (size_t)len);
+        assert_memory_equal(gr.entries[2].data.base, want, (size_t)len);
+    }
+    storage_recovered_release(f->st);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -439,6 +496,7 @@ int main(void)
                                         setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_writer_carries_an_installed_snapshot, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_log_writer_batches_many_groups, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -116,12 +116,14 @@ static void test_snapshot_store_header_with_a_valid_checksum_is_still_checked(vo
     (void)state;
     struct craft_snapshot_meta m = joint_meta();
     unsigned char b[SNAPSHOT_HEADER_MAX];
-    size_t size = snapshot_header_encode(&m, b);
+    size_t size = snapshot_header_encode(5, &m, b);
     assert_int_equal(size, 52 + 8 * 7);
     struct craft_snapshot_meta got;
-    assert_int_equal(snapshot_header_decode(b, size, &got), size);
+    uint64_t group = 0;
+    assert_int_equal(snapshot_header_decode(b, size, &group, &got), size);
     assert_meta_equal(&got, &m);
-    assert_int_equal(snapshot_header_decode(b, size - 1, &got), 0); /* short */
+    assert_int_equal(group, 5);
+    assert_int_equal(snapshot_header_decode(b, size - 1, &group, &got), 0); /* short */
     struct {
         size_t at;
         unsigned char value;
@@ -130,7 +132,7 @@ static void test_snapshot_store_header_with_a_valid_checksum_is_still_checked(vo
         {37, CRAFT_VOTERS_MAX + 1},   /* too many old voters */
         {38, CRAFT_LEARNERS_MAX + 1}, /* too many learners */
         {39, 1},                      /* reserved */
-        {44, 1},                      /* reserved */
+        {40, 0},                      /* group 0 */
         {48 + 8, 1},                  /* voter 2 = voter 1 */
         {48 + 8 * 5, 9},              /* learner 12 becomes voter 9 */
     };
@@ -143,7 +145,7 @@ static void test_snapshot_store_header_with_a_valid_checksum_is_still_checked(vo
             e[edits[i].at] = edits[i].value;
         }
         put_u32le(e + size - 4, crc32c(0, e, size - 4));
-        if (snapshot_header_decode(e, sizeof e, &got) != 0) {
+        if (snapshot_header_decode(e, sizeof e, &group, &got) != 0) {
             fail_msg("edit %zu (byte %zu = %u) was taken", i, edits[i].at, edits[i].value);
         }
     }

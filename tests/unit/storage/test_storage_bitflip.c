@@ -1,5 +1,5 @@
 /* Media damage to durable, closed files is detected, never silently used: a bit flipped in every
- * byte of each region (WAL segment header, record header, record payload, hard state slots,
+ * byte of each region (WAL segment header, record header, record payload,
  * identity, snapshot header, chunks, trailer), a misdirected WAL write, and directories that
  * belong to someone else or have lost their identity file. */
 #include <assert.h>
@@ -14,7 +14,6 @@
 #include <cmocka.h>
 
 #include "io/sim/fs_sim.h"
-#include "storage/hard_state.h"
 #include "storage/identity.h"
 #include "storage/snapshot_store.h"
 #include "storage/storage.h"
@@ -22,7 +21,7 @@
 #include "storage/wal_record.h"
 
 #define SEGMENT_BYTES 4096u
-#define PAYLOAD 24u /* with the 40-byte header, a 64-byte record: no padding to skip */
+#define PAYLOAD 16u /* with the 48-byte header, a 64-byte record: no padding to skip */
 #define ENTRIES 100u
 #define BATCH 10u
 #define NODE 2
@@ -168,82 +167,6 @@ static void test_storage_bitflip_misdirected_wal_write_is_corruption(void **stat
     misdirected(8);
     misdirected(64); /* past its place: a hole of zeros where batch 2 belongs */
     misdirected(4096);
-}
-
-static const struct craft_hard_state saves[3] = {{1, 1, 0}, {2, 2, 5}, {3, 0, 9}};
-
-/* Three saves (seq 1, 2, 3); each writes slot 0 and then slot 1. */
-static struct io_fs_sim *make_hard_state(uint64_t seed)
-{
-    struct io_fs_sim *sim;
-    assert_int_equal(io_fs_sim_create(seed, &sim), 0);
-    struct hard_state_file *h;
-    struct craft_hard_state hs;
-    char errmsg[256];
-    assert_int_equal(hard_state_open(io_fs_sim_fs(sim), &h, &hs, errmsg, sizeof errmsg), 0);
-    for (int i = 0; i < 3; i++) {
-        assert_int_equal(hard_state_save(h, &saves[i]), 0);
-    }
-    hard_state_close(h);
-    return sim;
-}
-
-static int open_hard_state(struct io_fs_sim *sim, struct craft_hard_state *hs, char *errmsg,
-                           size_t len)
-{
-    struct hard_state_file *h = NULL;
-    int rv = hard_state_open(io_fs_sim_fs(sim), &h, hs, errmsg, len);
-    if (rv == 0) {
-        hard_state_close(h);
-    }
-    return rv;
-}
-
-static void assert_hs(const struct craft_hard_state *got, const struct craft_hard_state *want)
-{
-    assert_int_equal(got->term, want->term);
-    assert_int_equal(got->vote, want->vote);
-    assert_int_equal(got->commit, want->commit);
-}
-
-static void test_storage_bitflip_hard_state_one_slot_keeps_the_newest(void **state)
-{
-    (void)state;
-    char errmsg[256];
-    struct craft_hard_state hs;
-    struct io_fs_sim *sim = make_hard_state(1);
-    assert_int_equal(open_hard_state(sim, &hs, errmsg, sizeof errmsg), 0);
-    assert_hs(&hs, &saves[2]); /* undamaged: the newest */
-    io_fs_sim_destroy(sim);
-    for (uint64_t b = 0; b < HARD_STATE_SLOT_BYTES; b++) {
-        /* Each save writes both slots: either one damaged, the other still holds the newest. */
-        sim = make_hard_state(b);
-        flip(sim, HARD_STATE_FILE, HARD_STATE_SLOT_STRIDE + b, (unsigned)(b % 8));
-        assert_int_equal(open_hard_state(sim, &hs, errmsg, sizeof errmsg), 0);
-        assert_hs(&hs, &saves[2]);
-        io_fs_sim_destroy(sim);
-        sim = make_hard_state(b);
-        flip(sim, HARD_STATE_FILE, b, (unsigned)((b + 3) % 8));
-        assert_int_equal(open_hard_state(sim, &hs, errmsg, sizeof errmsg), 0);
-        assert_hs(&hs, &saves[2]);
-        io_fs_sim_destroy(sim);
-    }
-}
-
-static void test_storage_bitflip_hard_state_both_slots_is_corruption(void **state)
-{
-    (void)state;
-    for (uint64_t b = 0; b < HARD_STATE_SLOT_BYTES; b++) {
-        struct io_fs_sim *sim = make_hard_state(b);
-        flip(sim, HARD_STATE_FILE, b, (unsigned)(b % 8));
-        flip(sim, HARD_STATE_FILE, HARD_STATE_SLOT_STRIDE + (HARD_STATE_SLOT_BYTES - 1 - b),
-             (unsigned)((b + 1) % 8));
-        char errmsg[256] = "";
-        struct craft_hard_state hs;
-        assert_int_equal(open_hard_state(sim, &hs, errmsg, sizeof errmsg), CRAFT_ECORRUPT);
-        assert_non_null(strstr(errmsg, HARD_STATE_FILE));
-        io_fs_sim_destroy(sim);
-    }
 }
 
 static void storage_cfg(struct storage_config *cfg, craft_id node, uint64_t cluster)
@@ -448,8 +371,6 @@ int main(void)
         cmocka_unit_test(test_storage_bitflip_wal_record_header_is_corruption),
         cmocka_unit_test(test_storage_bitflip_wal_record_payload_is_corruption),
         cmocka_unit_test(test_storage_bitflip_misdirected_wal_write_is_corruption),
-        cmocka_unit_test(test_storage_bitflip_hard_state_one_slot_keeps_the_newest),
-        cmocka_unit_test(test_storage_bitflip_hard_state_both_slots_is_corruption),
         cmocka_unit_test(test_storage_bitflip_identity_is_corruption),
         cmocka_unit_test(test_storage_bitflip_identity_of_another_node_is_mismatch),
         cmocka_unit_test(test_storage_bitflip_wal_without_identity_is_corruption),

@@ -1,5 +1,5 @@
-/* Crash-point enumeration for a whole data directory (storage.c): opening (identity claim, hard
- * state, WAL), log batches with a truncate and rollovers, hard state saves, a snapshot write and
+/* Crash-point enumeration for a whole data directory (storage.c): opening (identity claim, WAL),
+ * log batches with a truncate and rollovers, hard states in those batches, a snapshot write and
  * the prefix drop that follows it (storage_snapshot_taken), killed at every mutating call in turn
  * and crashed under each policy. Reopening must succeed, keep every save, batch and snapshot
  * reported durable, and return a consistent log after the snapshot. */
@@ -52,7 +52,7 @@ struct outcome {
     struct wal_model model;
     struct craft_hard_state saves[N_SAVES_MAX]; /* every save attempted, in order */
     unsigned n_saves;
-    unsigned n_saves_ok; /* the first n_saves_ok returned 0 */
+    unsigned n_saves_ok; /* the first n_saves_ok were made durable by a sync that returned 0 */
     bool snapshot_started;
     bool snapshot_ok;
     craft_index first_after_drop;
@@ -135,17 +135,15 @@ static void run_workload(struct io_fs *fs, struct storage_config *cfg, struct ou
                 hs = (struct craft_hard_state){st->hs_term, st->hs_vote, st->commit};
                 out.hard_state_changed = true;
                 out.hard_state = hs;
-                o->saves[o->n_saves++] = hs; /* a term or vote change: saved at once */
+                o->saves[o->n_saves++] = hs; /* a term or vote change: durable with the batch */
             }
             queue_entries(o, st, &out, entries, data);
             rv = storage_persist(s, &out);
-            if (rv == 0 && st->hs_term != 0) {
-                o->n_saves_ok = o->n_saves;
-            }
             break;
         case SYNC:
             rv = storage_sync(s);
             if (rv == 0) {
+                o->n_saves_ok = o->n_saves;
                 for (size_t i = 0; i < o->model.n_ops; i++) {
                     wal_model_apply(&o->model.durable, &o->model.ops[i]);
                 }

@@ -1,6 +1,7 @@
 /* Unit tests of the write-ahead log (src/storage/wal*.c) over the simulated file system: appends
  * survive a reopen, truncation records, segment rollover, torn tails cut and reported, damage to
  * durable data reported as corruption with file and offset, prefix drop, reads. */
+#include <assert.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -483,10 +484,11 @@ static void test_wal_destroyed_header_of_last_segment_is_corruption(void **state
 /* Appends one entry with a 24-byte payload (a 64-byte record) per index, in one batch. */
 static void append_64b(struct fixture *f, craft_index first, craft_index last)
 {
-    static const char data[24] = "twenty-four bytes, exact";
+    static const char data[16] = "sixteen bytes ok"; /* with the 48-byte header: 64 bytes */
+    static_assert(WAL_RECORD_HEADER_BYTES + sizeof data == 64, "64-byte records");
     for (craft_index i = first; i <= last; i++) {
         struct craft_entry e = {
-            .term = 1, .index = i, .type = CRAFT_ENTRY_NORMAL, .data = {.base = data, .len = 24}};
+            .term = 1, .index = i, .type = CRAFT_ENTRY_NORMAL, .data = {.base = data, .len = 16}};
         assert_int_equal(wal_append(f->wal, &e, 1), 0);
     }
 }
