@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "bench_core.h"
+#include "bench_node.h"
 #include "bench_peer.h"
 #include "bench_wal.h"
 
@@ -34,6 +35,14 @@ static void usage(FILE *to)
             "                   limit.loopback_rtt.p50 (64-byte TCP ping-pong on libuv), us;\n"
             "                   --quick runs 0.25 s per K; --default-snapshots lets libraft\n"
             "                   snapshot every 1,024 entries, its default (libraft_snapshots.*)\n"
+            "  node [--quick]   three craft nodes in one process over loopback TCP with the\n"
+            "                   real WAL (temp dirs under /tmp), 64-byte entries:\n"
+            "                   node.proposers<K> (commits/s), .p50, .p99 (us) for K = 1,\n"
+            "                   16, 256 outstanding on the leader, for each thread layout\n"
+            "                   (node.layout.<name>.*), beside the limits, the bound\n"
+            "                   fdatasync + round trip + 50 us, and the libraft peer\n"
+            "                   measured in the same run (node.proposers<K>.vs_libraft);\n"
+            "                   --quick runs 0.25 s per K and two layouts\n"
             "\n"
             "Every figure prints as '<name> <value> <unit>', then '<name>.target' and\n"
             "'<name>.ratio' (value / target).\n");
@@ -101,6 +110,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "libraft") == 0) {
         return run_libraft(argc - 2, argv + 2);
+    }
+    if (strcmp(argv[1], "node") == 0) {
+        return bench_node_main(argc - 2, argv + 2);
     }
     fprintf(stderr, "craft-bench: unknown subcommand '%s'\n", argv[1]);
     usage(stderr);

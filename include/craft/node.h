@@ -4,8 +4,9 @@
  * Threads. Every function here may be called from any thread except a node's own callbacks,
  * unless it says otherwise; callbacks run on the node's threads and must not block (they may
  * call the non-blocking functions here). The thread layout is configuration (struct
- * craft_node_threads); the default is a loop thread (sockets, timers, the core), a log writer
- * (group commit: one fdatasync per batch) and an apply thread (the state machine).
+ * craft_node_threads); the default is a loop thread (sockets, timers, the core, and the state
+ * machine between its turns) and a log writer (group commit: one fdatasync per batch); a state
+ * machine whose apply takes long gets a thread of its own with threads.apply.
  *
  * Outcomes. Every request ends in exactly one outcome, given to its callback (async mode) or
  * returned (the _wait functions): 0 done, CRAFT_ENOTLEADER (with the leader's id when known),
@@ -126,7 +127,7 @@ enum craft_node_read_mode {
     CRAFT_NODE_READ_STALE = 3,        /* whatever this node has applied, any node */
 };
 
-/* Reads the state machine: once the read is safe in the given mode, fn runs on the apply thread
+/* Reads the state machine: once the read is safe in the given mode, fn runs on the apply side
  * with the state machine at or past the read index (no apply runs meanwhile), then cb with the
  * outcome (r->status 0: fn ran). fn may be NULL (only the outcome is wanted). */
 typedef void (*craft_read_fn)(void *arg, void *fsm_ctx);
