@@ -15,8 +15,7 @@ struct sim_apply_item {
     size_t n;
     uint64_t cookie;
     craft_index index;
-    struct craft_snapshot_meta meta; /* NODE_APPLY_SNAPSHOT */
-    bool covered; /* _SNAPSHOT, _RESTORE: a newer installed snapshot reaches past it */
+    struct craft_snapshot_meta meta; /* NODE_APPLY_SNAPSHOT and _RESTORE */
 };
 
 static struct sim_apply_item *copy_item(const struct node_apply_item *it)
@@ -57,6 +56,9 @@ static void run_entries(struct sim_cluster *c, struct sim_node *n, const struct 
 {
     for (size_t i = 0; i < k && !sim_checks_failed(&c->checks); i++) {
         const struct craft_entry *e = &ents[i];
+        if (e->index <= n->apply_floor) {
+            continue; /* a newer snapshot than its item was restored (sim_snap_restore) */
+        }
         sim_checks_apply(&c->checks, n, e);
         sim_outcomes_check_result(c, n, e, cookies[i]);
         if (c->healed && e->data.len > 0 && ((const char *)e->data.base)[0] == 'h') {
@@ -139,10 +141,6 @@ void sim_apply_on_event(struct sim_cluster *c, const struct sim_event *ev)
         }
         if (it->kind == NODE_APPLY_READ) {
             run_read(c, n, it->cookie, it->index);
-        } else if (it->kind == NODE_APPLY_SNAPSHOT && it->covered) {
-            sim_cluster_snapshot_saved(c, n, &it->meta, CRAFT_ESTALE);
-        } else if (it->kind == NODE_APPLY_RESTORE && it->covered) {
-            /* superseded by a newer restore queued behind it */
         } else if (it->kind == NODE_APPLY_SNAPSHOT) {
             sim_snap_save(c, n, &it->meta);
         } else if (it->kind == NODE_APPLY_RESTORE) {
@@ -155,23 +153,6 @@ void sim_apply_on_event(struct sim_cluster *c, const struct sim_event *ev)
     }
     if (n->up && n->epoch == ev->arg) {
         sim_cluster_after_call(c, n, applied_before, CRAFT_IN_APPLIED);
-    }
-}
-
-void sim_apply_covered(struct sim_node *n, craft_index index)
-{
-    for (struct sim_apply_item *it = n->apply_q.head; it != NULL; it = it->next) {
-        if ((it->kind == NODE_APPLY_SNAPSHOT || it->kind == NODE_APPLY_RESTORE) &&
-            it->meta.index <= index) {
-            /* A save: its state is gone, the node hears it was not saved. A restore: a newer
-             * snapshot replaces it (and maybe its file). */
-            it->covered = true;
-        }
-        while (it->kind == NODE_APPLY_ENTRIES && it->n > 0 && it->entries[0].index <= index) {
-            it->entries++;
-            it->cookies++;
-            it->n--;
-        }
     }
 }
 

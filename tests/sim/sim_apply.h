@@ -29,10 +29,6 @@ int sim_apply_submit(struct sim_cluster *c, struct sim_node *n,
                      const struct node_apply_item *items, size_t k);
 /* SIM_EV_APPLY: runs n's queued batch (arg: n's epoch), then tells the node. */
 void sim_apply_on_event(struct sim_cluster *c, const struct sim_event *ev);
-/* The state machine was restored from a snapshot up to index: entries up to it that wait in
- * the queue are covered by it and dropped (a real worker runs the restore in queue order and
- * skips what it covers). */
-void sim_apply_covered(struct sim_node *n, craft_index index);
 /* The node went down: what waited to be applied is gone. */
 void sim_apply_crash(struct sim_node *n);
 

@@ -48,6 +48,7 @@ void sim_node_forget(struct sim_node *n)
     n->applied_new = false;
     n->applied_told = 0;
     n->fail_pending = 0;
+    n->apply_floor = 0;
     n->cfg_last = 0;
     n->lead_start = 0;
 }

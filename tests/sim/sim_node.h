@@ -37,6 +37,9 @@ struct sim_node {
     uint64_t log_seq;              /* the last log submission's number, in this life */
     bool applied_in_call;          /* entries were applied during the current node call */
     struct sim_apply_queue apply_q; /* apply items not yet run (sim_apply.c) */
+    /* Entries up to here are skipped: a restore found its snapshot replaced by a newer one and
+     * restored that instead (sim_snap_restore), as the runtime does. */
+    craft_index apply_floor;
     /* A storage call made from inside the node's call failed: the node stops once that call
      * returns (sim_cluster_after_call), never under its feet. */
     int fail_pending;

@@ -249,10 +249,9 @@ static void env_stepped(void *ctx, const struct craft_input *in, int rv,
         sim_checks_hard_state(&c->checks, n, &out->hard_state);
     }
     if (out->snapshot.index > n->applied_told) {
-        /* Installed: the core counts it applied; the node queues the restore (sim_apply.c), and
-         * the apply worker drops the entries and snapshot saves it covers that wait before it. */
+        /* Installed: the core counts it applied; the node queues the restore, which the apply
+         * worker runs in order, after what was queued before it (sim_apply.c). */
         n->applied_told = out->snapshot.index;
-        sim_apply_covered(n, out->snapshot.index);
     }
 }
 
