@@ -233,6 +233,26 @@ void cl_config(struct cluster *c, unsigned i, struct craft_node_config *cfg)
     cfg->log_level = test_log_level();
 }
 
+struct cluster *cl_open(unsigned n, unsigned n_voters, struct craft_node_threads threads,
+                        int *leader)
+{
+    struct cluster *c = malloc(sizeof *c);
+    assert_non_null(c);
+    cl_init(c, n, n_voters, threads);
+    cl_start_all(c);
+    if (leader != NULL) {
+        *leader = cl_wait_leader(c, CL_WAIT_MS);
+        assert_true(*leader >= 0);
+    }
+    return c;
+}
+
+void cl_free(struct cluster *c)
+{
+    cl_close(c);
+    free(c);
+}
+
 void cl_start(struct cluster *c, unsigned i)
 {
     struct cl_node *cn = &c->nodes[i];

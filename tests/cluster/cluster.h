@@ -84,6 +84,11 @@ void cl_start_all(struct cluster *c);
 void cl_stop(struct cluster *c, unsigned i);
 /* Stops every node, removes the directories. */
 void cl_close(struct cluster *c);
+/* A cluster on the heap (cl_init's arguments), every node started; with leader not NULL, waits
+ * for a leader (asserted) and gives its index. cl_free closes and frees it. */
+struct cluster *cl_open(unsigned n, unsigned n_voters, struct craft_node_threads threads,
+                        int *leader);
+void cl_free(struct cluster *c);
 
 /* The config cl_start uses for node i (for tests that create by hand). listen and peers point
  * into static storage of the call: copy or use before the next call. */

@@ -15,10 +15,7 @@ static const struct craft_node_threads default_threads = {.log_writer = true, .a
 
 static int setup3(void **state)
 {
-    struct cluster *c = malloc(sizeof *c);
-    assert_non_null(c);
-    cl_init(c, 3, 3, default_threads);
-    cl_start_all(c);
+    struct cluster *c = cl_open(3, 3, default_threads, NULL);
     *state = c;
     return 0;
 }
@@ -26,8 +23,7 @@ static int setup3(void **state)
 static int teardown(void **state)
 {
     struct cluster *c = *state;
-    cl_close(c);
-    free(c);
+    cl_free(c);
     return 0;
 }
 

@@ -26,8 +26,7 @@ static void replicate_with(bool log_writer, bool apply)
     assert_true(cl_wait_applied(c, 30, CL_WAIT_MS));
     assert_true(cl_replicas_equal(c));
     assert_int_equal(cl_fsm_view(&c->nodes[1].fsm).sum, 30 * 31 / 2);
-    cl_close(c);
-    free(c);
+    cl_free(c);
 }
 
 static void test_cluster_layout_all_threads(void **state)

@@ -61,19 +61,14 @@ static void test_cluster_adds_a_fourth_voter(void **state)
     assert_true(cl_wait_applied(c, 6, CL_WAIT_MS));
     assert_true(cl_replicas_equal(c));
     assert_true(CL_WAIT_UNTIL((cl_status(c, 3, &st), is_voter(&st, 4)), CL_WAIT_MS));
-    cl_close(c);
-    free(c);
+    cl_free(c);
 }
 
 static void test_cluster_transfers_leadership(void **state)
 {
     (void)state;
-    struct cluster *c = malloc(sizeof *c);
-    assert_non_null(c);
-    cl_init(c, 3, 3, default_threads);
-    cl_start_all(c);
-    int leader = cl_wait_leader(c, CL_WAIT_MS);
-    assert_true(leader >= 0);
+    int leader;
+    struct cluster *c = cl_open(3, 3, default_threads, &leader);
     struct craft_result r;
     assert_int_equal(cl_propose(c, (unsigned)leader, 1, &r), 0);
     unsigned target = ((unsigned)leader + 2) % c->n;
@@ -90,8 +85,7 @@ static void test_cluster_transfers_leadership(void **state)
     assert_int_equal(cl_propose(c, target, 2, &r), 0);
     assert_true(cl_wait_applied(c, 2, CL_WAIT_MS));
     assert_true(cl_replicas_equal(c));
-    cl_close(c);
-    free(c);
+    cl_free(c);
 }
 
 int main(void)

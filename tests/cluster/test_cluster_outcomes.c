@@ -17,12 +17,8 @@ static const struct craft_node_threads default_threads = {.log_writer = true, .a
 static void test_cluster_lost_quorum_answers_unknown(void **state)
 {
     (void)state;
-    struct cluster *c = malloc(sizeof *c);
-    assert_non_null(c);
-    cl_init(c, 3, 3, default_threads);
-    cl_start_all(c);
-    int leader = cl_wait_leader(c, CL_WAIT_MS);
-    assert_true(leader >= 0);
+    int leader;
+    struct cluster *c = cl_open(3, 3, default_threads, &leader);
     struct craft_result r;
     assert_int_equal(cl_propose(c, (unsigned)leader, 1, &r), 0);
     for (unsigned i = 0; i < c->n; i++) {
@@ -40,8 +36,7 @@ static void test_cluster_lost_quorum_answers_unknown(void **state)
     assert_int_not_equal(st.role, CRAFT_NODE_LEADER);
     assert_int_equal(craft_node_propose_wait(c->nodes[leader].node, cmd, sizeof cmd, &r),
                      CRAFT_ENOTLEADER);
-    cl_close(c);
-    free(c);
+    cl_free(c);
 }
 
 /* ---- proposals through leadership changes ---- */
@@ -110,12 +105,8 @@ static unsigned calls(struct tally *t)
 static void test_cluster_callbacks_once_through_leader_changes(void **state)
 {
     (void)state;
-    struct cluster *c = malloc(sizeof *c);
-    assert_non_null(c);
-    cl_init(c, 3, 3, default_threads);
-    cl_start_all(c);
-    int leader = cl_wait_leader(c, CL_WAIT_MS);
-    assert_true(leader >= 0);
+    int leader;
+    struct cluster *c = cl_open(3, 3, default_threads, &leader);
 
     struct tally t;
     memset(&t, 0, sizeof t);

@@ -67,8 +67,7 @@ static void test_cluster_linearizable_reads(void **state)
     assert_int_equal(s.calls, 0);
     assert_int_equal(craft_node_read_wait(c->nodes[leader].node, 99, read_fsm, &s, &r),
                      CRAFT_EINVAL);
-    cl_close(c);
-    free(c);
+    cl_free(c);
 }
 
 static void test_cluster_lease_and_stale_reads(void **state)
@@ -108,8 +107,7 @@ static void test_cluster_lease_and_stale_reads(void **state)
     /* fn may be NULL: only the outcome. */
     assert_int_equal(
         craft_node_read_wait(c->nodes[follower].node, CRAFT_NODE_READ_STALE, NULL, NULL, &r), 0);
-    cl_close(c);
-    free(c);
+    cl_free(c);
 }
 
 int main(void)

@@ -14,17 +14,13 @@ static const struct craft_node_threads default_threads = {.log_writer = true, .a
 
 static struct cluster *started(void)
 {
-    struct cluster *c = malloc(sizeof *c);
-    assert_non_null(c);
-    cl_init(c, 3, 3, default_threads);
-    cl_start_all(c);
+    struct cluster *c = cl_open(3, 3, default_threads, NULL);
     return c;
 }
 
 static void done(struct cluster *c)
 {
-    cl_close(c);
-    free(c);
+    cl_free(c);
 }
 
 static void test_cluster_restarted_follower_catches_up(void **state)

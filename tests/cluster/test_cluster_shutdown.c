@@ -49,8 +49,7 @@ static void test_cluster_single_voter_serves_alone(void **state)
         assert_int_equal(cl_propose(c, 0, v, &r), 0);
     }
     assert_int_equal(cl_fsm_view(&c->nodes[0].fsm).sum, 55);
-    cl_close(c);
-    free(c);
+    cl_free(c);
 }
 
 static void test_cluster_destroy_ends_pending_requests(void **state)
@@ -92,8 +91,7 @@ static void test_cluster_destroy_ends_pending_requests(void **state)
     assert_int_equal(t.n_ok, 0);
     assert_true(t.n_shutdown > 0);
     pthread_mutex_destroy(&t.mu);
-    cl_close(c);
-    free(c);
+    cl_free(c);
 }
 
 static void test_cluster_failed_state_machine_stops_the_node(void **state)
@@ -115,8 +113,7 @@ static void test_cluster_failed_state_machine_stops_the_node(void **state)
     struct craft_node_status st;
     assert_true(CL_WAIT_UNTIL((cl_status(c, 0, &st), st.role == CRAFT_NODE_STOPPED), CL_WAIT_MS));
     assert_int_equal(cl_propose(c, 0, 3, &r), CRAFT_ESHUTDOWN);
-    cl_close(c);
-    free(c);
+    cl_free(c);
 }
 
 int main(void)

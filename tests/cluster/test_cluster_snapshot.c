@@ -82,8 +82,7 @@ static void test_cluster_restores_from_a_snapshot(void **state)
     struct craft_node_status st;
     cl_status(c, 0, &st);
     assert_int_equal(st.snapshot_index, meta.index);
-    cl_close(c);
-    free(c);
+    cl_free(c);
 }
 
 int main(void)

@@ -45,8 +45,7 @@ static void catch_up_from_a_snapshot(struct craft_node_threads threads)
     assert_int_equal(cl_propose_leader(c, WRITES + 1, CL_WAIT_MS), 0);
     assert_true(cl_wait_applied(c, WRITES + 1, CL_WAIT_MS));
     assert_true(cl_replicas_equal(c));
-    cl_close(c);
-    free(c);
+    cl_free(c);
 }
 
 static void test_cluster_follower_catches_up_from_a_snapshot(void **state)

@@ -33,12 +33,8 @@ static struct net_transport_stats stats(struct cluster *c, unsigned i)
 static void test_cluster_refuses_a_node_of_another_cluster(void **state)
 {
     (void)state;
-    struct cluster *c = malloc(sizeof *c);
-    assert_non_null(c);
-    cl_init(c, 3, 3, default_threads);
-    cl_start_all(c);
-    int leader = cl_wait_leader(c, CL_WAIT_MS);
-    assert_true(leader >= 0);
+    int leader;
+    struct cluster *c = cl_open(3, 3, default_threads, &leader);
     uint64_t refused_before = stats(c, 0).n_refused;
 
     /* A node that claims id 3 but belongs to another cluster dials node 1. */
@@ -76,17 +72,13 @@ static void test_cluster_refuses_a_node_of_another_cluster(void **state)
     craft_node_destroy(stranger);
     cl_fsm_close(&fsm);
     scratch_dir_remove(dir);
-    cl_close(c);
-    free(c);
+    cl_free(c);
 }
 
 static void test_cluster_survives_a_garbage_connection(void **state)
 {
     (void)state;
-    struct cluster *c = malloc(sizeof *c);
-    assert_non_null(c);
-    cl_init(c, 3, 3, default_threads);
-    cl_start_all(c);
+    struct cluster *c = cl_open(3, 3, default_threads, NULL);
     assert_true(cl_wait_leader(c, CL_WAIT_MS) >= 0);
     assert_int_equal(cl_propose_leader(c, 1, CL_WAIT_MS), 0);
     struct net_transport_stats before = stats(c, 0);
@@ -116,8 +108,7 @@ static void test_cluster_survives_a_garbage_connection(void **state)
     assert_int_equal(cl_propose_leader(c, 2, CL_WAIT_MS), 0);
     assert_true(cl_wait_applied(c, 2, CL_WAIT_MS));
     assert_true(cl_replicas_equal(c));
-    cl_close(c);
-    free(c);
+    cl_free(c);
 }
 
 int main(void)
