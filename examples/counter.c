@@ -9,6 +9,8 @@
  *
  * The state machine is one int64; a command is an 8-byte little-endian delta and apply's result
  * is the new total. Only this file's public includes are used: it is what an embedder writes. */
+#define _POSIX_C_SOURCE 200809L /* mkdtemp, nanosleep: this example builds with -std=c11 too */
+
 #include <dirent.h>
 #include <inttypes.h>
 #include <pthread.h>

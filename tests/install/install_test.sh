@@ -79,4 +79,12 @@ if readelf -d "$tmp/hello_static" | grep -q 'NEEDED.*libcraft'; then
 fi
 "$tmp/hello_static" || die "the static build does not run"
 
-echo "install_test: ok (craft $version in a temporary prefix; shared and static builds run)"
+# The embedding example, as a new user builds it: examples/counter.c against the installed copy
+# alone (shared), run in its three-nodes-in-one-process mode.
+read -ra libs <<<"$(pkg-config --libs craft)"
+"$cc" "${flags[@]}" "${cflags[@]}" -o "$tmp/counter" "$src/examples/counter.c" "${libs[@]}" \
+    -lpthread || die "examples/counter.c does not build against the installed library"
+(cd "$tmp" && LD_LIBRARY_PATH=$libdir timeout 60 ./counter >"$tmp/counter.out" 2>&1) ||
+    die "examples/counter.c built against the installed library does not run: $(tail -5 "$tmp/counter.out")"
+
+echo "install_test: ok (craft $version in a temporary prefix; shared and static builds run, and examples/counter.c)"
