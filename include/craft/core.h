@@ -379,6 +379,13 @@ CRAFT_MUST_CHECK int craft_core_snapshot_meta(const struct craft_core *core, cra
 CRAFT_MUST_CHECK int craft_core_entry(const struct craft_core *core, craft_index index,
                                       const struct craft_entry **out);
 
+/* The local log's entries from first on, at most max of them, as one contiguous run (borrowed
+ * until the next step): *out and *n (n >= 1). Returns 0, CRAFT_ECOMPACTED or CRAFT_EINVAL (first
+ * beyond the last index, or max 0). For a node that hands committed entries to its state
+ * machine later than they were committed. */
+CRAFT_MUST_CHECK int craft_core_entries(const struct craft_core *core, craft_index first,
+                                        size_t max, const struct craft_entry **out, size_t *n);
+
 const char *craft_role_name(enum craft_role role);
 const char *craft_msg_type_name(uint32_t type);
 

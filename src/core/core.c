@@ -547,6 +547,20 @@ int craft_core_snapshot_meta(const struct craft_core *c, craft_index index,
     return snapshot_meta_at(c, index, out);
 }
 
+int craft_core_entries(const struct craft_core *c, craft_index first, size_t max,
+                       const struct craft_entry **out, size_t *n)
+{
+    const struct craft_entry *e;
+    int rv = max > 0 ? craft_core_entry(c, first, &e) : CRAFT_EINVAL;
+    if (rv != 0) {
+        return rv;
+    }
+    size_t avail = log_n_from(&c->log, first);
+    *out = e;
+    *n = avail < max ? avail : max;
+    return 0;
+}
+
 int craft_core_entry(const struct craft_core *c, craft_index index, const struct craft_entry **out)
 {
     if (index < log_first_index(&c->log)) {

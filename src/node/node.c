@@ -69,6 +69,7 @@ void node_config_init(struct node_config *cfg)
     craft_core_config_init(&cfg->core);
     cfg->snapshot_every = 0;
     cfg->log_trailing = NODE_NEVER_COMPACT;
+    cfg->apply_window = 0;
     cfg->fs = NULL;
     cfg->chunk_bytes = 64u << 10;
     cfg->window_chunks = 4;
@@ -102,6 +103,8 @@ int node_create(const struct node_config *cfg, const struct craft_core_boot *boo
     }
     n->applied = boot != NULL ? boot->applied : 0;
     n->handed = n->applied;
+    n->committed = n->applied;
+    n->apply_window = cfg->apply_window;
     /* The first tick starts the core's clock. */
     n->timer_at_ms = env->now_ms(env->ctx);
     env->timer_arm(env->ctx, n->timer_at_ms);
@@ -124,6 +127,8 @@ void node_destroy(struct node *n)
     }
     node_writes_free(n);
     node_streams_close(n);
+    node_held_close(&n->held_results);
+    node_held_close(&n->held_reads);
     craft_free(n->apply_cookies);
     craft_core_destroy(n->core);
     craft_free(n);
@@ -166,6 +171,7 @@ void node_on_applied(struct node *n, craft_index index)
     struct craft_input in = {.type = CRAFT_IN_APPLIED};
     in.applied.index = index;
     (void)node_step(n, &in);
+    node_hand_over(n);
     node_snapshot_settle(n);
 }
 

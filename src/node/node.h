@@ -116,6 +116,10 @@ struct node_config {
      * through node_input itself). */
     uint64_t snapshot_every;
     uint64_t log_trailing;
+    /* Committed entries handed to apply and not yet reported applied, at most (0: no bound);
+     * the rest wait in the core's log. With a bound, proposals get CRAFT_EBUSY while
+     * NODE_APPLY_BACKLOG_WINDOWS windows of committed entries wait to be applied. */
+    uint64_t apply_window;
     /* Where snapshot files live (the data directory's fs; borrowed for the node's life), and
      * how streams go: chunk size, chunks in flight, resend after resend_ms without an answer,
      * give up after stall_ms without progress (never for being long). */
@@ -127,6 +131,7 @@ struct node_config {
 };
 
 #define NODE_NEVER_COMPACT UINT64_MAX
+#define NODE_APPLY_BACKLOG_WINDOWS 2u
 
 /* Fills cfg with defaults: the core's (craft_core_config_init), no snapshots, no compaction,
  * no fs; streams of 64 KiB chunks, 4 in flight, resent after 500 ms, given up after 10 s. */

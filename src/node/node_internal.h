@@ -16,6 +16,19 @@ struct node_write {
     size_t cap_held;
 };
 
+/* (index, cookie) pairs in index order (node_apply.c). */
+struct node_held_item {
+    craft_index index;
+    uint64_t cookie;
+};
+
+struct node_held {
+    struct node_held_item *items; /* owned; items[head .. head + n) */
+    size_t head;
+    size_t n;
+    size_t cap;
+};
+
 struct node_change_wait {
     bool active;
     uint64_t cookie;
@@ -41,10 +54,16 @@ struct node {
     size_t n_writes;
     size_t cap_writes;
     uint64_t seq_durable; /* every submission up to here is durable */
-    /* The state machine: entries handed out up to `handed`, applied up to `applied`. */
+    /* The state machine: entries committed up to `committed` (as far as outputs told), handed
+     * out up to `handed`, applied up to `applied`; at most apply_window handed and not applied
+     * (0: no bound). */
+    craft_index committed;
     craft_index handed;
     craft_index applied;
-    uint64_t *apply_cookies; /* scratch: one per committed entry of a step; owned */
+    uint64_t apply_window;
+    struct node_held held_results; /* proposals done, their entries not handed out yet */
+    struct node_held held_reads;   /* reads ready, their index not handed out yet */
+    uint64_t *apply_cookies; /* scratch: one per entry of a hand-over; owned */
     size_t cap_apply_cookies;
     struct node_change_wait change;
     struct node_transfer_wait transfer;
@@ -82,6 +101,12 @@ void node_writes_free(struct node *n);
 int node_snapshot_hand_over(struct node *n, const struct craft_entry *entries,
                             const uint64_t *cookies, size_t k);
 void node_stream_rx_drop(struct node *n);
+/* Committed entries and safe reads of out to apply (node_apply.c); more as the window opens. */
+void node_apply_output(struct node *n, const struct craft_output *out);
+void node_hand_over(struct node *n);
+/* A snapshot restored the state machine up to index: nothing up to it is handed out. */
+void node_apply_covered(struct node *n, craft_index index);
+void node_held_close(struct node_held *h);
 /* Feeds a saved snapshot to the core once the applied index reaches it. */
 void node_snapshot_settle(struct node *n);
 

@@ -1,6 +1,6 @@
 /* Carrying out one craft_output in the contract's order (core.h): the persist goes to the log
  * writer and the answers that depend on it wait for it; messages go out at once; committed
- * entries, with the cookies of the proposals they answer, and safe reads go to apply. */
+ * entries and safe reads go to apply (node_apply.c). */
 #include <string.h>
 
 #include "node_internal.h"
@@ -161,70 +161,6 @@ void node_on_durable(struct node *n, uint64_t seq)
     }
 }
 
-/* The cookie of each committed entry that a proposal of this node waits for: their outcomes
- * come in the same output, in index order. Outcomes without an entry here end at once. */
-static const uint64_t *match_cookies(struct node *n, const struct craft_output *out)
-{
-    size_t k = out->n_committed;
-    void *arr = n->apply_cookies;
-    if (k > 0 && !craft_grow(&arr, &n->cap_apply_cookies, k, sizeof(uint64_t))) {
-        return NULL;
-    }
-    n->apply_cookies = arr;
-    if (k > 0) {
-        memset(n->apply_cookies, 0, k * sizeof(uint64_t));
-    }
-    craft_index first = k > 0 ? out->committed[0].index : 0;
-    for (size_t i = 0; i < out->n_proposals; i++) {
-        const struct craft_propose_result *r = &out->proposals[i];
-        if (r->status == 0 && k > 0 && r->index >= first && r->index < first + k &&
-            out->committed[r->index - first].term == r->term) {
-            n->apply_cookies[r->index - first] = r->cookie;
-#ifdef CRAFT_MUTATION_NODE_RESULT_MISROUTED
-            if (r->index > first) { /* mutation: the result goes with the entry before */
-                n->apply_cookies[r->index - first] = 0;
-                n->apply_cookies[r->index - first - 1] = r->cookie;
-            }
-#endif
-        } else {
-            node_complete(n, r->cookie, r->status, r->index, r->term);
-        }
-    }
-    return n->apply_cookies;
-}
-
-static void apply(struct node *n, const struct craft_output *out)
-{
-    const uint64_t *cookies = match_cookies(n, out);
-    if (cookies == NULL && out->n_committed > 0) {
-        node_fail(n, CRAFT_ENOMEM);
-        return;
-    }
-    if (out->n_committed > 0) {
-        int rv = node_snapshot_hand_over(n, out->committed, cookies, out->n_committed);
-        if (rv != 0) {
-            node_fail(n, rv);
-            return;
-        }
-        n->handed = out->committed[out->n_committed - 1].index;
-    }
-    for (size_t i = 0; i < out->n_reads; i++) {
-        const struct craft_read_result *r = &out->reads[i];
-        if (r->status != 0) {
-            node_complete(n, r->cookie, r->status, r->index, 0);
-            continue;
-        }
-        struct node_apply_item item = {.kind = NODE_APPLY_READ};
-        item.cookie = r->cookie;
-        item.index = r->index;
-        int rv = n->env.apply_submit(n->env.ctx, &item, 1);
-        if (rv != 0) {
-            node_fail(n, rv);
-            return;
-        }
-    }
-}
-
 void node_carry_out(struct node *n, const struct craft_output *out)
 {
     if (n->failed != 0) {
@@ -250,9 +186,9 @@ void node_carry_out(struct node *n, const struct craft_output *out)
             return;
         }
         n->applied = out->snapshot.index;
-        n->handed = out->snapshot.index;
+        node_apply_covered(n, out->snapshot.index);
     }
-    apply(n, out);
+    node_apply_output(n, out);
     for (size_t i = 0; i < out->n_snapshot_sends; i++) {
         node_stream_start(n, &out->snapshot_sends[i]);
     }

@@ -20,10 +20,24 @@ void node_complete(struct node *n, uint64_t cookie, int status, craft_index inde
     n->env.complete(n->env.ctx, cookie, &r);
 }
 
+/* A leader whose state machine is NODE_APPLY_BACKLOG_WINDOWS windows behind its commit index. */
+static bool apply_backlogged(const struct node *n)
+{
+    if (n->apply_window == 0 ||
+        n->committed - n->applied < NODE_APPLY_BACKLOG_WINDOWS * n->apply_window) {
+        return false;
+    }
+    struct craft_core_status st;
+    craft_core_status(n->core, &st);
+    return st.role == CRAFT_LEADER;
+}
+
 int node_propose(struct node *n, const uint64_t *cookies, const struct craft_buf *cmds, size_t k)
 {
     int rv = CRAFT_ESHUTDOWN;
-    if (n->failed == 0) {
+    if (n->failed == 0 && apply_backlogged(n)) {
+        rv = CRAFT_EBUSY; /* the state machine is far behind: more would only queue up */
+    } else if (n->failed == 0) {
         struct craft_input in = {.type = CRAFT_IN_PROPOSE};
         in.propose.cmds = cmds;
         in.propose.n = k;

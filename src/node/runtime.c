@@ -174,6 +174,7 @@ static int boot_node(struct craft_node *n, const struct storage_recovered *rec, 
      * entries below each for followers just behind (further behind: the snapshot). */
     nc.snapshot_every = n->fsm.snapshot_save != NULL ? n->cfg.snapshot_every : 0;
     nc.log_trailing = n->cfg.log_trailing;
+    nc.apply_window = RT_APPLY_WINDOW;
     nc.fs = n->fs;
     nc.core.id = n->cfg.id;
     nc.core.voters = n->voters;

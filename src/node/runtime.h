@@ -18,6 +18,9 @@
 #include "storage/log_writer.h"
 #include "storage/storage.h"
 
+/* Committed entries handed to the apply side ahead of what it reported applied, at most: a state
+ * machine slower than commitment leaves the rest in the core's log (node_config.apply_window). */
+#define RT_APPLY_WINDOW 65536u
 /* The group id this single-group node puts in its frames (0 is the hello's). */
 #define RT_GROUP 1
 /* Requests waiting for the loop to take them (the bounded MPSC queue); more get CRAFT_EBUSY. */

@@ -178,6 +178,7 @@ static bool start_node(struct sim_cluster *c, struct sim_node *n)
     ncfg.snapshot_every = c->p.snapshot_every;
     ncfg.log_trailing = c->p.node_compacts ? c->p.node_log_trailing : NODE_NEVER_COMPACT;
     ncfg.fs = io_fs_sim_fs(n->fs);
+    ncfg.apply_window = c->p.apply_window;
     ncfg.chunk_bytes = c->p.snap_chunk_bytes != 0 ? c->p.snap_chunk_bytes : 4096;
     ncfg.window_chunks = c->p.snap_window != 0 ? c->p.snap_window : 4;
     ncfg.resend_ms = c->p.snap_resend_us != 0 ? (c->p.snap_resend_us + 999) / 1000 : 30;

@@ -58,6 +58,9 @@ struct sim_params {
     /* The node's apply worker (sim_apply.c): 0 runs the state machine at once; otherwise a
      * batch runs up to this many us after the first of its items was handed over. */
     uint32_t apply_us_max;
+    /* The node hands at most this many committed entries to apply ahead of what it applied
+     * (node_config.apply_window; 0: no bound). */
+    uint32_t apply_window;
     /* Real disk failures (sim_disk_faults.c, drawn after everything above): the share of
      * crashes that are a kill -9 keeping the page cache, and that cut a storage call short;
      * write EIO / ENOSPC and failed directory syncs (the node stops); misdirected writes and bit

@@ -161,6 +161,7 @@ void sim_swarm_draw(uint64_t seed, unsigned nodes_forced, struct sim_params *p,
     p->node_log_trailing = pick(&r, 0, 64);
     /* An apply worker behind the node's loop (drawn last). */
     p->apply_us_max = prng_chance(&r, 600000) ? pick(&r, 1, 20000) : 0;
+    p->apply_window = prng_chance(&r, 400000) ? pick(&r, 1, 64) : 0;
 }
 
 static craft_id random_node(struct sim_cluster *c)

@@ -126,6 +126,7 @@ static void fake_snapshot_taken(void *ctx, const struct craft_snapshot_meta *m)
 
 static struct node *make_node_cfg(struct fake_env *e, craft_id id, const craft_id *voters,
                                   unsigned k, uint64_t snapshot_every, uint64_t log_trailing);
+static uint64_t next_apply_window; /* the window make_node_cfg gives (tests set it) */
 
 static struct node *make_node(struct fake_env *e, craft_id id, const craft_id *voters, unsigned k)
 {
@@ -158,6 +159,8 @@ static struct node *make_node_cfg(struct fake_env *e, craft_id id, const craft_i
     cfg.core.seed = 7;
     cfg.snapshot_every = snapshot_every;
     cfg.log_trailing = log_trailing;
+    cfg.apply_window = next_apply_window;
+    next_apply_window = 0;
     struct node *n;
     assert_int_equal(node_create(&cfg, NULL, &env, &n), 0);
     assert_int_equal(e->timer_at, e->now); /* the first tick starts the core's clock */
@@ -500,6 +503,51 @@ static void test_snapshot_failed_save_retried(void **state)
     node_destroy(n);
 }
 
+/* The last entry index handed to apply so far. */
+static craft_index last_handed(const struct fake_env *e)
+{
+    craft_index last = 0;
+    for (size_t i = 0; i < e->n_items; i++) {
+        if (e->items[i].kind == NODE_APPLY_ENTRIES) {
+            last = e->item_last[i];
+        }
+    }
+    return last;
+}
+
+/* With an apply window of 2, committed entries reach apply 2 ahead of what it reported; the
+ * rest follow as it reports progress, each with its proposal's cookie; and a leader whose state
+ * machine is two windows behind refuses proposals. */
+static void test_apply_window(void **state)
+{
+    (void)state;
+    struct fake_env e;
+    craft_id voters[] = {1};
+    next_apply_window = 2;
+    struct node *n = make_node(&e, 1, voters, 1);
+    become_sole_leader(n, &e);
+    node_on_applied(n, 1);
+    struct craft_buf cmds[5] = {{"a", 1}, {"b", 1}, {"c", 1}, {"d", 1}, {"e", 1}};
+    uint64_t cookies[5] = {11, 12, 13, 14, 15};
+    assert_int_equal(node_propose(n, cookies, cmds, 5), 0); /* entries 2..6 */
+    node_on_durable(n, e.seq);
+    assert_int_equal(last_handed(&e), 3);
+    /* Committed 6, applied 1: two windows behind, so a new proposal is refused. */
+    struct craft_buf more = {"f", 1};
+    uint64_t cookie = 16;
+    assert_int_equal(node_propose(n, &cookie, &more, 1), CRAFT_EBUSY);
+    assert_int_equal(e.done[e.n_done - 1].cookie, 16);
+    node_on_applied(n, 3);
+    assert_int_equal(last_handed(&e), 5);
+    assert_int_equal(e.item_cookies[e.n_items - 1], 14); /* entry 5 carries proposal 14 */
+    node_on_applied(n, 5);
+    assert_int_equal(last_handed(&e), 6);
+    assert_int_equal(e.item_cookies[e.n_items - 1], 15);
+    node_on_applied(n, 6);
+    assert_int_equal(node_propose(n, &cookie, &more, 1), 0);
+    node_destroy(n);
+}
+
 static void test_apply_failure_stops_node(void **state)
 {
     (void)state;
@@ -534,6 +582,7 @@ int main(void)
         cmocka_unit_test(test_outcome_unknown_when_leadership_lost),
         cmocka_unit_test(test_snapshot_item_at_multiple),
         cmocka_unit_test(test_snapshot_failed_save_retried),
+        cmocka_unit_test(test_apply_window),
         cmocka_unit_test(test_apply_failure_stops_node),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
