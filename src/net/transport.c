@@ -139,7 +139,7 @@ static int send_begin(struct net_transport *t, craft_id peer, enum send_class k,
         *out = NULL;
         return 0;
     }
-    size_t queued = p->pending.buf[k].len + p->conn->out.buf[k].len;
+    size_t queued = p->pending.buf[k].len + send_queue_bytes(&p->conn->out, k);
     CRAFT_ASSERT(queued <= t->config.send_queue_bytes_max);
     if (len > t->config.send_queue_bytes_max - queued) {
         return CRAFT_EBUSY;

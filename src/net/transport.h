@@ -16,6 +16,10 @@
 #include "wire.h"
 
 #define NET_HOST_MAX 64 /* an IPv4 or IPv6 literal and its NUL fit */
+/* Bulk bytes in one write (whole frames, at least one): a control frame queued while a write is
+ * in flight waits for at most this much of chunks (a few ms at LAN speed), while each write is
+ * still large enough that its system call cost does not matter. */
+#define NET_BULK_WRITE_BYTES_MAX (128u << 10)
 /* Defaults of net_transport_config_init. */
 #define NET_SEND_QUEUE_BYTES_DEFAULT (8u << 20) /* a few AppendEntries batches per peer */
 #define NET_BACKOFF_MS_MIN_DEFAULT 50u

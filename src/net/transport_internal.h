@@ -53,10 +53,12 @@ struct tcp_conn {
     craft_id dialed;              /* the peer we dialed, or 0 for an accepted connection */
     craft_id peer;                /* the peer its hello named; 0 before */
     uint64_t opened_ms;           /* uv_now when created: the hello is due hello_timeout_ms later */
-    bool writing;                 /* write_req in flight with out */
+    bool writing;                 /* write_req in flight with the head of out */
     bool closing;
-    struct send_queue out; /* frames being written; owned here */
-    unsigned char *in;     /* bytes read but not yet cut into frames; owned here */
+    struct send_queue out; /* frames being written, then the rest of the chunks; owned here */
+    size_t write_bytes[SEND_CLASSES];    /* of each class of out, in the write in flight */
+    uint64_t write_frames[SEND_CLASSES]; /* the frames among them */
+    unsigned char *in;                   /* bytes read but not yet cut into frames; owned here */
     size_t in_len, in_cap;
     struct wire_scratch scratch;
 };
@@ -85,8 +87,10 @@ int tcp_conn_start(struct tcp_conn *c);
 int tcp_conn_send_hello(struct tcp_conn *c);
 /* Closes c (once), logging reason at level when reason is not NULL. */
 void tcp_conn_close(struct tcp_conn *c, enum craft_log_level level, const char *reason);
-/* When no write is in flight, swaps *pending with the connection's empty out queue and
- * writes it: one uv_write, control frames before bulk ones. */
+/* When no write is in flight, moves each class of *pending whose turn it is into the
+ * connection's out queue (swapping buffers) and writes, in one uv_write, every control frame
+ * then at most NET_BULK_WRITE_BYTES_MAX of whole chunks (at least one); the rest of the chunks
+ * go in the next writes, each after the control frames queued meanwhile. */
 void tcp_conn_write(struct tcp_conn *c, struct send_queue *pending);
 
 /* hello_deadline.c: starts the sweep of connections whose hello is late. */
