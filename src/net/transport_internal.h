@@ -18,7 +18,14 @@ struct tcp_conn;
 
 struct net_peer {
     craft_id id;
-    struct sockaddr_storage addr;
+    struct net_transport *t;
+    char host[NET_HOST_MAX]; /* as added: an IP literal, or a name resolved at each dial */
+    uint16_t port;
+    bool is_name;
+    struct sockaddr_storage addr; /* the literal's, or the name's last resolved address */
+    uv_getaddrinfo_t resolve_req; /* in flight while resolving: counted in t->n_handles */
+    bool resolving;
+    unsigned addr_turn;       /* which of the name's addresses to dial: the next after a failure */
     struct tcp_conn *conn;    /* the established connection, or NULL; owned by t's conn list */
     struct tcp_conn *dialing; /* our dial in progress (connect or hello), or NULL */
     uv_timer_t timer;         /* the next dial */
@@ -39,7 +46,7 @@ struct net_transport {
     struct net_peer *peers[NET_PEERS_MAX]; /* owned */
     unsigned n_peers;
     struct tcp_conn *conns; /* every open connection, a list; each owned by it */
-    unsigned n_handles;     /* handles not yet closed: the transport is freed at 0 */
+    unsigned n_handles;     /* handles not yet closed and resolutions in flight: freed at 0 */
     bool closing;
     struct net_transport_stats stats;
 };
@@ -71,6 +78,8 @@ void transport_want_flush(struct net_transport *t);
 /* transport_peer.c: dialing and a peer's connection coming and going. */
 void peer_dial_later(struct net_transport *t, struct net_peer *p);
 void peer_dial_now(struct net_transport *t, struct net_peer *p);
+/* The transport is closing: cancels p's resolution, if any (its callback still runs). */
+void peer_cancel_resolve(struct net_peer *p);
 /* A connection's hello was read: accept or refuse it (then the conn is closed). */
 void peer_on_hello(struct tcp_conn *c, const struct wire_frame *f);
 /* c is closing: if it was the peer's, the peer dials again later. */

@@ -693,6 +693,69 @@ static void test_transport_close_frees_everything(void **state)
     world_close(&w); /* a closes with frames queued */
 }
 
+/* Peers named by a host name: "localhost" is resolved at the dial (and the listen address by
+ * name too); the connection comes up and carries frames both ways. */
+static void test_transport_dials_localhost(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    struct net_transport_config c;
+    net_transport_config_init(&c);
+    c.cluster = CLUSTER;
+    strcpy(c.listen_host, "localhost");
+    struct node *a = node_start_cfg(&w, 0, 1, 0, &c);
+    struct node *b = node_start(&w, 1, 2, 0);
+    assert_int_equal(net_transport_add_peer(a->t, 2, "localhost", b->port), 0);
+    assert_int_equal(net_transport_add_peer(b->t, 1, "localhost", a->port), 0);
+    wait_linked(a, b);
+    struct craft_msg m = routed_sample(4).msg;
+    assert_int_equal(net_transport_send_msg(a->t, 1, &m), 0);
+    wait_received(b, 1);
+    m.from = 2;
+    m.to = 1;
+    assert_int_equal(net_transport_send_msg(b->t, 1, &m), 0);
+    wait_received(a, 1);
+    assert_int_equal(a->recv_from[0], 2);
+    assert_int_equal(b->recv_from[0], 1);
+    world_close(&w);
+}
+
+static bool resolve_failed_twice(struct world *w, void *arg)
+{
+    (void)w;
+    const char *first = strstr(log_lines, arg);
+    return first != NULL && strstr(first + 1, arg) != NULL;
+}
+
+/* A peer whose name does not resolve is a failed dial, logged and retried after the backoff;
+ * the transport keeps serving its other peers meanwhile, and closes cleanly. */
+static void test_transport_unresolvable_peer_retried(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    struct node *a;
+    struct node *b;
+    two_nodes(&w, &a, &b);
+    assert_int_equal(net_transport_add_peer(a->t, 3, "no-such-host.invalid", 7), 0);
+    run_until(&w, resolve_failed_twice, "peer 3: cannot resolve no-such-host.invalid");
+    assert_false(net_transport_connected(a->t, 3));
+    struct craft_msg m = routed_sample(4).msg;
+    m.to = 3;
+    assert_int_equal(net_transport_send_msg(a->t, 1, &m), 0); /* dropped: not connected */
+    wait_linked(a, b);
+    m.to = 2;
+    assert_int_equal(net_transport_send_msg(a->t, 1, &m), 0);
+    wait_received(b, 1);
+    assert_int_equal(b->recv[0].type, WIRE_FRAME_MSG + CRAFT_MSG_APPEND);
+    struct net_transport_stats s;
+    net_transport_get_stats(a->t, &s);
+    assert_int_equal(s.n_frames_dropped, 1);
+    /* Closed while a lookup may be in flight: it is cancelled or awaited, nothing leaks. */
+    world_close(&w);
+}
+
 /* Config and argument checks. */
 static void test_transport_config_checked(void **state)
 {
@@ -706,6 +769,9 @@ static void test_transport_config_checked(void **state)
     struct node *a = node_start(&w, 0, 1, 0);
     assert_int_equal(net_transport_add_peer(a->t, 1, "127.0.0.1", 9), CRAFT_EINVAL);
     assert_int_equal(net_transport_add_peer(a->t, 2, "no such host", 9), CRAFT_EINVAL);
+    assert_int_equal(net_transport_add_peer(a->t, 2, "bad_host", 9), CRAFT_EINVAL);
+    assert_int_equal(net_transport_add_peer(a->t, 2, "-a.example", 9), CRAFT_EINVAL);
+    assert_int_equal(net_transport_add_peer(a->t, 2, "1.2.3.256", 9), CRAFT_EINVAL);
     assert_int_equal(net_transport_add_peer(a->t, 2, "127.0.0.1", 9), 0);
     assert_int_equal(net_transport_add_peer(a->t, 2, "127.0.0.1", 9), CRAFT_EEXIST);
     struct craft_msg m = routed_sample(0).msg;
@@ -718,6 +784,13 @@ static void test_transport_config_checked(void **state)
     c2.listen_port = a->port;
     assert_int_equal(net_transport_create(&w.loop, &c2, NULL, on_frame, &t), CRAFT_EIO);
     assert_non_null(strstr(log_lines, "listen on 127.0.0.1"));
+    /* A listen name that does not resolve: CRAFT_EIO, logged; one that is not a name: EINVAL. */
+    c2.listen_port = 0;
+    strcpy(c2.listen_host, "no-such-host.invalid");
+    assert_int_equal(net_transport_create(&w.loop, &c2, NULL, on_frame, &t), CRAFT_EIO);
+    assert_non_null(strstr(log_lines, "listen on no-such-host.invalid:0: cannot resolve"));
+    strcpy(c2.listen_host, "bad_host");
+    assert_int_equal(net_transport_create(&w.loop, &c2, NULL, on_frame, &t), CRAFT_EINVAL);
     world_close(&w);
 }
 
@@ -742,6 +815,8 @@ int main(void)
         cmocka_unit_test(test_transport_silent_client_closed),
         cmocka_unit_test(test_transport_close_from_callback),
         cmocka_unit_test(test_transport_close_frees_everything),
+        cmocka_unit_test(test_transport_dials_localhost),
+        cmocka_unit_test(test_transport_unresolvable_peer_retried),
         cmocka_unit_test(test_transport_config_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
