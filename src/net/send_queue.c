@@ -76,10 +76,13 @@ void send_queue_take(struct send_queue *to, struct send_queue *from, enum send_c
 size_t send_queue_cut(const struct send_queue *q, enum send_class k, size_t bytes_max,
                       uint64_t *n_frames)
 {
-    const unsigned char *p = q->buf[k].base + q->head[k];
     size_t left = send_queue_bytes(q, k);
     size_t cut = 0;
     *n_frames = 0;
+    if (left == 0) {
+        return 0; /* base may be NULL: no pointer arithmetic on it */
+    }
+    const unsigned char *p = q->buf[k].base + q->head[k];
     while (cut < left) {
         size_t need;
         /* Our own encoding: always a whole, valid frame. */
