@@ -30,7 +30,7 @@ struct craft_node; /* opaque */
 
 struct craft_peer {
     craft_id id;
-    char address[CRAFT_ADDRESS_MAX]; /* host:port, an IP literal */
+    char address[CRAFT_ADDRESS_MAX]; /* host:port; an IP literal or a name, resolved per dial */
 };
 
 /* Which threads the node runs. Everything false: one thread does it all. */

@@ -82,29 +82,44 @@ static void on_written(uv_write_t *req, int status)
         tcp_conn_close(c, CRAFT_LOG_WARN, uv_strerror(status));
         return;
     }
-    c->t->stats.n_frames_sent += send_queue_reset(&c->out);
-    transport_want_flush(c->t); /* frames queued meanwhile */
+    for (int k = 0; k < SEND_CLASSES; k++) {
+        send_queue_consume(&c->out, (enum send_class)k, c->write_bytes[k], c->write_frames[k]);
+        c->t->stats.n_frames_sent += c->write_frames[k];
+        c->write_bytes[k] = 0;
+        c->write_frames[k] = 0;
+    }
+    transport_want_flush(c->t); /* frames queued meanwhile, and the rest of the chunks */
 }
 
 void tcp_conn_write(struct tcp_conn *c, struct send_queue *pending)
 {
-    if (c->writing || c->closing || send_queue_empty(pending)) {
+    if (c->writing || c->closing) {
         return;
     }
-    CRAFT_ASSERT(send_queue_empty(&c->out));
-    struct send_queue swap = c->out;
-    c->out = *pending;
-    *pending = swap;
-    uv_buf_t bufs[SEND_CLASSES];
-    unsigned n = 0;
-    for (int i = 0; i < SEND_CLASSES; i++) { /* SEND_CONTROL first */
-        const struct wire_buf *b = &c->out.buf[i];
-        CRAFT_ASSERT(b->len <= UINT32_MAX);
-        if (b->len > 0) {
-            bufs[n++] = uv_buf_init((char *)b->base, (unsigned)b->len);
+    for (int k = 0; k < SEND_CLASSES; k++) {
+        if (send_queue_bytes(&c->out, (enum send_class)k) == 0) {
+            send_queue_take(&c->out, pending, (enum send_class)k);
         }
     }
-    CRAFT_ASSERT(n > 0);
+    /* Control frames go whole; chunks a bounded slice at a time, so that a heartbeat queued
+     * while this write is in flight waits for at most NET_BULK_WRITE_BYTES_MAX of them. */
+    CRAFT_ASSERT(c->out.head[SEND_CONTROL] == 0);
+    c->write_bytes[SEND_CONTROL] = send_queue_bytes(&c->out, SEND_CONTROL);
+    c->write_frames[SEND_CONTROL] = c->out.n_frames[SEND_CONTROL];
+    c->write_bytes[SEND_BULK] =
+        send_queue_cut(&c->out, SEND_BULK, NET_BULK_WRITE_BYTES_MAX, &c->write_frames[SEND_BULK]);
+    uv_buf_t bufs[SEND_CLASSES];
+    unsigned n = 0;
+    for (int k = 0; k < SEND_CLASSES; k++) { /* SEND_CONTROL first */
+        const struct wire_buf *b = &c->out.buf[k];
+        CRAFT_ASSERT(c->write_bytes[k] <= UINT32_MAX);
+        if (c->write_bytes[k] > 0) {
+            bufs[n++] = uv_buf_init((char *)b->base + c->out.head[k], (unsigned)c->write_bytes[k]);
+        }
+    }
+    if (n == 0) {
+        return;
+    }
     c->write_req.data = c;
     int rv = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, bufs, n, on_written);
     if (rv != 0) {

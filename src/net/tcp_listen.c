@@ -1,4 +1,7 @@
 /* Accepting connections: each waits for the peer's hello, which it answers once accepted. */
+#include <stdio.h>
+#include <string.h>
+
 #include "transport_internal.h"
 #include "util/assert.h"
 #include "util/log.h"
@@ -40,13 +43,54 @@ static void on_connection(uv_stream_t *server, int status)
     (void)tcp_conn_start(c); /* a failure closed c */
 }
 
+/* The first address of the listen host name, resolved synchronously: once, before the
+ * transport serves anything. CRAFT_EIO (logged) when it does not resolve. */
+static int resolve_listen(struct net_transport *t, struct sockaddr_storage *addr)
+{
+    const struct net_transport_config *cf = &t->config;
+    struct addrinfo hints;
+    char service[8];
+    uv_getaddrinfo_t req;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
+    snprintf(service, sizeof service, "%u", (unsigned)cf->listen_port);
+    int rv = uv_getaddrinfo(t->loop, &req, NULL, cf->listen_host, service, &hints);
+    const struct addrinfo *a = rv == 0 ? req.addrinfo : NULL;
+    while (a != NULL && a->ai_family != AF_INET && a->ai_family != AF_INET6) {
+        a = a->ai_next;
+    }
+    if (a == NULL) {
+        craft_log(CRAFT_LOG_ERROR, cf->node, 0, "listen on %s:%u: cannot resolve: %s",
+                  cf->listen_host, cf->listen_port,
+                  rv != 0 ? uv_strerror(rv) : "no IPv4 or IPv6 address");
+        if (rv == 0) {
+            uv_freeaddrinfo(req.addrinfo);
+        }
+        return CRAFT_EIO;
+    }
+    CRAFT_ASSERT(a->ai_addrlen <= sizeof *addr);
+    memset(addr, 0, sizeof *addr);
+    memcpy(addr, a->ai_addr, a->ai_addrlen);
+    uv_freeaddrinfo(req.addrinfo);
+    return 0;
+}
+
 int tcp_listen_start(struct net_transport *t)
 {
     const struct net_transport_config *cf = &t->config;
     struct sockaddr_storage addr;
     if (uv_ip4_addr(cf->listen_host, cf->listen_port, (struct sockaddr_in *)&addr) != 0 &&
         uv_ip6_addr(cf->listen_host, cf->listen_port, (struct sockaddr_in6 *)&addr) != 0) {
-        return CRAFT_EINVAL;
+        if (net_host_name_check(cf->listen_host) != NULL) {
+            return CRAFT_EINVAL;
+        }
+        int rv = resolve_listen(t, &addr);
+        if (rv != 0) {
+            return rv;
+        }
     }
     int rv = uv_tcp_init(t->loop, &t->listener);
     CRAFT_ASSERT(rv == 0);

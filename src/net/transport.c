@@ -25,7 +25,8 @@ static bool config_valid(const struct net_transport_config *c)
            c->send_queue_bytes_max >= WIRE_HEADER_BYTES &&
            c->send_queue_bytes_max <= UINT32_MAX /* one uv_buf_t holds a whole queue */ &&
            c->backoff_ms_min >= 1 && c->backoff_ms_min <= c->backoff_ms_max &&
-           c->hello_timeout_ms >= 1 && memchr(c->listen_host, 0, sizeof c->listen_host) != NULL;
+           c->hello_timeout_ms >= 1 && memchr(c->listen_host, 0, sizeof c->listen_host) != NULL &&
+           (net_host_is_ip(c->listen_host) || net_host_name_check(c->listen_host) == NULL);
 }
 
 int net_transport_create(uv_loop_t *loop, const struct net_transport_config *c, void *ctx,
@@ -94,15 +95,25 @@ int net_transport_add_peer(struct net_transport *t, craft_id id, const char *hos
         return CRAFT_EINVAL;
     }
     struct sockaddr_storage addr;
+    bool is_name = false;
+    memset(&addr, 0, sizeof addr);
     if (uv_ip4_addr(host, port, (struct sockaddr_in *)&addr) != 0 &&
         uv_ip6_addr(host, port, (struct sockaddr_in6 *)&addr) != 0) {
-        return CRAFT_EINVAL;
+        if (net_host_name_check(host) != NULL) {
+            return CRAFT_EINVAL;
+        }
+        is_name = true;
     }
     struct net_peer *p = craft_calloc(1, sizeof *p); /* owned by t->peers */
     if (p == NULL) {
         return CRAFT_ENOMEM;
     }
     p->id = id;
+    p->t = t;
+    CRAFT_ASSERT(strlen(host) < sizeof p->host); /* both checks above bound it */
+    strcpy(p->host, host);
+    p->port = port;
+    p->is_name = is_name;
     p->addr = addr;
     send_queue_init(&p->pending);
     backoff_init(&p->backoff, t->config.backoff_ms_min, t->config.backoff_ms_max, &t->prng);
@@ -139,7 +150,7 @@ static int send_begin(struct net_transport *t, craft_id peer, enum send_class k,
         *out = NULL;
         return 0;
     }
-    size_t queued = p->pending.buf[k].len + p->conn->out.buf[k].len;
+    size_t queued = p->pending.buf[k].len + send_queue_bytes(&p->conn->out, k);
     CRAFT_ASSERT(queued <= t->config.send_queue_bytes_max);
     if (len > t->config.send_queue_bytes_max - queued) {
         return CRAFT_EBUSY;
@@ -286,6 +297,7 @@ void net_transport_close(struct net_transport *t, net_close_cb done)
         struct net_peer *p = t->peers[i];
         peer_drop_pending(t, p);
         uv_close((uv_handle_t *)&p->timer, on_handle_closed);
+        peer_cancel_resolve(p);
     }
     for (struct tcp_conn *c = t->conns; c != NULL; c = c->next) {
         if (!c->closing) {

@@ -15,7 +15,11 @@
 #include "craft/types.h"
 #include "wire.h"
 
-#define NET_HOST_MAX 64 /* an IPv4 or IPv6 literal and its NUL fit */
+#define NET_HOST_MAX 64 /* an IPv4 or IPv6 literal, or a host name, and its NUL fit */
+/* Bulk bytes in one write (whole frames, at least one): a control frame queued while a write is
+ * in flight waits for at most this much of chunks (a few ms at LAN speed), while each write is
+ * still large enough that its system call cost does not matter. */
+#define NET_BULK_WRITE_BYTES_MAX (128u << 10)
 /* Defaults of net_transport_config_init. */
 #define NET_SEND_QUEUE_BYTES_DEFAULT (8u << 20) /* a few AppendEntries batches per peer */
 #define NET_BACKOFF_MS_MIN_DEFAULT 50u
@@ -23,13 +27,15 @@
 #define NET_HELLO_TIMEOUT_MS_DEFAULT 5000u
 
 struct net_transport_config {
-    uint64_t cluster;               /* must match the peers' */
-    craft_id node;                  /* this node: not 0 */
-    char listen_host[NET_HOST_MAX]; /* an IP literal; default "127.0.0.1" */
-    uint16_t listen_port;           /* 0: the system picks one (net_transport_port) */
-    uint32_t body_max;              /* longest frame body accepted; default WIRE_BODY_MAX_DEFAULT */
-    size_t send_queue_bytes_max;    /* per peer and class: queued plus being written */
-    uint32_t backoff_ms_min;        /* reconnect delays, see backoff.h */
+    uint64_t cluster; /* must match the peers' */
+    craft_id node;    /* this node: not 0 */
+    /* An IP literal, or a host name resolved once by net_transport_create (synchronously, its
+     * first address); default "127.0.0.1". */
+    char listen_host[NET_HOST_MAX];
+    uint16_t listen_port;        /* 0: the system picks one (net_transport_port) */
+    uint32_t body_max;           /* longest frame body accepted; default WIRE_BODY_MAX_DEFAULT */
+    size_t send_queue_bytes_max; /* per peer and class: queued plus being written */
+    uint32_t backoff_ms_min;     /* reconnect delays, see backoff.h */
     uint32_t backoff_ms_max;
     uint32_t hello_timeout_ms; /* a connection whose hello has not come by then is closed */
     uint64_t seed;             /* of the backoff jitter */
@@ -68,8 +74,12 @@ CRAFT_MUST_CHECK int net_transport_create(uv_loop_t *loop, const struct net_tran
 /* The port the transport listens on (the one picked when the config said 0). */
 uint16_t net_transport_port(const struct net_transport *t);
 
-/* Adds peer id at host:port (an IP literal; copied) and starts dialing it. Returns 0,
- * CRAFT_EINVAL (id 0 or this node, a bad address), CRAFT_EEXIST or CRAFT_ENOMEM. */
+/* Adds peer id at host:port (copied) and starts dialing it. host is an IPv4 or IPv6 literal, or
+ * a host name: a name is resolved on the loop (uv_getaddrinfo, in libuv's thread pool) at every
+ * dial, since its address may change; a name with several addresses is dialed at the next one
+ * after a failed connect. A name that does not resolve is a failed dial: logged, then retried
+ * after the backoff. Returns 0, CRAFT_EINVAL (id 0 or this node, a host that is neither a literal
+ * nor a valid name), CRAFT_EEXIST or CRAFT_ENOMEM. */
 CRAFT_MUST_CHECK int net_transport_add_peer(struct net_transport *t, craft_id id, const char *host,
                                             uint16_t port);
 
@@ -87,6 +97,13 @@ CRAFT_MUST_CHECK int net_transport_send_chunk(struct net_transport *t, uint64_t 
                                               const struct wire_snap_chunk *c);
 CRAFT_MUST_CHECK int net_transport_send_ack(struct net_transport *t, uint64_t group, craft_id to,
                                             const struct wire_snap_ack *a);
+
+/* True when host is an IPv4 or IPv6 literal. */
+bool net_host_is_ip(const char *host);
+/* NULL when name is a valid host name (RFC 1123: dot-separated labels of letters, digits and
+ * '-', not beginning or ending with '-', at most 63 characters each, the whole shorter than
+ * NET_HOST_MAX, the last label not all digits); else why not, a static string. Any thread. */
+const char *net_host_name_check(const char *name);
 
 /* True while peer has an established connection (hello done both ways). */
 bool net_transport_connected(const struct net_transport *t, craft_id peer);

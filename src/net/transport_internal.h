@@ -18,7 +18,14 @@ struct tcp_conn;
 
 struct net_peer {
     craft_id id;
-    struct sockaddr_storage addr;
+    struct net_transport *t;
+    char host[NET_HOST_MAX]; /* as added: an IP literal, or a name resolved at each dial */
+    uint16_t port;
+    bool is_name;
+    struct sockaddr_storage addr; /* the literal's, or the name's last resolved address */
+    uv_getaddrinfo_t resolve_req; /* in flight while resolving: counted in t->n_handles */
+    bool resolving;
+    unsigned addr_turn;       /* which of the name's addresses to dial: the next after a failure */
     struct tcp_conn *conn;    /* the established connection, or NULL; owned by t's conn list */
     struct tcp_conn *dialing; /* our dial in progress (connect or hello), or NULL */
     uv_timer_t timer;         /* the next dial */
@@ -39,7 +46,7 @@ struct net_transport {
     struct net_peer *peers[NET_PEERS_MAX]; /* owned */
     unsigned n_peers;
     struct tcp_conn *conns; /* every open connection, a list; each owned by it */
-    unsigned n_handles;     /* handles not yet closed: the transport is freed at 0 */
+    unsigned n_handles;     /* handles not yet closed and resolutions in flight: freed at 0 */
     bool closing;
     struct net_transport_stats stats;
 };
@@ -53,10 +60,12 @@ struct tcp_conn {
     craft_id dialed;              /* the peer we dialed, or 0 for an accepted connection */
     craft_id peer;                /* the peer its hello named; 0 before */
     uint64_t opened_ms;           /* uv_now when created: the hello is due hello_timeout_ms later */
-    bool writing;                 /* write_req in flight with out */
+    bool writing;                 /* write_req in flight with the head of out */
     bool closing;
-    struct send_queue out; /* frames being written; owned here */
-    unsigned char *in;     /* bytes read but not yet cut into frames; owned here */
+    struct send_queue out; /* frames being written, then the rest of the chunks; owned here */
+    size_t write_bytes[SEND_CLASSES];    /* of each class of out, in the write in flight */
+    uint64_t write_frames[SEND_CLASSES]; /* the frames among them */
+    unsigned char *in;                   /* bytes read but not yet cut into frames; owned here */
     size_t in_len, in_cap;
     struct wire_scratch scratch;
 };
@@ -69,6 +78,8 @@ void transport_want_flush(struct net_transport *t);
 /* transport_peer.c: dialing and a peer's connection coming and going. */
 void peer_dial_later(struct net_transport *t, struct net_peer *p);
 void peer_dial_now(struct net_transport *t, struct net_peer *p);
+/* The transport is closing: cancels p's resolution, if any (its callback still runs). */
+void peer_cancel_resolve(struct net_peer *p);
 /* A connection's hello was read: accept or refuse it (then the conn is closed). */
 void peer_on_hello(struct tcp_conn *c, const struct wire_frame *f);
 /* c is closing: if it was the peer's, the peer dials again later. */
@@ -85,8 +96,10 @@ int tcp_conn_start(struct tcp_conn *c);
 int tcp_conn_send_hello(struct tcp_conn *c);
 /* Closes c (once), logging reason at level when reason is not NULL. */
 void tcp_conn_close(struct tcp_conn *c, enum craft_log_level level, const char *reason);
-/* When no write is in flight, swaps *pending with the connection's empty out queue and
- * writes it: one uv_write, control frames before bulk ones. */
+/* When no write is in flight, moves each class of *pending whose turn it is into the
+ * connection's out queue (swapping buffers) and writes, in one uv_write, every control frame
+ * then at most NET_BULK_WRITE_BYTES_MAX of whole chunks (at least one); the rest of the chunks
+ * go in the next writes, each after the control frames queued meanwhile. */
 void tcp_conn_write(struct tcp_conn *c, struct send_queue *pending);
 
 /* hello_deadline.c: starts the sweep of connections whose hello is late. */

@@ -1,6 +1,7 @@
 /* A peer's one connection: dialing it (again, after a capped backoff), accepting or refusing a
  * hello, keeping one connection when both sides dialed, and feeding its queue to the writes. */
 #include <stdio.h>
+#include <string.h>
 
 #include "transport_internal.h"
 #include "util/assert.h"
@@ -33,7 +34,7 @@ static void on_timer(uv_timer_t *h)
 
 void peer_dial_later(struct net_transport *t, struct net_peer *p)
 {
-    if (t->closing || p->conn != NULL || p->dialing != NULL) {
+    if (t->closing || p->conn != NULL || p->dialing != NULL || p->resolving) {
         return;
     }
     uint32_t ms = backoff_next(&p->backoff);
@@ -49,17 +50,19 @@ static void on_connect(uv_connect_t *req, int status)
         return;
     }
     if (status < 0) {
+        struct net_peer *p = transport_peer(c->t, c->dialed);
+        if (p != NULL) {
+            p->addr_turn++; /* a name with several addresses: the next dial takes the next */
+        }
         tcp_conn_close(c, CRAFT_LOG_DEBUG, uv_strerror(status));
         return;
     }
     (void)tcp_conn_start(c); /* a failure closed c, which dials again later */
 }
 
-void peer_dial_now(struct net_transport *t, struct net_peer *p)
+/* Dials p at p->addr. */
+static void dial_addr(struct net_transport *t, struct net_peer *p)
 {
-    if (t->closing || p->conn != NULL || p->dialing != NULL) {
-        return;
-    }
     struct tcp_conn *c = tcp_conn_new(t, p->id);
     if (c == NULL) {
         peer_dial_later(t, p);
@@ -72,6 +75,103 @@ void peer_dial_now(struct net_transport *t, struct net_peer *p)
     if (rv != 0) {
         tcp_conn_close(c, CRAFT_LOG_WARN, uv_strerror(rv));
     }
+}
+
+/* Picks the address of res that p's turn names into p->addr; false when res has none. */
+static bool pick_addr(struct net_peer *p, const struct addrinfo *res)
+{
+    unsigned n = 0;
+    for (const struct addrinfo *a = res; a != NULL; a = a->ai_next) {
+        n += a->ai_family == AF_INET || a->ai_family == AF_INET6;
+    }
+    if (n == 0) {
+        return false;
+    }
+    unsigned want = p->addr_turn % n;
+    for (const struct addrinfo *a = res; a != NULL; a = a->ai_next) {
+        if (a->ai_family != AF_INET && a->ai_family != AF_INET6) {
+            continue;
+        }
+        if (want-- == 0) {
+            CRAFT_ASSERT(a->ai_addrlen <= sizeof p->addr);
+            memset(&p->addr, 0, sizeof p->addr);
+            memcpy(&p->addr, a->ai_addr, a->ai_addrlen);
+            return true;
+        }
+    }
+    CRAFT_ASSERT(false); /* want < n */
+    return false;
+}
+
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct net_peer *p = req->data;
+    struct net_transport *t = p->t;
+    CRAFT_ASSERT(p->resolving);
+    p->resolving = false;
+    if (t->closing) {
+        uv_freeaddrinfo(res);
+        transport_handle_closed(t); /* last: it may free t and p */
+        return;
+    }
+    CRAFT_ASSERT(t->n_handles > 1); /* the listener and the timers stay while not closing */
+    t->n_handles--;
+    bool picked = status == 0 && pick_addr(p, res);
+    uv_freeaddrinfo(res);
+    if (!picked) {
+        craft_log(CRAFT_LOG_WARN, t->config.node, 0, "peer %llu: cannot resolve %s: %s",
+                  (unsigned long long)p->id, p->host,
+                  status < 0 ? uv_strerror(status) : "no IPv4 or IPv6 address");
+        peer_dial_later(t, p);
+        return;
+    }
+    if (p->conn != NULL || p->dialing != NULL) {
+        return; /* the peer dialed us meanwhile */
+    }
+    dial_addr(t, p);
+}
+
+/* Resolves p's name on the loop (libuv's thread pool), then dials its address. */
+static void resolve(struct net_transport *t, struct net_peer *p)
+{
+    struct addrinfo hints;
+    char service[8];
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC; /* IPv4 and IPv6 */
+    hints.ai_socktype = SOCK_STREAM;
+    hints.ai_protocol = IPPROTO_TCP;
+    hints.ai_flags = AI_NUMERICSERV;
+    snprintf(service, sizeof service, "%u", (unsigned)p->port);
+    p->resolve_req.data = p;
+    int rv = uv_getaddrinfo(t->loop, &p->resolve_req, on_resolved, p->host, service, &hints);
+    if (rv != 0) {
+        craft_log(CRAFT_LOG_WARN, t->config.node, 0, "peer %llu: cannot resolve %s: %s",
+                  (unsigned long long)p->id, p->host, uv_strerror(rv));
+        peer_dial_later(t, p);
+        return;
+    }
+    p->resolving = true;
+    t->n_handles++;
+}
+
+void peer_cancel_resolve(struct net_peer *p)
+{
+    if (p->resolving) {
+        /* Fails once the lookup runs; its callback then comes when it ends. */
+        (void)uv_cancel((uv_req_t *)&p->resolve_req);
+    }
+}
+
+void peer_dial_now(struct net_transport *t, struct net_peer *p)
+{
+    if (t->closing || p->conn != NULL || p->dialing != NULL || p->resolving) {
+        return;
+    }
+    if (p->is_name) {
+        resolve(t, p); /* at every dial: the name's address may have changed */
+        return;
+    }
+    dial_addr(t, p);
 }
 
 void peer_on_conn_closed(struct tcp_conn *c)

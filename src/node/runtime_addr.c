@@ -1,4 +1,5 @@
-/* Node addresses: "host:port" with an IPv4 literal, or "[v6]:port", parsed with clear errors. */
+/* Node addresses: "host:port" with an IPv4 literal or a host name (resolved by the transport at
+ * each dial), or "[v6]:port", parsed with clear errors. */
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -55,10 +56,14 @@ int rt_addr_parse(const char *addr, bool allow_zero, char host[NET_HOST_MAX], ui
     }
     memcpy(host, host_begin, host_len);
     host[host_len] = '\0';
-    if (inet_pton(v6 ? AF_INET6 : AF_INET, host, probe) != 1) {
-        return bad(errmsg, errmsg_len, addr,
-                   v6 ? "not an IPv6 literal" : "host is not an IPv4 literal (names are not "
-                                                "resolved)");
+    if (v6 && inet_pton(AF_INET6, host, probe) != 1) {
+        return bad(errmsg, errmsg_len, addr, "not an IPv6 literal");
+    }
+    if (!v6 && inet_pton(AF_INET, host, probe) != 1) {
+        const char *why = net_host_name_check(host);
+        if (why != NULL) {
+            return bad(errmsg, errmsg_len, addr, why);
+        }
     }
     if (port_text[0] < '0' || port_text[0] > '9') {
         return bad(errmsg, errmsg_len, addr, "port is not a number");

@@ -347,6 +347,105 @@ static void test_transport_heartbeat_not_behind_chunks(void **state)
     world_close(&w);
 }
 
+/* For the test below: what the receiver saw. */
+struct split_seen {
+    unsigned n_chunks;      /* in order, intact */
+    unsigned n_bad;         /* a chunk out of order or altered, or a control frame out of order */
+    unsigned n_control;     /* control frames seen */
+    unsigned first_control; /* chunks seen before the first control frame */
+};
+
+#define SPLIT_CHUNK_BYTES (64u << 10)
+#define SPLIT_CHUNKS 64u /* 4 MiB: many bulk writes */
+
+static unsigned char split_byte(uint64_t at)
+{
+    return (unsigned char)((at * 2654435761u) >> 13);
+}
+
+static void split_hook(struct node *n, craft_id peer, const struct wire_frame *f)
+{
+    (void)peer;
+    struct split_seen *seen = n->hook_arg;
+    if (f->type == WIRE_FRAME_SNAP_CHUNK) {
+        const unsigned char *d = f->chunk.data;
+        bool ok = f->chunk.offset == (uint64_t)seen->n_chunks * SPLIT_CHUNK_BYTES &&
+                  f->chunk.len == SPLIT_CHUNK_BYTES;
+        for (uint32_t i = 0; ok && i < f->chunk.len; i++) {
+            ok = d[i] == split_byte(f->chunk.offset + i);
+        }
+        seen->n_bad += !ok;
+        seen->n_chunks++;
+        return;
+    }
+    if (f->msg.term != 100 + seen->n_control) {
+        seen->n_bad++;
+    }
+    if (seen->n_control++ == 0) {
+        seen->first_control = seen->n_chunks;
+    }
+}
+
+static bool split_started(struct world *w, void *arg)
+{
+    (void)w;
+    return ((struct split_seen *)arg)->n_chunks > 0;
+}
+
+static bool split_done(struct world *w, void *arg)
+{
+    (void)w;
+    const struct split_seen *seen = arg;
+    return seen->n_chunks == SPLIT_CHUNKS && seen->n_control == 3;
+}
+
+/* Megabytes of snapshot chunks go out in bounded writes: control frames queued once the chunks
+ * are being written (the receiver has the first) go in the next write, so they arrive long
+ * before the last chunk (with one write of every queued chunk they would come after all of
+ * them); every frame arrives intact and in order within its class. */
+static void test_transport_large_write_split(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    struct node *a;
+    struct node *b;
+    two_nodes(&w, &a, &b);
+    wait_linked(a, b);
+    struct split_seen seen = {0};
+    b->hook = split_hook;
+    b->hook_arg = &seen;
+
+    static unsigned char data[SPLIT_CHUNK_BYTES];
+    struct wire_snap_chunk c = routed_sample(14).chunk;
+    c.total = (uint64_t)SPLIT_CHUNKS * SPLIT_CHUNK_BYTES;
+    c.data = data;
+    c.len = SPLIT_CHUNK_BYTES;
+    for (unsigned i = 0; i < SPLIT_CHUNKS; i++) {
+        c.offset = (uint64_t)i * SPLIT_CHUNK_BYTES;
+        for (uint32_t j = 0; j < SPLIT_CHUNK_BYTES; j++) {
+            data[j] = split_byte(c.offset + j);
+        }
+        assert_int_equal(net_transport_send_chunk(a->t, 1, 2, &c), 0);
+    }
+    run_until(&w, split_started, &seen);
+    struct craft_msg hb = routed_sample(4).msg; /* a heartbeat */
+    for (unsigned i = 0; i < 3; i++) {
+        hb.term = 100 + i;
+        assert_int_equal(net_transport_send_msg(a->t, 1, &hb), 0);
+    }
+    run_until(&w, split_done, &seen);
+    assert_int_equal(seen.n_bad, 0);
+    assert_true(seen.first_control < SPLIT_CHUNKS);
+    /* Within a few bulk writes of the first chunk, not only before the last one. */
+    assert_true(seen.first_control * SPLIT_CHUNK_BYTES <= 8 * NET_BULK_WRITE_BYTES_MAX);
+    struct net_transport_stats s;
+    net_transport_get_stats(a->t, &s);
+    assert_int_equal(s.n_frames_sent, SPLIT_CHUNKS + 3);
+    assert_int_equal(s.n_frames_dropped, 0);
+    world_close(&w);
+}
+
 static bool unlinked(struct world *w, void *arg)
 {
     (void)w;
@@ -594,6 +693,69 @@ static void test_transport_close_frees_everything(void **state)
     world_close(&w); /* a closes with frames queued */
 }
 
+/* Peers named by a host name: "localhost" is resolved at the dial (and the listen address by
+ * name too); the connection comes up and carries frames both ways. */
+static void test_transport_dials_localhost(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    struct net_transport_config c;
+    net_transport_config_init(&c);
+    c.cluster = CLUSTER;
+    strcpy(c.listen_host, "localhost");
+    struct node *a = node_start_cfg(&w, 0, 1, 0, &c);
+    struct node *b = node_start(&w, 1, 2, 0);
+    assert_int_equal(net_transport_add_peer(a->t, 2, "localhost", b->port), 0);
+    assert_int_equal(net_transport_add_peer(b->t, 1, "localhost", a->port), 0);
+    wait_linked(a, b);
+    struct craft_msg m = routed_sample(4).msg;
+    assert_int_equal(net_transport_send_msg(a->t, 1, &m), 0);
+    wait_received(b, 1);
+    m.from = 2;
+    m.to = 1;
+    assert_int_equal(net_transport_send_msg(b->t, 1, &m), 0);
+    wait_received(a, 1);
+    assert_int_equal(a->recv_from[0], 2);
+    assert_int_equal(b->recv_from[0], 1);
+    world_close(&w);
+}
+
+static bool resolve_failed_twice(struct world *w, void *arg)
+{
+    (void)w;
+    const char *first = strstr(log_lines, arg);
+    return first != NULL && strstr(first + 1, arg) != NULL;
+}
+
+/* A peer whose name does not resolve is a failed dial, logged and retried after the backoff;
+ * the transport keeps serving its other peers meanwhile, and closes cleanly. */
+static void test_transport_unresolvable_peer_retried(void **state)
+{
+    (void)state;
+    struct world w;
+    world_init(&w);
+    struct node *a;
+    struct node *b;
+    two_nodes(&w, &a, &b);
+    assert_int_equal(net_transport_add_peer(a->t, 3, "no-such-host.invalid", 7), 0);
+    run_until(&w, resolve_failed_twice, "peer 3: cannot resolve no-such-host.invalid");
+    assert_false(net_transport_connected(a->t, 3));
+    struct craft_msg m = routed_sample(4).msg;
+    m.to = 3;
+    assert_int_equal(net_transport_send_msg(a->t, 1, &m), 0); /* dropped: not connected */
+    wait_linked(a, b);
+    m.to = 2;
+    assert_int_equal(net_transport_send_msg(a->t, 1, &m), 0);
+    wait_received(b, 1);
+    assert_int_equal(b->recv[0].type, WIRE_FRAME_MSG + CRAFT_MSG_APPEND);
+    struct net_transport_stats s;
+    net_transport_get_stats(a->t, &s);
+    assert_int_equal(s.n_frames_dropped, 1);
+    /* Closed while a lookup may be in flight: it is cancelled or awaited, nothing leaks. */
+    world_close(&w);
+}
+
 /* Config and argument checks. */
 static void test_transport_config_checked(void **state)
 {
@@ -607,6 +769,9 @@ static void test_transport_config_checked(void **state)
     struct node *a = node_start(&w, 0, 1, 0);
     assert_int_equal(net_transport_add_peer(a->t, 1, "127.0.0.1", 9), CRAFT_EINVAL);
     assert_int_equal(net_transport_add_peer(a->t, 2, "no such host", 9), CRAFT_EINVAL);
+    assert_int_equal(net_transport_add_peer(a->t, 2, "bad_host", 9), CRAFT_EINVAL);
+    assert_int_equal(net_transport_add_peer(a->t, 2, "-a.example", 9), CRAFT_EINVAL);
+    assert_int_equal(net_transport_add_peer(a->t, 2, "1.2.3.256", 9), CRAFT_EINVAL);
     assert_int_equal(net_transport_add_peer(a->t, 2, "127.0.0.1", 9), 0);
     assert_int_equal(net_transport_add_peer(a->t, 2, "127.0.0.1", 9), CRAFT_EEXIST);
     struct craft_msg m = routed_sample(0).msg;
@@ -619,6 +784,13 @@ static void test_transport_config_checked(void **state)
     c2.listen_port = a->port;
     assert_int_equal(net_transport_create(&w.loop, &c2, NULL, on_frame, &t), CRAFT_EIO);
     assert_non_null(strstr(log_lines, "listen on 127.0.0.1"));
+    /* A listen name that does not resolve: CRAFT_EIO, logged; one that is not a name: EINVAL. */
+    c2.listen_port = 0;
+    strcpy(c2.listen_host, "no-such-host.invalid");
+    assert_int_equal(net_transport_create(&w.loop, &c2, NULL, on_frame, &t), CRAFT_EIO);
+    assert_non_null(strstr(log_lines, "listen on no-such-host.invalid:0: cannot resolve"));
+    strcpy(c2.listen_host, "bad_host");
+    assert_int_equal(net_transport_create(&w.loop, &c2, NULL, on_frame, &t), CRAFT_EINVAL);
     world_close(&w);
 }
 
@@ -634,6 +806,7 @@ int main(void)
         cmocka_unit_test(test_transport_garbage_disconnected),
         cmocka_unit_test(test_transport_send_queue_bound_busy),
         cmocka_unit_test(test_transport_heartbeat_not_behind_chunks),
+        cmocka_unit_test(test_transport_large_write_split),
         cmocka_unit_test(test_transport_reconnect_after_restart),
         cmocka_unit_test(test_transport_peer_killed_mid_frame_after_hello),
         cmocka_unit_test(test_transport_misrouted_frame_disconnected),
@@ -642,6 +815,8 @@ int main(void)
         cmocka_unit_test(test_transport_silent_client_closed),
         cmocka_unit_test(test_transport_close_from_callback),
         cmocka_unit_test(test_transport_close_frees_everything),
+        cmocka_unit_test(test_transport_dials_localhost),
+        cmocka_unit_test(test_transport_unresolvable_peer_retried),
         cmocka_unit_test(test_transport_config_checked),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -34,6 +34,9 @@ struct node {
     unsigned n_expect;
     unsigned n_mismatch;
     bool close_on_frame; /* on_frame closes the transport */
+    /* When set, sees every frame on arrival (f lives for the call). */
+    void (*hook)(struct node *n, craft_id peer, const struct wire_frame *f);
+    void *hook_arg;
 };
 
 struct world {
@@ -58,6 +61,9 @@ static void on_closed(void *ctx);
 static void on_frame(void *ctx, craft_id peer, const struct wire_frame *f)
 {
     struct node *n = ctx;
+    if (n->hook != NULL) {
+        n->hook(n, peer, f);
+    }
     if (n->n_recv < RECV_MAX) {
         if (n->n_expect > 0 &&
             (n->n_recv >= n->n_expect || !wire_frame_equal(f, &n->expect[n->n_recv]))) {

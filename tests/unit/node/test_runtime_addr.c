@@ -1,4 +1,4 @@
-/* Node addresses: host:port with an IP literal, [v6]:port, and clear refusals. */
+/* Node addresses: host:port with an IP literal or a host name, [v6]:port, and clear refusals. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -39,6 +39,18 @@ static void test_runtime_addr_parses_ipv4_and_ipv6(void **state)
     ok("0.0.0.0:0", true, "0.0.0.0", 0);
 }
 
+/* Host names are accepted as they are (the transport resolves them at each dial). */
+static void test_runtime_addr_accepts_host_names(void **state)
+{
+    (void)state;
+    ok("localhost:7001", false, "localhost", 7001);
+    ok("db-1.example.org:7001", false, "db-1.example.org", 7001);
+    ok("db-1.example.org.:7001", false, "db-1.example.org.", 7001);
+    ok("NODE3:1", false, "NODE3", 1);
+    ok("3com.example:1", false, "3com.example", 1);
+    ok("localhost:0", true, "localhost", 0);
+}
+
 static void test_runtime_addr_refuses_with_reasons(void **state)
 {
     (void)state;
@@ -50,7 +62,17 @@ static void test_runtime_addr_refuses_with_reasons(void **state)
     bad("127.0.0.1:70000", false, "0..65535");
     bad("127.0.0.1:12ab", false, "0..65535");
     bad("127.0.0.1:0", false, "port 0");
-    bad("localhost:7001", false, "not an IPv4 literal");
+    bad("bad_host:7001", false, "neither an IP literal nor a host name");
+    bad("a b:7001", false, "neither an IP literal nor a host name");
+    bad("-db.example:7001", false, "begins with '-'");
+    bad("db-.example:7001", false, "ends with '-'");
+    bad("db.example-:7001", false, "ends with '-'");
+    bad("db..example:7001", false, "empty label");
+    bad(".:7001", false, "empty label");
+    bad("1.2.3.256:7001", false, "not an IPv4 literal");
+    bad("10.1.2:7001", false, "not an IPv4 literal");
+    bad("localhost", false, "no port");
+    bad("[localhost]:7001", false, "not an IPv6 literal");
     bad("::1:7001", false, "brackets");
     bad("[::1]7001", false, "[ipv6]:port");
     bad("[zz::1]:7001", false, "not an IPv6 literal");
@@ -66,6 +88,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_runtime_addr_parses_ipv4_and_ipv6),
+        cmocka_unit_test(test_runtime_addr_accepts_host_names),
         cmocka_unit_test(test_runtime_addr_refuses_with_reasons),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
