@@ -26,7 +26,7 @@
 
 struct craft_node; /* opaque */
 
-#define CRAFT_ADDRESS_MAX 64 /* an IP literal and a port: "127.0.0.1:7001", "[::1]:7001" */
+#define CRAFT_ADDRESS_MAX 64 /* a host (IP literal or name) and a port: "10.0.0.1:7001", "[::1]:7001", "db1:7001" */
 
 struct craft_peer {
     craft_id id;
