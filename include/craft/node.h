@@ -19,6 +19,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "alloc.h"
 #include "errors.h"
 #include "fsm.h"
 #include "log.h"
@@ -76,6 +77,9 @@ struct craft_node_config {
     craft_node_log_fn log;
     void *log_ctx;
     int log_level; /* enum craft_log_level */
+    /* Where this node's memory comes from (NULL: the C library's malloc); borrowed until
+     * craft_node_destroy returns. Each node of a process may have its own. */
+    const struct craft_allocator *allocator;
 };
 
 /* Fills cfg with defaults: election timeout 1000 ms, heartbeat 100 ms, snapshots every 100,000

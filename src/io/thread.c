@@ -4,11 +4,38 @@
 #include <errno.h>
 #include <time.h>
 
+#include "util/alloc.h"
 #include "util/assert.h"
+
+/* What a new thread needs before it runs fn: its creator's allocator. */
+struct thread_start {
+    void *(*fn)(void *);
+    void *arg;
+    const struct craft_allocator *alloc;
+};
+
+static void *thread_main(void *p)
+{
+    struct thread_start s = *(struct thread_start *)p;
+    (void)alloc_use(s.alloc);
+    craft_free(p); /* allocated under the same allocator */
+    return s.fn(s.arg);
+}
 
 int io_thread_start(struct io_thread *t, void *(*fn)(void *), void *arg)
 {
-    return pthread_create(&t->tid, NULL, fn, arg) == 0 ? 0 : CRAFT_ENOMEM;
+    struct thread_start *s = craft_malloc(sizeof *s);
+    if (s == NULL) {
+        return CRAFT_ENOMEM;
+    }
+    s->fn = fn;
+    s->arg = arg;
+    s->alloc = alloc_current();
+    if (pthread_create(&t->tid, NULL, thread_main, s) != 0) {
+        craft_free(s);
+        return CRAFT_ENOMEM;
+    }
+    return 0;
 }
 
 void io_thread_join(struct io_thread *t)

@@ -327,8 +327,8 @@ fail:
     return rv;
 }
 
-int craft_node_create(const struct craft_node_config *cfg, const struct craft_fsm_ops *fsm,
-                      void *fsm_ctx, struct craft_node **out, char *errmsg, size_t errmsg_len)
+static int create_node(const struct craft_node_config *cfg, const struct craft_fsm_ops *fsm,
+                       void *fsm_ctx, struct craft_node **out, char *errmsg, size_t errmsg_len)
 {
     char scratch[256];
     struct storage_recovered rec;
@@ -378,15 +378,33 @@ fail_node:
     return rv;
 }
 
-void craft_node_destroy(struct craft_node *n)
+static void destroy_node(struct craft_node *n)
 {
-    if (n == NULL) {
-        return;
-    }
     atomic_store(&n->closing, true);
     rt_loop_stop(n);
     storage_close(n->storage);
     io_fs_posix_destroy(n->fs);
     RT_LOG(n, CRAFT_LOG_INFO, "stopped");
     node_free(n);
+}
+
+/* The node's memory comes from cfg->allocator: the threads it starts inherit it (io_thread_start)
+ * and every public call switches to it for its duration (runtime_api.c). */
+int craft_node_create(const struct craft_node_config *cfg, const struct craft_fsm_ops *fsm,
+                      void *fsm_ctx, struct craft_node **out, char *errmsg, size_t errmsg_len)
+{
+    const struct craft_allocator *prev = alloc_use(cfg != NULL ? cfg->allocator : NULL);
+    int rv = create_node(cfg, fsm, fsm_ctx, out, errmsg, errmsg_len);
+    (void)alloc_use(prev);
+    return rv;
+}
+
+void craft_node_destroy(struct craft_node *n)
+{
+    if (n == NULL) {
+        return;
+    }
+    const struct craft_allocator *prev = alloc_use(n->cfg.allocator);
+    destroy_node(n);
+    (void)alloc_use(prev);
 }

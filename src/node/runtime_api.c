@@ -41,7 +41,7 @@ fail:
     return rv;
 }
 
-int craft_node_propose(struct craft_node *n, const void *data, size_t len, craft_result_fn cb,
+static int propose_impl(struct craft_node *n, const void *data, size_t len, craft_result_fn cb,
                        void *arg)
 {
     if (n == NULL || cb == NULL || (data == NULL && len > 0)) {
@@ -86,7 +86,7 @@ static int read_submit(struct craft_node *n, int mode, craft_read_fn fn, void *f
     return submit(n, &req, &m);
 }
 
-int craft_node_read(struct craft_node *n, int mode, craft_read_fn fn, craft_result_fn cb,
+static int read_impl(struct craft_node *n, int mode, craft_read_fn fn, craft_result_fn cb,
                     void *arg)
 {
     return read_submit(n, mode, fn, arg, cb, arg);
@@ -108,7 +108,7 @@ static bool target_known(struct craft_node *n, const struct craft_membership *t)
     return true;
 }
 
-int craft_node_change(struct craft_node *n, const struct craft_membership *target,
+static int change_impl(struct craft_node *n, const struct craft_membership *target,
                       craft_result_fn cb, void *arg)
 {
     if (n == NULL || target == NULL || cb == NULL) {
@@ -133,7 +133,7 @@ int craft_node_change(struct craft_node *n, const struct craft_membership *targe
     return submit(n, &req, &m);
 }
 
-int craft_node_transfer(struct craft_node *n, craft_id target, craft_result_fn cb, void *arg)
+static int transfer_impl(struct craft_node *n, craft_id target, craft_result_fn cb, void *arg)
 {
     if (n == NULL || cb == NULL) {
         return CRAFT_EINVAL;
@@ -143,7 +143,7 @@ int craft_node_transfer(struct craft_node *n, craft_id target, craft_result_fn c
     return submit(n, &req, &m);
 }
 
-int craft_node_add_peer(struct craft_node *n, const struct craft_peer *peer)
+static int add_peer_impl(struct craft_node *n, const struct craft_peer *peer)
 {
     char why[128];
     if (n == NULL || peer == NULL) {
@@ -242,4 +242,41 @@ int craft_node_transfer_wait(struct craft_node *n, craft_id target, struct craft
     struct waiter w;
     waiter_init(&w);
     return waiter_finish(&w, craft_node_transfer(n, target, waiter_done, &w), r);
+}
+
+/* The public entry points run under the node's allocator (its memory, whichever thread calls). */
+#define UNDER_NODE_ALLOCATOR(n, call)                                                              \
+    do {                                                                                           \
+        const struct craft_allocator *prev_ = alloc_use((n) != NULL ? (n)->cfg.allocator : NULL); \
+        int rv_ = (call);                                                                          \
+        (void)alloc_use(prev_);                                                                    \
+        return rv_;                                                                                \
+    } while (0)
+
+int craft_node_propose(struct craft_node *n, const void *data, size_t len, craft_result_fn cb,
+                       void *arg)
+{
+    UNDER_NODE_ALLOCATOR(n, propose_impl(n, data, len, cb, arg));
+}
+
+int craft_node_read(struct craft_node *n, int mode, craft_read_fn fn, craft_result_fn cb,
+                    void *arg)
+{
+    UNDER_NODE_ALLOCATOR(n, read_impl(n, mode, fn, cb, arg));
+}
+
+int craft_node_change(struct craft_node *n, const struct craft_membership *target,
+                      craft_result_fn cb, void *arg)
+{
+    UNDER_NODE_ALLOCATOR(n, change_impl(n, target, cb, arg));
+}
+
+int craft_node_transfer(struct craft_node *n, craft_id target, craft_result_fn cb, void *arg)
+{
+    UNDER_NODE_ALLOCATOR(n, transfer_impl(n, target, cb, arg));
+}
+
+int craft_node_add_peer(struct craft_node *n, const struct craft_peer *peer)
+{
+    UNDER_NODE_ALLOCATOR(n, add_peer_impl(n, peer));
 }

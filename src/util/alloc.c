@@ -3,6 +3,21 @@
 
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <string.h>
+
+static _Thread_local const struct craft_allocator *current;
+
+const struct craft_allocator *alloc_use(const struct craft_allocator *a)
+{
+    const struct craft_allocator *prev = current;
+    current = a;
+    return prev;
+}
+
+const struct craft_allocator *alloc_current(void)
+{
+    return current;
+}
 
 /* Allocations left before failures start; negative means never fail. */
 static _Atomic long alloc_budget = -1;
@@ -22,22 +37,42 @@ static int alloc_should_fail(void)
 
 void *craft_malloc(size_t size)
 {
-    return alloc_should_fail() ? NULL : malloc(size);
+    if (alloc_should_fail()) {
+        return NULL;
+    }
+    return current != NULL ? current->malloc(current->ctx, size) : malloc(size);
 }
 
 void *craft_calloc(size_t n, size_t size)
 {
-    return alloc_should_fail() ? NULL : calloc(n, size);
+    if (current == NULL) {
+        return alloc_should_fail() ? NULL : calloc(n, size);
+    }
+    if (size != 0 && n > (size_t)-1 / size) {
+        return NULL;
+    }
+    void *p = craft_malloc(n * size);
+    if (p != NULL) {
+        memset(p, 0, n * size);
+    }
+    return p;
 }
 
 void *craft_realloc(void *ptr, size_t size)
 {
-    return alloc_should_fail() ? NULL : realloc(ptr, size);
+    if (alloc_should_fail()) {
+        return NULL;
+    }
+    return current != NULL ? current->realloc(current->ctx, ptr, size) : realloc(ptr, size);
 }
 
 void craft_free(void *ptr)
 {
-    free(ptr);
+    if (current != NULL) {
+        current->free(current->ctx, ptr);
+    } else {
+        free(ptr);
+    }
 }
 
 bool craft_grow(void **arr, size_t *cap, size_t need, size_t size)

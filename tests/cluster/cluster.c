@@ -229,6 +229,7 @@ void cl_config(struct cluster *c, unsigned i, struct craft_node_config *cfg)
     cfg->threads = c->threads;
     cfg->snapshot_every = c->snapshot_every;
     cfg->log_trailing = c->log_trailing;
+    cfg->allocator = c->allocators[i];
     cfg->log = test_log;
     cfg->log_level = test_log_level();
 }

@@ -71,6 +71,7 @@ struct cluster {
      * its view (cl_fsm_snapshot_ops). */
     uint64_t snapshot_every;
     uint64_t log_trailing;
+    const struct craft_allocator *allocators[CL_NODES_MAX]; /* per node; NULL: the default */
 };
 
 /* n nodes (ids 1..n), the first n_voters of them the bootstrap voters; threads as given. Makes
