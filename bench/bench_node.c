@@ -9,6 +9,7 @@
 
 #include "bench_latency.h"
 #include "bench_tmpdir.h"
+#include "util/copy_stats.h"
 
 #define NODES 3
 #define LEADER_WAIT_S 10.0
@@ -131,6 +132,10 @@ static int run_point(struct craft_node *leader, unsigned proposers, const struct
     pthread_mutex_init(&run->mu, NULL);
     pthread_cond_init(&run->cv, NULL);
     current_run = run;
+    uint64_t copied_before[COPY_SITES];
+    for (int s = 0; s < COPY_SITES; s++) {
+        copied_before[s] = copy_stats_bytes((enum copy_site)s);
+    }
     run->start_ns = now_ns();
     run->deadline_ns = run->start_ns + (uint64_t)(cfg->seconds_max * 1e9);
     for (unsigned i = 0; i < proposers; i++) {
@@ -174,6 +179,13 @@ static int run_point(struct craft_node *leader, unsigned proposers, const struct
     out->commits_per_s = (double)k / ((double)span / 1e9);
     out->p50_us = bench_latency_quantile_us(lat, k, 0.50);
     out->p99_us = bench_latency_quantile_us(lat, k, 0.99);
+    /* Copies go on for a moment on the followers after the leader's last commit: a fair share. */
+    out->copied_per_entry = 0;
+    for (int s = 0; s < COPY_SITES && k > 0; s++) {
+        double per = (double)(copy_stats_bytes((enum copy_site)s) - copied_before[s]) / (double)k;
+        out->copied_per_entry_site[s] = per;
+        out->copied_per_entry += per;
+    }
     if (atomic_load(&run->failed) > 0) {
         fprintf(stderr, "craft-bench node: %u proposals failed at %u in flight (the first: %s)\n",
                 atomic_load(&run->failed), proposers, craft_errname(atomic_load(&run->first_failure)));

@@ -7,6 +7,7 @@
 #include "bench_loopback_rtt.h"
 #include "bench_node.h"
 #include "bench_report.h"
+#include "util/copy_stats.h"
 
 struct layout {
     const char *name;
@@ -80,6 +81,15 @@ int bench_node_main(int argc, char **argv)
         report_point("node", &node->points[i]);
     }
     bench_report_ratio("node.proposers1.p50.vs_bound", node->points[0].p50_us / p50_bound);
+    /* Payload copies per committed 64-byte entry, the whole cluster (3 nodes), at 256 in flight. */
+    const struct bench_peer_point *p256 = &node->points[BENCH_PEER_N_POINTS - 1];
+    bench_report_value("node.proposers256.copied_bytes_per_entry", p256->copied_per_entry, "bytes");
+    for (int s = 0; s < COPY_SITES; s++) {
+        char name[96];
+        snprintf(name, sizeof name, "node.proposers256.copied_bytes_per_entry.%s",
+                 copy_site_name((enum copy_site)s));
+        bench_report_value(name, p256->copied_per_entry_site[s], "bytes");
+    }
     struct bench_peer_figures peer;
     int rv = bench_peer_libraft_measure(&cfg, &peer);
     if (rv == BENCH_PEER_NOT_BUILT) {

@@ -36,6 +36,10 @@ struct bench_peer_point {
     double commits_per_s; /* n_commits over the time from the first proposal to the last commit */
     double p50_us;        /* raft_apply to its callback on the leader (commit and apply) */
     double p99_us;
+    /* craft only (0 for the peer): payload bytes copied in the whole 3-node cluster per
+     * committed entry (util/copy_stats.h), and per site. */
+    double copied_per_entry;
+    double copied_per_entry_site[8];
 };
 
 struct bench_peer_figures {

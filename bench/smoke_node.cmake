@@ -5,7 +5,8 @@ execute_process(COMMAND ${BENCH} node --quick
 if(NOT result EQUAL 0)
     message(FATAL_ERROR "craft-bench node --quick exited with ${result}:\n${output}${errors}")
 endif()
-set(figures limit.fdatasync.p50 limit.loopback_rtt.p50 node.proposers1.p50.vs_bound)
+set(figures limit.fdatasync.p50 limit.loopback_rtt.p50 node.proposers1.p50.vs_bound
+    node.proposers256.copied_bytes_per_entry)
 foreach(k 1 16 256)
     list(APPEND figures node.proposers${k} node.proposers${k}.p50 node.proposers${k}.p99)
 endforeach()

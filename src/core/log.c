@@ -5,6 +5,7 @@
 
 #include "util/alloc.h"
 #include "util/assert.h"
+#include "util/copy_stats.h"
 
 void log_init(struct log *l)
 {
@@ -154,6 +155,7 @@ int log_append(struct log *l, craft_term term, uint32_t type, const void *data, 
         }
         unsigned char *dst = slab->data + slab->used;
         memcpy(dst, data, len);
+        copy_stats_add(COPY_CORE_LOG, len);
         slab->used += len;
         slab->refs++;
         base = dst;

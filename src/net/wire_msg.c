@@ -7,6 +7,7 @@
 #include "util/assert.h"
 #include "util/byteorder.h"
 #include "wire_internal.h"
+#include "util/copy_stats.h"
 
 #define TERM_BYTES 8u
 #define VOTE_BYTES (TERM_BYTES + 17u)
@@ -88,6 +89,7 @@ static void append_put(const struct craft_msg_append *a, unsigned char *p)
         p += WIRE_ENTRY_FIXED;
         if (e->data.len > 0) {
             memcpy(p, e->data.base, e->data.len);
+            copy_stats_add(COPY_WIRE_ENCODE, e->data.len);
         }
         p += e->data.len;
     }

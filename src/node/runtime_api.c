@@ -5,6 +5,7 @@
 
 #include "runtime.h"
 #include "util/alloc.h"
+#include "util/copy_stats.h"
 
 static int check_open(struct craft_node *n)
 {
@@ -58,6 +59,7 @@ static int propose_impl(struct craft_node *n, const void *data, size_t len, craf
     }
     if (len > 0) {
         memcpy(m.data, data, len);
+        copy_stats_add(COPY_PROPOSE, len);
     }
     return submit(n, &req, &m);
 }

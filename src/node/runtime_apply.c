@@ -7,6 +7,7 @@
 #include "runtime.h"
 #include "util/alloc.h"
 #include "util/assert.h"
+#include "util/copy_stats.h"
 
 /* One submission: the items, then their snapshot metas, entries, cookies and bytes, in one
  * allocation. */
@@ -83,6 +84,7 @@ static struct rt_apply_batch *batch_copy(const struct node_apply_item *items, si
             entries[j] = *e;
             if (e->data.len > 0) {
                 memcpy(bytes, e->data.base, e->data.len);
+                copy_stats_add(COPY_APPLY_QUEUE, e->data.len);
             }
             entries[j].data.base = bytes;
             bytes += e->data.len;

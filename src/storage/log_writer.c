@@ -7,6 +7,7 @@
 #include "io/thread.h"
 #include "util/alloc.h"
 #include "util/assert.h"
+#include "util/copy_stats.h"
 
 struct request {
     struct request *next;
@@ -70,6 +71,7 @@ static struct request *request_copy(uint64_t group, const struct craft_persist *
         r->entries[i] = out->entries[i];
         if (out->entries[i].data.len > 0) {
             memcpy(data, out->entries[i].data.base, out->entries[i].data.len);
+            copy_stats_add(COPY_LOG_WRITER, out->entries[i].data.len);
             r->entries[i].data.base = data;
             data += out->entries[i].data.len;
         }

@@ -8,6 +8,7 @@
 #include "util/assert.h"
 #include "util/byteorder.h"
 #include "util/crc32c.h"
+#include "util/copy_stats.h"
 
 static const unsigned char segment_magic[8] = {'C', 'R', 'A', 'F', 'T', 'W', 'A', 'L'};
 
@@ -50,6 +51,7 @@ void wal_record_encode(const struct wal_record *r, void *buf)
     put_u64le(b + 40, r->index);
     if (r->len > 0) {
         memcpy(b + WAL_RECORD_HEADER_BYTES, r->data, r->len);
+        copy_stats_add(COPY_WAL_BATCH, r->len);
     }
     memset(b + WAL_RECORD_HEADER_BYTES + r->len, 0, size - WAL_RECORD_HEADER_BYTES - r->len);
     put_u32le(b, record_crc(b, r->len));
