@@ -22,6 +22,7 @@
 #include "errors.h"
 #include "fsm.h"
 #include "log.h"
+#include "plug.h"
 #include "types.h"
 
 struct craft_node; /* opaque */
@@ -76,6 +77,15 @@ struct craft_node_config {
     craft_node_log_fn log;
     void *log_ctx;
     int log_level; /* enum craft_log_level */
+    /* Plug-ins (craft/plug.h): NULL ops take craft's defaults, the WAL in data_dir and TCP on
+     * listen. The ops are copied; ctx is borrowed until craft_node_destroy returns. With a
+     * transport, listen may be NULL or "" (it is handed to the transport as given), and
+     * craft_node_listen_port gives 0. With a log store, data_dir still holds the node's
+     * snapshots. */
+    const struct craft_transport_ops *transport;
+    void *transport_ctx;
+    const struct craft_log_store_ops *log_store;
+    void *log_store_ctx;
 };
 
 /* Fills cfg with defaults: election timeout 1000 ms, heartbeat 100 ms, snapshots every 100,000
@@ -96,8 +106,8 @@ CRAFT_MUST_CHECK int craft_node_create(const struct craft_node_config *cfg,
  * this returns), closes the files and sockets, and frees the node. Not from a callback. */
 void craft_node_destroy(struct craft_node *n);
 
-/* The port n listens on: the one the system picked when config.listen gave port 0. Any
- * thread. */
+/* The port n listens on: the one the system picked when config.listen gave port 0 (0 with a
+ * plugged transport). Any thread. */
 uint16_t craft_node_listen_port(struct craft_node *n);
 
 /* The outcome of a request. */

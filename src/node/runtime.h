@@ -32,6 +32,10 @@
 /* A proposal's bytes plus what an AppendEntries frame carries around one entry must fit the
  * receiver's frame body limit; 4 KiB is far more than that overhead. */
 #define RT_FRAME_OVERHEAD 4096u
+/* What a plugged transport's deliveries may hold in the node's inbox, waiting for the loop; more
+ * are refused with CRAFT_EBUSY (dropped: Raft resends). Above the pending bytes default (64 MiB)
+ * so a follower's inbox does not drop a leader's normal burst. */
+#define RT_INBOX_BYTES_MAX (128ull << 20)
 
 /* ---- address parsing (runtime_addr.c) ---- */
 
@@ -149,6 +153,8 @@ struct rt_apply {
 
 /* ---- the node object ---- */
 
+struct rt_in_item;
+
 struct rt_peer {
     craft_id id;
     char address[CRAFT_ADDRESS_MAX];
@@ -160,6 +166,7 @@ struct craft_node {
     /* Copies of the config and what it pointed to. */
     struct craft_node_config cfg;
     char *data_dir;     /* owned */
+    char *listen;       /* owned; NULL when config.listen was */
     char listen_host[NET_HOST_MAX];
     uint16_t listen_port;
     craft_id *voters;   /* owned */
@@ -200,8 +207,19 @@ struct craft_node {
     unsigned n_handles_open;
     struct io_thread loop_thread;
     bool loop_started;
-    struct net_transport *transport;
-    bool transport_open;
+    /* The transport (runtime_transport.c): the plugged ops, or the default TCP ones
+     * (runtime_net.c, whose state is transport below). */
+    struct craft_transport_ops transport_ops;
+    void *transport_ctx;
+    bool transport_plugged;
+    bool transport_started;
+    struct net_transport *transport; /* the default transport's; NULL when plugged */
+    /* Deliveries of a plugged transport (any thread), under inbox_mu, for the loop. */
+    struct io_mutex inbox_mu;
+    struct rt_in_item *inbox_head; /* owned; in delivery order */
+    struct rt_in_item *inbox_tail;
+    uint64_t inbox_bytes;
+    bool inbox_open; /* between the transport's start and stop */
     struct node *node;
     struct craft_msg *msgs_in; /* owned, RT_MSGS_BATCH_MAX: arrived, not yet handed over */
     size_t n_msgs_in;
@@ -250,13 +268,28 @@ CRAFT_MUST_CHECK int rt_queue_push(struct craft_node *n, const struct rt_msg *m)
  * requests with CRAFT_ESHUTDOWN, and closes the queue. */
 void rt_queue_drain(struct craft_node *n, bool closing);
 
-/* runtime_net.c: the transport. */
-CRAFT_MUST_CHECK int rt_net_start(struct craft_node *n, char *errmsg, size_t errmsg_len);
-void rt_net_send(void *ctx, const struct craft_msg *m);
-void rt_net_add_peer(struct craft_node *n, craft_id id);
-void rt_net_close(struct craft_node *n);
+/* runtime_net.c: the default transport (TCP, net_transport on the loop), as an ops table
+ * whose ctx is the craft_node. Its frames reach the node without the inbox's copy: the plain
+ * messages of a loop turn in one batch, an AppendEntries with entries at once. */
+extern const struct craft_transport_ops rt_net_ops;
 /* Hands the messages batched this turn to the node (loop; the check handle's callback). */
 void rt_net_flush(struct craft_node *n);
+
+/* runtime_transport.c: the node's side of whichever transport (plugged or default). */
+/* Starts the transport and tells it the peers of the table. Creating thread, before the loop
+ * thread starts. */
+CRAFT_MUST_CHECK int rt_transport_start(struct craft_node *n, char *errmsg, size_t errmsg_len);
+/* The node's env->send, send_chunk and send_ack. */
+void rt_transport_send(void *ctx, const struct craft_msg *m);
+int rt_transport_send_chunk(void *ctx, craft_id to, const struct node_snap_chunk *c);
+void rt_transport_send_ack(void *ctx, craft_id to, const struct node_snap_ack *a);
+/* The peer id of the table was added (loop). */
+void rt_transport_add_peer(struct craft_node *n, craft_id id);
+/* Stops the transport (no delivery after it) and drops the inbox (loop, or the creating
+ * thread of a failed create). */
+void rt_transport_stop(struct craft_node *n);
+/* Hands what the plugged transport delivered to the node, in order (loop, on wake-ups). */
+void rt_transport_drain(struct craft_node *n);
 
 /* runtime_log.c: the log writer glue. */
 CRAFT_MUST_CHECK int rt_log_start(struct craft_node *n);
@@ -295,9 +328,9 @@ CRAFT_MUST_CHECK int rt_snapshot_restore_received(struct craft_node *n,
                                                   const struct craft_snapshot_meta *meta,
                                                   craft_index *restored);
 
-/* runtime_stream.c: snapshot stream frames between the node and the transport. */
-int rt_stream_send_chunk(void *ctx, craft_id to, const struct node_snap_chunk *c);
-void rt_stream_send_ack(void *ctx, craft_id to, const struct node_snap_ack *a);
+/* runtime_stream.c: snapshot stream frames between the node and the default transport. */
+int rt_stream_send_chunk(void *ctx, craft_id to, const struct craft_snap_chunk *c);
+int rt_stream_send_ack(void *ctx, craft_id to, const struct craft_snap_ack *a);
 /* A chunk or answer frame arrived from peer (loop). */
 void rt_stream_on_frame(struct craft_node *n, craft_id peer, const struct wire_frame *f);
 /* The node's env->snapshot_taken: storage drops the log it covers, on the writer's side. */
