@@ -1,5 +1,5 @@
-/* The craft_node object: its config (checked, copied), creation (storage recovered, transport,
- * threads, the node booted from what storage holds) and destruction. */
+/* The craft_node object: its config (checked, copied), creation (the log store recovered, the
+ * transport, threads, the node booted from what the store holds) and destruction. */
 #include <stdio.h>
 #include <string.h>
 
@@ -202,7 +202,7 @@ static void node_free(struct craft_node *n)
     craft_free(n);
 }
 
-static int boot_node(struct craft_node *n, const struct storage_recovered *rec, char *errmsg,
+static int boot_node(struct craft_node *n, const struct craft_log_store_recovered *rec, char *errmsg,
                      size_t errmsg_len)
 {
     struct node_config nc;
@@ -233,9 +233,7 @@ static int boot_node(struct craft_node *n, const struct storage_recovered *rec, 
 
     memset(&boot, 0, sizeof boot);
     boot.hard_state = rec->hard_state;
-    if (rec->have_snapshot) {
-        boot.snapshot = rec->snapshot;
-    }
+    boot.snapshot = rec->snapshot;
     boot.entries = rec->entries;
     boot.n_entries = rec->n_entries;
     /* The state machine holds the snapshot (restored) and nothing after it: every committed
@@ -291,6 +289,15 @@ static struct craft_node *node_alloc(const struct craft_node_config *cfg,
         n->transport_ops = rt_net_ops;
         n->transport_ctx = n;
     }
+    /* The log store: the plugged one, else the WAL (runtime_log.c). */
+    if (cfg->log_store != NULL) {
+        n->log_ops = *cfg->log_store;
+        n->log_ctx = cfg->log_store_ctx;
+        n->log_plugged = true;
+    } else {
+        n->log_ops = rt_wal_ops;
+        n->log_ctx = n;
+    }
     *rv = rt_apply_init(n);
     CRAFT_ASSERT(*rv == 0);
     *rv = rt_queue_init(&n->queue);
@@ -307,42 +314,40 @@ static struct craft_node *node_alloc(const struct craft_node_config *cfg,
     return n;
 }
 
-/* Opens the data directory and recovers it (the recovered entries are storage's until
- * storage_recovered_release); restores the state machine from a recovered snapshot. */
-static int open_storage(struct craft_node *n, struct storage_recovered *rec, char *errmsg,
-                        size_t errmsg_len)
+/* Opens the data directory (snapshots) and the log store, which recovers (its entries are the
+ * store's until rt_log_release); restores the state machine from the snapshot the log
+ * continues. */
+static int open_storage(struct craft_node *n, struct craft_log_store_recovered *rec,
+                        char *errmsg, size_t errmsg_len)
 {
-    struct storage_config sc;
     int rv = io_fs_posix_create(n->data_dir, &n->fs);
     if (rv != 0) {
         snprintf(errmsg, errmsg_len, "data_dir %s: %s", n->data_dir, craft_strerror(rv));
         return rv;
     }
-    storage_config_init(&sc);
-    sc.node = n->cfg.id;
-    sc.cluster = n->cfg.cluster;
-    rv = storage_open(n->fs, &sc, &n->storage, rec, errmsg, errmsg_len);
+    rv = rt_log_open(n, rec, errmsg, errmsg_len);
     if (rv != 0) {
         goto fail_fs;
     }
-    if (rec->have_snapshot) {
+    if (rec->snapshot.index != 0) {
         rv = rt_snapshot_restore(n, &rec->snapshot, errmsg, errmsg_len);
         if (rv != 0) {
-            goto fail_storage;
+            goto fail_log;
         }
     }
     return 0;
-fail_storage:
-    storage_recovered_release(n->storage);
-    storage_close(n->storage);
+fail_log:
+    rt_log_close(n);
 fail_fs:
     io_fs_posix_destroy(n->fs);
+    n->fs = NULL;
     return rv;
 }
 
 /* The loop with the transport, the node booted from rec, then the threads. On failure what was
  * started is stopped and closed again (the node's own loop handles included). */
-static int start_runtime(struct craft_node *n, const struct storage_recovered *rec, char *errmsg,
+static int start_runtime(struct craft_node *n, const struct craft_log_store_recovered *rec,
+                         char *errmsg,
                          size_t errmsg_len)
 {
     int rv = rt_loop_init(n);
@@ -358,11 +363,6 @@ static int start_runtime(struct craft_node *n, const struct storage_recovered *r
      * so the threads start with everything they read already set. */
     rv = boot_node(n, rec, errmsg, errmsg_len);
     if (rv != 0) {
-        goto fail;
-    }
-    rv = rt_log_start(n);
-    if (rv != 0) {
-        snprintf(errmsg, errmsg_len, "cannot start the log writer: %s", craft_strerror(rv));
         goto fail;
     }
     rv = rt_apply_start(n);
@@ -381,7 +381,7 @@ int craft_node_create(const struct craft_node_config *cfg, const struct craft_fs
                       void *fsm_ctx, struct craft_node **out, char *errmsg, size_t errmsg_len)
 {
     char scratch[256];
-    struct storage_recovered rec;
+    struct craft_log_store_recovered rec;
     struct craft_node *n;
     int rv;
 
@@ -404,7 +404,7 @@ int craft_node_create(const struct craft_node_config *cfg, const struct craft_fs
         goto fail_node;
     }
     rv = start_runtime(n, &rec, errmsg, errmsg_len);
-    storage_recovered_release(n->storage); /* the core copied what it keeps */
+    rt_log_release(n); /* the core copied what it keeps */
     if (rv != 0) {
         goto fail_storage;
     }
@@ -420,7 +420,7 @@ int craft_node_create(const struct craft_node_config *cfg, const struct craft_fs
     return 0;
 
 fail_storage:
-    storage_close(n->storage);
+    rt_log_close(n); /* when the loop's shutdown did not already */
     io_fs_posix_destroy(n->fs);
 fail_node:
     RT_LOG(n, CRAFT_LOG_ERROR, "create: %s", errmsg);
@@ -434,8 +434,7 @@ void craft_node_destroy(struct craft_node *n)
         return;
     }
     atomic_store(&n->closing, true);
-    rt_loop_stop(n);
-    storage_close(n->storage);
+    rt_loop_stop(n); /* closes the transport, then the log store */
     io_fs_posix_destroy(n->fs);
     RT_LOG(n, CRAFT_LOG_INFO, "stopped");
     node_free(n);

@@ -189,8 +189,9 @@ struct craft_node {
     struct io_mutex wake_mu;
     bool wake_open;          /* the async handle may be sent to */
     bool stop_requested;     /* craft_node_destroy */
-    uint64_t durable_seq;    /* the log writer's newest "durable up to" */
-    int durable_status;      /* < 0: the log writer failed */
+    uint64_t durable_seq;    /* the log store's newest "durable up to" */
+    int durable_status;      /* < 0: the log store failed */
+    uint64_t log_seq_max;    /* the newest submission to the log store */
     craft_index applied;     /* the apply side's newest "applied up to" */
     int apply_status;        /* < 0: the state machine failed */
     bool snap_saved_due;     /* the apply side ended a snapshot save (one at a time) */
@@ -227,7 +228,14 @@ struct craft_node {
     uint64_t durable_done; /* the newest seq handed to node_on_durable */
     craft_index applied_done;
 
-    /* Storage: the log writer thread's, or the loop's with threads.log_writer false. */
+    /* The log store (runtime_log.c): the plugged ops, or the default (rt_wal_ops, ctx n). */
+    struct craft_log_store_ops log_ops;
+    void *log_ctx;
+    bool log_plugged;
+    bool log_open;     /* opened, not closed yet */
+    bool log_released; /* the recovered entries were given back */
+    /* The data directory (snapshots; the default store's WAL), and the default store's
+     * storage: the log writer thread's, or the loop's with threads.log_writer false. */
     struct io_fs *fs;
     struct storage *storage;
     struct log_writer *writer;
@@ -291,12 +299,20 @@ void rt_transport_stop(struct craft_node *n);
 /* Hands what the plugged transport delivered to the node, in order (loop, on wake-ups). */
 void rt_transport_drain(struct craft_node *n);
 
-/* runtime_log.c: the log writer glue. */
-CRAFT_MUST_CHECK int rt_log_start(struct craft_node *n);
+/* runtime_log.c: the log store (plugged, or the default: storage and the log writer, whose
+ * thread-less layout syncs from the loop's idle handle and reports without a wake-up). */
+extern const struct craft_log_store_ops rt_wal_ops;
+/* Opens the store and recovers it into *rec (checked: a log continuing rec->snapshot), whose
+ * entries are the store's until rt_log_release. Creating thread, after n->fs is open. */
+CRAFT_MUST_CHECK int rt_log_open(struct craft_node *n, struct craft_log_store_recovered *rec,
+                                 char *errmsg, size_t errmsg_len);
+void rt_log_release(struct craft_node *n);
+/* The node's env->log_submit. */
 int rt_log_submit(void *ctx, const struct craft_persist *p, uint64_t *seq);
-/* Loop: the thread-less layout's sync of this turn's submissions, then node_on_durable. */
+/* Loop: the default's thread-less sync of this turn's submissions, then node_on_durable. */
 void rt_log_run_inline(struct craft_node *n);
-void rt_log_stop(struct craft_node *n);
+/* Closes the store (no durable report after it); once. */
+void rt_log_close(struct craft_node *n);
 
 /* runtime_apply.c: the apply side. */
 CRAFT_MUST_CHECK int rt_apply_init(struct craft_node *n);
@@ -333,7 +349,7 @@ int rt_stream_send_chunk(void *ctx, craft_id to, const struct craft_snap_chunk *
 int rt_stream_send_ack(void *ctx, craft_id to, const struct craft_snap_ack *a);
 /* A chunk or answer frame arrived from peer (loop). */
 void rt_stream_on_frame(struct craft_node *n, craft_id peer, const struct wire_frame *f);
-/* The node's env->snapshot_taken: storage drops the log it covers, on the writer's side. */
+/* The node's env->snapshot_taken (runtime_log.c): the store drops the log it covers. */
 void rt_log_snapshot_taken(void *ctx, const struct craft_snapshot_meta *m);
 
 /* runtime_status.c */

@@ -123,7 +123,7 @@ void rt_fatal(struct craft_node *n, int rv, const char *why)
 static void on_idle(uv_idle_t *h)
 {
     struct craft_node *n = h->data;
-    if (!n->node_dead && !n->cfg.threads.log_writer) {
+    if (!n->node_dead && !n->log_plugged && !n->cfg.threads.log_writer) {
         rt_log_run_inline(n);
     }
     if (!n->node_dead && !n->cfg.threads.apply) {
@@ -179,7 +179,6 @@ static void shut_down(struct craft_node *n)
     uv_timer_stop(&n->timer);
     uv_idle_stop(&n->idle);
     rt_apply_stop(n);
-    rt_log_stop(n);
     if (n->node != NULL) {
         node_destroy(n->node); /* ends the requests it holds with CRAFT_ESHUTDOWN */
         n->node = NULL;
@@ -188,6 +187,7 @@ static void shut_down(struct craft_node *n)
     rt_requests_fail_all(&n->requests, CRAFT_ESHUTDOWN);
     rt_status_refresh(n);
     rt_transport_stop(n);
+    rt_log_close(n); /* after the transport: nothing arrives that would need it */
     io_mutex_lock(&n->wake_mu);
     n->wake_open = false;
     io_mutex_unlock(&n->wake_mu);
