@@ -45,7 +45,7 @@ struct craft_snap_ack {
  * what it is given (borrowed for the call) into the node's inbox and wakes the node's loop once
  * per batch (a wake-up already pending is not repeated). The loop hands the inbox to the node in
  * the order the calls were made. Each returns 0 when queued, CRAFT_EBUSY when the inbox is full
- * (RT_INBOX_BYTES_MAX: the item is dropped, Raft resends), CRAFT_ESHUTDOWN when the node is
+ * (128 MiB waiting: the item is dropped, Raft resends), CRAFT_ESHUTDOWN when the node is
  * stopping, CRAFT_ENOMEM. A delivery may be dropped at any time (Raft tolerates loss,
  * duplication and reordering), but never altered: a transport must check what it received. */
 struct craft_transport_deliver {
