@@ -1,5 +1,6 @@
 /* A node: one Raft group's core, its log on disk, the user's state machine and the TCP links to
- * its peers, run by the node's own threads. This is what an application embeds.
+ * its peers, run by the node's own threads. This is what an application embeds. The log store
+ * and the transport may be replaced by the user's own (craft/plug.h).
  *
  * Threads. Every function here may be called from any thread except a node's own callbacks,
  * unless it says otherwise; callbacks run on the node's threads and must not block (they may
