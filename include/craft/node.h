@@ -1,5 +1,6 @@
 /* A node: one Raft group's core, its log on disk, the user's state machine and the TCP links to
- * its peers, run by the node's own threads. This is what an application embeds.
+ * its peers, run by the node's own threads. This is what an application embeds. The log store
+ * and the transport may be replaced by the user's own (craft/plug.h).
  *
  * Threads. Every function here may be called from any thread except a node's own callbacks,
  * unless it says otherwise; callbacks run on the node's threads and must not block (they may
@@ -23,6 +24,7 @@
 #include "errors.h"
 #include "fsm.h"
 #include "log.h"
+#include "plug.h"
 #include "types.h"
 
 struct craft_node; /* opaque */
@@ -80,6 +82,15 @@ struct craft_node_config {
     /* Where this node's memory comes from (NULL: the C library's malloc); borrowed until
      * craft_node_destroy returns. Each node of a process may have its own. */
     const struct craft_allocator *allocator;
+    /* Plug-ins (craft/plug.h): NULL ops take craft's defaults, the WAL in data_dir and TCP on
+     * listen. The ops are copied; ctx is borrowed until craft_node_destroy returns. With a
+     * transport, listen may be NULL or "" (it is handed to the transport as given), and
+     * craft_node_listen_port gives 0. With a log store, data_dir still holds the node's
+     * snapshots. */
+    const struct craft_transport_ops *transport;
+    void *transport_ctx;
+    const struct craft_log_store_ops *log_store;
+    void *log_store_ctx;
 };
 
 /* Fills cfg with defaults: election timeout 1000 ms, heartbeat 100 ms, snapshots every 100,000
@@ -100,8 +111,8 @@ CRAFT_MUST_CHECK int craft_node_create(const struct craft_node_config *cfg,
  * this returns), closes the files and sockets, and frees the node. Not from a callback. */
 void craft_node_destroy(struct craft_node *n);
 
-/* The port n listens on: the one the system picked when config.listen gave port 0. Any
- * thread. */
+/* The port n listens on: the one the system picked when config.listen gave port 0 (0 with a
+ * plugged transport). Any thread. */
 uint16_t craft_node_listen_port(struct craft_node *n);
 
 /* The outcome of a request. */

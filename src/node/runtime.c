@@ -1,5 +1,5 @@
-/* The craft_node object: its config (checked, copied), creation (storage recovered, transport,
- * threads, the node booted from what storage holds) and destruction. */
+/* The craft_node object: its config (checked, copied), creation (the log store recovered, the
+ * transport, threads, the node booted from what the store holds) and destruction. */
 #include <stdio.h>
 #include <string.h>
 
@@ -29,6 +29,34 @@ void craft_node_config_init(struct craft_node_config *cfg)
         snprintf(errmsg, errmsg_len, __VA_ARGS__);                                                 \
         return CRAFT_EINVAL;                                                                       \
     } while (0)
+
+/* Checks the plugged transport and log store (craft/plug.h): their required ops. */
+static int check_plugs(const struct craft_node_config *cfg, const struct craft_fsm_ops *fsm,
+                       char *errmsg, size_t errmsg_len)
+{
+    const struct craft_transport_ops *t = cfg->transport;
+    const struct craft_log_store_ops *l = cfg->log_store;
+    bool snapshots = fsm->snapshot_save != NULL && cfg->snapshot_every != 0;
+    if (t != NULL) {
+        if (t->start == NULL || t->add_peer == NULL || t->send == NULL || t->stop == NULL) {
+            FAIL("transport: start, add_peer, send and stop are required");
+        }
+        if (snapshots && (t->send_chunk == NULL || t->send_ack == NULL)) {
+            FAIL("transport: send_chunk and send_ack are required with snapshots "
+                 "(snapshot_every and a state machine that saves them)");
+        }
+    } else if (cfg->transport_ctx != NULL) {
+        FAIL("transport_ctx: set without transport ops");
+    }
+    if (l != NULL) {
+        if (l->open == NULL || l->release == NULL || l->submit == NULL || l->close == NULL) {
+            FAIL("log_store: open, release, submit and close are required");
+        }
+    } else if (cfg->log_store_ctx != NULL) {
+        FAIL("log_store_ctx: set without log store ops");
+    }
+    return 0;
+}
 
 /* Checks the state machine and the config's values. */
 static int check_values(const struct craft_node_config *cfg, const struct craft_fsm_ops *fsm,
@@ -71,7 +99,7 @@ static int check_values(const struct craft_node_config *cfg, const struct craft_
         FAIL("pending_bytes_max %llu: below entry_bytes_max",
              (unsigned long long)cfg->pending_bytes_max);
     }
-    return 0;
+    return check_plugs(cfg, fsm, errmsg, errmsg_len);
 }
 
 /* Checks the addresses and the bootstrap voters; the peers go into n's table. */
@@ -79,7 +107,9 @@ static int check_members(struct craft_node *n, const struct craft_node_config *c
                          size_t errmsg_len)
 {
     char why[160];
-    if (rt_addr_parse(cfg->listen, true, n->listen_host, &n->listen_port, why, sizeof why) != 0) {
+    /* A plugged transport takes listen as given (it may have no use for it). */
+    if (cfg->transport == NULL &&
+        rt_addr_parse(cfg->listen, true, n->listen_host, &n->listen_port, why, sizeof why) != 0) {
         FAIL("listen: %s", why);
     }
     if (cfg->n_peers > 0 && cfg->peers == NULL) {
@@ -128,7 +158,14 @@ static int check_config(struct craft_node *n, const struct craft_node_config *cf
     size_t dir_len = strlen(cfg->data_dir);
     n->data_dir = craft_malloc(dir_len + 1);
     n->voters = craft_calloc(cfg->n_voters > 0 ? cfg->n_voters : 1, sizeof(craft_id));
-    if (n->data_dir == NULL || n->voters == NULL) {
+    if (cfg->listen != NULL) {
+        size_t listen_len = strlen(cfg->listen);
+        n->listen = craft_malloc(listen_len + 1);
+        if (n->listen != NULL) {
+            memcpy(n->listen, cfg->listen, listen_len + 1);
+        }
+    }
+    if (n->data_dir == NULL || n->voters == NULL || (cfg->listen != NULL && n->listen == NULL)) {
         snprintf(errmsg, errmsg_len, "out of memory");
         return CRAFT_ENOMEM;
     }
@@ -138,9 +175,11 @@ static int check_config(struct craft_node *n, const struct craft_node_config *cf
     }
     n->cfg.data_dir = n->data_dir;
     n->cfg.voters = n->voters;
-    n->cfg.listen = NULL; /* parsed into listen_host and listen_port */
+    n->cfg.listen = n->listen; /* and, for the default transport, parsed into listen_host/port */
     n->cfg.peers = NULL;  /* copied into the peer table */
     n->cfg.n_peers = 0;
+    n->cfg.transport = NULL; /* copied into transport_ops by node_alloc */
+    n->cfg.log_store = NULL; /* copied into log_ops by node_alloc */
     return 0;
 }
 
@@ -155,13 +194,15 @@ static void node_free(struct craft_node *n)
     io_mutex_close(&n->status_mu);
     io_mutex_close(&n->wake_mu);
     io_mutex_close(&n->peers_mu);
+    io_mutex_close(&n->inbox_mu);
     craft_free(n->msgs_in);
     craft_free(n->data_dir);
+    craft_free(n->listen);
     craft_free(n->voters);
     craft_free(n);
 }
 
-static int boot_node(struct craft_node *n, const struct storage_recovered *rec, char *errmsg,
+static int boot_node(struct craft_node *n, const struct craft_log_store_recovered *rec, char *errmsg,
                      size_t errmsg_len)
 {
     struct node_config nc;
@@ -193,9 +234,7 @@ static int boot_node(struct craft_node *n, const struct storage_recovered *rec, 
 
     memset(&boot, 0, sizeof boot);
     boot.hard_state = rec->hard_state;
-    if (rec->have_snapshot) {
-        boot.snapshot = rec->snapshot;
-    }
+    boot.snapshot = rec->snapshot;
     boot.entries = rec->entries;
     boot.n_entries = rec->n_entries;
     /* The state machine holds the snapshot (restored) and nothing after it: every committed
@@ -240,7 +279,26 @@ static struct craft_node *node_alloc(const struct craft_node_config *cfg,
     io_mutex_init(&n->peers_mu);
     io_mutex_init(&n->wake_mu);
     io_mutex_init(&n->status_mu);
+    io_mutex_init(&n->inbox_mu);
     rt_requests_init(&n->requests);
+    /* The transport: the plugged one, else TCP (runtime_net.c). */
+    if (cfg->transport != NULL) {
+        n->transport_ops = *cfg->transport;
+        n->transport_ctx = cfg->transport_ctx;
+        n->transport_plugged = true;
+    } else {
+        n->transport_ops = rt_net_ops;
+        n->transport_ctx = n;
+    }
+    /* The log store: the plugged one, else the WAL (runtime_log.c). */
+    if (cfg->log_store != NULL) {
+        n->log_ops = *cfg->log_store;
+        n->log_ctx = cfg->log_store_ctx;
+        n->log_plugged = true;
+    } else {
+        n->log_ops = rt_wal_ops;
+        n->log_ctx = n;
+    }
     *rv = rt_apply_init(n);
     CRAFT_ASSERT(*rv == 0);
     *rv = rt_queue_init(&n->queue);
@@ -257,42 +315,40 @@ static struct craft_node *node_alloc(const struct craft_node_config *cfg,
     return n;
 }
 
-/* Opens the data directory and recovers it (the recovered entries are storage's until
- * storage_recovered_release); restores the state machine from a recovered snapshot. */
-static int open_storage(struct craft_node *n, struct storage_recovered *rec, char *errmsg,
-                        size_t errmsg_len)
+/* Opens the data directory (snapshots) and the log store, which recovers (its entries are the
+ * store's until rt_log_release); restores the state machine from the snapshot the log
+ * continues. */
+static int open_storage(struct craft_node *n, struct craft_log_store_recovered *rec,
+                        char *errmsg, size_t errmsg_len)
 {
-    struct storage_config sc;
     int rv = io_fs_posix_create(n->data_dir, &n->fs);
     if (rv != 0) {
         snprintf(errmsg, errmsg_len, "data_dir %s: %s", n->data_dir, craft_strerror(rv));
         return rv;
     }
-    storage_config_init(&sc);
-    sc.node = n->cfg.id;
-    sc.cluster = n->cfg.cluster;
-    rv = storage_open(n->fs, &sc, &n->storage, rec, errmsg, errmsg_len);
+    rv = rt_log_open(n, rec, errmsg, errmsg_len);
     if (rv != 0) {
         goto fail_fs;
     }
-    if (rec->have_snapshot) {
+    if (rec->snapshot.index != 0) {
         rv = rt_snapshot_restore(n, &rec->snapshot, errmsg, errmsg_len);
         if (rv != 0) {
-            goto fail_storage;
+            goto fail_log;
         }
     }
     return 0;
-fail_storage:
-    storage_recovered_release(n->storage);
-    storage_close(n->storage);
+fail_log:
+    rt_log_close(n);
 fail_fs:
     io_fs_posix_destroy(n->fs);
+    n->fs = NULL;
     return rv;
 }
 
 /* The loop with the transport, the node booted from rec, then the threads. On failure what was
  * started is stopped and closed again (the node's own loop handles included). */
-static int start_runtime(struct craft_node *n, const struct storage_recovered *rec, char *errmsg,
+static int start_runtime(struct craft_node *n, const struct craft_log_store_recovered *rec,
+                         char *errmsg,
                          size_t errmsg_len)
 {
     int rv = rt_loop_init(n);
@@ -300,7 +356,7 @@ static int start_runtime(struct craft_node *n, const struct storage_recovered *r
         snprintf(errmsg, errmsg_len, "cannot start an event loop");
         return rv;
     }
-    rv = rt_net_start(n, errmsg, errmsg_len);
+    rv = rt_transport_start(n, errmsg, errmsg_len);
     if (rv != 0) {
         goto fail;
     }
@@ -308,11 +364,6 @@ static int start_runtime(struct craft_node *n, const struct storage_recovered *r
      * so the threads start with everything they read already set. */
     rv = boot_node(n, rec, errmsg, errmsg_len);
     if (rv != 0) {
-        goto fail;
-    }
-    rv = rt_log_start(n);
-    if (rv != 0) {
-        snprintf(errmsg, errmsg_len, "cannot start the log writer: %s", craft_strerror(rv));
         goto fail;
     }
     rv = rt_apply_start(n);
@@ -331,7 +382,7 @@ static int create_node(const struct craft_node_config *cfg, const struct craft_f
                        void *fsm_ctx, struct craft_node **out, char *errmsg, size_t errmsg_len)
 {
     char scratch[256];
-    struct storage_recovered rec;
+    struct craft_log_store_recovered rec;
     struct craft_node *n;
     int rv;
 
@@ -354,7 +405,7 @@ static int create_node(const struct craft_node_config *cfg, const struct craft_f
         goto fail_node;
     }
     rv = start_runtime(n, &rec, errmsg, errmsg_len);
-    storage_recovered_release(n->storage); /* the core copied what it keeps */
+    rt_log_release(n); /* the core copied what it keeps */
     if (rv != 0) {
         goto fail_storage;
     }
@@ -370,7 +421,7 @@ static int create_node(const struct craft_node_config *cfg, const struct craft_f
     return 0;
 
 fail_storage:
-    storage_close(n->storage);
+    rt_log_close(n); /* when the loop's shutdown did not already */
     io_fs_posix_destroy(n->fs);
 fail_node:
     RT_LOG(n, CRAFT_LOG_ERROR, "create: %s", errmsg);
@@ -381,8 +432,7 @@ fail_node:
 static void destroy_node(struct craft_node *n)
 {
     atomic_store(&n->closing, true);
-    rt_loop_stop(n);
-    storage_close(n->storage);
+    rt_loop_stop(n); /* closes the transport, then the log store */
     io_fs_posix_destroy(n->fs);
     RT_LOG(n, CRAFT_LOG_INFO, "stopped");
     node_free(n);

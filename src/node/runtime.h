@@ -35,6 +35,10 @@
 /* A proposal's bytes plus what an AppendEntries frame carries around one entry must fit the
  * receiver's frame body limit; 4 KiB is far more than that overhead. */
 #define RT_FRAME_OVERHEAD 4096u
+/* What a plugged transport's deliveries may hold in the node's inbox, waiting for the loop; more
+ * are refused with CRAFT_EBUSY (dropped: Raft resends). Above the pending bytes default (64 MiB)
+ * so a follower's inbox does not drop a leader's normal burst. */
+#define RT_INBOX_BYTES_MAX (128ull << 20)
 
 /* ---- address parsing (runtime_addr.c) ---- */
 
@@ -152,6 +156,8 @@ struct rt_apply {
 
 /* ---- the node object ---- */
 
+struct rt_in_item;
+
 struct rt_peer {
     craft_id id;
     char address[CRAFT_ADDRESS_MAX];
@@ -163,6 +169,7 @@ struct craft_node {
     /* Copies of the config and what it pointed to. */
     struct craft_node_config cfg;
     char *data_dir;     /* owned */
+    char *listen;       /* owned; NULL when config.listen was */
     char listen_host[NET_HOST_MAX];
     uint16_t listen_port;
     craft_id *voters;   /* owned */
@@ -185,8 +192,9 @@ struct craft_node {
     struct io_mutex wake_mu;
     bool wake_open;          /* the async handle may be sent to */
     bool stop_requested;     /* craft_node_destroy */
-    uint64_t durable_seq;    /* the log writer's newest "durable up to" */
-    int durable_status;      /* < 0: the log writer failed */
+    uint64_t durable_seq;    /* the log store's newest "durable up to" */
+    int durable_status;      /* < 0: the log store failed */
+    uint64_t log_seq_max;    /* the newest submission to the log store */
     craft_index applied;     /* the apply side's newest "applied up to" */
     int apply_status;        /* < 0: the state machine failed */
     bool snap_saved_due;     /* the apply side ended a snapshot save (one at a time) */
@@ -203,8 +211,19 @@ struct craft_node {
     unsigned n_handles_open;
     struct io_thread loop_thread;
     bool loop_started;
-    struct net_transport *transport;
-    bool transport_open;
+    /* The transport (runtime_transport.c): the plugged ops, or the default TCP ones
+     * (runtime_net.c, whose state is transport below). */
+    struct craft_transport_ops transport_ops;
+    void *transport_ctx;
+    bool transport_plugged;
+    bool transport_started;
+    struct net_transport *transport; /* the default transport's; NULL when plugged */
+    /* Deliveries of a plugged transport (any thread), under inbox_mu, for the loop. */
+    struct io_mutex inbox_mu;
+    struct rt_in_item *inbox_head; /* owned; in delivery order */
+    struct rt_in_item *inbox_tail;
+    uint64_t inbox_bytes;
+    bool inbox_open; /* between the transport's start and stop */
     struct node *node;
     struct craft_msg *msgs_in; /* owned, RT_MSGS_BATCH_MAX: arrived, not yet handed over */
     size_t n_msgs_in;
@@ -212,7 +231,14 @@ struct craft_node {
     uint64_t durable_done; /* the newest seq handed to node_on_durable */
     craft_index applied_done;
 
-    /* Storage: the log writer thread's, or the loop's with threads.log_writer false. */
+    /* The log store (runtime_log.c): the plugged ops, or the default (rt_wal_ops, ctx n). */
+    struct craft_log_store_ops log_ops;
+    void *log_ctx;
+    bool log_plugged;
+    bool log_open;     /* opened, not closed yet */
+    bool log_released; /* the recovered entries were given back */
+    /* The data directory (snapshots; the default store's WAL), and the default store's
+     * storage: the log writer thread's, or the loop's with threads.log_writer false. */
     struct io_fs *fs;
     struct storage *storage;
     struct log_writer *writer;
@@ -253,20 +279,43 @@ CRAFT_MUST_CHECK int rt_queue_push(struct craft_node *n, const struct rt_msg *m)
  * requests with CRAFT_ESHUTDOWN, and closes the queue. */
 void rt_queue_drain(struct craft_node *n, bool closing);
 
-/* runtime_net.c: the transport. */
-CRAFT_MUST_CHECK int rt_net_start(struct craft_node *n, char *errmsg, size_t errmsg_len);
-void rt_net_send(void *ctx, const struct craft_msg *m);
-void rt_net_add_peer(struct craft_node *n, craft_id id);
-void rt_net_close(struct craft_node *n);
+/* runtime_net.c: the default transport (TCP, net_transport on the loop), as an ops table
+ * whose ctx is the craft_node. Its frames reach the node without the inbox's copy: the plain
+ * messages of a loop turn in one batch, an AppendEntries with entries at once. */
+extern const struct craft_transport_ops rt_net_ops;
 /* Hands the messages batched this turn to the node (loop; the check handle's callback). */
 void rt_net_flush(struct craft_node *n);
 
-/* runtime_log.c: the log writer glue. */
-CRAFT_MUST_CHECK int rt_log_start(struct craft_node *n);
+/* runtime_transport.c: the node's side of whichever transport (plugged or default). */
+/* Starts the transport and tells it the peers of the table. Creating thread, before the loop
+ * thread starts. */
+CRAFT_MUST_CHECK int rt_transport_start(struct craft_node *n, char *errmsg, size_t errmsg_len);
+/* The node's env->send, send_chunk and send_ack. */
+void rt_transport_send(void *ctx, const struct craft_msg *m);
+int rt_transport_send_chunk(void *ctx, craft_id to, const struct node_snap_chunk *c);
+void rt_transport_send_ack(void *ctx, craft_id to, const struct node_snap_ack *a);
+/* The peer id of the table was added (loop). */
+void rt_transport_add_peer(struct craft_node *n, craft_id id);
+/* Stops the transport (no delivery after it) and drops the inbox (loop, or the creating
+ * thread of a failed create). */
+void rt_transport_stop(struct craft_node *n);
+/* Hands what the plugged transport delivered to the node, in order (loop, on wake-ups). */
+void rt_transport_drain(struct craft_node *n);
+
+/* runtime_log.c: the log store (plugged, or the default: storage and the log writer, whose
+ * thread-less layout syncs from the loop's idle handle and reports without a wake-up). */
+extern const struct craft_log_store_ops rt_wal_ops;
+/* Opens the store and recovers it into *rec (checked: a log continuing rec->snapshot), whose
+ * entries are the store's until rt_log_release. Creating thread, after n->fs is open. */
+CRAFT_MUST_CHECK int rt_log_open(struct craft_node *n, struct craft_log_store_recovered *rec,
+                                 char *errmsg, size_t errmsg_len);
+void rt_log_release(struct craft_node *n);
+/* The node's env->log_submit. */
 int rt_log_submit(void *ctx, const struct craft_persist *p, uint64_t *seq);
-/* Loop: the thread-less layout's sync of this turn's submissions, then node_on_durable. */
+/* Loop: the default's thread-less sync of this turn's submissions, then node_on_durable. */
 void rt_log_run_inline(struct craft_node *n);
-void rt_log_stop(struct craft_node *n);
+/* Closes the store (no durable report after it); once. */
+void rt_log_close(struct craft_node *n);
 
 /* runtime_apply.c: the apply side. */
 CRAFT_MUST_CHECK int rt_apply_init(struct craft_node *n);
@@ -298,12 +347,12 @@ CRAFT_MUST_CHECK int rt_snapshot_restore_received(struct craft_node *n,
                                                   const struct craft_snapshot_meta *meta,
                                                   craft_index *restored);
 
-/* runtime_stream.c: snapshot stream frames between the node and the transport. */
-int rt_stream_send_chunk(void *ctx, craft_id to, const struct node_snap_chunk *c);
-void rt_stream_send_ack(void *ctx, craft_id to, const struct node_snap_ack *a);
+/* runtime_stream.c: snapshot stream frames between the node and the default transport. */
+int rt_stream_send_chunk(void *ctx, craft_id to, const struct craft_snap_chunk *c);
+int rt_stream_send_ack(void *ctx, craft_id to, const struct craft_snap_ack *a);
 /* A chunk or answer frame arrived from peer (loop). */
 void rt_stream_on_frame(struct craft_node *n, craft_id peer, const struct wire_frame *f);
-/* The node's env->snapshot_taken: storage drops the log it covers, on the writer's side. */
+/* The node's env->snapshot_taken (runtime_log.c): the store drops the log it covers. */
 void rt_log_snapshot_taken(void *ctx, const struct craft_snapshot_meta *m);
 
 /* runtime_status.c */

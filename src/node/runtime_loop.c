@@ -85,7 +85,7 @@ void rt_env_fill(struct craft_node *n, struct node_env *env)
     env->ctx = n;
     env->now_ms = env_now_ms;
     env->timer_arm = env_timer_arm;
-    env->send = rt_net_send;
+    env->send = rt_transport_send;
     env->log_submit = rt_log_submit;
     env->apply_submit = rt_apply_submit;
     env->complete = rt_complete_env;
@@ -94,8 +94,8 @@ void rt_env_fill(struct craft_node *n, struct node_env *env)
     env->stepped = env_stepped;
     env->failed = env_failed;
     env->snapshot_taken = rt_log_snapshot_taken;
-    env->send_chunk = rt_stream_send_chunk;
-    env->send_ack = rt_stream_send_ack;
+    env->send_chunk = rt_transport_send_chunk;
+    env->send_ack = rt_transport_send_ack;
 }
 
 /* ---- failure ---- */
@@ -123,7 +123,7 @@ void rt_fatal(struct craft_node *n, int rv, const char *why)
 static void on_idle(uv_idle_t *h)
 {
     struct craft_node *n = h->data;
-    if (!n->node_dead && !n->cfg.threads.log_writer) {
+    if (!n->node_dead && !n->log_plugged && !n->cfg.threads.log_writer) {
         rt_log_run_inline(n);
     }
     if (!n->node_dead && !n->cfg.threads.apply) {
@@ -179,7 +179,6 @@ static void shut_down(struct craft_node *n)
     uv_timer_stop(&n->timer);
     uv_idle_stop(&n->idle);
     rt_apply_stop(n);
-    rt_log_stop(n);
     if (n->node != NULL) {
         node_destroy(n->node); /* ends the requests it holds with CRAFT_ESHUTDOWN */
         n->node = NULL;
@@ -187,7 +186,8 @@ static void shut_down(struct craft_node *n)
     rt_queue_drain(n, true);
     rt_requests_fail_all(&n->requests, CRAFT_ESHUTDOWN);
     rt_status_refresh(n);
-    rt_net_close(n);
+    rt_transport_stop(n);
+    rt_log_close(n); /* after the transport: nothing arrives that would need it */
     io_mutex_lock(&n->wake_mu);
     n->wake_open = false;
     io_mutex_unlock(&n->wake_mu);
@@ -234,6 +234,9 @@ static void on_wake(uv_async_t *h)
     }
     if (!n->node_dead && snap_saved_due) {
         node_on_snapshot_saved(n->node, &snap_saved, snap_saved_rv);
+    }
+    if (n->transport_plugged) {
+        rt_transport_drain(n);
     }
     rt_queue_drain(n, false);
 }

@@ -1,6 +1,7 @@
-/* The transport glue: the node's messages go out as frames of group RT_GROUP; frames that arrive
- * are decoded by the transport and handed to the node: the plain ones of a loop turn in one
- * batch (one step), an AppendEntries with entries at once (its entries live for the call). */
+/* The default transport: TCP (net_transport) on the node's loop, behind the ops of craft/plug.h.
+ * The node's messages go out as frames of group RT_GROUP; frames that arrive are decoded by the
+ * transport and handed to the node without a copy: the plain ones of a loop turn in one batch
+ * (one step), an AppendEntries with entries at once (its entries live for the call). */
 #include <stdio.h>
 #include <string.h>
 
@@ -55,12 +56,15 @@ void rt_net_flush(struct craft_node *n)
     }
 }
 
-int rt_net_start(struct craft_node *n, char *errmsg, size_t errmsg_len)
+static int net_start(void *ctx, const struct craft_transport_start *s, char *errmsg,
+                     size_t errmsg_len)
 {
+    struct craft_node *n = ctx;
     struct net_transport_config c;
     uint64_t seed = 0;
     int rv;
 
+    (void)s; /* the config's values, parsed into n by craft_node_create */
     net_transport_config_init(&c);
     c.cluster = n->cfg.cluster;
     c.node = n->cfg.id;
@@ -78,47 +82,28 @@ int rt_net_start(struct craft_node *n, char *errmsg, size_t errmsg_len)
         return rv;
     }
     n->listen_port = net_transport_port(n->transport);
-    for (unsigned i = 0; i < n->n_peers; i++) {
-        const struct rt_peer *p = &n->peers[i];
-        rv = net_transport_add_peer(n->transport, p->id, p->host, p->port);
-        if (rv != 0) {
-            snprintf(errmsg, errmsg_len, "peer %llu at %s: %s", (unsigned long long)p->id,
-                     p->address, craft_strerror(rv));
-            return rv;
-        }
-    }
-    RT_LOG(n, CRAFT_LOG_INFO, "listening on %s:%u, %u peers", n->listen_host,
-           (unsigned)n->listen_port, n->n_peers);
+    RT_LOG(n, CRAFT_LOG_INFO, "listening on %s:%u", n->listen_host, (unsigned)n->listen_port);
     return 0;
 }
 
-void rt_net_send(void *ctx, const struct craft_msg *m)
+static int net_add_peer(void *ctx, craft_id id, const char *address)
 {
     struct craft_node *n = ctx;
-    if (n->transport == NULL) {
-        return;
-    }
-    int rv = net_transport_send_msg(n->transport, RT_GROUP, m);
+    char host[NET_HOST_MAX];
+    uint16_t port;
+    int rv = rt_addr_parse(address, false, host, &port, NULL, 0);
     if (rv != 0) {
-        /* Raft resends on its own schedule; a full queue or an unknown peer loses this one. */
-        RT_LOG(n, CRAFT_LOG_DEBUG, "to %llu: %s dropped: %s", (unsigned long long)m->to,
-               craft_msg_type_name(m->type), craft_strerror(rv));
+        return rv; /* the peer table checked it: not reached */
     }
+    return n->transport != NULL ? net_transport_add_peer(n->transport, id, host, port)
+                                : CRAFT_ESHUTDOWN;
 }
 
-void rt_net_add_peer(struct craft_node *n, craft_id id)
+static int net_send(void *ctx, const struct craft_msg *m)
 {
-    struct rt_peer p;
-    if (n->transport == NULL || !rt_peers_get(n, id, &p)) {
-        return;
-    }
-    int rv = net_transport_add_peer(n->transport, p.id, p.host, p.port);
-    if (rv != 0) {
-        RT_LOG(n, CRAFT_LOG_WARN, "peer %llu at %s not added: %s", (unsigned long long)id,
-               p.address, craft_strerror(rv));
-        return;
-    }
-    RT_LOG(n, CRAFT_LOG_INFO, "peer %llu at %s added", (unsigned long long)id, p.address);
+    struct craft_node *n = ctx;
+    return n->transport != NULL ? net_transport_send_msg(n->transport, RT_GROUP, m)
+                                : CRAFT_ESHUTDOWN;
 }
 
 static void on_transport_closed(void *ctx)
@@ -126,11 +111,21 @@ static void on_transport_closed(void *ctx)
     (void)ctx;
 }
 
-void rt_net_close(struct craft_node *n)
+static void net_stop(void *ctx)
 {
+    struct craft_node *n = ctx;
     if (n->transport == NULL) {
         return;
     }
     net_transport_close(n->transport, on_transport_closed);
     n->transport = NULL;
 }
+
+const struct craft_transport_ops rt_net_ops = {
+    .start = net_start,
+    .add_peer = net_add_peer,
+    .send = net_send,
+    .send_chunk = rt_stream_send_chunk,
+    .send_ack = rt_stream_send_ack,
+    .stop = net_stop,
+};

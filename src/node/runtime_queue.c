@@ -75,7 +75,7 @@ static void hand_to_node(struct craft_node *n, struct rt_msg *m)
         (void)node_transfer(n->node, m->cookie, (craft_id)m->arg);
         break;
     case RT_MSG_ADD_PEER:
-        rt_net_add_peer(n, (craft_id)m->arg);
+        rt_transport_add_peer(n, (craft_id)m->arg);
         break;
     default:
         CRAFT_ASSERT(false);

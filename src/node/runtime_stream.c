@@ -1,9 +1,9 @@
-/* Snapshot stream frames: the node's chunks and answers go out as the transport's snapshot
- * chunk and answer frames (bulk class: they never hold up a heartbeat), and come in to the
- * node. */
+/* Snapshot stream frames of the default transport: the node's chunks and answers go out as the
+ * transport's snapshot chunk and answer frames (bulk class: they never hold up a heartbeat), and
+ * come in to the node. */
 #include "runtime.h"
 
-int rt_stream_send_chunk(void *ctx, craft_id to, const struct node_snap_chunk *c)
+int rt_stream_send_chunk(void *ctx, craft_id to, const struct craft_snap_chunk *c)
 {
     struct craft_node *n = ctx;
     struct wire_snap_chunk w = {
@@ -19,7 +19,7 @@ int rt_stream_send_chunk(void *ctx, craft_id to, const struct node_snap_chunk *c
                                 : CRAFT_ESHUTDOWN;
 }
 
-void rt_stream_send_ack(void *ctx, craft_id to, const struct node_snap_ack *a)
+int rt_stream_send_ack(void *ctx, craft_id to, const struct craft_snap_ack *a)
 {
     struct craft_node *n = ctx;
     struct wire_snap_ack w = {
@@ -29,10 +29,8 @@ void rt_stream_send_ack(void *ctx, craft_id to, const struct node_snap_ack *a)
         .offset = a->offset,
         .done = a->done,
     };
-    if (n->transport != NULL && net_transport_send_ack(n->transport, RT_GROUP, to, &w) != 0) {
-        RT_LOG(n, CRAFT_LOG_DEBUG, "snapshot answer to %llu dropped (queue full or no link)",
-               (unsigned long long)to); /* the leader resends from what it last heard */
-    }
+    return n->transport != NULL ? net_transport_send_ack(n->transport, RT_GROUP, to, &w)
+                                : CRAFT_ESHUTDOWN;
 }
 
 void rt_stream_on_frame(struct craft_node *n, craft_id peer, const struct wire_frame *f)

@@ -207,9 +207,14 @@ void cl_config(struct cluster *c, unsigned i, struct craft_node_config *cfg)
     cfg->id = cn->id;
     cfg->data_dir = cn->dir;
     snprintf(listen, sizeof listen, "127.0.0.1:%u", (unsigned)cn->port);
-    cfg->listen = listen;
+    cfg->listen = c->transport != NULL ? NULL : listen;
     for (unsigned j = 0; j < c->n; j++) {
-        if (j != i && c->nodes[j].port != 0) {
+        if (j != i && c->transport != NULL) {
+            peers[k].id = c->nodes[j].id;
+            snprintf(peers[k].address, sizeof peers[k].address, "127.0.0.1:%u",
+                     10000u + (unsigned)c->nodes[j].id);
+            k++;
+        } else if (j != i && c->nodes[j].port != 0) {
             peers[k].id = c->nodes[j].id;
             snprintf(peers[k].address, sizeof peers[k].address, "127.0.0.1:%u",
                      (unsigned)c->nodes[j].port);
@@ -232,6 +237,10 @@ void cl_config(struct cluster *c, unsigned i, struct craft_node_config *cfg)
     cfg->allocator = c->allocators[i];
     cfg->log = test_log;
     cfg->log_level = test_log_level();
+    cfg->transport = c->transport;
+    cfg->transport_ctx = c->transport != NULL ? c->transport_ctx[i] : NULL;
+    cfg->log_store = c->log_store;
+    cfg->log_store_ctx = c->log_store != NULL ? c->log_store_ctx[i] : NULL;
 }
 
 struct cluster *cl_open(unsigned n, unsigned n_voters, struct craft_node_threads threads,
@@ -267,6 +276,10 @@ void cl_start(struct cluster *c, unsigned i)
     int rv = craft_node_create(&cfg, ops, &cn->fsm, &cn->node, errmsg, sizeof errmsg);
     if (rv != 0) {
         fail_msg("node %u: craft_node_create: %s: %s", (unsigned)cn->id, craft_errname(rv), errmsg);
+    }
+    if (c->transport != NULL) {
+        assert_true(craft_node_listen_port(cn->node) == 0); /* listens on nothing */
+        return; /* every peer was in its config */
     }
     cn->port = craft_node_listen_port(cn->node);
     assert_true(cn->port != 0);

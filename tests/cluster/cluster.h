@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "craft/node.h"
+#include "craft/plug.h"
 
 #define CL_NODES_MAX 5
 #define CL_RECORD_MAX 4096 /* commands a test fsm remembers, in order */
@@ -72,6 +73,14 @@ struct cluster {
     uint64_t snapshot_every;
     uint64_t log_trailing;
     const struct craft_allocator *allocators[CL_NODES_MAX]; /* per node; NULL: the default */
+    /* Plug-ins (craft/plug.h; NULL: craft's defaults), node i getting ctx[i]. With a plugged
+     * transport the nodes listen on nothing: config.listen is NULL and every other node is a
+     * peer from the start, at the address "127.0.0.1:<10000 + id>" (on which nothing listens:
+     * only the transport's table gives it meaning). */
+    const struct craft_transport_ops *transport;
+    void *transport_ctx[CL_NODES_MAX];
+    const struct craft_log_store_ops *log_store;
+    void *log_store_ctx[CL_NODES_MAX];
 };
 
 /* n nodes (ids 1..n), the first n_voters of them the bootstrap voters; threads as given. Makes
