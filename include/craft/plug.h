@@ -21,6 +21,10 @@
 
 /* A piece of a snapshot file streamed from a leader to a follower (the leader's node sends it,
  * the follower's node takes it). */
+/* The version of the ops tables below; a table of another version is refused. Tables may grow
+ * at their end in later versions (a newer table starts with a higher number). */
+#define CRAFT_PLUG_VERSION 1u
+
 struct craft_snap_chunk {
     craft_term leader_term; /* of the leader sending it */
     craft_index index;      /* the snapshot's (index, term) */
@@ -71,6 +75,7 @@ struct craft_transport_start {
  * a message may be dropped (an unknown peer, a full queue), Raft resends; the result of send
  * and send_ack is only logged. */
 struct craft_transport_ops {
+    uint32_t version; /* CRAFT_PLUG_VERSION: the table as this header defines it */
     /* Starts: from now on deliveries may come, until stop returns. 0, or an error that fails
      * craft_node_create (errmsg says why). Required. */
     int (*start)(void *ctx, const struct craft_transport_start *s, char *errmsg, size_t errmsg_len);
@@ -125,6 +130,7 @@ struct craft_log_store_recovered {
  * they stay in craft's snapshot store in the data directory; the store only hears which
  * snapshots cover its log. Every op runs on the node's loop thread, one at a time. */
 struct craft_log_store_ops {
+    uint32_t version; /* CRAFT_PLUG_VERSION */
     /* Opens the store and recovers it into *rec. 0, or an error that fails craft_node_create
      * (errmsg says why). Required. */
     int (*open)(void *ctx, const struct craft_log_store_open *o,

@@ -38,6 +38,10 @@ static int check_plugs(const struct craft_node_config *cfg, const struct craft_f
     const struct craft_log_store_ops *l = cfg->log_store;
     bool snapshots = fsm->snapshot_save != NULL && cfg->snapshot_every != 0;
     if (t != NULL) {
+        if (t->version != CRAFT_PLUG_VERSION) {
+            FAIL("transport: ops version %u, this library speaks %u", t->version,
+                 CRAFT_PLUG_VERSION);
+        }
         if (t->start == NULL || t->add_peer == NULL || t->send == NULL || t->stop == NULL) {
             FAIL("transport: start, add_peer, send and stop are required");
         }
@@ -49,6 +53,10 @@ static int check_plugs(const struct craft_node_config *cfg, const struct craft_f
         FAIL("transport_ctx: set without transport ops");
     }
     if (l != NULL) {
+        if (l->version != CRAFT_PLUG_VERSION) {
+            FAIL("log_store: ops version %u, this library speaks %u", l->version,
+                 CRAFT_PLUG_VERSION);
+        }
         if (l->open == NULL || l->release == NULL || l->submit == NULL || l->close == NULL) {
             FAIL("log_store: open, release, submit and close are required");
         }

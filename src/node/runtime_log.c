@@ -133,6 +133,7 @@ static void store_close(void *ctx)
 }
 
 const struct craft_log_store_ops rt_wal_ops = {
+    .version = CRAFT_PLUG_VERSION,
     .open = store_open,
     .release = store_release,
     .submit = store_submit,

@@ -122,6 +122,7 @@ static void net_stop(void *ctx)
 }
 
 const struct craft_transport_ops rt_net_ops = {
+    .version = CRAFT_PLUG_VERSION,
     .start = net_start,
     .add_peer = net_add_peer,
     .send = net_send,

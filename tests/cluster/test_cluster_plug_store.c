@@ -338,6 +338,7 @@ static void store_close(void *ctx)
 }
 
 static const struct craft_log_store_ops store_ops = {
+    .version = CRAFT_PLUG_VERSION,
     .open = store_open,
     .release = store_release,
     .submit = store_submit,

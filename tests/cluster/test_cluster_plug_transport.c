@@ -187,6 +187,7 @@ static void hub_stop(void *ctx)
 }
 
 static const struct craft_transport_ops hub_ops = {
+    .version = CRAFT_PLUG_VERSION,
     .start = hub_start,
     .add_peer = hub_add_peer,
     .send = hub_send,
@@ -351,6 +352,12 @@ static void test_plug_transport_config_checked(void **state)
     cfg.transport = &ops;
     assert_int_equal(create_expect(&cfg, "transport: start, add_peer, send and stop"),
                      CRAFT_EINVAL);
+
+    ops = hub_ops;
+    ops.version = CRAFT_PLUG_VERSION + 1; /* a table of a version this library does not speak */
+    cl_config(c, 0, &cfg);
+    cfg.transport = &ops;
+    assert_int_equal(create_expect(&cfg, "transport: ops version"), CRAFT_EINVAL);
 
     ops = hub_ops;
     ops.send_chunk = NULL;
