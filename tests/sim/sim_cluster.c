@@ -199,6 +199,7 @@ static bool start_node(struct sim_cluster *c, struct sim_node *n)
         return false;
     }
     n->core = node_core(n->node);
+    n->core_emitted = boot.applied > boot.snapshot.index ? boot.applied : boot.snapshot.index;
     n->up = true;
     n->epoch++;
     n->n_lives++;

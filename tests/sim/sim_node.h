@@ -40,6 +40,10 @@ struct sim_node {
     /* Entries up to here are skipped: a restore found its snapshot replaced by a newer one and
      * restored that instead (sim_snap_restore), as the runtime does. */
     craft_index apply_floor;
+    /* The last committed entry the core handed out in this life (boot: its applied index): the
+     * next output's committed entries must follow it (the core's contract, checked before the
+     * node, which would mask a repeat). */
+    craft_index core_emitted;
     /* A storage call made from inside the node's call failed: the node stops once that call
      * returns (sim_cluster_after_call), never under its feet. */
     int fail_pending;

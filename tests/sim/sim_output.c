@@ -243,6 +243,18 @@ static void env_stepped(void *ctx, const struct craft_input *in, int rv,
                         "n%" PRIu64 " craft_core_step(input type %u) returned %s", n->id, in->type,
                         craft_errname(rv));
     }
+    if (out->snapshot.index > n->core_emitted) {
+        n->core_emitted = out->snapshot.index;
+    }
+    if (out->n_committed > 0) {
+        if (out->committed[0].index != n->core_emitted + 1) {
+            sim_checks_fail(&c->checks, n->id, "apply_once",
+                            "n%" PRIu64 "'s core hands out committed entries from %" PRIu64
+                            " after %" PRIu64 " (nothing may come twice, or be skipped)",
+                            n->id, out->committed[0].index, n->core_emitted);
+        }
+        n->core_emitted = out->committed[out->n_committed - 1].index;
+    }
     sim_checks_output_log(&c->checks, n, out);
     handle_events(c, n, out);
     if (out->hard_state_changed) {
