@@ -208,8 +208,9 @@ struct cluster {
 static void quiet_log(void *ctx, int level, const char *line)
 {
     (void)ctx;
-    if (level <= CRAFT_LOG_WARN) {
-        fprintf(stderr, "craft-bench node: %s\n", line);
+    /* CRAFT_BENCH_LOG set: the nodes' INFO lines too (role changes), with a clock in ms. */
+    if (level <= (getenv("CRAFT_BENCH_LOG") ? CRAFT_LOG_INFO : CRAFT_LOG_WARN)) {
+        fprintf(stderr, "craft-bench node: %.3f %s\n", (double)now_ns() / 1e6, line);
     }
 }
 

@@ -337,7 +337,8 @@ void craft_core_status(const struct craft_core *core, struct craft_core_status *
 craft_index craft_core_membership(const struct craft_core *core, struct craft_membership *out);
 
 /* When the next tick is due for the core's main timer (the caller's clock, ms): the election
- * timeout of a follower or candidate, the next heartbeat of a leader. A caller that ticks
+ * timeout of a follower or candidate, the next heartbeat of a leader (or a leadership
+ * transfer's deadline, when that comes first). A caller that ticks
  * periodically may also tick at this instant, so election timeouts keep their full resolution
  * (a coarse tick makes nodes whose random timeouts fall in one tick campaign together). */
 uint64_t craft_core_next_deadline(const struct craft_core *core);

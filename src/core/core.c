@@ -507,7 +507,14 @@ craft_index craft_core_membership(const struct craft_core *c, struct craft_membe
 
 uint64_t craft_core_next_deadline(const struct craft_core *c)
 {
-    return c->role == CRAFT_LEADER ? c->heartbeat_deadline : c->election_deadline;
+    if (c->role != CRAFT_LEADER) {
+        return c->election_deadline;
+    }
+    /* A transfer under way gives up at its own deadline, which may come before a heartbeat. */
+    if (c->transfer_target != CRAFT_ID_NONE && c->transfer_deadline < c->heartbeat_deadline) {
+        return c->transfer_deadline;
+    }
+    return c->heartbeat_deadline;
 }
 
 craft_id craft_core_leader(const struct craft_core *c)

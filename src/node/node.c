@@ -14,14 +14,28 @@ static void arm_timer(struct node *n)
         return;
     }
     /* The core's own deadline, and at least a tick per heartbeat interval for its other clocks
-     * (check-quorum, a transfer's timeout, the node's own transfer deadline). */
+     * (check-quorum, a transfer's timeout, the node's own transfer deadline). An armed timer is
+     * only ever brought forward, never pushed back: the core's clock moves only with ticks, so
+     * a stream of messages that kept moving the timer later would freeze it (a follower then
+     * measures its election timeout from a stale clock and campaigns under its leader). An early
+     * tick costs nothing. */
     uint64_t now = n->env.now_ms(n->env.ctx);
     uint64_t at = craft_core_next_deadline(n->core);
+    if (at <= n->last_tick_ms) {
+        /* A deadline the last tick already saw and left (a node that may not campaign, a
+         * learner): another tick at once would change nothing, and again, forever. */
+        at = n->last_tick_ms + n->heartbeat_interval_ms;
+    }
     uint64_t latest = now + n->heartbeat_interval_ms;
     if (at > latest) {
         at = latest;
     }
-    if (at != n->timer_at_ms) {
+#ifdef CRAFT_MUTATION_NODE_TIMER_PUSHED
+    bool rearm = at != n->timer_at_ms; /* mutation: a later arming replaces an earlier one */
+#else
+    bool rearm = n->timer_at_ms == 0 || at < n->timer_at_ms;
+#endif
+    if (rearm) {
         n->timer_at_ms = at;
         n->env.timer_arm(n->env.ctx, at);
     }
@@ -144,6 +158,7 @@ void node_on_timer(struct node *n)
     n->timer_at_ms = 0;
     struct craft_input in = {.type = CRAFT_IN_TICK};
     in.tick.now_ms = n->env.now_ms(n->env.ctx);
+    n->last_tick_ms = in.tick.now_ms;
     (void)node_step(n, &in);
     if (n->failed == 0) {
         node_streams_on_timer(n);

@@ -67,7 +67,8 @@ struct node {
     size_t cap_apply_cookies;
     struct node_change_wait change;
     struct node_transfer_wait transfer;
-    uint64_t timer_at_ms; /* when the timer is armed for (0: not armed) */
+    uint64_t timer_at_ms;  /* when the timer is armed for (0: not armed) */
+    uint64_t last_tick_ms; /* the clock of the last tick fed to the core */
     /* Snapshots (node_snapshot.c). */
     uint64_t snapshot_every;
     uint64_t log_trailing;

@@ -208,7 +208,8 @@ static bool start_node(struct sim_cluster *c, struct sim_node *n)
     n->applied_told = n->applied;
     /* The first tick lands anywhere within one tick period. */
     uint64_t first = 1 + prng_below(&c->rng_fault, n->tick_global_us);
-    sim_heap_push(&c->heap, c->now_us + first, SIM_EV_TICK, (uint32_t)n->id, n->epoch, NULL);
+    sim_heap_push(&c->heap, c->now_us + first, SIM_EV_TICK, (uint32_t)n->id, n->epoch,
+                  (void *)(uintptr_t)n->timer_gen);
     return true;
 }
 
@@ -652,34 +653,27 @@ int sim_cluster_propose(struct sim_cluster *c, craft_id id, const void *data, si
     return sim_cluster_feed(c, n, &in, res);
 }
 
-/* The next tick: the periodic one, or earlier when the core's timer is due before it (a node
- * arms its timer for that instant, so election timeouts are not rounded to the tick). */
-static uint64_t next_tick_delay(const struct sim_cluster *c, const struct sim_node *n)
-{
-    uint64_t due_local_us = craft_core_next_deadline(n->core) * 1000;
-    uint64_t now_local_us = sim_node_local_us(n, c->now_us);
-    if (due_local_us <= now_local_us) {
-        return n->tick_global_us;
-    }
-    /* local = offset + global * rate / 1e6, so a local span is span * 1e6 / rate of global. */
-    uint64_t delay = (due_local_us - now_local_us) * 1000000 / n->clock_rate_ppm + 1;
-    return delay < n->tick_global_us ? delay : n->tick_global_us;
-}
-
+/* The node's timer fired (the arming still in force): node_on_timer, which arms it again. */
 static void on_tick(struct sim_cluster *c, const struct sim_event *ev)
 {
     struct sim_node *n = &c->nodes[ev->node];
-    if (!n->up || ev->arg != n->epoch) {
+    if (!n->up || ev->arg != n->epoch || (uint64_t)(uintptr_t)ev->ptr != n->timer_gen) {
         return;
     }
     struct craft_input in = {.type = CRAFT_IN_TICK};
     in.tick.now_ms = sim_node_local_us(n, c->now_us) / 1000;
+    /* A timer the node keeps arming for now spins its thread: a cost bound on the timer. */
+    n->ticks_same_ms = in.tick.now_ms == n->tick_last_ms ? n->ticks_same_ms + 1 : 0;
+    n->tick_last_ms = in.tick.now_ms;
+    if (n->ticks_same_ms > SIM_TICKS_SAME_MS_MAX) {
+        sim_checks_fail(&c->checks, n->id, "timer_spin",
+                        "n%" PRIu64 " ticked %u times at local ms %" PRIu64
+                        ": its timer keeps firing at once",
+                        n->id, n->ticks_same_ms, in.tick.now_ms);
+        return;
+    }
     sim_trace_add(&c->trace, c->now_us, SIM_TR_TICK, ev->node, in.tick.now_ms, 0, 0);
     sim_cluster_feed(c, n, &in, NULL);
-    if (n->up && ev->arg == n->epoch) {
-        sim_heap_push(&c->heap, c->now_us + next_tick_delay(c, n), SIM_EV_TICK, ev->node,
-                      n->epoch, NULL);
-    }
 }
 
 static void on_deliver(struct sim_cluster *c, const struct sim_event *ev)

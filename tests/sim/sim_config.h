@@ -20,6 +20,8 @@
 #define SIM_MSG_HEADER_BYTES 64
 #define SIM_CLIENTS_MAX 4
 /* Trace records kept for the tail printed with a violation. */
+/* Ticks of one node at one local ms before the timer counts as spinning (`timer_spin`). */
+#define SIM_TICKS_SAME_MS_MAX 16
 #define SIM_TRACE_TAIL 64
 #define SIM_TRACE_TAIL_SHOWN 60
 /* Records a --timeline run keeps at most (56 bytes each): about 1.5 million steps' worth. */

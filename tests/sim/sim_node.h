@@ -44,6 +44,11 @@ struct sim_node {
      * next output's committed entries must follow it (the core's contract, checked before the
      * node, which would mask a repeat). */
     craft_index core_emitted;
+    /* The node's one timer (env->timer_arm): the generation of the tick event armed last; a
+     * tick event of another generation is an arming replaced since. */
+    uint64_t timer_gen;
+    uint64_t tick_last_ms; /* the local ms of the last tick, and how many came at that ms */
+    uint32_t ticks_same_ms;
     /* A storage call made from inside the node's call failed: the node stops once that call
      * returns (sim_cluster_after_call), never under its feet. */
     int fail_pending;

@@ -118,12 +118,25 @@ static uint64_t env_now_ms(void *ctx)
     return sim_node_local_us(n, n->cluster->now_us) / 1000;
 }
 
-/* The simulator ticks each node at its core's deadline and once per tick period (sim_cluster.c
- * next_tick_delay), which is never later than the node asks for. */
+/* The node's one timer: a tick event at the local time it asks for (on its skewed clock); an
+ * arming replaces the one before. While the node is being created (not up yet) its first tick
+ * is placed by start_node. */
 static void env_timer_arm(void *ctx, uint64_t at_ms)
 {
-    (void)ctx;
-    (void)at_ms;
+    struct sim_node *n = ctx;
+    struct sim_cluster *c = n->cluster;
+    n->timer_gen++;
+    if (!n->up) {
+        return;
+    }
+    uint64_t due_local_us = at_ms * 1000;
+    uint64_t now_local_us = sim_node_local_us(n, c->now_us);
+    /* local = offset + global * rate / 1e6, so a local span is span * 1e6 / rate of global. */
+    uint64_t delay = due_local_us > now_local_us
+                         ? (due_local_us - now_local_us) * 1000000 / n->clock_rate_ppm + 1
+                         : 0;
+    sim_heap_push(&c->heap, c->now_us + delay, SIM_EV_TICK, (uint32_t)n->id, n->epoch,
+                  (void *)(uintptr_t)n->timer_gen);
 }
 
 static void env_send(void *ctx, const struct craft_msg *m)
