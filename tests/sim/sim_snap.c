@@ -19,6 +19,7 @@ struct sim_snap_build {
     struct craft_snapshot_meta meta;
     uint64_t prefix;
     uint64_t epoch;
+    bool moot; /* a newer restore skipped past it: reported CRAFT_ESTALE, nothing written */
 };
 
 static size_t image_size(const struct sim_cluster *c, craft_index index, craft_term term)
@@ -71,21 +72,25 @@ static bool check_meta(struct sim_cluster *c, struct sim_node *n, const struct c
 
 void sim_snap_save(struct sim_cluster *c, struct sim_node *n, const struct craft_snapshot_meta *m)
 {
-    if (m->index != n->applied) {
+    bool moot = m->index != n->applied && m->index <= n->apply_floor;
+    if (m->index != n->applied && !moot) {
         sim_checks_fail(&c->checks, n->id, "snapshot_state_wrong",
                         "n%" PRIu64 " saves a snapshot up to %" PRIu64
                         " with its state machine at %" PRIu64,
                         n->id, m->index, n->applied);
         return;
     }
-    if (!check_meta(c, n, m)) {
+    if (!moot && !check_meta(c, n, m)) {
         return;
     }
-    /* The point-in-time view is taken now; writing it takes a while, off the node's thread. */
+    /* The point-in-time view is taken now; writing it takes a while, off the node's thread. A
+     * moot one (a restore of a newer snapshot, its own file replaced, skipped past it) is
+     * reported CRAFT_ESTALE as the runtime does, later, never from inside the node's call. */
     struct sim_snap_build *b = sim_xmalloc(sizeof *b);
     b->meta = *m;
-    b->prefix = n->log[m->index - 1].prefix;
+    b->prefix = moot ? 0 : n->log[m->index - 1].prefix;
     b->epoch = n->epoch;
+    b->moot = moot;
     uint64_t delay = prng_range(&c->rng_disk, c->p.disk_us_min, 4 * (uint64_t)c->p.disk_us_max + 1);
     sim_heap_push(&c->heap, c->now_us + delay, SIM_EV_SNAP_BUILT, (uint32_t)n->id, 0, b);
 }
@@ -136,6 +141,11 @@ void sim_snap_on_built(struct sim_cluster *c, const struct sim_event *ev)
     struct sim_snap_build *b = ev->ptr;
     struct sim_node *n = &c->nodes[ev->node];
     if (!n->up || n->epoch != b->epoch) {
+        craft_free(b);
+        return;
+    }
+    if (b->moot) {
+        sim_cluster_snapshot_saved(c, n, &b->meta, CRAFT_ESTALE);
         craft_free(b);
         return;
     }
