@@ -42,7 +42,7 @@ static void usage(FILE *to)
             "                   (node.layout.<name>.*), beside the limits, the bound\n"
             "                   fdatasync + round trip + 50 us, and the libraft peer\n"
             "                   measured in the same run (node.proposers<K>.vs_libraft);\n"
-            "                   --quick runs 0.25 s per K and two layouts\n"
+            "                   --quick runs 0.25 s per K and three layouts\n"
             "\n"
             "Every figure prints as '<name> <value> <unit>', then '<name>.target' and\n"
             "'<name>.ratio' (value / target).\n");
