@@ -11,29 +11,13 @@
 
 #include "craft/core.h"
 #include "craft/node.h"
+#include "craft/plug.h"
 #include "io/fs.h"
 
 struct node;
 
-/* A snapshot stream's frames between two nodes (the transport's snapshot chunk and answer): a
- * piece of the snapshot file, and the receiver's answer, which says how much it holds. */
-struct node_snap_chunk {
-    craft_term leader_term; /* of the leader sending it */
-    craft_index index;      /* the snapshot's (index, term) */
-    craft_term term;
-    uint64_t size;   /* its file's bytes */
-    uint64_t offset; /* where these bytes go */
-    const void *data; /* borrowed for the call */
-    uint32_t len;
-};
-
-struct node_snap_ack {
-    craft_term leader_term; /* the chunk's */
-    craft_index index;
-    craft_term term;
-    uint64_t offset; /* the receiver holds the file before this offset */
-    bool done;       /* it holds the whole file, checked and durable */
-};
+/* A snapshot stream's frames between two nodes (the transport's snapshot chunk and answer) are
+ * the public struct craft_snap_chunk and struct craft_snap_ack of craft/plug.h. */
 
 /* One item of the apply queue; the environment runs the items of a batch in order. */
 enum node_apply_kind {
@@ -88,11 +72,11 @@ struct node_env {
     void (*fetch)(void *ctx, const struct craft_fetch *f);
     /* Snapshot streams (node_stream_*.c): a chunk to a follower (an error or a full queue: it
      * is resent after resend_ms) and an answer to the leader. Required with snapshot_every. */
-    int (*send_chunk)(void *ctx, craft_id to, const struct node_snap_chunk *c);
-    void (*send_ack)(void *ctx, craft_id to, const struct node_snap_ack *a);
+    int (*send_chunk)(void *ctx, craft_id to, const struct craft_snap_chunk *c);
+    void (*send_ack)(void *ctx, craft_id to, const struct craft_snap_ack *a);
     /* Optional, for tests and stats: a received snapshot file was checked (rv: the sink's
      * verdict, errmsg why not; meta: what the file holds when rv is 0), and a stream out ended. */
-    void (*snapshot_received)(void *ctx, craft_id from, const struct node_snap_chunk *last,
+    void (*snapshot_received)(void *ctx, craft_id from, const struct craft_snap_chunk *last,
                               const struct craft_snapshot_meta *meta, int rv, const char *errmsg);
     void (*stream_ended)(void *ctx, craft_id to, bool delivered);
     /* A snapshot the node saved is known to the core: storage may drop the log it covers
@@ -153,8 +137,8 @@ void node_on_durable(struct node *n, uint64_t seq);
 /* The state machine has run every apply item up to the entry of index (reads in between). */
 void node_on_applied(struct node *n, craft_index index);
 /* Snapshot stream frames from peer `from` (valid for the call; the transport checked them). */
-void node_on_snapshot_chunk(struct node *n, craft_id from, const struct node_snap_chunk *c);
-void node_on_snapshot_ack(struct node *n, craft_id from, const struct node_snap_ack *a);
+void node_on_snapshot_chunk(struct node *n, craft_id from, const struct craft_snap_chunk *c);
+void node_on_snapshot_ack(struct node *n, craft_id from, const struct craft_snap_ack *a);
 /* The NODE_APPLY_SNAPSHOT item of m ended: rv 0 when the snapshot is durable in the snapshot
  * store, else why not (the node tries again at the next multiple). */
 void node_on_snapshot_saved(struct node *n, const struct craft_snapshot_meta *m, int rv);

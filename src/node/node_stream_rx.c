@@ -6,10 +6,10 @@
 #include "node_internal.h"
 #include "storage/snapshot_stream.h"
 
-static void answer(struct node *n, craft_id to, const struct node_snap_chunk *c, uint64_t offset,
+static void answer(struct node *n, craft_id to, const struct craft_snap_chunk *c, uint64_t offset,
                    bool done)
 {
-    struct node_snap_ack a = {
+    struct craft_snap_ack a = {
         .leader_term = c->leader_term,
         .index = c->index,
         .term = c->term,
@@ -30,7 +30,7 @@ void node_stream_rx_drop(struct node *n)
 
 /* The last chunk arrived: the sink checks the whole file and makes it durable; the core hears
  * of it. */
-static void finish(struct node *n, craft_id from, const struct node_snap_chunk *c)
+static void finish(struct node *n, craft_id from, const struct craft_snap_chunk *c)
 {
     struct node_stream_rx *rx = &n->streams.rx;
     struct craft_snapshot_meta meta;
@@ -63,7 +63,7 @@ static void finish(struct node *n, craft_id from, const struct node_snap_chunk *
     }
 }
 
-void node_on_snapshot_chunk(struct node *n, craft_id from, const struct node_snap_chunk *c)
+void node_on_snapshot_chunk(struct node *n, craft_id from, const struct craft_snap_chunk *c)
 {
     struct node_stream_rx *rx = &n->streams.rx;
     if (n->failed != 0 || c->index == 0 || c->term == 0 || c->size == 0) {

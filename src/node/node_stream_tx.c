@@ -81,7 +81,7 @@ static bool pump(struct node *n, struct node_stream_tx *tx)
             ok = false;
             break;
         }
-        struct node_snap_chunk c = {
+        struct craft_snap_chunk c = {
             .leader_term = tx->leader_term,
             .index = tx->index,
             .term = tx->term,
@@ -171,7 +171,7 @@ void node_streams_on_timer(struct node *n)
     node_streams_after_step(n);
 }
 
-void node_on_snapshot_ack(struct node *n, craft_id from, const struct node_snap_ack *a)
+void node_on_snapshot_ack(struct node *n, craft_id from, const struct craft_snap_ack *a)
 {
     struct node_stream_tx *tx = find_tx(n, from, false);
     if (n->failed != 0 || tx == NULL || !tx->active || tx->index != a->index ||

@@ -292,8 +292,8 @@ void rt_net_flush(struct craft_node *n);
 CRAFT_MUST_CHECK int rt_transport_start(struct craft_node *n, char *errmsg, size_t errmsg_len);
 /* The node's env->send, send_chunk and send_ack. */
 void rt_transport_send(void *ctx, const struct craft_msg *m);
-int rt_transport_send_chunk(void *ctx, craft_id to, const struct node_snap_chunk *c);
-void rt_transport_send_ack(void *ctx, craft_id to, const struct node_snap_ack *a);
+int rt_transport_send_chunk(void *ctx, craft_id to, const struct craft_snap_chunk *c);
+void rt_transport_send_ack(void *ctx, craft_id to, const struct craft_snap_ack *a);
 /* The peer id of the table was added (loop). */
 void rt_transport_add_peer(struct craft_node *n, craft_id id);
 /* Stops the transport (no delivery after it) and drops the inbox (loop, or the creating

@@ -40,7 +40,7 @@ void rt_stream_on_frame(struct craft_node *n, craft_id peer, const struct wire_f
         return;
     }
     if (f->type == WIRE_FRAME_SNAP_CHUNK) {
-        struct node_snap_chunk c = {
+        struct craft_snap_chunk c = {
             .leader_term = f->chunk.term,
             .index = f->chunk.snap_index,
             .term = f->chunk.snap_term,
@@ -51,7 +51,7 @@ void rt_stream_on_frame(struct craft_node *n, craft_id peer, const struct wire_f
         };
         node_on_snapshot_chunk(n->node, peer, &c);
     } else if (f->type == WIRE_FRAME_SNAP_ACK) {
-        struct node_snap_ack a = {
+        struct craft_snap_ack a = {
             .leader_term = f->ack.term,
             .index = f->ack.snap_index,
             .term = f->ack.snap_term,

@@ -24,8 +24,8 @@ struct rt_in_item {
     uint64_t bytes;
     union {
         struct craft_msg msg;
-        struct node_snap_chunk chunk;
-        struct node_snap_ack ack;
+        struct craft_snap_chunk chunk;
+        struct craft_snap_ack ack;
     };
 };
 
@@ -79,7 +79,7 @@ void rt_transport_send(void *ctx, const struct craft_msg *m)
     }
 }
 
-int rt_transport_send_chunk(void *ctx, craft_id to, const struct node_snap_chunk *c)
+int rt_transport_send_chunk(void *ctx, craft_id to, const struct craft_snap_chunk *c)
 {
     struct craft_node *n = ctx;
     if (!n->transport_started || n->transport_ops.send_chunk == NULL) {
@@ -97,7 +97,7 @@ int rt_transport_send_chunk(void *ctx, craft_id to, const struct node_snap_chunk
     return n->transport_ops.send_chunk(n->transport_ctx, to, &pc);
 }
 
-void rt_transport_send_ack(void *ctx, craft_id to, const struct node_snap_ack *a)
+void rt_transport_send_ack(void *ctx, craft_id to, const struct craft_snap_ack *a)
 {
     struct craft_node *n = ctx;
     if (!n->transport_started || n->transport_ops.send_ack == NULL) {
@@ -265,7 +265,7 @@ static int deliver_chunk_copied(void *node, craft_id from, const struct craft_sn
     it->kind = RT_IN_CHUNK;
     it->from = from;
     it->bytes = bytes;
-    it->chunk = (struct node_snap_chunk){
+    it->chunk = (struct craft_snap_chunk){
         .leader_term = c->leader_term,
         .index = c->index,
         .term = c->term,
@@ -290,7 +290,7 @@ static int deliver_ack_copied(void *node, craft_id from, const struct craft_snap
     it->kind = RT_IN_ACK;
     it->from = from;
     it->bytes = sizeof *it;
-    it->ack = (struct node_snap_ack){
+    it->ack = (struct craft_snap_ack){
         .leader_term = a->leader_term,
         .index = a->index,
         .term = a->term,

@@ -176,19 +176,19 @@ static void env_snapshot_taken(void *ctx, const struct craft_snapshot_meta *m)
     }
 }
 
-static int env_send_chunk(void *ctx, craft_id to, const struct node_snap_chunk *chunk)
+static int env_send_chunk(void *ctx, craft_id to, const struct craft_snap_chunk *chunk)
 {
     struct sim_node *n = ctx;
     return sim_snap_stream_send_chunk(n->cluster, n, to, chunk);
 }
 
-static void env_send_ack(void *ctx, craft_id to, const struct node_snap_ack *a)
+static void env_send_ack(void *ctx, craft_id to, const struct craft_snap_ack *a)
 {
     struct sim_node *n = ctx;
     sim_snap_stream_send_ack(n->cluster, n, to, a);
 }
 
-static void env_snapshot_received(void *ctx, craft_id from, const struct node_snap_chunk *last,
+static void env_snapshot_received(void *ctx, craft_id from, const struct craft_snap_chunk *last,
                                   const struct craft_snapshot_meta *meta, int rv,
                                   const char *errmsg)
 {

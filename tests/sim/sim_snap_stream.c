@@ -43,7 +43,7 @@ static struct sim_snap_msg *new_msg(craft_id from, craft_id to, size_t len)
 }
 
 int sim_snap_stream_send_chunk(struct sim_cluster *c, struct sim_node *n, craft_id to,
-                               const struct node_snap_chunk *chunk)
+                               const struct craft_snap_chunk *chunk)
 {
     if (to < 1 || to > c->p.n_nodes || to == n->id) {
         sim_checks_fail(&c->checks, n->id, "snapshot_send_addressing",
@@ -63,7 +63,7 @@ int sim_snap_stream_send_chunk(struct sim_cluster *c, struct sim_node *n, craft_
 }
 
 void sim_snap_stream_send_ack(struct sim_cluster *c, struct sim_node *n, craft_id to,
-                              const struct node_snap_ack *a)
+                              const struct craft_snap_ack *a)
 {
     struct sim_snap_msg *m = new_msg(n->id, to, 0);
     m->ack = true;
@@ -76,7 +76,7 @@ void sim_snap_stream_send_ack(struct sim_cluster *c, struct sim_node *n, craft_i
 }
 
 void sim_snap_stream_received(struct sim_cluster *c, struct sim_node *n,
-                              const struct node_snap_chunk *last,
+                              const struct craft_snap_chunk *last,
                               const struct craft_snapshot_meta *meta, int rv, const char *errmsg)
 {
     /* Every chunk crossed with a good CRC, so without disk faults the file must check out and
@@ -106,10 +106,10 @@ void sim_snap_stream_on_msg(struct sim_cluster *c, const struct sim_event *ev)
         craft_index applied_before = n->applied;
         n->applied_in_call = false;
         if (m->ack) {
-            struct node_snap_ack a = {m->leader_term, m->index, m->term, m->offset, m->done};
+            struct craft_snap_ack a = {m->leader_term, m->index, m->term, m->offset, m->done};
             node_on_snapshot_ack(n->node, m->from, &a);
         } else {
-            struct node_snap_chunk ch = {m->leader_term, m->index, m->term, m->size,
+            struct craft_snap_chunk ch = {m->leader_term, m->index, m->term, m->size,
                                          m->offset,      m->data,  m->len};
             node_on_snapshot_chunk(n->node, m->from, &ch);
         }

@@ -11,8 +11,8 @@
 struct sim_cluster;
 struct sim_node;
 struct sim_event;
-struct node_snap_chunk;
-struct node_snap_ack;
+struct craft_snap_chunk;
+struct craft_snap_ack;
 
 /* A chunk (leader to follower) or its answer (follower to leader), with its bytes. */
 struct sim_snap_msg {
@@ -32,13 +32,13 @@ struct sim_snap_msg {
 
 /* The node's env->send_chunk and env->send_ack. */
 int sim_snap_stream_send_chunk(struct sim_cluster *c, struct sim_node *n, craft_id to,
-                               const struct node_snap_chunk *chunk);
+                               const struct craft_snap_chunk *chunk);
 void sim_snap_stream_send_ack(struct sim_cluster *c, struct sim_node *n, craft_id to,
-                              const struct node_snap_ack *a);
+                              const struct craft_snap_ack *a);
 /* The node's env->snapshot_received: the checks of an assembled file; the model learns the
  * snapshot file is durable. */
 void sim_snap_stream_received(struct sim_cluster *c, struct sim_node *n,
-                              const struct node_snap_chunk *last,
+                              const struct craft_snap_chunk *last,
                               const struct craft_snapshot_meta *meta, int rv, const char *errmsg);
 /* SIM_EV_SNAP_MSG: hands a chunk or answer that arrived intact to the node. */
 void sim_snap_stream_on_msg(struct sim_cluster *c, const struct sim_event *ev);
