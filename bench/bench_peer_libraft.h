@@ -1,7 +1,7 @@
 /* The C peer craft is measured against: canonical raft (Debian's libraft-dev 0.15) with its own
  * libuv disk io (raft_uv) and TCP transport (raft_uv_tcp), three servers in one process on
  * 127.0.0.1, commits/s and commit latency with 1, 16 and 256 proposals outstanding. Built only
- * when pkg-config finds "raft"; otherwise the stub (bench_peer_libraft_none.c) says so. */
+ * when pkg-config finds "raft"; otherwise bench_peer_libraft_none.c says it was not built. */
 #ifndef CRAFT_BENCH_PEER_LIBRAFT_H
 #define CRAFT_BENCH_PEER_LIBRAFT_H
 
