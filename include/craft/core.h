@@ -52,6 +52,12 @@ struct craft_core_config {
     uint32_t clock_drift_ppm;
     /* Reads waiting at once, per core; more get CRAFT_EBUSY. */
     uint32_t reads_max;
+    /* Payloads are packed into blocks of this many bytes (0: 256 KiB); a bigger one gets its
+     * own block. Memory is reused a block at a time. */
+    uint32_t log_slab_bytes;
+    /* Tests: overwrite payload memory when the core reuses or frees it, so a reader that kept a
+     * payload past its ticket (craft_core_payload_ticket) reads garbage instead of old bytes. */
+    bool debug_poison_payloads;
 };
 
 /* Fills cfg with defaults (id, voters and seed zero). Any thread. */
@@ -386,6 +392,17 @@ CRAFT_MUST_CHECK int craft_core_entry(const struct craft_core *core, craft_index
  * machine later than they were committed. */
 CRAFT_MUST_CHECK int craft_core_entries(const struct craft_core *core, craft_index first,
                                         size_t max, const struct craft_entry **out, size_t *n);
+
+/* Zero-copy hand-off. The payload bytes of entries the core hands out (a persist output's
+ * entries, craft_core_entry, craft_core_entries) may be read after the call that handed them
+ * out, even after the log drops those entries, while a ticket taken since is out: take one
+ * (numbers rise from 1) when handing payloads to other work, and return tickets with
+ * craft_core_payload_done(core, t), which returns every ticket up to t. Dropped payload memory
+ * is reused only once every ticket taken before the drop is returned. The core's thread only. */
+uint64_t craft_core_payload_ticket(struct craft_core *core);
+/* The last ticket taken (0: none yet). */
+uint64_t craft_core_payload_ticket_last(const struct craft_core *core);
+void craft_core_payload_done(struct craft_core *core, uint64_t upto);
 
 const char *craft_role_name(enum craft_role role);
 const char *craft_msg_type_name(uint32_t type);

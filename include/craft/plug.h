@@ -141,7 +141,9 @@ struct craft_log_store_ops {
     /* Takes one persist batch (core.h's order: hard state if changed, an installed snapshot's
      * effect (snapshot.index != 0; drop_log: the whole log goes, the next entries start at
      * snapshot.index + 1), the removal of the log from truncate_from (when not 0), then the
-     * entries; borrowed for the call) as submission number seq (1, 2, 3, ...). It must be made
+     * entries; borrowed for the call, but for the entries' payload bytes, which stay in place
+     * until durable(seq) is reported or close returns: write from them, no need to copy) as
+     * submission number seq (1, 2, 3, ...). It must be made
      * durable in submission order and reported through durable(seq), never before it is: the
      * node sends votes and acknowledgements that depend on it only then. 0, or an error (the
      * node stops). Required. */

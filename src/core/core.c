@@ -159,6 +159,10 @@ int craft_core_create(const struct craft_core_config *cfg, const struct craft_co
     }
     prng_seed(&c->prng, cfg->seed ^ cfg->id);
     log_init(&c->log);
+    c->log.poison = cfg->debug_poison_payloads;
+    if (cfg->log_slab_bytes != 0) {
+        c->log.slab_bytes = cfg->log_slab_bytes;
+    }
     if (boot != NULL) {
         rv = boot_load(c, boot);
         if (rv != 0) {
@@ -566,6 +570,21 @@ int craft_core_entries(const struct craft_core *c, craft_index first, size_t max
     *out = e;
     *n = avail < max ? avail : max;
     return 0;
+}
+
+uint64_t craft_core_payload_ticket(struct craft_core *c)
+{
+    return log_ticket_take(&c->log);
+}
+
+uint64_t craft_core_payload_ticket_last(const struct craft_core *c)
+{
+    return c->log.tickets_taken;
+}
+
+void craft_core_payload_done(struct craft_core *c, uint64_t upto)
+{
+    log_tickets_done(&c->log, upto);
 }
 
 int craft_core_entry(const struct craft_core *c, craft_index index, const struct craft_entry **out)

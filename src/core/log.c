@@ -10,10 +10,25 @@
 void log_init(struct log *l)
 {
     memset(l, 0, sizeof *l);
+    l->slab_bytes = LOG_SLAB_BYTES;
 }
 
-/* Drops one reference; an unused standard slab is kept as the spare, so a log that is compacted
- * as fast as it grows reuses the same memory instead of faulting in fresh pages. */
+/* Gives an unused slab back: a standard one is kept as a spare, so a log that is compacted as
+ * fast as it grows reuses the same memory instead of faulting in fresh pages. */
+static void slab_recycle(struct log *l, struct log_slab *slab)
+{
+    if (l->poison) {
+        memset(slab->data, 0xA5, slab->used); /* a reader past its ticket sees garbage */
+    }
+    if (l->n_spares < LOG_SPARE_SLABS && slab->size == l->slab_bytes) {
+        l->spares[l->n_spares++] = slab;
+        return;
+    }
+    craft_free(slab);
+}
+
+/* Drops one reference. A slab nobody in the log uses any more waits, unchanged, while a ticket
+ * taken before now is out: its taker may still read payloads in it. */
 static void slab_release(struct log *l, struct log_slab *slab)
 {
     if (slab == NULL) {
@@ -24,11 +39,42 @@ static void slab_release(struct log *l, struct log_slab *slab)
     if (slab->refs > 0) {
         return;
     }
-    if (l->n_spares < LOG_SPARE_SLABS && slab->size == LOG_SLAB_BYTES) {
-        l->spares[l->n_spares++] = slab;
+#ifndef CRAFT_MUTATION_PAYLOAD_REUSED_EARLY
+    if (l->tickets_done < l->tickets_taken) {
+        slab->retired_at = l->tickets_taken;
+        slab->next_retired = NULL;
+        if (l->retired_tail != NULL) {
+            l->retired_tail->next_retired = slab;
+        } else {
+            l->retired_head = slab;
+        }
+        l->retired_tail = slab;
         return;
     }
-    craft_free(slab);
+#endif
+    slab_recycle(l, slab);
+}
+
+uint64_t log_ticket_take(struct log *l)
+{
+    return ++l->tickets_taken;
+}
+
+void log_tickets_done(struct log *l, uint64_t upto)
+{
+    CRAFT_ASSERT(upto <= l->tickets_taken);
+    if (upto <= l->tickets_done) {
+        return;
+    }
+    l->tickets_done = upto;
+    while (l->retired_head != NULL && l->retired_head->retired_at <= upto) {
+        struct log_slab *slab = l->retired_head;
+        l->retired_head = slab->next_retired;
+        if (l->retired_head == NULL) {
+            l->retired_tail = NULL;
+        }
+        slab_recycle(l, slab);
+    }
 }
 
 void log_close(struct log *l)
@@ -37,6 +83,11 @@ void log_close(struct log *l)
         slab_release(l, l->slabs[l->start + i]);
     }
     slab_release(l, l->slab);
+    while (l->retired_head != NULL) {
+        struct log_slab *next = l->retired_head->next_retired;
+        craft_free(l->retired_head);
+        l->retired_head = next;
+    }
     for (unsigned i = 0; i < l->n_spares; i++) {
         craft_free(l->spares[i]);
     }
@@ -121,9 +172,9 @@ static struct log_slab *slab_for(struct log *l, size_t len)
     if (l->slab != NULL && l->slab->size - l->slab->used >= len) {
         return l->slab;
     }
-    size_t size = len > LOG_SLAB_BYTES ? len : LOG_SLAB_BYTES;
+    size_t size = len > l->slab_bytes ? len : l->slab_bytes;
     struct log_slab *slab = NULL;
-    if (size == LOG_SLAB_BYTES && l->n_spares > 0) {
+    if (size == l->slab_bytes && l->n_spares > 0) {
         slab = l->spares[--l->n_spares];
     } else {
         slab = craft_malloc(sizeof *slab + size);

@@ -1,11 +1,15 @@
 /* The core's in-memory Raft log: a contiguous array of entries whose payloads live in
- * refcounted slabs, so appending costs one copy into a slab and no allocation per entry. */
+ * refcounted slabs, so appending costs one copy into a slab and no allocation per entry.
+ * Payloads handed out for work done elsewhere (the log writer, the state machine) are not copied:
+ * the taker holds a ticket, and a slab the log no longer uses is kept, unchanged, until every
+ * ticket taken before it was dropped is returned (log_ticket_take, log_tickets_done). */
 #ifndef CRAFT_CORE_LOG_H
 #define CRAFT_CORE_LOG_H
 
 #include "craft/core.h"
 
-/* Payloads are packed into slabs of this size; a bigger payload gets a slab of its own. */
+/* Payloads are packed into slabs of this size (unless the config says otherwise: the simulator
+ * draws small ones, so slabs turn over often); a bigger payload gets a slab of its own. */
 #define LOG_SLAB_BYTES (256u * 1024u)
 /* Freed slabs kept for reuse, so a log compacted as fast as it grows faults in no fresh pages. */
 #define LOG_SPARE_SLABS 16u
@@ -13,6 +17,8 @@
 /* A block of payload bytes shared by the entries that point into it. */
 struct log_slab {
     uint64_t refs; /* entries pointing in, plus one while it is the log's current slab */
+    struct log_slab *next_retired;
+    uint64_t retired_at; /* the last ticket taken when the log dropped it */
     size_t size;
     size_t used;
     unsigned char data[];
@@ -32,6 +38,12 @@ struct log {
     struct log_slab *spares[LOG_SPARE_SLABS]; /* unused slabs kept for reuse; owned */
     unsigned n_spares;
     uint64_t bytes;          /* payload bytes held */
+    uint64_t tickets_taken;  /* the last ticket handed out (from 1) */
+    uint64_t tickets_done;   /* every ticket up to here is returned */
+    struct log_slab *retired_head; /* dropped slabs a ticket may still read, oldest first; owned */
+    struct log_slab *retired_tail;
+    size_t slab_bytes;       /* a standard slab's size (log_init: LOG_SLAB_BYTES) */
+    bool poison;             /* overwrite a slab's bytes when it is reused or freed (tests) */
 };
 
 
@@ -63,6 +75,11 @@ void log_start_after(struct log *l, craft_index index, craft_term term);
 
 /* Drops every entry with index <= upto (upto <= last), remembering its term. */
 void log_compact(struct log *l, craft_index upto);
+
+/* A ticket on the payloads handed out so far: they stay valid until it is returned. */
+uint64_t log_ticket_take(struct log *l);
+/* Every ticket up to upto is returned: slabs dropped while only those were out are reused. */
+void log_tickets_done(struct log *l, uint64_t upto);
 
 /* Index of the first entry of the term held at index, scanning back (fast backtracking hint). */
 craft_index log_term_first_index(const struct log *l, craft_index index);

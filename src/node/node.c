@@ -143,6 +143,7 @@ void node_destroy(struct node *n)
     node_streams_close(n);
     node_held_close(&n->held_results);
     node_held_close(&n->held_reads);
+    node_payload_close(n);
     craft_free(n->apply_cookies);
     craft_core_destroy(n->core);
     craft_free(n);
@@ -183,6 +184,7 @@ void node_on_applied(struct node *n, craft_index index)
     }
     CRAFT_ASSERT(index <= n->handed);
     n->applied = index;
+    node_payload_settle(n);
     struct craft_input in = {.type = CRAFT_IN_APPLIED};
     in.applied.index = index;
     (void)node_step(n, &in);

@@ -54,12 +54,15 @@ struct node_env {
     void (*timer_arm)(void *ctx, uint64_t at_ms);
     /* Sends m (borrowed for the call) to node m->to. May drop it (Raft resends). */
     void (*send)(void *ctx, const struct craft_msg *m);
-    /* Starts making p durable (borrowed for the call). Returns 0 and the submission's number
-     * (rising by one from 1); node_on_durable(seq) reports each number once, in order. An error
-     * stops the node. */
+    /* Starts making p durable (borrowed for the call, but for its entries' payload bytes, which
+     * stay in place until node_on_durable reports it or the node is destroyed: write from them,
+     * do not copy). Returns 0 and the submission's number (rising by one from 1);
+     * node_on_durable(seq) reports each number once, in order. An error stops the node. */
     int (*log_submit)(void *ctx, const struct craft_persist *p, uint64_t *seq);
-    /* Queues apply items (borrowed for the call), run in order after everything queued before;
-     * node_on_applied reports progress. An error stops the node. */
+    /* Queues apply items (borrowed for the call, but for their entries' payload bytes, which
+     * stay in place until node_on_applied reaches them or the node is destroyed), run in order
+     * after everything queued before; node_on_applied reports progress. An error stops the
+     * node. */
     int (*apply_submit)(void *ctx, const struct node_apply_item *items, size_t n);
     /* A request ended (cookie as given to node_propose and the like); r borrowed for the call. */
     void (*complete)(void *ctx, uint64_t cookie, const struct craft_result *r);

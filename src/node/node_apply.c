@@ -99,6 +99,7 @@ static int release_reads(struct node *n)
 
 void node_hand_over(struct node *n)
 {
+    craft_index handed_before = n->handed;
     while (n->failed == 0 && n->handed < n->committed) {
         craft_index last = n->committed;
         if (n->apply_window != 0 && n->applied + n->apply_window < last) {
@@ -125,6 +126,10 @@ void node_hand_over(struct node *n)
             return;
         }
         n->handed = run[k - 1].index;
+    }
+    if (n->handed > handed_before && node_payload_hand_over(n, n->handed) != 0) {
+        node_fail(n, CRAFT_ENOMEM);
+        return;
     }
     int rv = release_reads(n);
     if (rv != 0) {

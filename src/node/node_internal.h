@@ -9,6 +9,7 @@
 /* One log submission not yet durable, with the answers that wait for it. */
 struct node_write {
     uint64_t seq;
+    uint64_t ticket; /* the core's payload ticket while its entries are written; 0: none */
     craft_term term; /* its last entry's (term, index); index 0: it carries no entries */
     craft_index index;
     void **held; /* msg_copy_block blocks (struct craft_msg first); owned */
@@ -24,6 +25,20 @@ struct node_held_item {
 
 struct node_held {
     struct node_held_item *items; /* owned; items[head .. head + n) */
+    size_t head;
+    size_t n;
+    size_t cap;
+};
+
+/* Payload tickets of hand-overs to the state machine not applied yet, oldest first: the
+ * entries up to index are read from the core's log memory until applied (node_payload.c). */
+struct node_ticket {
+    craft_index index;
+    uint64_t ticket;
+};
+
+struct node_tickets {
+    struct node_ticket *items; /* owned; items[head .. head + n) */
     size_t head;
     size_t n;
     size_t cap;
@@ -63,6 +78,7 @@ struct node {
     uint64_t apply_window;
     struct node_held held_results; /* proposals done, their entries not handed out yet */
     struct node_held held_reads;   /* reads ready, their index not handed out yet */
+    struct node_tickets apply_tickets;
     uint64_t *apply_cookies; /* scratch: one per entry of a hand-over; owned */
     size_t cap_apply_cookies;
     struct node_change_wait change;
@@ -108,6 +124,12 @@ void node_hand_over(struct node *n);
 /* A snapshot restored the state machine up to index: nothing up to it is handed out. */
 void node_apply_covered(struct node *n, craft_index index);
 void node_held_close(struct node_held *h);
+/* Payload tickets (node_payload.c). A write's ticket is in its struct node_write. */
+/* Takes a ticket for the entries handed to the state machine up to index. 0 or CRAFT_ENOMEM. */
+int node_payload_hand_over(struct node *n, craft_index index);
+/* Returns the tickets of what is written and applied now to the core. */
+void node_payload_settle(struct node *n);
+void node_payload_close(struct node *n);
 /* Feeds a saved snapshot to the core once the applied index reaches it. */
 void node_snapshot_settle(struct node *n);
 

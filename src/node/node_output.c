@@ -89,6 +89,7 @@ static void persist(struct node *n, const struct craft_output *out)
         }
         w->seq = seq;
         if (out->n_entries > 0) {
+            w->ticket = craft_core_payload_ticket(n->core); /* the writer reads them in place */
             w->term = out->entries[out->n_entries - 1].term;
             w->index = out->entries[out->n_entries - 1].index;
             if (n->env.pre_commit != NULL) {
@@ -153,6 +154,7 @@ void node_on_durable(struct node *n, uint64_t seq)
     if (n->n_writes == 0) {
         n->writes_head = 0;
     }
+    node_payload_settle(n);
     if (index != 0) {
         struct craft_input in = {.type = CRAFT_IN_PERSISTED};
         in.persisted.term = term;

@@ -1,5 +1,6 @@
-/* The apply side: a queue of apply batches (the node's items, copied with their entries into one
- * allocation per submission), run in order on the apply thread, or on the loop's idle turn
+/* The apply side: a queue of apply batches (the node's items, copied with their entries' headers
+ * into one allocation per submission; the payloads stay in the core's log memory, held by the
+ * node's payload ticket until applied), run in order on the apply thread, or on the loop's idle turn
  * without that thread. Proposals complete with the state machine's results, reads run their fn;
  * "applied up to" goes back to the loop once per batch taken. */
 #include <string.h>
@@ -7,9 +8,8 @@
 #include "runtime.h"
 #include "util/alloc.h"
 #include "util/assert.h"
-#include "util/copy_stats.h"
 
-/* One submission: the items, then their snapshot metas, entries, cookies and bytes, in one
+/* One submission: the items, then their snapshot metas, entries and cookies, in one
  * allocation. */
 struct rt_apply_batch {
     struct rt_apply_batch *next;
@@ -41,13 +41,9 @@ int rt_apply_init(struct craft_node *n)
 static struct rt_apply_batch *batch_copy(const struct node_apply_item *items, size_t k)
 {
     size_t n_entries = 0;
-    size_t n_bytes = 0;
     for (size_t i = 0; i < k; i++) {
         if (items[i].kind == NODE_APPLY_ENTRIES) {
             n_entries += items[i].n;
-            for (size_t j = 0; j < items[i].n; j++) {
-                n_bytes += items[i].entries[j].data.len;
-            }
         }
     }
     size_t n_metas = 0;
@@ -56,7 +52,7 @@ static struct rt_apply_batch *batch_copy(const struct node_apply_item *items, si
     }
     size_t head = align8(sizeof(struct rt_apply_batch) + k * sizeof(struct node_apply_item));
     head = align8(head + n_metas * sizeof(struct craft_snapshot_meta));
-    size_t size = head + n_entries * (sizeof(struct craft_entry) + sizeof(uint64_t)) + n_bytes;
+    size_t size = head + n_entries * (sizeof(struct craft_entry) + sizeof(uint64_t));
     struct rt_apply_batch *b = craft_malloc(size);
     if (b == NULL) {
         return NULL;
@@ -66,7 +62,6 @@ static struct rt_apply_batch *batch_copy(const struct node_apply_item *items, si
     struct craft_snapshot_meta *metas = (struct craft_snapshot_meta *)(b->items + k);
     struct craft_entry *entries = (struct craft_entry *)((char *)b + head);
     uint64_t *cookies = (uint64_t *)(entries + n_entries);
-    unsigned char *bytes = (unsigned char *)(cookies + n_entries);
     for (size_t i = 0; i < k; i++) {
         struct node_apply_item *it = &b->items[i];
         *it = items[i];
@@ -80,14 +75,7 @@ static struct rt_apply_batch *batch_copy(const struct node_apply_item *items, si
             continue;
         }
         for (size_t j = 0; j < it->n; j++) {
-            const struct craft_entry *e = &items[i].entries[j];
-            entries[j] = *e;
-            if (e->data.len > 0) {
-                memcpy(bytes, e->data.base, e->data.len);
-                copy_stats_add(COPY_APPLY_QUEUE, e->data.len);
-            }
-            entries[j].data.base = bytes;
-            bytes += e->data.len;
+            entries[j] = items[i].entries[j]; /* the payload is read in place */
             cookies[j] = items[i].cookies != NULL ? items[i].cookies[j] : 0;
         }
         it->entries = entries;
@@ -95,7 +83,7 @@ static struct rt_apply_batch *batch_copy(const struct node_apply_item *items, si
         entries += it->n;
         cookies += it->n;
     }
-    CRAFT_ASSERT((char *)bytes == (char *)b + size);
+    CRAFT_ASSERT((char *)cookies == (char *)b + size);
     return b;
 }
 

@@ -179,6 +179,9 @@ static void shut_down(struct craft_node *n)
     uv_timer_stop(&n->timer);
     uv_idle_stop(&n->idle);
     rt_apply_stop(n);
+    /* The log store reads payloads in the core's memory until they are durable (zero-copy): it
+     * is closed before the node goes. Arrivals from here on are dropped (node_dead). */
+    rt_log_close(n);
     if (n->node != NULL) {
         node_destroy(n->node); /* ends the requests it holds with CRAFT_ESHUTDOWN */
         n->node = NULL;
@@ -187,7 +190,6 @@ static void shut_down(struct craft_node *n)
     rt_requests_fail_all(&n->requests, CRAFT_ESHUTDOWN);
     rt_status_refresh(n);
     rt_transport_stop(n);
-    rt_log_close(n); /* after the transport: nothing arrives that would need it */
     io_mutex_lock(&n->wake_mu);
     n->wake_open = false;
     io_mutex_unlock(&n->wake_mu);

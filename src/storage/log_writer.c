@@ -7,7 +7,6 @@
 #include "io/thread.h"
 #include "util/alloc.h"
 #include "util/assert.h"
-#include "util/copy_stats.h"
 
 struct request {
     struct request *next;
@@ -17,7 +16,7 @@ struct request {
     struct craft_hard_state hs;
     struct craft_persist_snapshot snapshot;
     craft_index truncate_from;
-    struct craft_entry *entries; /* with their bytes, in this request's allocation */
+    struct craft_entry *entries; /* in this request's allocation; payloads borrowed */
     size_t n_entries;
     uint64_t bytes;
 };
@@ -46,14 +45,15 @@ void log_writer_config_init(struct log_writer_config *cfg)
     cfg->queue_bytes_max = LOG_WRITER_QUEUE_BYTES_DEFAULT;
 }
 
-static struct request *request_copy(uint64_t group, const struct craft_persist *out)
+/* The request for out: its entries' headers are copied, their payloads borrowed (in place until
+ * the request is reported durable). */
+static struct request *request_make(uint64_t group, const struct craft_persist *out)
 {
     uint64_t bytes = 0;
     for (size_t i = 0; i < out->n_entries; i++) {
         bytes += out->entries[i].data.len;
     }
-    size_t head = sizeof(struct request) + out->n_entries * sizeof(struct craft_entry);
-    struct request *r = craft_malloc(head + bytes);
+    struct request *r = craft_malloc(sizeof *r + out->n_entries * sizeof(struct craft_entry));
     if (r == NULL) {
         return NULL;
     }
@@ -66,15 +66,8 @@ static struct request *request_copy(uint64_t group, const struct craft_persist *
     r->entries = (struct craft_entry *)(r + 1);
     r->n_entries = out->n_entries;
     r->bytes = bytes;
-    unsigned char *data = (unsigned char *)r + head;
-    for (size_t i = 0; i < out->n_entries; i++) {
-        r->entries[i] = out->entries[i];
-        if (out->entries[i].data.len > 0) {
-            memcpy(data, out->entries[i].data.base, out->entries[i].data.len);
-            copy_stats_add(COPY_LOG_WRITER, out->entries[i].data.len);
-            r->entries[i].data.base = data;
-            data += out->entries[i].data.len;
-        }
+    if (out->n_entries > 0) {
+        memcpy(r->entries, out->entries, out->n_entries * sizeof *r->entries);
     }
     return r;
 }
@@ -196,7 +189,7 @@ int log_writer_submit_group(struct log_writer *lw, uint64_t group, const struct 
                             uint64_t *seq)
 {
     CRAFT_ASSERT(group != 0);
-    struct request *r = request_copy(group, out);
+    struct request *r = request_make(group, out);
     if (r == NULL) {
         return CRAFT_ENOMEM;
     }

@@ -1,5 +1,6 @@
 /* The log writer: one thread per node that makes the core's persist outputs, of every Raft group,
- * durable with group commit. Outputs are submitted from any thread and queued (copied); the
+ * durable with group commit. Outputs are submitted from any thread and queued (the payloads are
+ * borrowed, not copied: they stay in place until reported durable); the
  * writer takes everything queued at once, queues every group's log changes and newest hard state
  * into one WAL batch and syncs once — whatever arrives while that sync runs goes into the next
  * batch. */
@@ -30,7 +31,9 @@ typedef void (*log_writer_done_cb)(void *arg, uint64_t seq, int status);
 CRAFT_MUST_CHECK int log_writer_start(struct storage *st, const struct log_writer_config *cfg,
                                       log_writer_done_cb cb, void *arg, struct log_writer **out);
 
-/* Queues one persist batch (hard state, truncation, entries; copied) and returns its
+/* Queues one persist batch (hard state, truncation, entries: the entries are copied, their
+ * payload bytes borrowed until the callback reports the batch durable or failed, or until
+ * log_writer_stop returns) and returns its
  * sequence number (from 1, rising) in *seq. Any thread. CRAFT_EBUSY when the queue is full,
  * CRAFT_ENOMEM, or the status of an earlier failed batch. */
 CRAFT_MUST_CHECK int log_writer_submit(struct log_writer *lw, const struct craft_persist *out,

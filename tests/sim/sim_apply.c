@@ -18,16 +18,14 @@ struct sim_apply_item {
     struct craft_snapshot_meta meta; /* NODE_APPLY_SNAPSHOT and _RESTORE */
 };
 
+/* Copies the item but for its entries' payloads, which the node keeps in place until they are
+ * applied (zero-copy, craft_core_payload_ticket): the apply reads them there, and a payload
+ * reused too early fails the apply checks (the cores poison reused memory in the simulator). */
 static struct sim_apply_item *copy_item(const struct node_apply_item *it)
 {
-    size_t data = 0;
-    for (size_t i = 0; i < it->n; i++) {
-        data += it->entries[i].data.len;
-    }
     size_t n = it->kind == NODE_APPLY_ENTRIES ? it->n : 0;
-    data = n > 0 ? data : 0;
-    struct sim_apply_item *q = sim_xcalloc(
-        1, sizeof *q + n * (sizeof(struct craft_entry) + sizeof(uint64_t)) + data);
+    struct sim_apply_item *q =
+        sim_xcalloc(1, sizeof *q + n * (sizeof(struct craft_entry) + sizeof(uint64_t)));
     q->kind = it->kind;
     q->cookie = it->cookie;
     q->index = it->index;
@@ -37,16 +35,9 @@ static struct sim_apply_item *copy_item(const struct node_apply_item *it)
     q->n = n;
     q->entries = (struct craft_entry *)(q + 1);
     q->cookies = (uint64_t *)(q->entries + n);
-    char *bytes = (char *)(q->cookies + n);
     for (size_t i = 0; i < n; i++) {
         q->entries[i] = it->entries[i];
         q->cookies[i] = it->cookies[i];
-        size_t len = it->entries[i].data.len;
-        if (len > 0) {
-            memcpy(bytes, it->entries[i].data.base, len);
-        }
-        q->entries[i].data.base = len > 0 ? bytes : NULL;
-        bytes += len;
     }
     return q;
 }

@@ -151,6 +151,8 @@ static bool start_node(struct sim_cluster *c, struct sim_node *n)
     cfg.heartbeat_interval_ms = SIM_HEARTBEAT_MS;
     cfg.pre_vote = c->p.pre_vote;
     cfg.check_quorum = c->p.check_quorum;
+    cfg.debug_poison_payloads = true; /* a payload read past its ticket is garbage */
+    cfg.log_slab_bytes = c->p.log_slab_bytes;
     if (c->p.read_lease) {
         /* Two clocks may drift apart by twice the skew bound; the lease leaves room for that. */
         cfg.lease_reads = true;
@@ -333,6 +335,19 @@ static int storage_queue(struct sim_node *n, const struct sim_disk_write *w)
     return storage_persist(n->st, &o);
 }
 
+/* The log writer reads payloads from the node's memory when it writes them (zero-copy); the node
+ * must keep them unchanged until the write is reported (craft_core_payload_ticket). */
+static void sim_cluster_check_payloads(struct sim_cluster *c, struct sim_node *n)
+{
+    if (n->disk.n_payloads_changed > 0) {
+        sim_checks_fail(&c->checks, n->id, "payload_reused",
+                        "n%" PRIu64 ": %" PRIu64 " pending write(s) found their payloads changed "
+                        "before they were written",
+                        n->id, n->disk.n_payloads_changed);
+        n->disk.n_payloads_changed = 0;
+    }
+}
+
 int sim_cluster_storage_take(struct sim_node *n, const struct sim_disk_write *w, bool sync)
 {
     int rv = storage_queue(n, w);
@@ -452,6 +467,10 @@ void sim_cluster_crash(struct sim_cluster *c, craft_id id)
         return;
     }
     uint64_t lost = n->disk.n_pending;
+    /* What the writes in flight reach the disk with is what the node's memory held (they write
+     * from it, zero-copy): taken now, before that memory goes with the node. */
+    sim_disk_own_pending(&n->disk);
+    sim_cluster_check_payloads(c, n);
     /* The node goes first (its stream in owns a sink on the file system about to crash). */
     node_destroy(n->node);
     sim_apply_crash(n);
@@ -718,6 +737,7 @@ static void on_disk(struct sim_cluster *c, const struct sim_event *ev)
         }
     }
     CRAFT_ASSERT(batch != NULL);
+    sim_cluster_check_payloads(c, n);
     if (rv == 0) {
         rv = storage_sync(n->st);
     }
@@ -746,7 +766,7 @@ static void on_disk(struct sim_cluster *c, const struct sim_event *ev)
         sim_disk_write_free(w);
     }
     if (sim_disk_next_batch(&n->disk)) {
-        sim_heap_push(&c->heap, c->now_us + sim_cluster_disk_latency(c), SIM_EV_DISK, ev->node,
+        sim_heap_push(&c->heap, c->now_us + sim_cluster_disk_latency(c, n), SIM_EV_DISK, ev->node,
                       n->epoch, NULL);
     }
     craft_index applied_before = n->applied;

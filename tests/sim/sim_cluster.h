@@ -118,7 +118,7 @@ void sim_cluster_snapshot_saved(struct sim_cluster *c, struct sim_node *n,
 int sim_cluster_propose(struct sim_cluster *c, craft_id id, const void *data, size_t len,
                         struct sim_feed_result *res);
 /* The latency of one write batch, drawn from the disk generator (sim_output.c). */
-uint64_t sim_cluster_disk_latency(struct sim_cluster *c);
+uint64_t sim_cluster_disk_latency(struct sim_cluster *c, const struct sim_node *n);
 /* The simulator as n's environment (sim_output.c). */
 struct node_env sim_node_env(struct sim_node *n);
 /* What the rule checks compare before and after a step. */

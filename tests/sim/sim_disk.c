@@ -63,6 +63,15 @@ static struct craft_entry *copy_entries(const struct craft_entry *src, size_t n)
     return ents;
 }
 
+static uint64_t payload_hash(const struct craft_entry *ents, size_t n)
+{
+    uint64_t h = 0;
+    for (size_t i = 0; i < n; i++) {
+        h = sim_hash_combine(h, sim_hash_bytes(ents[i].data.base, ents[i].data.len));
+    }
+    return h;
+}
+
 struct sim_disk_write *sim_disk_queue(struct sim_disk *d, const struct craft_persist *p,
                                       uint64_t seq, bool *starts)
 {
@@ -72,8 +81,13 @@ struct sim_disk_write *sim_disk_queue(struct sim_disk *d, const struct craft_per
     w->hs = p->hard_state;
     w->snapshot = p->snapshot;
     w->truncate_from = p->truncate_from;
-    w->entries = copy_entries(p->entries, p->n_entries);
     w->n_entries = p->n_entries;
+    if (p->n_entries > 0) {
+        w->entries = sim_xmalloc(p->n_entries * sizeof *w->entries);
+        memcpy(w->entries, p->entries, p->n_entries * sizeof *w->entries);
+        w->borrowed = true;
+        w->payload_hash = payload_hash(p->entries, p->n_entries);
+    }
     *starts = d->batch_inflight == 0;
     if (*starts) {
         d->batch_inflight = d->tail != NULL ? d->tail->batch + 1 : 1;
@@ -91,6 +105,27 @@ struct sim_disk_write *sim_disk_queue(struct sim_disk *d, const struct craft_per
     return w;
 }
 
+void sim_disk_write_own(struct sim_disk *d, struct sim_disk_write *w)
+{
+    if (!w->borrowed) {
+        return;
+    }
+    if (payload_hash(w->entries, w->n_entries) != w->payload_hash) {
+        d->n_payloads_changed++;
+    }
+    struct craft_entry *own = copy_entries(w->entries, w->n_entries);
+    craft_free(w->entries);
+    w->entries = own;
+    w->borrowed = false;
+}
+
+void sim_disk_own_pending(struct sim_disk *d)
+{
+    for (struct sim_disk_write *w = d->head; w != NULL; w = w->next) {
+        sim_disk_write_own(d, w);
+    }
+}
+
 struct sim_disk_write *sim_disk_pop_batch(struct sim_disk *d)
 {
     struct sim_disk_write *w = d->head;
@@ -103,6 +138,7 @@ struct sim_disk_write *sim_disk_pop_batch(struct sim_disk *d)
     }
     w->next = NULL;
     d->n_pending--;
+    sim_disk_write_own(d, w);
     return w;
 }
 

@@ -30,8 +30,13 @@ struct sim_disk_write {
     struct craft_hard_state hs;
     struct craft_persist_snapshot snapshot; /* an installed snapshot's effect on the log */
     craft_index truncate_from;
-    struct craft_entry *entries; /* owned, with their bytes, in one block */
+    /* Owned. While borrowed, the payloads are the node's (zero-copy: the node keeps them in
+     * place until the write is reported durable) and payload_hash is what they held when
+     * queued; sim_disk_write_own copies them, checking they still hold it. */
+    struct craft_entry *entries;
     size_t n_entries;
+    bool borrowed;
+    uint64_t payload_hash;
 };
 
 struct sim_disk;
@@ -76,6 +81,8 @@ struct sim_disk {
     /* Group commit, as the log writer does it: the batch being written (0: the disk is idle)
      * holds every write queued before it started; writes queued meanwhile form the next. */
     uint64_t batch_inflight;
+    /* Writes whose borrowed payloads changed before they were written (check payload_reused). */
+    uint64_t n_payloads_changed;
 };
 
 void sim_disk_init(struct sim_disk *d, craft_id id);
@@ -88,6 +95,11 @@ struct sim_disk_write *sim_disk_queue(struct sim_disk *d, const struct craft_per
                                       uint64_t seq, bool *starts);
 /* Takes the oldest pending write if it belongs to the batch in flight, else NULL (the caller
  * applies and frees it). */
+/* Makes w's payloads its own (a copy), counting in d->n_payloads_changed when the node changed
+ * them since they were queued. Before the node goes (a crash), for every pending write. */
+void sim_disk_write_own(struct sim_disk *d, struct sim_disk_write *w);
+void sim_disk_own_pending(struct sim_disk *d);
+/* Pops the next write of the batch in flight, its payloads made its own. */
 struct sim_disk_write *sim_disk_pop_batch(struct sim_disk *d);
 /* The batch in flight is done: the next one (the writes queued meanwhile) starts if there is
  * one; returns whether it did. */

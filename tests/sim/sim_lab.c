@@ -18,6 +18,7 @@ static const struct sim_lab_test tests[] = {
     {"rejoin", lab_rejoin},
     {"backup", lab_backup},
     {"count", lab_count},
+    {"payload_overwritten_while_writing", lab_payload_overwritten_while_writing},
     {"persist1", lab_persist1},
     {"persist2", lab_persist2},
     {"persist3", lab_persist3},

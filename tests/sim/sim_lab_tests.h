@@ -38,6 +38,7 @@ int lab_concurrent_starts(uint64_t seed);
 int lab_rejoin(uint64_t seed);
 int lab_backup(uint64_t seed);
 int lab_count(uint64_t seed);
+int lab_payload_overwritten_while_writing(uint64_t seed);
 int lab_persist1(uint64_t seed);
 int lab_persist2(uint64_t seed);
 int lab_persist3(uint64_t seed);

@@ -35,6 +35,7 @@ struct sim_node {
     const struct craft_core *core; /* node_core(node) while up */
     struct sim_cluster *cluster;   /* the environment's context is the sim_node */
     uint64_t log_seq;              /* the last log submission's number, in this life */
+    uint64_t disk_extra_us;        /* a scenario's slow disk: added to each write's latency */
     bool applied_in_call;          /* entries were applied during the current node call */
     struct sim_apply_queue apply_q; /* apply items not yet run (sim_apply.c) */
     /* Entries up to here are skipped: a restore found its snapshot replaced by a newer one and

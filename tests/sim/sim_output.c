@@ -102,9 +102,9 @@ static void handle_events(struct sim_cluster *c, struct sim_node *n, const struc
     }
 }
 
-uint64_t sim_cluster_disk_latency(struct sim_cluster *c)
+uint64_t sim_cluster_disk_latency(struct sim_cluster *c, const struct sim_node *n)
 {
-    uint64_t l = prng_range(&c->rng_disk, c->p.disk_us_min, c->p.disk_us_max);
+    uint64_t l = n->disk_extra_us + prng_range(&c->rng_disk, c->p.disk_us_min, c->p.disk_us_max);
     if (c->p.disk_slow_ppm > 0 && prng_chance(&c->rng_disk, c->p.disk_slow_ppm)) {
         l += prng_below(&c->rng_disk, c->p.disk_slow_us_max);
     }
@@ -155,7 +155,7 @@ static int env_log_submit(void *ctx, const struct craft_persist *p, uint64_t *se
     bool starts;
     (void)sim_disk_queue(&n->disk, p, *seq, &starts);
     if (starts) {
-        sim_heap_push(&c->heap, c->now_us + sim_cluster_disk_latency(c), SIM_EV_DISK, (uint32_t)n->id,
+        sim_heap_push(&c->heap, c->now_us + sim_cluster_disk_latency(c, n), SIM_EV_DISK, (uint32_t)n->id,
                       n->epoch, NULL);
     }
     return 0;

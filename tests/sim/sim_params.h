@@ -61,6 +61,8 @@ struct sim_params {
     /* The node hands at most this many committed entries to apply ahead of what it applied
      * (node_config.apply_window; 0: no bound). */
     uint32_t apply_window;
+    /* craft_core_config.log_slab_bytes (0: the default). */
+    uint32_t log_slab_bytes;
     /* Real disk failures (sim_disk_faults.c, drawn after everything above): the share of
      * crashes that are a kill -9 keeping the page cache, and that cut a storage call short;
      * write EIO / ENOSPC and failed directory syncs (the node stops); misdirected writes and bit

@@ -41,6 +41,7 @@ int sim_scenario_init(struct sim_scenario *s, const char *name, const struct sim
     p.snapshot_every = o->snapshot_every;
     p.compact_every = o->compact_every;
     p.wal_segment_bytes = o->wal_segment_bytes;
+    p.log_slab_bytes = o->log_slab_bytes;
     reliable_net(&p.net);
     p.disk_us_min = 100;
     p.disk_us_max = 600;
@@ -173,6 +174,11 @@ void sim_scenario_unreliable(struct sim_scenario *s, bool unreliable)
 void sim_scenario_long_reordering(struct sim_scenario *s, bool on)
 {
     s->c->net.p.lab_long_reordering = on;
+}
+
+void sim_scenario_slow_disk(struct sim_scenario *s, craft_id id, uint64_t extra_us)
+{
+    s->c->nodes[id].disk_extra_us = extra_us;
 }
 
 bool sim_scenario_is_leader(struct sim_scenario *s, craft_id id)

@@ -37,6 +37,7 @@ struct sim_scenario_opts {
     uint32_t snapshot_every;
     uint32_t compact_every;
     uint64_t wal_segment_bytes;
+    uint32_t log_slab_bytes; /* the cores' payload blocks (0: the default) */
 };
 
 void sim_scenario_opts_init(struct sim_scenario_opts *o, unsigned n, uint64_t seed);
@@ -56,6 +57,8 @@ void sim_scenario_crash(struct sim_scenario *s, craft_id id);
 void sim_scenario_restart(struct sim_scenario *s, craft_id id);
 void sim_scenario_unreliable(struct sim_scenario *s, bool unreliable);
 void sim_scenario_long_reordering(struct sim_scenario *s, bool on);
+/* Every later disk write of node id takes extra_us more. */
+void sim_scenario_slow_disk(struct sim_scenario *s, craft_id id, uint64_t extra_us);
 
 /* The lab's checkOneLeader: waits up to ten times 450-550 ms for a leader among connected nodes,
  * fails on two leaders in one term or on none; returns the leader (0 on failure). */

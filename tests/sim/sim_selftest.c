@@ -112,7 +112,6 @@ static void test_sim_disk_applies_in_fifo_order_and_copies(void)
     struct craft_persist o1 = output(e, 3, 0, 1);
     bool starts1, starts2, starts3;
     struct sim_disk_write *w1 = sim_disk_queue(&d, &o1, 1, &starts1);
-    memset(data, 'x', sizeof(data)); /* the disk holds copies */
     struct craft_entry e2 = {2, 2, CRAFT_ENTRY_NORMAL, {"zz", 2}};
     struct craft_persist o2 = output(&e2, 1, 2, 2);
     struct sim_disk_write *w2 = sim_disk_queue(&d, &o2, 2, &starts2);
@@ -123,6 +122,8 @@ static void test_sim_disk_applies_in_fifo_order_and_copies(void)
     EXPECT(d.n_pending == 3);
     struct sim_disk_write *w = sim_disk_pop_batch(&d);
     EXPECT(w == w1);
+    memset(data, 'x', sizeof(data)); /* popped: the write holds copies now */
+    EXPECT(d.n_payloads_changed == 0);
     EXPECT(sim_disk_pop_batch(&d) == NULL);
     sim_disk_apply(&d, w, &obs);
     sim_disk_write_free(w);
@@ -139,6 +140,26 @@ static void test_sim_disk_applies_in_fifo_order_and_copies(void)
     sim_disk_write_free(w);
     EXPECT(d.n_log == 2 && d.log[1].term == 2 && d.hs.term == 2);
     EXPECT(cn.appends == 5 && cn.truncates == 2 && cn.hard_states == 3);
+    sim_disk_close(&d);
+}
+
+/* A queued write borrows the node's payloads (zero-copy): a change before it is written is
+ * counted (check payload_reused), once it is popped it has its own copy. */
+static void test_sim_disk_counts_payloads_changed_while_queued(void)
+{
+    struct sim_disk d;
+    sim_disk_init(&d, 1);
+    char data[] = "abc";
+    struct craft_entry e = {1, 1, CRAFT_ENTRY_NORMAL, {data, 3}};
+    struct craft_persist o = output(&e, 1, 0, 1);
+    bool starts;
+    sim_disk_queue(&d, &o, 1, &starts);
+    data[1] = 'X';
+    struct sim_disk_write *w = sim_disk_pop_batch(&d);
+    EXPECT(d.n_payloads_changed == 1);
+    data[1] = 'Y';
+    EXPECT(memcmp(w->entries[0].data.base, "aXc", 3) == 0);
+    sim_disk_write_free(w);
     sim_disk_close(&d);
 }
 
@@ -231,6 +252,7 @@ int main(void)
     test_sim_heap_orders_by_time_then_sequence();
     test_sim_map_puts_and_gets();
     test_sim_disk_applies_in_fifo_order_and_copies();
+    test_sim_disk_counts_payloads_changed_while_queued();
     test_sim_disk_crash_keeps_completed_and_at_most_written();
     test_sim_network_copies_routes_and_partitions();
     test_sim_trace_hash_is_deterministic();

@@ -169,6 +169,9 @@ void sim_swarm_draw(uint64_t seed, unsigned nodes_forced, struct sim_params *p,
     if (p->apply_window != 0 && p->apply_us_max > p->apply_window * 500u) {
         p->apply_us_max = p->apply_window * 500u;
     }
+    /* The cores' payload blocks (drawn last): small ones turn over all the time, so a payload
+     * read past its ticket (by the disk or the apply worker) meets reused, poisoned memory. */
+    p->log_slab_bytes = prng_chance(&r, 700000) ? (uint32_t)pick(&r, 16, 4096) : 0;
 }
 
 static craft_id random_node(struct sim_cluster *c)

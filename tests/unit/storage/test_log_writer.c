@@ -235,10 +235,16 @@ static void wait_done(struct fixture *f, uint64_t seq)
     io_mutex_unlock(&f->mu);
 }
 
+/* Payloads are borrowed by the writer until durable: they live here, one per index (and
+ * group), for the whole test program. */
+#define PAYLOAD_SLOTS 8
+static char payloads[PAYLOAD_SLOTS][PAYLOAD_SLOTS][16];
+
 static uint64_t submit_entry(struct fixture *f, craft_index index, int want)
 {
-    char data[16];
-    int len = snprintf(data, sizeof data, "cmd%llu", (unsigned long long)index);
+    assert_true(index < PAYLOAD_SLOTS);
+    char *data = payloads[0][index];
+    int len = snprintf(data, sizeof payloads[0][0], "cmd%llu", (unsigned long long)index);
     struct craft_entry e = {
         .term = 1, .index = index, .type = CRAFT_ENTRY_NORMAL, .data = {data, (size_t)len}};
     struct craft_persist out;
@@ -434,8 +440,8 @@ static void test_log_writer_batches_many_groups(void **state)
     uint64_t last = 0;
     for (uint64_t g = 2; g <= 4; g++) {
         for (craft_index i = 1; i <= 3; i++) {
-            char data[16];
-            int len = snprintf(data, sizeof data, "g%llu-%llu", (unsigned long long)g,
+            char *data = payloads[g][i];
+            int len = snprintf(data, sizeof payloads[0][0], "g%llu-%llu", (unsigned long long)g,
                                (unsigned long long)i);
             struct craft_entry e = {.term = g,
                                     .index = i,
