@@ -179,12 +179,18 @@ void node_on_msgs(struct node *n, const struct craft_msg *msgs, size_t k)
 
 void node_on_applied(struct node *n, craft_index index)
 {
-    if (n->failed != 0 || index <= n->applied) {
+    if (n->failed != 0) {
+        return;
+    }
+    if (index > n->apply_reported) {
+        n->apply_reported = index;
+        node_payload_settle(n); /* the entries read in place up to index are done with */
+    }
+    if (index <= n->applied) {
         return;
     }
     CRAFT_ASSERT(index <= n->handed);
     n->applied = index;
-    node_payload_settle(n);
     struct craft_input in = {.type = CRAFT_IN_APPLIED};
     in.applied.index = index;
     (void)node_step(n, &in);

@@ -79,6 +79,10 @@ struct node {
     struct node_held held_results; /* proposals done, their entries not handed out yet */
     struct node_held held_reads;   /* reads ready, their index not handed out yet */
     struct node_tickets apply_tickets;
+    /* The highest index node_on_applied reported: the apply side is past every item up to it
+     * (n->applied may run ahead of it, when an installed snapshot is counted applied while
+     * entries before its restore still wait to be applied). */
+    craft_index apply_reported;
     uint64_t *apply_cookies; /* scratch: one per entry of a hand-over; owned */
     size_t cap_apply_cookies;
     struct node_change_wait change;

@@ -42,7 +42,7 @@ static uint64_t oldest_write_ticket(const struct node *n)
 void node_payload_settle(struct node *n)
 {
     struct node_tickets *t = &n->apply_tickets;
-    while (t->n > 0 && t->items[t->head].index <= n->applied) {
+    while (t->n > 0 && t->items[t->head].index <= n->apply_reported) {
         t->head++;
         t->n--;
     }

@@ -14,6 +14,8 @@
  * leader's own appends never fill it; a full queue stops the node (node.h: an error from
  * log_submit is fatal). */
 #define RT_LOG_QUEUE_BYTES (256ull << 20)
+/* Payloads bigger than this are written from the core's memory (pwritev), smaller copied. */
+#define RT_WAL_INLINE_BYTES_MAX 0u
 
 /* The store's "durable up to" (plugged or the writer thread's): any thread. */
 static void on_durable(void *arg, uint64_t seq, int status)
@@ -43,6 +45,9 @@ static int store_open(void *ctx, const struct craft_log_store_open *o,
     storage_config_init(&sc);
     sc.node = o->node;
     sc.cluster = o->cluster;
+    /* The node keeps payloads in place until durable (payload tickets): the WAL writes them
+     * from there. */
+    sc.wal.inline_bytes_max = RT_WAL_INLINE_BYTES_MAX;
     /* storage finds the newest snapshot itself (the same one as o->snapshot). */
     int rv = storage_open(n->fs, &sc, &n->storage, &srec, errmsg, errmsg_len);
     if (rv != 0) {

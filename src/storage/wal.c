@@ -14,6 +14,7 @@
 
 void wal_config_init(struct wal_config *cfg)
 {
+    cfg->inline_bytes_max = WAL_INLINE_BYTES_MAX_DEFAULT;
     cfg->segment_bytes = WAL_SEGMENT_BYTES_DEFAULT;
 }
 
@@ -78,16 +79,44 @@ static int batch_reserve(struct wal *w, size_t more)
     return 0;
 }
 
+static bool external(const struct wal *w, const struct wal_record *r)
+{
+    return r->kind == WAL_RECORD_ENTRY && r->len > w->cfg.inline_bytes_max;
+}
+
+/* Notes that the record whose header is at off has its payload outside the batch buffer. */
+static int ext_push(struct wal *w, size_t off, const struct wal_record *r)
+{
+    void *arr = w->ext;
+    if (!craft_grow(&arr, &w->cap_ext, w->n_ext + 1, sizeof *w->ext)) {
+        return CRAFT_ENOMEM;
+    }
+    w->ext = arr;
+    uint32_t pad = (uint32_t)(wal_record_size(r->len) - WAL_RECORD_HEADER_BYTES - r->len);
+    w->ext[w->n_ext++] = (struct wal_ext){
+        .off = off, .data = r->data, .len = r->len, .pad = pad, .before = w->ext_bytes};
+    w->ext_bytes += (uint64_t)r->len + pad;
+    return 0;
+}
+
 static int batch_add(struct wal *w, const struct wal_record *r, uint64_t *off)
 {
-    size_t size = wal_record_size(r->len);
+    bool ext = external(w, r);
+    size_t size = ext ? WAL_RECORD_HEADER_BYTES : wal_record_size(r->len);
     int rv = batch_reserve(w, size);
+    if (rv == 0 && ext) {
+        rv = ext_push(w, w->batch_len, r);
+    }
     if (rv != 0) {
         return rv;
     }
     struct wal_record rec = *r;
     rec.batch = w->next_batch;
-    wal_record_encode(&rec, w->batch + w->batch_len);
+    if (ext) {
+        wal_record_encode_header(&rec, w->batch + w->batch_len);
+    } else {
+        wal_record_encode(&rec, w->batch + w->batch_len);
+    }
     *off = w->batch_len;
     w->batch_last = w->batch_len;
     w->batch_len += size;
@@ -308,24 +337,60 @@ int wal_segment_create(struct wal *w, uint64_t seq, uint64_t first_batch)
     return 0;
 }
 
-/* How many bytes of the batch, from pos, fit in `room`, ending at a record boundary. */
-static size_t batch_fit(const struct wal *w, size_t pos, uint64_t room)
+/* A run of the batch's records that goes into one segment with one write: buffer bytes
+ * [pos, pos + span) with the external records [k, k_end), len bytes once written. */
+struct chunk {
+    size_t pos;
+    size_t span;
+    size_t k;
+    size_t k_end;
+    uint64_t len;
+};
+
+static bool is_ext(const struct wal *w, size_t k, size_t off)
 {
-    size_t end = pos;
-    while (end < w->batch_len) {
-        size_t size = wal_record_size(get_u32le(w->batch + end + 4));
-        if (end - pos + size > room) {
-            break;
-        }
-        end += size;
-    }
-    return end - pos;
+    return k < w->n_ext && w->ext[k].off == off;
 }
 
-/* Points the pending entries and hard states written from batch[pos, pos + len) at their place
- * on disk. */
-static void locs_settle(struct wal *w, size_t pos, size_t len, const struct wal_segment *seg)
+/* The records from pos (external ones from k) that fit in `room` bytes of a segment. */
+static void batch_fit(const struct wal *w, size_t pos, size_t k, uint64_t room, struct chunk *c)
 {
+    size_t end = pos;
+    uint64_t len = 0;
+    while (end < w->batch_len) {
+        size_t size = wal_record_size(get_u32le(w->batch + end + 4));
+        if (len + size > room) {
+            break;
+        }
+        bool ext = is_ext(w, k, end);
+        len += size;
+        end += ext ? WAL_RECORD_HEADER_BYTES : size;
+        k += ext;
+    }
+    *c = (struct chunk){.pos = pos, .span = end - pos, .k_end = k, .len = len};
+}
+
+/* Where the record whose header is at buffer offset off lies in the written batch (counting
+ * from the buffer's start): off plus the external bytes of the records before it. */
+static uint64_t written_at(const struct wal *w, size_t off)
+{
+    size_t lo = 0;
+    size_t hi = w->n_ext;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (w->ext[mid].off < off) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return off + (lo < w->n_ext ? w->ext[lo].before : w->ext_bytes);
+}
+
+/* Points the pending entries and hard states of chunk c at their place on disk. */
+static void locs_settle(struct wal *w, const struct chunk *c, const struct wal_segment *seg)
+{
+    uint64_t base = written_at(w, c->pos);
     for (size_t t = 0; t < w->n_touched; t++) {
         struct wal_group *g = w->touched[t];
         for (size_t i = g->n_locs; i > 0; i--) {
@@ -333,30 +398,65 @@ static void locs_settle(struct wal *w, size_t pos, size_t len, const struct wal_
             if (loc->seq != WAL_SEQ_PENDING) {
                 break; /* pending entries are the newest ones */
             }
-            if (loc->off >= pos && loc->off < pos + len) {
-                loc->off = seg->used + (loc->off - pos);
+            if (loc->off >= c->pos && loc->off < c->pos + c->span) {
+                loc->off = seg->used + (written_at(w, loc->off) - base);
                 loc->seq = seg->seq;
             }
         }
     }
     for (size_t q = 0; q < w->n_hs_queue; q++) {
         struct wal_group *g = w->hs_queue[q];
-        if (g->hs_seq == WAL_SEQ_PENDING && g->hs_off >= pos && g->hs_off < pos + len) {
+        if (g->hs_seq == WAL_SEQ_PENDING && g->hs_off >= c->pos && g->hs_off < c->pos + c->span) {
             g->hs_seq = seg->seq;
         }
     }
 }
 
-static int write_chunk(struct wal *w, struct wal_segment *seg, size_t pos, size_t len)
+/* The pieces of chunk c in write order: runs of the buffer, and each external record's payload
+ * and zero padding where they go. In w->iov; 0 or CRAFT_ENOMEM. */
+static int chunk_iov(struct wal *w, const struct chunk *c, int *n_iov)
 {
-    int rv = io_fs_pwrite(w->fs, seg->file, w->batch + pos, len, seg->used);
+    static const unsigned char zeros[WAL_RECORD_ALIGN];
+    size_t need = 3 * (c->k_end - c->k) + 1;
+    void *arr = w->iov;
+    if (!craft_grow(&arr, &w->cap_iov, need, sizeof *w->iov)) {
+        return CRAFT_ENOMEM;
+    }
+    w->iov = arr;
+    int n = 0;
+    size_t from = c->pos;
+    for (size_t k = c->k; k < c->k_end; k++) {
+        const struct wal_ext *e = &w->ext[k];
+        size_t head_end = e->off + WAL_RECORD_HEADER_BYTES;
+        w->iov[n++] = (struct iovec){w->batch + from, head_end - from};
+        w->iov[n++] = (struct iovec){(void *)e->data, e->len};
+        if (e->pad > 0) {
+            w->iov[n++] = (struct iovec){(void *)zeros, e->pad};
+        }
+        from = head_end;
+    }
+    if (from < c->pos + c->span) {
+        w->iov[n++] = (struct iovec){w->batch + from, c->pos + c->span - from};
+    }
+    *n_iov = n;
+    return 0;
+}
+
+static int write_chunk(struct wal *w, struct wal_segment *seg, const struct chunk *c)
+{
+    int n_iov = 0;
+    int rv = chunk_iov(w, c, &n_iov);
+    if (rv != 0) {
+        return wal_fail(w, rv, "out of memory for a write's pieces");
+    }
+    rv = io_fs_pwritev(w->fs, seg->file, w->iov, n_iov, seg->used);
     if (rv != 0) {
         return wal_fail(w, rv == CRAFT_ENOSPC ? rv : CRAFT_EIO,
-                        "write of %zu bytes to segment %" PRIu64 " at %" PRIu64 ": %s", len,
-                        seg->seq, seg->used, craft_strerror(rv));
+                        "write of %" PRIu64 " bytes to segment %" PRIu64 " at %" PRIu64 ": %s",
+                        c->len, seg->seq, seg->used, craft_strerror(rv));
     }
-    locs_settle(w, pos, len, seg);
-    seg->used += len;
+    locs_settle(w, c, seg);
+    seg->used += c->len;
     return 0;
 }
 
@@ -379,6 +479,9 @@ static int head_grow(struct wal *w, size_t need)
         for (size_t i = g->n_locs; i > 0 && g->locs[g->start + i - 1].seq == WAL_SEQ_PENDING; i--) {
             g->locs[g->start + i - 1].off += delta;
         }
+    }
+    for (size_t k = 0; k < w->n_ext; k++) {
+        w->ext[k].off += delta;
     }
     w->batch_last += delta;
     w->batch_start = head;
@@ -440,6 +543,8 @@ static void batch_done(struct wal *w)
     }
     w->n_touched = 0;
     w->n_hs_queue = 0;
+    w->n_ext = 0;
+    w->ext_bytes = 0;
     w->batch_len = w->batch_start = w->batch_head;
     w->batch_records = 0;
 }
@@ -468,13 +573,17 @@ int wal_write(struct wal *w)
             return wal_fail(w, rv, "out of memory for the batch's hard states");
         }
     }
-    wal_record_set_flags(w->batch + w->batch_last, WAL_FLAG_BATCH_END);
+    bool last_ext = w->n_ext > 0 && w->ext[w->n_ext - 1].off == w->batch_last;
+    wal_record_set_flags(w->batch + w->batch_last, WAL_FLAG_BATCH_END,
+                         last_ext ? w->ext[w->n_ext - 1].data : NULL);
     size_t pos = w->batch_start;
+    size_t k = 0;
     int rv = 0;
     while (pos < w->batch_len) {
         struct wal_segment *seg = &w->segs[w->n_segs - 1];
-        size_t len = batch_fit(w, pos, seg->capacity - seg->used);
-        if (len == 0 && seg->used == WAL_SEGMENT_HEADER_BYTES) {
+        struct chunk c;
+        batch_fit(w, pos, k, seg->capacity - seg->used, &c);
+        if (c.len == 0 && seg->used == WAL_SEGMENT_HEADER_BYTES) {
             /* One record bigger than a whole segment: this empty segment grows to hold it. */
             uint64_t capacity =
                 WAL_SEGMENT_HEADER_BYTES + wal_record_size(get_u32le(w->batch + pos + 4));
@@ -484,9 +593,9 @@ int wal_write(struct wal *w)
                                 "growing segment %" PRIu64 ": %s", seg->seq, craft_strerror(rv));
             }
             seg->capacity = capacity;
-            len = batch_fit(w, pos, seg->capacity - seg->used);
+            batch_fit(w, pos, k, seg->capacity - seg->used, &c);
         }
-        if (len == 0) {
+        if (c.len == 0) {
             /* The segment is full: make what went in durable, then move to a new one, whose first
              * record is of this batch. */
             rv = sync_segment(w, seg);
@@ -498,11 +607,13 @@ int wal_write(struct wal *w)
             }
             continue;
         }
-        rv = write_chunk(w, seg, pos, len);
+        c.k = k;
+        rv = write_chunk(w, seg, &c);
         if (rv != 0) {
             return rv;
         }
-        pos += len;
+        pos += c.span;
+        k = c.k_end;
     }
     batch_done(w);
     w->next_batch++;
@@ -521,6 +632,23 @@ int wal_sync(struct wal *w)
         w->unsynced = false;
     }
     return rv;
+}
+
+/* A pending record (header at buffer offset off, size bytes once written) as it will be on disk. */
+static void pending_copy(const struct wal *w, size_t off, size_t size, unsigned char *buf)
+{
+    size_t k = 0;
+    while (k < w->n_ext && w->ext[k].off < off) {
+        k++;
+    }
+    if (!is_ext(w, k, off)) {
+        memcpy(buf, w->batch + off, size);
+        return;
+    }
+    const struct wal_ext *e = &w->ext[k];
+    memcpy(buf, w->batch + off, WAL_RECORD_HEADER_BYTES);
+    memcpy(buf + WAL_RECORD_HEADER_BYTES, e->data, e->len);
+    memset(buf + WAL_RECORD_HEADER_BYTES + e->len, 0, e->pad);
 }
 
 static struct wal_segment *segment_of(struct wal *w, uint64_t seq)
@@ -559,7 +687,7 @@ int wal_read_group(struct wal *w, uint64_t group, craft_index index, struct craf
         return CRAFT_ETOOBIG;
     }
     if (loc->seq == WAL_SEQ_PENDING) {
-        memcpy(buf, w->batch + loc->off, size);
+        pending_copy(w, loc->off, size, buf);
     } else {
         struct wal_segment *seg = segment_of(w, loc->seq);
         CRAFT_ASSERT(seg != NULL);
@@ -630,5 +758,7 @@ void wal_close(struct wal *w)
     craft_free(w->hs_queue);
     craft_free(w->segs);
     craft_free(w->batch);
+    craft_free(w->ext);
+    craft_free(w->iov);
     craft_free(w);
 }

@@ -20,7 +20,14 @@ struct wal;
 
 struct wal_config {
     uint64_t segment_bytes; /* preallocated size of each segment file */
+    /* An entry's payload up to this many bytes is copied into the batch; a bigger one is written
+     * from where the caller keeps it (zero-copy: borrowed until the wal_write or wal_sync that
+     * writes it returns, or wal_close). */
+    uint32_t inline_bytes_max;
 };
+
+/* Copy every payload: a caller must say that its payloads stay put (the node's do). */
+#define WAL_INLINE_BYTES_MAX_DEFAULT UINT32_MAX
 
 #define WAL_SEGMENT_BYTES_DEFAULT (64u << 20)
 #define WAL_SEGMENT_BYTES_MIN (4u << 10)

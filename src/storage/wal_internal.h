@@ -2,6 +2,8 @@
 #ifndef CRAFT_STORAGE_WAL_INTERNAL_H
 #define CRAFT_STORAGE_WAL_INTERNAL_H
 
+#include <sys/uio.h>
+
 #include "wal.h"
 
 struct wal_segment {
@@ -16,6 +18,18 @@ struct wal_segment {
 struct wal_rbuf {
     const unsigned char *base;
     uint64_t size;
+};
+
+/* One entry of the batch whose payload is written from where its owner keeps it: the record's
+ * header is in the batch buffer at off (and takes WAL_RECORD_HEADER_BYTES there), the payload
+ * and pad zero bytes follow it on disk only. before: the external bytes (payloads and padding)
+ * of the batch ahead of this record, so its place in the written batch is off + before. */
+struct wal_ext {
+    size_t off;
+    const void *data;
+    uint32_t len;
+    uint32_t pad;
+    uint64_t before;
 };
 
 /* Where one live entry is. A pending entry (not yet written) lives in the batch buffer. */
@@ -77,6 +91,14 @@ struct wal {
     size_t batch_cap;
     size_t batch_last; /* offset of the last record in batch */
     size_t batch_records;
+    /* External payloads of the batch (zero-copy), in batch order: each one's record header is in the
+ * batch buffer, the payload and its zero padding are written from the caller's memory. */
+    struct wal_ext *ext; /* owned */
+    size_t n_ext;
+    size_t cap_ext;
+    uint64_t ext_bytes; /* payload and padding bytes of the batch's external records */
+    struct iovec *iov;  /* scratch: one write's pieces. Owned */
+    size_t cap_iov;
     struct wal_group **touched; /* groups with pending entries in the batch. Owned */
     size_t n_touched;
     size_t cap_touched;

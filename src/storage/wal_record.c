@@ -23,9 +23,10 @@ static uint32_t record_crc(const unsigned char *buf, uint32_t len)
     return crc32c(0, buf + 4, WAL_RECORD_HEADER_BYTES - 4 + (size_t)len);
 }
 
-void wal_record_encode(const struct wal_record *r, void *buf)
+/* Checks r against what the decoder accepts (both sides of the boundary agree) and encodes
+ * its header at b, without the checksum. */
+static void header_encode(const struct wal_record *r, unsigned char *b)
 {
-    /* Only records the decoder accepts are written (both sides of the boundary agree). */
     CRAFT_ASSERT(r->len <= WAL_RECORD_DATA_MAX);
     CRAFT_ASSERT(r->index > 0 || r->kind == WAL_RECORD_HARD_STATE);
     CRAFT_ASSERT(r->batch > 0);
@@ -37,8 +38,6 @@ void wal_record_encode(const struct wal_record *r, void *buf)
     CRAFT_ASSERT(r->kind != WAL_RECORD_TRUNCATE || (r->len == 0 && r->entry_type == 0));
     CRAFT_ASSERT(r->kind != WAL_RECORD_HARD_STATE ||
                  (r->len == WAL_HARD_STATE_PAYLOAD && r->entry_type == 0));
-    unsigned char *b = buf;
-    size_t size = wal_record_size(r->len);
     put_u32le(b + 4, r->len);
     b[8] = r->kind;
     b[9] = r->flags;
@@ -49,6 +48,20 @@ void wal_record_encode(const struct wal_record *r, void *buf)
     put_u64le(b + 24, r->group);
     put_u64le(b + 32, r->term);
     put_u64le(b + 40, r->index);
+}
+
+/* The checksum of a header at b whose payload is data (len bytes, anywhere). */
+static uint32_t split_crc(const unsigned char *b, const void *data, uint32_t len)
+{
+    uint32_t crc = crc32c(0, b + 4, WAL_RECORD_HEADER_BYTES - 4);
+    return len > 0 ? crc32c(crc, data, len) : crc;
+}
+
+void wal_record_encode(const struct wal_record *r, void *buf)
+{
+    unsigned char *b = buf;
+    size_t size = wal_record_size(r->len);
+    header_encode(r, b);
     if (r->len > 0) {
         memcpy(b + WAL_RECORD_HEADER_BYTES, r->data, r->len);
         copy_stats_add(COPY_WAL_BATCH, r->len);
@@ -57,11 +70,19 @@ void wal_record_encode(const struct wal_record *r, void *buf)
     put_u32le(b, record_crc(b, r->len));
 }
 
-void wal_record_set_flags(void *buf, uint8_t flags)
+void wal_record_encode_header(const struct wal_record *r, void *buf)
+{
+    unsigned char *b = buf;
+    header_encode(r, b);
+    put_u32le(b, split_crc(b, r->data, r->len));
+}
+
+void wal_record_set_flags(void *buf, uint8_t flags, const void *data)
 {
     unsigned char *b = buf;
     b[9] = flags;
-    put_u32le(b, record_crc(b, get_u32le(b + 4)));
+    uint32_t len = get_u32le(b + 4);
+    put_u32le(b, data != NULL ? split_crc(b, data, len) : record_crc(b, len));
 }
 
 static bool all_zero(const unsigned char *b, size_t n)

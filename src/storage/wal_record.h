@@ -53,8 +53,13 @@ size_t wal_record_size(uint32_t len);
 /* Encodes r (its data, r->len bytes) at buf, which has wal_record_size(r->len) bytes. */
 void wal_record_encode(const struct wal_record *r, void *buf);
 
-/* Sets the flags of an encoded record and refreshes its checksum. */
-void wal_record_set_flags(void *buf, uint8_t flags);
+/* Encodes only r's header at buf (WAL_RECORD_HEADER_BYTES), its checksum covering r->data as
+ * the payload that will follow it on disk (written from elsewhere, then the zero padding). */
+void wal_record_encode_header(const struct wal_record *r, void *buf);
+
+/* Sets the flags of an encoded record and refreshes its checksum; data is its payload when it
+ * is not in buf after the header (wal_record_encode_header), else NULL. */
+void wal_record_set_flags(void *buf, uint8_t flags, const void *data);
 
 /* Decodes the record at buf (avail bytes readable); on WAL_DECODE_OK fills *out and *size. */
 enum wal_decode wal_record_decode(const void *buf, size_t avail, struct wal_record *out,

@@ -76,6 +76,7 @@ static bool open_storage(struct sim_cluster *c, struct sim_node *n, struct craft
     scfg.cluster = SIM_CLUSTER_ID;
     scfg.wal.segment_bytes =
         c->p.wal_segment_bytes != 0 ? c->p.wal_segment_bytes : SIM_WAL_SEGMENT_BYTES;
+    scfg.wal.inline_bytes_max = c->p.wal_inline_bytes_max;
     struct storage_recovered rec;
     char err[256] = "";
     int rv = storage_open(io_fs_sim_fs(n->fs), &scfg, &n->st, &rec, err, sizeof err);

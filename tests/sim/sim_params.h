@@ -63,6 +63,8 @@ struct sim_params {
     uint32_t apply_window;
     /* craft_core_config.log_slab_bytes (0: the default). */
     uint32_t log_slab_bytes;
+    /* wal_config.inline_bytes_max: bigger payloads are written from the write's memory. */
+    uint32_t wal_inline_bytes_max;
     /* Real disk failures (sim_disk_faults.c, drawn after everything above): the share of
      * crashes that are a kill -9 keeping the page cache, and that cut a storage call short;
      * write EIO / ENOSPC and failed directory syncs (the node stops); misdirected writes and bit

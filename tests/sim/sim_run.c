@@ -41,9 +41,10 @@ static void report(const struct sim_cluster *c, const struct sim_run_options *op
             p->crash_after_ack_ppm, p->crash_after_append_ppm, p->append_entries_max,
             p->inflight_msgs_max, (unsigned long long)p->uncommitted_bytes_max);
     fprintf(f, "  disk: wal_segment_bytes=%llu fsync_eio=%u bitflip=%d sm_flush=%u apply_us_max=%u "
-               "apply_window=%u log_slab_bytes=%u\n",
+               "apply_window=%u log_slab_bytes=%u wal_inline_bytes_max=%u\n",
             (unsigned long long)p->wal_segment_bytes, p->fsync_eio_ppm, p->bitflip,
-            p->sm_flush_ppm, p->apply_us_max, p->apply_window, p->log_slab_bytes);
+            p->sm_flush_ppm, p->apply_us_max, p->apply_window, p->log_slab_bytes,
+            p->wal_inline_bytes_max);
     fprintf(f, "  disk faults: crash_kill=%u%% crash_midcall=%u%% write_eio=%u write_enospc=%u "
                "sync_dir_eio=%u misdirect=%u rot=%d\n",
             p->crash_kill_pct, p->crash_midcall_pct, p->write_eio_ppm, p->write_enospc_ppm,

@@ -172,6 +172,12 @@ void sim_swarm_draw(uint64_t seed, unsigned nodes_forced, struct sim_params *p,
     /* The cores' payload blocks (drawn last): small ones turn over all the time, so a payload
      * read past its ticket (by the disk or the apply worker) meets reused, poisoned memory. */
     p->log_slab_bytes = prng_chance(&r, 700000) ? (uint32_t)pick(&r, 16, 4096) : 0;
+    /* The WAL: payloads written in place (zero-copy, as the node runs it), copied into the
+     * batch, or a mix by size. */
+    uint64_t inline_pick = prng_below(&r, 4);
+    p->wal_inline_bytes_max = inline_pick < 2    ? 0
+                              : inline_pick == 2 ? (uint32_t)pick(&r, 1, 64)
+                                                 : UINT32_MAX;
 }
 
 static craft_id random_node(struct sim_cluster *c)

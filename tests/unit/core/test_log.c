@@ -235,6 +235,55 @@ static void test_log_slab_refcounts_do_not_leak(void **state)
     log_close(&l);
 }
 
+/* A payload handed out under a ticket stays as it was after the log drops its entry, until the
+ * ticket is returned; then its block is reused (poisoned here, so a late reader would see it). */
+static void test_log_ticket_keeps_dropped_payloads(void **state)
+{
+    (void)state;
+    struct log l;
+    log_init(&l);
+    l.slab_bytes = 16; /* every 16-byte payload fills a block of its own */
+    l.poison = true;
+    for (int i = 0; i < 4; i++) {
+        append(&l, 1, 16);
+    }
+    const unsigned char *held = log_get(&l, 3)->data.base;
+    uint64_t t1 = log_ticket_take(&l);
+    log_truncate(&l, 3); /* entries 3 and 4 go while t1 is out */
+    append(&l, 2, 16);   /* a new block, not the dropped one */
+    assert_int_equal(held[0], 3);
+    assert_int_equal(held[15], 3);
+    uint64_t t2 = log_ticket_take(&l);
+    log_tickets_done(&l, t1 - 1); /* nothing returned yet */
+    assert_int_equal(held[0], 3);
+    log_tickets_done(&l, t1); /* the drop happened while only t1 was out: reused now */
+    assert_int_not_equal(held[0], 3);
+    log_tickets_done(&l, t2);
+    log_close(&l);
+}
+
+/* With no ticket out, a dropped block is reused at once (nothing waits). */
+static void test_log_without_tickets_reuses_at_once(void **state)
+{
+    (void)state;
+    struct log l;
+    log_init(&l);
+    l.slab_bytes = 16;
+    append(&l, 1, 16);
+    append(&l, 1, 16);
+    log_truncate(&l, 1);
+    assert_null(l.retired_head);
+    assert_int_equal(l.n_spares, 1);
+    uint64_t t = log_ticket_take(&l);
+    append(&l, 1, 16);
+    append(&l, 1, 16);
+    log_truncate(&l, 1);
+    assert_non_null(l.retired_head); /* t may still read them */
+    log_tickets_done(&l, t);
+    assert_null(l.retired_head);
+    log_close(&l);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -247,6 +296,8 @@ int main(void)
         cmocka_unit_test(test_log_term_first_index_binary_search),
         cmocka_unit_test(test_log_term_last_index_binary_search),
         cmocka_unit_test(test_log_slab_refcounts_do_not_leak),
+        cmocka_unit_test(test_log_ticket_keeps_dropped_payloads),
+        cmocka_unit_test(test_log_without_tickets_reuses_at_once),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

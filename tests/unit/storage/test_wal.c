@@ -21,7 +21,23 @@ struct fixture {
     struct wal_config cfg;
     struct wal_open_report report;
     char errmsg[256];
+    /* Payloads handed to the WAL, kept until the test ends: with external payloads the WAL
+     * reads them when it writes the batch. */
+    char arena[64 * 1024];
+    size_t arena_used;
 };
+
+/* The suite runs twice: payloads copied into the batch, then written from the caller's memory. */
+static uint32_t inline_bytes_max = UINT32_MAX;
+
+static const char *keep(struct fixture *f, const char *data, size_t len)
+{
+    assert_true(f->arena_used + len <= sizeof f->arena);
+    char *p = f->arena + f->arena_used;
+    memcpy(p, data, len);
+    f->arena_used += len;
+    return p;
+}
 
 static int setup(void **state)
 {
@@ -30,6 +46,7 @@ static int setup(void **state)
     assert_int_equal(io_fs_sim_create(42, &f.sim), 0);
     wal_config_init(&f.cfg);
     f.cfg.segment_bytes = 8192; /* small, so tests roll over segments */
+    f.cfg.inline_bytes_max = inline_bytes_max;
     *state = &f;
     return 0;
 }
@@ -74,7 +91,7 @@ static void append_range(struct fixture *f, craft_index first, craft_index last,
         struct craft_entry e = {.term = term,
                                 .index = i,
                                 .type = CRAFT_ENTRY_NORMAL,
-                                .data = {.base = data, .len = (size_t)len}};
+                                .data = {.base = keep(f, data, (size_t)len), .len = (size_t)len}};
         assert_int_equal(wal_append(f->wal, &e, 1), 0);
     }
     if (sync) {
@@ -603,5 +620,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wal_drop_to_empty_segment_keeps_batch_numbering, setup,
                                         teardown),
     };
-    return cmocka_run_group_tests(tests, NULL, NULL);
+    int failed = cmocka_run_group_tests_name("wal, payloads copied", tests, NULL, NULL);
+    inline_bytes_max = 0;
+    failed += cmocka_run_group_tests_name("wal, payloads written in place", tests, NULL, NULL);
+    return failed;
 }
