@@ -23,7 +23,8 @@ struct kv_item {
     struct kv_item *next; /* the bucket's chain */
     uint64_t hash;
     uint64_t expire_ms; /* absolute leader time; 0: none */
-    char *val;          /* owned; val_cap bytes (NULL when val_cap is 0) */
+    char *val; /* val_cap bytes: at first right after the key, in the item's allocation;
+                * once it must grow, its own allocation (owned) */
     size_t val_len;
     size_t val_cap;
     size_t key_len;
@@ -128,6 +129,8 @@ void kv_table_link(struct kv_table *t, struct kv_item *it);
 struct kv_item *kv_item_create(const char *key, size_t klen, const char *val, size_t vlen,
                                uint64_t expire_ms);
 void kv_item_free(struct kv_item *it);
+/* Whether val is the value stored inside it's own allocation (not separately freed). */
+bool kv_item_value_inline(const struct kv_item *it, const char *val);
 
 /* The journaled changes: each returns 0, or CRAFT_ENOMEM with nothing changed. */
 CRAFT_MUST_CHECK int kv_txn_put(struct kv_store *s, const char *key, size_t klen,

@@ -94,19 +94,16 @@ static int read_key(struct in *in, struct state *st)
     if (klen > KV_BLOB_MAX || vlen > KV_BLOB_MAX || (expire != 0 && expire <= st->now_ms)) {
         return CRAFT_ECORRUPT;
     }
-    struct kv_item *it = craft_malloc(sizeof *it + klen);
-    char *val = vlen > 0 ? craft_malloc(vlen) : NULL;
-    if (it == NULL || (vlen > 0 && val == NULL)) {
-        craft_free(it);
-        craft_free(val);
+    struct kv_item *it = craft_malloc(sizeof *it + klen + vlen); /* as kv_item_create */
+    if (it == NULL) {
         return CRAFT_ENOMEM;
     }
     memset(it, 0, sizeof *it);
     it->expire_ms = expire;
-    it->val = val;
+    it->key_len = klen;
+    it->val = it->key + klen;
     it->val_len = vlen;
     it->val_cap = vlen;
-    it->key_len = klen;
     rv = take(in, it->key, klen);
     if (rv == 0) {
         rv = take(in, it->val, vlen);
