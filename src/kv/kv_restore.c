@@ -10,8 +10,6 @@
 #include "util/byteorder.h"
 #include "util/crc32c.h"
 
-enum { TAG_KEY = 1, TAG_SESSION = 2, TAG_NODE = 3, TAG_END = 0xff };
-
 struct in {
     kv_stream_read_fn read;
     void *ctx;
@@ -255,16 +253,16 @@ static int read_all(struct in *in, struct state *st)
             break;
         }
         switch (tag) {
-        case TAG_KEY:
+        case KV_SNAPSHOT_KEY:
             rv = read_key(in, st);
             break;
-        case TAG_SESSION:
+        case KV_SNAPSHOT_SESSION:
             rv = read_session(in, st);
             break;
-        case TAG_NODE:
+        case KV_SNAPSHOT_NODE:
             rv = read_node(in, st);
             break;
-        case TAG_END:
+        case KV_SNAPSHOT_END:
             return read_end(in, st);
         default:
             rv = CRAFT_ECORRUPT;

@@ -67,8 +67,8 @@ static inline void kvt_entry(struct kv_entry *e, uint64_t now_ms, uint64_t clien
 }
 
 /* Applies one command in a session-less entry at now_ms; the reply (malloc'd). */
-static inline char *kvt_apply_s(struct kv_store *s, uint64_t now_ms, uint64_t client,
-                                uint64_t seq, const char *line)
+static inline char *kvt_apply_s(struct kv_store *s, uint64_t now_ms, uint64_t client, uint64_t seq,
+                                const char *line)
 {
     struct kv_entry e;
     struct resp_reply r;
@@ -197,6 +197,26 @@ static inline unsigned char *kvt_dump(const struct kv_store *s, size_t *len)
     free(keys);
     free(b.data);
     return out;
+}
+
+/* Asserts s's state is want (want_len bytes of kvt_dump). */
+static inline void kvt_assert_state(const struct kv_store *s, const unsigned char *want,
+                                    size_t want_len)
+{
+    size_t len;
+    unsigned char *got = kvt_dump(s, &len);
+    assert_int_equal(len, want_len);
+    assert_memory_equal(got, want, len);
+    free(got);
+}
+
+/* Asserts a and b hold the same state. */
+static inline void kvt_assert_same_state(const struct kv_store *a, const struct kv_store *b)
+{
+    size_t len;
+    unsigned char *want = kvt_dump(a, &len);
+    kvt_assert_state(b, want, len);
+    free(want);
 }
 
 #endif

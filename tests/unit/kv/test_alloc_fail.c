@@ -39,7 +39,7 @@ static void check_entry(uint64_t client, uint64_t seq, bool multi, const char *c
 {
     struct kv_entry e;
     struct resp_reply r;
-    size_t want_len, before_len, len;
+    size_t want_len, before_len;
     build(&e, client, seq, multi, lines, n_lines);
     struct kv_store *ref = base();
     resp_reply_init(&r);
@@ -58,19 +58,13 @@ static void check_entry(uint64_t client, uint64_t seq, bool multi, const char *c
             char *got = kvt_take(&r);
             assert_string_equal(got, want);
             free(got);
-            unsigned char *after = kvt_dump(s, &len);
-            assert_int_equal(len, want_len);
-            assert_memory_equal(after, want_state, len);
-            free(after);
+            kvt_assert_state(s, want_state, want_len);
             break;
         }
         assert_int_equal(rv, CRAFT_ENOMEM);
         failures++;
         resp_reply_close(&r);
-        unsigned char *after = kvt_dump(s, &len);
-        assert_int_equal(len, before_len);
-        assert_memory_equal(after, before, len);
-        free(after);
+        kvt_assert_state(s, before, before_len);
     }
     assert_true(failures > 0); /* the entry did allocate, so failing it was tried */
     free(want);
@@ -85,10 +79,10 @@ static void test_alloc_fail_each_command(void **state)
 {
     (void)state;
     static const char *const one[] = {
-        "SET new v",        "SET key:3 newer EX 10", "GETSET key:4 x", "SETNX fresh v",
-        "DEL key:1 key:2",  "APPEND s _longer_tail", "APPEND none v",  "INCR n",
-        "INCRBY z 5",       "MSET a 1 b 2 c 3 d 4",  "EXPIRE key:5 9", "PERSIST t",
-        "FLUSHDB",          "raft.advertise 2 b:2",  "raft.advertise 1 c:3",
+        "SET new v",       "SET key:3 newer EX 10", "GETSET key:4 x",       "SETNX fresh v",
+        "DEL key:1 key:2", "APPEND s _longer_tail", "APPEND none v",        "INCR n",
+        "INCRBY z 5",      "MSET a 1 b 2 c 3 d 4",  "EXPIRE key:5 9",       "PERSIST t",
+        "FLUSHDB",         "raft.advertise 2 b:2",  "raft.advertise 1 c:3",
     };
     for (size_t i = 0; i < sizeof one / sizeof one[0]; i++) {
         check_entry(0, 0, false, &one[i], 1);
@@ -99,12 +93,12 @@ static void test_alloc_fail_multi_and_session(void **state)
 {
     (void)state;
     static const char *const multi[] = {
-        "SET x 1", "APPEND key:7 more", "DEL key:8", "FLUSHDB", "SET y 2", "INCR n",
-        "raft.advertise 4 d:4", "PEXPIRE y 100",
+        "SET x 1", "APPEND key:7 more",    "DEL key:8",     "FLUSHDB", "SET y 2",
+        "INCR n",  "raft.advertise 4 d:4", "PEXPIRE y 100",
     };
     check_entry(0, 0, true, multi, sizeof multi / sizeof multi[0]);
     check_entry(9, 1, true, multi, sizeof multi / sizeof multi[0]); /* a new session */
-    check_entry(5, 2, false, multi, 3);                              /* an existing one */
+    check_entry(5, 2, false, multi, 3);                             /* an existing one */
 }
 
 static void test_alloc_fail_restore_and_create(void **state)
@@ -115,7 +109,7 @@ static void test_alloc_fail_restore_and_create(void **state)
     assert_int_equal(kv_snapshot_save(s, kvt_buf_write, &b), 0);
     struct kv_store *t = kv_store_create();
     free(kvt_apply(t, 1, "SET mine 1"));
-    size_t before_len, len;
+    size_t before_len;
     unsigned char *before = kvt_dump(t, &before_len);
     long n = 0;
     for (;; n++) {
@@ -127,18 +121,10 @@ static void test_alloc_fail_restore_and_create(void **state)
             break;
         }
         assert_int_equal(rv, CRAFT_ENOMEM);
-        unsigned char *after = kvt_dump(t, &len);
-        assert_int_equal(len, before_len);
-        assert_memory_equal(after, before, len);
-        free(after);
+        kvt_assert_state(t, before, before_len);
     }
     assert_true(n > 40); /* one per key at least */
-    unsigned char *want = kvt_dump(s, &before_len);
-    unsigned char *got = kvt_dump(t, &len);
-    assert_int_equal(len, before_len);
-    assert_memory_equal(got, want, len);
-    free(want);
-    free(got);
+    kvt_assert_same_state(s, t);
     /* Save: the chunk buffer. */
     alloc_fail_after(0);
     struct kvt_buf o = {0};

@@ -16,24 +16,15 @@ static struct kv_store *populated(void)
     }
     free(kvt_apply(s, 1000, "SET gone v PX 10"));
     free(kvt_apply(s, 1000, "SET later v PX 100000"));
-    free(kvt_apply(s, 1000, "SET empty"  " x"));
+    free(kvt_apply(s, 1000,
+                   "SET empty"
+                   " x"));
     free(kvt_apply_s(s, 2000, 11, 5, "INCR counter"));
     free(kvt_apply_s(s, 3000, 12, 1, "APPEND log a"));
     free(kvt_apply_s(s, 4000, 11, 6, "INCR counter"));
     free(kvt_apply(s, 4500, "raft.advertise 1 10.0.0.1:6379"));
     free(kvt_apply(s, 5000, "raft.advertise 3 [::1]:7001"));
     return s;
-}
-
-static void assert_same_state(const struct kv_store *a, const struct kv_store *b)
-{
-    size_t la, lb;
-    unsigned char *da = kvt_dump(a, &la);
-    unsigned char *db = kvt_dump(b, &lb);
-    assert_int_equal(la, lb);
-    assert_memory_equal(da, db, la);
-    free(da);
-    free(db);
 }
 
 static void test_snapshot_round_trip(void **state)
@@ -44,9 +35,9 @@ static void test_snapshot_round_trip(void **state)
     assert_int_equal(kv_snapshot_save(s, kvt_buf_write, &b), 0);
     struct kv_store *t = kv_store_create();
     free(kvt_apply(t, 1, "SET stale x")); /* replaced by the restore */
-    b.chunk = 7;                           /* reads come back in odd pieces */
+    b.chunk = 7;                          /* reads come back in odd pieces */
     assert_int_equal(kv_snapshot_restore(t, kvt_buf_read, &b), 0);
-    assert_same_state(s, t);
+    kvt_assert_same_state(s, t);
     /* 200 + later, empty, counter, log: "gone" expired before the save (s may still hold it
      * until the sweep reaches it). */
     assert_int_equal(kv_store_size(t), 204);
@@ -73,7 +64,7 @@ static void test_snapshot_round_trip(void **state)
         assert_string_equal(x, y);
         free(x);
         free(y);
-        assert_same_state(s, t);
+        kvt_assert_same_state(s, t);
     }
     free(b.data);
     kv_store_destroy(s);
@@ -105,7 +96,7 @@ static void test_snapshot_chunked_and_write_error(void **state)
     assert_int_equal(f.calls, 2); /* nothing more after the failure */
     struct kv_store *t = kv_store_create();
     assert_int_equal(kv_snapshot_restore(t, kvt_buf_read, &b), 0);
-    assert_same_state(s, t);
+    kvt_assert_same_state(s, t);
     free(b.data);
     free(f.data);
     resp_reply_close(&r);
@@ -117,18 +108,15 @@ static void test_snapshot_chunked_and_write_error(void **state)
 /* Restores bytes that must be refused; t's state stays as it was. */
 static void assert_refused(struct kv_store *t, const unsigned char *p, size_t n)
 {
-    size_t before_len, after_len;
+    size_t before_len;
     unsigned char *before = kvt_dump(t, &before_len);
     struct kvt_buf b = {.data = malloc(n + 1), .len = n};
     memcpy(b.data, p, n);
     int rv = kv_snapshot_restore(t, kvt_buf_read, &b);
     assert_int_equal(rv, CRAFT_ECORRUPT);
-    unsigned char *after = kvt_dump(t, &after_len);
-    assert_int_equal(after_len, before_len);
-    assert_memory_equal(after, before, before_len);
+    kvt_assert_state(t, before, before_len);
     free(b.data);
     free(before);
-    free(after);
 }
 
 static void test_snapshot_torn_and_flipped_refused(void **state)
@@ -162,7 +150,7 @@ static void test_snapshot_torn_and_flipped_refused(void **state)
     /* The undamaged bytes still restore. */
     b.pos = 0;
     assert_int_equal(kv_snapshot_restore(t, kvt_buf_read, &b), 0);
-    assert_same_state(s, t);
+    kvt_assert_same_state(s, t);
     free(b.data);
     kv_store_destroy(s);
     kv_store_destroy(t);
@@ -182,7 +170,7 @@ static void test_snapshot_empty(void **state)
     assert_int_equal(t->sessions.n, 0);
     char buf[16];
     assert_int_equal(kv_store_node_address(t, 1, buf, sizeof buf), CRAFT_ENOTFOUND);
-    assert_same_state(s, t);
+    kvt_assert_same_state(s, t);
     free(b.data);
     kv_store_destroy(s);
     kv_store_destroy(t);
