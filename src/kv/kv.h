@@ -90,9 +90,10 @@ void kv_entry_close(struct kv_entry *e);
  * whether the reply is an array (multi). 0, or CRAFT_ENOMEM. */
 int kv_entry_begin(struct kv_entry *e, uint64_t now_ms, uint64_t client, uint64_t seq,
                    bool multi);
-/* Adds one write command (arity checked by the caller). 0, or CRAFT_ENOMEM. The internal
- * command raft.advertise <node-id> <client-address> (see kv_store_node_address) is added the
- * same way; kv_command_find does not know it, so clients cannot send it. */
+/* Adds one write command (arity checked by the caller). 0; CRAFT_ENOMEM; CRAFT_ETOOBIG when an
+ * argument is longer than 512 MiB (Redis's proto-max-bulk-len), and then nothing is added.
+ * The internal command raft.advertise <node-id> <client-address> (see kv_store_node_address)
+ * is added the same way; kv_command_find does not know it, so clients cannot send it. */
 int kv_entry_add(struct kv_entry *e, int argc, const char *const *argv, const size_t *lens);
 
 /* --- applying ------------------------------------------------------------------------------- */

@@ -149,7 +149,7 @@ static int read_key(struct in *in, struct state *st)
 static int read_session(struct in *in, struct state *st)
 {
     struct kv_session *ss = craft_calloc(1, sizeof *ss);
-    uint32_t n = 0;
+    uint64_t n = 0;
     if (ss == NULL) {
         return CRAFT_ENOMEM;
     }
@@ -161,17 +161,17 @@ static int read_session(struct in *in, struct state *st)
         rv = take_u64(in, &ss->used_ms);
     }
     if (rv == 0) {
-        rv = take_u32(in, &n);
+        rv = take_u64(in, &n);
     }
     const struct kv_session *last = st->sessions.lru_tail;
-    if (rv == 0 && (ss->client == 0 || ss->used_ms > st->now_ms || n == 0 ||
+    if (rv == 0 && (ss->client == 0 || ss->used_ms > st->now_ms || n == 0 || n > SIZE_MAX / 2 ||
                     (last != NULL && last->used_ms > ss->used_ms) ||
                     kv_session_find(&st->sessions, ss->client) != NULL)) {
         rv = CRAFT_ECORRUPT;
     }
     if (rv == 0) {
-        ss->reply_len = n;
-        rv = take_alloc(in, 0, n, (void **)&ss->reply);
+        ss->reply_len = (size_t)n;
+        rv = take_alloc(in, 0, (size_t)n, (void **)&ss->reply);
     }
     if (rv == 0) {
         rv = kv_sessions_reserve(&st->sessions);
