@@ -4,25 +4,9 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "fuzz_util.h"
+#include "fuzz_kv.h"
 #include "kv/kv.h"
 #include "kv/kv_snapshot.h"
-
-struct buf {
-    unsigned char *data;
-    size_t len;
-};
-
-static int buf_write(void *ctx, const void *p, size_t n)
-{
-    struct buf *b = ctx;
-    unsigned char *d = realloc(b->data, b->len + n);
-    FUZZ_CHECK(d != NULL);
-    memcpy(d + b->len, p, n);
-    b->data = d;
-    b->len += n;
-    return 0;
-}
 
 /* A store with a few keys, a session and a directory entry, so entries find things to change. */
 static struct kv_store *seeded(void)
@@ -49,9 +33,9 @@ static struct kv_store *seeded(void)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct kv_store *s = seeded();
-    struct buf before = {0}, after = {0};
+    struct fuzz_stream before = {0}, after = {0};
     struct resp_reply r;
-    FUZZ_CHECK(kv_snapshot_save(s, buf_write, &before) == 0);
+    FUZZ_CHECK(kv_snapshot_save(s, fuzz_stream_write, &before) == 0);
     resp_reply_init(&r);
     int rv = kv_apply(s, data, size, &r);
     FUZZ_CHECK(rv == 0 || rv == CRAFT_ECORRUPT);
@@ -61,7 +45,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     } else {
         /* Nothing ran, so even the table's layout is as it was. */
         FUZZ_CHECK(r.len == 0);
-        FUZZ_CHECK(kv_snapshot_save(s, buf_write, &after) == 0);
+        FUZZ_CHECK(kv_snapshot_save(s, fuzz_stream_write, &after) == 0);
         FUZZ_CHECK(after.len == before.len && memcmp(after.data, before.data, before.len) == 0);
     }
     free(before.data);

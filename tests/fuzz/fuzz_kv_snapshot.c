@@ -4,46 +4,14 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "fuzz_util.h"
+#include "fuzz_kv.h"
 #include "kv/kv.h"
 #include "kv/kv_snapshot.h"
 
-struct stream {
-    unsigned char *data;
-    size_t len;
-    size_t pos;
-    size_t piece; /* reads return at most this much */
-};
-
-static int stream_write(void *ctx, const void *p, size_t n)
+static struct fuzz_stream save(const struct kv_store *s)
 {
-    struct stream *b = ctx;
-    unsigned char *d = realloc(b->data, b->len + n);
-    FUZZ_CHECK(d != NULL);
-    memcpy(d + b->len, p, n);
-    b->data = d;
-    b->len += n;
-    return 0;
-}
-
-static int stream_read(void *ctx, void *p, size_t n, size_t *got)
-{
-    struct stream *b = ctx;
-    size_t k = b->len - b->pos;
-    k = k < n ? k : n;
-    k = k < b->piece ? k : b->piece;
-    if (k > 0) {
-        memcpy(p, b->data + b->pos, k);
-    }
-    b->pos += k;
-    *got = k;
-    return 0;
-}
-
-static struct stream save(const struct kv_store *s)
-{
-    struct stream b = {0};
-    FUZZ_CHECK(kv_snapshot_save(s, stream_write, &b) == 0);
+    struct fuzz_stream b = {0};
+    FUZZ_CHECK(kv_snapshot_save(s, fuzz_stream_write, &b) == 0);
     return b;
 }
 
@@ -51,21 +19,22 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     struct kv_store *s = kv_store_create();
     FUZZ_CHECK(s != NULL);
-    struct stream before = save(s);
+    struct fuzz_stream before = save(s);
     /* The last byte picks the read size, so the chunk boundaries move too. */
-    struct stream in = {(unsigned char *)data, size, 0, size > 0 ? 1 + data[size - 1] * 97u : 1};
-    int rv = kv_snapshot_restore(s, stream_read, &in);
+    struct fuzz_stream in = {(unsigned char *)data, size, 0,
+                             size > 0 ? 1 + data[size - 1] * 97u : 1};
+    int rv = kv_snapshot_restore(s, fuzz_stream_read, &in);
     FUZZ_CHECK(rv == 0 || rv == CRAFT_ECORRUPT);
-    struct stream after = save(s);
+    struct fuzz_stream after = save(s);
     if (rv != 0) {
         FUZZ_CHECK(after.len == before.len && memcmp(after.data, before.data, before.len) == 0);
     } else {
         struct kv_store *t = kv_store_create();
         after.piece = SIZE_MAX;
-        FUZZ_CHECK(kv_snapshot_restore(t, stream_read, &after) == 0);
+        FUZZ_CHECK(kv_snapshot_restore(t, fuzz_stream_read, &after) == 0);
         FUZZ_CHECK(kv_store_size(t) == kv_store_size(s));
         FUZZ_CHECK(kv_store_bytes(t) == kv_store_bytes(s));
-        struct stream again = save(t);
+        struct fuzz_stream again = save(t);
         FUZZ_CHECK(again.len == after.len);
         free(again.data);
         kv_store_destroy(t);

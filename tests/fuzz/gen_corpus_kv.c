@@ -8,29 +8,8 @@
 #include <sys/stat.h>
 
 #include "kv/kv.h"
+#include "gen_corpus_util.h"
 #include "kv/kv_snapshot.h"
-
-#define CHECK(x)                                                                                   \
-    do {                                                                                           \
-        if (!(x)) {                                                                                \
-            fprintf(stderr, "gen_corpus_kv: %s:%d: %s\n", __FILE__, __LINE__, #x);                 \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
-
-static const char *root;
-
-static void put(const char *target, const char *name, const void *data, size_t len)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", root, target);
-    CHECK(mkdir(path, 0755) == 0 || errno == EEXIST);
-    snprintf(path, sizeof path, "%s/%s/%s", root, target, name);
-    FILE *f = fopen(path, "wb");
-    CHECK(f != NULL);
-    CHECK(len == 0 || fwrite(data, 1, len, f) == len);
-    CHECK(fclose(f) == 0);
-}
 
 /* Adds each space-separated command of lines (NULL-terminated) to e. */
 static void add_all(struct kv_entry *e, const char *const *lines)
