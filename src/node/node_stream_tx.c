@@ -164,7 +164,9 @@ void node_streams_on_timer(struct node *n)
             continue;
         }
         if (tx->next > tx->acked && now - tx->sent_ms >= n->resend_ms) {
+#ifndef CRAFT_MUTATION_SNAP_NO_RESEND
             tx->next = tx->acked; /* something was lost: resend from what the follower has */
+#endif
         }
         tx->pump_due = true;
     }

@@ -895,6 +895,7 @@ bool sim_cluster_step(struct sim_cluster *c)
     default:
         CRAFT_ASSERT(0);
     }
+    sim_snap_resend_check(c);
     return true;
 }
 

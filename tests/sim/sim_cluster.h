@@ -17,6 +17,7 @@
 #include "sim_heap.h"
 #include "sim_member.h"
 #include "sim_network.h"
+#include "sim_snap_resend.h"
 #include "sim_node.h"
 #include "sim_oldmsg.h"
 #include "sim_params.h"
@@ -66,6 +67,7 @@ struct sim_cluster {
     /* Old messages, pauses, election times and the cost window (their own files). */
     struct sim_oldmsg oldmsg;
     struct sim_pause pause;
+    struct sim_snap_resend snap_resend;
     struct sim_elect elect;
     struct sim_cost cost;
     struct sim_member member; /* membership fault (sim_member.c) */

@@ -200,7 +200,7 @@ static void env_snapshot_received(void *ctx, craft_id from, const struct craft_s
 static void env_stream_ended(void *ctx, craft_id to, bool delivered)
 {
     struct sim_node *n = ctx;
-    (void)to;
+    sim_snap_resend_on_end(n->cluster, n->id, to);
     if (delivered) {
         n->cluster->work.streams_delivered++;
     } else {

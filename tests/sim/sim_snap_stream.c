@@ -58,6 +58,7 @@ int sim_snap_stream_send_chunk(struct sim_cluster *c, struct sim_node *n, craft_
     m->offset = chunk->offset;
     memcpy(m->data, chunk->data, chunk->len);
     m->crc = crc32c(0, m->data, m->len);
+    sim_snap_resend_on_chunk(c, n->id, to, chunk);
     send_msg(c, m);
     return 0;
 }
@@ -72,6 +73,7 @@ void sim_snap_stream_send_ack(struct sim_cluster *c, struct sim_node *n, craft_i
     m->term = a->term;
     m->offset = a->offset;
     m->done = a->done;
+    sim_snap_resend_on_ack(c, n->id, to, a);
     send_msg(c, m);
 }
 
