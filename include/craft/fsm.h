@@ -1,8 +1,9 @@
 /* The state machine a node replicates: an ops table the user fills. Only apply is required.
  *
- * Threads: apply, snapshot_save and snapshot_restore run on the node's apply thread, one call at a
- * time and never at once (a snapshot is taken between two apply batches, so it sees a point in
- * time). pre_commit and rollback run on the node's loop thread and must not block: they are told
+ * Threads: apply, snapshot_save, snapshot_begin and snapshot_restore run on the node's apply
+ * thread, one call at a time and never at once (a snapshot is taken between two apply batches,
+ * so it sees a point in time); snapshot_write and snapshot_end run on the node's snapshot
+ * thread, at the same time as applies. pre_commit and rollback run on the node's loop thread and must not block: they are told
  * what the log holds, before it is committed (NuRaft's hooks). */
 #ifndef CRAFT_FSM_H
 #define CRAFT_FSM_H
@@ -40,8 +41,19 @@ struct craft_fsm_ops {
     /* Writes the whole state (as of the last applied entry) to w. Optional: without it the node
      * never compacts its log, and a follower that falls behind the log catches up from entries. */
     int (*snapshot_save)(void *fsm, struct craft_snapshot_writer *w);
-    /* Replaces the whole state with the snapshot read from r. Required with snapshot_save. */
+    /* Replaces the whole state with the snapshot read from r. Required with snapshot_save or
+     * snapshot_begin. */
     int (*snapshot_restore)(void *fsm, struct craft_snapshot_reader *r);
+    /* Snapshots that do not stop applies, instead of snapshot_save (optional; all three or
+     * none). snapshot_begin runs on the apply thread between two batches and returns, in *view,
+     * a point-in-time view of the state that later applies do not change (a copy-on-write
+     * freeze, a fork); it should be quick, applies wait for it. snapshot_write then writes that
+     * view to w on the node's snapshot thread while applies go on, and snapshot_end releases
+     * the view (after snapshot_write, or instead of it when the node stops first), on that
+     * thread too. Errors as for snapshot_save. */
+    int (*snapshot_begin)(void *fsm, void **view);
+    int (*snapshot_write)(void *fsm, void *view, struct craft_snapshot_writer *w);
+    void (*snapshot_end)(void *fsm, void *view);
 };
 
 #endif

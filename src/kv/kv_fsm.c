@@ -61,9 +61,25 @@ static int read_stream(void *ctx, void *buf, size_t len, size_t *got)
     return craft_snapshot_read(ctx, buf, len, got);
 }
 
-static int fsm_snapshot_save(void *fsm, struct craft_snapshot_writer *w)
+/* Snapshots do not stop writes: a fork's view is written while applies go on. */
+static int fsm_snapshot_begin(void *fsm, void **view)
 {
-    return kv_snapshot_save(fsm, write_stream, w);
+    struct kv_snapshot_view *v = NULL;
+    int rv = kv_snapshot_view_begin(fsm, &v);
+    *view = v;
+    return rv;
+}
+
+static int fsm_snapshot_write(void *fsm, void *view, struct craft_snapshot_writer *w)
+{
+    (void)fsm;
+    return kv_snapshot_view_write(view, write_stream, w);
+}
+
+static void fsm_snapshot_end(void *fsm, void *view)
+{
+    (void)fsm;
+    kv_snapshot_view_end(view);
 }
 
 static int fsm_snapshot_restore(void *fsm, struct craft_snapshot_reader *r)
@@ -74,6 +90,8 @@ static int fsm_snapshot_restore(void *fsm, struct craft_snapshot_reader *r)
 const struct craft_fsm_ops kv_fsm_ops = {
     .apply = fsm_apply,
     .release_result = fsm_release_result,
-    .snapshot_save = fsm_snapshot_save,
     .snapshot_restore = fsm_snapshot_restore,
+    .snapshot_begin = fsm_snapshot_begin,
+    .snapshot_write = fsm_snapshot_write,
+    .snapshot_end = fsm_snapshot_end,
 };

@@ -33,4 +33,15 @@ CRAFT_MUST_CHECK int kv_snapshot_save(const struct kv_store *s, kv_stream_write_
  * CRAFT_ENOMEM or the stream's) s is unchanged. Apply thread only. */
 CRAFT_MUST_CHECK int kv_snapshot_restore(struct kv_store *s, kv_stream_read_fn read, void *ctx);
 
+/* A snapshot of s written while s goes on changing (fsm snapshot_begin/write/end): begin takes
+ * the view (a fork: the child writes the snapshot of s as of now into a pipe) on the apply
+ * thread; write copies it into the stream, on any one thread, while applies change s; end
+ * releases it (after write, or instead of it). begin: 0, CRAFT_ENOMEM or CRAFT_EIO (no fork);
+ * write: 0, or the stream's error, or CRAFT_EIO when the child failed. */
+struct kv_snapshot_view;
+CRAFT_MUST_CHECK int kv_snapshot_view_begin(struct kv_store *s, struct kv_snapshot_view **out);
+CRAFT_MUST_CHECK int kv_snapshot_view_write(struct kv_snapshot_view *v, kv_stream_write_fn write,
+                                            void *ctx);
+void kv_snapshot_view_end(struct kv_snapshot_view *v);
+
 #endif

@@ -36,7 +36,7 @@ static int check_plugs(const struct craft_node_config *cfg, const struct craft_f
 {
     const struct craft_transport_ops *t = cfg->transport;
     const struct craft_log_store_ops *l = cfg->log_store;
-    bool snapshots = fsm->snapshot_save != NULL && cfg->snapshot_every != 0;
+    bool snapshots = rt_fsm_snapshots(fsm) && cfg->snapshot_every != 0;
     if (t != NULL) {
         if (t->version != CRAFT_PLUG_VERSION) {
             FAIL("transport: ops version %u, this library speaks %u", t->version,
@@ -73,8 +73,16 @@ static int check_values(const struct craft_node_config *cfg, const struct craft_
     if (fsm->apply == NULL) {
         FAIL("the state machine has no apply");
     }
-    if ((fsm->snapshot_save == NULL) != (fsm->snapshot_restore == NULL)) {
-        FAIL("the state machine needs both snapshot_save and snapshot_restore, or neither");
+    bool view = fsm->snapshot_begin != NULL;
+    if (view != (fsm->snapshot_write != NULL) || view != (fsm->snapshot_end != NULL)) {
+        FAIL("the state machine needs snapshot_begin, snapshot_write and snapshot_end together");
+    }
+    if (view && fsm->snapshot_save != NULL) {
+        FAIL("the state machine has snapshot_save and snapshot_begin: one way to save, please");
+    }
+    if (rt_fsm_snapshots(fsm) != (fsm->snapshot_restore != NULL)) {
+        FAIL("the state machine needs snapshot_restore with a way to save (snapshot_save or "
+             "snapshot_begin), and neither without it");
     }
     if (cfg->id == CRAFT_ID_NONE) {
         FAIL("id: 0 is not a node id");
@@ -195,6 +203,7 @@ static int check_config(struct craft_node *n, const struct craft_node_config *cf
 
 static void node_free(struct craft_node *n)
 {
+    rt_builder_close(n);
     rt_apply_close(n);
     rt_queue_close(&n->queue);
     rt_requests_fail_all(&n->requests, CRAFT_ESHUTDOWN);
@@ -221,7 +230,7 @@ static int boot_node(struct craft_node *n, const struct craft_log_store_recovere
     node_config_init(&nc);
     /* Snapshots when the state machine can save them; the memory log keeps log_trailing
      * entries below each for followers just behind (further behind: the snapshot). */
-    nc.snapshot_every = n->fsm.snapshot_save != NULL ? n->cfg.snapshot_every : 0;
+    nc.snapshot_every = rt_fsm_snapshots(&n->fsm) ? n->cfg.snapshot_every : 0;
     nc.log_trailing = n->cfg.log_trailing;
     nc.apply_window = RT_APPLY_WINDOW;
     nc.fs = n->fs;
@@ -309,6 +318,7 @@ static struct craft_node *node_alloc(const struct craft_node_config *cfg,
     }
     *rv = rt_apply_init(n);
     CRAFT_ASSERT(*rv == 0);
+    rt_builder_init(n);
     *rv = rt_queue_init(&n->queue);
     if (*rv != 0) {
         snprintf(errmsg, errmsg_len, "out of memory");
@@ -377,6 +387,11 @@ static int start_runtime(struct craft_node *n, const struct craft_log_store_reco
     rv = rt_apply_start(n);
     if (rv != 0) {
         snprintf(errmsg, errmsg_len, "cannot start the apply thread: %s", craft_strerror(rv));
+        goto fail;
+    }
+    rv = rt_builder_start(n);
+    if (rv != 0) {
+        snprintf(errmsg, errmsg_len, "cannot start the snapshot thread: %s", craft_strerror(rv));
         goto fail;
     }
     return 0;

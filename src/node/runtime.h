@@ -139,6 +139,20 @@ void rt_queue_close(struct rt_queue *q);
 
 struct rt_apply_batch;
 
+/* The snapshot thread (runtime_snapshot.c): writes a state machine's view (fsm snapshot_begin)
+ * to a snapshot file while applies go on. One job at a time (the node saves one snapshot at a
+ * time). Started only when the state machine has snapshot_begin. */
+struct rt_builder {
+    struct io_mutex mu;
+    struct io_cond cond;
+    bool started;
+    bool stop;
+    bool job;  /* a view waits to be written */
+    void *view; /* the state machine's, until snapshot_end */
+    struct craft_snapshot_meta meta;
+    struct io_thread thread;
+};
+
 struct rt_apply {
     struct io_mutex mu;
     struct io_cond cond;
@@ -246,6 +260,7 @@ struct craft_node {
     bool inline_sync_due;   /* thread-less log: submitted since the last sync */
 
     struct rt_apply apply;
+    struct rt_builder builder;
 
     /* The status copy. */
     struct io_mutex status_mu;
@@ -343,6 +358,20 @@ CRAFT_MUST_CHECK int rt_snapshot_restore(struct craft_node *n,
  * returns 0), and restores it from the received snapshot of meta, or from a newer one that
  * replaced it meanwhile (*restored: the index the state machine now holds). */
 CRAFT_MUST_CHECK int rt_snapshot_save(struct craft_node *n, const struct craft_snapshot_meta *meta);
+/* Whether the state machine can save snapshots (snapshot_save, or snapshot_begin and co). */
+bool rt_fsm_snapshots(const struct craft_fsm_ops *fsm);
+/* Any thread: a save of meta ended with rv (0: durable); the loop hears of it. */
+void rt_snapshot_saved(struct craft_node *n, const struct craft_snapshot_meta *meta, int rv);
+/* The snapshot thread for state machines with snapshot_begin (struct rt_builder): init and
+ * close around the node's life; start (a no-op without snapshot_begin) and stop (waits for the
+ * view being written, ends one not started). rt_builder_save, on the apply side: takes the
+ * view of meta and hands it to the thread, which reports like a save (snap_saved_due); returns
+ * an error (nothing handed over) when the view cannot be taken. */
+void rt_builder_init(struct craft_node *n);
+CRAFT_MUST_CHECK int rt_builder_start(struct craft_node *n);
+CRAFT_MUST_CHECK int rt_builder_save(struct craft_node *n, const struct craft_snapshot_meta *meta);
+void rt_builder_stop(struct craft_node *n);
+void rt_builder_close(struct craft_node *n);
 CRAFT_MUST_CHECK int rt_snapshot_restore_received(struct craft_node *n,
                                                   const struct craft_snapshot_meta *meta,
                                                   craft_index *restored);

@@ -211,7 +211,20 @@ static void run_read(struct craft_node *n, const struct node_apply_item *it)
 static void save_snapshot(struct craft_node *n, const struct craft_snapshot_meta *meta,
                           craft_index applied)
 {
-    int rv = applied == meta->index ? rt_snapshot_save(n, meta) : CRAFT_ESTALE;
+    int rv = CRAFT_ESTALE;
+    if (applied == meta->index && n->fsm.snapshot_begin != NULL) {
+        rv = rt_builder_save(n, meta);
+        if (rv == 0) {
+            return; /* the snapshot thread reports */
+        }
+    } else if (applied == meta->index) {
+        rv = rt_snapshot_save(n, meta);
+    }
+    rt_snapshot_saved(n, meta, rv);
+}
+
+void rt_snapshot_saved(struct craft_node *n, const struct craft_snapshot_meta *meta, int rv)
+{
     io_mutex_lock(&n->wake_mu);
     n->snap_saved = *meta;
     n->snap_saved_rv = rv;

@@ -179,6 +179,7 @@ static void shut_down(struct craft_node *n)
     uv_timer_stop(&n->timer);
     uv_idle_stop(&n->idle);
     rt_apply_stop(n);
+    rt_builder_stop(n); /* after the apply thread: no view is handed over any more */
     /* The log store reads payloads in the core's memory until they are durable (zero-copy): it
      * is closed before the node goes. Arrivals from here on are dropped (node_dead). */
     rt_log_close(n);

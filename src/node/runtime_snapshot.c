@@ -1,10 +1,13 @@
 /* The state machine's snapshots through the snapshot store (fsm.h's reader and writer streams
  * are defined here): restored at startup from the newest one storage recovered, saved and
- * restored on the apply side when the node's apply items say so. */
+ * restored on the apply side when the node's apply items say so; with snapshot_begin, the
+ * state machine's view is written on the snapshot thread while applies go on. */
 #include <stdio.h>
+#include <string.h>
 
 #include "runtime.h"
 #include "storage/snapshot_store.h"
+#include "util/assert.h"
 
 /* The streams handed to the state machine: thin wrappers over the snapshot store's. */
 struct craft_snapshot_reader {
@@ -88,7 +91,15 @@ out:
     return rv;
 }
 
-int rt_snapshot_save(struct craft_node *n, const struct craft_snapshot_meta *meta)
+bool rt_fsm_snapshots(const struct craft_fsm_ops *fsm)
+{
+    return fsm->snapshot_save != NULL || fsm->snapshot_begin != NULL;
+}
+
+/* Writes the snapshot of meta: the state machine's whole state (view NULL: snapshot_save, on
+ * the apply side) or the view it took (snapshot_write, on the snapshot thread); durable when 0
+ * is returned. */
+static int save(struct craft_node *n, const struct craft_snapshot_meta *meta, void *view)
 {
     struct craft_snapshot_writer writer;
     int rv = snapshot_writer_begin(n->fs, meta, &writer.w);
@@ -97,7 +108,8 @@ int rt_snapshot_save(struct craft_node *n, const struct craft_snapshot_meta *met
                (unsigned long long)meta->index, craft_strerror(rv));
         return rv;
     }
-    rv = n->fsm.snapshot_save(n->fsm_ctx, &writer);
+    rv = view != NULL ? n->fsm.snapshot_write(n->fsm_ctx, view, &writer)
+                      : n->fsm.snapshot_save(n->fsm_ctx, &writer);
     if (rv != 0) {
         RT_LOG(n, CRAFT_LOG_WARN, "snapshot at %llu: the state machine's save failed (%d)",
                (unsigned long long)meta->index, rv);
@@ -113,6 +125,101 @@ int rt_snapshot_save(struct craft_node *n, const struct craft_snapshot_meta *met
     RT_LOG(n, CRAFT_LOG_INFO, "snapshot taken at index %llu (term %llu)",
            (unsigned long long)meta->index, (unsigned long long)meta->term);
     return 0;
+}
+
+int rt_snapshot_save(struct craft_node *n, const struct craft_snapshot_meta *meta)
+{
+    return save(n, meta, NULL);
+}
+
+/* ---- the snapshot thread ---- */
+
+void rt_builder_init(struct craft_node *n)
+{
+    struct rt_builder *b = &n->builder;
+    memset(b, 0, sizeof *b);
+    io_mutex_init(&b->mu);
+    io_cond_init(&b->cond);
+}
+
+static void *builder_main(void *arg)
+{
+    struct craft_node *n = arg;
+    struct rt_builder *b = &n->builder;
+    io_mutex_lock(&b->mu);
+    for (;;) {
+        while (!b->job && !b->stop) {
+            io_cond_wait(&b->cond, &b->mu);
+        }
+        if (!b->job) {
+            break;
+        }
+        struct craft_snapshot_meta meta = b->meta;
+        void *view = b->view;
+        io_mutex_unlock(&b->mu);
+        int rv = save(n, &meta, view); /* applies go on meanwhile */
+        n->fsm.snapshot_end(n->fsm_ctx, view);
+        rt_snapshot_saved(n, &meta, rv);
+        io_mutex_lock(&b->mu);
+        b->job = false;
+        b->view = NULL;
+    }
+    io_mutex_unlock(&b->mu);
+    return NULL;
+}
+
+int rt_builder_start(struct craft_node *n)
+{
+    struct rt_builder *b = &n->builder;
+    if (n->fsm.snapshot_begin == NULL) {
+        return 0;
+    }
+    int rv = io_thread_start(&b->thread, builder_main, n);
+    b->started = rv == 0;
+    return rv;
+}
+
+int rt_builder_save(struct craft_node *n, const struct craft_snapshot_meta *meta)
+{
+    struct rt_builder *b = &n->builder;
+    CRAFT_ASSERT(b->started);
+    void *view = NULL;
+    int rv = n->fsm.snapshot_begin(n->fsm_ctx, &view);
+    if (rv != 0) {
+        RT_LOG(n, CRAFT_LOG_WARN, "snapshot at %llu: the state machine's view failed (%d)",
+               (unsigned long long)meta->index, rv);
+        return CRAFT_EIO;
+    }
+    io_mutex_lock(&b->mu);
+    CRAFT_ASSERT(!b->job); /* the node saves one snapshot at a time */
+    b->job = true;
+    b->view = view;
+    b->meta = *meta;
+    io_cond_signal(&b->cond);
+    io_mutex_unlock(&b->mu);
+    return 0;
+}
+
+void rt_builder_stop(struct craft_node *n)
+{
+    struct rt_builder *b = &n->builder;
+    if (!b->started) {
+        return;
+    }
+    io_mutex_lock(&b->mu);
+    b->stop = true;
+    io_cond_signal(&b->cond);
+    io_mutex_unlock(&b->mu);
+    io_thread_join(&b->thread); /* a view being written is written first */
+    b->started = false;
+}
+
+void rt_builder_close(struct craft_node *n)
+{
+    struct rt_builder *b = &n->builder;
+    CRAFT_ASSERT(!b->started);
+    io_cond_close(&b->cond);
+    io_mutex_close(&b->mu);
 }
 
 int rt_snapshot_restore_received(struct craft_node *n, const struct craft_snapshot_meta *meta,

@@ -29,7 +29,10 @@ static void test_fsm_apply_results(void **state)
     kv_result_free(r0);
     kv_fsm_ops.release_result(s, r2);
     kv_fsm_ops.release_result(s, r3);
-    assert_non_null(kv_fsm_ops.snapshot_save);
+    assert_null(kv_fsm_ops.snapshot_save); /* snapshots do not stop applies: */
+    assert_non_null(kv_fsm_ops.snapshot_begin);
+    assert_non_null(kv_fsm_ops.snapshot_write);
+    assert_non_null(kv_fsm_ops.snapshot_end);
     assert_non_null(kv_fsm_ops.snapshot_restore);
     for (int i = 0; i < 3; i++) {
         kv_entry_close(&e[i]);

@@ -71,6 +71,45 @@ static void test_snapshot_round_trip(void **state)
     kv_store_destroy(t);
 }
 
+/* A view taken before changes is the state as of then, however much changes before it is
+ * written; a view released unwritten leaves nothing behind. */
+static void test_snapshot_view_is_the_state_when_taken(void **state)
+{
+    (void)state;
+    struct kv_store *s = populated();
+    struct kv_store *then = kv_store_create();
+    struct kvt_buf b0 = {0};
+    assert_int_equal(kv_snapshot_save(s, kvt_buf_write, &b0), 0);
+    assert_int_equal(kv_snapshot_restore(then, kvt_buf_read, &b0), 0);
+
+    struct kv_snapshot_view *v = NULL;
+    assert_int_equal(kv_snapshot_view_begin(s, &v), 0);
+    char line[96];
+    for (int i = 0; i < 200; i += 2) {
+        snprintf(line, sizeof line, "SET key:%d changed-%d", i, i);
+        free(kvt_apply(s, 6000, line));
+    }
+    free(kvt_apply(s, 6000, "DEL later"));
+    free(kvt_apply(s, 6000, "raft.advertise 2 10.0.0.2:6379"));
+    struct kvt_buf b = {0};
+    assert_int_equal(kv_snapshot_view_write(v, kvt_buf_write, &b), 0);
+    kv_snapshot_view_end(v);
+    struct kv_store *t = kv_store_create();
+    assert_int_equal(kv_snapshot_restore(t, kvt_buf_read, &b), 0);
+    kvt_assert_same_state(then, t);
+    KVT_R(t, 0, "GET key:0", "$7\r\nvalue-0\r\n");
+    KVT_R(s, 0, "GET key:0", "$9\r\nchanged-0\r\n");
+
+    /* Taken and released without writing: the child is reaped, nothing leaks. */
+    assert_int_equal(kv_snapshot_view_begin(s, &v), 0);
+    kv_snapshot_view_end(v);
+    free(b0.data);
+    free(b.data);
+    kv_store_destroy(s);
+    kv_store_destroy(then);
+    kv_store_destroy(t);
+}
+
 /* Writes go out in pieces of at most KV_SNAPSHOT_CHUNK, and a writer's error ends the save. */
 static void test_snapshot_chunked_and_write_error(void **state)
 {
@@ -199,6 +238,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_snapshot_round_trip),
+        cmocka_unit_test(test_snapshot_view_is_the_state_when_taken),
         cmocka_unit_test(test_snapshot_chunked_and_write_error),
         cmocka_unit_test(test_snapshot_torn_and_flipped_refused),
         cmocka_unit_test(test_snapshot_empty),
