@@ -370,9 +370,8 @@ static void batch_fit(const struct wal *w, size_t pos, size_t k, uint64_t room, 
     *c = (struct chunk){.pos = pos, .span = end - pos, .k_end = k, .len = len};
 }
 
-/* Where the record whose header is at buffer offset off lies in the written batch (counting
- * from the buffer's start): off plus the external bytes of the records before it. */
-static uint64_t written_at(const struct wal *w, size_t off)
+/* The first external record at or after buffer offset off (n_ext: none). */
+static size_t ext_from(const struct wal *w, size_t off)
 {
     size_t lo = 0;
     size_t hi = w->n_ext;
@@ -384,7 +383,15 @@ static uint64_t written_at(const struct wal *w, size_t off)
             hi = mid;
         }
     }
-    return off + (lo < w->n_ext ? w->ext[lo].before : w->ext_bytes);
+    return lo;
+}
+
+/* Where the record whose header is at buffer offset off lies in the written batch (counting
+ * from the buffer's start): off plus the external bytes of the records before it. */
+static uint64_t written_at(const struct wal *w, size_t off)
+{
+    size_t k = ext_from(w, off);
+    return off + (k < w->n_ext ? w->ext[k].before : w->ext_bytes);
 }
 
 /* Points the pending entries and hard states of chunk c at their place on disk. */
@@ -637,10 +644,7 @@ int wal_sync(struct wal *w)
 /* A pending record (header at buffer offset off, size bytes once written) as it will be on disk. */
 static void pending_copy(const struct wal *w, size_t off, size_t size, unsigned char *buf)
 {
-    size_t k = 0;
-    while (k < w->n_ext && w->ext[k].off < off) {
-        k++;
-    }
+    size_t k = ext_from(w, off);
     if (!is_ext(w, k, off)) {
         memcpy(buf, w->batch + off, size);
         return;
