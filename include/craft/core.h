@@ -377,7 +377,10 @@ size_t craft_core_progress(const struct craft_core *core, struct craft_progress_
  * in force there. For the node about to take one: index at most the commit index (a node hands
  * committed entries to its state machine ahead of reporting them applied, and asks for the
  * snapshot's meta when it queues the snapshot behind them). Returns 0, CRAFT_ECOMPACTED (index
- * below what the core holds) or CRAFT_EINVAL (index 0 or past the commit index). */
+ * below what the core holds), CRAFT_EINVAL (index 0 or past the commit index) or
+ * CRAFT_ENOTFOUND (the configuration in force at index is not known here: on a node added to a
+ * running cluster, before the entry that added it, when the cluster's first configuration was
+ * its bootstrap voters, which no entry holds). */
 CRAFT_MUST_CHECK int craft_core_snapshot_meta(const struct craft_core *core, craft_index index,
                                               struct craft_snapshot_meta *out);
 

@@ -20,7 +20,13 @@ int snapshot_meta_at(const struct craft_core *c, craft_index index, struct craft
     out->index = index;
     out->term = log_term_at(&c->log, index);
     CRAFT_ASSERT(out->term != 0);
-    return membership_at(c, index, &out->membership);
+    int rv = membership_at(c, index, &out->membership);
+    if (rv == 0 && out->membership.n_voters == 0) {
+        /* A node added to a running cluster holds the entries from before the one that added
+         * it, but not the bootstrap configuration they ran under (it is in no entry). */
+        return CRAFT_ENOTFOUND;
+    }
+    return rv;
 }
 
 int snapshot_taken(struct craft_core *c, const struct craft_snapshot_meta *m)
