@@ -16,7 +16,7 @@ PREFIX ?= /usr/local
 # libc6-dev and libclang-rt-14-dev are only recommended by gcc and clang, and we install without
 # recommends, so they are listed: the C library headers and clang's sanitizer/libFuzzer runtimes.
 DEPS_PACKAGES := make cmake gcc libc6-dev clang libclang-rt-14-dev ninja-build libcmocka-dev \
-	libuv1-dev valgrind python3 pkg-config libraft-dev
+	libuv1-dev valgrind python3 pkg-config libraft-dev redis-tools python3-redis
 
 SIM := $(BUILD_DIR)/bin/craft-sim
 

@@ -371,6 +371,15 @@ def resp_command(*args):
     return b"".join(out)
 
 
+def redis_cli(node, *args, timeout=5.0):
+    """Runs redis-cli (Debian's redis-tools) against node; returns its output, stripped."""
+    exe = shutil.which("redis-cli")
+    assert exe, "redis-cli is not installed (Debian's redis-tools: run make deps)"
+    r = subprocess.run([exe, "-h", "127.0.0.1", "-p", str(node.port)] + [str(a) for a in args],
+                       capture_output=True, text=True, timeout=timeout)
+    return r.stdout.strip()
+
+
 def main(test_fn):
     """Runs a test function as a script: exit 0 on success, 1 with the failure printed."""
     start = time.monotonic()

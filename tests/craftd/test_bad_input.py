@@ -8,7 +8,7 @@ import socket
 import time
 
 import harness
-from harness import Cluster, log, resp_command
+from harness import Cluster, log, redis_cli, resp_command
 
 MAX_BULK = 1024
 
@@ -147,6 +147,7 @@ def test():
         for s in socks:
             s.close()
         still_serves(node, "50 dropped connections")
+        assert redis_cli(node, "GET", "split") == "value"
 
 
 if __name__ == "__main__":

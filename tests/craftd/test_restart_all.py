@@ -3,7 +3,7 @@
 acknowledged write is there, on every node."""
 
 import harness
-from harness import Cluster, log
+from harness import Cluster, log, redis_cli
 
 N_KEYS = 300
 
@@ -20,6 +20,8 @@ def check_all(cl, want, counter):
         assert c.get("counter") == str(counter), "node %d: counter %r, want %d" % (
             n.id, c.get("counter"), counter)
         c.close()
+        # The same through redis-cli, the stock client.
+        assert redis_cli(n, "GET", "k0") == want["k0"], "redis-cli GET k0 on node %d" % n.id
 
 
 def test():

@@ -30,6 +30,21 @@ static char *render(struct metrics *m)
     return text;
 }
 
+/* text holds (or lacks) want; a failure prints what was missing (or found). */
+static void assert_has(const char *text, const char *want)
+{
+    if (strstr(text, want) == NULL) {
+        fail_msg("missing: %s", want);
+    }
+}
+
+static void assert_lacks(const char *text, const char *unwanted)
+{
+    if (strstr(text, unwanted) != NULL) {
+        fail_msg("unexpected: %s", unwanted);
+    }
+}
+
 static int count_substr(const char *hay, const char *needle)
 {
     int n = 0;
@@ -126,10 +141,10 @@ static void test_metrics_render_fresh_registry(void **state)
     assert_int_equal(count_substr(text, "# TYPE craftd_proposals_total counter\n"), 1);
     assert_int_equal(count_substr(text, "# TYPE craftd_role gauge\n"), 1);
     assert_int_equal(count_substr(text, "# TYPE craftd_commit_latency_seconds histogram\n"), 1);
-    assert_non_null(strstr(text, "\ncraftd_proposals_total{outcome=\"ok\"} 0\n"));
-    assert_non_null(strstr(text, "\ncraftd_term 0\n"));
-    assert_non_null(strstr(text, "\ncraftd_commit_latency_seconds_bucket{le=\"+Inf\"} 0\n"));
-    assert_null(strstr(text, "craftd_peer_lag{")); /* no follower known */
+    assert_has(text, "\ncraftd_proposals_total{outcome=\"ok\"} 0\n");
+    assert_has(text, "\ncraftd_term 0\n");
+    assert_has(text, "\ncraftd_commit_latency_seconds_bucket{le=\"+Inf\"} 0\n");
+    assert_lacks(text, "craftd_peer_lag{"); /* no follower known */
     craft_free(text);
     metrics_destroy(m);
 }
@@ -153,10 +168,10 @@ static void test_metrics_proposal_outcomes(void **state)
     assert_int_equal(metrics_value(m, METRIC_PROPOSALS_TIMEOUT), 1);
     assert_int_equal(metrics_value(m, METRIC_PROPOSALS_ERROR), 1);
     char *text = render(m);
-    assert_non_null(strstr(text, "\ncraftd_proposals_total{outcome=\"ok\"} 2\n"));
-    assert_non_null(strstr(text, "\ncraftd_proposals_total{outcome=\"timeout\"} 1\n"));
-    assert_non_null(strstr(text, "\ncraftd_commit_latency_seconds_count 7\n"));
-    assert_non_null(strstr(text, "\ncraftd_commit_latency_seconds_sum 0.00025\n"));
+    assert_has(text, "\ncraftd_proposals_total{outcome=\"ok\"} 2\n");
+    assert_has(text, "\ncraftd_proposals_total{outcome=\"timeout\"} 1\n");
+    assert_has(text, "\ncraftd_commit_latency_seconds_count 7\n");
+    assert_has(text, "\ncraftd_commit_latency_seconds_sum 0.00025\n");
     craft_free(text);
     metrics_destroy(m);
 }
@@ -173,16 +188,16 @@ static void test_metrics_histogram_buckets(void **state)
     metrics_histogram_observe(m, METRIC_COMMIT_LATENCY, 20000000); /* past 10 s */
     char *text = render(m);
     assert_exposition_format(text);
-    assert_non_null(strstr(text, "craftd_commit_latency_seconds_bucket{le=\"0.00005\"} 1\n"));
-    assert_non_null(strstr(text, "craftd_commit_latency_seconds_bucket{le=\"0.0001\"} 2\n"));
-    assert_non_null(strstr(text, "craftd_commit_latency_seconds_bucket{le=\"1\"} 2\n"));
-    assert_non_null(strstr(text, "craftd_commit_latency_seconds_bucket{le=\"2.5\"} 3\n"));
-    assert_non_null(strstr(text, "craftd_commit_latency_seconds_bucket{le=\"10\"} 3\n"));
-    assert_non_null(strstr(text, "craftd_commit_latency_seconds_bucket{le=\"+Inf\"} 4\n"));
-    assert_non_null(strstr(text, "craftd_commit_latency_seconds_sum 22.500101\n"));
-    assert_non_null(strstr(text, "craftd_commit_latency_seconds_count 4\n"));
+    assert_has(text, "craftd_commit_latency_seconds_bucket{le=\"0.00005\"} 1\n");
+    assert_has(text, "craftd_commit_latency_seconds_bucket{le=\"0.0001\"} 2\n");
+    assert_has(text, "craftd_commit_latency_seconds_bucket{le=\"1\"} 2\n");
+    assert_has(text, "craftd_commit_latency_seconds_bucket{le=\"2.5\"} 3\n");
+    assert_has(text, "craftd_commit_latency_seconds_bucket{le=\"10\"} 3\n");
+    assert_has(text, "craftd_commit_latency_seconds_bucket{le=\"+Inf\"} 4\n");
+    assert_has(text, "craftd_commit_latency_seconds_sum 22.500101\n");
+    assert_has(text, "craftd_commit_latency_seconds_count 4\n");
     /* The other histograms are untouched. */
-    assert_non_null(strstr(text, "craftd_read_latency_seconds_count 0\n"));
+    assert_has(text, "craftd_read_latency_seconds_count 0\n");
     craft_free(text);
     metrics_destroy(m);
 }
@@ -209,26 +224,26 @@ static void test_metrics_update_from_status(void **state)
     metrics_update_from_status(m, &st);
     char *text = render(m);
     assert_exposition_format(text);
-    assert_non_null(strstr(text, "\ncraftd_role{role=\"leader\"} 1\n"));
-    assert_non_null(strstr(text, "\ncraftd_role{role=\"follower\"} 0\n"));
-    assert_non_null(strstr(text, "\ncraftd_term 7\n"));
-    assert_non_null(strstr(text, "\ncraftd_commit_index 90\n"));
-    assert_non_null(strstr(text, "\ncraftd_applied_index 88\n"));
-    assert_non_null(strstr(text, "\ncraftd_last_index 100\n"));
-    assert_non_null(strstr(text, "\ncraftd_snapshot_index 50\n"));
-    assert_non_null(strstr(text, "\ncraftd_peer_lag{peer=\"2\"} 3\n"));
-    assert_non_null(strstr(text, "\ncraftd_peer_lag{peer=\"3\"} 100\n"));
-    assert_null(strstr(text, "craftd_peer_lag{peer=\"1\"}")); /* not itself */
+    assert_has(text, "\ncraftd_role{role=\"leader\"} 1\n");
+    assert_has(text, "\ncraftd_role{role=\"follower\"} 0\n");
+    assert_has(text, "\ncraftd_term 7\n");
+    assert_has(text, "\ncraftd_commit_index 90\n");
+    assert_has(text, "\ncraftd_applied_index 88\n");
+    assert_has(text, "\ncraftd_last_index 100\n");
+    assert_has(text, "\ncraftd_snapshot_index 50\n");
+    assert_has(text, "\ncraftd_peer_lag{peer=\"2\"} 3\n");
+    assert_has(text, "\ncraftd_peer_lag{peer=\"3\"} 100\n");
+    assert_lacks(text, "craftd_peer_lag{peer=\"1\"}"); /* not itself */
     craft_free(text);
 
     st.role = CRAFT_NODE_FOLLOWER;
     st.leader = 2;
     metrics_update_from_status(m, &st);
     text = render(m);
-    assert_non_null(strstr(text, "\ncraftd_role{role=\"leader\"} 0\n"));
-    assert_non_null(strstr(text, "\ncraftd_role{role=\"follower\"} 1\n"));
-    assert_non_null(strstr(text, "\ncraftd_leader_id 2\n"));
-    assert_null(strstr(text, "craftd_peer_lag{"));
+    assert_has(text, "\ncraftd_role{role=\"leader\"} 0\n");
+    assert_has(text, "\ncraftd_role{role=\"follower\"} 1\n");
+    assert_has(text, "\ncraftd_leader_id 2\n");
+    assert_lacks(text, "craftd_peer_lag{");
     craft_free(text);
     metrics_destroy(m);
 }
@@ -268,7 +283,7 @@ static void test_metrics_concurrent_updates(void **state)
     char *text = render(m);
     char want[96];
     snprintf(want, sizeof want, "\ncraftd_read_latency_seconds_count %d\n", THREADS * PER_THREAD);
-    assert_non_null(strstr(text, want));
+    assert_has(text, want);
     craft_free(text);
     metrics_destroy(m);
 }
@@ -347,8 +362,8 @@ static void test_metrics_http_responses(void **state)
     size_t len;
     char *r = respond_to(m, "GET /metrics HTTP/1.1\r\n\r\n", &len);
     assert_true(strncmp(r, "HTTP/1.1 200 OK\r\n", 17) == 0);
-    assert_non_null(strstr(r, "Content-Type: text/plain; version=0.0.4"));
-    assert_non_null(strstr(r, "Connection: close\r\n"));
+    assert_has(r, "Content-Type: text/plain; version=0.0.4");
+    assert_has(r, "Connection: close\r\n");
     const char *body = strstr(r, "\r\n\r\n");
     assert_non_null(body);
     body += 4;
@@ -356,7 +371,7 @@ static void test_metrics_http_responses(void **state)
     assert_int_equal(sscanf(strstr(r, "Content-Length: "), "Content-Length: %zu", &content_length),
                      1);
     assert_int_equal(content_length, strlen(body));
-    assert_non_null(strstr(body, "\ncraftd_term 42\n"));
+    assert_has(body, "\ncraftd_term 42\n");
     assert_int_equal(refreshes, 1);
     assert_exposition_format(body);
     craft_free(r);
@@ -481,7 +496,7 @@ static void test_metrics_serve_over_socket(void **state)
     assert_int_equal(uv_loop_close(&loop), 0); /* no handle left behind */
 
     assert_true(strncmp(c.replies[0], "HTTP/1.1 200 OK\r\n", 17) == 0);
-    assert_non_null(strstr(c.replies[0], "\ncraftd_proposals_total{outcome=\"ok\"} 5\n"));
+    assert_has(c.replies[0], "\ncraftd_proposals_total{outcome=\"ok\"} 5\n");
     assert_true(strncmp(c.replies[1], "HTTP/1.1 400 ", 13) == 0);
     assert_true(strncmp(c.replies[2], "HTTP/1.1 431 ", 13) == 0);
     assert_true(strncmp(c.replies[3], "HTTP/1.1 200 OK\r\n", 17) == 0);
@@ -496,13 +511,13 @@ static void test_metrics_serve_bad_address(void **state)
     struct metrics *m = metrics_create();
     char err[128] = "";
     assert_int_equal(metrics_serve_start(m, &loop, "not-an-ip", 0, err, sizeof err), CRAFT_EINVAL);
-    assert_non_null(strstr(err, "not-an-ip"));
+    assert_has(err, "not-an-ip");
     assert_int_equal(metrics_serve_start(m, &loop, "127.0.0.1", 0, err, sizeof err), 0);
     struct metrics *other = metrics_create();
     assert_int_equal(
         metrics_serve_start(other, &loop, "127.0.0.1", metrics_serve_port(m), err, sizeof err),
         CRAFT_EIO);
-    assert_non_null(strstr(err, "listen on 127.0.0.1"));
+    assert_has(err, "listen on 127.0.0.1");
     metrics_serve_stop(m);
     metrics_serve_stop(other); /* harmless: not serving */
     assert_int_equal(uv_run(&loop, UV_RUN_DEFAULT), 0);
