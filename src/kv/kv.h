@@ -54,6 +54,11 @@ uint64_t kv_store_size(const struct kv_store *s);
 /* Bytes of keys and values held (INFO). */
 uint64_t kv_store_bytes(const struct kv_store *s);
 
+/* The client address node id advertised (raw "raft.advertise <id> <addr>" entries), copied
+ * NUL-terminated into buf (len bytes). 0; CRAFT_ENOTFOUND when id advertised nothing;
+ * CRAFT_ETOOBIG when buf is too small. Any thread, even while apply runs. */
+int kv_store_node_address(const struct kv_store *s, uint64_t id, char *buf, size_t len);
+
 /* Runs a read command on s as of wall-clock now_ms (keys whose expiry is <= now_ms are absent)
  * and appends its reply. argv[0] is the command name; argv[i] is lens[i] bytes, borrowed for
  * the call. The command must be a KV_COMMAND_READ whose arity was checked. Never changes s. */
