@@ -369,6 +369,15 @@ void conn_check_deadlines(struct conn *c, uint64_t now_ms)
         }
         unsigned ms = c->srv->cfg.request_timeout_ms;
         resp_reply_clear(&r->reply);
+        if (r->waiting) {
+            resp_reply_errorf(&r->reply,
+                              "TRYAGAIN no leader: none known within %u ms (the command did not "
+                              "run)",
+                              ms);
+            r->done = true;
+            any = true;
+            continue;
+        }
         switch (r->kind) {
         case REQ_WRITE:
             resp_reply_errorf(&r->reply,

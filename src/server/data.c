@@ -39,10 +39,11 @@ static void read_fn(void *arg, void *fsm_ctx)
     }
 }
 
-static void park(struct server *s, struct request *r)
+void data_wait(struct server *s, struct request *r)
 {
     CRAFT_ASSERT(!r->in_flight);
     r->in_flight = true;
+    r->waiting = true;
     r->wait_next = s->waiting;
     s->waiting = r;
 }
@@ -117,7 +118,7 @@ static void route(struct server *s, struct request *r)
         }
         int rv = data_propose_args(s, r);
         if (rv == CRAFT_ENOTLEADER) {
-            park(s, r);
+            data_wait(s, r);
         } else if (rv != 0) {
             reply_node_error(&r->reply, rv, true);
             answer(r);
@@ -139,7 +140,7 @@ static void route(struct server *s, struct request *r)
         }
         return;
     }
-    park(s, r);
+    data_wait(s, r);
 }
 
 static void start_read(struct server *s, struct request *r)
@@ -151,7 +152,7 @@ static void start_read(struct server *s, struct request *r)
     if (rv == 0) {
         r->in_flight = true;
     } else if (rv == CRAFT_ENOTLEADER) {
-        park(s, r);
+        data_wait(s, r);
     } else {
         reply_node_error(&r->reply, rv, false);
         answer(r);
@@ -208,6 +209,7 @@ void data_retry_waiting(struct server *s)
         struct request *r = list;
         list = r->wait_next;
         r->wait_next = NULL;
+        r->waiting = false;
         if (!r->queued || r->done || s->stopping) {
             request_release(r);
             continue;
@@ -256,7 +258,7 @@ void data_on_completion(struct server *s, struct completion *e)
         if (r->kind == REQ_WRITE && e->leader != CRAFT_ID_NONE && e->leader != s->cfg.id) {
             start(s, r);
         } else {
-            park(s, r);
+            data_wait(s, r);
         }
         return;
     }
@@ -269,6 +271,7 @@ void data_release_waiting(struct server *s)
     while (s->waiting != NULL) {
         struct request *r = s->waiting;
         s->waiting = r->wait_next;
+        r->waiting = false;
         if (r->queued && !r->done) {
             reply_node_error(&r->reply, CRAFT_ESHUTDOWN, false);
             r->done = true;

@@ -136,10 +136,14 @@ static void conn_fail(struct fwd_conn *fc, const char *why)
     while (fc->head != NULL) {
         struct fwd_item *it = fc->head;
         fc->head = it->next;
-        if (it->r != NULL) {
-            finish(it->r,
-                   "TRYAGAIN the connection to the leader was lost: the outcome is unknown", 0,
-                   false);
+        struct request *r = it->r;
+        if (r != NULL && !fc->connected && r->queued && !r->done && !fc->f->srv->stopping) {
+            /* Never sent: wait for the leader (or a new one) like a write that found none. */
+            r->in_flight = false;
+            data_wait(fc->f->srv, r);
+        } else if (r != NULL) {
+            finish(r, "TRYAGAIN the connection to the leader was lost: the outcome is unknown",
+                   0, false);
         }
         craft_free(it);
     }

@@ -65,6 +65,7 @@ struct request {
     bool multi;    /* cmds are a MULTI's commands: one entry (or read), an array reply */
     bool stale;    /* a stale read (READONLY) */
     bool session;  /* cmds[0] is RAFT.REQ <client> <seq> <command...> */
+    bool waiting;  /* in the server's list of requests waiting for a leader */
     uint64_t client, seq; /* RAFT.REQ's session */
     uint64_t deadline_ms; /* the loop's clock */
     struct resp_reply reply;  /* loop-owned: what the client gets */
@@ -177,6 +178,7 @@ void data_write(struct conn *c, struct request *r, int argc, const char *const *
 void data_read(struct conn *c, struct request *r, int argc, const char *const *argv,
                const size_t *lens);
 void data_start(struct server *s, struct request *r); /* r's kind, cmds and flags are set */
+void data_wait(struct server *s, struct request *r); /* until a leader is known */
 void data_retry_waiting(struct server *s);
 void data_release_waiting(struct server *s);
 void data_on_completion(struct server *s, struct completion *e);
