@@ -164,8 +164,11 @@ static bool below_resume(const struct conn *c)
 
 void conn_flush(struct conn *c)
 {
-    if (c->closing) {
+    if (c->closing || c->releasing) {
         return;
+    }
+    if (c->n_deferred > 0) {
+        data_release_deferred(c);
     }
     move_replies(c);
     if (c->closing) {

@@ -44,8 +44,13 @@ void data_wait(struct server *s, struct request *r)
     CRAFT_ASSERT(!r->in_flight);
     r->in_flight = true;
     r->waiting = true;
-    r->wait_next = s->waiting;
-    s->waiting = r;
+    r->wait_next = NULL;
+    if (s->waiting_tail != NULL) {
+        s->waiting_tail->wait_next = r;
+    } else {
+        s->waiting = r;
+    }
+    s->waiting_tail = r;
 }
 
 static void answer(struct request *r)
@@ -168,10 +173,63 @@ static void start(struct server *s, struct request *r)
     }
 }
 
+static bool is_read(const struct request *r)
+{
+    return r->kind == REQ_READ || r->kind == REQ_INFO;
+}
+
+/* A connection's commands take effect in the order it sent them, as in Redis: a read waits
+ * for the writes sent before it to be answered (so it sees them), a write for the reads sent
+ * before it (so they do not see it), and anything waits behind a request that is itself held
+ * back or waiting for a leader. Reads pipeline with reads, writes with writes (the leader, or
+ * the one forwarding connection, keeps their order). */
+static bool held_back(const struct conn *c, const struct request *r)
+{
+    for (const struct request *q = c->head; q != NULL && q != r; q = q->next) {
+        if (q->done || q->kind == REQ_NONE) {
+            continue;
+        }
+        if (q->deferred || q->waiting || is_read(q) != is_read(r)) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void data_start(struct server *s, struct request *r)
 {
     CRAFT_ASSERT(!r->in_flight);
+    CRAFT_ASSERT(r->conn != NULL);
+    if (r->conn->head != r && held_back(r->conn, r)) {
+        r->deferred = true;
+        r->conn->n_deferred++;
+        return;
+    }
     start(s, r);
+}
+
+/* Starts the held-back requests whose turn came. Requests answered meanwhile stay in the queue
+ * (conn_flush does nothing while c->releasing), so the walk never meets freed memory. */
+void data_release_deferred(struct conn *c)
+{
+    if (c->releasing || c->closing) {
+        return;
+    }
+    c->releasing = true;
+    for (struct request *r = c->head; r != NULL && c->n_deferred > 0; r = r->next) {
+        if (!r->deferred) {
+            continue;
+        }
+        if (!r->done && held_back(c, r)) {
+            break; /* and so is every later one */
+        }
+        r->deferred = false;
+        c->n_deferred--;
+        if (!r->done) {
+            start(c->srv, r);
+        }
+    }
+    c->releasing = false;
 }
 
 void data_write(struct conn *c, struct request *r, int argc, const char *const *argv,
@@ -205,6 +263,7 @@ void data_retry_waiting(struct server *s)
 {
     struct request *list = s->waiting;
     s->waiting = NULL;
+    s->waiting_tail = NULL;
     while (list != NULL) {
         struct request *r = list;
         list = r->wait_next;
@@ -215,7 +274,9 @@ void data_retry_waiting(struct server *s)
             continue;
         }
         r->in_flight = false;
+        struct conn *c = r->conn;
         start(s, r);
+        conn_flush(c); /* r may be answered, and what it held back may go */
     }
 }
 
@@ -268,6 +329,7 @@ void data_on_completion(struct server *s, struct completion *e)
 
 void data_release_waiting(struct server *s)
 {
+    s->waiting_tail = NULL;
     while (s->waiting != NULL) {
         struct request *r = s->waiting;
         s->waiting = r->wait_next;

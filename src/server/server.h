@@ -66,6 +66,7 @@ struct request {
     bool stale;    /* a stale read (READONLY) */
     bool session;  /* cmds[0] is RAFT.REQ <client> <seq> <command...> */
     bool waiting;  /* in the server's list of requests waiting for a leader */
+    bool deferred; /* held back behind earlier requests of its connection (data.c) */
     uint64_t client, seq; /* RAFT.REQ's session */
     uint64_t deadline_ms; /* the loop's clock */
     struct resp_reply reply;  /* loop-owned: what the client gets */
@@ -93,7 +94,8 @@ struct server {
     struct conn *conns; /* every open client connection */
     unsigned n_conns;
     uint64_t next_client_id;
-    struct request *waiting; /* requests waiting for a leader to be known */
+    struct request *waiting; /* requests waiting for a leader to be known, oldest first */
+    struct request *waiting_tail;
     struct kv_entry entry;   /* reused for every proposal (loop thread) */
     struct forwarder fwd;
     char client_address[SERVER_ADDR_MAX]; /* what this node advertises when it leads */
@@ -128,6 +130,8 @@ struct conn {
     size_t need; /* the parser's hint: bytes the current request needs from rstart */
     struct request *head, *tail; /* the ordered queue */
     unsigned n_pending;
+    unsigned n_deferred; /* requests held back for their connection's order */
+    bool releasing;      /* data_release_deferred is walking the queue */
     char *out; /* owned: replies not yet handed to the socket */
     size_t out_len, out_cap;
     char *flight; /* owned: the bytes of the write in progress */
@@ -179,6 +183,7 @@ void data_read(struct conn *c, struct request *r, int argc, const char *const *a
                const size_t *lens);
 void data_start(struct server *s, struct request *r); /* r's kind, cmds and flags are set */
 void data_wait(struct server *s, struct request *r); /* until a leader is known */
+void data_release_deferred(struct conn *c);
 void data_retry_waiting(struct server *s);
 void data_release_waiting(struct server *s);
 void data_on_completion(struct server *s, struct completion *e);
