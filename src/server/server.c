@@ -181,6 +181,13 @@ static int start_node(struct server *s, char *err, size_t err_len)
     nc.heartbeat_interval_ms = c->heartbeat_ms;
     nc.snapshot_every = c->snapshot_every;
     nc.log_level = c->log_level;
+    /* A write's entry holds its arguments: room for one --max-bulk value, within what a peer
+     * frame carries (a larger write is refused with CRAFT_ETOOBIG). */
+    uint64_t entry_max = c->max_bulk + SERVER_ENTRY_SLACK;
+    if (entry_max < nc.entry_bytes_max) {
+        entry_max = nc.entry_bytes_max;
+    }
+    nc.entry_bytes_max = entry_max < SERVER_ENTRY_MAX ? entry_max : SERVER_ENTRY_MAX;
     if (craft_node_create(&nc, &kv_fsm_ops, s->store, &s->node, err, err_len) != 0) {
         s->node = NULL;
         return -1;

@@ -27,6 +27,10 @@
 #define CONN_MULTI_MAX 4096
 /* How often the server looks at deadlines, the node's role and waiting requests. */
 #define SERVER_TICK_MS 50
+/* A log entry's size: a value of --max-bulk bytes plus room for the command around it, at most
+ * SERVER_ENTRY_MAX (half of a peer frame's 64 MiB: entries travel in batches). */
+#define SERVER_ENTRY_SLACK (64u * 1024u)
+#define SERVER_ENTRY_MAX (32u * 1024u * 1024u)
 /* Bytes of the `raft.advertise` client address and of an INFO reply's leader address. */
 #define SERVER_ADDR_MAX CRAFT_ADDRESS_MAX
 

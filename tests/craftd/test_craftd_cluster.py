@@ -121,6 +121,13 @@ def check(cond, what):
 
 def main():
     craftd = sys.argv[1]
+    out = subprocess.run([craftd, "--help"], capture_output=True, text=True, timeout=10)
+    flags = ["--id", "--bind", "--port", "--peer-port", "--dir", "--peers", "--cluster-id",
+             "--election-timeout-ms", "--heartbeat-ms", "--snapshot-every", "--requirepass",
+             "--log-level", "--request-timeout-ms", "--max-bulk", "--metrics-port", "--join",
+             "--config", "--help"]
+    check(out.returncode == 0 and all(f + " " in out.stdout for f in flags),
+          "--help lists every flag")
     tmp = tempfile.mkdtemp(prefix="craftd-test-")
     ports = free_ports(6)
     client = ports[:3]
