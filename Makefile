@@ -65,9 +65,10 @@ test: build
 install: build
 	cmake --install $(BUILD_DIR) --prefix $(PREFIX)
 
-# The main job. Until craftd exists it is a visible simulator run: elections and commits as they happen.
+# The main job: a local 3-node craftd cluster on 127.0.0.1 (clients on 7001-7003, peers on
+# 7101-7103, data in ./data/node1..3); Ctrl-C stops all three. Connect with redis-cli -p 7001.
 run: build
-	$(SIM) --show --seed 1 --steps 4000 --nodes 3
+	bash tools/run_cluster.sh $(BUILD_DIR)/bin/craftd
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build with clang; slow tests (mutation checks) are skipped.
 asan: deps

@@ -141,4 +141,14 @@ int metrics_http_parse(const char *buf, size_t len, struct metrics_http_request 
 char *metrics_http_respond(struct metrics *m, int parse, const struct metrics_http_request *req,
                            size_t *len);
 
+/* --- the server's hook (metrics_server.c) ---------------------------------------------------- */
+
+struct server;
+
+/* Starts the endpoint on --metrics-port (nothing when it is 0): 0, or an error that fails the
+ * server's start. Loop thread. */
+int metrics_start(struct server *s);
+/* Stops it (before the server stops). Loop thread. */
+void metrics_stop(struct server *s);
+
 #endif
