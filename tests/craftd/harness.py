@@ -71,18 +71,31 @@ def wait_until(what, cond, timeout, interval=0.02):
         time.sleep(interval)  # the polling interval, not a synchronisation
 
 
+# Ports for the nodes and proxies come from below the kernel's ephemeral range (32768 and up on
+# Linux): a port picked there could be taken, before the node binds it, as the local end of some
+# process's outgoing connection (our nodes dial each other all the time).
+PORT_MIN, PORT_MAX = 20000, 32000
+_rng = random.Random()
+
+
 def free_ports(n):
-    """n distinct loopback ports that were free a moment ago."""
-    socks, ports = [], []
-    try:
-        while len(ports) < n:
-            s = socket.socket()
-            s.bind(("127.0.0.1", 0))
-            socks.append(s)
-            ports.append(s.getsockname()[1])
-    finally:
-        for s in socks:
+    """n distinct loopback ports, each free (bindable) a moment ago."""
+    ports = []
+    for _ in range(200 * n):
+        if len(ports) == n:
+            break
+        p = _rng.randrange(PORT_MIN, PORT_MAX)
+        if p in ports:
+            continue
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", p))
+            ports.append(p)
+        except OSError:
+            pass
+        finally:
             s.close()
+    assert len(ports) == n, "no %d free ports in [%d, %d)" % (n, PORT_MIN, PORT_MAX)
     return ports
 
 
@@ -229,11 +242,10 @@ class Cluster:
             self.add_node_slot(i)
         if proxied:
             self.proxy_hub = proxy_mod.Hub()
-            for i in self.voters:
-                for j in self.voters:
-                    if i != j:
-                        self.proxies[(i, j)] = self.proxy_hub.link(
-                            "%d->%d" % (i, j), ("127.0.0.1", self.nodes[j].peer_port))
+            links = [(i, j) for i in self.voters for j in self.voters if i != j]
+            for (i, j), port in zip(links, free_ports(len(links))):
+                self.proxies[(i, j)] = self.proxy_hub.link(
+                    "%d->%d" % (i, j), ("127.0.0.1", self.nodes[j].peer_port), port)
         else:
             self.proxy_hub = None
         atexit.register(self.close)

@@ -24,7 +24,7 @@ def _close(s):
 
 
 class Link:
-    def __init__(self, name, target):
+    def __init__(self, name, target, port=0):
         self.name = name
         self.target = target
         self.lock = threading.Lock()
@@ -35,7 +35,7 @@ class Link:
         self.n_accepted = 0
         self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.bind(("127.0.0.1", port))
         self.lsock.listen(16)
         self.lsock.settimeout(0.2)  # lets the accept loop see close()
         self.port = self.lsock.getsockname()[1]
@@ -134,8 +134,8 @@ class Hub:
     def __init__(self):
         self.links = []
 
-    def link(self, name, target):
-        lk = Link(name, target)
+    def link(self, name, target, port=0):
+        lk = Link(name, target, port)
         self.links.append(lk)
         return lk
 

@@ -71,8 +71,8 @@ def test():
         try:
             for r in range(ROUNDS):
                 base = ok()
-                wait_until("50 acknowledged writes before round %d" % (r + 1),
-                           lambda: ok() >= base + 50, 20)
+                wait_until("150 acknowledged writes before round %d" % (r + 1),
+                           lambda: ok() >= base + 150, 20)
                 old_term = cl.term_of(leader)
                 t0 = time.monotonic()
                 leader.kill()
