@@ -58,8 +58,6 @@ static const struct series_def defs[METRIC_N] = {
                                "Write latency from propose to its result, every outcome."},
     [METRIC_READ_LATENCY] = {"craftd_read_latency_seconds", NULL, HISTOGRAM,
                              "Linearizable read latency from request to result."},
-    [METRIC_SNAPSHOT_SAVE] = {"craftd_snapshot_save_seconds", NULL, HISTOGRAM,
-                              "Duration of one state-machine snapshot save."},
 };
 #define PEER_LAG_FAMILY "craftd_peer_lag"
 #define PEER_LAG_HELP "Leader only: entries a follower lacks (leader's last index - match)."
@@ -128,6 +126,13 @@ void metrics_counter_add(struct metrics *m, enum metrics_id id, uint64_t v)
     CRAFT_ASSERT(id < METRIC_N);
     CRAFT_ASSERT(defs[id].kind == COUNTER);
     atomic_fetch_add_explicit(&m->values[id], (int64_t)v, memory_order_relaxed);
+}
+
+void metrics_counter_set(struct metrics *m, enum metrics_id id, uint64_t v)
+{
+    CRAFT_ASSERT(id < METRIC_N);
+    CRAFT_ASSERT(defs[id].kind == COUNTER);
+    atomic_store_explicit(&m->values[id], (int64_t)v, memory_order_relaxed);
 }
 
 void metrics_gauge_set(struct metrics *m, enum metrics_id id, int64_t v)

@@ -40,7 +40,9 @@ enum metrics_id {
     /* Histograms (observed in microseconds, exported in seconds). */
     METRIC_COMMIT_LATENCY,   /* propose -> result, every outcome */
     METRIC_READ_LATENCY,     /* linearizable read: request -> result */
-    METRIC_SNAPSHOT_SAVE,    /* one snapshot_save of the state machine */
+    /* No fsync latency, snapshot duration or snapshot size: craft_node_status does not give
+     * them, and wrapping the state machine's snapshot_save would change the fsm context that
+     * craft_node_read hands to the server's reads. */
     METRIC_N
 };
 
@@ -72,6 +74,8 @@ void metrics_destroy(struct metrics *m);
 
 /* Series updates: any thread, lock-free. id must be of the right kind (asserted). */
 void metrics_counter_add(struct metrics *m, enum metrics_id id, uint64_t v);
+/* Sets a counter that mirrors a monotonic total kept elsewhere (the server's INFO figures). */
+void metrics_counter_set(struct metrics *m, enum metrics_id id, uint64_t v);
 void metrics_gauge_set(struct metrics *m, enum metrics_id id, int64_t v);
 void metrics_gauge_add(struct metrics *m, enum metrics_id id, int64_t v);
 void metrics_histogram_observe(struct metrics *m, enum metrics_id id, uint64_t value_us);
@@ -144,11 +148,19 @@ char *metrics_http_respond(struct metrics *m, int parse, const struct metrics_ht
 /* --- the server's hook (metrics_server.c) ---------------------------------------------------- */
 
 struct server;
+struct request;
 
-/* Starts the endpoint on --metrics-port (nothing when it is 0): 0, or an error that fails the
- * server's start. Loop thread. */
+/* Starts the endpoint on --bind:--metrics-port (nothing when the port is 0) with a registry in
+ * s->metrics: 0, or an error (logged) that fails the server's start. Loop thread. */
 int metrics_start(struct server *s);
-/* Stops it (before the server stops). Loop thread. */
+/* Stops the endpoint and frees the registry (s->metrics NULL). Loop thread. */
 void metrics_stop(struct server *s);
+/* The monotonic clock in microseconds: a request's start (request.started_us). */
+uint64_t metrics_now_us(void);
+/* A request's node outcome arrived (loop thread): a write's proposal outcome and latency, a
+ * linearizable read's latency. Nothing without a registry or for a request never started. */
+void metrics_request_done(struct server *s, const struct request *r, int status);
+/* A write's proposal passed the request timeout before its outcome (loop thread). */
+void metrics_request_timeout(struct server *s, const struct request *r);
 
 #endif
