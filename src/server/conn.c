@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "server/metrics.h"
 #include "server/server.h"
 #include "util/alloc.h"
 #include "util/assert.h"
@@ -383,6 +384,7 @@ void conn_check_deadlines(struct conn *c, uint64_t now_ms)
         }
         switch (r->kind) {
         case REQ_WRITE:
+            metrics_request_timeout(c->srv, r);
             resp_reply_errorf(&r->reply,
                               "NOQUORUM the write was not committed within %u ms: its outcome "
                               "is unknown",

@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "server/metrics.h"
 #include "server/server.h"
 #include "util/alloc.h"
 #include "util/assert.h"
@@ -104,6 +105,7 @@ int data_propose_args(struct server *s, struct request *r)
         return rv;
     }
     r->ev.what = COMPLETION_DATA;
+    r->started_us = metrics_now_us();
     rv = craft_node_propose(s->node, e->data, e->len, on_node_result, r);
     if (rv == 0) {
         r->in_flight = true;
@@ -153,6 +155,7 @@ static void start_read(struct server *s, struct request *r)
     int mode = r->stale ? CRAFT_NODE_READ_STALE : CRAFT_NODE_READ_LINEARIZABLE;
     r->ev.what = COMPLETION_DATA;
     resp_reply_clear(&r->result);
+    r->started_us = metrics_now_us();
     int rv = craft_node_read(s->node, mode, read_fn, on_node_result, r);
     if (rv == 0) {
         r->in_flight = true;
@@ -283,6 +286,9 @@ void data_retry_waiting(struct server *s)
 void data_on_completion(struct server *s, struct completion *e)
 {
     struct request *r = REQUEST_OF(e);
+    if (!r->done) { /* a request past its deadline was counted then */
+        metrics_request_done(s, r, e->status);
+    }
     if (!r->queued || r->done) {
         if (e->value != NULL) {
             kv_result_free(e->value);

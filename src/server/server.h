@@ -36,6 +36,7 @@
 
 struct server;
 struct conn;
+struct metrics;
 struct join;
 
 /* A command's arguments copied into one allocation (argv[i] is lens[i] bytes). */
@@ -73,6 +74,7 @@ struct request {
     bool deferred; /* held back behind earlier requests of its connection (data.c) */
     uint64_t client, seq; /* RAFT.REQ's session */
     uint64_t deadline_ms; /* the loop's clock */
+    uint64_t started_us;  /* metrics: when last proposed or read (metrics_now_us), 0: never */
     struct resp_reply reply;  /* loop-owned: what the client gets */
     struct resp_reply result; /* apply-side: what a read's fn wrote */
     struct cmd_args one;      /* the command, when not a MULTI */
@@ -118,6 +120,7 @@ struct server {
     uint64_t n_commands; /* processed, for INFO stats */
     uint64_t n_connections;
     void (*metrics_hook)(struct server *s); /* the metrics endpoint starts here (ops) */
+    struct metrics *metrics; /* owned (metrics_server.c); NULL without --metrics-port */
 };
 
 /* A client connection. */
