@@ -373,6 +373,64 @@ class Cluster:
         log("healed every link")
 
 
+class Raw:
+    """A plain socket to craftd, for bytes no Redis client would send."""
+
+    def __init__(self, port):
+        self.s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        self.buf = b""
+
+    def reply(self, timeout=5.0):
+        """One reply: its first line, and for a bulk string its body too (b"$3\\r\\nnew"); None
+        when the server closed the connection."""
+        first = self.line(timeout)
+        if first is None or not first.startswith(b"$") or first == b"$-1":
+            return first
+        body = self.line(timeout)
+        return None if body is None else first + b"\r\n" + body
+
+    def send(self, data):
+        self.s.sendall(data)
+
+    def line(self, timeout=5.0):
+        """The next reply line (without CRLF), or None when the server closed the connection."""
+        deadline = time.monotonic() + timeout
+        while b"\r\n" not in self.buf:
+            left = deadline - time.monotonic()
+            assert left > 0, "no reply within %.1f s (have %r)" % (timeout, self.buf)
+            self.s.settimeout(left)
+            try:
+                data = self.s.recv(65536)
+            except ConnectionResetError:
+                data = b""
+            except socket.timeout:
+                continue
+            if not data:
+                return None
+            self.buf += data
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def closed(self, timeout=5.0):
+        """True once the server has closed the connection (fails if it stays open)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            left = deadline - time.monotonic()
+            assert left > 0, "the server kept the connection open"
+            self.s.settimeout(left)
+            try:
+                data = self.s.recv(65536)
+            except ConnectionResetError:
+                return True
+            except socket.timeout:
+                continue
+            if not data:
+                return True
+
+    def close(self):
+        self.s.close()
+
+
 def resp_command(*args):
     """One request in RESP's multibulk form."""
     out = [b"*%d\r\n" % len(args)]

@@ -5,61 +5,11 @@ Redis's error reply or a closed connection, and the server then serves other cli
 
 import random
 import socket
-import time
 
 import harness
-from harness import Cluster, log, redis_cli, resp_command
+from harness import Cluster, Raw, log, redis_cli, resp_command
 
 MAX_BULK = 1024
-
-
-class Raw:
-    """A plain socket to craftd, for bytes no Redis client would send."""
-
-    def __init__(self, port):
-        self.s = socket.create_connection(("127.0.0.1", port), timeout=5)
-        self.buf = b""
-
-    def send(self, data):
-        self.s.sendall(data)
-
-    def line(self, timeout=5.0):
-        """The next reply line (without CRLF), or None when the server closed the connection."""
-        deadline = time.monotonic() + timeout
-        while b"\r\n" not in self.buf:
-            left = deadline - time.monotonic()
-            assert left > 0, "no reply within %.1f s (have %r)" % (timeout, self.buf)
-            self.s.settimeout(left)
-            try:
-                data = self.s.recv(65536)
-            except ConnectionResetError:
-                data = b""
-            except socket.timeout:
-                continue
-            if not data:
-                return None
-            self.buf += data
-        line, self.buf = self.buf.split(b"\r\n", 1)
-        return line
-
-    def closed(self, timeout=5.0):
-        """True once the server has closed the connection (fails if it stays open)."""
-        deadline = time.monotonic() + timeout
-        while True:
-            left = deadline - time.monotonic()
-            assert left > 0, "the server kept the connection open"
-            self.s.settimeout(left)
-            try:
-                data = self.s.recv(65536)
-            except ConnectionResetError:
-                return True
-            except socket.timeout:
-                continue
-            if not data:
-                return True
-
-    def close(self):
-        self.s.close()
 
 
 def error_then_close(node, data, want_prefix, what):
