@@ -1,0 +1,159 @@
+/* Redis's small string helpers, binary-safe: exact integer parsing (string2ll), glob matching
+ * (stringmatchlen) and keyword comparison. */
+#include <ctype.h>
+#include <stdint.h>
+
+#include "kv_internal.h"
+
+bool kv_parse_i64(const char *p, size_t n, int64_t *v)
+{
+    if (n == 0 || n > 20) {
+        return false;
+    }
+    if (n == 1 && p[0] == '0') {
+        *v = 0;
+        return true;
+    }
+    size_t i = 0;
+    bool negative = p[0] == '-';
+    if (negative) {
+        i++;
+    }
+    if (i == n || p[i] < '1' || p[i] > '9') {
+        return false; /* "-", "-0", leading zero, sign or space */
+    }
+    uint64_t u = 0;
+    for (; i < n; i++) {
+        if (p[i] < '0' || p[i] > '9') {
+            return false;
+        }
+        unsigned d = (unsigned)(p[i] - '0');
+        if (u > (UINT64_MAX - d) / 10) {
+            return false;
+        }
+        u = u * 10 + d;
+    }
+    if (negative) {
+        if (u > (uint64_t)INT64_MAX + 1) {
+            return false;
+        }
+        *v = u == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)u;
+    } else {
+        if (u > (uint64_t)INT64_MAX) {
+            return false;
+        }
+        *v = (int64_t)u;
+    }
+    return true;
+}
+
+bool kv_word_is(const char *p, size_t n, const char *word)
+{
+    size_t i = 0;
+    for (; i < n; i++) {
+        if (word[i] == '\0' || tolower((unsigned char)p[i]) != word[i]) {
+            return false;
+        }
+    }
+    return word[i] == '\0';
+}
+
+/* A '[...]' class at pat (just after the '['): whether c is in it; *used set to the bytes the
+ * class takes, the closing ']' included (an unclosed class runs to the pattern's end). */
+static bool class_match(const unsigned char *pat, size_t plen, unsigned char c, size_t *used)
+{
+    size_t i = 0;
+    bool negate = plen > 0 && pat[0] == '^';
+    bool match = false;
+    if (negate) {
+        i++;
+    }
+    while (i < plen && pat[i] != ']') {
+        if (pat[i] == '\\' && plen - i >= 2) {
+            i++;
+            match |= pat[i] == c;
+        } else if (plen - i >= 3 && pat[i + 1] == '-') {
+            unsigned char lo = pat[i], hi = pat[i + 2];
+            if (lo > hi) {
+                unsigned char t = lo;
+                lo = hi;
+                hi = t;
+            }
+            match |= c >= lo && c <= hi;
+            i += 2;
+        } else {
+            match |= pat[i] == c;
+        }
+        i++;
+    }
+    /* An unclosed class: Redis steps back onto the last byte, which then ends the pattern. */
+    *used = i < plen ? i + 1 : i;
+    return negate ? !match : match;
+}
+
+/* stringmatchlen's recursion; *give_up is Redis's skipLongerMatches (once the rest of the
+ * pattern matched nowhere, a longer match for an earlier '*' cannot help). */
+static bool glob(const unsigned char *pat, size_t plen, const unsigned char *s, size_t slen,
+                 bool *give_up, int depth)
+{
+    if (depth > 1000) {
+        return false; /* abusive patterns, as Redis */
+    }
+    while (plen > 0 && slen > 0) {
+        size_t used = 1;
+        switch (pat[0]) {
+        case '*':
+            while (plen > 1 && pat[1] == '*') {
+                pat++;
+                plen--;
+            }
+            if (plen == 1) {
+                return true;
+            }
+            for (; slen > 0; s++, slen--) {
+                if (glob(pat + 1, plen - 1, s, slen, give_up, depth + 1)) {
+                    return true;
+                }
+                if (*give_up) {
+                    return false;
+                }
+            }
+            *give_up = true;
+            return false;
+        case '?':
+            break;
+        case '[':
+            if (!class_match(pat + 1, plen - 1, s[0], &used)) {
+                return false;
+            }
+            used += 1;
+            break;
+        case '\\':
+            if (plen >= 2) {
+                pat++;
+                plen--;
+            }
+            /* fall through */
+        default:
+            if (pat[0] != s[0]) {
+                return false;
+            }
+            break;
+        }
+        pat += used;
+        plen -= used;
+        s++;
+        slen--;
+    }
+    while (slen == 0 && plen > 0 && pat[0] == '*') {
+        pat++;
+        plen--;
+    }
+    return plen == 0 && slen == 0;
+}
+
+bool kv_glob_match(const char *pat, size_t plen, const char *s, size_t slen)
+{
+    bool give_up = false;
+    return glob((const unsigned char *)pat, plen, (const unsigned char *)s, slen, &give_up, 0);
+}
