@@ -68,15 +68,13 @@ size_t lin_history_add(struct lin_history *h, const struct lin_op *op)
 {
     CRAFT_ASSERT(out_fits(op->cmd, op->out));
     CRAFT_ASSERT(op->ret >= op->invoke);
+    CRAFT_ASSERT(op->ret != LIN_PENDING || op->out == LIN_OUT_UNKNOWN);
     if (h->n == h->cap) {
         h->cap = h->cap == 0 ? 64 : 2 * h->cap;
         h->ops = lin_xrealloc(h->ops, h->cap * sizeof *h->ops);
     }
     struct lin_op *d = &h->ops[h->n];
     *d = *op;
-    if (d->out == LIN_OUT_UNKNOWN) {
-        d->ret = LIN_PENDING;
-    }
     if (d->out != LIN_OUT_VALUE) {
         d->val_len = 0;
     }
@@ -101,7 +99,7 @@ void lin_history_answer(struct lin_history *h, size_t i, uint64_t ret, uint32_t 
     CRAFT_ASSERT(ret >= d->invoke);
     char *old = (char *)d->key;
     struct lin_op src = *d;
-    src.ret = out == LIN_OUT_UNKNOWN ? LIN_PENDING : ret;
+    src.ret = ret;
     src.out = out;
     src.val = val;
     src.val_len = out == LIN_OUT_VALUE ? val_len : 0;
@@ -250,6 +248,7 @@ struct entry {
 /* The value before a call was linearized: its bytes sit in the save stack at off. */
 struct frame {
     struct entry *call;
+    int pass; /* the pass that chose it (search_run) */
     size_t off;
     size_t len;
     bool exists;
@@ -457,7 +456,7 @@ static void build_list(struct search *s)
     free(keys);
 }
 
-static void save_push(struct search *s, struct entry *call)
+static void save_push(struct search *s, struct entry *call, int pass)
 {
     if (s->n_saves + s->cur.len > s->cap_saves) {
         s->cap_saves = 2 * (s->n_saves + s->cur.len) + 256;
@@ -466,14 +465,15 @@ static void save_push(struct search *s, struct entry *call)
     if (s->cur.len > 0) {
         memcpy(s->saves + s->n_saves, s->cur.b, s->cur.len);
     }
-    s->stack[s->depth++] = (struct frame){call, s->n_saves, s->cur.len, s->cur.exists};
+    s->stack[s->depth++] = (struct frame){call, pass, s->n_saves, s->cur.len, s->cur.exists};
     s->n_saves += s->cur.len;
 }
 
-static struct entry *save_pop(struct search *s)
+static struct entry *save_pop(struct search *s, int *pass)
 {
     CRAFT_ASSERT(s->depth > 0);
     struct frame f = s->stack[--s->depth];
+    *pass = f.pass;
     value_set(&s->cur, f.exists, s->saves + f.off, f.len);
     s->n_saves = f.off;
     return f.call;
@@ -486,7 +486,10 @@ static void swap_values(struct value *a, struct value *b)
     *b = t;
 }
 
-/* Runs the search; returns LIN_OK, LIN_VIOLATION or LIN_UNKNOWN. */
+/* Runs the search; returns LIN_OK, LIN_VIOLATION or LIN_UNKNOWN. The candidates for the next
+ * linearization point are the calls before the first return in the list; they are tried in two
+ * passes, answered ops first, then unanswered ones: an unanswered write is mostly not needed to
+ * explain what was seen, so a linearizable history is found without trying its subsets. */
 static int search_run(struct search *s, uint64_t max_states)
 {
     size_t answered_left = 0;
@@ -495,11 +498,16 @@ static int search_run(struct search *s, uint64_t max_states)
     }
     struct entry *head = &s->ents[2 * s->n];
     struct entry *e = head->next;
+    int pass = 0;
     while (answered_left > 0) {
         /* Only unanswered ops left: each fits anywhere, so all of them go after the rest. */
         CRAFT_ASSERT(e != NULL);
         if (e->call) {
             const struct lin_op *op = s->ops[e->op];
+            if ((op->ret == LIN_PENDING) != (pass == 1)) {
+                e = e->next;
+                continue;
+            }
             bool fits = step(&s->cur, op, &s->next);
             if (fits) {
                 s->bits[e->op / 64] |= (uint64_t)1 << (e->op % 64);
@@ -509,7 +517,7 @@ static int search_run(struct search *s, uint64_t max_states)
                     if (++s->states > max_states) {
                         return LIN_UNKNOWN;
                     }
-                    save_push(s, e);
+                    save_push(s, e, pass);
                     swap_values(&s->cur, &s->next);
                     s->zhash ^= s->zob[e->op];
                     answered_left -= op->ret != LIN_PENDING;
@@ -518,11 +526,17 @@ static int search_run(struct search *s, uint64_t max_states)
                         s->best_depth = s->depth;
                     }
                     e = head->next;
+                    pass = 0;
                     continue;
                 }
                 s->bits[e->op / 64] &= ~((uint64_t)1 << (e->op % 64));
             }
             e = e->next;
+            continue;
+        }
+        if (pass == 0) {
+            pass = 1; /* the answered candidates are done: now the unanswered ones */
+            e = head->next;
             continue;
         }
         /* A return of an op not linearized yet: this order cannot go on. */
@@ -534,7 +548,7 @@ static int search_run(struct search *s, uint64_t max_states)
         if (s->depth == 0) {
             return LIN_VIOLATION;
         }
-        struct entry *call = save_pop(s);
+        struct entry *call = save_pop(s, &pass);
         const struct lin_op *undone = s->ops[call->op];
         answered_left += undone->ret != LIN_PENDING;
         s->zhash ^= s->zob[call->op];
@@ -631,7 +645,7 @@ int lin_check(const struct lin_history *h, uint64_t max_states, struct lin_resul
     for (size_t i = 0; i < h->n; i++) {
         const struct lin_op *op = &h->ops[i];
         if (op->cmd == LIN_GET && op->out == LIN_OUT_UNKNOWN) {
-            continue; /* a read without an answer tells nothing */
+            continue; /* a read without an output tells nothing */
         }
         keys[n++] = (struct by_key){op->key, op->key_len, i};
     }

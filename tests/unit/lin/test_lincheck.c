@@ -174,6 +174,33 @@ static void test_lincheck_pending_write_applies_later(void **state)
                      LIN_VIOLATION);
 }
 
+static void test_lincheck_effect_by_return_without_output(void **state)
+{
+    (void)state;
+    struct lin_result r;
+    /* A write known to have happened by 15, output unknown: a read after 15 must see it. */
+    assert_int_equal(judge("1 0 4 x set 1 ok\n"
+                           "2 5 15 x set 2 ?\n"
+                           "3 20 30 x get =1\n",
+                           0, &r),
+                     LIN_VIOLATION);
+    assert_int_equal(judge("1 0 10 x set 1 ok\n"
+                           "2 5 15 x set 2 ?\n"
+                           "3 12 30 x get =1\n"
+                           "3 31 40 x get =2\n",
+                           0, &r),
+                     LIN_OK);
+    /* Its output is not judged, but its effect is: an increment counted once. */
+    assert_int_equal(judge("1 0 10 n incr ?\n"
+                           "2 20 30 n incr :2\n",
+                           0, &r),
+                     LIN_OK);
+    assert_int_equal(judge("1 0 10 n incr ?\n"
+                           "2 20 30 n incr :1\n",
+                           0, &r),
+                     LIN_VIOLATION);
+}
+
 static void test_lincheck_keys_are_independent(void **state)
 {
     (void)state;
@@ -291,6 +318,7 @@ int main(void)
         cmocka_unit_test(test_lincheck_reads_see_writes_in_opposite_orders),
         cmocka_unit_test(test_lincheck_incr_applied_twice),
         cmocka_unit_test(test_lincheck_pending_write_applies_later),
+        cmocka_unit_test(test_lincheck_effect_by_return_without_output),
         cmocka_unit_test(test_lincheck_keys_are_independent),
         cmocka_unit_test(test_lincheck_failed_ops_are_skipped),
         cmocka_unit_test(test_lincheck_bound_reports_unknown),
