@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lincheck_mem.h"
+#include "sim_mem.h" /* allocation that aborts on failure (a test tool) */
 #include "util/assert.h"
 
 /* --- the history ---------------------------------------------------------------------------- */
@@ -19,9 +19,9 @@ void lin_history_init(struct lin_history *h)
 void lin_history_close(struct lin_history *h)
 {
     for (size_t i = 0; i < h->n; i++) {
-        free((void *)h->ops[i].key);
+        craft_free((void *)h->ops[i].key);
     }
-    free(h->ops);
+    craft_free(h->ops);
     memset(h, 0, sizeof *h);
 }
 
@@ -29,7 +29,7 @@ void lin_history_close(struct lin_history *h)
 static void copy_strings(struct lin_op *dst, const struct lin_op *src)
 {
     size_t need = src->key_len + src->arg_len + src->val_len + 3;
-    char *b = lin_xmalloc(need);
+    char *b = sim_xmalloc(need);
     memcpy(b, src->key, src->key_len);
     b[src->key_len] = '\0';
     dst->key = b;
@@ -71,7 +71,7 @@ size_t lin_history_add(struct lin_history *h, const struct lin_op *op)
     CRAFT_ASSERT(op->ret != LIN_PENDING || op->out == LIN_OUT_UNKNOWN);
     if (h->n == h->cap) {
         h->cap = h->cap == 0 ? 64 : 2 * h->cap;
-        h->ops = lin_xrealloc(h->ops, h->cap * sizeof *h->ops);
+        h->ops = sim_xrealloc(h->ops, h->cap * sizeof *h->ops);
     }
     struct lin_op *d = &h->ops[h->n];
     *d = *op;
@@ -106,7 +106,7 @@ void lin_history_answer(struct lin_history *h, size_t i, uint64_t ret, uint32_t 
     src.n = n;
     *d = src;
     copy_strings(d, &src);
-    free(old);
+    craft_free(old);
 }
 
 /* --- the model: one key's value --------------------------------------------------------------- */
@@ -122,7 +122,7 @@ static void value_set(struct value *v, bool exists, const char *p, size_t len)
 {
     if (len + 1 > v->cap) {
         v->cap = 2 * (len + 1);
-        v->b = lin_xrealloc(v->b, v->cap);
+        v->b = sim_xrealloc(v->b, v->cap);
     }
     if (len > 0) {
         memmove(v->b, p, len);
@@ -140,7 +140,9 @@ static uint64_t value_hash(const struct value *v)
     return h ^ (h >> 29);
 }
 
-/* Redis's string2ll: a canonical decimal int64 ("0", "-12"; not "+1", "01", "-0", " 1"). */
+/* Redis's string2ll: a canonical decimal int64 ("0", "-12"; not "+1", "01", "-0", " 1"). The
+ * model's own, not src/kv's (kv_util.c): a checker that shared the parser of the store it
+ * judges would share its bugs. */
 static bool parse_int(const char *p, size_t len, int64_t *out)
 {
     if (len == 0 || len > 20) {
@@ -205,7 +207,7 @@ static bool step(const struct value *v, const struct lin_op *op, struct value *n
         value_set(next, true, v->b, base);
         if (next->cap < base + op->arg_len + 1) {
             next->cap = 2 * (base + op->arg_len + 1);
-            next->b = lin_xrealloc(next->b, next->cap);
+            next->b = sim_xrealloc(next->b, next->cap);
         }
         if (op->arg_len > 0) {
             memcpy(next->b + base, op->arg, op->arg_len);
@@ -307,8 +309,8 @@ static uint64_t splitmix(uint64_t *x)
 static void memo_grow(struct memo *m)
 {
     size_t n_slots = m->n_slots == 0 ? 1024 : 2 * m->n_slots;
-    uint64_t *hash = lin_xcalloc(n_slots, sizeof *hash);
-    uint32_t *rec = lin_xcalloc(n_slots, sizeof *rec);
+    uint64_t *hash = sim_xcalloc(n_slots, sizeof *hash);
+    uint32_t *rec = sim_xcalloc(n_slots, sizeof *rec);
     for (size_t i = 0; i < m->n_slots; i++) {
         if (m->slot_rec[i] == 0) {
             continue;
@@ -320,8 +322,8 @@ static void memo_grow(struct memo *m)
         hash[j] = m->slot_hash[i];
         rec[j] = m->slot_rec[i];
     }
-    free(m->slot_hash);
-    free(m->slot_rec);
+    craft_free(m->slot_hash);
+    craft_free(m->slot_rec);
     m->slot_hash = hash;
     m->slot_rec = rec;
     m->n_slots = n_slots;
@@ -349,14 +351,14 @@ static bool memo_add(struct memo *m, uint64_t h, const uint64_t *bits, const str
     }
     if (m->n == m->cap_recs) {
         m->cap_recs = m->cap_recs == 0 ? 1024 : 2 * m->cap_recs;
-        m->words = lin_xrealloc(m->words, m->cap_recs * m->nw * sizeof *m->words);
-        m->val_off = lin_xrealloc(m->val_off, m->cap_recs * sizeof *m->val_off);
-        m->val_len = lin_xrealloc(m->val_len, m->cap_recs * sizeof *m->val_len);
-        m->val_exists = lin_xrealloc(m->val_exists, m->cap_recs * sizeof *m->val_exists);
+        m->words = sim_xrealloc(m->words, m->cap_recs * m->nw * sizeof *m->words);
+        m->val_off = sim_xrealloc(m->val_off, m->cap_recs * sizeof *m->val_off);
+        m->val_len = sim_xrealloc(m->val_len, m->cap_recs * sizeof *m->val_len);
+        m->val_exists = sim_xrealloc(m->val_exists, m->cap_recs * sizeof *m->val_exists);
     }
     if (m->n_vals + v->len > m->cap_vals) {
         m->cap_vals = 2 * (m->n_vals + v->len) + 1024;
-        m->vals = lin_xrealloc(m->vals, m->cap_vals);
+        m->vals = sim_xrealloc(m->vals, m->cap_vals);
     }
     size_t r = m->n++;
     memcpy(m->words + r * m->nw, bits, m->nw * sizeof *bits);
@@ -374,13 +376,13 @@ static bool memo_add(struct memo *m, uint64_t h, const uint64_t *bits, const str
 
 static void memo_close(struct memo *m)
 {
-    free(m->slot_hash);
-    free(m->slot_rec);
-    free(m->words);
-    free(m->val_off);
-    free(m->val_len);
-    free(m->val_exists);
-    free(m->vals);
+    craft_free(m->slot_hash);
+    craft_free(m->slot_rec);
+    craft_free(m->words);
+    craft_free(m->val_off);
+    craft_free(m->val_len);
+    craft_free(m->val_exists);
+    craft_free(m->vals);
 }
 
 /* Sort key of an event: its time, and at equal times calls before returns (ops that touch at
@@ -433,7 +435,7 @@ static void unlift(struct entry *e)
 static void build_list(struct search *s)
 {
     size_t n = s->n;
-    struct ev_key *keys = lin_xmalloc(2 * n * sizeof *keys);
+    struct ev_key *keys = sim_xmalloc(2 * n * sizeof *keys);
     for (size_t i = 0; i < n; i++) {
         keys[2 * i] = (struct ev_key){s->ops[i]->invoke, 0, (uint32_t)(2 * i)};
         keys[2 * i + 1] = (struct ev_key){s->ops[i]->ret, 1, (uint32_t)(2 * i + 1)};
@@ -453,14 +455,14 @@ static void build_list(struct search *s)
         prev->next = e;
         prev = e;
     }
-    free(keys);
+    craft_free(keys);
 }
 
 static void save_push(struct search *s, struct entry *call, int pass)
 {
     if (s->n_saves + s->cur.len > s->cap_saves) {
         s->cap_saves = 2 * (s->n_saves + s->cur.len) + 256;
-        s->saves = lin_xrealloc(s->saves, s->cap_saves);
+        s->saves = sim_xrealloc(s->saves, s->cap_saves);
     }
     if (s->cur.len > 0) {
         memcpy(s->saves + s->n_saves, s->cur.b, s->cur.len);
@@ -565,21 +567,21 @@ static int check_key(const struct lin_history *h, const size_t *idx, size_t n, u
 {
     struct search s;
     memset(&s, 0, sizeof s);
-    const struct lin_op **ops = lin_xmalloc(n * sizeof *ops);
+    const struct lin_op **ops = sim_xmalloc(n * sizeof *ops);
     for (size_t i = 0; i < n; i++) {
         ops[i] = &h->ops[idx[i]];
     }
     s.ops = ops;
     s.n = n;
-    s.ents = lin_xmalloc((2 * n + 1) * sizeof *s.ents);
+    s.ents = sim_xmalloc((2 * n + 1) * sizeof *s.ents);
     s.nw = (n + 63) / 64;
-    s.bits = lin_xcalloc(s.nw, sizeof *s.bits);
-    s.zob = lin_xmalloc(n * sizeof *s.zob);
+    s.bits = sim_xcalloc(s.nw, sizeof *s.bits);
+    s.zob = sim_xmalloc(n * sizeof *s.zob);
     uint64_t x = 0x5eed;
     for (size_t i = 0; i < n; i++) {
         s.zob[i] = splitmix(&x);
     }
-    s.stack = lin_xmalloc(n * sizeof *s.stack);
+    s.stack = sim_xmalloc(n * sizeof *s.stack);
     s.memo.nw = s.nw;
     build_list(&s);
     int v = search_run(&s, max_states);
@@ -599,16 +601,16 @@ static int check_key(const struct lin_history *h, const size_t *idx, size_t n, u
         }
         res->value[vl] = '\0';
     }
-    free(s.cur.b);
-    free(s.next.b);
-    free(s.best_value.b);
-    free(s.saves);
-    free(s.stack);
-    free(s.zob);
-    free(s.bits);
-    free(s.ents);
+    craft_free(s.cur.b);
+    craft_free(s.next.b);
+    craft_free(s.best_value.b);
+    craft_free(s.saves);
+    craft_free(s.stack);
+    craft_free(s.zob);
+    craft_free(s.bits);
+    craft_free(s.ents);
     memo_close(&s.memo);
-    free(ops);
+    craft_free(ops);
     return v;
 }
 
@@ -640,7 +642,7 @@ int lin_check(const struct lin_history *h, uint64_t max_states, struct lin_resul
     if (max_states == 0) {
         max_states = LIN_MAX_STATES_DEFAULT;
     }
-    struct by_key *keys = lin_xmalloc(h->n * sizeof *keys);
+    struct by_key *keys = sim_xmalloc(h->n * sizeof *keys);
     size_t n = 0;
     for (size_t i = 0; i < h->n; i++) {
         const struct lin_op *op = &h->ops[i];
@@ -650,11 +652,11 @@ int lin_check(const struct lin_history *h, uint64_t max_states, struct lin_resul
         keys[n++] = (struct by_key){op->key, op->key_len, i};
     }
     qsort(keys, n, sizeof *keys, cmp_key);
-    size_t *idx = lin_xmalloc(n * sizeof *idx);
+    size_t *idx = sim_xmalloc(n * sizeof *idx);
     for (size_t i = 0; i < n; i++) {
         idx[i] = keys[i].idx;
     }
-    free(keys);
+    craft_free(keys);
     res->n_ops = n;
     res->verdict = LIN_OK;
     size_t first_bad = SIZE_MAX;
@@ -679,7 +681,7 @@ int lin_check(const struct lin_history *h, uint64_t max_states, struct lin_resul
         }
         a = b;
     }
-    free(idx);
+    craft_free(idx);
     if (first_bad != SIZE_MAX) {
         uint64_t states = res->states;
         size_t n_keys = res->n_keys;

@@ -40,7 +40,7 @@
  *     3 15 ? x incr ?
  *
  * Memory is the caller's: a history owns copies of everything added to it. Single-threaded;
- * out of memory aborts (a test tool). */
+ * out of memory aborts (a test tool: tests/sim/sim_mem.h). */
 #ifndef CRAFT_LINCHECK_H
 #define CRAFT_LINCHECK_H
 

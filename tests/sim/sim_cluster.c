@@ -288,12 +288,12 @@ void sim_cluster_destroy(struct sim_cluster *c)
     sim_heap_close(&c->heap);
     sim_oldmsg_close(&c->oldmsg);
     sim_elect_close(&c->elect);
+    sim_kv_close(c); /* the nodes' stores too: before sim_node_close forgets them */
     for (unsigned i = 1; i <= c->p.n_nodes; i++) {
         sim_inbox_close(&c->inbox[i]);
         sim_apply_crash(&c->nodes[i]);
         sim_node_close(&c->nodes[i]);
     }
-    sim_kv_close(c);
     sim_checks_close(&c->checks);
     craft_free(c);
 }

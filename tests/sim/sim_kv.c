@@ -35,6 +35,8 @@ void sim_kv_close(struct sim_cluster *c)
     lin_history_close(&kv->hist);
     resp_reply_close(&kv->reply);
     craft_free(kv->printout);
+    memset(kv, 0, sizeof *kv);
+    kv->closed = true;
 }
 
 static bool is_kv_entry(const struct craft_entry *e)

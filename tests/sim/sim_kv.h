@@ -101,6 +101,7 @@ struct sim_kv {
     struct sim_kv_client cl[SIM_KV_CLIENTS_MAX + 1]; /* + the final reader */
     struct prng rng;
     bool stopped; /* the fault phase ended: no new operations */
+    bool closed;  /* sim_kv_close ran: the nodes going down now end nothing here */
     uint64_t next_read;
     struct lin_history hist;
     uint64_t *hist_ids; /* owned: the write id of each op of hist (0: a read) */

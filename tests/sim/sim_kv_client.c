@@ -96,7 +96,7 @@ static unsigned find(const struct sim_cluster *c, const struct sim_node *n, uint
 
 void sim_kv_on_complete(struct sim_cluster *c, struct sim_node *n, uint64_t cookie, int status)
 {
-    if (!c->p.kv || status == 0) {
+    if (!c->p.kv || c->kv.closed || status == 0) {
         return; /* done: the answer comes from the state machine */
     }
     unsigned i = find(c, n, cookie);

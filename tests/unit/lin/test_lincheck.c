@@ -278,29 +278,29 @@ static void test_lincheck_text_format_round_trip(void **state)
     lin_history_close(&h);
 }
 
+/* Adds an op of key x without an answer yet. */
+static size_t add_unanswered(struct lin_history *h, uint64_t client, uint64_t invoke, uint32_t cmd,
+                             const char *arg)
+{
+    struct lin_op op = {.client = client,
+                        .invoke = invoke,
+                        .ret = LIN_PENDING,
+                        .cmd = cmd,
+                        .out = LIN_OUT_UNKNOWN,
+                        .key = "x",
+                        .key_len = 1,
+                        .arg = arg,
+                        .arg_len = arg != NULL ? strlen(arg) : 0};
+    return lin_history_add(h, &op);
+}
+
 static void test_lincheck_answer_fills_a_pending_op(void **state)
 {
     (void)state;
     struct lin_history h;
     lin_history_init(&h);
-    struct lin_op w = {.client = 1,
-                       .invoke = 0,
-                       .ret = LIN_PENDING,
-                       .cmd = LIN_SET,
-                       .out = LIN_OUT_UNKNOWN,
-                       .key = "x",
-                       .key_len = 1,
-                       .arg = "1",
-                       .arg_len = 1};
-    size_t i = lin_history_add(&h, &w);
-    struct lin_op g = {.client = 2,
-                       .invoke = 20,
-                       .ret = LIN_PENDING,
-                       .cmd = LIN_GET,
-                       .out = LIN_OUT_UNKNOWN,
-                       .key = "x",
-                       .key_len = 1};
-    size_t j = lin_history_add(&h, &g);
+    size_t i = add_unanswered(&h, 1, 0, LIN_SET, "1");
+    size_t j = add_unanswered(&h, 2, 20, LIN_GET, NULL);
     lin_history_answer(&h, i, 10, LIN_OUT_OK, NULL, 0, 0);
     lin_history_answer(&h, j, 30, LIN_OUT_NIL, NULL, 0, 0);
     struct lin_result r;
