@@ -153,10 +153,10 @@ void sim_figures_print(const struct sim_figures *t, FILE *f)
     if (w->kv_seeds > 0) {
         fprintf(f, "craft-sim: kv: %" PRIu64 " seeds, %" PRIu64 " ops checked (%" PRIu64
                    " writes unanswered, %" PRIu64 " of them never applied; %" PRIu64
-                   " refused), final reads %" PRIu64
-                   " (missed %" PRIu64 "), checker states %" PRIu64 ", unknown %" PRIu64 "\n",
-                w->kv_seeds, w->kv_ops, w->kv_unanswered, w->kv_dropped, w->kv_refused, w->kv_final_reads,
-                w->kv_final_missing, w->kv_states, w->kv_unknown);
+                   " refused), final reads %" PRIu64 " (missed %" PRIu64 "), checker states %" PRIu64
+                   ", unknown %" PRIu64 "\n",
+                w->kv_seeds, w->kv_ops, w->kv_unanswered, w->kv_dropped, w->kv_refused,
+                w->kv_final_reads, w->kv_final_missing, w->kv_states, w->kv_unknown);
     }
     fprintf(f, "craft-sim: split votes %" PRIu64 "; old messages held %" PRIu64
                ", replayed %" PRIu64 "; process pauses %" PRIu64 "\n",

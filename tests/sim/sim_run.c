@@ -77,10 +77,10 @@ static void report(const struct sim_cluster *c, const struct sim_run_options *op
     fprintf(f, "  replay: %s --seed %" PRIu64 " --steps %" PRIu64 " --nodes %u%s%s\n", opt->argv0,
             p->seed, opt->steps, p->n_nodes, opt->safety_only ? " --safety-only" : "",
             opt->kv ? " --kv" : "");
-    fprintf(f, "  timeline: %s --seed %" PRIu64 " --steps %" PRIu64 " --nodes %u%s --timeline seed-%" PRIu64
+    fprintf(f, "  timeline: %s --seed %" PRIu64 " --steps %" PRIu64 " --nodes %u%s%s --timeline seed-%" PRIu64
                ".html\n",
             opt->argv0, p->seed, opt->steps, p->n_nodes, opt->safety_only ? " --safety-only" : "",
-            p->seed);
+            opt->kv ? " --kv" : "", p->seed);
     if (f != out) {
         fclose(f);
         fflush(out);
@@ -119,8 +119,9 @@ static void draw_timeline(const struct sim_cluster *c, const struct sim_run_opti
              p->n_nodes, profile_name(pf), p->pre_vote, p->check_quorum, p->net.loss_ppm,
              p->net.dup_ppm, p->fault_partitions, p->fault_crashes, p->torn_writes,
              p->fsync_eio_ppm, p->bitflip);
-    snprintf(replay, sizeof replay, "%s --seed %" PRIu64 " --steps %" PRIu64 " --nodes %u%s",
-             opt->argv0, p->seed, opt->steps, p->n_nodes, opt->safety_only ? " --safety-only" : "");
+    snprintf(replay, sizeof replay, "%s --seed %" PRIu64 " --steps %" PRIu64 " --nodes %u%s%s",
+             opt->argv0, p->seed, opt->steps, p->n_nodes, opt->safety_only ? " --safety-only" : "",
+             opt->kv ? " --kv" : "");
     struct sim_timeline_info info = {
         .seed = p->seed,
         .n_nodes = p->n_nodes,
