@@ -20,7 +20,7 @@ if [ ${#MUTATIONS[@]} -eq 0 ]; then
         read_without_quorum config_on_commit change_before_term_commit joint_single_majority
         lease_stale_clock snapshot_drops_suffix proposal_done_early
         lease_after_timeout_now node_answer_before_write node_stale_answer_sent
-        node_result_misrouted node_window_skips node_timer_pushed)
+        node_result_misrouted node_window_skips node_timer_pushed kv_follower_local_read)
 fi
 GENERATOR=${GENERATOR:-}
 if [ -z "$GENERATOR" ] && command -v ninja >/dev/null 2>&1; then

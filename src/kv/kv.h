@@ -90,14 +90,18 @@ void kv_entry_close(struct kv_entry *e);
  * whether the reply is an array (multi). 0, or CRAFT_ENOMEM. */
 int kv_entry_begin(struct kv_entry *e, uint64_t now_ms, uint64_t client, uint64_t seq,
                    bool multi);
-/* Adds one write command (arity checked by the caller). 0, or CRAFT_ENOMEM. */
+/* Adds one write command (arity checked by the caller). 0, or CRAFT_ENOMEM. The internal
+ * command raft.advertise <node-id> <client-address> (see kv_store_node_address) is added the
+ * same way; kv_command_find does not know it, so clients cannot send it. */
 int kv_entry_add(struct kv_entry *e, int argc, const char *const *argv, const size_t *lens);
 
 /* --- applying ------------------------------------------------------------------------------- */
 
 /* Applies one entry's bytes to s and appends the entry's reply (one RESP value: the command's
- * reply, or an array for a multi entry). A malformed entry (it never is, unless the log is
- * corrupt) returns CRAFT_ECORRUPT and leaves s unchanged. CRAFT_ENOMEM leaves s unchanged too. */
+ * reply, or an array for a multi entry; a plain entry of several commands replies with each
+ * command's reply in turn). A malformed entry (it never is, unless the log is corrupt) returns
+ * CRAFT_ECORRUPT and leaves s unchanged. CRAFT_ENOMEM leaves s unchanged too. The format and
+ * its rules: docs/KV_FORMAT.md. */
 int kv_apply(struct kv_store *s, const void *entry, size_t len, struct resp_reply *reply);
 
 /* The state machine for craft_node_create: ctx is a struct kv_store. apply's result for each

@@ -34,8 +34,7 @@ static int reserve(struct kv_entry *e, size_t n)
     return 0;
 }
 
-int kv_entry_begin(struct kv_entry *e, uint64_t now_ms, uint64_t client, uint64_t seq,
-                   bool multi)
+int kv_entry_begin(struct kv_entry *e, uint64_t now_ms, uint64_t client, uint64_t seq, bool multi)
 {
     e->len = 0;
     e->n_commands = 0;
@@ -124,8 +123,7 @@ static int walk(const unsigned char *p, size_t len, uint32_t n_commands, size_t 
 
 static int read_header(const unsigned char *p, size_t len, struct kv_entry_header *h)
 {
-    if (len < KV_ENTRY_HEADER || p[0] != KV_ENTRY_VERSION ||
-        (p[1] & ~KV_ENTRY_FLAG_MULTI) != 0) {
+    if (len < KV_ENTRY_HEADER || p[0] != KV_ENTRY_VERSION || (p[1] & ~KV_ENTRY_FLAG_MULTI) != 0) {
         return CRAFT_ECORRUPT;
     }
     h->version = p[0];

@@ -10,8 +10,6 @@
 #include "util/byteorder.h"
 #include "util/crc32c.h"
 
-enum { TAG_KEY = 1, TAG_SESSION = 2, TAG_NODE = 3, TAG_END = 0xff };
-
 struct in {
     kv_stream_read_fn read;
     void *ctx;
@@ -94,19 +92,16 @@ static int read_key(struct in *in, struct state *st)
     if (klen > KV_BLOB_MAX || vlen > KV_BLOB_MAX || (expire != 0 && expire <= st->now_ms)) {
         return CRAFT_ECORRUPT;
     }
-    struct kv_item *it = craft_malloc(sizeof *it + klen);
-    char *val = vlen > 0 ? craft_malloc(vlen) : NULL;
-    if (it == NULL || (vlen > 0 && val == NULL)) {
-        craft_free(it);
-        craft_free(val);
+    struct kv_item *it = craft_malloc(sizeof *it + klen + vlen); /* as kv_item_create */
+    if (it == NULL) {
         return CRAFT_ENOMEM;
     }
     memset(it, 0, sizeof *it);
     it->expire_ms = expire;
-    it->val = val;
+    it->key_len = klen;
+    it->val = it->key + klen;
     it->val_len = vlen;
     it->val_cap = vlen;
-    it->key_len = klen;
     rv = take(in, it->key, klen);
     if (rv == 0) {
         rv = take(in, it->val, vlen);
@@ -258,16 +253,16 @@ static int read_all(struct in *in, struct state *st)
             break;
         }
         switch (tag) {
-        case TAG_KEY:
+        case KV_SNAPSHOT_KEY:
             rv = read_key(in, st);
             break;
-        case TAG_SESSION:
+        case KV_SNAPSHOT_SESSION:
             rv = read_session(in, st);
             break;
-        case TAG_NODE:
+        case KV_SNAPSHOT_NODE:
             rv = read_node(in, st);
             break;
-        case TAG_END:
+        case KV_SNAPSHOT_END:
             return read_end(in, st);
         default:
             rv = CRAFT_ECORRUPT;

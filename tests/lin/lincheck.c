@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "lincheck_mem.h"
+#include "sim_mem.h" /* allocation that aborts on failure (a test tool) */
 #include "util/assert.h"
 
 /* --- the history ---------------------------------------------------------------------------- */
@@ -19,9 +19,9 @@ void lin_history_init(struct lin_history *h)
 void lin_history_close(struct lin_history *h)
 {
     for (size_t i = 0; i < h->n; i++) {
-        free((void *)h->ops[i].key);
+        craft_free((void *)h->ops[i].key);
     }
-    free(h->ops);
+    craft_free(h->ops);
     memset(h, 0, sizeof *h);
 }
 
@@ -29,7 +29,7 @@ void lin_history_close(struct lin_history *h)
 static void copy_strings(struct lin_op *dst, const struct lin_op *src)
 {
     size_t need = src->key_len + src->arg_len + src->val_len + 3;
-    char *b = lin_xmalloc(need);
+    char *b = sim_xmalloc(need);
     memcpy(b, src->key, src->key_len);
     b[src->key_len] = '\0';
     dst->key = b;
@@ -68,15 +68,13 @@ size_t lin_history_add(struct lin_history *h, const struct lin_op *op)
 {
     CRAFT_ASSERT(out_fits(op->cmd, op->out));
     CRAFT_ASSERT(op->ret >= op->invoke);
+    CRAFT_ASSERT(op->ret != LIN_PENDING || op->out == LIN_OUT_UNKNOWN);
     if (h->n == h->cap) {
         h->cap = h->cap == 0 ? 64 : 2 * h->cap;
-        h->ops = lin_xrealloc(h->ops, h->cap * sizeof *h->ops);
+        h->ops = sim_xrealloc(h->ops, h->cap * sizeof *h->ops);
     }
     struct lin_op *d = &h->ops[h->n];
     *d = *op;
-    if (d->out == LIN_OUT_UNKNOWN) {
-        d->ret = LIN_PENDING;
-    }
     if (d->out != LIN_OUT_VALUE) {
         d->val_len = 0;
     }
@@ -101,14 +99,14 @@ void lin_history_answer(struct lin_history *h, size_t i, uint64_t ret, uint32_t 
     CRAFT_ASSERT(ret >= d->invoke);
     char *old = (char *)d->key;
     struct lin_op src = *d;
-    src.ret = out == LIN_OUT_UNKNOWN ? LIN_PENDING : ret;
+    src.ret = ret;
     src.out = out;
     src.val = val;
     src.val_len = out == LIN_OUT_VALUE ? val_len : 0;
     src.n = n;
     *d = src;
     copy_strings(d, &src);
-    free(old);
+    craft_free(old);
 }
 
 /* --- the model: one key's value --------------------------------------------------------------- */
@@ -124,7 +122,7 @@ static void value_set(struct value *v, bool exists, const char *p, size_t len)
 {
     if (len + 1 > v->cap) {
         v->cap = 2 * (len + 1);
-        v->b = lin_xrealloc(v->b, v->cap);
+        v->b = sim_xrealloc(v->b, v->cap);
     }
     if (len > 0) {
         memmove(v->b, p, len);
@@ -142,7 +140,9 @@ static uint64_t value_hash(const struct value *v)
     return h ^ (h >> 29);
 }
 
-/* Redis's string2ll: a canonical decimal int64 ("0", "-12"; not "+1", "01", "-0", " 1"). */
+/* Redis's string2ll: a canonical decimal int64 ("0", "-12"; not "+1", "01", "-0", " 1"). The
+ * model's own, not src/kv's (kv_util.c): a checker that shared the parser of the store it
+ * judges would share its bugs. */
 static bool parse_int(const char *p, size_t len, int64_t *out)
 {
     if (len == 0 || len > 20) {
@@ -207,7 +207,7 @@ static bool step(const struct value *v, const struct lin_op *op, struct value *n
         value_set(next, true, v->b, base);
         if (next->cap < base + op->arg_len + 1) {
             next->cap = 2 * (base + op->arg_len + 1);
-            next->b = lin_xrealloc(next->b, next->cap);
+            next->b = sim_xrealloc(next->b, next->cap);
         }
         if (op->arg_len > 0) {
             memcpy(next->b + base, op->arg, op->arg_len);
@@ -250,6 +250,7 @@ struct entry {
 /* The value before a call was linearized: its bytes sit in the save stack at off. */
 struct frame {
     struct entry *call;
+    int pass; /* the pass that chose it (search_run) */
     size_t off;
     size_t len;
     bool exists;
@@ -308,8 +309,8 @@ static uint64_t splitmix(uint64_t *x)
 static void memo_grow(struct memo *m)
 {
     size_t n_slots = m->n_slots == 0 ? 1024 : 2 * m->n_slots;
-    uint64_t *hash = lin_xcalloc(n_slots, sizeof *hash);
-    uint32_t *rec = lin_xcalloc(n_slots, sizeof *rec);
+    uint64_t *hash = sim_xcalloc(n_slots, sizeof *hash);
+    uint32_t *rec = sim_xcalloc(n_slots, sizeof *rec);
     for (size_t i = 0; i < m->n_slots; i++) {
         if (m->slot_rec[i] == 0) {
             continue;
@@ -321,8 +322,8 @@ static void memo_grow(struct memo *m)
         hash[j] = m->slot_hash[i];
         rec[j] = m->slot_rec[i];
     }
-    free(m->slot_hash);
-    free(m->slot_rec);
+    craft_free(m->slot_hash);
+    craft_free(m->slot_rec);
     m->slot_hash = hash;
     m->slot_rec = rec;
     m->n_slots = n_slots;
@@ -350,14 +351,14 @@ static bool memo_add(struct memo *m, uint64_t h, const uint64_t *bits, const str
     }
     if (m->n == m->cap_recs) {
         m->cap_recs = m->cap_recs == 0 ? 1024 : 2 * m->cap_recs;
-        m->words = lin_xrealloc(m->words, m->cap_recs * m->nw * sizeof *m->words);
-        m->val_off = lin_xrealloc(m->val_off, m->cap_recs * sizeof *m->val_off);
-        m->val_len = lin_xrealloc(m->val_len, m->cap_recs * sizeof *m->val_len);
-        m->val_exists = lin_xrealloc(m->val_exists, m->cap_recs * sizeof *m->val_exists);
+        m->words = sim_xrealloc(m->words, m->cap_recs * m->nw * sizeof *m->words);
+        m->val_off = sim_xrealloc(m->val_off, m->cap_recs * sizeof *m->val_off);
+        m->val_len = sim_xrealloc(m->val_len, m->cap_recs * sizeof *m->val_len);
+        m->val_exists = sim_xrealloc(m->val_exists, m->cap_recs * sizeof *m->val_exists);
     }
     if (m->n_vals + v->len > m->cap_vals) {
         m->cap_vals = 2 * (m->n_vals + v->len) + 1024;
-        m->vals = lin_xrealloc(m->vals, m->cap_vals);
+        m->vals = sim_xrealloc(m->vals, m->cap_vals);
     }
     size_t r = m->n++;
     memcpy(m->words + r * m->nw, bits, m->nw * sizeof *bits);
@@ -375,13 +376,13 @@ static bool memo_add(struct memo *m, uint64_t h, const uint64_t *bits, const str
 
 static void memo_close(struct memo *m)
 {
-    free(m->slot_hash);
-    free(m->slot_rec);
-    free(m->words);
-    free(m->val_off);
-    free(m->val_len);
-    free(m->val_exists);
-    free(m->vals);
+    craft_free(m->slot_hash);
+    craft_free(m->slot_rec);
+    craft_free(m->words);
+    craft_free(m->val_off);
+    craft_free(m->val_len);
+    craft_free(m->val_exists);
+    craft_free(m->vals);
 }
 
 /* Sort key of an event: its time, and at equal times calls before returns (ops that touch at
@@ -434,7 +435,7 @@ static void unlift(struct entry *e)
 static void build_list(struct search *s)
 {
     size_t n = s->n;
-    struct ev_key *keys = lin_xmalloc(2 * n * sizeof *keys);
+    struct ev_key *keys = sim_xmalloc(2 * n * sizeof *keys);
     for (size_t i = 0; i < n; i++) {
         keys[2 * i] = (struct ev_key){s->ops[i]->invoke, 0, (uint32_t)(2 * i)};
         keys[2 * i + 1] = (struct ev_key){s->ops[i]->ret, 1, (uint32_t)(2 * i + 1)};
@@ -454,26 +455,27 @@ static void build_list(struct search *s)
         prev->next = e;
         prev = e;
     }
-    free(keys);
+    craft_free(keys);
 }
 
-static void save_push(struct search *s, struct entry *call)
+static void save_push(struct search *s, struct entry *call, int pass)
 {
     if (s->n_saves + s->cur.len > s->cap_saves) {
         s->cap_saves = 2 * (s->n_saves + s->cur.len) + 256;
-        s->saves = lin_xrealloc(s->saves, s->cap_saves);
+        s->saves = sim_xrealloc(s->saves, s->cap_saves);
     }
     if (s->cur.len > 0) {
         memcpy(s->saves + s->n_saves, s->cur.b, s->cur.len);
     }
-    s->stack[s->depth++] = (struct frame){call, s->n_saves, s->cur.len, s->cur.exists};
+    s->stack[s->depth++] = (struct frame){call, pass, s->n_saves, s->cur.len, s->cur.exists};
     s->n_saves += s->cur.len;
 }
 
-static struct entry *save_pop(struct search *s)
+static struct entry *save_pop(struct search *s, int *pass)
 {
     CRAFT_ASSERT(s->depth > 0);
     struct frame f = s->stack[--s->depth];
+    *pass = f.pass;
     value_set(&s->cur, f.exists, s->saves + f.off, f.len);
     s->n_saves = f.off;
     return f.call;
@@ -486,7 +488,10 @@ static void swap_values(struct value *a, struct value *b)
     *b = t;
 }
 
-/* Runs the search; returns LIN_OK, LIN_VIOLATION or LIN_UNKNOWN. */
+/* Runs the search; returns LIN_OK, LIN_VIOLATION or LIN_UNKNOWN. The candidates for the next
+ * linearization point are the calls before the first return in the list; they are tried in two
+ * passes, answered ops first, then unanswered ones: an unanswered write is mostly not needed to
+ * explain what was seen, so a linearizable history is found without trying its subsets. */
 static int search_run(struct search *s, uint64_t max_states)
 {
     size_t answered_left = 0;
@@ -495,11 +500,16 @@ static int search_run(struct search *s, uint64_t max_states)
     }
     struct entry *head = &s->ents[2 * s->n];
     struct entry *e = head->next;
+    int pass = 0;
     while (answered_left > 0) {
         /* Only unanswered ops left: each fits anywhere, so all of them go after the rest. */
         CRAFT_ASSERT(e != NULL);
         if (e->call) {
             const struct lin_op *op = s->ops[e->op];
+            if ((op->ret == LIN_PENDING) != (pass == 1)) {
+                e = e->next;
+                continue;
+            }
             bool fits = step(&s->cur, op, &s->next);
             if (fits) {
                 s->bits[e->op / 64] |= (uint64_t)1 << (e->op % 64);
@@ -509,7 +519,7 @@ static int search_run(struct search *s, uint64_t max_states)
                     if (++s->states > max_states) {
                         return LIN_UNKNOWN;
                     }
-                    save_push(s, e);
+                    save_push(s, e, pass);
                     swap_values(&s->cur, &s->next);
                     s->zhash ^= s->zob[e->op];
                     answered_left -= op->ret != LIN_PENDING;
@@ -518,11 +528,17 @@ static int search_run(struct search *s, uint64_t max_states)
                         s->best_depth = s->depth;
                     }
                     e = head->next;
+                    pass = 0;
                     continue;
                 }
                 s->bits[e->op / 64] &= ~((uint64_t)1 << (e->op % 64));
             }
             e = e->next;
+            continue;
+        }
+        if (pass == 0) {
+            pass = 1; /* the answered candidates are done: now the unanswered ones */
+            e = head->next;
             continue;
         }
         /* A return of an op not linearized yet: this order cannot go on. */
@@ -534,7 +550,7 @@ static int search_run(struct search *s, uint64_t max_states)
         if (s->depth == 0) {
             return LIN_VIOLATION;
         }
-        struct entry *call = save_pop(s);
+        struct entry *call = save_pop(s, &pass);
         const struct lin_op *undone = s->ops[call->op];
         answered_left += undone->ret != LIN_PENDING;
         s->zhash ^= s->zob[call->op];
@@ -551,21 +567,21 @@ static int check_key(const struct lin_history *h, const size_t *idx, size_t n, u
 {
     struct search s;
     memset(&s, 0, sizeof s);
-    const struct lin_op **ops = lin_xmalloc(n * sizeof *ops);
+    const struct lin_op **ops = sim_xmalloc(n * sizeof *ops);
     for (size_t i = 0; i < n; i++) {
         ops[i] = &h->ops[idx[i]];
     }
     s.ops = ops;
     s.n = n;
-    s.ents = lin_xmalloc((2 * n + 1) * sizeof *s.ents);
+    s.ents = sim_xmalloc((2 * n + 1) * sizeof *s.ents);
     s.nw = (n + 63) / 64;
-    s.bits = lin_xcalloc(s.nw, sizeof *s.bits);
-    s.zob = lin_xmalloc(n * sizeof *s.zob);
+    s.bits = sim_xcalloc(s.nw, sizeof *s.bits);
+    s.zob = sim_xmalloc(n * sizeof *s.zob);
     uint64_t x = 0x5eed;
     for (size_t i = 0; i < n; i++) {
         s.zob[i] = splitmix(&x);
     }
-    s.stack = lin_xmalloc(n * sizeof *s.stack);
+    s.stack = sim_xmalloc(n * sizeof *s.stack);
     s.memo.nw = s.nw;
     build_list(&s);
     int v = search_run(&s, max_states);
@@ -585,16 +601,16 @@ static int check_key(const struct lin_history *h, const size_t *idx, size_t n, u
         }
         res->value[vl] = '\0';
     }
-    free(s.cur.b);
-    free(s.next.b);
-    free(s.best_value.b);
-    free(s.saves);
-    free(s.stack);
-    free(s.zob);
-    free(s.bits);
-    free(s.ents);
+    craft_free(s.cur.b);
+    craft_free(s.next.b);
+    craft_free(s.best_value.b);
+    craft_free(s.saves);
+    craft_free(s.stack);
+    craft_free(s.zob);
+    craft_free(s.bits);
+    craft_free(s.ents);
     memo_close(&s.memo);
-    free(ops);
+    craft_free(ops);
     return v;
 }
 
@@ -626,21 +642,21 @@ int lin_check(const struct lin_history *h, uint64_t max_states, struct lin_resul
     if (max_states == 0) {
         max_states = LIN_MAX_STATES_DEFAULT;
     }
-    struct by_key *keys = lin_xmalloc(h->n * sizeof *keys);
+    struct by_key *keys = sim_xmalloc(h->n * sizeof *keys);
     size_t n = 0;
     for (size_t i = 0; i < h->n; i++) {
         const struct lin_op *op = &h->ops[i];
         if (op->cmd == LIN_GET && op->out == LIN_OUT_UNKNOWN) {
-            continue; /* a read without an answer tells nothing */
+            continue; /* a read without an output tells nothing */
         }
         keys[n++] = (struct by_key){op->key, op->key_len, i};
     }
     qsort(keys, n, sizeof *keys, cmp_key);
-    size_t *idx = lin_xmalloc(n * sizeof *idx);
+    size_t *idx = sim_xmalloc(n * sizeof *idx);
     for (size_t i = 0; i < n; i++) {
         idx[i] = keys[i].idx;
     }
-    free(keys);
+    craft_free(keys);
     res->n_ops = n;
     res->verdict = LIN_OK;
     size_t first_bad = SIZE_MAX;
@@ -665,7 +681,7 @@ int lin_check(const struct lin_history *h, uint64_t max_states, struct lin_resul
         }
         a = b;
     }
-    free(idx);
+    craft_free(idx);
     if (first_bad != SIZE_MAX) {
         uint64_t states = res->states;
         size_t n_keys = res->n_keys;

@@ -11,8 +11,11 @@
  *
  * Outcomes. An operation answered (ret set, output known) took effect exactly once between its
  * invocation and its answer. An operation without an answer (timed out, its node crashed, the
- * outcome unknown: ret LIN_PENDING or output LIN_OUT_UNKNOWN) may have taken effect at any time
- * after its invocation, or never; a GET without an answer tells nothing and is ignored. An
+ * outcome unknown: ret LIN_PENDING) may have taken effect at any time after its invocation, or
+ * never. An operation known to have taken effect by ret whose output is unknown (ret set, output
+ * LIN_OUT_UNKNOWN: a test harness that saw the write applied) took effect once between its
+ * invocation and ret, with whatever output. A GET without an output tells nothing and is
+ * ignored. An
  * operation that failed definitively (not leader, busy: it never reached the log) is not part of
  * the history; the text format marks it `fail` and the reader skips it.
  *
@@ -22,7 +25,8 @@
  *
  *   CLIENT   a number, for the printout only
  *   INVOKE   when the request was sent (any unit, one clock for the whole history)
- *   RETURN   when the answer arrived, or '?' for never
+ *   RETURN   when the answer arrived, or '?' for never (with OUTPUT '?': it may never have
+ *            happened; a time with OUTPUT '?': it happened by then, its output unknown)
  *   KEY      a token (no whitespace)
  *   CMD      get | set | append | incr | del  (ARG, a token, after set and append only)
  *   OUTPUT   ok (set) | nil (get: no such key) | =VALUE (get; '=' alone: the empty string) |
@@ -36,7 +40,7 @@
  *     3 15 ? x incr ?
  *
  * Memory is the caller's: a history owns copies of everything added to it. Single-threaded;
- * out of memory aborts (a test tool). */
+ * out of memory aborts (a test tool: tests/sim/sim_mem.h). */
 #ifndef CRAFT_LINCHECK_H
 #define CRAFT_LINCHECK_H
 
@@ -105,11 +109,11 @@ struct lin_result {
 
 void lin_history_init(struct lin_history *h);
 void lin_history_close(struct lin_history *h);
-/* Appends a copy of op. An op whose output is LIN_OUT_UNKNOWN counts as unanswered (its ret is
- * set to LIN_PENDING). Returns its index. Asserts that the op is well formed (cmd and output
- * agree, ret >= invoke). */
+/* Appends a copy of op. Returns its index. Asserts that the op is well formed (cmd and output
+ * agree, ret >= invoke, an op without ret has output LIN_OUT_UNKNOWN). */
 size_t lin_history_add(struct lin_history *h, const struct lin_op *op);
-/* Sets the answer of op i (added unanswered): its return time and output. */
+/* Sets the answer of op i (added unanswered): its return time and output (LIN_OUT_UNKNOWN:
+ * it took effect by ret). */
 void lin_history_answer(struct lin_history *h, size_t i, uint64_t ret, uint32_t out,
                         const char *val, size_t val_len, int64_t n);
 

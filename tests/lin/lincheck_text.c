@@ -165,6 +165,7 @@ int lin_parse_line(struct lin_history *h, const char *line, char *err, size_t er
     if (op.ret == LIN_PENDING && op.out != LIN_OUT_UNKNOWN) {
         return fail(err, err_len, "an op without a return time has output '?'");
     }
+    /* A time with output '?' : it happened by then, its output unknown (lincheck.h). */
     (void)lin_history_add(h, &op);
     return 0;
 }

@@ -174,6 +174,33 @@ static void test_lincheck_pending_write_applies_later(void **state)
                      LIN_VIOLATION);
 }
 
+static void test_lincheck_effect_by_return_without_output(void **state)
+{
+    (void)state;
+    struct lin_result r;
+    /* A write known to have happened by 15, output unknown: a read after 15 must see it. */
+    assert_int_equal(judge("1 0 4 x set 1 ok\n"
+                           "2 5 15 x set 2 ?\n"
+                           "3 20 30 x get =1\n",
+                           0, &r),
+                     LIN_VIOLATION);
+    assert_int_equal(judge("1 0 10 x set 1 ok\n"
+                           "2 5 15 x set 2 ?\n"
+                           "3 12 30 x get =1\n"
+                           "3 31 40 x get =2\n",
+                           0, &r),
+                     LIN_OK);
+    /* Its output is not judged, but its effect is: an increment counted once. */
+    assert_int_equal(judge("1 0 10 n incr ?\n"
+                           "2 20 30 n incr :2\n",
+                           0, &r),
+                     LIN_OK);
+    assert_int_equal(judge("1 0 10 n incr ?\n"
+                           "2 20 30 n incr :1\n",
+                           0, &r),
+                     LIN_VIOLATION);
+}
+
 static void test_lincheck_keys_are_independent(void **state)
 {
     (void)state;
@@ -251,35 +278,151 @@ static void test_lincheck_text_format_round_trip(void **state)
     lin_history_close(&h);
 }
 
+/* Adds an op of key x without an answer yet. */
+static size_t add_unanswered(struct lin_history *h, uint64_t client, uint64_t invoke, uint32_t cmd,
+                             const char *arg)
+{
+    struct lin_op op = {.client = client,
+                        .invoke = invoke,
+                        .ret = LIN_PENDING,
+                        .cmd = cmd,
+                        .out = LIN_OUT_UNKNOWN,
+                        .key = "x",
+                        .key_len = 1,
+                        .arg = arg,
+                        .arg_len = arg != NULL ? strlen(arg) : 0};
+    return lin_history_add(h, &op);
+}
+
 static void test_lincheck_answer_fills_a_pending_op(void **state)
 {
     (void)state;
     struct lin_history h;
     lin_history_init(&h);
-    struct lin_op w = {.client = 1,
-                       .invoke = 0,
-                       .ret = LIN_PENDING,
-                       .cmd = LIN_SET,
-                       .out = LIN_OUT_UNKNOWN,
-                       .key = "x",
-                       .key_len = 1,
-                       .arg = "1",
-                       .arg_len = 1};
-    size_t i = lin_history_add(&h, &w);
-    struct lin_op g = {.client = 2,
-                       .invoke = 20,
-                       .ret = LIN_PENDING,
-                       .cmd = LIN_GET,
-                       .out = LIN_OUT_UNKNOWN,
-                       .key = "x",
-                       .key_len = 1};
-    size_t j = lin_history_add(&h, &g);
+    size_t i = add_unanswered(&h, 1, 0, LIN_SET, "1");
+    size_t j = add_unanswered(&h, 2, 20, LIN_GET, NULL);
     lin_history_answer(&h, i, 10, LIN_OUT_OK, NULL, 0, 0);
     lin_history_answer(&h, j, 30, LIN_OUT_NIL, NULL, 0, 0);
     struct lin_result r;
     assert_int_equal(lin_check(&h, 0, &r), LIN_VIOLATION);
     assert_int_equal(r.blocked, j);
     lin_history_close(&h);
+}
+
+/* A small random generator for the property test (xorshift64*). */
+static uint64_t next_rand(uint64_t *x)
+{
+    *x ^= *x >> 12;
+    *x ^= *x << 25;
+    *x ^= *x >> 27;
+    return *x * 0x2545f4914f6cdd1dull;
+}
+
+/* Runs ops on a sequential register per key at points 100, 200, ... and gives each an interval
+ * around its point: the history is linearizable by construction. Some writes lose their answer
+ * (pending; some of those never run at all). With `corrupt`, one GET answers a value nobody
+ * wrote. */
+static void random_history(struct lin_history *h, uint64_t seed, bool corrupt)
+{
+    uint64_t x = seed * 2654435761u + 1;
+    char vals[2][64];
+    size_t lens[2] = {0, 0};
+    bool exists[2] = {false, false};
+    size_t corrupt_at = (size_t)(next_rand(&x) % 30);
+    for (size_t i = 0; i < 30; i++) {
+        unsigned k = (unsigned)(next_rand(&x) % 2);
+        uint64_t point = 100 * (i + 1);
+        struct lin_op op;
+        memset(&op, 0, sizeof op);
+        op.client = i % 4;
+        op.invoke = point - next_rand(&x) % 90;
+        op.ret = point + next_rand(&x) % 150;
+        op.key = k == 0 ? "a" : "b";
+        op.key_len = 1;
+        char arg[4] = {(char)('a' + next_rand(&x) % 3), '\0'};
+        op.cmd = (uint32_t)(1 + next_rand(&x) % 5);
+        bool lost = op.cmd != LIN_GET && next_rand(&x) % 5 == 0;
+        bool runs = !lost || next_rand(&x) % 2 == 0;
+        if ((op.cmd == LIN_INCR && exists[k]) || (corrupt && i == 29)) {
+            /* INCR only of absent keys here; and the corrupt read comes at the latest last. */
+            op.cmd = LIN_GET;
+            lost = false;
+        }
+        switch (op.cmd) {
+        case LIN_GET:
+            op.out = exists[k] ? LIN_OUT_VALUE : LIN_OUT_NIL;
+            op.val = vals[k];
+            op.val_len = lens[k];
+            if (corrupt && i >= corrupt_at) {
+                op.out = LIN_OUT_VALUE;
+                op.val = "zzz";
+                op.val_len = 3;
+                corrupt = false;
+            }
+            break;
+        case LIN_SET:
+        case LIN_APPEND:
+            op.arg = arg;
+            op.arg_len = 1;
+            if (runs) {
+                if (op.cmd == LIN_SET || !exists[k]) {
+                    lens[k] = 0;
+                }
+                vals[k][lens[k]++] = arg[0];
+                lens[k] = lens[k] < sizeof vals[k] ? lens[k] : sizeof vals[k] - 1;
+                exists[k] = true;
+            }
+            op.out = op.cmd == LIN_SET ? LIN_OUT_OK : LIN_OUT_INT;
+            op.n = (int64_t)lens[k];
+            break;
+        case LIN_INCR:
+            if (runs) {
+                vals[k][0] = '1';
+                lens[k] = 1;
+                exists[k] = true;
+            }
+            op.out = LIN_OUT_INT;
+            op.n = 1;
+            break;
+        default:
+            op.out = LIN_OUT_INT;
+            op.n = exists[k] ? 1 : 0;
+            if (runs) {
+                exists[k] = false;
+                lens[k] = 0;
+            }
+            break;
+        }
+        if (lost) {
+            op.ret = LIN_PENDING;
+            op.out = LIN_OUT_UNKNOWN;
+        }
+        (void)lin_history_add(h, &op);
+    }
+}
+
+static void test_lincheck_random_histories_judged(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 300; seed++) {
+        struct lin_history h;
+        lin_history_init(&h);
+        random_history(&h, seed, false);
+        struct lin_result r;
+        int v = lin_check(&h, 0, &r);
+        if (v != LIN_OK) {
+            fail_msg("seed %llu: a linearizable history judged %d", (unsigned long long)seed, v);
+        }
+        lin_history_close(&h);
+        lin_history_init(&h);
+        random_history(&h, seed, true);
+        v = lin_check(&h, 0, &r);
+        if (v != LIN_VIOLATION) {
+            fail_msg("seed %llu: a read of a value never written judged %d",
+                     (unsigned long long)seed, v);
+        }
+        lin_history_close(&h);
+    }
 }
 
 int main(void)
@@ -291,11 +434,13 @@ int main(void)
         cmocka_unit_test(test_lincheck_reads_see_writes_in_opposite_orders),
         cmocka_unit_test(test_lincheck_incr_applied_twice),
         cmocka_unit_test(test_lincheck_pending_write_applies_later),
+        cmocka_unit_test(test_lincheck_effect_by_return_without_output),
         cmocka_unit_test(test_lincheck_keys_are_independent),
         cmocka_unit_test(test_lincheck_failed_ops_are_skipped),
         cmocka_unit_test(test_lincheck_bound_reports_unknown),
         cmocka_unit_test(test_lincheck_text_format_round_trip),
         cmocka_unit_test(test_lincheck_answer_fills_a_pending_op),
+        cmocka_unit_test(test_lincheck_random_histories_judged),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
