@@ -346,10 +346,25 @@ class Cluster:
         return self.nodes[lid]
 
     def wait_leader(self, nodes=None, min_term=0, timeout=15):
-        n = wait_until("a leader (term >= %d)" % min_term,
-                       lambda: self.leader_now(nodes, min_term), timeout)
+        try:
+            n = wait_until("a leader (term >= %d)" % min_term,
+                           lambda: self.leader_now(nodes, min_term), timeout)
+        except AssertionError as e:
+            raise AssertionError("%s; the nodes then: %s" % (e, self.roles_summary(nodes)))
         log("leader is node %d" % n.id)
         return n
+
+    def roles_summary(self, nodes=None):
+        parts = []
+        for i, inf in sorted(self.roles(nodes).items()):
+            parts.append("node %d: %s" % (i, "no answer" if inf is None else "%s term %s leader %s" % (
+                inf.get("role"), inf.get("term"), inf.get("leader_id"))))
+        return "; ".join(parts)
+
+    def failover_deadline_s(self):
+        """For waits whose speed is not what the test checks: generous, so load cannot fail
+        them (the leader-kill test holds elections to election_deadline_s)."""
+        return 10 * self.election_ms / 1000.0 + 5
 
     def term_of(self, node):
         return int(node.info_raft()["term"])

@@ -24,7 +24,7 @@ def test():
         stop = threading.Event()
         clients = workload.run_clients(cl, history, CLIENTS, stop, MAX_OPS, timeout=3.0)
         try:
-            bound = cl.election_deadline_s()
+            bound = cl.failover_deadline_s()
             workload.wait_progress(clients, 100, 20, "before the faults")
             # 1: SIGKILL the leader, restart it.
             term = cl.term_of(leader)

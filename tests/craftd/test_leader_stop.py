@@ -25,7 +25,7 @@ def test():
         pending.send(resp_command("GET", "x"))
         others = [n for n in cl.nodes.values() if n is not old]
         new = cl.wait_leader(nodes=others, min_term=old_term + 1,
-                             timeout=cl.election_deadline_s())
+                             timeout=cl.failover_deadline_s())
         nc = new.client()
         assert nc.set("x", "new") is True
         nc.close()
@@ -40,7 +40,7 @@ def test():
         assert reply == b"" or reply.startswith(b"-") or reply == b"$3\r\nnew", \
             "unexpected reply %r" % reply
         wait_until("node %d to step down" % old.id,
-                   lambda: old.info_raft().get("role") != "leader", cl.election_deadline_s())
+                   lambda: old.info_raft().get("role") != "leader", cl.failover_deadline_s())
         wait_until("node %d to follow node %d" % (old.id, new.id),
                    lambda: str(old.info_raft().get("leader_id")) == str(new.id), 10)
         v = old.client().get("x")

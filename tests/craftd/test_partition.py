@@ -20,7 +20,7 @@ def test():
         cl.isolate(old.id)
         others = [n for n in cl.nodes.values() if n is not old]
         new = cl.wait_leader(nodes=others, min_term=old_term + 1,
-                             timeout=cl.election_deadline_s())
+                             timeout=cl.failover_deadline_s())
         # Writes sent to the isolated node: each must fail or time out.
         oc = old.client(timeout=cl.request_timeout_ms / 1000.0 + 3)
         outcomes = []
@@ -44,7 +44,7 @@ def test():
         wait_until("node %d to follow node %d" % (old.id, new.id),
                    lambda: (old.info_raft().get("role") != "leader"
                             and str(old.info_raft().get("leader_id")) == str(new.id)),
-                   cl.election_deadline_s() + 5)
+                   cl.failover_deadline_s() + 5)
         for n in cl.nodes.values():
             c = n.client(timeout=5)
             assert c.get("majority") == "yes", "node %d misses the majority's write" % n.id
