@@ -78,14 +78,16 @@ PORT_MIN, PORT_MAX = 20000, 32000
 _rng = random.Random()
 
 
-def free_ports(n):
-    """n distinct loopback ports, each free (bindable) a moment ago."""
+def free_ports(n, taken=None):
+    """n distinct loopback ports, each free (bindable) a moment ago and not in `taken` (a set
+    of ports handed out but maybe not bound yet, which this adds them to)."""
     ports = []
+    taken = taken if taken is not None else set()
     for _ in range(200 * n):
         if len(ports) == n:
             break
         p = _rng.randrange(PORT_MIN, PORT_MAX)
-        if p in ports:
+        if p in ports or p in taken:
             continue
         s = socket.socket()
         try:
@@ -96,6 +98,7 @@ def free_ports(n):
         finally:
             s.close()
     assert len(ports) == n, "no %d free ports in [%d, %d)" % (n, PORT_MIN, PORT_MAX)
+    taken.update(ports)
     return ports
 
 
@@ -233,6 +236,7 @@ class Cluster:
         self.snapshot_every = snapshot_every
         self.max_bulk = max_bulk
         self.nodes = {}
+        self.ports = set()  # every port handed out to this cluster's nodes and proxies
         self.voters = list(range(1, n + 1))
         self.proxies = {}  # (from, to) -> proxy_mod.Link
         self.proxied = proxied
@@ -243,7 +247,7 @@ class Cluster:
         if proxied:
             self.proxy_hub = proxy_mod.Hub()
             links = [(i, j) for i in self.voters for j in self.voters if i != j]
-            for (i, j), port in zip(links, free_ports(len(links))):
+            for (i, j), port in zip(links, free_ports(len(links), self.ports)):
                 self.proxies[(i, j)] = self.proxy_hub.link(
                     "%d->%d" % (i, j), ("127.0.0.1", self.nodes[j].peer_port), port)
         else:
@@ -251,7 +255,7 @@ class Cluster:
         atexit.register(self.close)
 
     def add_node_slot(self, nid):
-        ports = free_ports(3)
+        ports = free_ports(3, self.ports)
         self.nodes[nid] = Node(self, nid, ports[0], ports[1], ports[2] if self.metrics else 0)
         return self.nodes[nid]
 
