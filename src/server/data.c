@@ -242,7 +242,7 @@ void data_write(struct conn *c, struct request *r, int argc, const char *const *
     }
     r->n_cmds = 1;
     r->kind = REQ_WRITE;
-    start(c->srv, r);
+    data_start(c->srv, r);
 }
 
 void data_read(struct conn *c, struct request *r, int argc, const char *const *argv,
@@ -256,7 +256,7 @@ void data_read(struct conn *c, struct request *r, int argc, const char *const *a
     r->n_cmds = 1;
     r->kind = REQ_READ;
     r->stale = c->readonly;
-    start(c->srv, r);
+    data_start(c->srv, r);
 }
 
 void data_retry_waiting(struct server *s)
