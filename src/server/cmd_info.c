@@ -170,15 +170,8 @@ void cmd_info_finish(struct server *s, struct request *r)
 void cmd_info(struct conn *c, struct request *r, int argc, const char *const *argv,
               const size_t *lens)
 {
-    if (cmd_args_copy(&r->one, argc, argv, lens) != 0) {
-        resp_reply_error(&r->reply, "ERR out of memory");
-        r->done = true;
-        return;
-    }
-    r->n_cmds = 0; /* nothing for read_fn to run: it counts keys */
-    r->kind = REQ_INFO;
-    r->stale = true;
-    data_start(c->srv, r);
+    /* A stale read (data_command): read_fn only counts keys; the sections are argv[1..]. */
+    data_command(c, r, REQ_INFO, argc, argv, lens);
 }
 
 void cmd_raft_info(struct conn *c, struct request *r, int argc, const char *const *argv,

@@ -194,6 +194,17 @@ def main():
         check(rc.call("SET", "m", "1") == "MOVED 0 127.0.0.1:%d" % lp, "-MOVED to the leader")
         rc.close()
 
+        # Clients that leave mid-request (on the leader and on a forwarding follower): their
+        # outstanding requests complete into nothing, and the servers go on.
+        for port in (lp, fp):
+            for _ in range(5):
+                gone = Client(port)
+                gone.sock.sendall(b"".join(encode("SET", "g%d" % i, i) + encode("GET", "g%d" % i)
+                                           for i in range(50)))
+                gone.close()
+        check(lc.call("PING") == "PONG" and fc.call("SET", "after", "1") == "OK",
+              "clients leaving mid-request do not disturb the others")
+
         # A malformed request: an error, that connection closed, the others keep working.
         bad = Client(lp)
         bad.sock.sendall(b"*1\r\n$x\r\n")
