@@ -112,6 +112,7 @@ struct server {
     craft_id promoting; /* a learner RAFT.ADDNODE added, to be made a voter when caught up */
     bool promote_in_flight;
     bool stopping;
+    int exit_code;     /* server_exit_code */
     struct join *join; /* the --join attempt under way, or NULL */
     bool joined;       /* no --join, or it succeeded */
     uint64_t join_next_ms;
