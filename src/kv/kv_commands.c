@@ -9,14 +9,14 @@
 
 /* Kept in step with handlers[] below, one row each. */
 static const struct kv_command commands[] = {
-    {"get", 2, R, 1, 1, 1},       {"set", -3, W, 1, 1, 1},     {"getset", 3, W, 1, 1, 1},
-    {"setnx", 3, W, 1, 1, 1},     {"del", -2, W, 1, -1, 1},    {"append", 3, W, 1, 1, 1},
-    {"incr", 2, W, 1, 1, 1},      {"incrby", 3, W, 1, 1, 1},   {"decr", 2, W, 1, 1, 1},
-    {"decrby", 3, W, 1, 1, 1},    {"mset", -3, W, 1, -1, 2},   {"expire", -3, W, 1, 1, 1},
-    {"pexpire", -3, W, 1, 1, 1},  {"persist", 2, W, 1, 1, 1},  {"flushdb", -1, W, 0, 0, 0},
-    {"exists", -2, R, 1, -1, 1},  {"strlen", 2, R, 1, 1, 1},   {"mget", -2, R, 1, -1, 1},
-    {"keys", 2, R, 0, 0, 0},      {"scan", -2, R, 0, 0, 0},    {"dbsize", 1, R, 0, 0, 0},
-    {"type", 2, R, 1, 1, 1},      {"ttl", 2, R, 1, 1, 1},      {"pttl", 2, R, 1, 1, 1},
+    {"get", 2, R, 1, 1, 1},      {"set", -3, W, 1, 1, 1},    {"getset", 3, W, 1, 1, 1},
+    {"setnx", 3, W, 1, 1, 1},    {"del", -2, W, 1, -1, 1},   {"append", 3, W, 1, 1, 1},
+    {"incr", 2, W, 1, 1, 1},     {"incrby", 3, W, 1, 1, 1},  {"decr", 2, W, 1, 1, 1},
+    {"decrby", 3, W, 1, 1, 1},   {"mset", -3, W, 1, -1, 2},  {"expire", -3, W, 1, 1, 1},
+    {"pexpire", -3, W, 1, 1, 1}, {"persist", 2, W, 1, 1, 1}, {"flushdb", -1, W, 0, 0, 0},
+    {"exists", -2, R, 1, -1, 1}, {"strlen", 2, R, 1, 1, 1},  {"mget", -2, R, 1, -1, 1},
+    {"keys", 2, R, 0, 0, 0},     {"scan", -2, R, 0, 0, 0},   {"dbsize", 1, R, 0, 0, 0},
+    {"type", 2, R, 1, 1, 1},     {"ttl", 2, R, 1, 1, 1},     {"pttl", 2, R, 1, 1, 1},
 };
 
 struct handler {
@@ -25,14 +25,14 @@ struct handler {
 };
 
 static const struct handler handlers[] = {
-    {NULL, kv_read_get},       {kv_write_set, NULL},    {kv_write_getset, NULL},
-    {kv_write_setnx, NULL},    {kv_write_del, NULL},    {kv_write_append, NULL},
-    {kv_write_incr, NULL},     {kv_write_incrby, NULL}, {kv_write_decr, NULL},
-    {kv_write_decrby, NULL},   {kv_write_mset, NULL},   {kv_write_expire, NULL},
-    {kv_write_pexpire, NULL},  {kv_write_persist, NULL}, {kv_write_flushdb, NULL},
-    {NULL, kv_read_exists},    {NULL, kv_read_strlen},  {NULL, kv_read_mget},
-    {NULL, kv_read_keys},      {NULL, kv_read_scan},    {NULL, kv_read_dbsize},
-    {NULL, kv_read_type},      {NULL, kv_read_ttl},     {NULL, kv_read_pttl},
+    {NULL, kv_read_get},      {kv_write_set, NULL},     {kv_write_getset, NULL},
+    {kv_write_setnx, NULL},   {kv_write_del, NULL},     {kv_write_append, NULL},
+    {kv_write_incr, NULL},    {kv_write_incrby, NULL},  {kv_write_decr, NULL},
+    {kv_write_decrby, NULL},  {kv_write_mset, NULL},    {kv_write_expire, NULL},
+    {kv_write_pexpire, NULL}, {kv_write_persist, NULL}, {kv_write_flushdb, NULL},
+    {NULL, kv_read_exists},   {NULL, kv_read_strlen},   {NULL, kv_read_mget},
+    {NULL, kv_read_keys},     {NULL, kv_read_scan},     {NULL, kv_read_dbsize},
+    {NULL, kv_read_type},     {NULL, kv_read_ttl},      {NULL, kv_read_pttl},
 };
 
 _Static_assert(sizeof commands / sizeof commands[0] == sizeof handlers / sizeof handlers[0],

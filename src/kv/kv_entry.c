@@ -34,8 +34,7 @@ static int reserve(struct kv_entry *e, size_t n)
     return 0;
 }
 
-int kv_entry_begin(struct kv_entry *e, uint64_t now_ms, uint64_t client, uint64_t seq,
-                   bool multi)
+int kv_entry_begin(struct kv_entry *e, uint64_t now_ms, uint64_t client, uint64_t seq, bool multi)
 {
     e->len = 0;
     e->n_commands = 0;
@@ -60,7 +59,10 @@ int kv_entry_add(struct kv_entry *e, int argc, const char *const *argv, const si
     CRAFT_ASSERT(argc >= 1);
     size_t need = 4;
     for (int i = 0; i < argc; i++) {
-        CRAFT_ASSERT(lens[i] <= UINT32_MAX);
+        /* kv_apply would call a longer argument corruption and stop every replica on it. */
+        if (lens[i] > KV_BLOB_MAX) {
+            return CRAFT_ETOOBIG;
+        }
         need += 4 + lens[i];
     }
     if (reserve(e, need) != 0) {
@@ -124,8 +126,7 @@ static int walk(const unsigned char *p, size_t len, uint32_t n_commands, size_t 
 
 static int read_header(const unsigned char *p, size_t len, struct kv_entry_header *h)
 {
-    if (len < KV_ENTRY_HEADER || p[0] != KV_ENTRY_VERSION ||
-        (p[1] & ~KV_ENTRY_FLAG_MULTI) != 0) {
+    if (len < KV_ENTRY_HEADER || p[0] != KV_ENTRY_VERSION || (p[1] & ~KV_ENTRY_FLAG_MULTI) != 0) {
         return CRAFT_ECORRUPT;
     }
     h->version = p[0];

@@ -13,6 +13,8 @@
 /* The largest key or value (Redis's proto-max-bulk-len default); bigger lengths in an entry or
  * a snapshot are corruption. */
 #define KV_BLOB_MAX (512u * 1024u * 1024u)
+/* The longest client address a node may advertise (a host name and a port, with room). */
+#define KV_ADDR_MAX 1024u
 /* The first table size (a power of two) and the load factor that doubles it. */
 #define KV_TABLE_MIN 16u
 #define KV_TABLE_LOAD 1u
@@ -23,7 +25,8 @@ struct kv_item {
     struct kv_item *next; /* the bucket's chain */
     uint64_t hash;
     uint64_t expire_ms; /* absolute leader time; 0: none */
-    char *val;          /* owned; val_cap bytes (NULL when val_cap is 0) */
+    char *val;          /* val_cap bytes: at first right after the key, in the item's allocation;
+                         * once it must grow, its own allocation (owned) */
     size_t val_len;
     size_t val_cap;
     size_t key_len;
@@ -83,7 +86,7 @@ struct kv_node_addr {
 };
 
 struct kv_nodes {
-    pthread_mutex_t lock; /* guards the array: kv_store_node_address reads it from any thread */
+    pthread_mutex_t lock;   /* guards the array: kv_store_node_address reads it from any thread */
     struct kv_node_addr *v; /* owned */
     size_t n;
     size_t cap;
@@ -128,13 +131,14 @@ void kv_table_link(struct kv_table *t, struct kv_item *it);
 struct kv_item *kv_item_create(const char *key, size_t klen, const char *val, size_t vlen,
                                uint64_t expire_ms);
 void kv_item_free(struct kv_item *it);
+/* Whether val is the value stored inside it's own allocation (not separately freed). */
+bool kv_item_value_inline(const struct kv_item *it, const char *val);
 
 /* The journaled changes: each returns 0, or CRAFT_ENOMEM with nothing changed. */
-CRAFT_MUST_CHECK int kv_txn_put(struct kv_store *s, const char *key, size_t klen,
-                                const char *val, size_t vlen, uint64_t expire_ms);
+CRAFT_MUST_CHECK int kv_txn_put(struct kv_store *s, const char *key, size_t klen, const char *val,
+                                size_t vlen, uint64_t expire_ms);
 CRAFT_MUST_CHECK int kv_txn_delete(struct kv_store *s, struct kv_item *it);
-CRAFT_MUST_CHECK int kv_txn_append(struct kv_store *s, struct kv_item *it, const char *p,
-                                   size_t n);
+CRAFT_MUST_CHECK int kv_txn_append(struct kv_store *s, struct kv_item *it, const char *p, size_t n);
 CRAFT_MUST_CHECK int kv_txn_set_value(struct kv_store *s, struct kv_item *it, const char *p,
                                       size_t n);
 CRAFT_MUST_CHECK int kv_txn_expire(struct kv_store *s, struct kv_item *it, uint64_t expire_ms);
@@ -150,7 +154,8 @@ void kv_table_sweep(struct kv_store *s, uint64_t now_ms);
 /* The reverse-binary cursor step over a table of mask + 1 buckets (0 when the walk is over). */
 uint64_t kv_cursor_next(uint64_t cursor, size_t mask);
 
-/* --- kv_session.c ------------------------------------------------------------------------------- */
+/* --- kv_session.c -------------------------------------------------------------------------------
+ */
 
 void kv_sessions_init(struct kv_sessions *ss);
 void kv_sessions_close(struct kv_sessions *ss);
@@ -170,20 +175,20 @@ void kv_sessions_expire(struct kv_sessions *ss, uint64_t now_ms);
 int kv_nodes_init(struct kv_nodes *d);
 void kv_nodes_close(struct kv_nodes *d);
 /* Journaled: sets id's address (addr is n bytes). 0 or CRAFT_ENOMEM (nothing changed). */
-CRAFT_MUST_CHECK int kv_txn_advertise(struct kv_store *s, uint64_t id, const char *addr,
-                                      size_t n);
+CRAFT_MUST_CHECK int kv_txn_advertise(struct kv_store *s, uint64_t id, const char *addr, size_t n);
 /* Takes back a KV_UNDO_NODE record (its commit just frees old_addr). */
 void kv_nodes_rollback(struct kv_nodes *d, struct kv_undo *u);
 /* Adds or replaces id's address, taking ownership of addr (no journal: snapshot restore).
  * 0 or CRAFT_ENOMEM (addr not taken). */
 CRAFT_MUST_CHECK int kv_nodes_set(struct kv_nodes *d, uint64_t id, char *addr);
 
-/* --- kv_commands.c / kv_write.c / kv_read.c ------------------------------------------------------ */
+/* --- kv_commands.c / kv_write.c / kv_read.c ------------------------------------------------------
+ */
 
 /* A write command's handler: changes s through the journal and appends its reply. 0, or
  * CRAFT_ENOMEM (the caller rolls the entry back). */
-typedef int (*kv_write_fn)(struct kv_store *s, uint64_t now_ms, int argc,
-                           const char *const *argv, const size_t *lens, struct resp_reply *r);
+typedef int (*kv_write_fn)(struct kv_store *s, uint64_t now_ms, int argc, const char *const *argv,
+                           const size_t *lens, struct resp_reply *r);
 typedef void (*kv_read_fn)(const struct kv_store *s, uint64_t now_ms, int argc,
                            const char *const *argv, const size_t *lens, struct resp_reply *r);
 
@@ -252,7 +257,8 @@ bool kv_glob_match(const char *pat, size_t plen, const char *s, size_t slen);
 /* Case-insensitive equality of p (n bytes) with the NUL-terminated lower-case word. */
 bool kv_word_is(const char *p, size_t n, const char *word);
 
-/* --- kv_entry.c --------------------------------------------------------------------------------- */
+/* --- kv_entry.c ---------------------------------------------------------------------------------
+ */
 
 #define KV_ENTRY_VERSION 1
 #define KV_ENTRY_FLAG_MULTI 0x01

@@ -168,8 +168,8 @@ struct scan_args {
     bool no_type; /* TYPE other than string: nothing can match */
 };
 
-static bool scan_options(int argc, const char *const *argv, const size_t *lens,
-                         struct scan_args *a, struct resp_reply *r)
+static bool scan_options(int argc, const char *const *argv, const size_t *lens, struct scan_args *a,
+                         struct resp_reply *r)
 {
     if (!parse_cursor(argv[1], lens[1], &a->cursor)) {
         resp_reply_error(r, "ERR invalid cursor");
@@ -217,7 +217,8 @@ void kv_read_scan(const struct kv_store *s, uint64_t now_ms, int argc, const cha
     /* Two passes over the same buckets: count the keys, then reply them. */
     uint64_t c = a.cursor;
     int64_t n = 0;
-    int64_t steps = a.count * 10; /* Redis's bound on empty buckets visited per call */
+    /* Redis's bound on the buckets visited per call: ten per key asked for. */
+    int64_t steps = a.count > INT64_MAX / 10 ? INT64_MAX : a.count * 10;
     do {
         if (!a.no_type) {
             n += bucket_keys(s, c & s->t.mask, now_ms, a.pat, a.plen, true, r);

@@ -12,8 +12,6 @@
 #include "util/byteorder.h"
 #include "util/crc32c.h"
 
-enum { TAG_KEY = 1, TAG_SESSION = 2, TAG_NODE = 3, TAG_END = 0xff };
-
 struct out {
     kv_stream_write_fn write;
     void *ctx;
@@ -78,7 +76,7 @@ static void save_keys(struct out *o, const struct kv_store *s, uint64_t *n)
             }
             CRAFT_ASSERT(it->key_len <= KV_BLOB_MAX);
             CRAFT_ASSERT(it->val_len <= KV_BLOB_MAX);
-            put_u8(o, TAG_KEY);
+            put_u8(o, KV_SNAPSHOT_KEY);
             put_u64(o, it->expire_ms);
             put_u32(o, (uint32_t)it->key_len);
             put_u32(o, (uint32_t)it->val_len);
@@ -104,12 +102,11 @@ int kv_snapshot_save(const struct kv_store *s, kv_stream_write_fn write, void *c
     save_keys(&o, s, &n_keys);
     /* Oldest first, so a restore rebuilds the same order of forgetting. */
     for (const struct kv_session *ss = s->sessions.lru_head; ss != NULL; ss = ss->lru_next) {
-        CRAFT_ASSERT(ss->reply_len <= UINT32_MAX);
-        put_u8(&o, TAG_SESSION);
+        put_u8(&o, KV_SNAPSHOT_SESSION);
         put_u64(&o, ss->client);
         put_u64(&o, ss->seq);
         put_u64(&o, ss->used_ms);
-        put_u32(&o, (uint32_t)ss->reply_len);
+        put_u64(&o, ss->reply_len);
         put(&o, ss->reply, ss->reply_len);
         n_sessions++;
     }
@@ -117,14 +114,14 @@ int kv_snapshot_save(const struct kv_store *s, kv_stream_write_fn write, void *c
     pthread_mutex_lock(&d->lock);
     for (size_t i = 0; i < d->n; i++) {
         size_t n = strlen(d->v[i].addr);
-        put_u8(&o, TAG_NODE);
+        put_u8(&o, KV_SNAPSHOT_NODE);
         put_u64(&o, d->v[i].id);
         put_u32(&o, (uint32_t)n);
         put(&o, d->v[i].addr, n);
     }
     uint64_t n_nodes = d->n;
     pthread_mutex_unlock(&d->lock);
-    put_u8(&o, TAG_END);
+    put_u8(&o, KV_SNAPSHOT_END);
     put_u64(&o, n_keys);
     put_u64(&o, n_sessions);
     put_u64(&o, n_nodes);

@@ -11,6 +11,14 @@
 #define KV_SNAPSHOT_VERSION 1u
 #define KV_SNAPSHOT_CHUNK (64u * 1024u) /* the stream is written and read in pieces this big */
 
+/* The record tags. */
+enum {
+    KV_SNAPSHOT_KEY = 1,
+    KV_SNAPSHOT_SESSION = 2,
+    KV_SNAPSHOT_NODE = 3,
+    KV_SNAPSHOT_END = 0xff,
+};
+
 /* Appends len bytes to the stream: 0, or an error that ends the save. */
 typedef int (*kv_stream_write_fn)(void *ctx, const void *buf, size_t len);
 /* Reads up to len bytes; *got = 0 at the end of the stream. 0, or an error. */

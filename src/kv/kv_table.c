@@ -59,35 +59,41 @@ void kv_table_close(struct kv_table *t)
 struct kv_item *kv_item_create(const char *key, size_t klen, const char *val, size_t vlen,
                                uint64_t expire_ms)
 {
-    struct kv_item *it = craft_malloc(sizeof *it + klen);
-    if (it == NULL) {
+    /* One allocation for the item, its key and its first value: a SET allocates once. */
+    if (vlen > SIZE_MAX - sizeof(struct kv_item) - klen) {
         return NULL;
     }
-    it->val = NULL;
-    if (vlen > 0) {
-        it->val = craft_malloc(vlen);
-        if (it->val == NULL) {
-            craft_free(it);
-            return NULL;
-        }
-        memcpy(it->val, val, vlen);
-    }
-    if (klen > 0) {
-        memcpy(it->key, key, klen);
+    struct kv_item *it = craft_malloc(sizeof *it + klen + vlen);
+    if (it == NULL) {
+        return NULL;
     }
     it->next = NULL;
     it->hash = kv_hash(key, klen);
     it->expire_ms = expire_ms;
+    it->key_len = klen;
+    it->val = it->key + klen;
     it->val_len = vlen;
     it->val_cap = vlen;
-    it->key_len = klen;
+    if (klen > 0) {
+        memcpy(it->key, key, klen);
+    }
+    if (vlen > 0) {
+        memcpy(it->val, val, vlen);
+    }
     return it;
+}
+
+bool kv_item_value_inline(const struct kv_item *it, const char *val)
+{
+    return val == it->key + it->key_len;
 }
 
 void kv_item_free(struct kv_item *it)
 {
     if (it != NULL) {
-        craft_free(it->val);
+        if (!kv_item_value_inline(it, it->val)) {
+            craft_free(it->val);
+        }
         craft_free(it);
     }
 }
@@ -320,7 +326,10 @@ void kv_txn_commit(struct kv_store *s)
             kv_item_free(u->old);
             break;
         case KV_UNDO_VALUE:
-            craft_free(u->old_val);
+            /* u->item is alive: only a later record of this entry could free it. */
+            if (!kv_item_value_inline(u->item, u->old_val)) {
+                craft_free(u->old_val);
+            }
             break;
         case KV_UNDO_FLUSH:
             kv_table_close(&u->table);
@@ -351,6 +360,7 @@ static void undo_one(struct kv_store *s, struct kv_undo *u)
         break;
     case KV_UNDO_VALUE:
         s->t.n_bytes = s->t.n_bytes - it->val_len + u->old_len;
+        CRAFT_ASSERT(!kv_item_value_inline(it, it->val)); /* a swapped-in value is its own */
         craft_free(it->val);
         it->val = u->old_val;
         it->val_len = u->old_len;

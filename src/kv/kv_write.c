@@ -234,16 +234,22 @@ int kv_write_decr(struct kv_store *s, uint64_t now_ms, int argc, const char *con
     return add_to(s, now_ms, argv[1], lens[1], -1, r);
 }
 
+/* INCRBY's and DECRBY's amount; false (and the error replied) when it is not an integer. */
+static bool amount(const char *p, size_t n, int64_t *by, struct resp_reply *r)
+{
+    if (!kv_parse_i64(p, n, by)) {
+        resp_reply_error(r, ERR_NOT_INT);
+        return false;
+    }
+    return true;
+}
+
 int kv_write_incrby(struct kv_store *s, uint64_t now_ms, int argc, const char *const *argv,
                     const size_t *lens, struct resp_reply *r)
 {
     int64_t by;
     (void)argc;
-    if (!kv_parse_i64(argv[2], lens[2], &by)) {
-        resp_reply_error(r, ERR_NOT_INT);
-        return 0;
-    }
-    return add_to(s, now_ms, argv[1], lens[1], by, r);
+    return amount(argv[2], lens[2], &by, r) ? add_to(s, now_ms, argv[1], lens[1], by, r) : 0;
 }
 
 int kv_write_decrby(struct kv_store *s, uint64_t now_ms, int argc, const char *const *argv,
@@ -251,8 +257,7 @@ int kv_write_decrby(struct kv_store *s, uint64_t now_ms, int argc, const char *c
 {
     int64_t by;
     (void)argc;
-    if (!kv_parse_i64(argv[2], lens[2], &by)) {
-        resp_reply_error(r, ERR_NOT_INT);
+    if (!amount(argv[2], lens[2], &by, r)) {
         return 0;
     }
     if (by == INT64_MIN) {
@@ -390,9 +395,8 @@ int kv_write_flushdb(struct kv_store *s, uint64_t now_ms, int argc, const char *
                      const size_t *lens, struct resp_reply *r)
 {
     (void)now_ms;
-    if (argc > 2 ||
-        (argc == 2 && !kv_word_is(argv[1], lens[1], "async") &&
-         !kv_word_is(argv[1], lens[1], "sync"))) {
+    if (argc > 2 || (argc == 2 && !kv_word_is(argv[1], lens[1], "async") &&
+                     !kv_word_is(argv[1], lens[1], "sync"))) {
         resp_reply_error(r, ERR_SYNTAX);
         return 0;
     }
@@ -412,7 +416,7 @@ int kv_write_advertise(struct kv_store *s, uint64_t now_ms, int argc, const char
         resp_reply_error(r, "ERR invalid node id");
         return 0;
     }
-    if (lens[2] == 0 || memchr(argv[2], '\0', lens[2]) != NULL) {
+    if (lens[2] == 0 || lens[2] > KV_ADDR_MAX || memchr(argv[2], '\0', lens[2]) != NULL) {
         resp_reply_error(r, "ERR invalid address");
         return 0;
     }

@@ -14,6 +14,7 @@
 #include <cmocka.h>
 
 #include "kv/kv.h"
+#include "kv/kv_snapshot.h"
 
 #define KVT_ARGS_MAX 64
 
@@ -21,7 +22,7 @@ struct kvt_cmd {
     int argc;
     const char *argv[KVT_ARGS_MAX];
     size_t lens[KVT_ARGS_MAX];
-    char buf[1024];
+    char buf[2048];
 };
 
 /* Splits line at spaces into c (words borrowed from c->buf). */
@@ -66,8 +67,8 @@ static inline void kvt_entry(struct kv_entry *e, uint64_t now_ms, uint64_t clien
 }
 
 /* Applies one command in a session-less entry at now_ms; the reply (malloc'd). */
-static inline char *kvt_apply_s(struct kv_store *s, uint64_t now_ms, uint64_t client,
-                                uint64_t seq, const char *line)
+static inline char *kvt_apply_s(struct kv_store *s, uint64_t now_ms, uint64_t client, uint64_t seq,
+                                const char *line)
 {
     struct kv_entry e;
     struct resp_reply r;
@@ -112,5 +113,110 @@ static inline char *kvt_read(const struct kv_store *s, uint64_t now_ms, const ch
         assert_string_equal(got_, (want));                                                         \
         free(got_);                                                                                \
     } while (0)
+
+/* A growable byte buffer that snapshots are written to and read back from. */
+struct kvt_buf {
+    unsigned char *data;
+    size_t len;
+    size_t pos;   /* the read position */
+    size_t chunk; /* reads return at most this many bytes (0: no limit) */
+    int fail_at;  /* the write call that fails with CRAFT_EIO (0: none) */
+    int calls;
+};
+
+static inline int kvt_buf_write(void *ctx, const void *p, size_t n)
+{
+    struct kvt_buf *b = ctx;
+    if (++b->calls == b->fail_at) {
+        return CRAFT_EIO;
+    }
+    b->data = realloc(b->data, b->len + n);
+    assert_non_null(b->data);
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    return 0;
+}
+
+static inline int kvt_buf_read(void *ctx, void *p, size_t n, size_t *got)
+{
+    struct kvt_buf *b = ctx;
+    size_t k = b->len - b->pos;
+    k = k < n ? k : n;
+    if (b->chunk != 0 && k > b->chunk) {
+        k = b->chunk;
+    }
+    memcpy(p, b->data + b->pos, k);
+    b->pos += k;
+    *got = k;
+    return 0;
+}
+
+struct kvt_rec {
+    const unsigned char *p;
+    size_t n;
+};
+
+static inline int kvt_rec_cmp(const void *a, const void *b)
+{
+    const struct kvt_rec *x = a, *y = b;
+    size_t n = x->n < y->n ? x->n : y->n;
+    int c = memcmp(x->p, y->p, n);
+    return c != 0 ? c : (x->n > y->n) - (x->n < y->n);
+}
+
+static inline uint32_t kvt_u32(const unsigned char *p)
+{
+    return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+
+/* The whole state of s in a canonical form (malloc'd, *len set): the snapshot's bytes with its
+ * key records sorted (their order follows the table's layout) and without the checksum. Two
+ * stores hold the same state when these are equal. */
+static inline unsigned char *kvt_dump(const struct kv_store *s, size_t *len)
+{
+    struct kvt_buf b = {0};
+    assert_int_equal(kv_snapshot_save(s, kvt_buf_write, &b), 0);
+    size_t off = 16, n = 0;
+    struct kvt_rec *keys = malloc(sizeof *keys * (b.len / 17 + 1));
+    while (b.data[off] == 1) { /* key records come first */
+        size_t rec = 1 + 8 + 8 + kvt_u32(b.data + off + 9) + kvt_u32(b.data + off + 13);
+        keys[n].p = b.data + off;
+        keys[n++].n = rec;
+        off += rec;
+    }
+    qsort(keys, n, sizeof *keys, kvt_rec_cmp);
+    unsigned char *out = malloc(b.len);
+    size_t o = 16;
+    memcpy(out, b.data, 16);
+    for (size_t i = 0; i < n; i++) {
+        memcpy(out + o, keys[i].p, keys[i].n);
+        o += keys[i].n;
+    }
+    memcpy(out + o, b.data + off, b.len - 4 - off);
+    *len = b.len - 4;
+    free(keys);
+    free(b.data);
+    return out;
+}
+
+/* Asserts s's state is want (want_len bytes of kvt_dump). */
+static inline void kvt_assert_state(const struct kv_store *s, const unsigned char *want,
+                                    size_t want_len)
+{
+    size_t len;
+    unsigned char *got = kvt_dump(s, &len);
+    assert_int_equal(len, want_len);
+    assert_memory_equal(got, want, len);
+    free(got);
+}
+
+/* Asserts a and b hold the same state. */
+static inline void kvt_assert_same_state(const struct kv_store *a, const struct kv_store *b)
+{
+    size_t len;
+    unsigned char *want = kvt_dump(a, &len);
+    kvt_assert_state(b, want, len);
+    free(want);
+}
 
 #endif

@@ -56,8 +56,7 @@ static void test_commands_set_options(void **state)
     KVT_W(s, T0, "SET k v EX 0", "-ERR invalid expire time in 'set' command\r\n");
     KVT_W(s, T0, "SET k v EX -5", "-ERR invalid expire time in 'set' command\r\n");
     KVT_W(s, T0, "SET k v EX 9223372036854775", "-ERR invalid expire time in 'set' command\r\n");
-    KVT_W(s, T0, "SET k v PX 9223372036854775807",
-          "-ERR invalid expire time in 'set' command\r\n");
+    KVT_W(s, T0, "SET k v PX 9223372036854775807", "-ERR invalid expire time in 'set' command\r\n");
     KVT_W(s, T0, "SET k v EX ten", "-ERR value is not an integer or out of range\r\n");
     KVT_W(s, T0, "SET k v EX 010", "-ERR value is not an integer or out of range\r\n");
     KVT_W(s, T0, "SET", "-ERR wrong number of arguments for 'set' command\r\n");
@@ -258,8 +257,8 @@ static void test_commands_expiry_is_deterministic(void **state)
 {
     (void)state;
     static const char *const script[] = {
-        "SET a 1 PX 100", "SET b 2 EX 1", "SET c 3", "PEXPIRE c 250", "INCR a",
-        "APPEND b x",     "SET d 4 PX 1", "MSET e 5 f 6", "EXPIRE e 1", "PERSIST f",
+        "SET a 1 PX 100", "SET b 2 EX 1", "SET c 3",      "PEXPIRE c 250", "INCR a",
+        "APPEND b x",     "SET d 4 PX 1", "MSET e 5 f 6", "EXPIRE e 1",    "PERSIST f",
     };
     struct kv_store *x = kv_store_create();
     struct kv_store *y = kv_store_create();
@@ -310,8 +309,7 @@ int main(void)
         cmocka_unit_test(test_commands_table),
         cmocka_unit_test_setup_teardown(test_commands_unknown_in_entry, setup, teardown),
         cmocka_unit_test(test_commands_expiry_is_deterministic),
-        cmocka_unit_test_setup_teardown(test_commands_store_time_never_goes_back, setup,
-                                        teardown),
+        cmocka_unit_test_setup_teardown(test_commands_store_time_never_goes_back, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
