@@ -2,6 +2,7 @@
  * keyspace figures are read on the apply side (a stale read), the rest on the loop. */
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -116,6 +117,23 @@ static bool wants(const struct request *r, const char *section, bool in_default)
         }
     }
     return false;
+}
+
+/* Apply side: the live keys (DBSIZE's count, which leaves out expired keys not yet removed) and
+ * the bytes held, into r. */
+void info_count_keys(struct request *r, const struct kv_store *store, uint64_t now_ms)
+{
+    static const char *const argv[1] = {"dbsize"};
+    static const size_t lens[1] = {6};
+    struct resp_reply out;
+    resp_reply_init(&out);
+    kv_read(store, 1, argv, lens, now_ms, &out);
+    r->keys = kv_store_size(store);
+    if (!resp_reply_failed(&out) && out.len > 3 && out.data[0] == ':') {
+        r->keys = strtoull(out.data + 1, NULL, 10);
+    }
+    resp_reply_close(&out);
+    r->bytes = kv_store_bytes(store);
 }
 
 void cmd_info_finish(struct server *s, struct request *r)

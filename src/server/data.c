@@ -24,12 +24,11 @@ static void read_fn(void *arg, void *fsm_ctx)
 {
     struct request *r = arg;
     const struct kv_store *store = fsm_ctx;
+    uint64_t now = server_wall_ms();
     if (r->kind == REQ_INFO) {
-        r->keys = kv_store_size(store);
-        r->bytes = kv_store_bytes(store);
+        info_count_keys(r, store, now);
         return;
     }
-    uint64_t now = server_wall_ms();
     if (r->multi) {
         resp_reply_array(&r->result, (int64_t)r->n_cmds);
     }

@@ -199,6 +199,7 @@ int data_propose_args(struct server *s, struct request *r);
 
 /* cmd_info.c */
 void cmd_info_finish(struct server *s, struct request *r);
+void info_count_keys(struct request *r, const struct kv_store *store, uint64_t now_ms);
 void info_raft(struct server *s, struct resp_reply *text);
 
 /* cmd_admin.c */
