@@ -97,6 +97,10 @@ static void move_replies(struct conn *c)
             c->tail = NULL;
         }
         c->n_pending--;
+        if (r->deferred) {
+            r->deferred = false; /* answered (late) before its turn came */
+            c->n_deferred--;
+        }
         r->queued = false;
         r->conn = NULL;
         if (!r->in_flight) {

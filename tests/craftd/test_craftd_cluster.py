@@ -188,6 +188,13 @@ def main():
         bad = [(k, replies[k], want[k]) for k in range(2 * n) if replies[k] != want[k]]
         check(not bad, "pipelined replies in order %s" % bad[:5])
 
+        # Deeper than the per-connection bound (1024 unanswered requests): the server stops
+        # reading, answers, reads again; every reply comes, in order.
+        n = 2500
+        fc.sock.sendall(b"".join(encode("INCR", "deep") for _ in range(n)))
+        check([fc.reply() for _ in range(n)] == list(range(1, n + 1)),
+              "a pipeline of %d writes through a follower, answered in order" % n)
+
         # CLIENT REDIRECT on: a follower answers writes with -MOVED.
         rc = Client(fp)
         check(rc.call("CLIENT", "REDIRECT", "on") == "OK", "CLIENT REDIRECT on")
