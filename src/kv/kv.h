@@ -57,11 +57,15 @@ uint64_t kv_store_bytes(const struct kv_store *s);
 /* The client address node id advertised (raw "raft.advertise <id> <addr>" entries), copied
  * NUL-terminated into buf (len bytes). 0; CRAFT_ENOTFOUND when id advertised nothing;
  * CRAFT_ETOOBIG when buf is too small. Any thread, even while apply runs. */
-int kv_store_node_address(const struct kv_store *s, uint64_t id, char *buf, size_t len);
+CRAFT_MUST_CHECK int kv_store_node_address(const struct kv_store *s, uint64_t id, char *buf,
+                                           size_t len);
 
 /* Runs a read command on s as of wall-clock now_ms (keys whose expiry is <= now_ms are absent)
  * and appends its reply. argv[0] is the command name; argv[i] is lens[i] bytes, borrowed for
- * the call. The command must be a KV_COMMAND_READ whose arity was checked. Never changes s. */
+ * the call. The command must be a KV_COMMAND_READ whose arity was checked. Never changes s.
+ * SCAN's guarantee (Redis's): a walk from cursor 0 back to 0 returns every key that was live
+ * from its start to its end at least once, however the table resized in between; a key may
+ * come twice, and keys added or removed during the walk may or may not come. */
 void kv_read(const struct kv_store *s, int argc, const char *const *argv, const size_t *lens,
              uint64_t now_ms, struct resp_reply *reply);
 
@@ -90,9 +94,10 @@ void kv_entry_close(struct kv_entry *e);
  * whether the reply is an array (multi). 0, or CRAFT_ENOMEM. */
 int kv_entry_begin(struct kv_entry *e, uint64_t now_ms, uint64_t client, uint64_t seq,
                    bool multi);
-/* Adds one write command (arity checked by the caller). 0, or CRAFT_ENOMEM. The internal
- * command raft.advertise <node-id> <client-address> (see kv_store_node_address) is added the
- * same way; kv_command_find does not know it, so clients cannot send it. */
+/* Adds one write command (arity checked by the caller). 0; CRAFT_ENOMEM; CRAFT_ETOOBIG when an
+ * argument is longer than 512 MiB (Redis's proto-max-bulk-len), and then nothing is added.
+ * The internal command raft.advertise <node-id> <client-address> (see kv_store_node_address)
+ * is added the same way; kv_command_find does not know it, so clients cannot send it. */
 int kv_entry_add(struct kv_entry *e, int argc, const char *const *argv, const size_t *lens);
 
 /* --- applying ------------------------------------------------------------------------------- */

@@ -118,6 +118,7 @@ static int run_all(struct kv_store *s, const struct kv_entry_header *h, uint64_t
         rv = CRAFT_ENOMEM;
     }
     if (rv == 0 && h->client != 0) {
+        CRAFT_ASSERT(n > 0); /* every command replies, and an empty EXEC is "*0" */
         copy = craft_malloc(n);
         rv = copy == NULL ? CRAFT_ENOMEM : 0;
     }

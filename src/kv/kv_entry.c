@@ -59,7 +59,10 @@ int kv_entry_add(struct kv_entry *e, int argc, const char *const *argv, const si
     CRAFT_ASSERT(argc >= 1);
     size_t need = 4;
     for (int i = 0; i < argc; i++) {
-        CRAFT_ASSERT(lens[i] <= UINT32_MAX);
+        /* kv_apply would call a longer argument corruption and stop every replica on it. */
+        if (lens[i] > KV_BLOB_MAX) {
+            return CRAFT_ETOOBIG;
+        }
         need += 4 + lens[i];
     }
     if (reserve(e, need) != 0) {

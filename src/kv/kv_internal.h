@@ -13,6 +13,8 @@
 /* The largest key or value (Redis's proto-max-bulk-len default); bigger lengths in an entry or
  * a snapshot are corruption. */
 #define KV_BLOB_MAX (512u * 1024u * 1024u)
+/* The longest client address a node may advertise (a host name and a port, with room). */
+#define KV_ADDR_MAX 1024u
 /* The first table size (a power of two) and the load factor that doubles it. */
 #define KV_TABLE_MIN 16u
 #define KV_TABLE_LOAD 1u

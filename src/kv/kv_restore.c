@@ -75,10 +75,44 @@ struct state {
     size_t nodes_cap;
 };
 
+/* Reads n bytes into a new allocation of head + n bytes (the bytes at offset head), grown as
+ * they arrive: a damaged length makes a restore fail at the stream's end, not allocate what
+ * the snapshot never held. *out is craft_malloc'd. */
+static int take_alloc(struct in *in, size_t head, size_t n, void **out)
+{
+    size_t have = 0;
+    size_t cap = n < KV_SNAPSHOT_CHUNK ? n : KV_SNAPSHOT_CHUNK;
+    unsigned char *p = craft_malloc(head + cap);
+    if (p == NULL) {
+        return CRAFT_ENOMEM;
+    }
+    for (;;) {
+        int rv = take(in, p + head + have, cap - have);
+        if (rv != 0) {
+            craft_free(p);
+            return rv;
+        }
+        have = cap;
+        if (have == n) {
+            break;
+        }
+        cap = n - have < have ? n : 2 * have;
+        unsigned char *q = craft_realloc(p, head + cap);
+        if (q == NULL) {
+            craft_free(p);
+            return CRAFT_ENOMEM;
+        }
+        p = q;
+    }
+    *out = p;
+    return 0;
+}
+
 static int read_key(struct in *in, struct state *st)
 {
     uint64_t expire;
     uint32_t klen, vlen;
+    struct kv_item *it;
     int rv = take_u64(in, &expire);
     if (rv == 0) {
         rv = take_u32(in, &klen);
@@ -92,27 +126,21 @@ static int read_key(struct in *in, struct state *st)
     if (klen > KV_BLOB_MAX || vlen > KV_BLOB_MAX || (expire != 0 && expire <= st->now_ms)) {
         return CRAFT_ECORRUPT;
     }
-    struct kv_item *it = craft_malloc(sizeof *it + klen + vlen); /* as kv_item_create */
-    if (it == NULL) {
-        return CRAFT_ENOMEM;
+    /* The layout of kv_item_create: key, then value, in the item's allocation. */
+    rv = take_alloc(in, sizeof *it, (size_t)klen + vlen, (void **)&it);
+    if (rv != 0) {
+        return rv;
     }
-    memset(it, 0, sizeof *it);
+    it->next = NULL;
     it->expire_ms = expire;
     it->key_len = klen;
     it->val = it->key + klen;
     it->val_len = vlen;
     it->val_cap = vlen;
-    rv = take(in, it->key, klen);
-    if (rv == 0) {
-        rv = take(in, it->val, vlen);
-    }
-    if (rv == 0) {
-        it->hash = kv_hash(it->key, klen);
-        rv = kv_table_get(&st->t, it->key, klen) != NULL ? CRAFT_ECORRUPT : 0;
-    }
-    if (rv != 0) {
+    it->hash = kv_hash(it->key, klen);
+    if (kv_table_get(&st->t, it->key, klen) != NULL) {
         kv_item_free(it);
-        return rv;
+        return CRAFT_ECORRUPT;
     }
     kv_table_link(&st->t, it);
     return 0;
@@ -121,7 +149,7 @@ static int read_key(struct in *in, struct state *st)
 static int read_session(struct in *in, struct state *st)
 {
     struct kv_session *ss = craft_calloc(1, sizeof *ss);
-    uint32_t n = 0;
+    uint64_t n = 0;
     if (ss == NULL) {
         return CRAFT_ENOMEM;
     }
@@ -133,18 +161,17 @@ static int read_session(struct in *in, struct state *st)
         rv = take_u64(in, &ss->used_ms);
     }
     if (rv == 0) {
-        rv = take_u32(in, &n);
+        rv = take_u64(in, &n);
     }
     const struct kv_session *last = st->sessions.lru_tail;
-    if (rv == 0 && (ss->client == 0 || ss->used_ms > st->now_ms || n == 0 ||
+    if (rv == 0 && (ss->client == 0 || ss->used_ms > st->now_ms || n == 0 || n > SIZE_MAX / 2 ||
                     (last != NULL && last->used_ms > ss->used_ms) ||
                     kv_session_find(&st->sessions, ss->client) != NULL)) {
         rv = CRAFT_ECORRUPT;
     }
     if (rv == 0) {
-        ss->reply = craft_malloc(n);
-        ss->reply_len = n;
-        rv = ss->reply == NULL ? CRAFT_ENOMEM : take(in, ss->reply, n);
+        ss->reply_len = (size_t)n;
+        rv = take_alloc(in, 0, (size_t)n, (void **)&ss->reply);
     }
     if (rv == 0) {
         rv = kv_sessions_reserve(&st->sessions);
@@ -169,7 +196,7 @@ static int read_node(struct in *in, struct state *st)
     if (rv != 0) {
         return rv;
     }
-    if (id == 0 || n == 0 || n > KV_BLOB_MAX) {
+    if (id == 0 || n == 0 || n > KV_ADDR_MAX) {
         return CRAFT_ECORRUPT;
     }
     for (size_t i = 0; i < st->n_nodes; i++) {

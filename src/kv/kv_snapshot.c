@@ -102,12 +102,11 @@ int kv_snapshot_save(const struct kv_store *s, kv_stream_write_fn write, void *c
     save_keys(&o, s, &n_keys);
     /* Oldest first, so a restore rebuilds the same order of forgetting. */
     for (const struct kv_session *ss = s->sessions.lru_head; ss != NULL; ss = ss->lru_next) {
-        CRAFT_ASSERT(ss->reply_len <= UINT32_MAX);
         put_u8(&o, KV_SNAPSHOT_SESSION);
         put_u64(&o, ss->client);
         put_u64(&o, ss->seq);
         put_u64(&o, ss->used_ms);
-        put_u32(&o, (uint32_t)ss->reply_len);
+        put_u64(&o, ss->reply_len);
         put(&o, ss->reply, ss->reply_len);
         n_sessions++;
     }

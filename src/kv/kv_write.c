@@ -416,7 +416,7 @@ int kv_write_advertise(struct kv_store *s, uint64_t now_ms, int argc, const char
         resp_reply_error(r, "ERR invalid node id");
         return 0;
     }
-    if (lens[2] == 0 || memchr(argv[2], '\0', lens[2]) != NULL) {
+    if (lens[2] == 0 || lens[2] > KV_ADDR_MAX || memchr(argv[2], '\0', lens[2]) != NULL) {
         resp_reply_error(r, "ERR invalid address");
         return 0;
     }

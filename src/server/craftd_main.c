@@ -24,6 +24,7 @@ int main(int argc, char **argv)
         return 1;
     }
     server_run(s);
+    rv = server_exit_code(s);
     server_destroy(s);
-    return 0;
+    return rv;
 }

@@ -283,6 +283,12 @@ static int hex_value(char c)
     return -1;
 }
 
+/* A closing quote at s must be followed by a space or the end: the position after it, or NULL. */
+static const char *close_quote(const char *s, const char *end)
+{
+    return s + 1 < end && s[1] != '\0' && !is_space(s[1]) ? NULL : s + 1;
+}
+
 /* One argument of an inline line, as Redis's sdssplitargs reads it: bare, "double quoted" with
  * \n \r \t \b \a \xHH and \<any> escapes, or 'single quoted' with \' only; a closing quote must
  * be followed by a space or the end. Appends the bytes at out[*w]; returns the position after
@@ -309,10 +315,7 @@ static const char *split_arg(const char *s, const char *end, char *out, size_t *
                 default: out[(*w)++] = *s; break;
                 }
             } else if (c == '"') {
-                if (s + 1 < end && s[1] != '\0' && !is_space(s[1])) {
-                    return NULL;
-                }
-                return s + 1;
+                return close_quote(s, end);
             } else if (c == '\0') {
                 return NULL;
             } else {
@@ -323,10 +326,7 @@ static const char *split_arg(const char *s, const char *end, char *out, size_t *
                 s++;
                 out[(*w)++] = '\'';
             } else if (c == '\'') {
-                if (s + 1 < end && s[1] != '\0' && !is_space(s[1])) {
-                    return NULL;
-                }
-                return s + 1;
+                return close_quote(s, end);
             } else if (c == '\0') {
                 return NULL;
             } else {

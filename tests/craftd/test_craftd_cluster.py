@@ -188,11 +188,29 @@ def main():
         bad = [(k, replies[k], want[k]) for k in range(2 * n) if replies[k] != want[k]]
         check(not bad, "pipelined replies in order %s" % bad[:5])
 
+        # Deeper than the per-connection bound (1024 unanswered requests): the server stops
+        # reading, answers, reads again; every reply comes, in order.
+        n = 2500
+        fc.sock.sendall(b"".join(encode("INCR", "deep") for _ in range(n)))
+        check([fc.reply() for _ in range(n)] == list(range(1, n + 1)),
+              "a pipeline of %d writes through a follower, answered in order" % n)
+
         # CLIENT REDIRECT on: a follower answers writes with -MOVED.
         rc = Client(fp)
         check(rc.call("CLIENT", "REDIRECT", "on") == "OK", "CLIENT REDIRECT on")
         check(rc.call("SET", "m", "1") == "MOVED 0 127.0.0.1:%d" % lp, "-MOVED to the leader")
         rc.close()
+
+        # Clients that leave mid-request (on the leader and on a forwarding follower): their
+        # outstanding requests complete into nothing, and the servers go on.
+        for port in (lp, fp):
+            for _ in range(5):
+                gone = Client(port)
+                gone.sock.sendall(b"".join(encode("SET", "g%d" % i, i) + encode("GET", "g%d" % i)
+                                           for i in range(50)))
+                gone.close()
+        check(lc.call("PING") == "PONG" and fc.call("SET", "after", "1") == "OK",
+              "clients leaving mid-request do not disturb the others")
 
         # A malformed request: an error, that connection closed, the others keep working.
         bad = Client(lp)

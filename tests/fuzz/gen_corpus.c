@@ -7,6 +7,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "gen_corpus_util.h"
 #include "io/sim/fs_sim.h"
 #include "net/wire.h"
 #include "storage/identity.h"
@@ -14,28 +15,6 @@
 #include "storage/snapshot_store.h"
 #include "storage/wal.h"
 #include "storage/wal_record.h"
-
-#define CHECK(x)                                                                                   \
-    do {                                                                                           \
-        if (!(x)) {                                                                                \
-            fprintf(stderr, "gen_corpus: %s:%d: %s\n", __FILE__, __LINE__, #x);                    \
-            exit(1);                                                                               \
-        }                                                                                          \
-    } while (0)
-
-static const char *root;
-
-static void put(const char *target, const char *name, const void *data, size_t len)
-{
-    char path[1024];
-    snprintf(path, sizeof path, "%s/%s", root, target);
-    CHECK(mkdir(path, 0755) == 0 || errno == EEXIST);
-    snprintf(path, sizeof path, "%s/%s/%s", root, target, name);
-    FILE *f = fopen(path, "wb");
-    CHECK(f != NULL);
-    CHECK(len == 0 || fwrite(data, 1, len, f) == len);
-    CHECK(fclose(f) == 0);
-}
 
 /* Reads a file out of the simulated directory; returns its length (buf holds cap bytes). */
 static size_t take(struct io_fs_sim *sim, const char *name, unsigned char *buf, size_t cap)

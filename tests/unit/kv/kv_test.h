@@ -22,7 +22,7 @@ struct kvt_cmd {
     int argc;
     const char *argv[KVT_ARGS_MAX];
     size_t lens[KVT_ARGS_MAX];
-    char buf[1024];
+    char buf[2048];
 };
 
 /* Splits line at spaces into c (words borrowed from c->buf). */

@@ -218,6 +218,21 @@ static void test_entry_bad_header_fields(void **state)
     kv_store_destroy(s);
 }
 
+/* An argument kv_apply would refuse never gets into an entry. */
+static void test_entry_argument_too_big(void **state)
+{
+    (void)state;
+    struct kv_entry e;
+    const char *argv[] = {"set", "k", "v"};
+    size_t lens[] = {3, 1, (size_t)512 * 1024 * 1024 + 1}; /* never read: refused first */
+    kv_entry_init(&e);
+    assert_int_equal(kv_entry_begin(&e, 1, 0, 0, false), 0);
+    assert_int_equal(kv_entry_add(&e, 3, argv, lens), CRAFT_ETOOBIG);
+    assert_int_equal(e.len, KV_ENTRY_HEADER);
+    assert_int_equal(e.n_commands, 0);
+    kv_entry_close(&e);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -227,6 +242,7 @@ int main(void)
         cmocka_unit_test(test_entry_every_truncation_rejected),
         cmocka_unit_test(test_entry_flipped_bytes),
         cmocka_unit_test(test_entry_bad_header_fields),
+        cmocka_unit_test(test_entry_argument_too_big),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -129,6 +129,10 @@ static void test_session_node_directory(void **state)
     KVT_W(s, 1, "raft.advertise 0 10.0.0.9:7000", "-ERR invalid node id\r\n");
     KVT_W(s, 1, "raft.advertise 1",
           "-ERR wrong number of arguments for 'raft.advertise' command\r\n");
+    char line[1100] = "raft.advertise 4 ";
+    memset(line + strlen(line), 'h', 1025);
+    KVT_W(s, 1, line, "-ERR invalid address\r\n");
+    assert_int_equal(kv_store_node_address(s, 4, buf, sizeof buf), CRAFT_ENOTFOUND);
     assert_int_equal(kv_store_node_address(s, 1, buf, sizeof buf), 0);
     assert_string_equal(buf, "10.0.0.9:7000");
     assert_int_equal(kv_store_node_address(s, 2, buf, sizeof buf), 0);

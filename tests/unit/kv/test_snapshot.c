@@ -176,6 +176,25 @@ static void test_snapshot_empty(void **state)
     kv_store_destroy(t);
 }
 
+/* A damaged length that claims far more than the stream holds fails at the stream's end. */
+static void test_snapshot_huge_length_refused(void **state)
+{
+    (void)state;
+    unsigned char snap[64] = {
+        0x43, 0x56, 0x4b, 0x53, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, KV_SNAPSHOT_KEY,
+        0,    0,    0,    0,    0, 0, 0, 0, /* no expiry */
+        1,    0,    0,    0,                /* key: 1 byte */
+        0,    0,    0,    0x20};            /* value: 512 MiB */
+    struct kv_store *t = kv_store_create();
+    free(kvt_apply(t, 1, "SET keep me"));
+    for (size_t n = 33; n <= sizeof snap; n += 31) {
+        assert_refused(t, snap, n);
+    }
+    snap[32] = 0x21; /* past the limit */
+    assert_refused(t, snap, sizeof snap);
+    kv_store_destroy(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -183,6 +202,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_chunked_and_write_error),
         cmocka_unit_test(test_snapshot_torn_and_flipped_refused),
         cmocka_unit_test(test_snapshot_empty),
+        cmocka_unit_test(test_snapshot_huge_length_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
