@@ -21,7 +21,8 @@ if [ ${#MUTATIONS[@]} -eq 0 ]; then
         lease_stale_clock snapshot_drops_suffix proposal_done_early
         lease_after_timeout_now node_answer_before_write node_stale_answer_sent
         node_result_misrouted node_window_skips node_timer_pushed payload_reused_early
-        payload_ticket_early snap_no_resend)
+        payload_ticket_early snap_no_resend
+        kv_follower_local_read)
 fi
 GENERATOR=${GENERATOR:-}
 if [ -z "$GENERATOR" ] && command -v ninja >/dev/null 2>&1; then

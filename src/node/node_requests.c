@@ -56,6 +56,21 @@ int node_read(struct node *n, uint64_t cookie, int mode)
         node_complete(n, cookie, CRAFT_ESHUTDOWN, 0, 0);
         return CRAFT_ESHUTDOWN;
     }
+#ifdef CRAFT_MUTATION_KV_FOLLOWER_LOCAL_READ
+    if (mode != CRAFT_READ_STALE) {
+        /* mutation: a linearizable read runs on this node's state machine as it stands, with no
+         * read barrier (no read index, no leadership check): a follower, or a deposed leader,
+         * answers from its own, maybe stale, state. */
+        struct node_apply_item item = {.kind = NODE_APPLY_READ};
+        item.cookie = cookie;
+        item.index = n->applied;
+        int rv = n->env.apply_submit(n->env.ctx, &item, 1);
+        if (rv != 0) {
+            node_complete(n, cookie, rv, 0, 0);
+        }
+        return rv;
+    }
+#endif
     struct craft_input in = {.type = CRAFT_IN_READ};
     in.read.cookie = cookie;
     in.read.mode = (uint32_t)mode; /* craft_node_read_mode and craft_read_mode agree */

@@ -15,4 +15,14 @@ echo "seeds 7..18, 2 jobs: $d"
 [ "$c" = "$d" ] || { echo "FAIL: the result depends on --jobs"; exit 1; }
 e=$("$sim" --seed 43 --steps 4000 --trace-hash | grep '^trace-hash=')
 [ "$a" != "$e" ] || { echo "FAIL: seeds 42 and 43 give the same trace"; exit 1; }
+# The KV workload (its clients, stores and history) is part of the run as well.
+f=$("$sim" --seed 42 --steps 4000 --kv --trace-hash | grep '^trace-hash=')
+g=$("$sim" --seed 42 --steps 4000 --kv --trace-hash | grep '^trace-hash=')
+echo "seed 42 --kv run 1: $f"
+echo "seed 42 --kv run 2: $g"
+[ "$f" = "$g" ] || { echo "FAIL: seed 42 with --kv is not deterministic"; exit 1; }
+[ "$f" != "$a" ] || { echo "FAIL: --kv does not change seed 42's run"; exit 1; }
+h=$("$sim" --seeds 12 --seed-start 7 --steps 2000 --kv --trace-hash --jobs 1 | grep '^trace-hash=')
+i=$("$sim" --seeds 12 --seed-start 7 --steps 2000 --kv --trace-hash --jobs 2 | grep '^trace-hash=')
+[ "$h" = "$i" ] || { echo "FAIL: with --kv the result depends on --jobs"; exit 1; }
 echo "PASS"

@@ -52,6 +52,7 @@ static void run_entries(struct sim_cluster *c, struct sim_node *n, const struct 
         }
         sim_checks_apply(&c->checks, n, e);
         sim_outcomes_check_result(c, n, e, cookies[i]);
+        sim_kv_apply(c, n, e, cookies[i]);
         if (c->healed && e->data.len > 0 && ((const char *)e->data.base)[0] == 'h') {
             n->applied_new = true;
         }
@@ -73,6 +74,7 @@ static void run_read(struct sim_cluster *c, struct sim_node *n, uint64_t cookie,
                         " with its state machine at %" PRIu64,
                         n->id, cookie, index, n->applied);
     }
+    (void)sim_kv_run_read(c, n, cookie);
 }
 
 int sim_apply_submit(struct sim_cluster *c, struct sim_node *n,

@@ -209,6 +209,7 @@ static bool start_node(struct sim_cluster *c, struct sim_node *n)
     sim_checks_restart(&c->checks, n);
     n->applied = boot.applied; /* the next apply must follow it */
     n->applied_told = n->applied;
+    sim_kv_boot(c, n);
     /* The first tick lands anywhere within one tick period. */
     uint64_t first = 1 + prng_below(&c->rng_fault, n->tick_global_us);
     sim_heap_push(&c->heap, c->now_us + first, SIM_EV_TICK, (uint32_t)n->id, n->epoch,
@@ -243,6 +244,7 @@ struct sim_cluster *sim_cluster_create(const struct sim_params *p, bool show, FI
         }
     }
     sim_checks_init(&c->checks, c->nodes, p->n_nodes);
+    sim_kv_init(c);
     c->checks.rule_checks = !p->no_rule_checks;
     sim_clients_init(&c->clients, p->n_clients, p->n_nodes, sub_seed(p->seed, 5), p->client_us_min,
                      p->client_us_max, p->cmd_pad_max);
@@ -289,6 +291,7 @@ void sim_cluster_destroy(struct sim_cluster *c)
     sim_heap_close(&c->heap);
     sim_oldmsg_close(&c->oldmsg);
     sim_elect_close(&c->elect);
+    sim_kv_close(c); /* the nodes' stores too: before sim_node_close forgets them */
     for (unsigned i = 1; i <= c->p.n_nodes; i++) {
         sim_inbox_close(&c->inbox[i]);
         sim_apply_crash(&c->nodes[i]);
@@ -472,6 +475,7 @@ void sim_cluster_crash(struct sim_cluster *c, craft_id id)
      * from it, zero-copy): taken now, before that memory goes with the node. */
     sim_disk_own_pending(&n->disk);
     sim_cluster_check_payloads(c, n);
+    sim_kv_crash(c, n);
     /* The node goes first (its stream in owns a sink on the file system about to crash). */
     node_destroy(n->node);
     sim_apply_crash(n);
@@ -891,6 +895,12 @@ bool sim_cluster_step(struct sim_cluster *c)
         break;
     case SIM_EV_APPLY:
         sim_apply_on_event(c, &ev);
+        break;
+    case SIM_EV_KV:
+        sim_kv_on_event(c, &ev);
+        break;
+    case SIM_EV_KV_TIMEOUT:
+        sim_kv_on_timeout(c, &ev);
         break;
     default:
         CRAFT_ASSERT(0);

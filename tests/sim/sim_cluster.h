@@ -15,6 +15,7 @@
 #include "sim_feed.h"
 #include "sim_figures.h"
 #include "sim_heap.h"
+#include "sim_kv.h"
 #include "sim_member.h"
 #include "sim_network.h"
 #include "sim_snap_resend.h"
@@ -77,6 +78,7 @@ struct sim_cluster {
     craft_index step_cfg_before;
     struct sim_feed_result step_res;
     struct sim_work_figures work; /* what the nodes did (snapshots, streams, fetches, outcomes) */
+    struct sim_kv kv;             /* the KV workload (sim_kv.h), when p.kv */
 };
 
 /* Creates the cluster (all nodes up, empty logs, all links up) and schedules ticks and, when

@@ -42,6 +42,15 @@ static void work_add(struct sim_work_figures *t, const struct sim_work_figures *
     t->fetches += r->fetches;
     t->outcomes_done += r->outcomes_done;
     t->outcomes_unknown += r->outcomes_unknown;
+    t->kv_seeds += r->kv_seeds;
+    t->kv_ops += r->kv_ops;
+    t->kv_unanswered += r->kv_unanswered;
+    t->kv_dropped += r->kv_dropped;
+    t->kv_refused += r->kv_refused;
+    t->kv_final_reads += r->kv_final_reads;
+    t->kv_final_missing += r->kv_final_missing;
+    t->kv_states += r->kv_states;
+    t->kv_unknown += r->kv_unknown;
 }
 
 void sim_figures_add(struct sim_figures *t, const struct sim_run_figures *r)
@@ -141,6 +150,14 @@ void sim_figures_print(const struct sim_figures *t, FILE *f)
                ", unknown %" PRIu64 "\n",
             w->snapshots_taken, w->snapshots_installed, w->streams_delivered, w->streams_given_up,
             w->fetches, w->outcomes_done, w->outcomes_unknown);
+    if (w->kv_seeds > 0) {
+        fprintf(f, "craft-sim: kv: %" PRIu64 " seeds, %" PRIu64 " ops checked (%" PRIu64
+                   " writes unanswered, %" PRIu64 " of them never applied; %" PRIu64
+                   " refused), final reads %" PRIu64 " (missed %" PRIu64 "), checker states %" PRIu64
+                   ", unknown %" PRIu64 "\n",
+                w->kv_seeds, w->kv_ops, w->kv_unanswered, w->kv_dropped, w->kv_refused,
+                w->kv_final_reads, w->kv_final_missing, w->kv_states, w->kv_unknown);
+    }
     fprintf(f, "craft-sim: split votes %" PRIu64 "; old messages held %" PRIu64
                ", replayed %" PRIu64 "; process pauses %" PRIu64 "\n",
             t->split_votes, t->held, t->replayed, t->pauses);

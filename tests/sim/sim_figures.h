@@ -21,6 +21,18 @@ struct sim_work_figures {
     uint64_t fetches; /* answered with entries */
     uint64_t outcomes_done;
     uint64_t outcomes_unknown;
+    /* The KV workload (sim_kv.h): seeds that ran it, ops checked, writes left unanswered, ops
+     * refused (not in the history), final reads done and missed, checker states, and seeds
+     * whose check hit its bound (unknown: neither a pass nor a violation). */
+    uint64_t kv_seeds;
+    uint64_t kv_ops;
+    uint64_t kv_unanswered; /* writes without an answer */
+    uint64_t kv_dropped;    /* of which never applied anywhere: left out */
+    uint64_t kv_refused;
+    uint64_t kv_final_reads;
+    uint64_t kv_final_missing;
+    uint64_t kv_states;
+    uint64_t kv_unknown;
 };
 
 struct sim_run_figures {

@@ -30,6 +30,8 @@ enum sim_event_kind {
     SIM_EV_SNAP_MSG = 20,   /* node: receiver; ptr: struct sim_snap_msg (sim_snap_stream.c) */
     /* 21: unused (stream timers are the node's own now) */
     SIM_EV_APPLY = 22,      /* node: its apply worker runs a batch; arg: node epoch (sim_apply) */
+    SIM_EV_KV = 23,         /* a KV client's next op; arg: client (sim_kv_client) */
+    SIM_EV_KV_TIMEOUT = 24, /* a KV client gives up; arg: client | op serial << 8 */
 };
 
 struct sim_event {

@@ -36,6 +36,7 @@ struct options {
     bool trace_hash;
     bool stop_on_violation;
     bool safety_only;
+    bool kv;
     bool selftest_abort;
     uint64_t selftest_abort_seed;
     uint64_t selftest_violate_step;
@@ -72,7 +73,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: craft-sim [--seeds N] [--seed-start S] [--steps M] [--nodes K] [--jobs J]\n"
             "                 [--seed X] [--show] [--trace-hash] [--stop-on-violation]\n"
-            "                 [--safety-only] [--timeline FILE.html]\n"
+            "                 [--safety-only] [--kv] [--timeline FILE.html]\n"
             "       craft-sim --lab NAME|all|list [--seed X]\n"
             "\n"
             "Runs the real craft core on 3, 5 or 7 simulated nodes in one thread, from one 64-bit\n"
@@ -90,6 +91,8 @@ static void usage(FILE *f)
             "  --stop-on-violation  stop at the first violating seed\n"
             "  --safety-only        judge by the safety properties alone: turn off the protocol-rule\n"
             "                       checks vote_durable, ack_durable, leader_commit_current_term\n"
+            "  --kv                 run the KV workload in every seed (else about 30%% draw it):\n"
+            "                       KV clients, their history checked for linearizability\n"
             "  --timeline FILE      with one seed: draw the run as one self-contained HTML page\n"
             "                       (roles, terms, logs, faults, messages, the violation)\n"
             "  --lab NAME           run one named lab scenario ('list' names them, 'all' runs all)\n"
@@ -140,6 +143,8 @@ static int parse(int argc, char **argv, struct options *o)
             o->stop_on_violation = true;
         } else if (strcmp(a, "--safety-only") == 0) {
             o->safety_only = true;
+        } else if (strcmp(a, "--kv") == 0) {
+            o->kv = true;
         } else if (strcmp(a, "--lab") == 0 && has_value) {
             o->lab = argv[++i];
         } else if (strcmp(a, "--timeline") == 0 && has_value) {
@@ -190,6 +195,7 @@ static void run_worker(const struct options *o, unsigned w, struct shared *sh)
         .nodes = o->nodes,
         .show = o->show,
         .safety_only = o->safety_only,
+        .kv = o->kv,
         .argv0 = o->argv0,
         .timeline = o->timeline,
         .selftest_violate_step = o->selftest_violate_step,
@@ -327,8 +333,9 @@ static void worker_died(const struct options *o, unsigned w, struct shared *sh, 
             }
             line += len + (end != NULL);
         }
-        printf("  replay: %s --seed %" PRIu64 " --steps %" PRIu64 " --nodes %u%s\n", o->argv0, seed,
-               o->steps, p.n_nodes, o->safety_only ? " --safety-only" : "");
+        printf("  replay: %s --seed %" PRIu64 " --steps %" PRIu64 " --nodes %u%s%s\n", o->argv0,
+               seed, o->steps, p.n_nodes, o->safety_only ? " --safety-only" : "",
+               o->kv ? " --kv" : "");
         t->seeds++;
         t->next_k += o->jobs;
         if (t->first_violation_seed == 0 || seed < t->first_violation_seed) {

@@ -23,6 +23,7 @@ struct snapshot_sink;
 struct sim_outcome_wait;
 struct sim_cluster;
 struct node;
+struct kv_store;
 
 struct sim_node {
     craft_id id;
@@ -87,6 +88,8 @@ struct sim_node {
     craft_index sm_durable_applied;
     /* Proposals waiting for their outcome (sim_outcomes.c). */
     struct sim_outcome_wait *waits; /* owned */
+    /* The KV workload's state machine (sim_kv.c): owned while up, in seeds with p.kv. */
+    struct kv_store *kv;
     size_t n_waits;
     size_t cap_waits;
 };

@@ -212,6 +212,7 @@ static void env_complete(void *ctx, uint64_t cookie, const struct craft_result *
 {
     struct sim_node *n = ctx;
     sim_outcomes_complete(n->cluster, n, cookie, r->status);
+    sim_kv_on_complete(n->cluster, n, cookie, r->status);
 }
 
 static void env_before_step(void *ctx, const struct craft_input *in)

@@ -140,6 +140,18 @@ struct sim_params {
     uint32_t snap_window;
     uint32_t snap_resend_us;
     uint32_t snap_stall_us;
+    /* The KV workload (sim_kv.h, drawn last; --kv forces it): kv_clients clients over kv_keys
+     * keys, an op every [kv_us_min, kv_us_max] of think time, given up as unanswered after
+     * kv_timeout_us; a GET goes to a random node kv_follower_pct% of the time, and follows a
+     * completed write at once, at a random node, kv_read_after_pct% of the time. */
+    bool kv;
+    unsigned kv_clients;
+    unsigned kv_keys;
+    uint32_t kv_us_min;
+    uint32_t kv_us_max;
+    uint32_t kv_timeout_us;
+    uint32_t kv_follower_pct;
+    uint32_t kv_read_after_pct;
 };
 
 #endif

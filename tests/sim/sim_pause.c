@@ -97,6 +97,9 @@ bool sim_pause_defer(struct sim_cluster *c, const struct sim_event *ev)
         /* The client's call blocks on the paused process. */
         id = c->clients.c[ev->arg].target;
         break;
+    case SIM_EV_KV:
+        id = sim_kv_client_target(c, ev->arg); /* the same for a KV client */
+        break;
     case SIM_EV_READ:
         if (ev->node == 0) {
             return false; /* the read client's own schedule: it picks a node when it fires */

@@ -31,6 +31,7 @@ static void report(const struct sim_cluster *c, const struct sim_run_options *op
     fprintf(f, "VIOLATION seed=%" PRIu64 " invariant=%s step=%" PRIu64 " time=%.3fms\n", p->seed,
             c->checks.violation, c->steps, (double)c->now_us / 1000.0);
     fprintf(f, "  %s\n", c->checks.detail);
+    sim_kv_print(c, f);
     fprintf(f, "  params: nodes=%u profile=%s pre_vote=%d check_quorum=%d loss=%u dup=%u tail=%u "
                "partitions=%d crashes=%d torn=%d skew=%u crash_after_vote=%u "
                "crash_after_leader=%u crash_after_ack=%u crash_after_append=%u "
@@ -66,16 +67,21 @@ static void report(const struct sim_cluster *c, const struct sim_run_options *op
                "node_compacts=%d trailing=%u\n",
             p->snapshot_every, p->snapshot_pad_max, p->snap_chunk_bytes, p->snap_window,
             p->snap_resend_us, p->snap_stall_us, p->node_compacts, p->node_log_trailing);
+    fprintf(f, "  kv: on=%d clients=%u keys=%u us=%u..%u timeout_us=%u follower_pct=%u "
+               "read_after_pct=%u\n",
+            p->kv, p->kv_clients, p->kv_keys, p->kv_us_min, p->kv_us_max, p->kv_timeout_us,
+            p->kv_follower_pct, p->kv_read_after_pct);
     fprintf(f, "  nodes:\n");
     sim_cluster_print_status(c, f);
     fprintf(f, "  trace tail (last %d events):\n", SIM_TRACE_TAIL_SHOWN);
     sim_trace_print_tail(&c->trace, f, SIM_TRACE_TAIL_SHOWN);
-    fprintf(f, "  replay: %s --seed %" PRIu64 " --steps %" PRIu64 " --nodes %u%s\n", opt->argv0,
-            p->seed, opt->steps, p->n_nodes, opt->safety_only ? " --safety-only" : "");
-    fprintf(f, "  timeline: %s --seed %" PRIu64 " --steps %" PRIu64 " --nodes %u%s --timeline seed-%" PRIu64
+    fprintf(f, "  replay: %s --seed %" PRIu64 " --steps %" PRIu64 " --nodes %u%s%s\n", opt->argv0,
+            p->seed, opt->steps, p->n_nodes, opt->safety_only ? " --safety-only" : "",
+            opt->kv ? " --kv" : "");
+    fprintf(f, "  timeline: %s --seed %" PRIu64 " --steps %" PRIu64 " --nodes %u%s%s --timeline seed-%" PRIu64
                ".html\n",
             opt->argv0, p->seed, opt->steps, p->n_nodes, opt->safety_only ? " --safety-only" : "",
-            p->seed);
+            opt->kv ? " --kv" : "", p->seed);
     if (f != out) {
         fclose(f);
         fflush(out);
@@ -114,8 +120,9 @@ static void draw_timeline(const struct sim_cluster *c, const struct sim_run_opti
              p->n_nodes, profile_name(pf), p->pre_vote, p->check_quorum, p->net.loss_ppm,
              p->net.dup_ppm, p->fault_partitions, p->fault_crashes, p->torn_writes,
              p->fsync_eio_ppm, p->bitflip);
-    snprintf(replay, sizeof replay, "%s --seed %" PRIu64 " --steps %" PRIu64 " --nodes %u%s",
-             opt->argv0, p->seed, opt->steps, p->n_nodes, opt->safety_only ? " --safety-only" : "");
+    snprintf(replay, sizeof replay, "%s --seed %" PRIu64 " --steps %" PRIu64 " --nodes %u%s%s",
+             opt->argv0, p->seed, opt->steps, p->n_nodes, opt->safety_only ? " --safety-only" : "",
+             opt->kv ? " --kv" : "");
     struct sim_timeline_info info = {
         .seed = p->seed,
         .n_nodes = p->n_nodes,
@@ -140,6 +147,7 @@ int sim_run_seed(uint64_t seed, const struct sim_run_options *opt, FILE *out,
     enum sim_swarm_profile pf;
     sim_swarm_draw(seed, opt->nodes, &p, &pf);
     p.no_rule_checks = opt->safety_only;
+    p.kv = p.kv || opt->kv;
     res->nodes = p.n_nodes;
     struct sim_cluster *c = sim_cluster_create(&p, opt->show, out);
     if (c == NULL) {
@@ -177,6 +185,9 @@ int sim_run_seed(uint64_t seed, const struct sim_run_options *opt, FILE *out,
     }
     struct sim_run_figures *fig = &res->fig;
     if (c->live_ok) {
+        sim_kv_final(c); /* the final reads, then the history's check */
+    }
+    if (c->live_ok && !sim_cluster_failed(c)) {
         sim_quiet_run(c, &fig->quiet);
     }
     fig->elections = c->elect.all;
@@ -186,6 +197,18 @@ int sim_run_seed(uint64_t seed, const struct sim_run_options *opt, FILE *out,
     fig->replayed = c->oldmsg.replayed;
     fig->pauses = c->pause.n_pauses;
     fig->work = c->work;
+    if (p.kv) {
+        const struct sim_kv_figures_run *k = &c->kv.fig;
+        fig->work.kv_seeds = 1;
+        fig->work.kv_ops = k->ops;
+        fig->work.kv_unanswered = k->unanswered;
+        fig->work.kv_dropped = k->dropped;
+        fig->work.kv_refused = k->refused;
+        fig->work.kv_final_reads = k->final_reads;
+        fig->work.kv_final_missing = k->final_missing;
+        fig->work.kv_states = k->states;
+        fig->work.kv_unknown = k->unknown;
+    }
     res->steps = c->steps;
     res->elections = c->checks.elections;
     res->commits = c->checks.n_committed;
@@ -203,6 +226,16 @@ int sim_run_seed(uint64_t seed, const struct sim_run_options *opt, FILE *out,
                 c->clients.stats.ok, c->clients.stats.not_leader, c->clients.stats.busy,
                 c->net.stats.dropped, c->net.stats.duplicated);
         sim_figures_print_run(fig, out);
+        if (p.kv) {
+            const struct sim_kv_figures_run *k = &c->kv.fig;
+            fprintf(out, "seed %" PRIu64 ": kv %" PRIu64 " ops checked; writes unanswered %" PRIu64
+                         " (never applied, left out: %" PRIu64 "); refused %" PRIu64
+                         "; final reads %" PRIu64 " (missed %" PRIu64 "); checker states %" PRIu64
+                         "%s\n",
+                    seed, k->ops, k->unanswered, k->dropped, k->refused, k->final_reads,
+                    k->final_missing, k->states,
+                    k->unknown ? " (unknown: the search bound was reached)" : "");
+        }
     }
     if (opt->timeline != NULL) {
         draw_timeline(c, opt, pf, &log);

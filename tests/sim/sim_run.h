@@ -13,7 +13,8 @@ struct sim_run_options {
     uint64_t steps;
     unsigned nodes; /* 0: drawn per seed */
     bool show;
-    bool safety_only; /* turn the protocol-rule checks off */
+    bool safety_only;  /* turn the protocol-rule checks off */
+    bool kv;           /* every seed runs the KV workload (sim_kv.h), not only those drawing it */
     const char *argv0; /* for the replay command */
     const char *timeline; /* NULL, or where to draw the run as an HTML page (sim_timeline.h) */
     /* Test-only hooks (the ctests of craft-sim itself): abort inside the seed, as a failed

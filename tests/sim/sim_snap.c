@@ -253,6 +253,7 @@ void sim_snap_restore(struct sim_cluster *c, struct sim_node *n,
     if (meta->index > n->applied) {
         n->applied = meta->index; /* the state machine is now the snapshot's */
     }
+    sim_kv_restore(c, n, meta->index);
     sim_trace_add(&c->trace, c->now_us, SIM_TR_STORAGE, (uint32_t)n->id, SIM_STORAGE_INSTALL,
                   meta->index, 0);
     c->work.snapshots_installed++;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "sim_hash.h"
+#include "sim_kv.h"
 
 static uint32_t upto(struct prng *r, uint32_t max)
 {
@@ -178,6 +179,15 @@ void sim_swarm_draw(uint64_t seed, unsigned nodes_forced, struct sim_params *p,
     p->wal_inline_bytes_max = inline_pick < 2    ? 0
                               : inline_pick == 2 ? (uint32_t)pick(&r, 1, 64)
                                                  : UINT32_MAX;
+    /* The KV workload (drawn last, so every draw above keeps its value). */
+    p->kv = prng_chance(&r, 300000);
+    p->kv_clients = pick(&r, 2, SIM_KV_CLIENTS_MAX);
+    p->kv_keys = pick(&r, 1, SIM_KV_KEYS_MAX);
+    p->kv_us_min = pick(&r, 200, 5000);
+    p->kv_us_max = p->kv_us_min + pick(&r, 1000, 30000);
+    p->kv_timeout_us = pick(&r, 100000, 1000000);
+    p->kv_follower_pct = upto(&r, 60);
+    p->kv_read_after_pct = upto(&r, 80);
 }
 
 static craft_id random_node(struct sim_cluster *c)
@@ -334,6 +344,7 @@ void sim_swarm_start(struct sim_cluster *c)
     sim_transfer_start(c);
     sim_reads_start(c);
     sim_member_start(c);
+    sim_kv_start(c);
     if (c->p.fault_partitions || c->p.fault_crashes) {
         uint64_t first = prng_range(&c->rng_fault, c->p.fault_us_min, (uint64_t)c->p.fault_us_max + 1);
         sim_cluster_schedule(c, first, SIM_EV_FAULT, 0, 0);

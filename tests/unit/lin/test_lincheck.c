@@ -1,0 +1,446 @@
+/* Unit tests for the linearizability checker (tests/lin): hand-made histories, linearizable and
+ * not, judged by lin_check; the text format; the search bound. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "lincheck.h"
+
+/* Checks the history written as lines of the text format; returns the verdict. */
+static int judge(const char *text, uint64_t max_states, struct lin_result *res)
+{
+    struct lin_history h;
+    lin_history_init(&h);
+    char line[256];
+    char err[200];
+    const char *p = text;
+    while (*p != '\0') {
+        const char *e = strchr(p, '\n');
+        size_t len = e != NULL ? (size_t)(e - p) : strlen(p);
+        assert_true(len < sizeof line);
+        memcpy(line, p, len);
+        line[len] = '\0';
+        if (lin_parse_line(&h, line, err, sizeof err) != 0) {
+            fail_msg("parse: %s: %s", line, err);
+        }
+        p += len + (e != NULL);
+    }
+    int v = lin_check(&h, max_states, res);
+    lin_history_close(&h);
+    return v;
+}
+
+static void test_lincheck_sequential_history_passes(void **state)
+{
+    (void)state;
+    struct lin_result r;
+    assert_int_equal(judge("1 0 10 x set 5 ok\n"
+                           "1 11 20 x get =5\n"
+                           "1 21 30 x incr :6\n"
+                           "1 31 40 x append ab :3\n"
+                           "1 41 50 x get =6ab\n"
+                           "1 51 60 x incr err\n"
+                           "1 61 70 x del :1\n"
+                           "1 71 80 x get nil\n"
+                           "1 81 90 x del :0\n"
+                           "1 91 99 x incr :1\n",
+                           0, &r),
+                     LIN_OK);
+    assert_int_equal(r.n_keys, 1);
+    assert_int_equal(r.n_ops, 10);
+}
+
+static void test_lincheck_concurrent_writes_either_order(void **state)
+{
+    (void)state;
+    struct lin_result r;
+    /* Two overlapping writes; reads after both agree on the one that went last. */
+    const char *h = "1 0 10 x set a ok\n"
+                    "2 0 10 x set b ok\n"
+                    "3 5 8 x get =a\n" /* during both: a may be first */
+                    "3 20 30 x get =b\n"
+                    "4 21 31 x get =b\n";
+    assert_int_equal(judge(h, 0, &r), LIN_OK);
+}
+
+static void test_lincheck_stale_read_after_write(void **state)
+{
+    (void)state;
+    struct lin_result r;
+    /* The write completed before the read began: the read must see it. */
+    assert_int_equal(judge("1 0 10 x set 1 ok\n"
+                           "1 11 20 x set 2 ok\n"
+                           "2 30 40 x get =1\n",
+                           0, &r),
+                     LIN_VIOLATION);
+    assert_string_equal(r.key, "x");
+    /* The same read overlapping the second write is fine. */
+    assert_int_equal(judge("1 0 10 x set 1 ok\n"
+                           "1 11 35 x set 2 ok\n"
+                           "2 30 40 x get =1\n",
+                           0, &r),
+                     LIN_OK);
+}
+
+static void test_lincheck_reads_see_writes_in_opposite_orders(void **state)
+{
+    (void)state;
+    struct lin_result r;
+    /* Two concurrent appends; one reader sees a before b, another b before a. */
+    assert_int_equal(judge("1 0 10 k append a :1\n"
+                           "2 0 10 k append b :2\n"
+                           "3 20 30 k get =ab\n"
+                           "4 20 30 k get =ba\n",
+                           0, &r),
+                     LIN_VIOLATION);
+    /* Registers: two reads after both writes observe different final values. */
+    assert_int_equal(judge("1 0 10 k set a ok\n"
+                           "2 0 10 k set b ok\n"
+                           "3 20 30 k get =a\n"
+                           "4 35 40 k get =b\n",
+                           0, &r),
+                     LIN_VIOLATION);
+    /* While the writes run, each reader may see its own first. */
+    assert_int_equal(judge("1 0 50 k set a ok\n"
+                           "2 0 50 k set b ok\n"
+                           "3 10 20 k get =a\n"
+                           "4 30 40 k get =b\n",
+                           0, &r),
+                     LIN_OK);
+    /* But not a, b, a again without a third write. */
+    assert_int_equal(judge("1 0 50 k set a ok\n"
+                           "2 0 50 k set b ok\n"
+                           "3 10 20 k get =a\n"
+                           "4 22 28 k get =b\n"
+                           "3 30 40 k get =a\n",
+                           0, &r),
+                     LIN_VIOLATION);
+}
+
+static void test_lincheck_incr_applied_twice(void **state)
+{
+    (void)state;
+    struct lin_result r;
+    assert_int_equal(judge("1 0 10 n incr :1\n"
+                           "2 20 30 n get =2\n",
+                           0, &r),
+                     LIN_VIOLATION);
+    /* Two increments both answered 1: one of them was lost or ran on a stale copy. */
+    assert_int_equal(judge("1 0 10 n incr :1\n"
+                           "2 0 10 n incr :1\n",
+                           0, &r),
+                     LIN_VIOLATION);
+    /* A retried increment whose first try has no answer may have run too. */
+    assert_int_equal(judge("1 0 ? n incr ?\n"
+                           "1 12 20 n incr :2\n"
+                           "2 30 40 n get =2\n",
+                           0, &r),
+                     LIN_OK);
+}
+
+static void test_lincheck_pending_write_applies_later(void **state)
+{
+    (void)state;
+    struct lin_result r;
+    /* A write without an answer may take effect long after, or never. */
+    assert_int_equal(judge("1 0 10 x set 1 ok\n"
+                           "2 5 ? x set 2 ?\n"
+                           "3 20 30 x get =1\n"
+                           "3 40 50 x get =2\n",
+                           0, &r),
+                     LIN_OK);
+    assert_int_equal(judge("1 0 10 x set 1 ok\n"
+                           "2 5 ? x set 2 ?\n"
+                           "3 20 30 x get =1\n"
+                           "3 40 50 x get =1\n",
+                           0, &r),
+                     LIN_OK);
+    /* Once seen it stays: 1 cannot come back. */
+    assert_int_equal(judge("1 0 10 x set 1 ok\n"
+                           "2 5 ? x set 2 ?\n"
+                           "3 20 30 x get =2\n"
+                           "3 40 50 x get =1\n",
+                           0, &r),
+                     LIN_VIOLATION);
+    /* Not before it was invoked. */
+    assert_int_equal(judge("1 0 10 x set 1 ok\n"
+                           "3 20 30 x get =2\n"
+                           "2 40 ? x set 2 ?\n",
+                           0, &r),
+                     LIN_VIOLATION);
+}
+
+static void test_lincheck_effect_by_return_without_output(void **state)
+{
+    (void)state;
+    struct lin_result r;
+    /* A write known to have happened by 15, output unknown: a read after 15 must see it. */
+    assert_int_equal(judge("1 0 4 x set 1 ok\n"
+                           "2 5 15 x set 2 ?\n"
+                           "3 20 30 x get =1\n",
+                           0, &r),
+                     LIN_VIOLATION);
+    assert_int_equal(judge("1 0 10 x set 1 ok\n"
+                           "2 5 15 x set 2 ?\n"
+                           "3 12 30 x get =1\n"
+                           "3 31 40 x get =2\n",
+                           0, &r),
+                     LIN_OK);
+    /* Its output is not judged, but its effect is: an increment counted once. */
+    assert_int_equal(judge("1 0 10 n incr ?\n"
+                           "2 20 30 n incr :2\n",
+                           0, &r),
+                     LIN_OK);
+    assert_int_equal(judge("1 0 10 n incr ?\n"
+                           "2 20 30 n incr :1\n",
+                           0, &r),
+                     LIN_VIOLATION);
+}
+
+static void test_lincheck_keys_are_independent(void **state)
+{
+    (void)state;
+    struct lin_result r;
+    assert_int_equal(judge("1 0 10 a set 1 ok\n"
+                           "1 11 20 b set 2 ok\n"
+                           "2 30 40 b get =2\n"
+                           "2 41 50 a get =1\n"
+                           "2 51 60 c get nil\n",
+                           0, &r),
+                     LIN_OK);
+    assert_int_equal(r.n_keys, 3);
+    assert_int_equal(judge("1 0 10 a set 1 ok\n"
+                           "1 11 20 b set 2 ok\n"
+                           "2 30 40 b get =2\n"
+                           "2 41 50 a get nil\n",
+                           0, &r),
+                     LIN_VIOLATION);
+    assert_string_equal(r.key, "a");
+    assert_false(r.value_exists == false && r.depth == 0 && r.blocked == 0);
+}
+
+static void test_lincheck_failed_ops_are_skipped(void **state)
+{
+    (void)state;
+    struct lin_result r;
+    /* A refused write (not leader) never happened; an unanswered read tells nothing. */
+    assert_int_equal(judge("1 0 10 x set 1 fail\n"
+                           "2 5 ? x get ?\n"
+                           "3 20 30 x get nil\n",
+                           0, &r),
+                     LIN_OK);
+    assert_int_equal(r.n_ops, 1);
+}
+
+static void test_lincheck_bound_reports_unknown(void **state)
+{
+    (void)state;
+    struct lin_result r;
+    /* Many unanswered writes and a read that fits only one: the search must try subsets. */
+    char text[4096];
+    size_t len = 0;
+    for (int i = 0; i < 6; i++) {
+        len +=
+            (size_t)snprintf(text + len, sizeof text - len, "%d 0 ? x append %c ?\n", i, 'a' + i);
+    }
+    len += (size_t)snprintf(text + len, sizeof text - len, "99 10 20 x get =zz\n");
+    assert_int_equal(judge(text, 50, &r), LIN_UNKNOWN);
+    assert_int_equal(r.n_keys_unknown, 1);
+    /* Without the bound the same history is judged. */
+    assert_int_equal(judge(text, 0, &r), LIN_VIOLATION);
+}
+
+static void test_lincheck_text_format_round_trip(void **state)
+{
+    (void)state;
+    struct lin_history h;
+    lin_history_init(&h);
+    char err[200];
+    const char *lines[] = {"7 1 2 key set v ok",       "7 3 ? key incr ?",    "8 4 9 key get =",
+                           "8 10 11 key append xy :2", "8 12 13 key del :1",  "8 14 15 key get nil",
+                           "8 16 17 key incr err",     "9 18 19 key incr :-4"};
+    for (size_t i = 0; i < sizeof lines / sizeof lines[0]; i++) {
+        assert_int_equal(lin_parse_line(&h, lines[i], err, sizeof err), 0);
+        char buf[256];
+        (void)lin_format_op(&h.ops[i], buf, sizeof buf);
+        assert_string_equal(buf, lines[i]);
+    }
+    assert_int_equal(lin_parse_line(&h, "1 5 4 x get nil", err, sizeof err), -1);
+    assert_int_equal(lin_parse_line(&h, "1 0 4 x set nil", err, sizeof err), -1);
+    assert_int_equal(lin_parse_line(&h, "1 0 4 x frob ok", err, sizeof err), -1);
+    assert_int_equal(lin_parse_line(&h, "1 0 ? x set 1 ok", err, sizeof err), -1);
+    assert_int_equal(lin_parse_line(&h, "# comment", err, sizeof err), 0);
+    assert_int_equal(h.n, 8);
+    lin_history_close(&h);
+}
+
+/* Adds an op of key x without an answer yet. */
+static size_t add_unanswered(struct lin_history *h, uint64_t client, uint64_t invoke, uint32_t cmd,
+                             const char *arg)
+{
+    struct lin_op op = {.client = client,
+                        .invoke = invoke,
+                        .ret = LIN_PENDING,
+                        .cmd = cmd,
+                        .out = LIN_OUT_UNKNOWN,
+                        .key = "x",
+                        .key_len = 1,
+                        .arg = arg,
+                        .arg_len = arg != NULL ? strlen(arg) : 0};
+    return lin_history_add(h, &op);
+}
+
+static void test_lincheck_answer_fills_a_pending_op(void **state)
+{
+    (void)state;
+    struct lin_history h;
+    lin_history_init(&h);
+    size_t i = add_unanswered(&h, 1, 0, LIN_SET, "1");
+    size_t j = add_unanswered(&h, 2, 20, LIN_GET, NULL);
+    lin_history_answer(&h, i, 10, LIN_OUT_OK, NULL, 0, 0);
+    lin_history_answer(&h, j, 30, LIN_OUT_NIL, NULL, 0, 0);
+    struct lin_result r;
+    assert_int_equal(lin_check(&h, 0, &r), LIN_VIOLATION);
+    assert_int_equal(r.blocked, j);
+    lin_history_close(&h);
+}
+
+/* A small random generator for the property test (xorshift64*). */
+static uint64_t next_rand(uint64_t *x)
+{
+    *x ^= *x >> 12;
+    *x ^= *x << 25;
+    *x ^= *x >> 27;
+    return *x * 0x2545f4914f6cdd1dull;
+}
+
+/* Runs ops on a sequential register per key at points 100, 200, ... and gives each an interval
+ * around its point: the history is linearizable by construction. Some writes lose their answer
+ * (pending; some of those never run at all). With `corrupt`, one GET answers a value nobody
+ * wrote. */
+static void random_history(struct lin_history *h, uint64_t seed, bool corrupt)
+{
+    uint64_t x = seed * 2654435761u + 1;
+    char vals[2][64];
+    size_t lens[2] = {0, 0};
+    bool exists[2] = {false, false};
+    size_t corrupt_at = (size_t)(next_rand(&x) % 30);
+    for (size_t i = 0; i < 30; i++) {
+        unsigned k = (unsigned)(next_rand(&x) % 2);
+        uint64_t point = 100 * (i + 1);
+        struct lin_op op;
+        memset(&op, 0, sizeof op);
+        op.client = i % 4;
+        op.invoke = point - next_rand(&x) % 90;
+        op.ret = point + next_rand(&x) % 150;
+        op.key = k == 0 ? "a" : "b";
+        op.key_len = 1;
+        char arg[4] = {(char)('a' + next_rand(&x) % 3), '\0'};
+        op.cmd = (uint32_t)(1 + next_rand(&x) % 5);
+        bool lost = op.cmd != LIN_GET && next_rand(&x) % 5 == 0;
+        bool runs = !lost || next_rand(&x) % 2 == 0;
+        if ((op.cmd == LIN_INCR && exists[k]) || (corrupt && i == 29)) {
+            /* INCR only of absent keys here; and the corrupt read comes at the latest last. */
+            op.cmd = LIN_GET;
+            lost = false;
+        }
+        switch (op.cmd) {
+        case LIN_GET:
+            op.out = exists[k] ? LIN_OUT_VALUE : LIN_OUT_NIL;
+            op.val = vals[k];
+            op.val_len = lens[k];
+            if (corrupt && i >= corrupt_at) {
+                op.out = LIN_OUT_VALUE;
+                op.val = "zzz";
+                op.val_len = 3;
+                corrupt = false;
+            }
+            break;
+        case LIN_SET:
+        case LIN_APPEND:
+            op.arg = arg;
+            op.arg_len = 1;
+            if (runs) {
+                if (op.cmd == LIN_SET || !exists[k]) {
+                    lens[k] = 0;
+                }
+                vals[k][lens[k]++] = arg[0];
+                lens[k] = lens[k] < sizeof vals[k] ? lens[k] : sizeof vals[k] - 1;
+                exists[k] = true;
+            }
+            op.out = op.cmd == LIN_SET ? LIN_OUT_OK : LIN_OUT_INT;
+            op.n = (int64_t)lens[k];
+            break;
+        case LIN_INCR:
+            if (runs) {
+                vals[k][0] = '1';
+                lens[k] = 1;
+                exists[k] = true;
+            }
+            op.out = LIN_OUT_INT;
+            op.n = 1;
+            break;
+        default:
+            op.out = LIN_OUT_INT;
+            op.n = exists[k] ? 1 : 0;
+            if (runs) {
+                exists[k] = false;
+                lens[k] = 0;
+            }
+            break;
+        }
+        if (lost) {
+            op.ret = LIN_PENDING;
+            op.out = LIN_OUT_UNKNOWN;
+        }
+        (void)lin_history_add(h, &op);
+    }
+}
+
+static void test_lincheck_random_histories_judged(void **state)
+{
+    (void)state;
+    for (uint64_t seed = 1; seed <= 300; seed++) {
+        struct lin_history h;
+        lin_history_init(&h);
+        random_history(&h, seed, false);
+        struct lin_result r;
+        int v = lin_check(&h, 0, &r);
+        if (v != LIN_OK) {
+            fail_msg("seed %llu: a linearizable history judged %d", (unsigned long long)seed, v);
+        }
+        lin_history_close(&h);
+        lin_history_init(&h);
+        random_history(&h, seed, true);
+        v = lin_check(&h, 0, &r);
+        if (v != LIN_VIOLATION) {
+            fail_msg("seed %llu: a read of a value never written judged %d",
+                     (unsigned long long)seed, v);
+        }
+        lin_history_close(&h);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_lincheck_sequential_history_passes),
+        cmocka_unit_test(test_lincheck_concurrent_writes_either_order),
+        cmocka_unit_test(test_lincheck_stale_read_after_write),
+        cmocka_unit_test(test_lincheck_reads_see_writes_in_opposite_orders),
+        cmocka_unit_test(test_lincheck_incr_applied_twice),
+        cmocka_unit_test(test_lincheck_pending_write_applies_later),
+        cmocka_unit_test(test_lincheck_effect_by_return_without_output),
+        cmocka_unit_test(test_lincheck_keys_are_independent),
+        cmocka_unit_test(test_lincheck_failed_ops_are_skipped),
+        cmocka_unit_test(test_lincheck_bound_reports_unknown),
+        cmocka_unit_test(test_lincheck_text_format_round_trip),
+        cmocka_unit_test(test_lincheck_answer_fills_a_pending_op),
+        cmocka_unit_test(test_lincheck_random_histories_judged),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
