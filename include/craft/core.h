@@ -82,7 +82,10 @@ enum craft_input_type {
     CRAFT_IN_PROPOSE = 3,   /* commands to append (leader only) */
     CRAFT_IN_PERSISTED = 4, /* the log is durable up to (term, index) */
     CRAFT_IN_APPLIED = 5,   /* the state machine has applied up to index */
-    CRAFT_IN_CAMPAIGN = 6,  /* start an election now, as if the timer fired */
+    /* Start an election now, as if the timer fired. With lease_reads, CRAFT_EBUSY while this
+     * node is in a leader's lease (it heard from the leader less than election_timeout_ms_min
+     * ago): the leader's lease reads rely on it not voting, for itself either, until then. */
+    CRAFT_IN_CAMPAIGN = 6,
     /* Drop entries up to index (at most the applied and persisted ones) from memory; they live
      * on in storage. Until snapshots exist, a follower that needs them waits. */
     CRAFT_IN_COMPACT = 7,

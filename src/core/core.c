@@ -445,7 +445,11 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
         break;
     }
     case CRAFT_IN_CAMPAIGN:
-        if (c->role != CRAFT_LEADER) {
+        if (c->cfg.lease_reads && election_in_lease(c)) {
+            /* A follower that a leader heard from within its lease would vote for itself: the
+             * leader serves lease reads on the strength of that follower's silence. */
+            rv = CRAFT_EBUSY;
+        } else if (c->role != CRAFT_LEADER) {
             election_campaign(c, c->cfg.pre_vote);
         }
         break;

@@ -251,7 +251,8 @@ static void env_stepped(void *ctx, const struct craft_input *in, int rv,
     /* Requests may be refused (not leader, busy, not a voter...): their callers judge that. */
     bool request = in->type == CRAFT_IN_PROPOSE || in->type == CRAFT_IN_TRANSFER ||
                    in->type == CRAFT_IN_CHANGE || in->type == CRAFT_IN_READ ||
-                   (in->type == CRAFT_IN_SNAPSHOT_INSTALLED && rv == CRAFT_ESTALE);
+                   (in->type == CRAFT_IN_SNAPSHOT_INSTALLED && rv == CRAFT_ESTALE) ||
+                   (in->type == CRAFT_IN_CAMPAIGN && rv == CRAFT_EBUSY && c->p.read_lease);
     if (rv != 0 && (!request || rv == CRAFT_ENOMEM)) {
         sim_checks_fail(&c->checks, n->id, "core_step_error",
                         "n%" PRIu64 " craft_core_step(input type %u) returned %s", n->id, in->type,
