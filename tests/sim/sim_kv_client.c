@@ -65,8 +65,8 @@ static void record(struct sim_cluster *c, unsigned i, bool answered, uint32_t ou
     c->kv.hist_ids[at] = cl->cmd == LIN_GET ? 0 : cl->write_id;
 }
 
-/* The op of client i ends without an answer: a write may have happened (it stays open in the
- * history), a read tells nothing. */
+/* The op of client i ends without an answer: a write may have happened (recorded unanswered;
+ * sim_kv_final resolves it by the committed history, sim_kv.h), a read tells nothing. */
 static void end_unanswered(struct sim_cluster *c, unsigned i)
 {
     struct sim_kv_client *cl = &c->kv.cl[i];
