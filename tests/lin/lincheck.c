@@ -30,7 +30,9 @@ static void copy_strings(struct lin_op *dst, const struct lin_op *src)
 {
     size_t need = src->key_len + src->arg_len + src->val_len + 3;
     char *b = sim_xmalloc(need);
-    memcpy(b, src->key, src->key_len);
+    if (src->key_len > 0) {
+        memcpy(b, src->key, src->key_len);
+    }
     b[src->key_len] = '\0';
     dst->key = b;
     b += src->key_len + 1;
