@@ -30,7 +30,9 @@ static void copy_strings(struct lin_op *dst, const struct lin_op *src)
 {
     size_t need = src->key_len + src->arg_len + src->val_len + 3;
     char *b = sim_xmalloc(need);
-    memcpy(b, src->key, src->key_len);
+    if (src->key_len > 0) {
+        memcpy(b, src->key, src->key_len);
+    }
     b[src->key_len] = '\0';
     dst->key = b;
     b += src->key_len + 1;
@@ -250,7 +252,8 @@ struct entry {
 /* The value before a call was linearized: its bytes sit in the save stack at off. */
 struct frame {
     struct entry *call;
-    int pass; /* the pass that chose it (search_run) */
+    int pass;    /* the pass that chose it (search_run) */
+    bool forced; /* an observer: no other choice to try here (observer) */
     size_t off;
     size_t len;
     bool exists;
@@ -458,7 +461,7 @@ static void build_list(struct search *s)
     craft_free(keys);
 }
 
-static void save_push(struct search *s, struct entry *call, int pass)
+static void save_push(struct search *s, struct entry *call, int pass, bool forced)
 {
     if (s->n_saves + s->cur.len > s->cap_saves) {
         s->cap_saves = 2 * (s->n_saves + s->cur.len) + 256;
@@ -467,15 +470,17 @@ static void save_push(struct search *s, struct entry *call, int pass)
     if (s->cur.len > 0) {
         memcpy(s->saves + s->n_saves, s->cur.b, s->cur.len);
     }
-    s->stack[s->depth++] = (struct frame){call, pass, s->n_saves, s->cur.len, s->cur.exists};
+    s->stack[s->depth++] =
+        (struct frame){call, pass, forced, s->n_saves, s->cur.len, s->cur.exists};
     s->n_saves += s->cur.len;
 }
 
-static struct entry *save_pop(struct search *s, int *pass)
+static struct entry *save_pop(struct search *s, int *pass, bool *forced)
 {
     CRAFT_ASSERT(s->depth > 0);
     struct frame f = s->stack[--s->depth];
     *pass = f.pass;
+    *forced = f.forced;
     value_set(&s->cur, f.exists, s->saves + f.off, f.len);
     s->n_saves = f.off;
     return f.call;
@@ -486,6 +491,68 @@ static void swap_values(struct value *a, struct value *b)
     struct value t = *a;
     *a = *b;
     *b = t;
+}
+
+/* An op that, wherever its output fits, leaves the value as it is: a GET, an INCR that failed, a
+ * DEL that removed nothing. When one fits now and may go next, it goes next: in any order that
+ * places it later, moving it to the front changes no value and breaks no real-time order (every
+ * op that returned before it was invoked is placed already, or it would not be a candidate).
+ * So the search never branches on where such ops go (the history's many reads stay cheap). */
+static bool observer(const struct lin_op *op)
+{
+    return (op->cmd == LIN_GET && op->out != LIN_OUT_UNKNOWN) ||
+           (op->cmd == LIN_INCR && op->out == LIN_OUT_ERR) ||
+           (op->cmd == LIN_DEL && op->out == LIN_OUT_INT && op->n == 0);
+}
+
+enum try_result { TRY_NO, TRY_TAKEN, TRY_DEAD, TRY_BOUND };
+
+/* Tries call e as the next linearization point: TRY_TAKEN (linearized and lifted), TRY_NO (it
+ * does not fit, or that pair was explored), TRY_DEAD (an observer whose pair was explored:
+ * this configuration fails), TRY_BOUND (max_states reached). */
+static int try_call(struct search *s, struct entry *e, int pass, uint64_t max_states)
+{
+    const struct lin_op *op = s->ops[e->op];
+    if (!step(&s->cur, op, &s->next)) {
+        return TRY_NO;
+    }
+    s->bits[e->op / 64] |= (uint64_t)1 << (e->op % 64);
+    uint64_t h = (s->zhash ^ s->zob[e->op]) * 0x9e3779b97f4a7c15ull ^ value_hash(&s->next);
+    if (!memo_add(&s->memo, h, s->bits, &s->next)) {
+        s->bits[e->op / 64] &= ~((uint64_t)1 << (e->op % 64));
+        return observer(op) ? TRY_DEAD : TRY_NO;
+    }
+    if (++s->states > max_states) {
+        return TRY_BOUND;
+    }
+    save_push(s, e, pass, observer(op));
+    swap_values(&s->cur, &s->next);
+    s->zhash ^= s->zob[e->op];
+    lift(e);
+    if (s->depth > s->best_depth) {
+        s->best_depth = s->depth;
+    }
+    return TRY_TAKEN;
+}
+
+/* Takes back the last linearized op (and, an observer's placement being forced, every
+ * observer under it); returns the call to go on after, with its pass, or NULL at the root. */
+static struct entry *undo(struct search *s, size_t *answered_left, int *pass)
+{
+    for (;;) {
+        if (s->depth == 0) {
+            return NULL;
+        }
+        bool forced;
+        struct entry *call = save_pop(s, pass, &forced);
+        *answered_left += s->ops[call->op]->ret != LIN_PENDING;
+        s->zhash ^= s->zob[call->op];
+        s->bits[call->op / 64] &= ~((uint64_t)1 << (call->op % 64));
+        unlift(call);
+        if (!forced) {
+            return call;
+        }
+    }
 }
 
 /* Runs the search; returns LIN_OK, LIN_VIOLATION or LIN_UNKNOWN. The candidates for the next
@@ -504,58 +571,38 @@ static int search_run(struct search *s, uint64_t max_states)
     while (answered_left > 0) {
         /* Only unanswered ops left: each fits anywhere, so all of them go after the rest. */
         CRAFT_ASSERT(e != NULL);
+        int r = TRY_NO;
         if (e->call) {
             const struct lin_op *op = s->ops[e->op];
-            if ((op->ret == LIN_PENDING) != (pass == 1)) {
-                e = e->next;
+            if ((op->ret == LIN_PENDING) == (pass == 1)) {
+                r = try_call(s, e, pass, max_states);
+            }
+            if (r == TRY_BOUND) {
+                return LIN_UNKNOWN;
+            }
+            if (r == TRY_TAKEN) {
+                answered_left -= op->ret != LIN_PENDING;
+                e = head->next;
+                pass = 0;
+            }
+            if (r != TRY_DEAD) {
+                e = r == TRY_TAKEN ? e : e->next;
                 continue;
             }
-            bool fits = step(&s->cur, op, &s->next);
-            if (fits) {
-                s->bits[e->op / 64] |= (uint64_t)1 << (e->op % 64);
-                uint64_t h =
-                    (s->zhash ^ s->zob[e->op]) * 0x9e3779b97f4a7c15ull ^ value_hash(&s->next);
-                if (memo_add(&s->memo, h, s->bits, &s->next)) {
-                    if (++s->states > max_states) {
-                        return LIN_UNKNOWN;
-                    }
-                    save_push(s, e, pass);
-                    swap_values(&s->cur, &s->next);
-                    s->zhash ^= s->zob[e->op];
-                    answered_left -= op->ret != LIN_PENDING;
-                    lift(e);
-                    if (s->depth > s->best_depth) {
-                        s->best_depth = s->depth;
-                    }
-                    e = head->next;
-                    pass = 0;
-                    continue;
-                }
-                s->bits[e->op / 64] &= ~((uint64_t)1 << (e->op % 64));
-            }
-            e = e->next;
-            continue;
-        }
-        if (pass == 0) {
+        } else if (pass == 0) {
             pass = 1; /* the answered candidates are done: now the unanswered ones */
             e = head->next;
             continue;
-        }
-        /* A return of an op not linearized yet: this order cannot go on. */
-        if (s->depth >= s->best_depth) {
+        } else if (s->depth >= s->best_depth) {
+            /* A return of an op not linearized yet: this order cannot go on. */
             s->best_depth = s->depth;
             s->best_blocked = e->op;
             value_set(&s->best_value, s->cur.exists, s->cur.b, s->cur.len);
         }
-        if (s->depth == 0) {
+        struct entry *call = undo(s, &answered_left, &pass);
+        if (call == NULL) {
             return LIN_VIOLATION;
         }
-        struct entry *call = save_pop(s, &pass);
-        const struct lin_op *undone = s->ops[call->op];
-        answered_left += undone->ret != LIN_PENDING;
-        s->zhash ^= s->zob[call->op];
-        s->bits[call->op / 64] &= ~((uint64_t)1 << (call->op % 64));
-        unlift(call);
         e = call->next;
     }
     return LIN_OK;

@@ -130,8 +130,9 @@ int lin_load(struct lin_history *h, FILE *f, char *err, size_t err_len);
  * needed (as snprintf). */
 int lin_format_op(const struct lin_op *op, char *buf, size_t len);
 /* Prints a violation found in h: the key, how far the search got, and the operations that
- * explain it (the blocked one, those concurrent with it, and at most `context` that returned
- * before it), each as a line of the text format prefixed by prefix. At most max_lines ops. */
+ * explain it (the blocked one, those concurrent with it, and the `context` writes and two reads
+ * that returned last before it), each as a line of the text format prefixed by prefix. At most
+ * max_lines ops. */
 void lin_print_violation(const struct lin_history *h, const struct lin_result *res, FILE *f,
                          const char *prefix, size_t context, size_t max_lines);
 

@@ -231,6 +231,38 @@ static void print_op(const struct lin_op *op, FILE *f, const char *prefix, const
     fprintf(f, "%s%s%s\n", prefix, buf, mark);
 }
 
+static bool same_key(const struct lin_op *x, const struct lin_op *y)
+{
+    return x->key_len == y->key_len && memcmp(x->key, y->key, x->key_len) == 0;
+}
+
+/* The (at most k) ops of b's key, writes or reads, that returned last before b was invoked,
+ * into out; returns how many. */
+static size_t latest(const struct lin_history *h, const struct lin_op *b, bool writes, size_t k,
+                     size_t *out)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < h->n && k > 0; i++) {
+        const struct lin_op *op = &h->ops[i];
+        if (!same_key(op, b) || op->ret >= b->invoke || (op->cmd != LIN_GET) != writes ||
+            op->out == LIN_OUT_UNKNOWN) {
+            continue;
+        }
+        if (n < k) {
+            out[n++] = i;
+            continue;
+        }
+        size_t oldest = 0;
+        for (size_t j = 1; j < n; j++) {
+            oldest = h->ops[out[j]].ret < h->ops[out[oldest]].ret ? j : oldest;
+        }
+        if (op->ret > h->ops[out[oldest]].ret) {
+            out[oldest] = i;
+        }
+    }
+    return n;
+}
+
 void lin_print_violation(const struct lin_history *h, const struct lin_result *res, FILE *f,
                          const char *prefix, size_t context, size_t max_lines)
 {
@@ -246,39 +278,18 @@ void lin_print_violation(const struct lin_history *h, const struct lin_result *r
     fprintf(
         f, "%sand no order places the op marked <== (CLIENT INVOKE RETURN KEY CMD [ARG] OUTPUT):\n",
         prefix);
-    /* The ops of the key concurrent with the blocked one, and the last `context` that returned
-     * before it was invoked, in history order. */
-    size_t *before = context > 0 ? malloc(context * sizeof *before) : NULL;
+    /* The ops of the key concurrent with the blocked one, the last `context` writes and the
+     * last two reads that returned before it was invoked, in history order. */
+    size_t *before = malloc((context + 2) * sizeof *before);
     size_t n_before = 0;
-    if (context > 0 && before == NULL) {
-        context = 0;
-    }
-    for (size_t i = 0; i < h->n && context > 0; i++) {
-        const struct lin_op *op = &h->ops[i];
-        if (op->key_len != b->key_len || memcmp(op->key, b->key, b->key_len) != 0 ||
-            op->ret >= b->invoke || (op->cmd == LIN_GET && op->out == LIN_OUT_UNKNOWN)) {
-            continue;
-        }
-        /* keep the `context` latest returns */
-        if (n_before < context) {
-            before[n_before++] = i;
-        } else {
-            size_t oldest = 0;
-            for (size_t k = 1; k < n_before; k++) {
-                if (h->ops[before[k]].ret < h->ops[before[oldest]].ret) {
-                    oldest = k;
-                }
-            }
-            if (op->ret > h->ops[before[oldest]].ret) {
-                before[oldest] = i;
-            }
-        }
+    if (before != NULL) {
+        n_before = latest(h, b, true, context, before);
+        n_before += latest(h, b, false, 2, before + n_before);
     }
     size_t lines = 0;
     for (size_t i = 0; i < h->n && lines < max_lines; i++) {
         const struct lin_op *op = &h->ops[i];
-        if (op->key_len != b->key_len || memcmp(op->key, b->key, b->key_len) != 0 ||
-            (op->cmd == LIN_GET && op->out == LIN_OUT_UNKNOWN)) {
+        if (!same_key(op, b) || (op->cmd == LIN_GET && op->out == LIN_OUT_UNKNOWN)) {
             continue;
         }
         bool pick = i == res->blocked || (op->invoke <= b->ret && op->ret >= b->invoke);

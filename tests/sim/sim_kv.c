@@ -31,7 +31,7 @@ void sim_kv_close(struct sim_cluster *c)
     }
     craft_free(kv->log);
     craft_free(kv->hist_ids);
-    craft_free(kv->write_applied_us);
+    craft_free(kv->write_point_ns);
     lin_history_close(&kv->hist);
     resp_reply_close(&kv->reply);
     craft_free(kv->printout);
@@ -71,15 +71,20 @@ static void record(struct sim_kv *kv, const struct craft_entry *e, uint64_t now_
     for (int b = 0; b < 8; b++) {
         id |= (uint64_t)(unsigned char)s->data[1 + b] << (8 * b);
     }
-    if (id >= kv->n_write_applied) {
-        void *arr = kv->write_applied_us;
-        sim_grow(&arr, &kv->cap_write_applied, (size_t)id + 1, sizeof *kv->write_applied_us);
-        kv->write_applied_us = arr;
-        memset(kv->write_applied_us + kv->n_write_applied, 0,
-               ((size_t)id + 1 - kv->n_write_applied) * sizeof *kv->write_applied_us);
-        kv->n_write_applied = (size_t)id + 1;
+    if (id >= kv->n_write_point) {
+        void *arr = kv->write_point_ns;
+        sim_grow(&arr, &kv->cap_write_point, (size_t)id + 1, sizeof *kv->write_point_ns);
+        kv->write_point_ns = arr;
+        memset(kv->write_point_ns + kv->n_write_point, 0xff,
+               ((size_t)id + 1 - kv->n_write_point) * sizeof *kv->write_point_ns);
+        kv->n_write_point = (size_t)id + 1;
     }
-    kv->write_applied_us[id] = now_us;
+    /* First applies come in log order (a node applies i only after i - 1): their rank within
+     * one us orders the writes of one batch (sim_kv.h). */
+    kv->first_apply_rank = now_us == kv->first_apply_us ? kv->first_apply_rank + 1 : 0;
+    kv->first_apply_us = now_us;
+    uint64_t rank = kv->first_apply_rank < 999 ? kv->first_apply_rank : 999;
+    kv->write_point_ns[id] = now_us * 1000 + rank;
 }
 
 static void apply_bytes(struct sim_cluster *c, struct sim_node *n, craft_index index,

@@ -17,11 +17,15 @@
  * Unanswered writes (timed out, refused after they were accepted, their node crashed): the
  * simulator knows what the clients cannot. One whose entry no node ever applied by the end of
  * the run never took effect on anything a client saw: the history is checked without it (what
- * "it may never have happened" allows). One whose entry some node applied took effect by the
- * time it was first applied: it goes into the history with that time as its return and an
- * unknown output (a committed write is seen by every linearizable read begun after it was
- * applied anywhere). Without this, the search tries the subsets of the writes lost or delayed
- * in a partition, and dozens of them exhaust any bound. */
+ * "it may never have happened" allows). One whose entry some node applied goes into the history
+ * as taking effect at the time T it was first applied anywhere (invoke = return = T, output
+ * unknown). That is where a correct cluster puts it: it committed by T; a read that misses it
+ * had its read index fixed before the commit, so began before T; a read that sees it ran on a
+ * store that had applied it, so ended after T; and first applies follow log order. The history
+ * is checked in ns (us * 1000; an invocation at the start of its us, an answer at its end), and
+ * writes first applied in one us are ordered within it by their rank in the log. Without this,
+ * the search tries the orders and subsets of the writes a partition delays: 23 of them applied
+ * in one batch exhaust any bound. */
 #ifndef SIM_KV_H
 #define SIM_KV_H
 
@@ -107,14 +111,19 @@ struct sim_kv {
     uint64_t *hist_ids; /* owned: the write id of each op of hist (0: a read) */
     size_t cap_hist_ids;
     uint64_t next_write_id;
-    uint64_t *write_applied_us; /* owned: by write id, when a node first applied it (0: never) */
-    size_t n_write_applied;
-    size_t cap_write_applied;
+    /* By write id, when a node first applied it, in ns: the us of that step * 1000 + its rank
+     * among the writes first applied in that us (log order); UINT64_MAX: never. Owned. */
+    uint64_t *write_point_ns;
+    size_t n_write_point;
+    size_t cap_write_point;
+    uint64_t first_apply_us; /* the us of the last first apply, and how many came in it */
+    uint64_t first_apply_rank;
     struct sim_kv_slot *log; /* owned; log[i - 1] is index i */
     size_t n_log;
     size_t cap_log;
-    struct resp_reply reply; /* scratch */
-    char *printout;          /* owned: a violation's operations, for the report */
+    struct resp_reply reply;  /* scratch */
+    char *printout;           /* owned: a violation's operations, for the report */
+    const char *history_path; /* borrowed: where sim_kv_final writes the history (--kv-history) */
     struct sim_kv_figures_run fig;
 };
 
@@ -150,7 +159,7 @@ void sim_kv_answer(struct sim_cluster *c, struct sim_node *n, uint64_t cookie, c
 /* The client whose op SIM_EV_KV would submit waits on this node (pauses defer it). */
 craft_id sim_kv_client_target(const struct sim_cluster *c, uint64_t arg);
 /* After the run's main loop (cluster healed, live): reads every key at the leader, then checks
- * the history (`kv_not_linearizable`). */
+ * the history (`kv_not_linearizable`), first writing it to kv.history_path if set. */
 void sim_kv_final(struct sim_cluster *c);
 /* Prints the printout of a violation found by sim_kv_final, if any. */
 void sim_kv_print(const struct sim_cluster *c, FILE *f);

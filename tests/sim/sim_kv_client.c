@@ -65,8 +65,8 @@ static void record(struct sim_cluster *c, unsigned i, bool answered, uint32_t ou
     c->kv.hist_ids[at] = cl->cmd == LIN_GET ? 0 : cl->write_id;
 }
 
-/* The op of client i ends without an answer: a write may have happened (it stays open in the
- * history), a read tells nothing. */
+/* The op of client i ends without an answer: a write may have happened (recorded unanswered;
+ * sim_kv_final resolves it by the committed history, sim_kv.h), a read tells nothing. */
 static void end_unanswered(struct sim_cluster *c, unsigned i)
 {
     struct sim_kv_client *cl = &c->kv.cl[i];
@@ -382,6 +382,30 @@ static void final_read(struct sim_cluster *c, unsigned key, uint64_t deadline_us
     }
 }
 
+/* --kv-history: the history as checked, in craft-lincheck's format. A failure is reported. */
+static void write_history(const struct lin_history *h, const char *path, uint64_t seed)
+{
+    FILE *f = fopen(path, "w");
+    if (f == NULL) {
+        fprintf(stderr, "craft-sim: cannot write %s\n", path);
+        return;
+    }
+    fprintf(f,
+            "# craft-sim seed %" PRIu64 ": the KV history (CLIENT INVOKE RETURN KEY CMD [ARG] "
+            "OUTPUT; times in ns of simulated time)\n",
+            seed);
+    for (size_t q = 0; q < h->n; q++) {
+        char line[512];
+        (void)lin_format_op(&h->ops[q], line, sizeof line);
+        fprintf(f, "%s\n", line);
+    }
+    if (fclose(f) != 0) {
+        fprintf(stderr, "craft-sim: cannot write %s\n", path);
+        return;
+    }
+    fprintf(stderr, "craft-sim: the KV history of seed %" PRIu64 " written to %s\n", seed, path);
+}
+
 void sim_kv_final(struct sim_cluster *c)
 {
     struct sim_kv *kv = &c->kv;
@@ -403,30 +427,43 @@ void sim_kv_final(struct sim_cluster *c)
         }
         kv->cl[i].busy = false;
     }
-    /* Unanswered writes: left out if no node applied them, else returned by the time one did
-     * (sim_kv.h). */
+    /* Unanswered writes: left out if no node applied them, else taking effect when one first
+     * did (sim_kv.h). */
     struct lin_history h;
     lin_history_init(&h);
     for (size_t q = 0; q < kv->hist.n; q++) {
         struct lin_op op = kv->hist.ops[q];
         uint64_t id = kv->hist_ids[q];
+        op.invoke *= 1000; /* in ns: the start of the invocation's us, the end of the answer's */
+        op.ret = op.ret == LIN_PENDING ? LIN_PENDING : op.ret * 1000 + 999;
         if (op.ret == LIN_PENDING && id != 0) {
-            uint64_t at = id < kv->n_write_applied ? kv->write_applied_us[id] : 0;
-            if (at == 0) {
+            uint64_t at = id < kv->n_write_point ? kv->write_point_ns[id] : UINT64_MAX;
+            if (at == UINT64_MAX) {
                 kv->fig.dropped++;
                 continue;
             }
             CRAFT_ASSERT(at >= op.invoke);
+            op.invoke = at; /* it took effect then (sim_kv.h) */
             op.ret = at;
             kv->fig.bounded++;
         }
         (void)lin_history_add(&h, &op);
+    }
+    if (kv->history_path != NULL) {
+        write_history(&h, kv->history_path, c->p.seed);
     }
     struct lin_result res;
     int v = lin_check(&h, SIM_KV_MAX_STATES, &res);
     kv->fig.ops = res.n_ops;
     kv->fig.states = res.states;
     kv->fig.unknown = v == LIN_UNKNOWN;
+    if (v == LIN_UNKNOWN) {
+        /* Neither a pass nor a violation: named, so the seed can be looked at. */
+        fprintf(stderr,
+                "craft-sim: seed %" PRIu64 ": the KV history's check is unknown (%zu keys "
+                "of %zu passed %d states)\n",
+                c->p.seed, res.n_keys_unknown, res.n_keys, SIM_KV_MAX_STATES);
+    }
     if (v != LIN_VIOLATION) {
         lin_history_close(&h);
         return;
@@ -445,7 +482,7 @@ void sim_kv_final(struct sim_cluster *c)
     lin_history_close(&h);
     sim_checks_fail(&c->checks, 0, "kv_not_linearizable",
                     "key %s: no order of its operations explains what the KV clients saw "
-                    "(%zu ops over %zu keys; the search placed at most %zu); times in us, "
+                    "(%zu ops over %zu keys; the search placed at most %zu); times in ns, "
                     "the ops below (craft-lincheck's format)",
                     res.key, res.n_ops, res.n_keys, res.depth);
 }

@@ -41,6 +41,7 @@ struct options {
     uint64_t selftest_abort_seed;
     uint64_t selftest_violate_step;
     const char *timeline;
+    const char *kv_history;
     const char *lab;
     const char *argv0;
 };
@@ -73,7 +74,7 @@ static void usage(FILE *f)
     fprintf(f,
             "usage: craft-sim [--seeds N] [--seed-start S] [--steps M] [--nodes K] [--jobs J]\n"
             "                 [--seed X] [--show] [--trace-hash] [--stop-on-violation]\n"
-            "                 [--safety-only] [--kv] [--timeline FILE.html]\n"
+            "                 [--safety-only] [--kv] [--kv-history FILE] [--timeline FILE.html]\n"
             "       craft-sim --lab NAME|all|list [--seed X]\n"
             "\n"
             "Runs the real craft core on 3, 5 or 7 simulated nodes in one thread, from one 64-bit\n"
@@ -93,6 +94,8 @@ static void usage(FILE *f)
             "                       checks vote_durable, ack_durable, leader_commit_current_term\n"
             "  --kv                 run the KV workload in every seed (else about 30%% draw it):\n"
             "                       KV clients, their history checked for linearizability\n"
+            "  --kv-history FILE    with one seed: write the KV history checked at its end\n"
+            "                       (craft-lincheck's format: craft-lincheck FILE checks it again)\n"
             "  --timeline FILE      with one seed: draw the run as one self-contained HTML page\n"
             "                       (roles, terms, logs, faults, messages, the violation)\n"
             "  --lab NAME           run one named lab scenario ('list' names them, 'all' runs all)\n"
@@ -149,6 +152,8 @@ static int parse(int argc, char **argv, struct options *o)
             o->lab = argv[++i];
         } else if (strcmp(a, "--timeline") == 0 && has_value) {
             o->timeline = argv[++i];
+        } else if (strcmp(a, "--kv-history") == 0 && has_value) {
+            o->kv_history = argv[++i];
         } else if (has_value && parse_u64(argv[i + 1], &v)) {
             i++;
             if (strcmp(a, "--seeds") == 0) {
@@ -178,6 +183,10 @@ static int parse(int argc, char **argv, struct options *o)
             return -1;
         }
     }
+    if (o->kv_history != NULL && (o->seeds != 1 || o->lab != NULL)) {
+        fprintf(stderr, "craft-sim: --kv-history writes one seed's: use it with --seed X\n");
+        return 2;
+    }
     if (o->timeline != NULL && (o->seeds != 1 || o->lab != NULL)) {
         fprintf(stderr, "craft-sim: --timeline draws one seed: use it with --seed X\n");
         return -1;
@@ -198,6 +207,7 @@ static void run_worker(const struct options *o, unsigned w, struct shared *sh)
         .kv = o->kv,
         .argv0 = o->argv0,
         .timeline = o->timeline,
+        .kv_history = o->kv_history,
         .selftest_violate_step = o->selftest_violate_step,
     };
     for (uint64_t k = t->next_k; k < o->seeds; k += o->jobs) {

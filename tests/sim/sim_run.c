@@ -185,6 +185,7 @@ int sim_run_seed(uint64_t seed, const struct sim_run_options *opt, FILE *out,
     }
     struct sim_run_figures *fig = &res->fig;
     if (c->live_ok) {
+        c->kv.history_path = opt->kv_history;
         sim_kv_final(c); /* the final reads, then the history's check */
     }
     if (c->live_ok && !sim_cluster_failed(c)) {

@@ -17,6 +17,7 @@ struct sim_run_options {
     bool kv;           /* every seed runs the KV workload (sim_kv.h), not only those drawing it */
     const char *argv0; /* for the replay command */
     const char *timeline; /* NULL, or where to draw the run as an HTML page (sim_timeline.h) */
+    const char *kv_history; /* NULL, or where to write the KV history checked (sim_kv.h) */
     /* Test-only hooks (the ctests of craft-sim itself): abort inside the seed, as a failed
      * CRAFT_ASSERT would; record a synthetic violation after this step (0: never). */
     bool selftest_abort;
