@@ -16,7 +16,7 @@ PREFIX ?= /usr/local
 # libc6-dev and libclang-rt-14-dev are only recommended by gcc and clang, and we install without
 # recommends, so they are listed: the C library headers and clang's sanitizer/libFuzzer runtimes.
 DEPS_PACKAGES := make cmake gcc libc6-dev clang libclang-rt-14-dev ninja-build libcmocka-dev \
-	libuv1-dev valgrind python3 pkg-config libraft-dev
+	libuv1-dev valgrind python3 pkg-config libraft-dev redis-tools
 
 SIM := $(BUILD_DIR)/bin/craft-sim
 
@@ -65,9 +65,10 @@ test: build
 install: build
 	cmake --install $(BUILD_DIR) --prefix $(PREFIX)
 
-# The main job. Until craftd exists it is a visible simulator run: elections and commits as they happen.
+# The main job: a local 3-node craftd cluster on 127.0.0.1 (clients on 7001-7003, peers on
+# 7101-7103, data in ./data/node1..3); Ctrl-C stops all three. Connect with redis-cli -p 7001.
 run: build
-	$(SIM) --show --seed 1 --steps 4000 --nodes 3
+	bash tools/run_cluster.sh $(BUILD_DIR)/bin/craftd
 
 # AddressSanitizer + UndefinedBehaviorSanitizer build with clang; slow tests (mutation checks) are skipped.
 asan: deps

@@ -8,7 +8,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${CRAFT_FUZZ_BUILD:-$root/build-fuzz} # the build directory; override for a private one
 seconds=${1:-20}
-targets=(fuzz_wal_recovery fuzz_snapshot_reader fuzz_identity fuzz_wire fuzz_kv_entry fuzz_kv_snapshot)
+targets=(fuzz_wal_recovery fuzz_snapshot_reader fuzz_identity fuzz_wire fuzz_kv_entry fuzz_kv_snapshot fuzz_resp)
 
 cmake -S "$root" -B "$build" -DCMAKE_C_COMPILER=clang -DCRAFT_FUZZ=ON \
     -DCMAKE_BUILD_TYPE=RelWithDebInfo >/dev/null

@@ -1,0 +1,244 @@
+/* Cluster administration: RAFT.ADDNODE <id> <peer-addr> (tells the node the address, adds it as
+ * a learner, and promotes it to voter once it has caught up), RAFT.REMOVENODE <id>,
+ * RAFT.TRANSFER [id], and RAFT.SNAPSHOT (which the node API cannot do on demand). Leader-only
+ * commands sent to a follower are forwarded like writes. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/commands.h"
+#include "server/server.h"
+#include "util/log.h"
+
+#define REQUEST_OF(e) ((struct request *)(void *)((char *)(e)-offsetof(struct request, ev)))
+
+static void on_admin_result(void *arg, const struct craft_result *res)
+{
+    struct request *r = arg;
+    completion_push(&r->srv->cq, &r->ev, res);
+}
+
+static void on_promoted(void *arg, const struct craft_result *res)
+{
+    struct server *s = arg;
+    completion_push(&s->cq, &s->promote_ev, res);
+}
+
+static bool parse_id(const char *p, size_t n, craft_id *out)
+{
+    char buf[24];
+    char *end;
+    if (n == 0 || n >= sizeof buf || p[0] < '1' || p[0] > '9') {
+        return false;
+    }
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    *out = strtoull(buf, &end, 10);
+    return *end == '\0';
+}
+
+static bool has(const craft_id *ids, unsigned n, craft_id id)
+{
+    for (unsigned i = 0; i < n; i++) {
+        if (ids[i] == id) {
+            return true;
+        }
+    }
+    return false;
+}
+
+static void drop(craft_id *ids, unsigned *n, craft_id id)
+{
+    for (unsigned i = 0; i < *n; i++) {
+        if (ids[i] == id) {
+            ids[i] = ids[--*n];
+            return;
+        }
+    }
+}
+
+void cmd_admin(struct conn *c, struct request *r, int argc, const char *const *argv,
+               const size_t *lens)
+{
+    craft_id id;
+    r->done = true;
+    if (argc >= 2 && !parse_id(argv[1], lens[1], &id)) {
+        resp_reply_error(&r->reply, "ERR node ids are integers above 0");
+        return;
+    }
+    if (name_is(argv[0], lens[0], "raft.transfer") && argc > 2) {
+        reply_arity(&r->reply, "raft.transfer");
+        return;
+    }
+    if (name_is(argv[0], lens[0], "raft.addnode") &&
+        (lens[2] == 0 || lens[2] >= CRAFT_ADDRESS_MAX || memchr(argv[2], ':', lens[2]) == NULL)) {
+        resp_reply_error(&r->reply, "ERR the peer address is HOST:PORT");
+        return;
+    }
+    if (cmd_args_copy(&r->one, argc, argv, lens) != 0) {
+        resp_reply_error(&r->reply, "ERR out of memory");
+        return;
+    }
+    r->done = false;
+    r->n_cmds = 1;
+    r->kind = REQ_ADMIN;
+    data_start(c->srv, r);
+}
+
+/* On the leader: starts r's change or transfer; answers r at once when it cannot. */
+void admin_start(struct server *s, struct request *r)
+{
+    const struct cmd_args *a = &r->one;
+    struct craft_node_status st;
+    craft_id id = CRAFT_ID_NONE;
+    int rv;
+    server_status(s, &st);
+    if (a->argc >= 2) {
+        (void)parse_id(a->argv[1], a->lens[1], &id);
+    }
+    r->ev.what = COMPLETION_ADMIN;
+    if (name_is(a->argv[0], a->lens[0], "raft.transfer")) {
+        rv = craft_node_transfer(s->node, id, on_admin_result, r);
+    } else {
+        struct craft_membership m = st.membership;
+        if (m.n_voters_old > 0) {
+            rv = CRAFT_EBUSY;
+        } else if (name_is(a->argv[0], a->lens[0], "raft.addnode")) {
+            if (has(m.voters, m.n_voters, id) || has(m.learners, m.n_learners, id)) {
+                resp_reply_errorf(&r->reply, "ERR node %llu is already a member",
+                                  (unsigned long long)id);
+                r->done = true;
+                conn_flush(r->conn);
+                return;
+            }
+            struct craft_peer peer = {.id = id};
+            memcpy(peer.address, a->argv[2], a->lens[2]);
+            peer.address[a->lens[2]] = '\0';
+            rv = craft_node_add_peer(s->node, &peer);
+            if (rv == 0 && m.n_learners == CRAFT_LEARNERS_MAX) {
+                rv = CRAFT_EBUSY;
+            }
+            if (rv == 0) {
+                m.learners[m.n_learners++] = id;
+                rv = craft_node_change(s->node, &m, on_admin_result, r);
+            }
+            if (rv == 0) {
+                s->promoting = id;
+            }
+        } else {
+            if (!has(m.voters, m.n_voters, id) && !has(m.learners, m.n_learners, id)) {
+                resp_reply_errorf(&r->reply, "ERR node %llu is not a member",
+                                  (unsigned long long)id);
+                r->done = true;
+                conn_flush(r->conn);
+                return;
+            }
+            drop(m.voters, &m.n_voters, id);
+            drop(m.learners, &m.n_learners, id);
+            rv = m.n_voters == 0 ? CRAFT_EINVAL : craft_node_change(s->node, &m, on_admin_result, r);
+        }
+    }
+    if (rv == 0) {
+        r->in_flight = true;
+        return;
+    }
+    admin_reply_error(r, rv);
+    r->done = true;
+    conn_flush(r->conn);
+}
+
+void admin_reply_error(struct request *r, int rv)
+{
+    switch (rv) {
+    case CRAFT_ENOTLEADER:
+        resp_reply_error(&r->reply, "TRYAGAIN not the leader any more: retry");
+        break;
+    case CRAFT_EBUSY:
+        resp_reply_error(&r->reply, "TRYAGAIN a membership change or transfer is under way "
+                                    "(or the leader has not committed in its term yet): retry");
+        break;
+    case CRAFT_EINVAL:
+        resp_reply_error(&r->reply, "ERR the node refused the change (unknown node, or no voter "
+                                    "would be left)");
+        break;
+    default:
+        resp_reply_errorf(&r->reply, "ERR %s", craft_strerror(rv));
+        break;
+    }
+}
+
+void admin_on_completion(struct server *s, struct completion *e)
+{
+    if (e->what == COMPLETION_PROMOTE) {
+        s->promote_in_flight = false;
+        if (e->status == 0) {
+            craft_log(CRAFT_LOG_INFO, s->cfg.id, 0, "node %llu promoted to voter",
+                      (unsigned long long)s->promoting);
+            s->promoting = CRAFT_ID_NONE;
+        }
+        return;
+    }
+    struct request *r = REQUEST_OF(e);
+    if (r->queued && !r->done) {
+        if (e->status == 0) {
+            resp_reply_simple(&r->reply, "OK");
+        } else {
+            admin_reply_error(r, e->status);
+        }
+        r->done = true;
+        struct conn *c = r->conn;
+        request_release(r);
+        conn_flush(c);
+        return;
+    }
+    request_release(r);
+}
+
+/* A learner RAFT.ADDNODE added becomes a voter once its log matches the leader's commit. */
+void admin_tick(struct server *s)
+{
+    if (s->promoting == CRAFT_ID_NONE || s->promote_in_flight) {
+        return;
+    }
+    struct craft_node_status st;
+    server_status(s, &st);
+    if (st.role != CRAFT_NODE_LEADER) {
+        return;
+    }
+    struct craft_membership m = st.membership;
+    if (!has(m.learners, m.n_learners, s->promoting)) {
+        if (has(m.voters, m.n_voters, s->promoting)) {
+            s->promoting = CRAFT_ID_NONE; /* promoted already */
+        }
+        return;
+    }
+    if (m.n_voters_old > 0 || m.n_voters == CRAFT_VOTERS_MAX) {
+        return;
+    }
+    for (unsigned i = 0; i < st.n_followers; i++) {
+        const struct craft_node_follower *f = &st.followers[i];
+        if (f->id == s->promoting && f->match >= st.commit) {
+            drop(m.learners, &m.n_learners, f->id);
+            m.voters[m.n_voters++] = f->id;
+            s->promote_ev.what = COMPLETION_PROMOTE;
+            if (craft_node_change(s->node, &m, on_promoted, s) == 0) {
+                s->promote_in_flight = true;
+            }
+            return;
+        }
+    }
+}
+
+void cmd_raft_snapshot(struct conn *c, struct request *r, int argc, const char *const *argv,
+                       const size_t *lens)
+{
+    (void)c;
+    (void)argc;
+    (void)argv;
+    (void)lens;
+    resp_reply_errorf(&r->reply,
+                      "ERR RAFT.SNAPSHOT is not available: the node API cannot take a snapshot "
+                      "on demand; it takes one every %llu entries (--snapshot-every)",
+                      (unsigned long long)c->srv->cfg.snapshot_every);
+    r->done = true;
+}

@@ -1,0 +1,137 @@
+/* Transactions and exactly-once writes: MULTI/EXEC/DISCARD (the queued write commands go into
+ * one entry whose reply is an array; queued reads run under one read barrier) and RAFT.REQ
+ * <client-id> <seq> <write command...> (an entry with a session). A transaction mixing reads and
+ * writes is refused when queued: kv applies only writes inside an entry. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/commands.h"
+#include "server/server.h"
+#include "util/alloc.h"
+
+void cmd_multi(struct conn *c, struct request *r, int argc, const char *const *argv,
+               const size_t *lens)
+{
+    (void)argc;
+    (void)argv;
+    (void)lens;
+    if (c->in_multi) {
+        resp_reply_error(&r->reply, "ERR MULTI calls can not be nested");
+    } else {
+        conn_multi_reset(c);
+        c->in_multi = true;
+        resp_reply_simple(&r->reply, "OK");
+    }
+    r->done = true;
+}
+
+void cmd_discard(struct conn *c, struct request *r, int argc, const char *const *argv,
+                 const size_t *lens)
+{
+    (void)argc;
+    (void)argv;
+    (void)lens;
+    if (!c->in_multi) {
+        resp_reply_error(&r->reply, "ERR DISCARD without MULTI");
+    } else {
+        conn_multi_reset(c);
+        resp_reply_simple(&r->reply, "OK");
+    }
+    r->done = true;
+}
+
+void cmd_exec(struct conn *c, struct request *r, int argc, const char *const *argv,
+              const size_t *lens)
+{
+    (void)argc;
+    (void)argv;
+    (void)lens;
+    if (!c->in_multi) {
+        resp_reply_error(&r->reply, "ERR EXEC without MULTI");
+        r->done = true;
+        return;
+    }
+    if (c->multi_error) {
+        resp_reply_error(&r->reply, "EXECABORT Transaction discarded because of previous errors.");
+        conn_multi_reset(c);
+        r->done = true;
+        return;
+    }
+    if (c->multi_n == 0) {
+        resp_reply_array(&r->reply, 0);
+        conn_multi_reset(c);
+        r->done = true;
+        return;
+    }
+    const struct kv_command *kc = kv_command_find(c->multi_cmds[0].argv[0],
+                                                  c->multi_cmds[0].lens[0]);
+    r->kind = kc->kind == KV_COMMAND_WRITE ? REQ_WRITE : REQ_READ;
+    r->stale = c->readonly;
+    r->multi = true;
+    /* The queued commands move to the request. */
+    r->cmds = c->multi_cmds;
+    r->n_cmds = c->multi_n;
+    c->multi_cmds = NULL;
+    c->multi_cap = 0;
+    c->multi_n = 0;
+    conn_multi_reset(c);
+    data_start(c->srv, r);
+}
+
+/* Whether cmd may join c's transaction: all its commands read, or all write. */
+bool multi_kind_ok(struct conn *c, const struct kv_command *cmd)
+{
+    if (c->multi_n == 0) {
+        return true;
+    }
+    const struct kv_command *first =
+        kv_command_find(c->multi_cmds[0].argv[0], c->multi_cmds[0].lens[0]);
+    return first->kind == cmd->kind;
+}
+
+static bool parse_u64(const char *p, size_t n, uint64_t *out)
+{
+    char buf[24];
+    char *end;
+    if (n == 0 || n >= sizeof buf || p[0] < '0' || p[0] > '9') {
+        return false;
+    }
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    *out = strtoull(buf, &end, 10);
+    return *end == '\0';
+}
+
+void cmd_raft_req(struct conn *c, struct request *r, int argc, const char *const *argv,
+                  const size_t *lens)
+{
+    r->done = true;
+    if (!parse_u64(argv[1], lens[1], &r->client) || r->client == 0 ||
+        !parse_u64(argv[2], lens[2], &r->seq)) {
+        resp_reply_error(&r->reply,
+                         "ERR RAFT.REQ wants a client id above 0 and a sequence number");
+        return;
+    }
+    const struct kv_command *kc = kv_command_find(argv[3], lens[3]);
+    if (kc == NULL) {
+        reply_unknown_command(&r->reply, argc - 3, argv + 3, lens + 3);
+        return;
+    }
+    if (kc->kind != KV_COMMAND_WRITE) {
+        resp_reply_errorf(&r->reply, "ERR RAFT.REQ wraps write commands; '%s' reads",
+                          kc->name);
+        return;
+    }
+    if (!kv_command_check_arity(kc, argc - 3, &r->reply)) {
+        return;
+    }
+    if (cmd_args_copy(&r->one, argc, argv, lens) != 0) {
+        resp_reply_error(&r->reply, "ERR out of memory");
+        return;
+    }
+    r->done = false;
+    r->n_cmds = 1;
+    r->session = true;
+    r->kind = REQ_WRITE;
+    data_start(c->srv, r);
+}

@@ -1,0 +1,343 @@
+/* Data commands through the node: a write becomes a kv entry proposed on the leader (or is
+ * forwarded to it, or answered with -MOVED, or waits for a leader to be known); a read runs
+ * kv_read on the apply side after a linearizable (or, after READONLY, stale) read barrier. The
+ * node's outcomes come back through the completion queue. */
+#include <stddef.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "server/server.h"
+#include "util/alloc.h"
+#include "util/assert.h"
+
+#define REQUEST_OF(e) ((struct request *)(void *)((char *)(e)-offsetof(struct request, ev)))
+
+/* Node thread: hands the outcome to the loop. */
+static void on_node_result(void *arg, const struct craft_result *res)
+{
+    struct request *r = arg;
+    completion_push(&r->srv->cq, &r->ev, res);
+}
+
+/* Apply side: the state machine is at or past the read index, and nothing applies meanwhile. */
+static void read_fn(void *arg, void *fsm_ctx)
+{
+    struct request *r = arg;
+    const struct kv_store *store = fsm_ctx;
+    if (r->kind == REQ_INFO) {
+        r->keys = kv_store_size(store);
+        r->bytes = kv_store_bytes(store);
+        return;
+    }
+    uint64_t now = server_wall_ms();
+    if (r->multi) {
+        resp_reply_array(&r->result, (int64_t)r->n_cmds);
+    }
+    for (size_t i = 0; i < r->n_cmds; i++) {
+        const struct cmd_args *a = &r->cmds[i];
+        kv_read(store, a->argc, a->argv, a->lens, now, &r->result);
+    }
+}
+
+void data_wait(struct server *s, struct request *r)
+{
+    CRAFT_ASSERT(!r->in_flight);
+    r->in_flight = true;
+    r->waiting = true;
+    r->wait_next = NULL;
+    if (s->waiting_tail != NULL) {
+        s->waiting_tail->wait_next = r;
+    } else {
+        s->waiting = r;
+    }
+    s->waiting_tail = r;
+}
+
+static void answer(struct request *r)
+{
+    r->done = true;
+    if (r->conn != NULL) {
+        conn_flush(r->conn);
+    }
+}
+
+/* The error text for a node outcome other than 0 (and other than a retried ENOTLEADER). */
+static void reply_node_error(struct resp_reply *out, int status, bool write)
+{
+    switch (status) {
+    case CRAFT_ENOTLEADER:
+        resp_reply_error(out, "TRYAGAIN no leader");
+        break;
+    case CRAFT_EUNKNOWN:
+        resp_reply_error(out, "TRYAGAIN leadership was lost before the write committed: its "
+                              "outcome is unknown");
+        break;
+    case CRAFT_EBUSY:
+        resp_reply_error(out, "TRYAGAIN the node is busy (a bounded queue is full): retry later");
+        break;
+    case CRAFT_ETOOBIG:
+        resp_reply_error(out, "ERR the command is larger than a log entry may be");
+        break;
+    case CRAFT_ESHUTDOWN:
+        resp_reply_error(out, "ERR the server is shutting down");
+        break;
+    case CRAFT_ENOMEM:
+        resp_reply_error(out, "ERR out of memory");
+        break;
+    default:
+        resp_reply_errorf(out, "ERR %s %s", write ? "write failed:" : "read failed:",
+                          craft_strerror(status));
+        break;
+    }
+}
+
+int data_propose_args(struct server *s, struct request *r)
+{
+    struct kv_entry *e = &s->entry;
+    int rv = kv_entry_begin(e, server_wall_ms(), r->client, r->seq, r->multi);
+    for (size_t i = 0; rv == 0 && i < r->n_cmds; i++) {
+        const struct cmd_args *a = &r->cmds[i];
+        int skip = r->session ? 3 : 0; /* RAFT.REQ <client> <seq> */
+        rv = kv_entry_add(e, a->argc - skip, a->argv + skip, a->lens + skip);
+    }
+    if (rv != 0) {
+        return rv;
+    }
+    r->ev.what = COMPLETION_DATA;
+    rv = craft_node_propose(s->node, e->data, e->len, on_node_result, r);
+    if (rv == 0) {
+        r->in_flight = true;
+    }
+    return rv;
+}
+
+/* A write (or an admin command): here on the leader, else to the leader, else wait for one. */
+static void route(struct server *s, struct request *r)
+{
+    struct craft_node_status st;
+    server_status(s, &st);
+    if (st.role == CRAFT_NODE_LEADER) {
+        if (r->kind == REQ_ADMIN) {
+            admin_start(s, r);
+            return;
+        }
+        int rv = data_propose_args(s, r);
+        if (rv == CRAFT_ENOTLEADER) {
+            data_wait(s, r);
+        } else if (rv != 0) {
+            reply_node_error(&r->reply, rv, true);
+            answer(r);
+        }
+        return;
+    }
+    char addr[SERVER_ADDR_MAX];
+    if (st.leader != CRAFT_ID_NONE && st.leader != s->cfg.id &&
+        leader_client_address(s, st.leader, addr, sizeof addr)) {
+        if (r->conn->redirect) {
+            resp_reply_errorf(&r->reply, "MOVED 0 %s", addr);
+            answer(r);
+            return;
+        }
+        int rv = forward_request(&s->fwd, addr, r);
+        if (rv != 0) {
+            reply_node_error(&r->reply, rv, true);
+            answer(r);
+        }
+        return;
+    }
+    data_wait(s, r);
+}
+
+static void start_read(struct server *s, struct request *r)
+{
+    int mode = r->stale ? CRAFT_NODE_READ_STALE : CRAFT_NODE_READ_LINEARIZABLE;
+    r->ev.what = COMPLETION_DATA;
+    resp_reply_clear(&r->result);
+    int rv = craft_node_read(s->node, mode, read_fn, on_node_result, r);
+    if (rv == 0) {
+        r->in_flight = true;
+    } else if (rv == CRAFT_ENOTLEADER) {
+        data_wait(s, r);
+    } else {
+        reply_node_error(&r->reply, rv, false);
+        answer(r);
+    }
+}
+
+static void start(struct server *s, struct request *r)
+{
+    if (r->kind == REQ_READ || r->kind == REQ_INFO) {
+        start_read(s, r);
+    } else {
+        route(s, r);
+    }
+}
+
+static bool is_read(const struct request *r)
+{
+    return r->kind == REQ_READ || r->kind == REQ_INFO;
+}
+
+/* A connection's commands take effect in the order it sent them, as in Redis: a read waits
+ * for the writes sent before it to be answered (so it sees them), a write for the reads sent
+ * before it (so they do not see it), and anything waits behind a request that is itself held
+ * back or waiting for a leader. Reads pipeline with reads, writes with writes (the leader, or
+ * the one forwarding connection, keeps their order). */
+static bool held_back(const struct conn *c, const struct request *r)
+{
+    for (const struct request *q = c->head; q != NULL && q != r; q = q->next) {
+        if (q->done || q->kind == REQ_NONE) {
+            continue;
+        }
+        if (q->deferred || q->waiting || is_read(q) != is_read(r)) {
+            return true;
+        }
+    }
+    return false;
+}
+
+void data_start(struct server *s, struct request *r)
+{
+    CRAFT_ASSERT(!r->in_flight);
+    CRAFT_ASSERT(r->conn != NULL);
+    if (r->conn->head != r && held_back(r->conn, r)) {
+        r->deferred = true;
+        r->conn->n_deferred++;
+        return;
+    }
+    start(s, r);
+}
+
+/* Starts the held-back requests whose turn came. Requests answered meanwhile stay in the queue
+ * (conn_flush does nothing while c->releasing), so the walk never meets freed memory. */
+void data_release_deferred(struct conn *c)
+{
+    if (c->releasing || c->closing) {
+        return;
+    }
+    c->releasing = true;
+    for (struct request *r = c->head; r != NULL && c->n_deferred > 0; r = r->next) {
+        if (!r->deferred) {
+            continue;
+        }
+        if (!r->done && held_back(c, r)) {
+            break; /* and so is every later one */
+        }
+        r->deferred = false;
+        c->n_deferred--;
+        if (!r->done) {
+            start(c->srv, r);
+        }
+    }
+    c->releasing = false;
+}
+
+void data_write(struct conn *c, struct request *r, int argc, const char *const *argv,
+                const size_t *lens)
+{
+    if (cmd_args_copy(&r->one, argc, argv, lens) != 0) {
+        resp_reply_error(&r->reply, "ERR out of memory");
+        r->done = true;
+        return;
+    }
+    r->n_cmds = 1;
+    r->kind = REQ_WRITE;
+    start(c->srv, r);
+}
+
+void data_read(struct conn *c, struct request *r, int argc, const char *const *argv,
+               const size_t *lens)
+{
+    if (cmd_args_copy(&r->one, argc, argv, lens) != 0) {
+        resp_reply_error(&r->reply, "ERR out of memory");
+        r->done = true;
+        return;
+    }
+    r->n_cmds = 1;
+    r->kind = REQ_READ;
+    r->stale = c->readonly;
+    start(c->srv, r);
+}
+
+void data_retry_waiting(struct server *s)
+{
+    struct request *list = s->waiting;
+    s->waiting = NULL;
+    s->waiting_tail = NULL;
+    while (list != NULL) {
+        struct request *r = list;
+        list = r->wait_next;
+        r->wait_next = NULL;
+        r->waiting = false;
+        if (!r->queued || r->done || s->stopping) {
+            request_release(r);
+            continue;
+        }
+        r->in_flight = false;
+        struct conn *c = r->conn;
+        start(s, r);
+        conn_flush(c); /* r may be answered, and what it held back may go */
+    }
+}
+
+void data_on_completion(struct server *s, struct completion *e)
+{
+    struct request *r = REQUEST_OF(e);
+    if (!r->queued || r->done) {
+        if (e->value != NULL) {
+            kv_result_free(e->value);
+        }
+        request_release(r);
+        return;
+    }
+    r->in_flight = false;
+    if (e->status == 0) {
+        if (r->kind == REQ_WRITE) {
+            struct kv_result *res = e->value;
+            if (res != NULL) {
+                resp_reply_raw(&r->reply, res->data, res->len);
+                kv_result_free(res);
+            } else {
+                resp_reply_error(&r->reply, "ERR craftd: the state machine gave no reply");
+            }
+        } else if (r->kind == REQ_INFO) {
+            cmd_info_finish(s, r);
+        } else {
+            struct resp_reply tmp = r->reply;
+            r->reply = r->result;
+            r->result = tmp;
+        }
+        answer(r);
+        return;
+    }
+    if (e->value != NULL) {
+        kv_result_free(e->value);
+    }
+    /* Not the leader (any more): a write was not appended, a read not started; try again
+     * through the leader the node names, or once one is known. */
+    if (e->status == CRAFT_ENOTLEADER && !s->stopping) {
+        if (r->kind == REQ_WRITE && e->leader != CRAFT_ID_NONE && e->leader != s->cfg.id) {
+            start(s, r);
+        } else {
+            data_wait(s, r);
+        }
+        return;
+    }
+    reply_node_error(&r->reply, e->status, r->kind == REQ_WRITE);
+    answer(r);
+}
+
+void data_release_waiting(struct server *s)
+{
+    s->waiting_tail = NULL;
+    while (s->waiting != NULL) {
+        struct request *r = s->waiting;
+        s->waiting = r->wait_next;
+        r->waiting = false;
+        if (r->queued && !r->done) {
+            reply_node_error(&r->reply, CRAFT_ESHUTDOWN, false);
+            r->done = true;
+        }
+        request_release(r);
+    }
+}

@@ -1,0 +1,402 @@
+/* The forwarder: see forward.h. Each connection first sends AUTH (with --requirepass) and
+ * CLIENT REDIRECT on, so a node that is no longer the leader answers -MOVED instead of
+ * forwarding again; such an answer is relayed as -TRYAGAIN (the command did not run there). */
+#include "server/forward.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "server/resp_scan.h"
+#include "server/server.h"
+#include "util/alloc.h"
+#include "util/assert.h"
+#include "util/log.h"
+
+/* A request whose replies are awaited, in the order they were sent. r is NULL for the
+ * connection's own AUTH and CLIENT REDIRECT. */
+struct fwd_item {
+    struct fwd_item *next;
+    struct request *r;
+    unsigned left; /* replies still to come; the last is relayed */
+};
+
+struct fwd_conn {
+    struct forwarder *f;
+    uv_tcp_t tcp;
+    uv_connect_t creq;
+    uv_write_t wreq;
+    char address[SERVER_ADDR_MAX];
+    bool connected;
+    bool writing;
+    bool closing;
+    struct fwd_item *head, *tail;
+    char *out; /* owned: commands not yet written */
+    size_t out_len, out_cap;
+    char *flight; /* owned: the write in progress */
+    size_t flight_len, flight_cap;
+    char *in; /* owned: replies read, not yet complete */
+    size_t in_len, in_cap;
+};
+
+void forwarder_init(struct forwarder *f, struct server *s)
+{
+    f->srv = s;
+    f->cur = NULL;
+}
+
+static bool put(struct fwd_conn *fc, const void *p, size_t n)
+{
+    if (!craft_grow((void **)&fc->out, &fc->out_cap, fc->out_len + n, 1)) {
+        return false;
+    }
+    memcpy(fc->out + fc->out_len, p, n);
+    fc->out_len += n;
+    return true;
+}
+
+static bool put_command(struct fwd_conn *fc, int argc, const char *const *argv,
+                        const size_t *lens)
+{
+    char head[32];
+    int n = snprintf(head, sizeof head, "*%d\r\n", argc);
+    bool ok = put(fc, head, (size_t)n);
+    for (int i = 0; ok && i < argc; i++) {
+        n = snprintf(head, sizeof head, "$%zu\r\n", lens[i]);
+        ok = put(fc, head, (size_t)n) && put(fc, argv[i], lens[i]) && put(fc, "\r\n", 2);
+    }
+    return ok;
+}
+
+static bool put_words(struct fwd_conn *fc, int argc, const char *const *words)
+{
+    size_t lens[4];
+    CRAFT_ASSERT(argc <= 4);
+    for (int i = 0; i < argc; i++) {
+        lens[i] = strlen(words[i]);
+    }
+    return put_command(fc, argc, words, lens);
+}
+
+static struct fwd_item *add_item(struct fwd_conn *fc, struct request *r, unsigned left)
+{
+    struct fwd_item *it = craft_calloc(1, sizeof *it);
+    if (it == NULL) {
+        return NULL;
+    }
+    it->r = r;
+    it->left = left;
+    if (fc->tail != NULL) {
+        fc->tail->next = it;
+    } else {
+        fc->head = it;
+    }
+    fc->tail = it;
+    return it;
+}
+
+/* Answers r with text unless it was answered (timed out) or its client left; drops the hold. */
+static void finish(struct request *r, const char *reply, size_t len, bool raw)
+{
+    if (r->queued && !r->done) {
+        if (raw) {
+            resp_reply_raw(&r->reply, reply, len);
+        } else {
+            resp_reply_error(&r->reply, reply);
+        }
+        r->done = true;
+        struct conn *c = r->conn;
+        request_release(r);
+        conn_flush(c);
+        return;
+    }
+    request_release(r);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    struct fwd_conn *fc = h->data;
+    craft_free(fc->out);
+    craft_free(fc->flight);
+    craft_free(fc->in);
+    craft_free(fc);
+}
+
+static void conn_fail(struct fwd_conn *fc, const char *why)
+{
+    if (fc->closing) {
+        return;
+    }
+    fc->closing = true;
+    if (fc->f->cur == fc) {
+        fc->f->cur = NULL;
+    }
+    craft_log(CRAFT_LOG_INFO, fc->f->srv->cfg.id, 0, "forwarding to %s stops: %s", fc->address,
+              why);
+    while (fc->head != NULL) {
+        struct fwd_item *it = fc->head;
+        fc->head = it->next;
+        struct request *r = it->r;
+        if (r != NULL && !fc->connected && r->queued && !r->done && !fc->f->srv->stopping) {
+            /* Never sent: wait for the leader (or a new one) like a write that found none. */
+            r->in_flight = false;
+            data_wait(fc->f->srv, r);
+        } else if (r != NULL) {
+            finish(r, "TRYAGAIN the connection to the leader was lost: the outcome is unknown",
+                   0, false);
+        }
+        craft_free(it);
+    }
+    fc->tail = NULL;
+    uv_close((uv_handle_t *)&fc->tcp, on_closed);
+}
+
+static void start_write(struct fwd_conn *fc);
+
+static void on_write(uv_write_t *w, int status)
+{
+    struct fwd_conn *fc = w->data;
+    fc->writing = false;
+    if (fc->closing) {
+        return;
+    }
+    if (status < 0) {
+        conn_fail(fc, uv_strerror(status));
+        return;
+    }
+    fc->flight_len = 0;
+    start_write(fc);
+}
+
+static void start_write(struct fwd_conn *fc)
+{
+    if (fc->writing || !fc->connected || fc->closing || fc->out_len == 0) {
+        return;
+    }
+    char *p = fc->flight;
+    size_t cap = fc->flight_cap;
+    fc->flight = fc->out;
+    fc->flight_cap = fc->out_cap;
+    fc->flight_len = fc->out_len;
+    fc->out = p;
+    fc->out_cap = cap;
+    fc->out_len = 0;
+    uv_buf_t buf = uv_buf_init(fc->flight, (unsigned)fc->flight_len);
+    fc->wreq.data = fc;
+    int rv = uv_write(&fc->wreq, (uv_stream_t *)&fc->tcp, &buf, 1, on_write);
+    if (rv != 0) {
+        conn_fail(fc, uv_strerror(rv));
+        return;
+    }
+    fc->writing = true;
+}
+
+/* One complete reply at in[0..n): counts toward the head item; its last reply is relayed. */
+static void on_reply(struct fwd_conn *fc, const char *p, size_t n)
+{
+    struct fwd_item *it = fc->head;
+    if (it == NULL) {
+        conn_fail(fc, "a reply nobody asked for");
+        return;
+    }
+    CRAFT_ASSERT(it->left > 0);
+    if (--it->left > 0) {
+        return;
+    }
+    fc->head = it->next;
+    if (fc->head == NULL) {
+        fc->tail = NULL;
+    }
+    if (it->r != NULL) {
+        if (n >= 6 && memcmp(p, "-MOVED", 6) == 0) {
+            finish(it->r, "TRYAGAIN the leader changed: the write did not run, retry", 0, false);
+        } else {
+            finish(it->r, p, n, true);
+        }
+    } else if (p[0] == '-') {
+        craft_log(CRAFT_LOG_WARN, fc->f->srv->cfg.id, 0, "forwarding to %s: %.*s", fc->address,
+                  (int)(n > 200 ? 200 : n - 2), p);
+    }
+    craft_free(it);
+}
+
+static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf)
+{
+    struct fwd_conn *fc = h->data;
+    (void)suggested;
+    if (!craft_grow((void **)&fc->in, &fc->in_cap, fc->in_len + CONN_READ_CHUNK, 1)) {
+        *buf = uv_buf_init(NULL, 0);
+        return;
+    }
+    *buf = uv_buf_init(fc->in + fc->in_len, (unsigned)(fc->in_cap - fc->in_len));
+}
+
+static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
+{
+    struct fwd_conn *fc = stream->data;
+    (void)buf;
+    if (nread < 0) {
+        conn_fail(fc, nread == UV_EOF ? "closed by the leader" : uv_strerror((int)nread));
+        return;
+    }
+    fc->in_len += (size_t)nread;
+    size_t pos = 0;
+    while (!fc->closing && pos < fc->in_len) {
+        long long n = resp_scan(fc->in + pos, fc->in_len - pos);
+        if (n == 0) {
+            break;
+        }
+        if (n < 0) {
+            conn_fail(fc, "the leader's reply is not RESP");
+            return;
+        }
+        on_reply(fc, fc->in + pos, (size_t)n);
+        pos += (size_t)n;
+    }
+    if (fc->closing) {
+        return;
+    }
+    memmove(fc->in, fc->in + pos, fc->in_len - pos);
+    fc->in_len -= pos;
+}
+
+static void on_connect(uv_connect_t *req, int status)
+{
+    struct fwd_conn *fc = req->data;
+    if (fc->closing) {
+        return;
+    }
+    if (status < 0) {
+        conn_fail(fc, uv_strerror(status));
+        return;
+    }
+    fc->connected = true;
+    uv_tcp_nodelay(&fc->tcp, 1);
+    if (uv_read_start((uv_stream_t *)&fc->tcp, on_alloc, on_read) != 0) {
+        conn_fail(fc, "cannot read");
+        return;
+    }
+    start_write(fc);
+}
+
+/* "10.0.0.1:7001" or "[::1]:7001": IP literals only (what craftd advertises). */
+static int parse_address(const char *address, struct sockaddr_storage *ss)
+{
+    char host[SERVER_ADDR_MAX];
+    const char *colon = strrchr(address, ':');
+    if (colon == NULL) {
+        return CRAFT_EINVAL;
+    }
+    const char *h = address;
+    size_t hn = (size_t)(colon - address);
+    if (hn >= 2 && h[0] == '[' && h[hn - 1] == ']') {
+        h++;
+        hn -= 2;
+    }
+    if (hn == 0 || hn >= sizeof host) {
+        return CRAFT_EINVAL;
+    }
+    memcpy(host, h, hn);
+    host[hn] = '\0';
+    int port = atoi(colon + 1);
+    if (port <= 0 || port > 65535) {
+        return CRAFT_EINVAL;
+    }
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0) {
+        return 0;
+    }
+    if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) == 0) {
+        return 0;
+    }
+    return CRAFT_EINVAL;
+}
+
+static struct fwd_conn *open_conn(struct forwarder *f, const char *address)
+{
+    struct server *s = f->srv;
+    struct sockaddr_storage ss;
+    if (parse_address(address, &ss) != 0) {
+        craft_log(CRAFT_LOG_WARN, s->cfg.id, 0, "cannot forward to '%s': not IP:PORT", address);
+        return NULL;
+    }
+    struct fwd_conn *fc = craft_calloc(1, sizeof *fc);
+    if (fc == NULL) {
+        return NULL;
+    }
+    fc->f = f;
+    snprintf(fc->address, sizeof fc->address, "%s", address);
+    uv_tcp_init(&s->loop, &fc->tcp);
+    fc->tcp.data = fc;
+    fc->creq.data = fc;
+    bool ok = true;
+    if (s->cfg.requirepass[0] != '\0') {
+        const char *auth[2] = {"AUTH", s->cfg.requirepass};
+        ok = put_words(fc, 2, auth) && add_item(fc, NULL, 1) != NULL;
+    }
+    const char *redirect[3] = {"CLIENT", "REDIRECT", "on"};
+    ok = ok && put_words(fc, 3, redirect) && add_item(fc, NULL, 1) != NULL;
+    if (!ok || uv_tcp_connect(&fc->creq, &fc->tcp, (struct sockaddr *)&ss, on_connect) != 0) {
+        conn_fail(fc, "cannot connect");
+        return NULL;
+    }
+    craft_log(CRAFT_LOG_INFO, s->cfg.id, 0, "forwarding writes to the leader at %s", address);
+    return fc;
+}
+
+int forward_request(struct forwarder *f, const char *address, struct request *r)
+{
+    if (f->cur != NULL && strcmp(f->cur->address, address) != 0) {
+        conn_fail(f->cur, "the leader changed");
+    }
+    if (f->cur == NULL) {
+        f->cur = open_conn(f, address);
+        if (f->cur == NULL) {
+            return CRAFT_EIO;
+        }
+    }
+    struct fwd_conn *fc = f->cur;
+    size_t mark = fc->out_len;
+    bool ok = true;
+    static const char *const multi[1] = {"MULTI"};
+    static const char *const exec[1] = {"EXEC"};
+    if (r->multi) {
+        ok = put_words(fc, 1, multi);
+    }
+    for (size_t i = 0; ok && i < r->n_cmds; i++) {
+        ok = put_command(fc, r->cmds[i].argc, r->cmds[i].argv, r->cmds[i].lens);
+    }
+    if (ok && r->multi) {
+        ok = put_words(fc, 1, exec);
+    }
+    unsigned replies = (unsigned)r->n_cmds + (r->multi ? 2u : 0u);
+    if (!ok || add_item(fc, r, replies) == NULL) {
+        fc->out_len = mark;
+        return CRAFT_ENOMEM;
+    }
+    r->in_flight = true;
+    start_write(fc);
+    return 0;
+}
+
+void forwarder_tick(struct forwarder *f, uint64_t now_ms)
+{
+    struct fwd_conn *fc = f->cur;
+    if (fc == NULL) {
+        return;
+    }
+    for (struct fwd_item *it = fc->head; it != NULL; it = it->next) {
+        if (it->r != NULL) {
+            if (it->r->deadline_ms + f->srv->cfg.request_timeout_ms < now_ms) {
+                conn_fail(fc, "the leader does not answer");
+            }
+            return;
+        }
+    }
+}
+
+void forwarder_close(struct forwarder *f)
+{
+    if (f->cur != NULL) {
+        conn_fail(f->cur, "the server stops");
+    }
+}

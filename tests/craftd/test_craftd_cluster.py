@@ -1,0 +1,237 @@
+#!/usr/bin/env python3
+"""craftd end to end: three craftd processes on loopback (free ports, temporary directories).
+SET/GET through the leader and through a follower (forwarded), MULTI/EXEC, pipelining in order,
+-MOVED after CLIENT REDIRECT on, an unknown command, a malformed request (that connection is
+closed, the others are served), and a clean stop (SIGTERM, exit status 0).
+Raw sockets only; every wait polls with a bounded deadline.
+
+Usage: test_craftd_cluster.py PATH/TO/craftd
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+DEADLINE_S = 20.0
+
+
+def free_ports(n):
+    socks, ports = [], []
+    for _ in range(n):
+        s = socket.socket()
+        s.bind(("127.0.0.1", 0))
+        socks.append(s)
+        ports.append(s.getsockname()[1])
+    for s in socks:
+        s.close()
+    return ports
+
+
+def encode(*args):
+    out = [b"*%d\r\n" % len(args)]
+    for a in args:
+        a = a if isinstance(a, bytes) else str(a).encode()
+        out.append(b"$%d\r\n%s\r\n" % (len(a), a))
+    return b"".join(out)
+
+
+class Error(str):
+    """A RESP error reply."""
+
+
+class Client:
+    def __init__(self, port):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+        self.buf = b""
+
+    def close(self):
+        self.sock.close()
+
+    def _fill(self):
+        data = self.sock.recv(65536)
+        if not data:
+            raise EOFError("connection closed")
+        self.buf += data
+
+    def _line(self):
+        while b"\r\n" not in self.buf:
+            self._fill()
+        line, self.buf = self.buf.split(b"\r\n", 1)
+        return line
+
+    def reply(self):
+        line = self._line()
+        t, rest = line[:1], line[1:]
+        if t == b"+":
+            return rest.decode()
+        if t == b"-":
+            return Error(rest.decode())
+        if t == b":":
+            return int(rest)
+        if t == b"$":
+            n = int(rest)
+            if n < 0:
+                return None
+            while len(self.buf) < n + 2:
+                self._fill()
+            data, self.buf = self.buf[:n], self.buf[n + 2:]
+            return data.decode()
+        if t == b"*":
+            n = int(rest)
+            return None if n < 0 else [self.reply() for _ in range(n)]
+        raise ValueError("not RESP: %r" % line)
+
+    def call(self, *args):
+        self.sock.sendall(encode(*args))
+        return self.reply()
+
+
+def wait_for(what, fn):
+    deadline = time.monotonic() + DEADLINE_S
+    last = None
+    while time.monotonic() < deadline:
+        try:
+            last = fn()
+            if last:
+                return last
+        except (OSError, EOFError) as e:
+            last = e
+        time.sleep(0.05)
+    raise AssertionError("timed out waiting for %s (last: %r)" % (what, last))
+
+
+def info(port, section="raft"):
+    c = Client(port)
+    try:
+        text = c.call("INFO", section)
+    finally:
+        c.close()
+    return dict(l.split(":", 1) for l in text.splitlines() if ":" in l)
+
+
+def check(cond, what):
+    if not cond:
+        raise AssertionError(what)
+    print("ok   " + what)
+
+
+def main():
+    craftd = sys.argv[1]
+    out = subprocess.run([craftd, "--help"], capture_output=True, text=True, timeout=10)
+    flags = ["--id", "--bind", "--port", "--peer-port", "--dir", "--peers", "--cluster-id",
+             "--election-timeout-ms", "--heartbeat-ms", "--snapshot-every", "--requirepass",
+             "--log-level", "--request-timeout-ms", "--max-bulk", "--metrics-port", "--join",
+             "--config", "--help"]
+    check(out.returncode == 0 and all(f + " " in out.stdout for f in flags),
+          "--help lists every flag")
+    tmp = tempfile.mkdtemp(prefix="craftd-test-")
+    ports = free_ports(6)
+    client = ports[:3]
+    peer = ports[3:]
+    peers = ",".join("%d@127.0.0.1:%d" % (i + 1, peer[i]) for i in range(3))
+    procs = []
+    try:
+        for i in range(3):
+            log = open(os.path.join(tmp, "node%d.log" % (i + 1)), "wb")
+            procs.append(subprocess.Popen(
+                [craftd, "--id", str(i + 1), "--bind", "127.0.0.1", "--port", str(client[i]),
+                 "--peer-port", str(peer[i]), "--dir", os.path.join(tmp, "node%d" % (i + 1)),
+                 "--peers", peers, "--election-timeout-ms", "300", "--heartbeat-ms", "50"],
+                stdout=log, stderr=subprocess.STDOUT))
+        for p in client:
+            wait_for("PING on %d" % p, lambda p=p: Client(p).call("PING") == "PONG")
+        def find_leader():
+            roles = [info(p).get("role") for p in client]
+            return roles.index("leader") + 1 if "leader" in roles else None
+
+        leader = wait_for("a leader", find_leader) - 1
+        lp = client[leader]
+        fp = client[(leader + 1) % 3]
+        check(info(lp)["role"] == "leader", "node %d reports role:leader" % (leader + 1))
+        # Followers know the leader's client address once its raft.advertise is applied.
+        wait_for("leader address on followers", lambda: all(
+            info(client[i]).get("leader_address") == "127.0.0.1:%d" % lp
+            for i in range(3) if i != leader))
+
+        lc, fc = Client(lp), Client(fp)
+        check(lc.call("SET", "k1", "v1") == "OK", "SET through the leader")
+        check(lc.call("GET", "k1") == "v1", "GET through the leader")
+        check(fc.call("GET", "k1") == "v1", "linearizable GET through a follower")
+        check(fc.call("SET", "k2", "v2") == "OK", "SET through a follower (forwarded)")
+        check(lc.call("GET", "k2") == "v2", "the forwarded write is on the leader")
+        check(fc.call("INCR", "n") == 1, "INCR through a follower")
+
+        # MULTI/EXEC on a follower: one entry, an array reply.
+        check(fc.call("MULTI") == "OK", "MULTI")
+        check(fc.call("SET", "t", "1") == "QUEUED", "SET queued")
+        check(fc.call("INCR", "t") == "QUEUED", "INCR queued")
+        check(fc.call("EXEC") == ["OK", 2], "EXEC gives both replies")
+        check(lc.call("MULTI") == "OK" and lc.call("NOSUCH") .startswith("ERR unknown")
+              and isinstance(lc.call("EXEC"), Error), "an error while queueing aborts EXEC")
+
+        # Errors with Redis's texts.
+        check(lc.call("FOO", "a", "b") ==
+              "ERR unknown command 'FOO', with args beginning with: 'a' 'b' ", "unknown command")
+        check(lc.call("GET") == "ERR wrong number of arguments for 'get' command", "wrong arity")
+        check(lc.call("HELLO", "3") == "NOPROTO unsupported protocol version", "HELLO 3")
+
+        # Pipelining: 200 requests in one write, replies in order.
+        n = 100
+        lc.sock.sendall(b"".join(encode("SET", "p%d" % i, i) + encode("GET", "p%d" % i)
+                                 for i in range(n)))
+        replies = [lc.reply() for _ in range(2 * n)]
+        want = sum((["OK", str(i)] for i in range(n)), [])
+        bad = [(k, replies[k], want[k]) for k in range(2 * n) if replies[k] != want[k]]
+        check(not bad, "pipelined replies in order %s" % bad[:5])
+
+        # CLIENT REDIRECT on: a follower answers writes with -MOVED.
+        rc = Client(fp)
+        check(rc.call("CLIENT", "REDIRECT", "on") == "OK", "CLIENT REDIRECT on")
+        check(rc.call("SET", "m", "1") == "MOVED 0 127.0.0.1:%d" % lp, "-MOVED to the leader")
+        rc.close()
+
+        # A malformed request: an error, that connection closed, the others keep working.
+        bad = Client(lp)
+        bad.sock.sendall(b"*1\r\n$x\r\n")
+        check(bad.reply() == "ERR Protocol error: invalid bulk length", "protocol error text")
+        try:
+            bad.reply()
+            closed = False
+        except (EOFError, OSError):
+            closed = True
+        check(closed, "the malformed connection is closed")
+        check(lc.call("PING") == "PONG" and fc.call("GET", "k1") == "v1",
+              "the other connections are served")
+        lc.close()
+        fc.close()
+
+        # A clean stop.
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        for i, p in enumerate(procs):
+            rv = p.wait(timeout=DEADLINE_S)
+            check(rv == 0, "node %d stops cleanly on SIGTERM (exit %d)" % (i + 1, rv))
+        procs = []
+        print("PASS")
+        return 0
+    except Exception:
+        for i in range(3):
+            path = os.path.join(tmp, "node%d.log" % (i + 1))
+            if os.path.exists(path):
+                sys.stderr.write("--- node%d.log (tail)\n" % (i + 1))
+                with open(path, "rb") as f:
+                    sys.stderr.write(f.read()[-3000:].decode(errors="replace"))
+        raise
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait()
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
