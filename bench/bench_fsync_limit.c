@@ -83,6 +83,11 @@ int bench_fsync_limit_measure(double seconds_max, uint32_t n_max, struct bench_f
     if (time_appends(fd, seconds_max, n_max, samples, &n) != 0) {
         goto out;
     }
+    uint64_t total_ns = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        total_ns += samples[i];
+    }
+    out->per_s = total_ns > 0 ? (double)n * 1e9 / (double)total_ns : 0.0;
     bench_latency_sort(samples, n);
     out->n_syncs = n;
     out->p50_us = bench_latency_quantile_us(samples, n, 0.50);

@@ -5,8 +5,11 @@
 #include <string.h>
 
 #include "bench_core.h"
+#include "bench_fsync_limit.h"
+#include "bench_loopback_rtt.h"
 #include "bench_node.h"
 #include "bench_peer.h"
+#include "bench_report.h"
 #include "bench_wal.h"
 
 static void usage(FILE *to)
@@ -43,6 +46,10 @@ static void usage(FILE *to)
             "                   fdatasync + round trip + 50 us, and the libraft peer\n"
             "                   measured in the same run (node.proposers<K>.vs_libraft);\n"
             "                   --quick runs 0.25 s per K and three layouts\n"
+            "  limits [--quick] this machine's limits alone: limit.fdatasync.p50, .p99 (us)\n"
+            "                   and .rate (appends/s) for a 4 KiB append + fdatasync;\n"
+            "                   limit.loopback_rtt.p50, .p99 (us), 64 bytes over loopback\n"
+            "                   TCP on libuv (what 'make bench' prints beside the servers)\n"
             "\n"
             "Every figure prints as '<name> <value> <unit>', then '<name>.target' and\n"
             "'<name>.ratio' (value / target).\n");
@@ -96,6 +103,35 @@ static int run_libraft(int argc, char **argv)
     return bench_peer_run(quick, default_snapshots);
 }
 
+/* The disk's and the network's limits alone, as the other subcommands measure them. */
+static int run_limits(int argc, char **argv)
+{
+    bool quick = false;
+    for (int i = 0; i < argc; i++) {
+        if (strcmp(argv[i], "--quick") == 0) {
+            quick = true;
+        } else {
+            fprintf(stderr, "craft-bench limits: unknown option '%s'\n", argv[i]);
+            usage(stderr);
+            return 2;
+        }
+    }
+    struct bench_fsync_limit sync;
+    if (bench_fsync_limit_measure(quick ? 0.2 : 2.0, quick ? 100 : 2000, &sync) != 0) {
+        return 1;
+    }
+    bench_report_value("limit.fdatasync.p50", sync.p50_us, "us");
+    bench_report_value("limit.fdatasync.p99", sync.p99_us, "us");
+    bench_report_value("limit.fdatasync.rate", sync.per_s, "appends/s");
+    struct bench_loopback_rtt rtt;
+    if (bench_loopback_rtt_measure(quick ? 0.2 : 1.0, quick ? 1000 : 20000, &rtt) != 0) {
+        return 1;
+    }
+    bench_report_value("limit.loopback_rtt.p50", rtt.p50_us, "us");
+    bench_report_value("limit.loopback_rtt.p99", rtt.p99_us, "us");
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     if (argc < 2 || strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
@@ -110,6 +146,9 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "libraft") == 0) {
         return run_libraft(argc - 2, argv + 2);
+    }
+    if (strcmp(argv[1], "limits") == 0) {
+        return run_limits(argc - 2, argv + 2);
     }
     if (strcmp(argv[1], "node") == 0) {
         return bench_node_main(argc - 2, argv + 2);
