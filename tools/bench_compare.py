@@ -438,13 +438,13 @@ def profile_finish(prof):
     out = []
     try:
         prof["proc"].wait(timeout=30)
-        for sort, limit in (("dso", "1"), ("dso,symbol", "1")):
+        for sort, limit in (("pid", "1"), ("dso", "1"), ("pid,dso,symbol", "1")):
             rep = subprocess.run(["perf", "report", "--stdio", "--no-children", "-i", prof["data"],
                                   "--sort", sort, "--percent-limit", limit, "-g", "none"],
                                  capture_output=True, text=True, timeout=60)
             lines = [ln.rstrip() for ln in rep.stdout.splitlines()
                      if ln.strip() and not ln.startswith("#")]
-            out.append("\n".join(lines[:20]))
+            out.append("\n".join(lines[:24]))
     except subprocess.TimeoutExpired:
         prof["proc"].kill()
         prof["proc"].wait()
@@ -700,9 +700,14 @@ runs have no latency rows: there a latency is a batch's.
     if profile:
         out.append("## Where the time goes (the leader, 5 s of the 50-client SET)\n")
         out.append("`perf record -g -F 499 -p <leader>` (all its threads) during `set_c50`, "
-                   "then `perf report --no-children`, self time by library and by symbol (above "
-                   "1 %; Debian's libuv has no symbols):\n")
+                   "then `perf report --no-children`: self time by thread, by library, and by "
+                   "thread and symbol (above 1 %; Debian's libuv has no symbols):\n")
         out.append("```\n" + profile + "\n```\n")
+    notes = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "bench",
+                         "compare_notes.md")
+    if os.path.exists(notes):
+        with open(notes) as f:
+            out.append(f.read().rstrip() + "\n")
     out.append("## Every figure\n")
     out.append("```\n" + "\n".join(lines) + "\n```\n")
     with open(path, "w") as f:
