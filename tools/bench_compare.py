@@ -627,7 +627,7 @@ set multiplot layout 1,2 title "craftd (3 nodes) vs redis (1 node) vs etcd (3 me
 set style data histogram
 set style histogram clustered gap 1
 set style fill solid 0.8 border -1
-set key top right
+set key outside bottom center horizontal
 set xtics rotate by -30
 set termoption noenhanced
 set grid ytics
@@ -653,20 +653,21 @@ def write_markdown(path, facts, head, body, lines, verdict_rows, profile, chart_
     out.append("# craftd beside redis and etcd\n")
     out.append("Written by `make bench` (`tools/bench_compare.py`) on %s, commit `%s`. "
                "Rerun it to replace this page.\n" % (facts["date"], facts["commit"]))
-    out.append("**Machine.** %s cores (%s), %s memory, `/tmp` on %s, Linux %s; load average "
-               "before the run %s (the machine is shared: figures move by 10–50 %% between runs, "
-               "which is why each is compared with its peer measured in the same run). "
+    out.append("**Machine.** %s cores (%s), %s memory, `/tmp` on %s (a virtual disk), Linux %s; load average "
+               "before the run %s (the machine is shared: a figure can move by a factor of 2–4 "
+               "between runs, which is why each is compared with its peer measured in the same "
+               "run). "
                "redis %s, etcd %s, wrk %s, all from Debian 12.\n" % (
                    facts["nproc"], facts["cpu"], facts["mem"], facts["disk"], facts["kernel"],
                    facts["load"], facts["redis"], facts["etcd"], facts["wrk"]))
-    out.append("""**What runs**, one after the other, all on 127.0.0.1, data in one temp directory on
-the same disk:
+    out.append("""**What runs**, all on 127.0.0.1, data in one temp directory on the same disk:
 
-- **craftd**: three `craftd` processes (real WAL, fdatasync on every batch, default flags), loaded
+- **craftd**: three `craftd` processes (real WAL, fdatasync on every batch, default flags but
+  `--log-level warn`), loaded
   on the leader with `redis-benchmark -d 64 -r %d` (random keys): SET and GET with 50 clients at
   pipeline 1 (`_c50`, %d requests) and 16 (`_p16`, %d requests), and with one client (`_c1`,
-  %d requests). GET is craftd's default, linearizable (a ReadIndex round before each batch of
-  reads).
+  %d requests). GET is craftd's default read, linearizable
+  (`CRAFT_NODE_READ_LINEARIZABLE`).
 - **redis always**: one `redis-server` with `appendonly yes`, `appendfsync always`, no RDB: the
   durable single-node baseline, same `redis-benchmark` runs.
 - **redis none**: one `redis-server` without persistence, same runs.
