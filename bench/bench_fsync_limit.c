@@ -13,24 +13,9 @@
 #include <unistd.h>
 
 #include "bench_clock.h"
+#include "bench_file.h"
 #include "bench_latency.h"
 #include "bench_tmpdir.h"
-
-static int append_block(int fd, const unsigned char *buf, off_t at)
-{
-    size_t done = 0;
-    while (done < BENCH_FSYNC_LIMIT_BLOCK) {
-        ssize_t n = pwrite(fd, buf + done, BENCH_FSYNC_LIMIT_BLOCK - done, at + (off_t)done);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return -1;
-        }
-        done += (size_t)n;
-    }
-    return 0;
-}
 
 /* Times n_max appends (or as many as fit in seconds_max) into samples; *n gets how many. */
 static int time_appends(int fd, double seconds_max, uint32_t n_max, uint64_t *samples, uint32_t *n)
@@ -41,7 +26,8 @@ static int time_appends(int fd, double seconds_max, uint32_t n_max, uint64_t *sa
     *n = 0;
     while (*n < n_max) {
         uint64_t t0 = bench_now_ns();
-        if (append_block(fd, block, (off_t)*n * BENCH_FSYNC_LIMIT_BLOCK) != 0 ||
+        if (bench_pwrite_all(fd, block, BENCH_FSYNC_LIMIT_BLOCK,
+                             (uint64_t)*n * BENCH_FSYNC_LIMIT_BLOCK) != 0 ||
             fdatasync(fd) != 0) {
             perror("craft-bench: fsync limit: append");
             return -1;

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bench_file.h"
 #include "bench_tmpdir.h"
 #include "storage/wal_record.h"
 
@@ -17,23 +18,6 @@ static int fail(const char *what)
 {
     fprintf(stderr, "craft-bench: raw log: %s: %s\n", what, strerror(errno));
     return -1;
-}
-
-static int write_all(int fd, const unsigned char *buf, size_t len, uint64_t at)
-{
-    while (len > 0) {
-        ssize_t n = pwrite(fd, buf, len, (off_t)at);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return -1;
-        }
-        buf += n;
-        len -= (size_t)n;
-        at += (uint64_t)n;
-    }
-    return 0;
 }
 
 /* As wal_segment_create: a temporary name, preallocated, a header written, fdatasync, renamed,
@@ -51,7 +35,7 @@ static int segment_create(struct bench_raw_log *log)
     unsigned char header[WAL_SEGMENT_HEADER_BYTES];
     memset(header, 0x3c, sizeof header);
     if (fallocate(fd, 0, 0, (off_t)log->segment_bytes) != 0 ||
-        write_all(fd, header, sizeof header, 0) != 0 || fdatasync(fd) != 0 ||
+        bench_pwrite_all(fd, header, sizeof header, 0) != 0 || fdatasync(fd) != 0 ||
         rename(tmp, name) != 0 || fsync(log->dir_fd) != 0) {
         int rv = fail("create segment");
         close(fd);
@@ -105,7 +89,7 @@ int bench_raw_log_append(struct bench_raw_log *log, const unsigned char *buf, si
             continue;
         }
         size_t k = fit < n ? fit : n;
-        if (write_all(log->fd, buf, k * record_bytes, log->used) != 0) {
+        if (bench_pwrite_all(log->fd, buf, k * record_bytes, log->used) != 0) {
             return fail("pwrite");
         }
         log->used += k * record_bytes;
