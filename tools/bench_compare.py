@@ -399,6 +399,9 @@ class Craftd:
             return None
         return poll("craftd leader", find, dl.bound(START_S), self.procs, self.pool)
 
+    def port(self, dl):
+        return self.client[self.leader(dl) - 1]
+
     def load(self, dl, test, clients, pipeline, n, on_start=None):
         lead = self.leader(dl)
         if on_start is not None:
@@ -410,19 +413,22 @@ class Redis:
     """One redis-server: mode "always" (appendonly, appendfsync always) or "none"."""
 
     def __init__(self, pool, root, dl, mode):
-        self.port = free_ports(1)[0]
+        self._port = free_ports(1)[0]
         d = os.path.join(root, "redis_" + mode)
         os.makedirs(d)
-        argv = ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--dir", d,
+        argv = ["redis-server", "--port", str(self._port), "--bind", "127.0.0.1", "--dir", d,
                 "--daemonize", "no", "--save", "", "--protected-mode", "no"]
         argv += (["--appendonly", "yes", "--appendfsync", "always"] if mode == "always"
                  else ["--appendonly", "no"])
         p = pool.start("redis-server " + mode, argv, os.path.join(root, "redis_%s.log" % mode))
-        poll("redis-server PING", lambda: "PONG" in resp(self.port, "PING"), dl.bound(START_S),
+        poll("redis-server PING", lambda: "PONG" in resp(self._port, "PING"), dl.bound(START_S),
              [p], pool)
 
+    def port(self, dl):
+        return self._port
+
     def load(self, dl, test, clients, pipeline, n, on_start=None):
-        return redis_benchmark(self.port, dl, test, clients, pipeline, n)
+        return redis_benchmark(self._port, dl, test, clients, pipeline, n)
 
 
 def profile_start(pid, root):
@@ -560,6 +566,12 @@ def run_all(servers, etcd, dl, rounds, profile_into):
                     r = etcd.load(dl, conns, threads)
                     report_run("etcd", erun, r)
                     results["etcd"][erun] = better(results["etcd"].get(erun), r)
+    # redis-benchmark 7 does not report error replies: the SETs must have landed.
+    for system, server in servers.items():
+        reply = resp(server.port(dl), "DBSIZE")
+        if not reply.startswith(":") or int(reply[1:].strip()) < KEYSPACE // 2:
+            raise RuntimeError("%s: DBSIZE %r after the SET runs: the writes failed" % (
+                system, reply.strip()))
     return results
 
 
@@ -736,15 +748,18 @@ def main():
     facts = machine_facts()
     root = tempfile.mkdtemp(prefix="craft-bench-compare.")
     pool = Procs()
+    profile = {"root": root} if not args.no_profile and shutil.which("perf") else None
 
     def cleanup():
+        if profile and "proc" in profile and profile["proc"].poll() is None:
+            profile["proc"].terminate()
+            profile["proc"].wait()
         pool.stop()
         shutil.rmtree(root, ignore_errors=True)
     atexit.register(cleanup)
     for sig in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(sig, lambda s, f: sys.exit(128 + s))
 
-    profile = {"root": root} if not args.no_profile and shutil.which("perf") else None
     try:
         limits_before = run_limits(bench, dl)
         servers = {"craftd": Craftd(pool, os.path.abspath(craftd), root, dl),
@@ -754,7 +769,7 @@ def main():
         results = run_all(servers, etcd, dl, args.rounds, profile)
         pool.stop()
         limits = run_limits(bench, dl)
-    except (RuntimeError, subprocess.TimeoutExpired) as e:
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as e:
         print("bench: %s" % e, file=sys.stderr)
         for log in sorted(os.listdir(root)):
             if log.endswith(".log"):
@@ -766,7 +781,7 @@ def main():
     # The disk's limit before and after the load: the faster of the two.
     if limits_before.get("limit.fdatasync.p50", 1e99) < limits.get("limit.fdatasync.p50", 1e99):
         limits = limits_before
-    profile = profile.get("text") if profile else None
+    profile_text = profile.get("text") if profile else None
 
     rows = rows_of(results)
     ratios = ratios_of(rows)
@@ -792,7 +807,7 @@ def main():
     png = os.path.join(args.docs, "benchmarks.png")
     chart = write_chart(results, os.path.abspath(png), root)
     write_markdown(os.path.join(args.docs, "benchmarks.md"), facts, head, body, lines, vrows,
-                   profile, "benchmarks.png" if chart else None, args.rounds)
+                   profile_text, "benchmarks.png" if chart else None, args.rounds)
     print("\nbench: wrote %s%s (%.0f s)" % (os.path.join(args.docs, "benchmarks.md"),
                                             " and " + png if chart else "",
                                             BUDGET_S - dl.left()))
