@@ -5,7 +5,9 @@ SET/GET through the leader and through a follower (forwarded), MULTI/EXEC, pipel
 closed, the others are served), and a clean stop (SIGTERM, exit status 0).
 Raw sockets only; every wait polls with a bounded deadline.
 
-Usage: test_craftd_cluster.py PATH/TO/craftd
+Usage: test_craftd_cluster.py PATH/TO/craftd [WRAPPER ARGS...]
+(a wrapper such as `valgrind --error-exitcode=9 --leak-check=full` runs each craftd under it:
+a leak or memory error then fails the clean-stop check)
 """
 import os
 import shutil
@@ -121,6 +123,7 @@ def check(cond, what):
 
 def main():
     craftd = sys.argv[1]
+    wrap = sys.argv[2:]
     out = subprocess.run([craftd, "--help"], capture_output=True, text=True, timeout=10)
     flags = ["--id", "--bind", "--port", "--peer-port", "--dir", "--peers", "--cluster-id",
              "--election-timeout-ms", "--heartbeat-ms", "--snapshot-every", "--requirepass",
@@ -138,7 +141,7 @@ def main():
         for i in range(3):
             log = open(os.path.join(tmp, "node%d.log" % (i + 1)), "wb")
             procs.append(subprocess.Popen(
-                [craftd, "--id", str(i + 1), "--bind", "127.0.0.1", "--port", str(client[i]),
+                wrap + [craftd, "--id", str(i + 1), "--bind", "127.0.0.1", "--port", str(client[i]),
                  "--peer-port", str(peer[i]), "--dir", os.path.join(tmp, "node%d" % (i + 1)),
                  "--peers", peers, "--election-timeout-ms", "300", "--heartbeat-ms", "50"],
                 stdout=log, stderr=subprocess.STDOUT))
