@@ -40,7 +40,11 @@ echo "craftd cluster: nodes 1-3 on 127.0.0.1:7001-7003 (peers 7101-7103), data i
 echo "logs: $data/node1.log .. node3.log"
 echo "connect:  redis-cli -p 7001     (then e.g. SET k v, GET k, INFO raft)"
 echo "Ctrl-C stops all three"
-# Any one exiting (a port in use, a bad data directory) stops the others too.
+# Any one exiting (a port in use, a bad data directory; or Ctrl-C, which the craftd processes
+# get too) stops the others.
 wait -n "${pids[@]}"
-echo "run_cluster: a craftd exited; see $data/node*.log" >&2
+rc=$?
+if [ "$rc" -ne 0 ]; then
+    echo "run_cluster: a craftd exited with status $rc; see $data/node*.log" >&2
+fi
 stop

@@ -26,15 +26,7 @@ static void on_promoted(void *arg, const struct craft_result *res)
 
 static bool parse_id(const char *p, size_t n, craft_id *out)
 {
-    char buf[24];
-    char *end;
-    if (n == 0 || n >= sizeof buf || p[0] < '1' || p[0] > '9') {
-        return false;
-    }
-    memcpy(buf, p, n);
-    buf[n] = '\0';
-    *out = strtoull(buf, &end, 10);
-    return *end == '\0';
+    return arg_u64(p, n, out) && *out != CRAFT_ID_NONE;
 }
 
 static bool has(const craft_id *ids, unsigned n, craft_id id)
@@ -75,14 +67,8 @@ void cmd_admin(struct conn *c, struct request *r, int argc, const char *const *a
         resp_reply_error(&r->reply, "ERR the peer address is HOST:PORT");
         return;
     }
-    if (cmd_args_copy(&r->one, argc, argv, lens) != 0) {
-        resp_reply_error(&r->reply, "ERR out of memory");
-        return;
-    }
     r->done = false;
-    r->n_cmds = 1;
-    r->kind = REQ_ADMIN;
-    data_start(c->srv, r);
+    data_command(c, r, REQ_ADMIN, argc, argv, lens);
 }
 
 /* On the leader: starts r's change or transfer; answers r at once when it cannot. */
@@ -107,8 +93,7 @@ void admin_start(struct server *s, struct request *r)
             if (has(m.voters, m.n_voters, id) || has(m.learners, m.n_learners, id)) {
                 resp_reply_errorf(&r->reply, "ERR node %llu is already a member",
                                   (unsigned long long)id);
-                r->done = true;
-                conn_flush(r->conn);
+                request_complete(r);
                 return;
             }
             struct craft_peer peer = {.id = id};
@@ -129,8 +114,7 @@ void admin_start(struct server *s, struct request *r)
             if (!has(m.voters, m.n_voters, id) && !has(m.learners, m.n_learners, id)) {
                 resp_reply_errorf(&r->reply, "ERR node %llu is not a member",
                                   (unsigned long long)id);
-                r->done = true;
-                conn_flush(r->conn);
+                request_complete(r);
                 return;
             }
             drop(m.voters, &m.n_voters, id);
@@ -143,8 +127,7 @@ void admin_start(struct server *s, struct request *r)
         return;
     }
     admin_reply_error(r, rv);
-    r->done = true;
-    conn_flush(r->conn);
+    request_complete(r);
 }
 
 void admin_reply_error(struct request *r, int rv)
@@ -179,19 +162,16 @@ void admin_on_completion(struct server *s, struct completion *e)
         return;
     }
     struct request *r = REQUEST_OF(e);
-    if (r->queued && !r->done) {
-        if (e->status == 0) {
-            resp_reply_simple(&r->reply, "OK");
-        } else {
-            admin_reply_error(r, e->status);
-        }
-        r->done = true;
-        struct conn *c = r->conn;
+    if (!r->queued || r->done) {
         request_release(r);
-        conn_flush(c);
         return;
     }
-    request_release(r);
+    if (e->status == 0) {
+        resp_reply_simple(&r->reply, "OK");
+    } else {
+        admin_reply_error(r, e->status);
+    }
+    request_complete(r);
 }
 
 /* A learner RAFT.ADDNODE added becomes a voter once its log matches the leader's commit. */

@@ -1,4 +1,6 @@
-/* A command's arguments copied into one allocation: the argv and lens arrays and the bytes. */
+/* A command's arguments copied into one allocation (the argv and lens arrays and the bytes), and
+ * reading a number argument. */
+#include <stdlib.h>
 #include <string.h>
 
 #include "server/server.h"
@@ -34,4 +36,29 @@ void cmd_args_free(struct cmd_args *a)
     a->argv = NULL;
     a->lens = NULL;
     a->argc = 0;
+}
+
+bool request_take_args(struct request *r, int argc, const char *const *argv, const size_t *lens)
+{
+    if (cmd_args_copy(&r->one, argc, argv, lens) != 0) {
+        resp_reply_error(&r->reply, "ERR out of memory");
+        r->done = true;
+        return false;
+    }
+    r->cmds = &r->one;
+    r->n_cmds = 1;
+    return true;
+}
+
+bool arg_u64(const char *p, size_t n, uint64_t *out)
+{
+    char buf[24];
+    char *end;
+    if (n == 0 || n >= sizeof buf || p[0] < '0' || p[0] > '9') {
+        return false;
+    }
+    memcpy(buf, p, n);
+    buf[n] = '\0';
+    *out = strtoull(buf, &end, 10);
+    return *end == '\0';
 }

@@ -89,25 +89,12 @@ bool multi_kind_ok(struct conn *c, const struct kv_command *cmd)
     return first->kind == cmd->kind;
 }
 
-static bool parse_u64(const char *p, size_t n, uint64_t *out)
-{
-    char buf[24];
-    char *end;
-    if (n == 0 || n >= sizeof buf || p[0] < '0' || p[0] > '9') {
-        return false;
-    }
-    memcpy(buf, p, n);
-    buf[n] = '\0';
-    *out = strtoull(buf, &end, 10);
-    return *end == '\0';
-}
-
 void cmd_raft_req(struct conn *c, struct request *r, int argc, const char *const *argv,
                   const size_t *lens)
 {
     r->done = true;
-    if (!parse_u64(argv[1], lens[1], &r->client) || r->client == 0 ||
-        !parse_u64(argv[2], lens[2], &r->seq)) {
+    if (!arg_u64(argv[1], lens[1], &r->client) || r->client == 0 ||
+        !arg_u64(argv[2], lens[2], &r->seq)) {
         resp_reply_error(&r->reply,
                          "ERR RAFT.REQ wants a client id above 0 and a sequence number");
         return;
@@ -125,13 +112,7 @@ void cmd_raft_req(struct conn *c, struct request *r, int argc, const char *const
     if (!kv_command_check_arity(kc, argc - 3, &r->reply)) {
         return;
     }
-    if (cmd_args_copy(&r->one, argc, argv, lens) != 0) {
-        resp_reply_error(&r->reply, "ERR out of memory");
-        return;
-    }
     r->done = false;
-    r->n_cmds = 1;
     r->session = true;
-    r->kind = REQ_WRITE;
-    data_start(c->srv, r);
+    data_command(c, r, REQ_WRITE, argc, argv, lens);
 }

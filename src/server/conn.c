@@ -40,6 +40,17 @@ void request_release(struct request *r)
     }
 }
 
+void request_complete(struct request *r)
+{
+    CRAFT_ASSERT(r->queued);
+    struct conn *c = r->conn;
+    r->done = true;
+    if (r->in_flight) {
+        request_release(r);
+    }
+    conn_flush(c);
+}
+
 struct request *conn_request_new(struct conn *c)
 {
     struct request *r = craft_calloc(1, sizeof *r);
@@ -63,16 +74,6 @@ struct request *conn_request_new(struct conn *c)
     return r;
 }
 
-static bool append_out(struct conn *c, const char *p, size_t n)
-{
-    if (!craft_grow((void **)&c->out, &c->out_cap, c->out_len + n, 1)) {
-        return false;
-    }
-    memcpy(c->out + c->out_len, p, n);
-    c->out_len += n;
-    return true;
-}
-
 /* Moves the replies of answered requests at the head of the queue to the output, in order. */
 static void move_replies(struct conn *c)
 {
@@ -81,9 +82,9 @@ static void move_replies(struct conn *c)
         bool ok;
         if (resp_reply_failed(&r->reply)) {
             static const char oom[] = "-ERR out of memory\r\n";
-            ok = append_out(c, oom, sizeof oom - 1);
+            ok = wbuf_append(&c->wb, oom, sizeof oom - 1);
         } else {
-            ok = append_out(c, r->reply.data, r->reply.len);
+            ok = wbuf_append(&c->wb, r->reply.data, r->reply.len);
         }
         if (!ok) {
             craft_log(CRAFT_LOG_WARN, c->srv->cfg.id, 0, "client %llu: out of memory for replies",
@@ -96,6 +97,10 @@ static void move_replies(struct conn *c)
             c->tail = NULL;
         }
         c->n_pending--;
+        if (r->deferred) {
+            r->deferred = false; /* answered (late) before its turn came */
+            c->n_deferred--;
+        }
         r->queued = false;
         r->conn = NULL;
         if (!r->in_flight) {
@@ -117,30 +122,16 @@ static void on_write(uv_write_t *w, int status)
         conn_close(c);
         return;
     }
-    c->flight_len = 0;
-    if (c->flight_cap > CONN_BUF_KEEP) {
-        craft_free(c->flight);
-        c->flight = NULL;
-        c->flight_cap = 0;
-    }
+    wbuf_written(&c->wb, CONN_BUF_KEEP);
     conn_flush(c);
 }
 
 static void start_write(struct conn *c)
 {
-    if (c->writing || c->out_len == 0 || c->closing) {
+    uv_buf_t buf;
+    if (c->writing || c->closing || !wbuf_take(&c->wb, &buf)) {
         return;
     }
-    /* The output becomes the write in flight; the old flight buffer takes new replies. */
-    char *p = c->flight;
-    size_t cap = c->flight_cap;
-    c->flight = c->out;
-    c->flight_cap = c->out_cap;
-    c->flight_len = c->out_len;
-    c->out = p;
-    c->out_cap = cap;
-    c->out_len = 0;
-    uv_buf_t buf = uv_buf_init(c->flight, (unsigned)c->flight_len);
     c->wreq.data = c;
     int rv = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &buf, 1, on_write);
     if (rv != 0) {
@@ -153,13 +144,13 @@ static void start_write(struct conn *c)
 static bool over_limits(const struct conn *c)
 {
     return c->n_pending >= CONN_PENDING_MAX ||
-           c->out_len + c->flight_len >= CONN_OUT_BYTES_MAX;
+           wbuf_pending(&c->wb) >= CONN_OUT_BYTES_MAX;
 }
 
 static bool below_resume(const struct conn *c)
 {
     return c->n_pending <= CONN_PENDING_MAX / 2 &&
-           c->out_len + c->flight_len <= CONN_OUT_BYTES_MAX / 2;
+           wbuf_pending(&c->wb) <= CONN_OUT_BYTES_MAX / 2;
 }
 
 void conn_flush(struct conn *c)
@@ -175,7 +166,7 @@ void conn_flush(struct conn *c)
         return;
     }
     start_write(c);
-    if (c->close_after_flush && c->head == NULL && c->out_len == 0 && !c->writing) {
+    if (c->close_after_flush && c->head == NULL && wbuf_pending(&c->wb) == 0) {
         conn_close(c);
         return;
     }
@@ -282,7 +273,7 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf)
     CRAFT_ASSERT(c->rlen <= c->rcap);
     process(c);
     if (!c->closing) {
-        if (c->close_after_flush && c->head == NULL && c->out_len == 0 && !c->writing) {
+        if (c->close_after_flush && c->head == NULL && wbuf_pending(&c->wb) == 0) {
             conn_close(c);
             return;
         }
@@ -343,8 +334,7 @@ static void on_close(uv_handle_t *h)
     s->n_conns--;
     resp_parser_close(&c->parser);
     craft_free(c->rbuf);
-    craft_free(c->out);
-    craft_free(c->flight);
+    wbuf_close(&c->wb);
     conn_multi_reset(c);
     craft_free(c->multi_cmds);
     craft_free(c);
@@ -462,7 +452,7 @@ int conn_accept(struct server *s)
     struct sockaddr_storage ss;
     int len = sizeof ss;
     if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&ss, &len) == 0) {
-        char ip[64] = "?";
+        char ip[INET6_ADDRSTRLEN] = "?";
         int port = 0;
         if (ss.ss_family == AF_INET) {
             struct sockaddr_in *in = (struct sockaddr_in *)&ss;

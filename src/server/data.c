@@ -24,12 +24,11 @@ static void read_fn(void *arg, void *fsm_ctx)
 {
     struct request *r = arg;
     const struct kv_store *store = fsm_ctx;
+    uint64_t now = server_wall_ms();
     if (r->kind == REQ_INFO) {
-        r->keys = kv_store_size(store);
-        r->bytes = kv_store_bytes(store);
+        info_count_keys(r, store, now);
         return;
     }
-    uint64_t now = server_wall_ms();
     if (r->multi) {
         resp_reply_array(&r->result, (int64_t)r->n_cmds);
     }
@@ -51,14 +50,6 @@ void data_wait(struct server *s, struct request *r)
         s->waiting = r;
     }
     s->waiting_tail = r;
-}
-
-static void answer(struct request *r)
-{
-    r->done = true;
-    if (r->conn != NULL) {
-        conn_flush(r->conn);
-    }
 }
 
 /* The error text for a node outcome other than 0 (and other than a retried ENOTLEADER). */
@@ -126,7 +117,7 @@ static void route(struct server *s, struct request *r)
             data_wait(s, r);
         } else if (rv != 0) {
             reply_node_error(&r->reply, rv, true);
-            answer(r);
+            request_complete(r);
         }
         return;
     }
@@ -135,13 +126,13 @@ static void route(struct server *s, struct request *r)
         leader_client_address(s, st.leader, addr, sizeof addr)) {
         if (r->conn->redirect) {
             resp_reply_errorf(&r->reply, "MOVED 0 %s", addr);
-            answer(r);
+            request_complete(r);
             return;
         }
         int rv = forward_request(&s->fwd, addr, r);
         if (rv != 0) {
             reply_node_error(&r->reply, rv, true);
-            answer(r);
+            request_complete(r);
         }
         return;
     }
@@ -160,7 +151,7 @@ static void start_read(struct server *s, struct request *r)
         data_wait(s, r);
     } else {
         reply_node_error(&r->reply, rv, false);
-        answer(r);
+        request_complete(r);
     }
 }
 
@@ -232,31 +223,15 @@ void data_release_deferred(struct conn *c)
     c->releasing = false;
 }
 
-void data_write(struct conn *c, struct request *r, int argc, const char *const *argv,
-                const size_t *lens)
+void data_command(struct conn *c, struct request *r, int kind, int argc,
+                  const char *const *argv, const size_t *lens)
 {
-    if (cmd_args_copy(&r->one, argc, argv, lens) != 0) {
-        resp_reply_error(&r->reply, "ERR out of memory");
-        r->done = true;
+    if (!request_take_args(r, argc, argv, lens)) {
         return;
     }
-    r->n_cmds = 1;
-    r->kind = REQ_WRITE;
-    start(c->srv, r);
-}
-
-void data_read(struct conn *c, struct request *r, int argc, const char *const *argv,
-               const size_t *lens)
-{
-    if (cmd_args_copy(&r->one, argc, argv, lens) != 0) {
-        resp_reply_error(&r->reply, "ERR out of memory");
-        r->done = true;
-        return;
-    }
-    r->n_cmds = 1;
-    r->kind = REQ_READ;
-    r->stale = c->readonly;
-    start(c->srv, r);
+    r->kind = kind;
+    r->stale = c->readonly || kind == REQ_INFO; /* INFO's key count needs no barrier */
+    data_start(c->srv, r);
 }
 
 void data_retry_waiting(struct server *s)
@@ -307,7 +282,7 @@ void data_on_completion(struct server *s, struct completion *e)
             r->reply = r->result;
             r->result = tmp;
         }
-        answer(r);
+        request_complete(r);
         return;
     }
     if (e->value != NULL) {
@@ -324,7 +299,7 @@ void data_on_completion(struct server *s, struct completion *e)
         return;
     }
     reply_node_error(&r->reply, e->status, r->kind == REQ_WRITE);
-    answer(r);
+    request_complete(r);
 }
 
 void data_release_waiting(struct server *s)

@@ -135,9 +135,5 @@ void dispatch(struct conn *c, int argc, const char *const *argv, const size_t *l
         r->done = true;
         return;
     }
-    if (kc->kind == KV_COMMAND_WRITE) {
-        data_write(c, r, argc, argv, lens);
-    } else {
-        data_read(c, r, argc, argv, lens);
-    }
+    data_command(c, r, kc->kind == KV_COMMAND_WRITE ? REQ_WRITE : REQ_READ, argc, argv, lens);
 }

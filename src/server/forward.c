@@ -1,6 +1,6 @@
 /* The forwarder: see forward.h. Each connection first sends AUTH (with --requirepass) and
  * CLIENT REDIRECT on, so a node that is no longer the leader answers -MOVED instead of
- * forwarding again; such an answer is relayed as -TRYAGAIN (the command did not run there). */
+ * forwarding again; the command did not run there, and waits to be routed again. */
 #include "server/forward.h"
 
 #include <stdio.h>
@@ -31,10 +31,7 @@ struct fwd_conn {
     bool writing;
     bool closing;
     struct fwd_item *head, *tail;
-    char *out; /* owned: commands not yet written */
-    size_t out_len, out_cap;
-    char *flight; /* owned: the write in progress */
-    size_t flight_len, flight_cap;
+    struct wbuf wb; /* commands not yet written */
     char *in; /* owned: replies read, not yet complete */
     size_t in_len, in_cap;
 };
@@ -47,12 +44,7 @@ void forwarder_init(struct forwarder *f, struct server *s)
 
 static bool put(struct fwd_conn *fc, const void *p, size_t n)
 {
-    if (!craft_grow((void **)&fc->out, &fc->out_cap, fc->out_len + n, 1)) {
-        return false;
-    }
-    memcpy(fc->out + fc->out_len, p, n);
-    fc->out_len += n;
-    return true;
+    return wbuf_append(&fc->wb, p, n);
 }
 
 static bool put_command(struct fwd_conn *fc, int argc, const char *const *argv,
@@ -98,26 +90,21 @@ static struct fwd_item *add_item(struct fwd_conn *fc, struct request *r, unsigne
 /* Answers r with text unless it was answered (timed out) or its client left; drops the hold. */
 static void finish(struct request *r, const char *reply, size_t len, bool raw)
 {
-    if (r->queued && !r->done) {
-        if (raw) {
-            resp_reply_raw(&r->reply, reply, len);
-        } else {
-            resp_reply_error(&r->reply, reply);
-        }
-        r->done = true;
-        struct conn *c = r->conn;
+    if (!r->queued || r->done) {
         request_release(r);
-        conn_flush(c);
-        return;
+    } else if (raw) {
+        resp_reply_raw(&r->reply, reply, len);
+        request_complete(r);
+    } else {
+        resp_reply_error(&r->reply, reply);
+        request_complete(r);
     }
-    request_release(r);
 }
 
 static void on_closed(uv_handle_t *h)
 {
     struct fwd_conn *fc = h->data;
-    craft_free(fc->out);
-    craft_free(fc->flight);
+    wbuf_close(&fc->wb);
     craft_free(fc->in);
     craft_free(fc);
 }
@@ -164,24 +151,16 @@ static void on_write(uv_write_t *w, int status)
         conn_fail(fc, uv_strerror(status));
         return;
     }
-    fc->flight_len = 0;
+    wbuf_written(&fc->wb, CONN_READ_CHUNK);
     start_write(fc);
 }
 
 static void start_write(struct fwd_conn *fc)
 {
-    if (fc->writing || !fc->connected || fc->closing || fc->out_len == 0) {
+    uv_buf_t buf;
+    if (fc->writing || !fc->connected || fc->closing || !wbuf_take(&fc->wb, &buf)) {
         return;
     }
-    char *p = fc->flight;
-    size_t cap = fc->flight_cap;
-    fc->flight = fc->out;
-    fc->flight_cap = fc->out_cap;
-    fc->flight_len = fc->out_len;
-    fc->out = p;
-    fc->out_cap = cap;
-    fc->out_len = 0;
-    uv_buf_t buf = uv_buf_init(fc->flight, (unsigned)fc->flight_len);
     fc->wreq.data = fc;
     int rv = uv_write(&fc->wreq, (uv_stream_t *)&fc->tcp, &buf, 1, on_write);
     if (rv != 0) {
@@ -207,11 +186,15 @@ static void on_reply(struct fwd_conn *fc, const char *p, size_t n)
     if (fc->head == NULL) {
         fc->tail = NULL;
     }
-    if (it->r != NULL) {
-        if (n >= 6 && memcmp(p, "-MOVED", 6) == 0) {
-            finish(it->r, "TRYAGAIN the leader changed: the write did not run, retry", 0, false);
+    struct request *r = it->r;
+    if (r != NULL) {
+        if (n >= 6 && memcmp(p, "-MOVED", 6) == 0 && r->queued && !r->done &&
+            !fc->f->srv->stopping) {
+            /* That node no longer leads, and did not run the command: route it again. */
+            r->in_flight = false;
+            data_wait(fc->f->srv, r);
         } else {
-            finish(it->r, p, n, true);
+            finish(r, p, n, true);
         }
     } else if (p[0] == '-') {
         craft_log(CRAFT_LOG_WARN, fc->f->srv->cfg.id, 0, "forwarding to %s: %.*s", fc->address,
@@ -324,6 +307,7 @@ static struct fwd_conn *open_conn(struct forwarder *f, const char *address)
         return NULL;
     }
     fc->f = f;
+    wbuf_init(&fc->wb);
     snprintf(fc->address, sizeof fc->address, "%s", address);
     uv_tcp_init(&s->loop, &fc->tcp);
     fc->tcp.data = fc;
@@ -355,7 +339,7 @@ int forward_request(struct forwarder *f, const char *address, struct request *r)
         }
     }
     struct fwd_conn *fc = f->cur;
-    size_t mark = fc->out_len;
+    size_t mark = fc->wb.out_len;
     bool ok = true;
     static const char *const multi[1] = {"MULTI"};
     static const char *const exec[1] = {"EXEC"};
@@ -370,7 +354,7 @@ int forward_request(struct forwarder *f, const char *address, struct request *r)
     }
     unsigned replies = (unsigned)r->n_cmds + (r->multi ? 2u : 0u);
     if (!ok || add_item(fc, r, replies) == NULL) {
-        fc->out_len = mark;
+        wbuf_truncate(&fc->wb, mark);
         return CRAFT_ENOMEM;
     }
     r->in_flight = true;

@@ -196,7 +196,10 @@ static int parse_multibulk(struct resp_parser *p, const char *buf, size_t len,
             if (rv <= 0) {
                 return rv < 0 ? RESP_PARSE_ERROR : RESP_PARSE_MORE;
             }
-            if (!parse_int(buf + p->pos + 1, n, &v) || v > (int64_t)p->limits.array_max) {
+            /* *0 and the null array *-1 are empty requests (Redis skips them); any other
+             * negative count is an error (Redis skips those too; we are stricter). */
+            if (!parse_int(buf + p->pos + 1, n, &v) || v > (int64_t)p->limits.array_max ||
+                v < -1) {
                 return fail(p, "invalid multibulk length");
             }
             p->pos += n + 3;
@@ -283,6 +286,12 @@ static int hex_value(char c)
     return -1;
 }
 
+/* A closing quote at s must be followed by a space or the end: the position after it, or NULL. */
+static const char *close_quote(const char *s, const char *end)
+{
+    return s + 1 < end && s[1] != '\0' && !is_space(s[1]) ? NULL : s + 1;
+}
+
 /* One argument of an inline line, as Redis's sdssplitargs reads it: bare, "double quoted" with
  * \n \r \t \b \a \xHH and \<any> escapes, or 'single quoted' with \' only; a closing quote must
  * be followed by a space or the end. Appends the bytes at out[*w]; returns the position after
@@ -309,10 +318,7 @@ static const char *split_arg(const char *s, const char *end, char *out, size_t *
                 default: out[(*w)++] = *s; break;
                 }
             } else if (c == '"') {
-                if (s + 1 < end && s[1] != '\0' && !is_space(s[1])) {
-                    return NULL;
-                }
-                return s + 1;
+                return close_quote(s, end);
             } else if (c == '\0') {
                 return NULL;
             } else {
@@ -323,10 +329,7 @@ static const char *split_arg(const char *s, const char *end, char *out, size_t *
                 s++;
                 out[(*w)++] = '\'';
             } else if (c == '\'') {
-                if (s + 1 < end && s[1] != '\0' && !is_space(s[1])) {
-                    return NULL;
-                }
-                return s + 1;
+                return close_quote(s, end);
             } else if (c == '\0') {
                 return NULL;
             } else {

@@ -60,6 +60,15 @@ static void on_tick(uv_timer_t *t)
 {
     struct server *s = t->data;
     uint64_t now = server_now_ms(s);
+    struct craft_node_status st;
+    server_status(s, &st);
+    if (st.role == CRAFT_NODE_STOPPED) {
+        /* A failed fdatasync or apply stopped the node: it cannot serve again. */
+        craft_log(CRAFT_LOG_ERROR, s->cfg.id, 0, "the node stopped after a fatal error: exiting");
+        s->exit_code = 1;
+        server_stop(s);
+        return;
+    }
     for (struct conn *c = s->conns; c != NULL; c = c->next) {
         if (!c->closing) {
             conn_check_deadlines(c, now);
@@ -320,6 +329,11 @@ void server_stop(struct server *s)
     on_wake(&s->wake);
     data_release_waiting(s);
     close_handles(s);
+}
+
+int server_exit_code(const struct server *s)
+{
+    return s->exit_code;
 }
 
 void server_destroy(struct server *s)

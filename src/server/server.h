@@ -16,6 +16,7 @@
 #include "server/forward.h"
 #include "server/resp_parse.h"
 #include "server/server_config.h"
+#include "server/wbuf.h"
 
 /* Per connection: requests parsed but not yet answered, and reply bytes not yet written, past
  * which the connection stops reading (backpressure); it reads again below half of each. */
@@ -111,6 +112,7 @@ struct server {
     craft_id promoting; /* a learner RAFT.ADDNODE added, to be made a voter when caught up */
     bool promote_in_flight;
     bool stopping;
+    int exit_code;     /* server_exit_code */
     struct join *join; /* the --join attempt under way, or NULL */
     bool joined;       /* no --join, or it succeeded */
     uint64_t join_next_ms;
@@ -136,10 +138,7 @@ struct conn {
     unsigned n_pending;
     unsigned n_deferred; /* requests held back for their connection's order */
     bool releasing;      /* data_release_deferred is walking the queue */
-    char *out; /* owned: replies not yet handed to the socket */
-    size_t out_len, out_cap;
-    char *flight; /* owned: the bytes of the write in progress */
-    size_t flight_len, flight_cap;
+    struct wbuf wb; /* replies not yet written */
     uv_write_t wreq;
     bool writing;
     bool reading;
@@ -168,6 +167,8 @@ void conn_flush(struct conn *c); /* moves answered requests' replies out, in ord
 void conn_close(struct conn *c);
 void conn_check_deadlines(struct conn *c, uint64_t now_ms);
 void request_release(struct request *r); /* drops the in-flight hold */
+/* r (queued) is answered: its reply is filled. Drops the in-flight hold, sends what is ready. */
+void request_complete(struct request *r);
 
 /* dispatch.c: runs one parsed request of c (argv borrowed for the call). */
 void dispatch(struct conn *c, int argc, const char *const *argv, const size_t *lens);
@@ -179,12 +180,15 @@ bool name_is(const char *s, size_t n, const char *lower);
 /* cmd_args.c */
 int cmd_args_copy(struct cmd_args *a, int argc, const char *const *argv, const size_t *lens);
 void cmd_args_free(struct cmd_args *a);
+/* Copies the command into r (r->one, one command); false when out of memory (r answered). */
+bool request_take_args(struct request *r, int argc, const char *const *argv, const size_t *lens);
+/* A decimal uint64 argument, digits only. */
+bool arg_u64(const char *p, size_t n, uint64_t *out);
 
 /* data.c: writes and reads through the node. */
-void data_write(struct conn *c, struct request *r, int argc, const char *const *argv,
-                const size_t *lens);
-void data_read(struct conn *c, struct request *r, int argc, const char *const *argv,
-               const size_t *lens);
+/* Copies the command and starts it as kind (REQ_WRITE, REQ_READ, REQ_INFO, REQ_ADMIN). */
+void data_command(struct conn *c, struct request *r, int kind, int argc,
+                  const char *const *argv, const size_t *lens);
 void data_start(struct server *s, struct request *r); /* r's kind, cmds and flags are set */
 void data_wait(struct server *s, struct request *r); /* until a leader is known */
 void data_release_deferred(struct conn *c);
@@ -195,6 +199,7 @@ int data_propose_args(struct server *s, struct request *r);
 
 /* cmd_info.c */
 void cmd_info_finish(struct server *s, struct request *r);
+void info_count_keys(struct request *r, const struct kv_store *store, uint64_t now_ms);
 void info_raft(struct server *s, struct resp_reply *text);
 
 /* cmd_admin.c */

@@ -16,6 +16,8 @@ struct server *server_create(const struct server_config *cfg, char *err, size_t 
 void server_run(struct server *s);
 /* Stops serving: closes clients, destroys the node, lets server_run return. Loop thread. */
 void server_stop(struct server *s);
+/* 0 after a stop by signal; 1 when the node stopped after a fatal error (disk, apply). */
+int server_exit_code(const struct server *s);
 /* Frees everything. After server_run returned. */
 void server_destroy(struct server *s);
 

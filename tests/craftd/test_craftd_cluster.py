@@ -1,11 +1,15 @@
 #!/usr/bin/env python3
 """craftd end to end: three craftd processes on loopback (free ports, temporary directories).
-SET/GET through the leader and through a follower (forwarded), MULTI/EXEC, pipelining in order,
--MOVED after CLIENT REDIRECT on, an unknown command, a malformed request (that connection is
-closed, the others are served), and a clean stop (SIGTERM, exit status 0).
+SET/GET through the leader and through a follower (forwarded), MULTI/EXEC, pipelining in order
+(and deeper than the per-connection bound), -MOVED after CLIENT REDIRECT on, an unknown command,
+clients leaving mid-request, a malformed request (that connection is closed, the others are
+served), the leader killed (writes go on through a follower; the restarted node catches up), and
+a clean stop (SIGTERM, exit status 0).
 Raw sockets only; every wait polls with a bounded deadline.
 
-Usage: test_craftd_cluster.py PATH/TO/craftd
+Usage: test_craftd_cluster.py PATH/TO/craftd [WRAPPER ARGS...]
+(a wrapper such as `valgrind --error-exitcode=9 --leak-check=full` runs each craftd under it:
+a leak or memory error then fails the clean-stop check)
 """
 import os
 import shutil
@@ -121,6 +125,7 @@ def check(cond, what):
 
 def main():
     craftd = sys.argv[1]
+    wrap = sys.argv[2:]
     out = subprocess.run([craftd, "--help"], capture_output=True, text=True, timeout=10)
     flags = ["--id", "--bind", "--port", "--peer-port", "--dir", "--peers", "--cluster-id",
              "--election-timeout-ms", "--heartbeat-ms", "--snapshot-every", "--requirepass",
@@ -135,13 +140,16 @@ def main():
     peers = ",".join("%d@127.0.0.1:%d" % (i + 1, peer[i]) for i in range(3))
     procs = []
     try:
+        def start(i):
+            log = open(os.path.join(tmp, "node%d.log" % (i + 1)), "ab")
+            return subprocess.Popen(
+                wrap + [craftd, "--id", str(i + 1), "--bind", "127.0.0.1", "--port", str(client[i]),
+                        "--peer-port", str(peer[i]), "--dir", os.path.join(tmp, "node%d" % (i + 1)),
+                        "--peers", peers, "--election-timeout-ms", "300", "--heartbeat-ms", "50"],
+                stdout=log, stderr=subprocess.STDOUT)
+
         for i in range(3):
-            log = open(os.path.join(tmp, "node%d.log" % (i + 1)), "wb")
-            procs.append(subprocess.Popen(
-                [craftd, "--id", str(i + 1), "--bind", "127.0.0.1", "--port", str(client[i]),
-                 "--peer-port", str(peer[i]), "--dir", os.path.join(tmp, "node%d" % (i + 1)),
-                 "--peers", peers, "--election-timeout-ms", "300", "--heartbeat-ms", "50"],
-                stdout=log, stderr=subprocess.STDOUT))
+            procs.append(start(i))
         for p in client:
             wait_for("PING on %d" % p, lambda p=p: Client(p).call("PING") == "PONG")
         def find_leader():
@@ -188,11 +196,29 @@ def main():
         bad = [(k, replies[k], want[k]) for k in range(2 * n) if replies[k] != want[k]]
         check(not bad, "pipelined replies in order %s" % bad[:5])
 
+        # Deeper than the per-connection bound (1024 unanswered requests): the server stops
+        # reading, answers, reads again; every reply comes, in order.
+        n = 2500
+        fc.sock.sendall(b"".join(encode("INCR", "deep") for _ in range(n)))
+        check([fc.reply() for _ in range(n)] == list(range(1, n + 1)),
+              "a pipeline of %d writes through a follower, answered in order" % n)
+
         # CLIENT REDIRECT on: a follower answers writes with -MOVED.
         rc = Client(fp)
         check(rc.call("CLIENT", "REDIRECT", "on") == "OK", "CLIENT REDIRECT on")
         check(rc.call("SET", "m", "1") == "MOVED 0 127.0.0.1:%d" % lp, "-MOVED to the leader")
         rc.close()
+
+        # Clients that leave mid-request (on the leader and on a forwarding follower): their
+        # outstanding requests complete into nothing, and the servers go on.
+        for port in (lp, fp):
+            for _ in range(5):
+                gone = Client(port)
+                gone.sock.sendall(b"".join(encode("SET", "g%d" % i, i) + encode("GET", "g%d" % i)
+                                           for i in range(50)))
+                gone.close()
+        check(lc.call("PING") == "PONG" and fc.call("SET", "after", "1") == "OK",
+              "clients leaving mid-request do not disturb the others")
 
         # A malformed request: an error, that connection closed, the others keep working.
         bad = Client(lp)
@@ -208,6 +234,26 @@ def main():
               "the other connections are served")
         lc.close()
         fc.close()
+
+        # The leader dies: a write through a follower waits for the new leader and succeeds;
+        # the old leader restarts from its directory and serves what was written meanwhile.
+        procs[leader].kill()
+        procs[leader].wait()
+        fc = Client(fp)
+        # A write sent on the forwarding connection as it breaks gets "-TRYAGAIN ... outcome
+        # unknown"; SET is idempotent, so retry as a client would.
+        check(wait_for("a write after the leader died",
+                       lambda: fc.call("SET", "failover", "yes") == "OK"),
+              "a write through a follower after the leader died")
+        check(fc.call("GET", "k2") == "v2", "earlier writes survive the leader")
+        fc.close()
+        procs[leader] = start(leader)
+        wait_for("the old leader back", lambda: Client(lp).call("PING") == "PONG")
+        back = Client(lp)
+        check(wait_for("the restarted node's read",
+                       lambda: back.call("GET", "failover") == "yes"),
+              "the restarted node reads the write it missed")
+        back.close()
 
         # A clean stop.
         for p in procs:
