@@ -18,6 +18,8 @@ import argparse
 import atexit
 import base64
 import datetime
+import http.client
+import json
 import os
 import re
 import shutil
@@ -335,8 +337,8 @@ def poll(what, check, seconds, procs=None, pool=None):
         delay = min(delay * 2, 0.2)
 
 
-def http(port, method, path, body=None, timeout=2.0):
-    import http.client
+def http_request(port, method, path, body=None, timeout=2.0):
+    """One HTTP request to 127.0.0.1:port: (status, body text)."""
     c = http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
     try:
         c.request(method, path, body=body, headers={"Content-Type": "application/json"})
@@ -499,19 +501,18 @@ class Etcd:
                 os.path.join(root, "etcd%d.log" % (i + 1))))
         for i in range(3):
             poll("etcd m%d /health" % (i + 1),
-                 lambda: '"health":"true"' in http(client[i], "GET", "/health")[1].replace(" ", ""),
+                 lambda: '"health":"true"' in http_request(client[i], "GET", "/health")[1].replace(" ", ""),
                  dl.bound(START_S), procs, pool)
 
         def leader():
-            import json
             for i in range(3):
-                st = json.loads(http(client[i], "POST", "/v3/maintenance/status", "{}")[1])
+                st = json.loads(http_request(client[i], "POST", "/v3/maintenance/status", "{}")[1])
                 if st.get("leader") and st.get("leader") == st.get("header", {}).get("member_id"):
                     return i + 1
             return None
         lead = poll("etcd leader", leader, dl.bound(START_S), procs, pool)
         self.port = client[lead - 1]
-        status, text = http(self.port, "POST", "/v3/kv/put", '{"key": "Zm9v", "value": "YmFy"}')
+        status, text = http_request(self.port, "POST", "/v3/kv/put", '{"key": "Zm9v", "value": "YmFy"}')
         if status != 200:
             raise RuntimeError("etcd: a put through the gateway failed: %d %s" % (status, text))
         print("bench: etcd cluster up, leader m%d (client port %d)" % (lead, self.port),
