@@ -1,6 +1,6 @@
 /* Leaders' client addresses: a node that becomes leader proposes `raft.advertise <id>
  * <host:port>` once per term, so every replica's store maps leader ids to the address clients
- * (and forwarding followers) should use. */
+ * (and forwarding followers) should use; then its peer address (peer_dir.c). */
 #include <stdio.h>
 #include <string.h>
 
@@ -44,6 +44,9 @@ void leader_on_advertised(struct server *s, struct completion *e)
     }
     if (e->status == 0) {
         s->advertised_term = s->advertise_term;
+        char peer[CRAFT_ADDRESS_MAX];
+        peer_dir_own_address(s, peer, sizeof peer);
+        peer_dir_publish(s, s->cfg.id, peer);
         craft_log(CRAFT_LOG_INFO, s->cfg.id, 0, "leader for term %llu; clients: %s",
                   (unsigned long long)s->advertise_term, s->client_address);
     }

@@ -78,6 +78,7 @@ static void on_tick(uv_timer_t *t)
     leader_tick(s);
     admin_tick(s);
     forwarder_tick(&s->fwd, now);
+    peer_dir_tick(s);
     join_tick(s, now);
 }
 

@@ -111,6 +111,9 @@ struct server {
     struct completion promote_ev;
     craft_id promoting; /* a learner RAFT.ADDNODE added, to be made a voter when caught up */
     bool promote_in_flight;
+    craft_id dir_peers[SERVER_PEERS_MAX]; /* peers told to the node from the directory */
+    unsigned n_dir_peers;
+    unsigned dir_ticks;
     bool stopping;
     int exit_code;     /* server_exit_code */
     struct join *join; /* the --join attempt under way, or NULL */
@@ -212,6 +215,11 @@ void admin_on_completion(struct server *s, struct completion *e);
 void leader_tick(struct server *s);
 bool leader_client_address(struct server *s, craft_id leader, char *buf, size_t len);
 void leader_on_advertised(struct server *s, struct completion *e);
+
+/* peer_dir.c: peer addresses published in the log (kv's node directory). */
+void peer_dir_publish(struct server *s, craft_id id, const char *address);
+void peer_dir_tick(struct server *s);
+void peer_dir_own_address(const struct server *s, char *buf, size_t len);
 
 /* cmd_multi.c */
 bool multi_kind_ok(struct conn *c, const struct kv_command *cmd);
