@@ -55,7 +55,7 @@ void cmd_admin(struct conn *c, struct request *r, int argc, const char *const *a
     craft_id id;
     r->done = true;
     if (argc >= 2 && !parse_id(argv[1], lens[1], &id)) {
-        resp_reply_error(&r->reply, "ERR node ids are integers above 0");
+        resp_reply_error(&r->reply, "ERR node ids are integers from 1 to 2^62 - 1");
         return;
     }
     if (name_is(argv[0], lens[0], "raft.transfer") && argc > 2) {

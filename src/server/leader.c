@@ -13,6 +13,21 @@ static void on_advertised(void *arg, const struct craft_result *res)
     completion_push(&s->cq, &s->advertise_ev, res);
 }
 
+int advertise_propose(struct server *s, uint64_t key, const char *address, craft_result_fn cb,
+                      void *arg)
+{
+    char id[24];
+    snprintf(id, sizeof id, "%llu", (unsigned long long)key);
+    const char *argv[3] = {"raft.advertise", id, address};
+    size_t lens[3] = {strlen(argv[0]), strlen(id), strlen(address)};
+    struct kv_entry *e = &s->entry;
+    int rv = kv_entry_begin(e, server_wall_ms(), 0, 0, false);
+    if (rv == 0) {
+        rv = kv_entry_add(e, 3, argv, lens);
+    }
+    return rv != 0 ? rv : craft_node_propose(s->node, e->data, e->len, cb, arg);
+}
+
 void leader_tick(struct server *s)
 {
     struct craft_node_status st;
@@ -20,18 +35,9 @@ void leader_tick(struct server *s)
     if (st.role != CRAFT_NODE_LEADER || st.term == s->advertised_term || s->advertising) {
         return;
     }
-    char id[24];
-    snprintf(id, sizeof id, "%llu", (unsigned long long)s->cfg.id);
-    const char *argv[3] = {"raft.advertise", id, s->client_address};
-    size_t lens[3] = {strlen(argv[0]), strlen(id), strlen(s->client_address)};
-    struct kv_entry *e = &s->entry;
-    if (kv_entry_begin(e, server_wall_ms(), 0, 0, false) != 0 ||
-        kv_entry_add(e, 3, argv, lens) != 0) {
-        return;
-    }
     s->advertise_ev.what = COMPLETION_ADVERTISE;
     s->advertise_term = st.term;
-    if (craft_node_propose(s->node, e->data, e->len, on_advertised, s) == 0) {
+    if (advertise_propose(s, s->cfg.id, s->client_address, on_advertised, s) == 0) {
         s->advertising = true;
     }
 }

@@ -27,14 +27,7 @@ void peer_dir_publish(struct server *s, craft_id id, const char *address)
     if (id >= PEER_DIR_BASE || address[0] == '\0') {
         return;
     }
-    char key[24];
-    snprintf(key, sizeof key, "%llu", (unsigned long long)(PEER_DIR_BASE + id));
-    const char *argv[3] = {"raft.advertise", key, address};
-    size_t lens[3] = {strlen(argv[0]), strlen(key), strlen(address)};
-    struct kv_entry *e = &s->entry;
-    if (kv_entry_begin(e, server_wall_ms(), 0, 0, false) != 0 ||
-        kv_entry_add(e, 3, argv, lens) != 0 ||
-        craft_node_propose(s->node, e->data, e->len, on_published, NULL) != 0) {
+    if (advertise_propose(s, PEER_DIR_BASE + id, address, on_published, NULL) != 0) {
         craft_log(CRAFT_LOG_WARN, s->cfg.id, 0, "could not publish node %llu's address",
                   (unsigned long long)id);
     }

@@ -215,6 +215,9 @@ void admin_on_completion(struct server *s, struct completion *e);
 void leader_tick(struct server *s);
 bool leader_client_address(struct server *s, craft_id leader, char *buf, size_t len);
 void leader_on_advertised(struct server *s, struct completion *e);
+/* Proposes `raft.advertise <key> <address>` (kv's node directory). 0, or why not. */
+int advertise_propose(struct server *s, uint64_t key, const char *address, craft_result_fn cb,
+                      void *arg);
 
 /* peer_dir.c: peer addresses published in the log (kv's node directory). */
 void peer_dir_publish(struct server *s, craft_id id, const char *address);
