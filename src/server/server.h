@@ -141,6 +141,7 @@ struct conn {
     unsigned n_pending;
     unsigned n_deferred; /* requests held back for their connection's order */
     bool releasing;      /* data_release_deferred is walking the queue */
+    bool processing;     /* process() is parsing and dispatching */
     struct wbuf wb; /* replies not yet written */
     uv_write_t wreq;
     bool writing;
