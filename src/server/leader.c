@@ -16,6 +16,9 @@ static void on_advertised(void *arg, const struct craft_result *res)
 int advertise_propose(struct server *s, uint64_t key, const char *address, craft_result_fn cb,
                       void *arg)
 {
+    if (s->stopping) {
+        return CRAFT_ESHUTDOWN; /* the node may be gone already (server_stop drains outcomes) */
+    }
     char id[24];
     snprintf(id, sizeof id, "%llu", (unsigned long long)key);
     const char *argv[3] = {"raft.advertise", id, address};
