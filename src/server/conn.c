@@ -482,6 +482,17 @@ int conn_accept(struct server *s)
     s->conns = c;
     s->n_conns++;
     s->n_connections++;
+    if (s->n_conns > SERVER_CONNS_MAX) {
+        /* Redis's answer past maxclients, then the connection closes. */
+        struct request *r = conn_request_new(c);
+        if (r != NULL) {
+            resp_reply_error(&r->reply, "ERR max number of clients reached");
+            r->done = true;
+        }
+        c->close_after_flush = true;
+        conn_flush(c);
+        return 0;
+    }
     if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0) {
         c->reading = true;
     } else {

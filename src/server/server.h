@@ -22,6 +22,8 @@
  * which the connection stops reading (backpressure); it reads again below half of each. */
 #define CONN_PENDING_MAX 1024
 #define CONN_OUT_BYTES_MAX (64u * 1024u * 1024u)
+/* Client connections at once (Redis's maxclients default). */
+#define SERVER_CONNS_MAX 10000
 /* Read buffer space offered to the socket per read. */
 #define CONN_READ_CHUNK (64u * 1024u)
 /* Commands queued in one MULTI. */
