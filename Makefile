@@ -1,8 +1,8 @@
 # A thin wrapper over CMake. On a fresh Debian 12 machine, as root:
 #   make run    installs missing packages, builds, starts the main job
 #   make test   installs missing packages, builds, runs every test
-# Other targets: deps, build, install (PREFIX=, default /usr/local), asan, soak (SEEDS=, STEPS=),
-# clean.
+# Other targets: deps, build, install (PREFIX=, default /usr/local), bench (craftd beside redis
+# and etcd: docs/benchmarks.md), asan, soak (SEEDS=, STEPS=), clean.
 
 BUILD_DIR ?= build
 ASAN_DIR ?= build-asan
@@ -18,29 +18,37 @@ PREFIX ?= /usr/local
 DEPS_PACKAGES := make cmake gcc libc6-dev clang libclang-rt-14-dev ninja-build libcmocka-dev \
 	libuv1-dev valgrind python3 pkg-config libraft-dev redis-tools python3-redis
 
+# What `make bench` compares craftd with, and draws with (docs/benchmarks.md).
+BENCH_PACKAGES := redis-server redis-tools etcd-server etcd-client wrk gnuplot-nox
+BENCH_DIR ?= build-bench
+
 SIM := $(BUILD_DIR)/bin/craft-sim
 
-.PHONY: all deps configure build test run install asan soak clean
+.PHONY: all deps bench-deps configure build test run install bench asan soak clean
 
 all: build
 
 # Installs only what is missing (apt-get update once, then one install), when run as root;
-# otherwise names what is missing and fails.
-deps:
+# otherwise names what is missing and fails. $(1): the packages, $(2): the target's name.
+define install_missing
 	@missing=""; \
-	for p in $(DEPS_PACKAGES); do \
+	for p in $(1); do \
 		dpkg -s "$$p" 2>/dev/null | grep -q '^Status: install ok installed' || missing="$$missing $$p"; \
 	done; \
-	if [ -z "$$missing" ]; then echo "deps: all Debian packages present"; exit 0; fi; \
+	if [ -z "$$missing" ]; then echo "$(2): all Debian packages present"; exit 0; fi; \
 	if [ "$$(id -u)" -ne 0 ]; then \
-		echo "deps: missing Debian packages:$$missing" >&2; \
-		echo "deps: install them as root with:" >&2; \
+		echo "$(2): missing Debian packages:$$missing" >&2; \
+		echo "$(2): install them as root with:" >&2; \
 		echo "    apt-get update && apt-get install -y --no-install-recommends$$missing" >&2; \
 		exit 1; \
 	fi; \
-	echo "deps: installing:$$missing"; \
+	echo "$(2): installing:$$missing"; \
 	export DEBIAN_FRONTEND=noninteractive; \
 	apt-get update && apt-get install -y --no-install-recommends $$missing
+endef
+
+deps:
+	$(call install_missing,$(DEPS_PACKAGES),deps)
 
 # Ninja is chosen only when the build tree is new, so a tree made with another generator still works.
 # The install prefix is given at configure time too, so the library directory suits it (Debian's
@@ -70,6 +78,21 @@ install: build
 run: build
 	bash tools/run_cluster.sh $(BUILD_DIR)/bin/craftd
 
+bench-deps: deps
+	$(call install_missing,$(BENCH_PACKAGES),bench-deps)
+
+# craftd (3 nodes) beside redis (appendfsync always, and no persistence) and etcd (3 members) on
+# this machine, in one run of a few minutes (bounded at 10): prints one table and every figure,
+# writes docs/benchmarks.md and docs/benchmarks.png. A Release build of its own, in $(BENCH_DIR).
+bench: bench-deps
+	@if [ -f $(BENCH_DIR)/CMakeCache.txt ]; then \
+		cmake -S . -B $(BENCH_DIR) -DCMAKE_BUILD_TYPE=Release; \
+	else \
+		cmake -S . -B $(BENCH_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release; \
+	fi
+	cmake --build $(BENCH_DIR) --parallel $(JOBS) --target craftd craft-bench
+	python3 tools/bench_compare.py --build $(BENCH_DIR) --docs docs
+
 # AddressSanitizer + UndefinedBehaviorSanitizer build with clang; slow tests (mutation checks) are skipped.
 asan: deps
 	@if [ -f $(ASAN_DIR)/CMakeCache.txt ]; then \
@@ -89,4 +112,4 @@ soak: build
 	$(SIM) --seeds $(SEEDS) --steps $(STEPS) --jobs 2
 
 clean:
-	rm -rf $(BUILD_DIR) $(ASAN_DIR)
+	rm -rf $(BUILD_DIR) $(ASAN_DIR) $(BENCH_DIR)

@@ -13,24 +13,9 @@
 #include <unistd.h>
 
 #include "bench_clock.h"
+#include "bench_file.h"
 #include "bench_latency.h"
 #include "bench_tmpdir.h"
-
-static int append_block(int fd, const unsigned char *buf, off_t at)
-{
-    size_t done = 0;
-    while (done < BENCH_FSYNC_LIMIT_BLOCK) {
-        ssize_t n = pwrite(fd, buf + done, BENCH_FSYNC_LIMIT_BLOCK - done, at + (off_t)done);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return -1;
-        }
-        done += (size_t)n;
-    }
-    return 0;
-}
 
 /* Times n_max appends (or as many as fit in seconds_max) into samples; *n gets how many. */
 static int time_appends(int fd, double seconds_max, uint32_t n_max, uint64_t *samples, uint32_t *n)
@@ -41,7 +26,8 @@ static int time_appends(int fd, double seconds_max, uint32_t n_max, uint64_t *sa
     *n = 0;
     while (*n < n_max) {
         uint64_t t0 = bench_now_ns();
-        if (append_block(fd, block, (off_t)*n * BENCH_FSYNC_LIMIT_BLOCK) != 0 ||
+        if (bench_pwrite_all(fd, block, BENCH_FSYNC_LIMIT_BLOCK,
+                             (uint64_t)*n * BENCH_FSYNC_LIMIT_BLOCK) != 0 ||
             fdatasync(fd) != 0) {
             perror("craft-bench: fsync limit: append");
             return -1;
@@ -83,6 +69,11 @@ int bench_fsync_limit_measure(double seconds_max, uint32_t n_max, struct bench_f
     if (time_appends(fd, seconds_max, n_max, samples, &n) != 0) {
         goto out;
     }
+    uint64_t total_ns = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        total_ns += samples[i];
+    }
+    out->per_s = total_ns > 0 ? (double)n * 1e9 / (double)total_ns : 0.0;
     bench_latency_sort(samples, n);
     out->n_syncs = n;
     out->p50_us = bench_latency_quantile_us(samples, n, 0.50);

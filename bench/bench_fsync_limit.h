@@ -12,6 +12,7 @@ struct bench_fsync_limit {
     uint32_t n_syncs; /* appends timed */
     double p50_us;    /* write + fdatasync of one block */
     double p99_us;
+    double per_s; /* appends made durable per second: n_syncs over the sum of their times */
 };
 
 /* In a fresh directory /tmp/craft-bench-fsync.XXXXXX (the disk the other benchmarks use), makes a

@@ -1,5 +1,6 @@
 /* The group commit figure: requests of one 64-byte entry submitted back to back to the log
- * writer; whatever queues during a sync goes into the next one. Bounded by count and time. */
+ * writer; whatever queues during a sync goes into the next one. Beside it, the raw log writing
+ * the same number of records per sync. Bounded by count and time. */
 #define _GNU_SOURCE
 #include "bench_group_commit.h"
 
@@ -11,18 +12,19 @@
 #include <unistd.h>
 
 #include "bench_clock.h"
+#include "bench_raw_log.h"
 #include "bench_tmpdir.h"
 #include "io/fs.h"
 #include "io/thread.h"
 #include "storage/log_writer.h"
+#include "storage/wal.h"
 #include "storage/wal_record.h"
 
 #define GC_ENTRY_BYTES 64u
-#define GC_REQUESTS 200000u
+#define GC_REQUESTS 1000000u
 #define GC_REQUESTS_QUICK 200u
 #define GC_NS_MAX 3000000000ull
-#define GC_RAW_SYNCS 2000u
-#define GC_RAW_SYNCS_QUICK 10u
+#define GC_ROUNDS 2u
 
 struct completions {
     struct io_mutex mu;
@@ -55,6 +57,8 @@ static int wait_for(struct completions *c, uint64_t seq)
     return status;
 }
 
+/* Submits up to n_requests one-entry requests (or for GC_NS_MAX) and waits for the last to be
+ * durable; *n_done, *ns and *n_syncs say what it did. */
 static int run_writer(const char *dir, uint64_t n_requests, uint64_t *n_done, uint64_t *ns,
                       uint64_t *n_syncs)
 {
@@ -66,6 +70,7 @@ static int run_writer(const char *dir, uint64_t n_requests, uint64_t *n_done, ui
     storage_config_init(&scfg);
     scfg.node = 1;
     scfg.cluster = 1;
+    scfg.wal.inline_bytes_max = 0; /* as the node: payloads written from where they are */
     struct storage *st;
     struct storage_recovered rec;
     char err[256];
@@ -84,7 +89,11 @@ static int run_writer(const char *dir, uint64_t n_requests, uint64_t *n_done, ui
     lcfg.queue_bytes_max = 1u << 20;
     struct log_writer *lw;
     rv = log_writer_start(st, &lcfg, on_done, &c, &lw);
-    char data[GC_ENTRY_BYTES];
+    if (rv != 0) {
+        fprintf(stderr, "craft-bench wal: log_writer_start: %s\n", craft_strerror(rv));
+        goto out_storage;
+    }
+    static char data[GC_ENTRY_BYTES]; /* borrowed by the writer until durable: lives on */
     memset(data, 0x5a, sizeof data);
     uint64_t start = bench_now_ns();
     uint64_t last = 0;
@@ -95,27 +104,32 @@ static int run_writer(const char *dir, uint64_t n_requests, uint64_t *n_done, ui
         memset(&out, 0, sizeof out);
         out.entries = &e;
         out.n_entries = 1;
-        uint64_t seq;
+        uint64_t seq = 0;
         while ((rv = log_writer_submit(lw, &out, &seq)) == CRAFT_EBUSY) {
             rv = wait_for(&c, last); /* the queue is full: let a batch finish */
             if (rv != 0) {
                 break;
             }
         }
+        if (rv != 0) {
+            break; /* seq was not given: the last request is still `last` */
+        }
         last = seq;
         if (bench_now_ns() - start > GC_NS_MAX) {
             break;
         }
     }
-    if (rv == 0) {
-        rv = wait_for(&c, last);
-    }
+    int wait_rv = wait_for(&c, last);
     *ns = bench_now_ns() - start;
     *n_done = last;
+    if (rv == 0) {
+        rv = wait_rv;
+    }
     struct log_writer_stats stats;
     log_writer_stats(lw, &stats);
     *n_syncs = stats.n_batches;
     log_writer_stop(lw);
+out_storage:
     storage_close(st);
     io_fs_posix_destroy(fs);
     io_cond_close(&c.cv);
@@ -123,60 +137,82 @@ static int run_writer(const char *dir, uint64_t n_requests, uint64_t *n_done, ui
     return rv == 0 ? 0 : 1;
 }
 
-/* One record, one fdatasync, repeated: the rate without group commit. */
-static int run_raw(const char *dir, uint64_t n_syncs, uint64_t *ns)
+/* Without a log writer: records_per_sync records written and made durable at a time (the raw
+ * log, as the WAL's I/O), n_syncs times or for GC_NS_MAX; *n_records and *ns say what it did. */
+static int run_raw(const char *dir, uint64_t records_per_sync, uint64_t n_syncs,
+                   uint64_t *n_records, uint64_t *ns)
 {
-    char path[600];
-    snprintf(path, sizeof path, "%.500s/raw.dat", dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
+    size_t record = wal_record_size(GC_ENTRY_BYTES);
+    unsigned char *buf = calloc(records_per_sync, record); /* owned here */
+    struct bench_raw_log log;
+    if (buf == NULL || bench_raw_log_open(&log, dir, WAL_SEGMENT_BYTES_DEFAULT) != 0) {
+        free(buf);
         return 1;
     }
-    unsigned char rec[WAL_RECORD_HEADER_BYTES + GC_ENTRY_BYTES];
-    memset(rec, 0xa5, sizeof rec);
-    int rv = fallocate(fd, 0, 0, (off_t)(n_syncs * sizeof rec)) == 0 && fdatasync(fd) == 0 ? 0 : 1;
+    memset(buf, 0xa5, records_per_sync * record);
+    int rv = 0;
+    *n_records = 0;
     uint64_t start = bench_now_ns();
     for (uint64_t i = 0; i < n_syncs && rv == 0; i++) {
-        if (pwrite(fd, rec, sizeof rec, (off_t)(i * sizeof rec)) != (ssize_t)sizeof rec ||
-            fdatasync(fd) != 0) {
-            rv = 1;
+        rv = bench_raw_log_append(&log, buf, record, records_per_sync);
+        *n_records += records_per_sync;
+        if (bench_now_ns() - start > GC_NS_MAX) {
+            break;
         }
     }
     *ns = bench_now_ns() - start;
-    close(fd);
-    unlink(path);
-    return rv;
+    bench_raw_log_close(&log);
+    free(buf);
+    return rv == 0 ? 0 : 1;
 }
 
+/* Two rounds of the writer, each followed by the raw log at that round's records per sync and
+ * as many syncs; the faster round of each is printed (as the other WAL figures, a slow moment of
+ * the disk should not land on one side only). */
 int bench_group_commit_run(const char *root, bool quick)
 {
     char dir[512];
+    char raw_dir[512];
     snprintf(dir, sizeof dir, "%.400s/group_commit", root);
-    if (mkdir(dir, 0755) != 0) {
-        perror("craft-bench wal: mkdir");
-        return 1;
+    snprintf(raw_dir, sizeof raw_dir, "%.400s/group_commit_raw", root);
+    double best = 0.0;
+    double best_raw = 0.0;
+    double best_per_sync = 0.0;
+    int rv = 0;
+    for (unsigned round = 0; round < (quick ? 1u : GC_ROUNDS) && rv == 0; round++) {
+        uint64_t n_done = 0;
+        uint64_t ns = 0;
+        uint64_t n_syncs = 0;
+        if (mkdir(dir, 0755) != 0) {
+            perror("craft-bench wal: mkdir");
+            return 1;
+        }
+        rv = run_writer(dir, quick ? GC_REQUESTS_QUICK : GC_REQUESTS, &n_done, &ns, &n_syncs);
+        bench_remove_dir(dir);
+        if (rv != 0 || n_syncs == 0) {
+            fprintf(stderr, "craft-bench wal: the group commit run failed\n");
+            return 1;
+        }
+        uint64_t per_sync = (n_done + n_syncs / 2) / n_syncs;
+        uint64_t raw_records = 0;
+        uint64_t raw_ns = 0;
+        rv = run_raw(raw_dir, per_sync > 0 ? per_sync : 1, n_syncs, &raw_records, &raw_ns);
+        if (rv != 0) {
+            fprintf(stderr, "craft-bench wal: the raw run beside group commit failed\n");
+            return 1;
+        }
+        double rate = ns > 0 ? (double)n_done * 1e9 / (double)ns : 0.0;
+        double raw = raw_ns > 0 ? (double)raw_records * 1e9 / (double)raw_ns : 0.0;
+        if (rate > best) {
+            best = rate;
+            best_per_sync = (double)n_done / (double)n_syncs;
+        }
+        best_raw = raw > best_raw ? raw : best_raw;
     }
-    uint64_t n_done = 0;
-    uint64_t ns = 0;
-    uint64_t n_syncs = 0;
-    uint64_t raw_ns = 0;
-    uint64_t raw_syncs = quick ? GC_RAW_SYNCS_QUICK : GC_RAW_SYNCS;
-    int rv = run_writer(dir, quick ? GC_REQUESTS_QUICK : GC_REQUESTS, &n_done, &ns, &n_syncs);
-    if (rv != 0) {
-        fprintf(stderr, "craft-bench wal: the group commit run failed\n");
-    } else if ((rv = run_raw(dir, raw_syncs, &raw_ns)) != 0) {
-        perror("craft-bench wal: raw one-per-sync");
-    }
-    bench_remove_dir(dir);
-    if (rv != 0) {
-        return 1;
-    }
-    double rate = ns > 0 ? (double)n_done * 1e9 / (double)ns : 0.0;
-    double raw = raw_ns > 0 ? (double)raw_syncs * 1e9 / (double)raw_ns : 0.0;
-    printf("wal.group_commit_64B %.1f appends/s\n", rate);
-    printf("wal.group_commit_64B.raw_one_per_sync %.1f appends/s\n", raw);
-    printf("wal.group_commit_64B.ratio %.3f\n", raw > 0 ? rate / raw : 0.0);
-    printf("wal.group_commit_64B.entries_per_sync %.1f\n",
-           n_syncs > 0 ? (double)n_done / (double)n_syncs : 0.0);
+    printf("wal.group_commit_64B %.1f appends/s\n", best);
+    printf("wal.group_commit_64B.raw %.1f appends/s\n", best_raw);
+    printf("wal.group_commit_64B.ratio %.3f\n", best_raw > 0 ? best / best_raw : 0.0);
+    printf("wal.group_commit_64B.entries_per_sync %.1f\n", best_per_sync);
+    fflush(stdout);
     return 0;
 }

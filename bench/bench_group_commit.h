@@ -1,6 +1,6 @@
 /* "wal.group_commit": the log writer thread under a stream of one-entry requests that do not
- * wait for each other, beside raw pwrite + fdatasync of one record per sync (what a writer
- * without group commit could do at best). */
+ * wait for each other, beside the raw log (bench_raw_log.h) writing as many records per sync as
+ * the writer's batches held: what the same batching costs in plain system calls. */
 #ifndef CRAFT_BENCH_GROUP_COMMIT_H
 #define CRAFT_BENCH_GROUP_COMMIT_H
 

@@ -11,25 +11,10 @@
 #include <unistd.h>
 
 #include "bench_clock.h"
+#include "bench_file.h"
 
 #define TMP_NAME "limit.tmp"
 #define FINAL_NAME "limit.dat"
-
-static int write_all(int fd, const unsigned char *buf, size_t len)
-{
-    while (len > 0) {
-        ssize_t n = write(fd, buf, len);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            return -1;
-        }
-        buf += n;
-        len -= (size_t)n;
-    }
-    return 0;
-}
 
 /* Writes bytes bytes to dir/TMP_NAME, makes them durable and publishes them as FINAL_NAME. */
 static int write_durably(int dir_fd, uint64_t bytes, const unsigned char *buf, size_t buf_len)
@@ -41,7 +26,7 @@ static int write_durably(int dir_fd, uint64_t bytes, const unsigned char *buf, s
     int rv = 0;
     for (uint64_t off = 0; off < bytes && rv == 0; off += buf_len) {
         size_t n = bytes - off < buf_len ? (size_t)(bytes - off) : buf_len;
-        rv = write_all(fd, buf, n);
+        rv = bench_pwrite_all(fd, buf, n, off);
     }
     if (rv == 0) {
         rv = fdatasync(fd);

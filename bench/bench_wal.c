@@ -1,8 +1,8 @@
 /* The WAL figures: appends/s and MB/s for three entry sizes and three batch sizes (one wal_sync
- * per batch) through io_fs_posix, each beside the limit the disk sets for the same bytes (raw
- * pwrite + fdatasync of records of the same size, the same number of syncs, same directory, same
- * run); then the time to open a warm 1 GiB log. Every figure is bounded by a count and a time. */
-#define _GNU_SOURCE /* mkdtemp, fallocate */
+ * per batch) through io_fs_posix, zero-copy (as the node runs it) and copying, each beside the
+ * limit the disk sets for the same bytes and the same I/O (bench_raw_log.h), batch by batch in
+ * turn; then the time to open a warm 1 GiB log. Every figure is bounded by a count and a time. */
+#define _GNU_SOURCE /* mkdtemp */
 #include "bench_wal.h"
 
 #include <fcntl.h>
@@ -13,21 +13,23 @@
 
 #include "bench_clock.h"
 #include "bench_group_commit.h"
+#include "bench_raw_log.h"
 #include "bench_tmpdir.h"
 #include "io/fs.h"
 #include "storage/wal.h"
 #include "storage/wal_record.h"
 
-#define FIGURE_NS_MAX 2000000000ull     /* stop a figure after ~2 s ... */
-#define FIGURE_BYTES_MAX (768ull << 20) /* ... or this many payload bytes ... */
+#define FIGURE_NS_MAX 1500000000ull     /* each side of a figure stops after ~1.5 s ... */
+#define FIGURE_BYTES_MAX (512ull << 20) /* ... or this many payload bytes ... */
 #define FIGURE_SYNCS_MAX 20000u         /* ... or this many syncs */
-#define FIGURE_PAIRS 2u                 /* WAL and raw runs, alternating, per figure */
 #define QUICK_NS_MAX 20000000ull
 #define QUICK_SYNCS_MAX 8u
 #define RECOVER_BYTES (1ull << 30)
 #define RECOVER_BYTES_QUICK (8ull << 20)
 #define RECOVER_ENTRY 16384u
 #define RECOVER_BATCH 256u
+#define BATCH_MAX 256u
+#define ENTRY_BYTES_MAX 16384u
 
 struct shape {
     unsigned entry_bytes;
@@ -45,8 +47,35 @@ static const struct shape shapes[] = {
     {1024, 256}, {16384, 1}, {16384, 16}, {16384, 256},
 };
 
+/* The three sides of a figure: the WAL as the node runs it (every payload written from the
+ * caller's memory with pwritev: wal_config.inline_bytes_max 0), the WAL copying every payload
+ * into its batch (the default), and the raw log (bench_raw_log.h), the limit. */
+enum side_kind { SIDE_ZERO_COPY, SIDE_COPY, SIDE_RAW, N_SIDES };
 
-static int open_wal(const char *dir, struct io_fs **fs, struct wal **w, struct wal_open_report *rep)
+static const char *const side_dir[N_SIDES] = {"zero_copy", "copy", "raw"};
+
+struct side {
+    struct io_fs *fs;
+    struct wal *w;
+    struct bench_raw_log raw;
+    craft_index next;
+    struct result res;
+    uint64_t last_ns; /* the last batch's time */
+};
+
+/* Per round of a figure, raw's batch time over the zero-copy WAL's: the rounds are adjacent in
+ * time, so their median says what the WAL costs when no stall of the disk lands on one side. */
+static double round_ratio[FIGURE_SYNCS_MAX];
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a;
+    double y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+static int open_wal(const char *dir, uint32_t inline_bytes_max, struct io_fs **fs, struct wal **w,
+                    struct wal_open_report *rep)
 {
     int rv = io_fs_posix_create(dir, fs);
     if (rv != 0) {
@@ -54,6 +83,7 @@ static int open_wal(const char *dir, struct io_fs **fs, struct wal **w, struct w
     }
     struct wal_config cfg;
     wal_config_init(&cfg);
+    cfg.inline_bytes_max = inline_bytes_max;
     char errmsg[256];
     rv = wal_open(*fs, &cfg, w, rep, errmsg, sizeof errmsg);
     if (rv != 0) {
@@ -69,95 +99,57 @@ static void close_wal(struct io_fs *fs, struct wal *w)
     io_fs_posix_destroy(fs);
 }
 
-/* Appends batches of sh->batch entries and syncs each, until a bound is reached. */
-static int run_wal(const char *dir, const struct shape *sh, bool quick, struct result *res)
+/* Opens a side in dir (new): a WAL opened (its first segment made) or the raw log's first
+ * segment made, before the clock starts for both. */
+static int side_open(enum side_kind kind, const char *dir, struct side *sd)
 {
-    struct io_fs *fs;
-    struct wal *w;
-    int rv = open_wal(dir, &fs, &w, NULL);
-    if (rv != 0) {
-        return rv;
+    *sd = (struct side){.next = 1};
+    if (kind == SIDE_RAW) {
+        return bench_raw_log_open(&sd->raw, dir, WAL_SEGMENT_BYTES_DEFAULT);
     }
-    static unsigned char payload[16384];
-    memset(payload, 0xa5, sizeof payload);
-    struct craft_entry entries[256];
-    uint64_t ns_max = quick ? QUICK_NS_MAX : FIGURE_NS_MAX;
-    unsigned syncs_max = quick ? QUICK_SYNCS_MAX : FIGURE_SYNCS_MAX;
-    craft_index next = 1;
-    *res = (struct result){0};
+    return open_wal(dir, kind == SIDE_ZERO_COPY ? 0u : WAL_INLINE_BYTES_MAX_DEFAULT, &sd->fs,
+                    &sd->w, NULL);
+}
+
+static void side_close(enum side_kind kind, struct side *sd, const char *dir)
+{
+    if (kind == SIDE_RAW) {
+        bench_raw_log_close(&sd->raw);
+        return;
+    }
+    close_wal(sd->fs, sd->w);
+    bench_remove_dir(dir);
+}
+
+/* One batch made durable, timed: wal_append + wal_sync, or the raw log's pwrite + fdatasync of
+ * the same record bytes (records holds a batch of them). */
+static int side_batch(enum side_kind kind, struct side *sd, const struct shape *sh,
+                      const unsigned char *payload, const unsigned char *records)
+{
+    struct craft_entry entries[BATCH_MAX];
+    int rv;
     uint64_t start = bench_now_ns();
-    for (unsigned s = 0; s < syncs_max && rv == 0; s++) {
+    if (kind == SIDE_RAW) {
+        rv = bench_raw_log_append(&sd->raw, records, wal_record_size(sh->entry_bytes), sh->batch);
+    } else {
         for (unsigned i = 0; i < sh->batch; i++) {
             entries[i] = (struct craft_entry){.term = 1,
-                                              .index = next++,
+                                              .index = sd->next++,
                                               .type = CRAFT_ENTRY_NORMAL,
                                               .data = {payload, sh->entry_bytes}};
         }
-        rv = wal_append(w, entries, sh->batch);
+        rv = wal_append(sd->w, entries, sh->batch);
         if (rv == 0) {
-            rv = wal_sync(w);
+            rv = wal_sync(sd->w);
         }
-        res->entries += sh->batch;
-        res->payload_bytes += (uint64_t)sh->batch * sh->entry_bytes;
-        res->ns = bench_now_ns() - start;
-        if (res->ns >= ns_max || res->payload_bytes >= FIGURE_BYTES_MAX) {
-            break;
+        if (rv != 0) {
+            fprintf(stderr, "craft-bench wal: %s\n", wal_errmsg(sd->w));
         }
     }
-    if (rv != 0) {
-        fprintf(stderr, "craft-bench wal: %s\n", wal_errmsg(w));
-    }
-    close_wal(fs, w);
-    return rv;
-}
-
-/* The same record bytes and the same syncs, straight to a preallocated file: the disk's limit. */
-static int run_raw(const char *dir, const struct shape *sh, uint64_t n_syncs, struct result *res)
-{
-    char path[512];
-    snprintf(path, sizeof path, "%s/raw.dat", dir);
-    int fd = open(path, O_RDWR | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        perror("craft-bench wal: open raw.dat");
-        return 1;
-    }
-    size_t record = wal_record_size(sh->entry_bytes);
-    size_t batch_bytes = record * sh->batch;
-    unsigned char *buf = malloc(batch_bytes);
-    if (buf == NULL) {
-        close(fd);
-        return 1;
-    }
-    memset(buf, 0xa5, batch_bytes);
-    /* Preallocated in 64 MiB steps, as the WAL preallocates its segments. */
-    uint64_t alloc = 0;
-    uint64_t off = 0;
-    int rv = 0;
-    *res = (struct result){0};
-    uint64_t start = bench_now_ns();
-    for (uint64_t s = 0; s < n_syncs && rv == 0; s++) {
-        if (off + batch_bytes > alloc) {
-            alloc += (uint64_t)WAL_SEGMENT_BYTES_DEFAULT;
-            if (fallocate(fd, 0, 0, (off_t)alloc) != 0 || fdatasync(fd) != 0) {
-                rv = 1;
-                break;
-            }
-        }
-        if (pwrite(fd, buf, batch_bytes, (off_t)off) != (ssize_t)batch_bytes ||
-            fdatasync(fd) != 0) {
-            rv = 1;
-        }
-        off += batch_bytes;
-        res->entries += sh->batch;
-        res->payload_bytes += (uint64_t)sh->batch * sh->entry_bytes;
-    }
-    res->ns = bench_now_ns() - start;
-    if (rv != 0) {
-        perror("craft-bench wal: raw write");
-    }
-    free(buf);
-    close(fd);
-    unlink(path);
+    sd->last_ns = bench_now_ns() - start;
+    sd->res.ns += sd->last_ns;
+    sd->res.entries += sh->batch;
+    sd->res.payload_bytes += (uint64_t)sh->batch * sh->entry_bytes;
     return rv;
 }
 
@@ -174,47 +166,70 @@ static void report(const char *name, double wal, double raw, const char *unit)
     fflush(stdout);
 }
 
-/* The faster of two results, by time per entry. */
-static struct result best(struct result a, struct result b)
-{
-    if (a.entries == 0) {
-        return b;
-    }
-    return (double)b.ns / (double)b.entries < (double)a.ns / (double)a.entries ? b : a;
-}
-
-/* WAL and raw run in alternation, FIGURE_PAIRS times, and the best of each is reported: this
- * VM's fdatasync swings by half from one second to the next, and alternating keeps a slow
- * moment from landing on one side only. */
+/* The three sides take turns batch by batch (the first of each round rotating), each batch timed
+ * on its own, until one side has spent its time or bytes: this VM's fdatasync swings by half
+ * from one second to the next, and taking turns this closely gives every side the same disk. */
 static int figure(const char *root, const struct shape *sh, bool quick)
 {
-    char dir[512];
-    snprintf(dir, sizeof dir, "%s/%ub_x%u", root, sh->entry_bytes, sh->batch);
-    struct result wal = {0};
-    struct result raw = {0};
+    static unsigned char payload[ENTRY_BYTES_MAX];
+    static unsigned char records[BATCH_MAX * (WAL_RECORD_HEADER_BYTES + ENTRY_BYTES_MAX)];
+    memset(payload, 0xa5, sizeof payload);
+    memset(records, 0xa5, sizeof records);
+    char dir[N_SIDES][600];
+    struct side sides[N_SIDES];
+    int n_open = 0;
     int rv = 0;
-    for (unsigned pair = 0; pair < (quick ? 1u : FIGURE_PAIRS) && rv == 0; pair++) {
-        struct result w;
-        struct result r;
-        rv = run_wal(dir, sh, quick, &w);
-        bench_remove_dir(dir);
-        if (rv == 0) {
-            rv = run_raw(root, sh, w.entries / sh->batch, &r);
+    for (; n_open < N_SIDES && rv == 0; n_open++) {
+        snprintf(dir[n_open], sizeof dir[n_open], "%.400s/%ub_x%u.%s", root, sh->entry_bytes,
+                 sh->batch, side_dir[n_open]);
+        rv = side_open((enum side_kind)n_open, dir[n_open], &sides[n_open]);
+    }
+    if (rv != 0) {
+        n_open--; /* the one that failed cleaned up after itself */
+    }
+    uint64_t ns_max = quick ? QUICK_NS_MAX : FIGURE_NS_MAX;
+    unsigned syncs_max = quick ? QUICK_SYNCS_MAX : FIGURE_SYNCS_MAX;
+    unsigned n_rounds = 0;
+    for (unsigned s = 0; s < syncs_max && rv == 0; s++) {
+        for (unsigned j = 0; j < N_SIDES && rv == 0; j++) {
+            enum side_kind k = (enum side_kind)((s + j) % N_SIDES);
+            rv = side_batch(k, &sides[k], sh, payload, records);
         }
-        if (rv == 0) {
-            wal = best(wal, w);
-            raw = best(raw, r);
+        n_rounds = s + 1;
+        round_ratio[s] =
+            sides[SIDE_ZERO_COPY].last_ns > 0
+                ? (double)sides[SIDE_RAW].last_ns / (double)sides[SIDE_ZERO_COPY].last_ns
+                : 0.0;
+        bool spent = false;
+        for (unsigned k = 0; k < N_SIDES; k++) {
+            spent = spent || sides[k].res.ns >= ns_max ||
+                    sides[k].res.payload_bytes >= FIGURE_BYTES_MAX;
         }
+        if (spent) {
+            break;
+        }
+    }
+    for (int k = n_open - 1; k >= 0; k--) {
+        side_close((enum side_kind)k, &sides[k], dir[k]);
     }
     if (rv != 0) {
         fprintf(stderr, "craft-bench wal: %ub x %u failed\n", sh->entry_bytes, sh->batch);
         return 1;
     }
+    const struct result *zc = &sides[SIDE_ZERO_COPY].res;
+    const struct result *cp = &sides[SIDE_COPY].res;
+    const struct result *raw = &sides[SIDE_RAW].res;
     char name[128];
     snprintf(name, sizeof name, "wal.append.%ub_x%u", sh->entry_bytes, sh->batch);
-    report(name, per_s(wal.entries, wal.ns), per_s(raw.entries, raw.ns), "appends/s");
+    report(name, per_s(zc->entries, zc->ns), per_s(raw->entries, raw->ns), "appends/s");
+    double copy = per_s(cp->entries, cp->ns);
+    double raw_rate = per_s(raw->entries, raw->ns);
+    qsort(round_ratio, n_rounds, sizeof round_ratio[0], cmp_double);
+    printf("%s.ratio_p50 %.3f\n", name, n_rounds > 0 ? round_ratio[n_rounds / 2] : 0.0);
+    printf("%s.copy %.1f appends/s\n", name, copy);
+    printf("%s.copy_ratio %.3f\n", name, raw_rate > 0 ? copy / raw_rate : 0.0);
     snprintf(name, sizeof name, "wal.mbps.%ub_x%u", sh->entry_bytes, sh->batch);
-    report(name, per_s(wal.payload_bytes, wal.ns) / 1e6, per_s(raw.payload_bytes, raw.ns) / 1e6,
+    report(name, per_s(zc->payload_bytes, zc->ns) / 1e6, per_s(raw->payload_bytes, raw->ns) / 1e6,
            "MB/s");
     return 0;
 }
@@ -228,7 +243,7 @@ static int recover_figure(const char *root, bool quick)
     uint64_t bytes = quick ? RECOVER_BYTES_QUICK : RECOVER_BYTES;
     struct io_fs *fs;
     struct wal *w;
-    int rv = open_wal(dir, &fs, &w, NULL);
+    int rv = open_wal(dir, 0, &fs, &w, NULL);
     if (rv != 0) {
         return 1;
     }
@@ -257,7 +272,7 @@ static int recover_figure(const char *root, bool quick)
     }
     struct wal_open_report rep;
     uint64_t start = bench_now_ns();
-    rv = open_wal(dir, &fs, &w, &rep);
+    rv = open_wal(dir, 0, &fs, &w, &rep);
     uint64_t ns = bench_now_ns() - start;
     if (rv == 0) {
         if (wal_last_index(w) != next - 1) {

@@ -1,5 +1,6 @@
-/* "craft-bench wal": the write-ahead log on the real file system, beside raw pwrite + fdatasync
- * of the same bytes, and the time to open (recover) a 1 GiB log. */
+/* "craft-bench wal": the write-ahead log on the real file system, zero-copy and copying, beside
+ * a raw log doing the same I/O in plain pwrite + fdatasync (bench_raw_log.h), and the time to
+ * open (recover) a 1 GiB log. */
 #ifndef CRAFT_BENCH_WAL_H
 #define CRAFT_BENCH_WAL_H
 

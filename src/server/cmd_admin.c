@@ -26,7 +26,7 @@ static void on_promoted(void *arg, const struct craft_result *res)
 
 static bool parse_id(const char *p, size_t n, craft_id *out)
 {
-    return arg_u64(p, n, out) && *out != CRAFT_ID_NONE;
+    return arg_u64(p, n, out) && *out != CRAFT_ID_NONE && *out <= SERVER_NODE_ID_MAX;
 }
 
 static bool has(const craft_id *ids, unsigned n, craft_id id)
@@ -55,7 +55,7 @@ void cmd_admin(struct conn *c, struct request *r, int argc, const char *const *a
     craft_id id;
     r->done = true;
     if (argc >= 2 && !parse_id(argv[1], lens[1], &id)) {
-        resp_reply_error(&r->reply, "ERR node ids are integers above 0");
+        resp_reply_error(&r->reply, "ERR node ids are integers from 1 to 2^62 - 1");
         return;
     }
     if (name_is(argv[0], lens[0], "raft.transfer") && argc > 2) {
@@ -109,6 +109,7 @@ void admin_start(struct server *s, struct request *r)
             }
             if (rv == 0) {
                 s->promoting = id;
+                peer_dir_publish(s, id, peer.address); /* for the other members */
             }
         } else {
             if (!has(m.voters, m.n_voters, id) && !has(m.learners, m.n_learners, id)) {

@@ -190,6 +190,12 @@ static void protocol_error(struct conn *c)
 /* Parses and dispatches the buffered requests, while the limits allow. */
 static void process(struct conn *c)
 {
+    /* A request answered at once flushes, and the flush may resume reading: it must not parse
+     * again from inside this loop. */
+    if (c->processing) {
+        return;
+    }
+    c->processing = true;
     while (!c->closing && !c->close_after_flush && !over_limits(c)) {
         struct resp_request req;
         size_t used;
@@ -215,6 +221,7 @@ static void process(struct conn *c)
         c->srv->n_commands++;
         dispatch(c, (int)req.argc, req.argv, req.lens);
     }
+    c->processing = false;
     /* The parser keeps offsets from the request's start, so the unparsed bytes may move. */
     if (c->rstart > 0) {
         memmove(c->rbuf, c->rbuf + c->rstart, c->rlen - c->rstart);
@@ -298,6 +305,9 @@ static void pump(struct conn *c)
     }
     if (c->reading || !below_resume(c)) {
         return;
+    }
+    if (c->processing) {
+        return; /* process() reads on once its loop ends (on_read's pump) */
     }
     if (c->rlen > c->rstart) {
         process(c);
@@ -474,6 +484,17 @@ int conn_accept(struct server *s)
     s->conns = c;
     s->n_conns++;
     s->n_connections++;
+    if (s->n_conns > SERVER_CONNS_MAX) {
+        /* Redis's answer past maxclients, then the connection closes. */
+        struct request *r = conn_request_new(c);
+        if (r != NULL) {
+            resp_reply_error(&r->reply, "ERR max number of clients reached");
+            r->done = true;
+        }
+        c->close_after_flush = true;
+        conn_flush(c);
+        return 0;
+    }
     if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) == 0) {
         c->reading = true;
     } else {

@@ -1,5 +1,6 @@
 /* craftd: a replicated key-value server on Raft that speaks RESP2. See `craftd --help` and
  * README.md ("craftd"). */
+#include <signal.h>
 #include <stdio.h>
 
 #include "server/server_api.h"
@@ -18,6 +19,11 @@ int main(int argc, char **argv)
         fprintf(stderr, "craftd: %s\n", err);
         return 2;
     }
+    /* A client (or peer) that goes away mid-write must be a write error, not a fatal signal:
+     * libuv writes with write(2), which raises SIGPIPE on a reset connection. */
+    struct sigaction ign = {.sa_handler = SIG_IGN};
+    sigemptyset(&ign.sa_mask);
+    sigaction(SIGPIPE, &ign, NULL);
     struct server *s = server_create(&cfg, err, sizeof err);
     if (s == NULL) {
         fprintf(stderr, "craftd: %s\n", err);

@@ -1,6 +1,6 @@
 /* The forwarder: see forward.h. Each connection first sends AUTH (with --requirepass) and
  * CLIENT REDIRECT on, so a node that is no longer the leader answers -MOVED instead of
- * forwarding again; such an answer is relayed as -TRYAGAIN (the command did not run there). */
+ * forwarding again; the command did not run there, and waits to be routed again. */
 #include "server/forward.h"
 
 #include <stdio.h>
@@ -186,11 +186,15 @@ static void on_reply(struct fwd_conn *fc, const char *p, size_t n)
     if (fc->head == NULL) {
         fc->tail = NULL;
     }
-    if (it->r != NULL) {
-        if (n >= 6 && memcmp(p, "-MOVED", 6) == 0) {
-            finish(it->r, "TRYAGAIN the leader changed: the write did not run, retry", 0, false);
+    struct request *r = it->r;
+    if (r != NULL) {
+        if (n >= 6 && memcmp(p, "-MOVED", 6) == 0 && r->queued && !r->done &&
+            !fc->f->srv->stopping) {
+            /* That node no longer leads, and did not run the command: route it again. */
+            r->in_flight = false;
+            data_wait(fc->f->srv, r);
         } else {
-            finish(it->r, p, n, true);
+            finish(r, p, n, true);
         }
     } else if (p[0] == '-') {
         craft_log(CRAFT_LOG_WARN, fc->f->srv->cfg.id, 0, "forwarding to %s: %.*s", fc->address,

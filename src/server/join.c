@@ -127,21 +127,6 @@ static void add_command(struct join *j, int argc, const char *const *argv)
     j->replies_left++;
 }
 
-/* This node's peer address as the others should dial it: its --peers entry, else bind:port. */
-static void own_peer_address(struct server *s, char *buf, size_t len)
-{
-    for (unsigned i = 0; i < s->cfg.n_peers; i++) {
-        if (s->cfg.peers[i].id == s->cfg.id) {
-            snprintf(buf, len, "%s", s->cfg.peers[i].address);
-            return;
-        }
-    }
-    int n = snprintf(buf, len, "%s:%u", s->cfg.bind, (unsigned)s->cfg.peer_port);
-    if (n < 0 || (size_t)n >= len) {
-        buf[0] = '\0';
-    }
-}
-
 static void attempt(struct server *s)
 {
     struct sockaddr_storage ss;
@@ -162,7 +147,7 @@ static void attempt(struct server *s)
     char id[24];
     char addr[CRAFT_ADDRESS_MAX];
     snprintf(id, sizeof id, "%llu", (unsigned long long)s->cfg.id);
-    own_peer_address(s, addr, sizeof addr);
+    peer_dir_own_address(s, addr, sizeof addr);
     if (s->cfg.requirepass[0] != '\0') {
         const char *auth[2] = {"AUTH", s->cfg.requirepass};
         add_command(j, 2, auth);

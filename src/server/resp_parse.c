@@ -196,7 +196,10 @@ static int parse_multibulk(struct resp_parser *p, const char *buf, size_t len,
             if (rv <= 0) {
                 return rv < 0 ? RESP_PARSE_ERROR : RESP_PARSE_MORE;
             }
-            if (!parse_int(buf + p->pos + 1, n, &v) || v > (int64_t)p->limits.array_max) {
+            /* *0 and the null array *-1 are empty requests (Redis skips them); any other
+             * negative count is an error (Redis skips those too; we are stricter). */
+            if (!parse_int(buf + p->pos + 1, n, &v) || v > (int64_t)p->limits.array_max ||
+                v < -1) {
                 return fail(p, "invalid multibulk length");
             }
             p->pos += n + 3;

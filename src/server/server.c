@@ -78,6 +78,7 @@ static void on_tick(uv_timer_t *t)
     leader_tick(s);
     admin_tick(s);
     forwarder_tick(&s->fwd, now);
+    peer_dir_tick(s);
     join_tick(s, now);
 }
 
@@ -253,6 +254,10 @@ struct server *server_create(const struct server_config *cfg, char *err, size_t 
     uv_signal_init(&s->loop, &s->sigterm);
     s->sigint.data = s;
     s->sigterm.data = s;
+    /* Signals are caught from here on: one that comes while the node recovers stops the
+     * server as soon as the loop runs. */
+    uv_signal_start(&s->sigint, on_signal, SIGINT);
+    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
     if (make_dirs(cfg->dir) != 0) {
         snprintf(err, err_len, "--dir %s: %s", cfg->dir, strerror(errno));
         goto fail;
@@ -272,8 +277,6 @@ struct server *server_create(const struct server_config *cfg, char *err, size_t 
         snprintf(err, err_len, "--metrics-port %u: cannot start", (unsigned)cfg->metrics_port);
         goto fail;
     }
-    uv_signal_start(&s->sigint, on_signal, SIGINT);
-    uv_signal_start(&s->sigterm, on_signal, SIGTERM);
     uv_timer_start(&s->tick, on_tick, SERVER_TICK_MS, SERVER_TICK_MS);
     join_start(s);
     craft_log(CRAFT_LOG_INFO, cfg->id, 0, "craftd %llu: clients on %s:%u, peers on %s:%u, data in %s",

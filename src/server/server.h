@@ -22,6 +22,8 @@
  * which the connection stops reading (backpressure); it reads again below half of each. */
 #define CONN_PENDING_MAX 1024
 #define CONN_OUT_BYTES_MAX (64u * 1024u * 1024u)
+/* Client connections at once (Redis's maxclients default). */
+#define SERVER_CONNS_MAX 10000
 /* Read buffer space offered to the socket per read. */
 #define CONN_READ_CHUNK (64u * 1024u)
 /* Commands queued in one MULTI. */
@@ -113,6 +115,9 @@ struct server {
     struct completion promote_ev;
     craft_id promoting; /* a learner RAFT.ADDNODE added, to be made a voter when caught up */
     bool promote_in_flight;
+    craft_id dir_peers[SERVER_PEERS_MAX]; /* peers told to the node from the directory */
+    unsigned n_dir_peers;
+    unsigned dir_ticks;
     bool stopping;
     int exit_code;     /* server_exit_code */
     struct join *join; /* the --join attempt under way, or NULL */
@@ -141,6 +146,7 @@ struct conn {
     unsigned n_pending;
     unsigned n_deferred; /* requests held back for their connection's order */
     bool releasing;      /* data_release_deferred is walking the queue */
+    bool processing;     /* process() is parsing and dispatching */
     struct wbuf wb; /* replies not yet written */
     uv_write_t wreq;
     bool writing;
@@ -215,6 +221,14 @@ void admin_on_completion(struct server *s, struct completion *e);
 void leader_tick(struct server *s);
 bool leader_client_address(struct server *s, craft_id leader, char *buf, size_t len);
 void leader_on_advertised(struct server *s, struct completion *e);
+/* Proposes `raft.advertise <key> <address>` (kv's node directory). 0, or why not. */
+int advertise_propose(struct server *s, uint64_t key, const char *address, craft_result_fn cb,
+                      void *arg);
+
+/* peer_dir.c: peer addresses published in the log (kv's node directory). */
+void peer_dir_publish(struct server *s, craft_id id, const char *address);
+void peer_dir_tick(struct server *s);
+void peer_dir_own_address(const struct server *s, char *buf, size_t len);
 
 /* cmd_multi.c */
 bool multi_kind_ok(struct conn *c, const struct kv_command *cmd);

@@ -118,7 +118,7 @@ static int parse_peers(struct server_config *c, const char *v, char *err, size_t
             return -1;
         }
         *at = '\0';
-        if (!parse_u64(item, UINT64_MAX, &id) || id == 0) {
+        if (!parse_u64(item, SERVER_NODE_ID_MAX, &id) || id == 0) {
             snprintf(err, err_len, "--peers: bad node id '%s'", item);
             return -1;
         }
@@ -177,7 +177,8 @@ static int set_opt(struct server_config *c, const struct opt *o, const char *v, 
     switch (o->type) {
     case OPT_ID:
     case OPT_U64:
-        if (!parse_u64(v, UINT64_MAX, &u) || (o->type == OPT_ID && u == 0)) {
+        if (!parse_u64(v, o->type == OPT_ID ? SERVER_NODE_ID_MAX : UINT64_MAX, &u) ||
+            (o->type == OPT_ID && u == 0)) {
             break;
         }
         memcpy(base + o->offset, &u, sizeof u);

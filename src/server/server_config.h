@@ -9,6 +9,9 @@
 
 #include "craft/node.h"
 
+/* Node ids run from 1 to this: the ids above are where the node directory keeps peer
+ * addresses (peer_dir.c). */
+#define SERVER_NODE_ID_MAX ((1ull << 62) - 1)
 #define SERVER_PEERS_MAX (CRAFT_VOTERS_MAX + CRAFT_LEARNERS_MAX)
 #define SERVER_PATH_MAX 512
 #define SERVER_PASS_MAX 256

@@ -1,13 +1,16 @@
 /* libFuzzer target: craftd's RESP2 request parser (src/server/resp_parse.h) over arbitrary bytes.
  * The first byte picks small or default limits and the piece sizes; the rest is parsed once in
  * one piece and again in pieces, as a connection feeds it: both must give the same requests and
- * the same error, every argument must lie inside its buffer, and every request must advance. */
+ * the same error, every argument must lie inside its buffer, and every request must advance.
+ * The same bytes go through resp_scan (the reply splitter): a value it finds is complete at
+ * exactly that length and at no shorter one. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "fuzz_util.h"
 #include "server/resp_parse.h"
+#include "server/resp_scan.h"
 
 /* Every request parsed, flattened: per request its argument count, then each length and bytes. */
 struct trace {
@@ -86,11 +89,22 @@ static int run(const struct resp_limits *lim, const uint8_t *data, size_t size, 
     return rv;
 }
 
+static void check_scan(const uint8_t *data, size_t size)
+{
+    long long n = resp_scan((const char *)data, size);
+    FUZZ_CHECK(n >= -1 && n <= (long long)size);
+    if (n > 0) {
+        FUZZ_CHECK(resp_scan((const char *)data, (size_t)n) == n);
+        FUZZ_CHECK(resp_scan((const char *)data, (size_t)n - 1) == 0);
+    }
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size == 0) {
         return 0;
     }
+    check_scan(data, size);
     struct resp_limits lim;
     resp_limits_default(&lim);
     if (data[0] & 0x80) {

@@ -179,6 +179,8 @@ static void test_resp_parse_malformed(void **state)
         {"*1\rx", "Protocol error: invalid multibulk length"},
         {"*99999999999999999999\r\n", "Protocol error: invalid multibulk length"},
         {"*2000000\r\n", "Protocol error: invalid multibulk length"},
+        {"*-2\r\n", "Protocol error: invalid multibulk length"},
+        {"*-9223372036854775808\r\n", "Protocol error: invalid multibulk length"},
         {"*1\r\n+OK\r\n", "Protocol error: expected '$', got '+'"},
         {"*1\r\n:1\r\n", "Protocol error: expected '$', got ':'"},
         {"*1\r\n\x01", "Protocol error: expected '$', got '\\x01'"},
