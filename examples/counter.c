@@ -7,8 +7,11 @@
  *                                       node (this one included, for its listen address); then
  *                                       commands on stdin: "add N", "get", "status", "quit".
  *
- * The state machine is one int64; a command is an 8-byte little-endian delta and apply's result
- * is the new total. Only this file's public includes are used: it is what an embedder writes. */
+ * The state machine is one int64; a command is a little-endian delta (8 bytes), optionally
+ * followed by a sequence number (8 more bytes) that makes a retry safe: the counter applies each
+ * sequence number once, so an add whose outcome was unknown (CRAFT_EUNKNOWN: the leadership
+ * changed after it was appended, and it may yet commit) can be sent again. apply's result is the
+ * new total. Only this file's public includes are used: it is what an embedder writes. */
 #define _POSIX_C_SOURCE 200809L /* mkdtemp, nanosleep: this example builds with -std=c11 too */
 
 #include <dirent.h>
@@ -27,19 +30,41 @@
 struct counter {
     pthread_mutex_t mu; /* apply runs on the node's apply thread, reads come from main */
     int64_t total;
+    uint64_t last_seq; /* the highest sequence number applied */
 };
 
-static int64_t delta_of(const struct craft_entry *e)
+static uint64_t u64_at(const unsigned char *b)
 {
-    const unsigned char *b = e->data.base;
     uint64_t v = 0;
-    if (e->data.len != 8) {
-        return 0; /* not one of ours: ignore it, every replica alike */
-    }
     for (int i = 7; i >= 0; i--) {
         v = (v << 8) | b[i];
     }
-    return (int64_t)v;
+    return v;
+}
+
+static void put_u64(unsigned char *b, uint64_t v)
+{
+    for (int i = 0; i < 8; i++) {
+        b[i] = (unsigned char)(v >> (8 * i));
+    }
+}
+
+/* What entry e adds to c: its delta, or 0 for a repeat of a sequence number already applied
+ * (or an entry that is not one of ours), every replica alike. */
+static int64_t delta_of(struct counter *c, const struct craft_entry *e)
+{
+    const unsigned char *b = e->data.base;
+    if (e->data.len != 8 && e->data.len != 16) {
+        return 0;
+    }
+    if (e->data.len == 16) {
+        uint64_t seq = u64_at(b + 8);
+        if (seq <= c->last_seq) {
+            return 0; /* a retry of an add that went in after all */
+        }
+        c->last_seq = seq;
+    }
+    return (int64_t)u64_at(b);
 }
 
 static int counter_apply(void *ctx, const struct craft_entry *entries, size_t n, void **results)
@@ -47,7 +72,7 @@ static int counter_apply(void *ctx, const struct craft_entry *entries, size_t n,
     struct counter *c = ctx;
     pthread_mutex_lock(&c->mu);
     for (size_t i = 0; i < n; i++) {
-        c->total += delta_of(&entries[i]);
+        c->total += delta_of(c, &entries[i]);
         int64_t *result = malloc(sizeof *result);
         if (result != NULL) {
             *result = c->total;
@@ -78,13 +103,14 @@ static void read_total(void *arg, void *fsm_ctx)
     pthread_mutex_unlock(&c->mu);
 }
 
-static int add(struct craft_node *node, int64_t delta, int64_t *total, struct craft_result *r)
+/* Adds delta; with seq (> 0) the add is applied at most once, however often it is sent. */
+static int add(struct craft_node *node, int64_t delta, uint64_t seq, int64_t *total,
+               struct craft_result *r)
 {
-    unsigned char buf[8];
-    for (int i = 0; i < 8; i++) {
-        buf[i] = (unsigned char)((uint64_t)delta >> (8 * i));
-    }
-    int rv = craft_node_propose_wait(node, buf, sizeof buf, r);
+    unsigned char buf[16];
+    put_u64(buf, (uint64_t)delta);
+    put_u64(buf + 8, seq);
+    int rv = craft_node_propose_wait(node, buf, seq != 0 ? 16 : 8, r);
     if (rv == 0) {
         *total = r->value != NULL ? *(int64_t *)r->value : 0;
         free(r->value);
@@ -129,6 +155,7 @@ static int run_local(void)
     for (int i = 0; i < 3; i++) {
         pthread_mutex_init(&counters[i].mu, NULL);
         counters[i].total = 0;
+        counters[i].last_seq = 0;
         snprintf(dirs[i], sizeof dirs[i], "/tmp/craft-counter-XXXXXX");
         if (mkdtemp(dirs[i]) == NULL) {
             perror("mkdtemp");
@@ -168,12 +195,13 @@ static int run_local(void)
             }
         }
     }
-    /* Add 1..10 through whoever leads; a follower's answer names the leader. */
+    /* Add 1..10 through whoever leads; a follower's answer names the leader. Each add carries
+     * its own sequence number, so one whose outcome was unknown is simply sent again. */
     int at = 0;
     for (int64_t k = 1; k <= 10;) {
         struct craft_result r;
         int64_t total;
-        int status = add(nodes[at], k, &total, &r);
+        int status = add(nodes[at], k, (uint64_t)k, &total, &r);
         if (status == 0) {
             printf("add %" PRId64 " at node %d: total %" PRId64 " (index %" PRIu64 ")\n", k,
                    at + 1, total, r.index);
@@ -257,7 +285,7 @@ static int run_node(int argc, char **argv)
         long long delta;
         int status;
         if (sscanf(line, "add %lld", &delta) == 1) {
-            status = add(node, delta, &total, &r);
+            status = add(node, delta, 0, &total, &r);
             if (status == CRAFT_ENOTLEADER) {
                 printf("not the leader; try node %" PRIu64 " at %s\n", r.leader,
                        r.leader_address[0] != '\0' ? r.leader_address : "?");
