@@ -70,7 +70,7 @@ static int run_writer(const char *dir, uint64_t n_requests, uint64_t *n_done, ui
     storage_config_init(&scfg);
     scfg.node = 1;
     scfg.cluster = 1;
-    scfg.wal.inline_bytes_max = 0; /* as the node: payloads written from where they are */
+    scfg.wal.inline_bytes_max = WAL_INLINE_BYTES_NODE; /* as the node */
     struct storage *st;
     struct storage_recovered rec;
     char err[256];

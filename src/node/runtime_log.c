@@ -14,8 +14,9 @@
  * leader's own appends never fill it; a full queue stops the node (node.h: an error from
  * log_submit is fatal). */
 #define RT_LOG_QUEUE_BYTES (256ull << 20)
-/* Payloads bigger than this are written from the core's memory (pwritev), smaller copied. */
-#define RT_WAL_INLINE_BYTES_MAX 0u
+/* Payloads bigger than this are written from the core's memory (pwritev); smaller ones are
+ * copied into the WAL's batch (wal.h). */
+#define RT_WAL_INLINE_BYTES_MAX WAL_INLINE_BYTES_NODE
 
 /* The store's "durable up to" (plugged or the writer thread's): any thread. */
 static void on_durable(void *arg, uint64_t seq, int status)

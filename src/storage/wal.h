@@ -28,6 +28,9 @@ struct wal_config {
 
 /* Copy every payload: a caller must say that its payloads stay put (the node's do). */
 #define WAL_INLINE_BYTES_MAX_DEFAULT UINT32_MAX
+/* What the node copies (its payloads stay put): up to this many bytes, one memcpy into the batch
+ * beat a write piece each (craft-bench wal: 3-6 % at 64 B and 1 KiB on a quiet disk). */
+#define WAL_INLINE_BYTES_NODE 256u
 
 #define WAL_SEGMENT_BYTES_DEFAULT (64u << 20)
 #define WAL_SEGMENT_BYTES_MIN (4u << 10)
