@@ -481,7 +481,8 @@ static struct entry *save_pop(struct search *s, int *pass, bool *forced)
     struct frame f = s->stack[--s->depth];
     *pass = f.pass;
     *forced = f.forced;
-    value_set(&s->cur, f.exists, s->saves + f.off, f.len);
+    /* saves is NULL until a value with bytes was saved: no offset into it then. */
+    value_set(&s->cur, f.exists, f.len > 0 ? s->saves + f.off : NULL, f.len);
     s->n_saves = f.off;
     return f.call;
 }
