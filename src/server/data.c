@@ -132,7 +132,9 @@ static void route(struct server *s, struct request *r)
             return;
         }
         int rv = forward_request(&s->fwd, addr, r);
-        if (rv != 0) {
+        if (rv == CRAFT_EIO) {
+            data_wait(s, r); /* no connection to the leader yet: nothing was sent */
+        } else if (rv != 0) {
             reply_node_error(&r->reply, rv, true);
             request_complete(r);
         }

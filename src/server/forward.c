@@ -31,6 +31,9 @@ struct fwd_conn {
     bool writing;
     bool closing;
     struct fwd_item *head, *tail;
+    uv_getaddrinfo_t gai; /* resolving a leader's host name */
+    bool resolving;       /* gai in progress: fc lives until it ends */
+    bool handle_closed;
     struct wbuf wb; /* commands not yet written */
     char *in; /* owned: replies read, not yet complete */
     size_t in_len, in_cap;
@@ -101,12 +104,20 @@ static void finish(struct request *r, const char *reply, size_t len, bool raw)
     }
 }
 
-static void on_closed(uv_handle_t *h)
+static void free_conn(struct fwd_conn *fc)
 {
-    struct fwd_conn *fc = h->data;
     wbuf_close(&fc->wb);
     craft_free(fc->in);
     craft_free(fc);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    struct fwd_conn *fc = h->data;
+    fc->handle_closed = true;
+    if (!fc->resolving) {
+        free_conn(fc);
+    }
 }
 
 static void conn_fail(struct fwd_conn *fc, const char *why)
@@ -262,13 +273,13 @@ static void on_connect(uv_connect_t *req, int status)
     start_write(fc);
 }
 
-/* "10.0.0.1:7001" or "[::1]:7001": IP literals only (what craftd advertises). */
-static int parse_address(const char *address, struct sockaddr_storage *ss)
+/* Splits "host:port" ("[v6]:port" too) into host and port; false when it is not that. */
+static bool split_address(const char *address, char *host, size_t host_len, char *port,
+                          size_t port_len)
 {
-    char host[SERVER_ADDR_MAX];
     const char *colon = strrchr(address, ':');
     if (colon == NULL) {
-        return CRAFT_EINVAL;
+        return false;
     }
     const char *h = address;
     size_t hn = (size_t)(colon - address);
@@ -276,30 +287,50 @@ static int parse_address(const char *address, struct sockaddr_storage *ss)
         h++;
         hn -= 2;
     }
-    if (hn == 0 || hn >= sizeof host) {
-        return CRAFT_EINVAL;
+    size_t pn = strlen(colon + 1);
+    if (hn == 0 || hn >= host_len || pn == 0 || pn >= port_len) {
+        return false;
     }
     memcpy(host, h, hn);
     host[hn] = '\0';
-    int port = atoi(colon + 1);
-    if (port <= 0 || port > 65535) {
-        return CRAFT_EINVAL;
+    memcpy(port, colon + 1, pn + 1);
+    int n = atoi(port);
+    return n > 0 && n <= 65535;
+}
+
+static void start_connect(struct fwd_conn *fc, const struct sockaddr *sa)
+{
+    if (uv_tcp_connect(&fc->creq, &fc->tcp, sa, on_connect) != 0) {
+        conn_fail(fc, "cannot connect");
     }
-    if (uv_ip4_addr(host, port, (struct sockaddr_in *)ss) == 0) {
-        return 0;
+}
+
+/* A leader advertised by host name (its --peers host, with a wildcard --bind): resolved
+ * without blocking the loop. */
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct fwd_conn *fc = req->data;
+    fc->resolving = false;
+    if (fc->closing) {
+        if (fc->handle_closed) {
+            free_conn(fc);
+        }
+    } else if (status < 0 || res == NULL) {
+        conn_fail(fc, status < 0 ? uv_strerror(status) : "no address");
+    } else {
+        start_connect(fc, res->ai_addr);
     }
-    if (uv_ip6_addr(host, port, (struct sockaddr_in6 *)ss) == 0) {
-        return 0;
-    }
-    return CRAFT_EINVAL;
+    uv_freeaddrinfo(res);
 }
 
 static struct fwd_conn *open_conn(struct forwarder *f, const char *address)
 {
     struct server *s = f->srv;
-    struct sockaddr_storage ss;
-    if (parse_address(address, &ss) != 0) {
-        craft_log(CRAFT_LOG_WARN, s->cfg.id, 0, "cannot forward to '%s': not IP:PORT", address);
+    char host[SERVER_ADDR_MAX];
+    char port[8];
+    if (!split_address(address, host, sizeof host, port, sizeof port)) {
+        craft_log(CRAFT_LOG_WARN, s->cfg.id, 0, "cannot forward to '%s': not HOST:PORT",
+                  address);
         return NULL;
     }
     struct fwd_conn *fc = craft_calloc(1, sizeof *fc);
@@ -312,6 +343,7 @@ static struct fwd_conn *open_conn(struct forwarder *f, const char *address)
     uv_tcp_init(&s->loop, &fc->tcp);
     fc->tcp.data = fc;
     fc->creq.data = fc;
+    fc->gai.data = fc;
     bool ok = true;
     if (s->cfg.requirepass[0] != '\0') {
         const char *auth[2] = {"AUTH", s->cfg.requirepass};
@@ -319,12 +351,29 @@ static struct fwd_conn *open_conn(struct forwarder *f, const char *address)
     }
     const char *redirect[3] = {"CLIENT", "REDIRECT", "on"};
     ok = ok && put_words(fc, 3, redirect) && add_item(fc, NULL, 1) != NULL;
-    if (!ok || uv_tcp_connect(&fc->creq, &fc->tcp, (struct sockaddr *)&ss, on_connect) != 0) {
-        conn_fail(fc, "cannot connect");
+    if (!ok) {
+        conn_fail(fc, "out of memory");
         return NULL;
     }
     craft_log(CRAFT_LOG_INFO, s->cfg.id, 0, "forwarding writes to the leader at %s", address);
-    return fc;
+    struct sockaddr_storage ss;
+    int p = atoi(port);
+    if (uv_ip4_addr(host, p, (struct sockaddr_in *)&ss) == 0 ||
+        uv_ip6_addr(host, p, (struct sockaddr_in6 *)&ss) == 0) {
+        start_connect(fc, (struct sockaddr *)&ss);
+    } else {
+        struct addrinfo hints;
+        memset(&hints, 0, sizeof hints);
+        hints.ai_family = AF_UNSPEC;
+        hints.ai_socktype = SOCK_STREAM;
+        fc->resolving = true;
+        if (uv_getaddrinfo(&s->loop, &fc->gai, on_resolved, host, port, &hints) != 0) {
+            fc->resolving = false;
+            conn_fail(fc, "cannot resolve");
+        }
+    }
+    /* A connection that failed at once is closing: its requests already went elsewhere. */
+    return fc->closing ? NULL : fc;
 }
 
 int forward_request(struct forwarder *f, const char *address, struct request *r)
