@@ -250,8 +250,6 @@ void kv_read_pttl(const struct kv_store *, uint64_t, int, const char *const *, c
 
 /* --- kv_util.c ------------------------------------------------------------------------------- */
 
-/* Redis's string2ll: an exact decimal int64 (no spaces, no '+', no leading zeros). */
-bool kv_parse_i64(const char *p, size_t n, int64_t *v);
 /* Redis's stringmatchlen (case-sensitive): glob pattern against a string, both binary. */
 bool kv_glob_match(const char *pat, size_t plen, const char *s, size_t slen);
 /* Case-insensitive equality of p (n bytes) with the NUL-terminated lower-case word. */

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "kv_internal.h"
+#include "util/int_parse.h"
 #include "util/assert.h"
 
 void kv_read(const struct kv_store *s, int argc, const char *const *argv, const size_t *lens,
@@ -181,7 +182,7 @@ static bool scan_options(int argc, const char *const *argv, const size_t *lens, 
             return false;
         }
         if (kv_word_is(argv[j], lens[j], "count")) {
-            if (!kv_parse_i64(argv[j + 1], lens[j + 1], &a->count)) {
+            if (!int_parse_i64(argv[j + 1], lens[j + 1], &a->count)) {
                 resp_reply_error(r, "ERR value is not an integer or out of range");
                 return false;
             }

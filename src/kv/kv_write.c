@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "kv_internal.h"
+#include "util/int_parse.h"
 #include "util/assert.h"
 
 #define ERR_SYNTAX "ERR syntax error"
@@ -103,7 +104,7 @@ int kv_write_set(struct kv_store *s, uint64_t now_ms, int argc, const char *cons
     }
     if (ea != 0) {
         int64_t v;
-        if (!kv_parse_i64(argv[ea], lens[ea], &v)) {
+        if (!int_parse_i64(argv[ea], lens[ea], &v)) {
             resp_reply_error(r, ERR_NOT_INT);
             return 0;
         }
@@ -201,7 +202,7 @@ static int add_to(struct kv_store *s, uint64_t now_ms, const char *key, size_t k
 {
     struct kv_item *it = live(s, key, klen, now_ms);
     int64_t v = 0;
-    if (it != NULL && !kv_parse_i64(it->val, it->val_len, &v)) {
+    if (it != NULL && !int_parse_i64(it->val, it->val_len, &v)) {
         resp_reply_error(r, ERR_NOT_INT);
         return 0;
     }
@@ -237,7 +238,7 @@ int kv_write_decr(struct kv_store *s, uint64_t now_ms, int argc, const char *con
 /* INCRBY's and DECRBY's amount; false (and the error replied) when it is not an integer. */
 static bool amount(const char *p, size_t n, int64_t *by, struct resp_reply *r)
 {
-    if (!kv_parse_i64(p, n, by)) {
+    if (!int_parse_i64(p, n, by)) {
         resp_reply_error(r, ERR_NOT_INT);
         return false;
     }
@@ -344,7 +345,7 @@ static int expire_generic(struct kv_store *s, uint64_t now_ms, int argc, const c
     if (!expire_options(argc, argv, lens, &flags, r)) {
         return 0;
     }
-    if (!kv_parse_i64(argv[2], lens[2], &at)) {
+    if (!int_parse_i64(argv[2], lens[2], &at)) {
         resp_reply_error(r, ERR_NOT_INT);
         return 0;
     }
@@ -412,7 +413,7 @@ int kv_write_advertise(struct kv_store *s, uint64_t now_ms, int argc, const char
     int64_t id;
     (void)now_ms;
     (void)argc;
-    if (!kv_parse_i64(argv[1], lens[1], &id) || id <= 0) {
+    if (!int_parse_i64(argv[1], lens[1], &id) || id <= 0) {
         resp_reply_error(r, "ERR invalid node id");
         return 0;
     }

@@ -8,6 +8,7 @@
 
 #include "util/alloc.h"
 #include "util/assert.h"
+#include "util/int_parse.h"
 
 enum {
     STAGE_START = 0, /* nothing read of this request */
@@ -66,51 +67,6 @@ static int fail(struct resp_parser *p, const char *what)
     snprintf(p->error, sizeof p->error, "Protocol error: %s", what);
     p->stage = STAGE_FAILED;
     return RESP_PARSE_ERROR;
-}
-
-/* Redis's string2ll: an optional '-', then "0" or digits without a leading zero, fitting in
- * int64. Anything else (empty, '+', spaces, "-0", "01") is not a number. */
-static bool parse_int(const char *s, size_t n, int64_t *out)
-{
-    size_t i = 0;
-    bool neg = false;
-    uint64_t v = 0;
-    if (n == 0) {
-        return false;
-    }
-    if (n == 1 && s[0] == '0') {
-        *out = 0;
-        return true;
-    }
-    if (s[0] == '-') {
-        neg = true;
-        i = 1;
-    }
-    if (i >= n || s[i] < '1' || s[i] > '9') {
-        return false;
-    }
-    for (; i < n; i++) {
-        if (s[i] < '0' || s[i] > '9') {
-            return false;
-        }
-        uint64_t d = (uint64_t)(s[i] - '0');
-        if (v > (UINT64_MAX - d) / 10) {
-            return false;
-        }
-        v = v * 10 + d;
-    }
-    if (neg) {
-        if (v > (uint64_t)INT64_MAX + 1) {
-            return false;
-        }
-        *out = v == (uint64_t)INT64_MAX + 1 ? INT64_MIN : -(int64_t)v;
-    } else {
-        if (v > (uint64_t)INT64_MAX) {
-            return false;
-        }
-        *out = (int64_t)v;
-    }
-    return true;
 }
 
 /* Finds the "\r\n" ending the line that starts at buf[p->pos] (its first byte, the type, is
@@ -198,7 +154,7 @@ static int parse_multibulk(struct resp_parser *p, const char *buf, size_t len,
             }
             /* *0 and the null array *-1 are empty requests (Redis skips them); any other
              * negative count is an error (Redis skips those too; we are stricter). */
-            if (!parse_int(buf + p->pos + 1, n, &v) || v > (int64_t)p->limits.array_max ||
+            if (!int_parse_i64(buf + p->pos + 1, n, &v) || v > (int64_t)p->limits.array_max ||
                 v < -1) {
                 return fail(p, "invalid multibulk length");
             }
@@ -230,7 +186,7 @@ static int parse_multibulk(struct resp_parser *p, const char *buf, size_t len,
             if (rv <= 0) {
                 return rv < 0 ? RESP_PARSE_ERROR : RESP_PARSE_MORE;
             }
-            if (!parse_int(buf + p->pos + 1, n, &v) || v < 0 ||
+            if (!int_parse_i64(buf + p->pos + 1, n, &v) || v < 0 ||
                 (uint64_t)v > p->limits.bulk_max) {
                 return fail(p, "invalid bulk length");
             }
