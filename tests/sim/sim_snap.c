@@ -67,6 +67,14 @@ static bool check_meta(struct sim_cluster *c, struct sim_node *n, const struct c
                         n->id, m->index, m->term, ck->committed[m->index - 1].term);
         return false;
     }
+    if (m->membership.n_voters == 0) {
+        /* Useless to a follower it is sent to and to a restart: neither would know its voters
+         * (a node added to a running cluster does not know its bootstrap configuration). */
+        sim_checks_fail(ck, n->id, "snapshot_config",
+                        "n%" PRIu64 " takes a snapshot at %" PRIu64 " naming no voters", n->id,
+                        m->index);
+        return false;
+    }
     return true;
 }
 
