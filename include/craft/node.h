@@ -198,4 +198,49 @@ struct craft_node_status {
 /* A consistent copy of the node's state as of its last step. Any thread, never blocks long. */
 void craft_node_status(struct craft_node *n, struct craft_node_status *st);
 
+/* Latency histograms have log2 buckets in microseconds: bucket i counts the samples that took
+ * at most CRAFT_NODE_HIST_BOUND_US(i) = 2^i us and more than 2^(i-1) us (bucket 0: at most
+ * 1 us), up to 2^30 us (about 18 minutes); the last bucket counts everything longer. Buckets
+ * are not cumulative: n is their sum. */
+#define CRAFT_NODE_HIST_BUCKETS 32
+#define CRAFT_NODE_HIST_BOUND_US(i) (UINT64_C(1) << (i))
+
+struct craft_node_histogram {
+    uint64_t n;      /* samples */
+    uint64_t sum_us; /* their total, each rounded up to a whole microsecond */
+    uint64_t buckets[CRAFT_NODE_HIST_BUCKETS];
+};
+
+/* The node's disk I/O since craft_node_create: what an operator graphs beside the commit
+ * latency. Counters only rise; "last" fields keep the newest event's figures. */
+struct craft_node_stats {
+    /* The default log store (the WAL in data_dir): every fdatasync its storage made (one per
+     * group-commit batch; a few more when a segment fills or is created, and at startup), timed
+     * around the system call itself, and the bytes it wrote (records with their headers and
+     * padding, segment headers). All zero with a plugged log store: craft does not see its
+     * I/O (plug.h). */
+    struct craft_node_histogram wal_fsync;
+    uint64_t wal_bytes_written;
+    /* Snapshots this node saved (fsm snapshot_save, or snapshot_begin and co): the duration
+     * from the start of the save (snapshot_save's call, or snapshot_begin's view) until the
+     * file is durable, its fdatasync included; snapshot_save.n counts the saves that succeeded,
+     * snapshot_save.sum_us is their total duration. */
+    struct craft_node_histogram snapshot_save;
+    uint64_t n_snapshot_save_failures;
+    craft_index snapshot_saved_last_index; /* 0: none saved yet */
+    uint64_t snapshot_saved_last_bytes;    /* the file's size */
+    uint64_t snapshot_saved_last_us;
+    /* Snapshots received from a leader: whole files, checked and durable here (the node then
+     * installs them unless it has moved past them meanwhile). */
+    uint64_t n_snapshots_received;
+    uint64_t snapshot_received_bytes;         /* the files' total size */
+    craft_index snapshot_received_last_index; /* 0: none received yet */
+    uint64_t snapshot_received_last_bytes;
+};
+
+/* A consistent copy of the node's I/O statistics (each group of fields above describes one
+ * moment). Any thread; cheap (no lock on the write path: the WAL's figures are read without a
+ * lock, the snapshots' under the status lock). */
+void craft_node_stats(struct craft_node *n, struct craft_node_stats *out);
+
 #endif

@@ -128,7 +128,8 @@ struct craft_log_store_recovered {
 
 /* A log store: the Raft log and the hard state, durable. Snapshot FILES are not its business:
  * they stay in craft's snapshot store in the data directory; the store only hears which
- * snapshots cover its log. Every op runs on the node's loop thread, one at a time. */
+ * snapshots cover its log. Every op runs on the node's loop thread, one at a time. craft does
+ * not see its I/O: craft_node_stats reports zero WAL fsyncs and bytes for it. */
 struct craft_log_store_ops {
     uint32_t version; /* CRAFT_PLUG_VERSION */
     /* Opens the store and recovers it into *rec. 0, or an error that fails craft_node_create

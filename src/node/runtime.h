@@ -150,6 +150,7 @@ struct rt_builder {
     bool job;  /* a view waits to be written */
     void *view; /* the state machine's, until snapshot_end */
     struct craft_snapshot_meta meta;
+    uint64_t began_ns; /* when the view was asked for (the save's duration) */
     struct io_thread thread;
 };
 
@@ -166,6 +167,23 @@ struct rt_apply {
     /* Used by whoever runs the batches (the apply thread, or the loop): */
     void **results; /* owned scratch for fsm apply */
     size_t results_cap;
+};
+
+/* ---- I/O statistics (runtime_stats.c) ---- */
+
+/* The default log store's storage runs over this view of the data directory's file system: it
+ * passes every call through, counting the bytes written and timing each fdatasync. Its figures
+ * are written by the one thread that runs storage at a time (the creating thread, then the log
+ * writer or the loop) under a sequence counter, odd while an update is under way, so any thread
+ * reads a consistent copy without a lock (and the writer takes none). */
+struct rt_wal_meter {
+    struct io_fs fs;     /* the metered view: ctx this meter */
+    struct io_fs *inner; /* the node's fs; borrowed */
+    atomic_uint_fast64_t seq;
+    _Atomic uint64_t bytes_written;
+    _Atomic uint64_t sync_n;
+    _Atomic uint64_t sync_sum_us;
+    _Atomic uint64_t sync_buckets[CRAFT_NODE_HIST_BUCKETS];
 };
 
 /* ---- the node object ---- */
@@ -266,6 +284,10 @@ struct craft_node {
     struct io_mutex status_mu;
     struct craft_node_status status;
     struct net_transport_stats net_stats;
+    /* I/O statistics (runtime_stats.c): the WAL's through its meter, the snapshots' fields of
+     * snap_stats under status_mu (its WAL fields stay zero). */
+    struct rt_wal_meter wal_meter;
+    struct craft_node_stats snap_stats;
 };
 
 /* runtime_logger.c */
@@ -386,6 +408,18 @@ void rt_log_snapshot_taken(void *ctx, const struct craft_snapshot_meta *m);
 
 /* runtime_status.c */
 void rt_status_refresh(struct craft_node *n);
+
+/* runtime_stats.c */
+/* The metered view of n->fs the default log store's storage runs over (runtime_log.c). */
+struct io_fs *rt_stats_wal_fs(struct craft_node *n);
+/* The monotonic clock in ns, for the durations below. */
+uint64_t rt_stats_now_ns(void);
+/* A snapshot save begun at began_ns ended (any thread): rv 0, durable, file_bytes long. */
+void rt_stats_snapshot_saved(struct craft_node *n, const struct craft_snapshot_meta *meta, int rv,
+                             uint64_t file_bytes, uint64_t began_ns);
+/* The node's env->snapshot_received (loop): a received snapshot file was checked. */
+void rt_stats_snapshot_received(void *ctx, craft_id from, const struct craft_snap_chunk *last,
+                                const struct craft_snapshot_meta *meta, int rv, const char *errmsg);
 
 /* runtime_peers.c */
 /* Adds a peer to the table (any thread). CRAFT_EINVAL (bad id or address, errmsg says),

@@ -49,8 +49,10 @@ static int store_open(void *ctx, const struct craft_log_store_open *o,
     /* The node keeps payloads in place until durable (payload tickets): the WAL writes them
      * from there. */
     sc.wal.inline_bytes_max = RT_WAL_INLINE_BYTES_MAX;
-    /* storage finds the newest snapshot itself (the same one as o->snapshot). */
-    int rv = storage_open(n->fs, &sc, &n->storage, &srec, errmsg, errmsg_len);
+    /* storage finds the newest snapshot itself (the same one as o->snapshot). It runs over
+     * the metered view of the fs, which counts its bytes and times its fdatasyncs
+     * (craft_node_stats). */
+    int rv = storage_open(rt_stats_wal_fs(n), &sc, &n->storage, &srec, errmsg, errmsg_len);
     if (rv != 0) {
         n->storage = NULL;
         return rv;

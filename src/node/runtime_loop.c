@@ -94,6 +94,7 @@ void rt_env_fill(struct craft_node *n, struct node_env *env)
     env->stepped = env_stepped;
     env->failed = env_failed;
     env->snapshot_taken = rt_log_snapshot_taken;
+    env->snapshot_received = rt_stats_snapshot_received;
     env->send_chunk = rt_transport_send_chunk;
     env->send_ack = rt_transport_send_ack;
 }

@@ -98,8 +98,9 @@ bool rt_fsm_snapshots(const struct craft_fsm_ops *fsm)
 
 /* Writes the snapshot of meta: the state machine's whole state (view NULL: snapshot_save, on
  * the apply side) or the view it took (snapshot_write, on the snapshot thread); durable when 0
- * is returned. */
-static int save(struct craft_node *n, const struct craft_snapshot_meta *meta, void *view)
+ * is returned. The file's size is put in *file_bytes then. */
+static int write_file(struct craft_node *n, const struct craft_snapshot_meta *meta, void *view,
+                      uint64_t *file_bytes)
 {
     struct craft_snapshot_writer writer;
     int rv = snapshot_writer_begin(n->fs, meta, &writer.w);
@@ -116,20 +117,31 @@ static int save(struct craft_node *n, const struct craft_snapshot_meta *meta, vo
         snapshot_writer_abort(writer.w);
         return CRAFT_EIO;
     }
-    rv = snapshot_writer_finish(writer.w);
+    rv = snapshot_writer_finish_size(writer.w, file_bytes);
     if (rv != 0) {
         RT_LOG(n, CRAFT_LOG_WARN, "snapshot at %llu: cannot make it durable: %s",
                (unsigned long long)meta->index, craft_strerror(rv));
         return rv;
     }
-    RT_LOG(n, CRAFT_LOG_INFO, "snapshot taken at index %llu (term %llu)",
-           (unsigned long long)meta->index, (unsigned long long)meta->term);
+    RT_LOG(n, CRAFT_LOG_INFO, "snapshot taken at index %llu (term %llu), %llu bytes",
+           (unsigned long long)meta->index, (unsigned long long)meta->term,
+           (unsigned long long)*file_bytes);
     return 0;
+}
+
+/* write_file, counted in the node's statistics as a save begun at began_ns. */
+static int save(struct craft_node *n, const struct craft_snapshot_meta *meta, void *view,
+                uint64_t began_ns)
+{
+    uint64_t file_bytes = 0;
+    int rv = write_file(n, meta, view, &file_bytes);
+    rt_stats_snapshot_saved(n, meta, rv, file_bytes, began_ns);
+    return rv;
 }
 
 int rt_snapshot_save(struct craft_node *n, const struct craft_snapshot_meta *meta)
 {
-    return save(n, meta, NULL);
+    return save(n, meta, NULL, rt_stats_now_ns());
 }
 
 /* ---- the snapshot thread ---- */
@@ -156,8 +168,9 @@ static void *builder_main(void *arg)
         }
         struct craft_snapshot_meta meta = b->meta;
         void *view = b->view;
+        uint64_t began_ns = b->began_ns;
         io_mutex_unlock(&b->mu);
-        int rv = save(n, &meta, view); /* applies go on meanwhile */
+        int rv = save(n, &meta, view, began_ns); /* applies go on meanwhile */
         n->fsm.snapshot_end(n->fsm_ctx, view);
         rt_snapshot_saved(n, &meta, rv);
         io_mutex_lock(&b->mu);
@@ -184,10 +197,12 @@ int rt_builder_save(struct craft_node *n, const struct craft_snapshot_meta *meta
     struct rt_builder *b = &n->builder;
     CRAFT_ASSERT(b->started);
     void *view = NULL;
+    uint64_t began_ns = rt_stats_now_ns(); /* the view's time counts in the save's */
     int rv = n->fsm.snapshot_begin(n->fsm_ctx, &view);
     if (rv != 0) {
         RT_LOG(n, CRAFT_LOG_WARN, "snapshot at %llu: the state machine's view failed (%d)",
                (unsigned long long)meta->index, rv);
+        rt_stats_snapshot_saved(n, meta, CRAFT_EIO, 0, began_ns);
         return CRAFT_EIO;
     }
     io_mutex_lock(&b->mu);
@@ -195,6 +210,7 @@ int rt_builder_save(struct craft_node *n, const struct craft_snapshot_meta *meta
     b->job = true;
     b->view = view;
     b->meta = *meta;
+    b->began_ns = began_ns;
     io_cond_signal(&b->cond);
     io_mutex_unlock(&b->mu);
     return 0;

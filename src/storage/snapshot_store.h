@@ -39,6 +39,9 @@ CRAFT_MUST_CHECK int snapshot_writer_write(struct snapshot_writer *w, const void
  * CRAFT_EIO, CRAFT_ENOSPC, CRAFT_ENOMEM; after an error the snapshot may or may not be in place
  * (a file under its final name is always complete). */
 CRAFT_MUST_CHECK int snapshot_writer_finish(struct snapshot_writer *w);
+/* snapshot_writer_finish, which also gives the published file's size in bytes (header, chunks
+ * and trailer) in *file_bytes when it returns 0. */
+CRAFT_MUST_CHECK int snapshot_writer_finish_size(struct snapshot_writer *w, uint64_t *file_bytes);
 
 /* Drops the temporary file and frees w. */
 void snapshot_writer_abort(struct snapshot_writer *w);

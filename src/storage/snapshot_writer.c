@@ -120,6 +120,12 @@ int snapshot_writer_write(struct snapshot_writer *w, const void *buf, size_t len
 
 int snapshot_writer_finish(struct snapshot_writer *w)
 {
+    uint64_t file_bytes;
+    return snapshot_writer_finish_size(w, &file_bytes);
+}
+
+int snapshot_writer_finish_size(struct snapshot_writer *w, uint64_t *file_bytes)
+{
     int rv = flush_chunk(w);
     if (rv == 0) {
         unsigned char trailer[SNAPSHOT_TRAILER_BYTES];
@@ -137,6 +143,9 @@ int snapshot_writer_finish(struct snapshot_writer *w)
     if (!renamed) {
         snapshot_writer_abort(w);
         return rv;
+    }
+    if (rv == 0) {
+        *file_bytes = w->off; /* everything was written: the trailer ends the file */
     }
     io_fs_close(w->fs, w->file);
     craft_free(w->chunk);

@@ -428,6 +428,11 @@ static void elect_replicate_restart(struct craft_node_threads threads, uint64_t 
         assert_true(atomic_load(&stores[i].n_submits) > 0);
         assert_true(atomic_load(&stores[i].n_reports) > 0);
         assert_no_wal(c->nodes[i].dir);
+        /* craft sees none of the store's I/O: its WAL figures stay zero (craft_node_stats). */
+        struct craft_node_stats ns;
+        craft_node_stats(c->nodes[i].node, &ns);
+        assert_int_equal(ns.wal_fsync.n, 0);
+        assert_int_equal(ns.wal_bytes_written, 0);
     }
 
     /* A follower restarted recovers its log from its store, then catches up. */
