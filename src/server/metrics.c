@@ -76,11 +76,13 @@ struct histogram {
 struct metrics {
     _Atomic int64_t values[METRIC_N]; /* counters and gauges */
     struct histogram hist[METRIC_N];  /* used at histogram ids only */
-    /* The peer lag series: replaced whole under the lock, so a scrape sees one refresh. */
+    /* The peer lag series and the node's I/O statistics: replaced whole under the lock, so a
+     * scrape sees one refresh. */
     pthread_mutex_t lag_lock;
     unsigned n_lags;
     craft_id lag_peers[METRICS_PEERS_MAX];
     uint64_t lags[METRICS_PEERS_MAX];
+    struct craft_node_stats io;
     metrics_refresh_fn refresh;
     void *refresh_ctx;
     struct metrics_http *http; /* owned; NULL when not serving (metrics_http.c) */
@@ -229,11 +231,21 @@ void metrics_update_from_status(struct metrics *m, const struct craft_node_statu
     metrics_peer_lag_set(m, peers, lags, n);
 }
 
+void metrics_update_from_stats(struct metrics *m, const struct craft_node_stats *st)
+{
+    pthread_mutex_lock(&m->lag_lock);
+    m->io = *st;
+    pthread_mutex_unlock(&m->lag_lock);
+}
+
 void metrics_refresh_node(void *ctx, struct metrics *m)
 {
     struct craft_node_status st;
+    struct craft_node_stats io;
     craft_node_status(ctx, &st);
     metrics_update_from_status(m, &st);
+    craft_node_stats(ctx, &io);
+    metrics_update_from_stats(m, &io);
 }
 
 void metrics_set_refresh(struct metrics *m, metrics_refresh_fn fn, void *ctx)
@@ -303,6 +315,67 @@ static void render_peer_lag(struct metrics *m, struct metrics_buf *b)
     pthread_mutex_unlock(&m->lag_lock);
 }
 
+/* A histogram of the node's (log2 buckets of 2^i us, not cumulative) in the exposition format:
+ * cumulative buckets with their bounds in seconds, +Inf equal to _count. */
+static void render_node_histogram(struct metrics_buf *b, const char *family,
+                                  const struct craft_node_histogram *h)
+{
+    uint64_t cumulative = 0;
+    for (unsigned i = 0; i + 1 < CRAFT_NODE_HIST_BUCKETS; i++) {
+        cumulative += h->buckets[i];
+        metrics_buf_printf(b, "%s_bucket{le=\"", family);
+        print_seconds(b, CRAFT_NODE_HIST_BOUND_US(i));
+        metrics_buf_printf(b, "\"} %" PRIu64 "\n", cumulative);
+    }
+    cumulative += h->buckets[CRAFT_NODE_HIST_BUCKETS - 1];
+    metrics_buf_printf(b, "%s_bucket{le=\"+Inf\"} %" PRIu64 "\n%s_sum ", family, cumulative,
+                       family);
+    print_seconds(b, h->sum_us);
+    metrics_buf_printf(b, "\n%s_count %" PRIu64 "\n", family, cumulative);
+}
+
+static void render_value(struct metrics_buf *b, const char *family, const char *type,
+                         const char *help, uint64_t v)
+{
+    family_head(b, family, help, type);
+    metrics_buf_printf(b, "%s %" PRIu64 "\n", family, v);
+}
+
+/* The node's disk I/O (craft_node_stats), as of the last refresh. */
+static void render_node_io(struct metrics *m, struct metrics_buf *b)
+{
+    pthread_mutex_lock(&m->lag_lock);
+    struct craft_node_stats io = m->io;
+    pthread_mutex_unlock(&m->lag_lock);
+    family_head(b, "craftd_wal_fsync_duration_seconds",
+                "Duration of the WAL's fdatasyncs (one per group-commit batch).", "histogram");
+    render_node_histogram(b, "craftd_wal_fsync_duration_seconds", &io.wal_fsync);
+    render_value(b, "craftd_wal_written_bytes_total", "counter",
+                 "Bytes written to the WAL (records, padding, segment headers).",
+                 io.wal_bytes_written);
+    family_head(b, "craftd_snapshot_save_duration_seconds",
+                "Duration of this node's snapshot saves, from the start until the file is "
+                "durable.",
+                "histogram");
+    render_node_histogram(b, "craftd_snapshot_save_duration_seconds", &io.snapshot_save);
+    render_value(b, "craftd_snapshots_saved_total", "counter",
+                 "Snapshots this node saved (durable).", io.snapshot_save.n);
+    render_value(b, "craftd_snapshot_save_failures_total", "counter", "Snapshot saves that failed.",
+                 io.n_snapshot_save_failures);
+    render_value(b, "craftd_snapshot_size_bytes", "gauge",
+                 "Size of the last snapshot file this node saved (0: none yet).",
+                 io.snapshot_saved_last_bytes);
+    render_value(b, "craftd_snapshots_received_total", "counter",
+                 "Snapshots received whole from a leader (checked and durable).",
+                 io.n_snapshots_received);
+    render_value(b, "craftd_snapshot_received_bytes_total", "counter",
+                 "Bytes of the snapshot files received whole from a leader.",
+                 io.snapshot_received_bytes);
+    render_value(b, "craftd_snapshot_received_size_bytes", "gauge",
+                 "Size of the last snapshot file received from a leader (0: none yet).",
+                 io.snapshot_received_last_bytes);
+}
+
 char *metrics_render(struct metrics *m, size_t *len)
 {
     struct metrics_buf b;
@@ -326,5 +399,6 @@ char *metrics_render(struct metrics *m, size_t *len)
         }
     }
     render_peer_lag(m, &b);
+    render_node_io(m, &b);
     return metrics_buf_take(&b, len);
 }

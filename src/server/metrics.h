@@ -38,11 +38,10 @@ enum metrics_id {
     METRIC_SNAPSHOT_INDEX,
     METRIC_CONNECTED_CLIENTS,
     /* Histograms (observed in microseconds, exported in seconds). */
-    METRIC_COMMIT_LATENCY,   /* propose -> result, every outcome */
-    METRIC_READ_LATENCY,     /* linearizable read: request -> result */
-    /* No fsync latency, snapshot duration or snapshot size: craft_node_status does not give
-     * them, and wrapping the state machine's snapshot_save would change the fsm context that
-     * craft_node_read hands to the server's reads. */
+    METRIC_COMMIT_LATENCY, /* propose -> result, every outcome */
+    METRIC_READ_LATENCY,   /* linearizable read: request -> result */
+    /* The node's disk I/O (fsync latency, WAL bytes, snapshots) is not here: it is rendered
+     * from the copy metrics_update_from_stats keeps (craft_node_stats). */
     METRIC_N
 };
 
@@ -94,7 +93,12 @@ void metrics_peer_lag_set(struct metrics *m, const craft_id *peers, const uint64
 /* Sets role, term, leader, commit/applied/last/snapshot index and, on a leader, each follower's
  * lag (st->last_index - match; none on a follower) from a status (borrowed). Any thread. */
 void metrics_update_from_status(struct metrics *m, const struct craft_node_status *st);
-/* A ready-made metrics_refresh_fn: ctx is the struct craft_node * to read the status of. */
+/* Keeps a copy of the node's I/O statistics (borrowed), rendered as craftd_wal_* and
+ * craftd_snapshot* families: the fsync and snapshot save histograms with the node's log2 buckets
+ * (2^i us, in seconds), the counters and the last snapshots' sizes. Any thread; a short lock. */
+void metrics_update_from_stats(struct metrics *m, const struct craft_node_stats *st);
+/* A ready-made metrics_refresh_fn: ctx is the struct craft_node * to read the status and the
+ * I/O statistics of. */
 void metrics_refresh_node(void *ctx, struct metrics *m);
 
 /* Calls fn(ctx, m) before each scrape is rendered (NULL: no refresh). Before serve_start. */

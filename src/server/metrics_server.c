@@ -1,6 +1,6 @@
 /* The metrics endpoint in craftd: started and stopped with the server (--metrics-port), its
- * gauges refreshed from the node's status and the server's figures at each scrape, and the
- * requests' outcomes counted as the loop learns them. */
+ * gauges refreshed from the node's status, I/O statistics and the server's figures at each
+ * scrape, and the requests' outcomes counted as the loop learns them. */
 #include <time.h>
 
 #include "server/metrics.h"
@@ -12,8 +12,11 @@ static void refresh(void *ctx, struct metrics *m)
 {
     struct server *s = ctx;
     struct craft_node_status st;
+    struct craft_node_stats io;
     server_status(s, &st);
     metrics_update_from_status(m, &st);
+    craft_node_stats(s->node, &io);
+    metrics_update_from_stats(m, &io);
     metrics_counter_set(m, METRIC_COMMANDS_TOTAL, s->n_commands);
     metrics_counter_set(m, METRIC_CONNECTIONS_TOTAL, s->n_connections);
     metrics_gauge_set(m, METRIC_CONNECTED_CLIENTS, s->n_conns);

@@ -13,6 +13,7 @@
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/time.h>
@@ -244,6 +245,136 @@ static void test_metrics_update_from_status(void **state)
     assert_has(text, "\ncraftd_role{role=\"follower\"} 1\n");
     assert_has(text, "\ncraftd_leader_id 2\n");
     assert_lacks(text, "craftd_peer_lag{");
+    craft_free(text);
+    metrics_destroy(m);
+}
+
+/* The value of the sample line that begins with prefix (name and labels), or -1 if none. */
+static double sample_value(const char *text, const char *prefix)
+{
+    size_t n = strlen(prefix);
+    for (const char *line = text; *line != '\0';) {
+        const char *nl = strchr(line, '\n');
+        assert_non_null(nl);
+        if (strncmp(line, prefix, n) == 0 && line[n] == ' ') {
+            return strtod(line + n + 1, NULL);
+        }
+        line = nl + 1;
+    }
+    return -1;
+}
+
+/* family's histogram in text: buckets in rising "le" order with non-decreasing counts, ending
+ * with +Inf, whose count is _count's. Returns the number of buckets. */
+static int check_histogram_text(const char *text, const char *family)
+{
+    char prefix[128];
+    snprintf(prefix, sizeof prefix, "%s_bucket{le=\"", family);
+    size_t n = strlen(prefix);
+    double last_le = -1;
+    double last_count = 0;
+    bool inf = false;
+    int n_buckets = 0;
+    for (const char *line = text; *line != '\0';) {
+        const char *nl = strchr(line, '\n');
+        assert_non_null(nl);
+        if (strncmp(line, prefix, n) == 0) {
+            assert_false(inf); /* +Inf is the last bucket */
+            const char *le = line + n;
+            const char *close = strchr(le, '"');
+            assert_non_null(close);
+            double count = strtod(close + 3, NULL); /* past '"} ' */
+            if (strncmp(le, "+Inf\"", 5) == 0) {
+                inf = true;
+            } else {
+                double bound = strtod(le, NULL);
+                assert_true(bound > last_le);
+                last_le = bound;
+            }
+            assert_true(count >= last_count);
+            last_count = count;
+            n_buckets++;
+        }
+        line = nl + 1;
+    }
+    assert_true(inf);
+    snprintf(prefix, sizeof prefix, "%s_count", family);
+    assert_true(sample_value(text, prefix) == last_count);
+    snprintf(prefix, sizeof prefix, "%s_sum", family);
+    assert_true(sample_value(text, prefix) >= 0);
+    return n_buckets;
+}
+
+/* The node's I/O statistics: every family present with its type, histograms with the node's
+ * log2 bounds in seconds (cumulative, +Inf = _count), counters that follow the node's. */
+static void test_metrics_node_io(void **state)
+{
+    (void)state;
+    struct metrics *m = metrics_create();
+    char *text = render(m);
+    assert_exposition_format(text);
+    static const char *const types[] = {
+        "craftd_wal_fsync_duration_seconds histogram",
+        "craftd_wal_written_bytes_total counter",
+        "craftd_snapshot_save_duration_seconds histogram",
+        "craftd_snapshots_saved_total counter",
+        "craftd_snapshot_save_failures_total counter",
+        "craftd_snapshot_size_bytes gauge",
+        "craftd_snapshots_received_total counter",
+        "craftd_snapshot_received_bytes_total counter",
+        "craftd_snapshot_received_size_bytes gauge",
+    };
+    for (size_t i = 0; i < sizeof types / sizeof types[0]; i++) {
+        char want[128];
+        snprintf(want, sizeof want, "\n# TYPE %s\n", types[i]);
+        assert_int_equal(count_substr(text, want), 1);
+    }
+    assert_has(text, "\ncraftd_wal_fsync_duration_seconds_bucket{le=\"+Inf\"} 0\n");
+    assert_has(text, "\ncraftd_wal_written_bytes_total 0\n");
+    assert_int_equal(check_histogram_text(text, "craftd_wal_fsync_duration_seconds"),
+                     CRAFT_NODE_HIST_BUCKETS);
+    craft_free(text);
+
+    struct craft_node_stats st;
+    memset(&st, 0, sizeof st);
+    st.wal_fsync.buckets[0] = 1;                           /* <= 1 us */
+    st.wal_fsync.buckets[3] = 2;                           /* <= 8 us */
+    st.wal_fsync.buckets[10] = 4;                          /* <= 1024 us */
+    st.wal_fsync.buckets[CRAFT_NODE_HIST_BUCKETS - 1] = 1; /* longer than 2^30 us */
+    st.wal_fsync.n = 8;
+    st.wal_fsync.sum_us = 1 + 2 * 8 + 4 * 1000 + 2000000000ull;
+    st.wal_bytes_written = 4096;
+    st.snapshot_save.buckets[20] = 3; /* <= 1.048576 s */
+    st.snapshot_save.n = 3;
+    st.snapshot_save.sum_us = 2500000;
+    st.n_snapshot_save_failures = 1;
+    st.snapshot_saved_last_bytes = 12345;
+    st.n_snapshots_received = 2;
+    st.snapshot_received_bytes = 3000;
+    st.snapshot_received_last_bytes = 1000;
+    metrics_update_from_stats(m, &st);
+    text = render(m);
+    assert_exposition_format(text);
+    assert_has(text, "\ncraftd_wal_fsync_duration_seconds_bucket{le=\"0.000001\"} 1\n");
+    assert_has(text, "\ncraftd_wal_fsync_duration_seconds_bucket{le=\"0.000004\"} 1\n");
+    assert_has(text, "\ncraftd_wal_fsync_duration_seconds_bucket{le=\"0.000008\"} 3\n");
+    assert_has(text, "\ncraftd_wal_fsync_duration_seconds_bucket{le=\"0.001024\"} 7\n");
+    assert_has(text, "\ncraftd_wal_fsync_duration_seconds_bucket{le=\"1073.741824\"} 7\n");
+    assert_has(text, "\ncraftd_wal_fsync_duration_seconds_bucket{le=\"+Inf\"} 8\n");
+    assert_has(text, "\ncraftd_wal_fsync_duration_seconds_sum 2000.004017\n");
+    assert_has(text, "\ncraftd_wal_fsync_duration_seconds_count 8\n");
+    assert_has(text, "\ncraftd_wal_written_bytes_total 4096\n");
+    assert_has(text, "\ncraftd_snapshot_save_duration_seconds_bucket{le=\"0.524288\"} 0\n");
+    assert_has(text, "\ncraftd_snapshot_save_duration_seconds_bucket{le=\"1.048576\"} 3\n");
+    assert_has(text, "\ncraftd_snapshot_save_duration_seconds_sum 2.5\n");
+    assert_has(text, "\ncraftd_snapshots_saved_total 3\n");
+    assert_has(text, "\ncraftd_snapshot_save_failures_total 1\n");
+    assert_has(text, "\ncraftd_snapshot_size_bytes 12345\n");
+    assert_has(text, "\ncraftd_snapshots_received_total 2\n");
+    assert_has(text, "\ncraftd_snapshot_received_bytes_total 3000\n");
+    assert_has(text, "\ncraftd_snapshot_received_size_bytes 1000\n");
+    check_histogram_text(text, "craftd_wal_fsync_duration_seconds");
+    check_histogram_text(text, "craftd_snapshot_save_duration_seconds");
     craft_free(text);
     metrics_destroy(m);
 }
@@ -533,6 +664,7 @@ int main(void)
         cmocka_unit_test(test_metrics_proposal_outcomes),
         cmocka_unit_test(test_metrics_histogram_buckets),
         cmocka_unit_test(test_metrics_update_from_status),
+        cmocka_unit_test(test_metrics_node_io),
         cmocka_unit_test(test_metrics_concurrent_updates),
         cmocka_unit_test(test_metrics_http_parse),
         cmocka_unit_test(test_metrics_http_responses),
