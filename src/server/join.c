@@ -1,10 +1,13 @@
-/* The --join client: one short RESP connection per attempt (see join.h). */
+/* The --join client: one short RESP connection per attempt (see join.h), to an IP literal or
+ * to one of the addresses a host name resolves to. */
 #include "server/join.h"
 
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "net/transport.h"
 #include "server/resp_scan.h"
 #include "server/server.h"
 #include "util/alloc.h"
@@ -17,6 +20,9 @@ struct join {
     uv_tcp_t tcp;
     uv_connect_t creq;
     uv_write_t wreq;
+    uv_getaddrinfo_t gai; /* resolving a host name */
+    bool resolving;       /* gai in flight: j lives until its callback */
+    bool closed;          /* tcp's close callback ran */
     char out[512];
     size_t out_len;
     char in[1024];
@@ -24,14 +30,79 @@ struct join {
     unsigned replies_left; /* the last one is RAFT.ADDNODE's */
 };
 
-static void on_closed(uv_handle_t *h)
+static int bad(char *err, size_t err_len, const char *addr, const char *why)
 {
-    struct join *j = h->data;
+    snprintf(err, err_len, "--join: address \"%s\": %s", addr, why);
+    return CRAFT_EINVAL;
+}
+
+int join_address_parse(const char *addr, char host[CRAFT_ADDRESS_MAX], uint16_t *port, char *err,
+                       size_t err_len)
+{
+    unsigned char probe[sizeof(struct in6_addr)];
+    const char *host_begin = addr;
+    const char *host_end;
+    const char *port_text;
+    if (addr[0] == '[') {
+        host_begin = addr + 1;
+        host_end = strchr(host_begin, ']');
+        if (host_end == NULL || host_end[1] != ':') {
+            return bad(err, err_len, addr, "want [ipv6]:port");
+        }
+        port_text = host_end + 2;
+    } else {
+        host_end = strrchr(addr, ':');
+        if (host_end == NULL) {
+            return bad(err, err_len, addr, "no port (want host:port)");
+        }
+        if (memchr(addr, ':', (size_t)(host_end - addr)) != NULL) {
+            return bad(err, err_len, addr, "an IPv6 host goes in brackets: [ipv6]:port");
+        }
+        port_text = host_end + 1;
+    }
+    size_t len = (size_t)(host_end - host_begin);
+    if (len == 0 || len >= CRAFT_ADDRESS_MAX || len >= NET_HOST_MAX) {
+        return bad(err, err_len, addr, "empty or overlong host");
+    }
+    memcpy(host, host_begin, len);
+    host[len] = '\0';
+    if (addr[0] == '[') {
+        if (inet_pton(AF_INET6, host, probe) != 1) {
+            return bad(err, err_len, addr, "not an IPv6 literal");
+        }
+    } else if (inet_pton(AF_INET, host, probe) != 1) {
+        const char *why = net_host_name_check(host);
+        if (why != NULL) {
+            return bad(err, err_len, addr, why);
+        }
+    }
+    char *end;
+    unsigned long value = strtoul(port_text, &end, 10);
+    if (port_text[0] < '0' || port_text[0] > '9' || *end != '\0' || value == 0 || value > 65535) {
+        return bad(err, err_len, addr, "port is not a number in 1..65535");
+    }
+    *port = (uint16_t)value;
+    return 0;
+}
+
+/* j goes once its handle is closed and no lookup is in flight. */
+static void release(struct join *j)
+{
+    if (!j->closed || j->resolving) {
+        return;
+    }
     struct server *s = j->srv;
     if (s->join == j) {
         s->join = NULL;
     }
     craft_free(j);
+}
+
+static void on_closed(uv_handle_t *h)
+{
+    struct join *j = h->data;
+    j->closed = true;
+    release(j);
 }
 
 static void finish(struct join *j, bool joined, const char *why)
@@ -127,16 +198,53 @@ static void add_command(struct join *j, int argc, const char *const *argv)
     j->replies_left++;
 }
 
+static void connect_to(struct join *j, const struct sockaddr *sa)
+{
+    if (uv_tcp_connect(&j->creq, &j->tcp, sa, on_connect) != 0) {
+        finish(j, false, "cannot connect");
+    }
+}
+
+/* The name's addresses: this attempt dials the next one in turn (a name with an IPv6 and an
+ * IPv4 address, only one of them served, is reached on one attempt of two). */
+static void on_resolved(uv_getaddrinfo_t *req, int status, struct addrinfo *res)
+{
+    struct join *j = req->data;
+    struct server *s = j->srv;
+    j->resolving = false;
+    if (uv_is_closing((uv_handle_t *)&j->tcp)) {
+        /* Stopped meanwhile (join_stop): the handle is closed or closing. */
+        uv_freeaddrinfo(res);
+        release(j);
+        return;
+    }
+    if (status < 0 || res == NULL) {
+        finish(j, false, status < 0 ? uv_strerror(status) : "the name has no address");
+        uv_freeaddrinfo(res);
+        return;
+    }
+    unsigned n = 0;
+    for (struct addrinfo *a = res; a != NULL; a = a->ai_next) {
+        n++;
+    }
+    struct addrinfo *pick = res;
+    for (unsigned k = s->join_attempts++ % n; k > 0; k--) {
+        pick = pick->ai_next;
+    }
+    connect_to(j, pick->ai_addr);
+    uv_freeaddrinfo(res);
+}
+
 static void attempt(struct server *s)
 {
     struct sockaddr_storage ss;
     char host[CRAFT_ADDRESS_MAX];
-    snprintf(host, sizeof host, "%s", s->cfg.join);
-    char *colon = strrchr(host, ':');
-    *colon = '\0';
-    if (uv_ip4_addr(host, atoi(colon + 1), (struct sockaddr_in *)&ss) != 0) {
-        craft_log(CRAFT_LOG_ERROR, s->cfg.id, 0, "--join %s: not IPv4:PORT", s->cfg.join);
-        s->joined = true; /* nothing to retry */
+    uint16_t port;
+    char err[160];
+    if (join_address_parse(s->cfg.join, host, &port, err, sizeof err) != 0) {
+        /* The flags' check (server_config.c) refused it already; not worth retrying. */
+        craft_log(CRAFT_LOG_ERROR, s->cfg.id, 0, "%s", err);
+        s->joined = true;
         return;
     }
     struct join *j = craft_calloc(1, sizeof *j);
@@ -157,9 +265,24 @@ static void attempt(struct server *s)
     uv_tcp_init(&s->loop, &j->tcp);
     j->tcp.data = j;
     j->creq.data = j;
+    j->gai.data = j;
     s->join = j;
-    if (uv_tcp_connect(&j->creq, &j->tcp, (struct sockaddr *)&ss, on_connect) != 0) {
-        finish(j, false, "cannot connect");
+    if (uv_ip4_addr(host, port, (struct sockaddr_in *)&ss) == 0 ||
+        uv_ip6_addr(host, port, (struct sockaddr_in6 *)&ss) == 0) {
+        connect_to(j, (struct sockaddr *)&ss);
+        return;
+    }
+    /* A host name: resolved in libuv's thread pool, never on the loop. */
+    struct addrinfo hints;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    char port_text[8];
+    snprintf(port_text, sizeof port_text, "%u", (unsigned)port);
+    j->resolving = true;
+    if (uv_getaddrinfo(&s->loop, &j->gai, on_resolved, host, port_text, &hints) != 0) {
+        j->resolving = false;
+        finish(j, false, "cannot resolve");
     }
 }
 
@@ -180,7 +303,14 @@ void join_tick(struct server *s, uint64_t now_ms)
 void join_stop(struct server *s)
 {
     s->joined = true;
-    if (s->join != NULL && !uv_is_closing((uv_handle_t *)&s->join->tcp)) {
-        uv_close((uv_handle_t *)&s->join->tcp, on_closed);
+    struct join *j = s->join;
+    if (j == NULL) {
+        return;
+    }
+    if (j->resolving) {
+        uv_cancel((uv_req_t *)&j->gai); /* its callback runs anyway (UV_EAI_CANCELED) */
+    }
+    if (!uv_is_closing((uv_handle_t *)&j->tcp)) {
+        uv_close((uv_handle_t *)&j->tcp, on_closed);
     }
 }

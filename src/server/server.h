@@ -123,6 +123,7 @@ struct server {
     struct join *join; /* the --join attempt under way, or NULL */
     bool joined;       /* no --join, or it succeeded */
     uint64_t join_next_ms;
+    unsigned join_attempts; /* lookups of a --join host name: its addresses are dialed in turn */
     uint64_t started_ms;
     uint64_t n_commands; /* processed, for INFO stats */
     uint64_t n_connections;

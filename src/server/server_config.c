@@ -7,6 +7,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "server/join.h"
+
 enum opt_type { OPT_ID, OPT_U16, OPT_U32, OPT_U64, OPT_STR, OPT_PEERS, OPT_LEVEL, OPT_FILE };
 
 struct opt {
@@ -29,7 +31,8 @@ static const struct opt opts[] = {
     {"peers", OPT_PEERS, 0, 0,
      "LIST the cluster's nodes: 1@ip:port,2@ip:port,... (their peer ports; this\n"
      "                               node may be listed: a new cluster's voters are those listed)"},
-    {"cluster-id", OPT_U64, FIELD(cluster_id), 0, "N      cluster id, the same on every node (default 1)"},
+    {"cluster-id", OPT_U64, FIELD(cluster_id), 0,
+     "N      cluster id, the same on every node (default 1)"},
     {"election-timeout-ms", OPT_U32, FIELD(election_timeout_ms), 0,
      "MS  election timeout, drawn from [MS, 2MS) (default 1000)"},
     {"heartbeat-ms", OPT_U32, FIELD(heartbeat_ms), 0, "MS    heartbeat interval (default 100)"},
@@ -43,7 +46,8 @@ static const struct opt opts[] = {
      "BYTES      longest bulk string in a request (default 536870912)"},
     {"metrics-port", OPT_U16, FIELD(metrics_port), 0, "P     metrics HTTP port (0: none)"},
     {"join", OPT_STR, STR(join),
-     "IP:PORT       join a running cluster: asks that node's client port to add this one"},
+     "HOST:PORT     join a running cluster: asks that node's client port to add this one\n"
+     "                               (an IPv4 literal, [IPv6]:PORT or a host name, as in --peers)"},
     {"config", OPT_FILE, 0, 0, "FILE        read 'key value' lines (same keys as the flags)"},
 };
 
@@ -305,8 +309,10 @@ static int check(struct server_config *c, char *err, size_t err_len)
         snprintf(err, err_len, "--max-bulk must be above 0");
         return -1;
     }
-    if (c->join[0] != '\0' && strchr(c->join, ':') == NULL) {
-        snprintf(err, err_len, "--join: want IP:PORT, got '%s'", c->join);
+    char join_host[CRAFT_ADDRESS_MAX];
+    uint16_t join_port;
+    if (c->join[0] != '\0' &&
+        join_address_parse(c->join, join_host, &join_port, err, err_len) != 0) {
         return -1;
     }
     return 0;

@@ -8,7 +8,8 @@ flow again. Blocking sockets, two pump threads per connection: a stalled receive
 stalls only its own connection.
 
 Why not network namespaces: they need root and change the host's network configuration;
-this works for any user, on 127.0.0.1 only, and cuts one link or one direction precisely.
+this works for any user, on loopback only (127.0.0.1, or ::1 for a link that listens there), and
+cuts one link or one direction precisely.
 """
 
 import socket
@@ -24,7 +25,7 @@ def _close(s):
 
 
 class Link:
-    def __init__(self, name, target, port=0):
+    def __init__(self, name, target, port=0, listen_host="127.0.0.1"):
         self.name = name
         self.target = target
         self.lock = threading.Lock()
@@ -33,9 +34,10 @@ class Link:
         self.live = set()   # sockets of forwarded connections (both ends)
         self.held = set()   # black-holed connections (cut)
         self.n_accepted = 0
-        self.lsock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        family = socket.AF_INET6 if ":" in listen_host else socket.AF_INET
+        self.lsock = socket.socket(family, socket.SOCK_STREAM)
         self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.lsock.bind(("127.0.0.1", port))
+        self.lsock.bind((listen_host, port))
         self.lsock.listen(16)
         self.lsock.settimeout(0.2)  # lets the accept loop see close()
         self.port = self.lsock.getsockname()[1]
@@ -134,8 +136,8 @@ class Hub:
     def __init__(self):
         self.links = []
 
-    def link(self, name, target, port=0):
-        lk = Link(name, target, port)
+    def link(self, name, target, port=0, listen_host="127.0.0.1"):
+        lk = Link(name, target, port, listen_host)
         self.links.append(lk)
         return lk
 

@@ -11,6 +11,7 @@
 
 #include <cmocka.h>
 
+#include "server/join.h"
 #include "server/server_config.h"
 
 static int parse(struct server_config *c, char *err, size_t n, const char *const *args)
@@ -112,6 +113,15 @@ static void test_server_config_errors(void **state)
         {{"--id", "1", "--dir", "d", "--heartbeat-ms", "2000", NULL}, "--heartbeat-ms"},
         {{"--id", "1", "--dir", "d", "--port", NULL}, "needs a value"},
         {{"--id", "1", "--dir", "d", "--config", "/nonexistent/craftd.conf", NULL}, "--config"},
+        {{"--id", "1", "--dir", "d", "--join", "10.0.0.1", NULL}, "--join: address"},
+        {{"--id", "1", "--dir", "d", "--join", "::1:7001", NULL}, "IPv6 host goes in brackets"},
+        {{"--id", "1", "--dir", "d", "--join", "[::1]", NULL}, "want [ipv6]:port"},
+        {{"--id", "1", "--dir", "d", "--join", "[10.0.0.1]:7001", NULL}, "not an IPv6 literal"},
+        {{"--id", "1", "--dir", "d", "--join", "db_1:7001", NULL}, "neither an IP literal"},
+        {{"--id", "1", "--dir", "d", "--join", "10.0.1:7001", NULL}, "not an IPv4 literal"},
+        {{"--id", "1", "--dir", "d", "--join", "db1:0", NULL}, "1..65535"},
+        {{"--id", "1", "--dir", "d", "--join", "db1:70000", NULL}, "1..65535"},
+        {{"--id", "1", "--dir", "d", "--join", ":7001", NULL}, "empty or overlong host"},
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         struct server_config c;
@@ -123,6 +133,38 @@ static void test_server_config_errors(void **state)
     }
 }
 
+/* --join takes the addresses --peers does: an IPv4 literal, a bracketed IPv6 literal, a host
+ * name; join_address_parse splits them. */
+static void test_server_config_join_addresses(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *addr;
+        const char *host;
+        uint16_t port;
+    } good[] = {
+        {"10.0.0.1:7001", "10.0.0.1", 7001},
+        {"[::1]:7001", "::1", 7001},
+        {"[fe80::1:2]:1", "fe80::1:2", 1},
+        {"localhost:65535", "localhost", 65535},
+        {"db-1.example.org.:7001", "db-1.example.org.", 7001},
+    };
+    for (size_t i = 0; i < sizeof good / sizeof good[0]; i++) {
+        struct server_config c;
+        char err[256];
+        const char *const args[] = {"--id", "1", "--dir", "d", "--join", good[i].addr, NULL};
+        if (parse(&c, err, sizeof err, args) != 0) {
+            fail_msg("--join %s refused: %s", good[i].addr, err);
+        }
+        assert_string_equal(c.join, good[i].addr);
+        char host[CRAFT_ADDRESS_MAX];
+        uint16_t port = 0;
+        assert_int_equal(join_address_parse(c.join, host, &port, err, sizeof err), 0);
+        assert_string_equal(host, good[i].host);
+        assert_int_equal(port, good[i].port);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -130,6 +172,7 @@ int main(void)
         cmocka_unit_test(test_server_config_file),
         cmocka_unit_test(test_server_config_help),
         cmocka_unit_test(test_server_config_errors),
+        cmocka_unit_test(test_server_config_join_addresses),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
