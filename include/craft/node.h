@@ -230,6 +230,9 @@ struct craft_node_stats {
     craft_index snapshot_saved_last_index; /* 0: none saved yet */
     uint64_t snapshot_saved_last_bytes;    /* the file's size */
     uint64_t snapshot_saved_last_us;
+    /* Every fdatasync of a snapshot file, saved or received (one per file; a failed or
+     * restarted reception may add some), timed around the system call. */
+    struct craft_node_histogram snapshot_fsync;
     /* Snapshots received from a leader: whole files, checked and durable here (the node then
      * installs them unless it has moved past them meanwhile). */
     uint64_t n_snapshots_received;
@@ -239,8 +242,8 @@ struct craft_node_stats {
 };
 
 /* A consistent copy of the node's I/O statistics (each group of fields above describes one
- * moment). Any thread; cheap (no lock on the write path: the WAL's figures are read without a
- * lock, the snapshots' under the status lock). */
+ * moment). Any thread; cheap (no lock on the WAL's write path: its figures are read without a
+ * lock; the snapshots' are kept under the status lock). */
 void craft_node_stats(struct craft_node *n, struct craft_node_stats *out);
 
 #endif

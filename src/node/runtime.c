@@ -233,7 +233,7 @@ static int boot_node(struct craft_node *n, const struct craft_log_store_recovere
     nc.snapshot_every = rt_fsm_snapshots(&n->fsm) ? n->cfg.snapshot_every : 0;
     nc.log_trailing = n->cfg.log_trailing;
     nc.apply_window = RT_APPLY_WINDOW;
-    nc.fs = n->fs;
+    nc.fs = rt_stats_snapshot_fs(n); /* n->fs, its fdatasyncs timed (craft_node_stats) */
     nc.core.id = n->cfg.id;
     nc.core.voters = n->voters;
     nc.core.n_voters = n->cfg.n_voters;

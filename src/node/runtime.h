@@ -171,14 +171,18 @@ struct rt_apply {
 
 /* ---- I/O statistics (runtime_stats.c) ---- */
 
-/* The default log store's storage runs over this view of the data directory's file system: it
- * passes every call through, counting the bytes written and timing each fdatasync. Its figures
- * are written by the one thread that runs storage at a time (the creating thread, then the log
- * writer or the loop) under a sequence counter, odd while an update is under way, so any thread
- * reads a consistent copy without a lock (and the writer takes none). */
-struct rt_wal_meter {
+/* A view of the data directory's file system that passes every call through, counting the
+ * bytes written and timing each fdatasync. The default log store's storage runs over one (the
+ * WAL's figures), the node's snapshot files over another. The WAL's is written by the one
+ * thread that runs storage at a time (the creating thread, then the log writer or the loop)
+ * under a sequence counter, odd while an update is under way, so any thread reads a consistent
+ * copy without a lock (and the writer takes none). Snapshot files are written from several
+ * threads (a save on the apply side or the snapshot thread, a reception on the loop), rarely:
+ * that meter's updates and reads take mu (the status lock). */
+struct rt_fs_meter {
     struct io_fs fs;     /* the metered view: ctx this meter */
     struct io_fs *inner; /* the node's fs; borrowed */
+    struct io_mutex *mu; /* NULL: one writer at a time, under seq */
     atomic_uint_fast64_t seq;
     _Atomic uint64_t bytes_written;
     _Atomic uint64_t sync_n;
@@ -284,9 +288,11 @@ struct craft_node {
     struct io_mutex status_mu;
     struct craft_node_status status;
     struct net_transport_stats net_stats;
-    /* I/O statistics (runtime_stats.c): the WAL's through its meter, the snapshots' fields of
-     * snap_stats under status_mu (its WAL fields stay zero). */
-    struct rt_wal_meter wal_meter;
+    /* I/O statistics (runtime_stats.c): the WAL's and the snapshot files' through their
+     * meters, the snapshots' other fields of snap_stats under status_mu (its fsync fields stay
+     * zero). */
+    struct rt_fs_meter wal_meter;
+    struct rt_fs_meter snap_meter;
     struct craft_node_stats snap_stats;
 };
 
@@ -412,6 +418,9 @@ void rt_status_refresh(struct craft_node *n);
 /* runtime_stats.c */
 /* The metered view of n->fs the default log store's storage runs over (runtime_log.c). */
 struct io_fs *rt_stats_wal_fs(struct craft_node *n);
+/* The metered view of n->fs for snapshot files: made on the creating thread before the node
+ * boots (runtime.c gives it to the node for streams), used by saves (runtime_snapshot.c). */
+struct io_fs *rt_stats_snapshot_fs(struct craft_node *n);
 /* The monotonic clock in ns, for the durations below. */
 uint64_t rt_stats_now_ns(void);
 /* A snapshot save begun at began_ns ended (any thread): rv 0, durable, file_bytes long. */

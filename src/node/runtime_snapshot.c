@@ -103,7 +103,8 @@ static int write_file(struct craft_node *n, const struct craft_snapshot_meta *me
                       uint64_t *file_bytes)
 {
     struct craft_snapshot_writer writer;
-    int rv = snapshot_writer_begin(n->fs, meta, &writer.w);
+    CRAFT_ASSERT(n->snap_meter.inner != NULL); /* the node booted */
+    int rv = snapshot_writer_begin(&n->snap_meter.fs, meta, &writer.w);
     if (rv != 0) {
         RT_LOG(n, CRAFT_LOG_WARN, "snapshot at %llu: cannot begin: %s",
                (unsigned long long)meta->index, craft_strerror(rv));

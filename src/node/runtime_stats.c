@@ -1,6 +1,7 @@
-/* The node's I/O statistics (craft_node_stats): the WAL's fdatasyncs and bytes, counted by a
- * pass-through view of the file system that the default log store's storage runs over, and the
- * snapshots saved and received, recorded where the runtime sees them end. */
+/* The node's I/O statistics (craft_node_stats): the WAL's and the snapshot files' fdatasyncs
+ * (and the WAL's bytes), counted by pass-through views of the file system that the default log
+ * store's storage and the snapshot files run over, and the snapshots saved and received,
+ * recorded where the runtime sees them end. */
 #include <string.h>
 
 #include "runtime.h"
@@ -40,40 +41,61 @@ static void histogram_add(struct craft_node_histogram *h, uint64_t us)
     h->sum_us += us;
 }
 
-/* ---- the WAL's meter: a seqlock with one writer at a time ---- */
+/* ---- the meters: a seqlock with one writer at a time, or a mutex ---- */
 
-static void meter_begin(struct rt_wal_meter *m)
+static void meter_begin(struct rt_fs_meter *m)
 {
+    if (m->mu != NULL) {
+        io_mutex_lock(m->mu);
+        return;
+    }
     uint64_t s = atomic_load_explicit(&m->seq, memory_order_relaxed);
     CRAFT_ASSERT(s % 2 == 0); /* one writer at a time: storage runs on one thread at a time */
     atomic_store_explicit(&m->seq, s + 1, memory_order_relaxed);
     atomic_thread_fence(memory_order_release);
 }
 
-static void meter_end(struct rt_wal_meter *m)
+static void meter_end(struct rt_fs_meter *m)
 {
+    if (m->mu != NULL) {
+        io_mutex_unlock(m->mu);
+        return;
+    }
     uint64_t s = atomic_load_explicit(&m->seq, memory_order_relaxed);
     atomic_store_explicit(&m->seq, s + 1, memory_order_release);
 }
 
-/* Only the writer changes the fields: a plain load and store each, no read-modify-write. */
+/* Only the writer (or the mutex's holder) changes the fields: a plain load and store each, no
+ * read-modify-write. */
 static void meter_add(_Atomic uint64_t *field, uint64_t v)
 {
     uint64_t old = atomic_load_explicit(field, memory_order_relaxed);
     atomic_store_explicit(field, old + v, memory_order_relaxed);
 }
 
-static void meter_read(struct rt_wal_meter *m, struct craft_node_stats *out)
+static void meter_copy(struct rt_fs_meter *m, struct craft_node_histogram *sync,
+                       uint64_t *bytes_written)
 {
+    *bytes_written = atomic_load_explicit(&m->bytes_written, memory_order_relaxed);
+    sync->n = atomic_load_explicit(&m->sync_n, memory_order_relaxed);
+    sync->sum_us = atomic_load_explicit(&m->sync_sum_us, memory_order_relaxed);
+    for (unsigned i = 0; i < CRAFT_NODE_HIST_BUCKETS; i++) {
+        sync->buckets[i] = atomic_load_explicit(&m->sync_buckets[i], memory_order_relaxed);
+    }
+}
+
+/* A consistent copy of a meter's figures: retried while its one writer was at work (with a
+ * mutex, the caller holds it). */
+static void meter_read(struct rt_fs_meter *m, struct craft_node_histogram *sync,
+                       uint64_t *bytes_written)
+{
+    if (m->mu != NULL) {
+        meter_copy(m, sync, bytes_written);
+        return;
+    }
     for (;;) {
         uint64_t s1 = atomic_load_explicit(&m->seq, memory_order_acquire);
-        out->wal_bytes_written = atomic_load_explicit(&m->bytes_written, memory_order_relaxed);
-        out->wal_fsync.n = atomic_load_explicit(&m->sync_n, memory_order_relaxed);
-        out->wal_fsync.sum_us = atomic_load_explicit(&m->sync_sum_us, memory_order_relaxed);
-        for (unsigned i = 0; i < CRAFT_NODE_HIST_BUCKETS; i++) {
-            out->wal_fsync.buckets[i] =
-                atomic_load_explicit(&m->sync_buckets[i], memory_order_relaxed);
-        }
+        meter_copy(m, sync, bytes_written);
         atomic_thread_fence(memory_order_acquire);
         uint64_t s2 = atomic_load_explicit(&m->seq, memory_order_relaxed);
         if (s1 == s2 && s1 % 2 == 0) {
@@ -86,7 +108,7 @@ static void meter_read(struct rt_wal_meter *m, struct craft_node_stats *out)
 
 static struct io_fs *inner(void *ctx)
 {
-    return ((struct rt_wal_meter *)ctx)->inner;
+    return ((struct rt_fs_meter *)ctx)->inner;
 }
 
 static int m_open(void *ctx, const char *name, unsigned flags, struct io_file **out)
@@ -102,9 +124,10 @@ static void m_close(void *ctx, struct io_file *f)
 static int m_pwritev(void *ctx, struct io_file *f, const struct iovec *iov, int n_iov,
                      uint64_t offset)
 {
-    struct rt_wal_meter *m = ctx;
+    struct rt_fs_meter *m = ctx;
     int rv = io_fs_pwritev(m->inner, f, iov, n_iov, offset);
-    if (rv == 0) {
+    /* Snapshot files are reported by their sizes, not write by write: no lock per chunk. */
+    if (rv == 0 && m->mu == NULL) {
         uint64_t bytes = 0;
         for (int i = 0; i < n_iov; i++) {
             bytes += iov[i].iov_len;
@@ -125,7 +148,7 @@ static int m_pread(void *ctx, struct io_file *f, void *buf, size_t len, uint64_t
 /* Every fdatasync is counted and timed, a failed one too (it took that long to fail). */
 static int m_fdatasync(void *ctx, struct io_file *f)
 {
-    struct rt_wal_meter *m = ctx;
+    struct rt_fs_meter *m = ctx;
     uint64_t t0 = io_monotonic_ns();
     int rv = io_fs_fdatasync(m->inner, f);
     uint64_t t1 = io_monotonic_ns();
@@ -201,14 +224,24 @@ static const struct io_fs_ops meter_ops = {
     .unmap = m_unmap,
 };
 
-struct io_fs *rt_stats_wal_fs(struct craft_node *n)
+static struct io_fs *meter_init(struct rt_fs_meter *m, struct io_fs *inner, struct io_mutex *mu)
 {
-    struct rt_wal_meter *m = &n->wal_meter;
-    CRAFT_ASSERT(n->fs != NULL);
-    m->inner = n->fs;
+    CRAFT_ASSERT(inner != NULL);
+    m->inner = inner;
+    m->mu = mu;
     m->fs.ctx = m;
     m->fs.ops = &meter_ops; /* map: the inner fs's answer, "not offered" included */
     return &m->fs;
+}
+
+struct io_fs *rt_stats_wal_fs(struct craft_node *n)
+{
+    return meter_init(&n->wal_meter, n->fs, NULL);
+}
+
+struct io_fs *rt_stats_snapshot_fs(struct craft_node *n)
+{
+    return meter_init(&n->snap_meter, n->fs, &n->status_mu);
 }
 
 /* ---- snapshots: rare events, recorded under the status lock ---- */
@@ -251,8 +284,11 @@ void rt_stats_snapshot_received(void *ctx, craft_id from, const struct craft_sna
 
 void craft_node_stats(struct craft_node *n, struct craft_node_stats *out)
 {
+    uint64_t snapshot_bytes_written; /* not counted (m_pwritev): the files' sizes are */
     io_mutex_lock(&n->status_mu);
     *out = n->snap_stats;
+    meter_read(&n->snap_meter, &out->snapshot_fsync, &snapshot_bytes_written);
     io_mutex_unlock(&n->status_mu);
-    meter_read(&n->wal_meter, out); /* all zero while no storage ran over it (a plugged store) */
+    /* All zero while no storage ran over it (a plugged store). */
+    meter_read(&n->wal_meter, &out->wal_fsync, &out->wal_bytes_written);
 }

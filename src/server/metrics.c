@@ -358,6 +358,9 @@ static void render_node_io(struct metrics *m, struct metrics_buf *b)
                 "durable.",
                 "histogram");
     render_node_histogram(b, "craftd_snapshot_save_duration_seconds", &io.snapshot_save);
+    family_head(b, "craftd_snapshot_fsync_duration_seconds",
+                "Duration of the fdatasyncs of snapshot files, saved or received.", "histogram");
+    render_node_histogram(b, "craftd_snapshot_fsync_duration_seconds", &io.snapshot_fsync);
     render_value(b, "craftd_snapshots_saved_total", "counter",
                  "Snapshots this node saved (durable).", io.snapshot_save.n);
     render_value(b, "craftd_snapshot_save_failures_total", "counter", "Snapshot saves that failed.",

@@ -1,6 +1,6 @@
 /* The node's I/O statistics (craft_node_stats): the WAL's fdatasyncs are counted and timed where
  * they happen (the log writer thread, or the loop without it), at most one per group-commit
- * batch; snapshots saved and received are counted with their sizes and durations. */
+ * batch; snapshots saved and received are counted with their sizes, durations and syncs. */
 #include <dirent.h>
 #include <pthread.h>
 #include <setjmp.h>
@@ -104,9 +104,10 @@ static void fsyncs_counted(struct craft_node_threads threads)
     }
     /* Every payload went to the WAL, with a record header each. */
     assert_true(after.wal_bytes_written - before.wal_bytes_written >= N_PROPOSALS * 8 * 2);
-    /* No snapshot was taken or received (snapshots are off). */
+    /* No snapshot was taken or received (snapshots are off), and no snapshot file synced. */
     assert_int_equal(after.snapshot_save.n, 0);
     assert_int_equal(after.n_snapshots_received, 0);
+    assert_int_equal(after.snapshot_fsync.n, 0);
     pthread_cond_destroy(&w.cond);
     pthread_mutex_destroy(&w.mu);
     cl_free(c);
@@ -185,6 +186,9 @@ static void snapshots_counted(struct craft_node_threads threads)
     assert_int_equal(s.snapshot_saved_last_bytes,
                      snapshot_file_bytes(c->nodes[leader].dir, prefix));
     assert_int_equal(s.n_snapshots_received, 0); /* a leader receives none */
+    /* Each save made its file durable with an fdatasync. */
+    check_histogram(&s.snapshot_fsync);
+    assert_true(s.snapshot_fsync.n >= s.snapshot_save.n);
 
     /* The follower behind gets a snapshot streamed: counted once whole, checked and durable. */
     cl_start(c, lagging);
@@ -196,6 +200,8 @@ static void snapshots_counted(struct craft_node_threads threads)
     assert_int_equal(f.snapshot_received_last_index % EVERY, 0);
     assert_true(f.snapshot_received_last_bytes > 0);
     assert_true(f.snapshot_received_bytes >= f.snapshot_received_last_bytes);
+    check_histogram(&f.snapshot_fsync);
+    assert_true(f.snapshot_fsync.n >= f.n_snapshots_received); /* the received file synced */
     /* Its WAL synced what came after the snapshot. */
     check_histogram(&f.wal_fsync);
     assert_true(f.wal_fsync.n >= 1);

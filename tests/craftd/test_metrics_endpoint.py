@@ -32,6 +32,7 @@ IO_FAMILIES = {
     "craftd_wal_fsync_duration_seconds": "histogram",
     "craftd_wal_written_bytes_total": "counter",
     "craftd_snapshot_save_duration_seconds": "histogram",
+    "craftd_snapshot_fsync_duration_seconds": "histogram",
     "craftd_snapshots_saved_total": "counter",
     "craftd_snapshot_save_failures_total": "counter",
     "craftd_snapshot_size_bytes": "gauge",
@@ -66,6 +67,7 @@ def check_io(text):
         "fsyncs": check_histogram(text, "craftd_wal_fsync_duration_seconds"),
         "wal_bytes": sample(text, "craftd_wal_written_bytes_total"),
         "saves": check_histogram(text, "craftd_snapshot_save_duration_seconds"),
+        "snapshot_fsyncs": check_histogram(text, "craftd_snapshot_fsync_duration_seconds"),
         "saved": sample(text, "craftd_snapshots_saved_total"),
         "size": sample(text, "craftd_snapshot_size_bytes"),
     }
@@ -105,6 +107,7 @@ def test():
                        lambda n=n: check_io(scrape(n))["saved"] >= 1, 10)
             io = check_io(scrape(n))
             assert io["saves"] == io["saved"], io
+            assert io["snapshot_fsyncs"] >= io["saved"], io
             assert io["size"] > 0, io
             log("node %d: role %s, metrics agree; %s" % (n.id, info["role"], io))
         # More writes: every node's WAL counts more fsyncs and bytes, never fewer.

@@ -317,6 +317,7 @@ static void test_metrics_node_io(void **state)
         "craftd_wal_fsync_duration_seconds histogram",
         "craftd_wal_written_bytes_total counter",
         "craftd_snapshot_save_duration_seconds histogram",
+        "craftd_snapshot_fsync_duration_seconds histogram",
         "craftd_snapshots_saved_total counter",
         "craftd_snapshot_save_failures_total counter",
         "craftd_snapshot_size_bytes gauge",
@@ -347,6 +348,9 @@ static void test_metrics_node_io(void **state)
     st.snapshot_save.buckets[20] = 3; /* <= 1.048576 s */
     st.snapshot_save.n = 3;
     st.snapshot_save.sum_us = 2500000;
+    st.snapshot_fsync.buckets[12] = 2; /* <= 4.096 ms */
+    st.snapshot_fsync.n = 2;
+    st.snapshot_fsync.sum_us = 5000;
     st.n_snapshot_save_failures = 1;
     st.snapshot_saved_last_bytes = 12345;
     st.n_snapshots_received = 2;
@@ -367,6 +371,10 @@ static void test_metrics_node_io(void **state)
     assert_has(text, "\ncraftd_snapshot_save_duration_seconds_bucket{le=\"0.524288\"} 0\n");
     assert_has(text, "\ncraftd_snapshot_save_duration_seconds_bucket{le=\"1.048576\"} 3\n");
     assert_has(text, "\ncraftd_snapshot_save_duration_seconds_sum 2.5\n");
+    assert_has(text, "\ncraftd_snapshot_fsync_duration_seconds_bucket{le=\"0.002048\"} 0\n");
+    assert_has(text, "\ncraftd_snapshot_fsync_duration_seconds_bucket{le=\"0.004096\"} 2\n");
+    assert_has(text, "\ncraftd_snapshot_fsync_duration_seconds_sum 0.005\n");
+    assert_has(text, "\ncraftd_snapshot_fsync_duration_seconds_count 2\n");
     assert_has(text, "\ncraftd_snapshots_saved_total 3\n");
     assert_has(text, "\ncraftd_snapshot_save_failures_total 1\n");
     assert_has(text, "\ncraftd_snapshot_size_bytes 12345\n");
@@ -375,6 +383,7 @@ static void test_metrics_node_io(void **state)
     assert_has(text, "\ncraftd_snapshot_received_size_bytes 1000\n");
     check_histogram_text(text, "craftd_wal_fsync_duration_seconds");
     check_histogram_text(text, "craftd_snapshot_save_duration_seconds");
+    check_histogram_text(text, "craftd_snapshot_fsync_duration_seconds");
     craft_free(text);
     metrics_destroy(m);
 }
