@@ -416,6 +416,16 @@ void rt_log_snapshot_taken(void *ctx, const struct craft_snapshot_meta *m);
 void rt_status_refresh(struct craft_node *n);
 
 /* runtime_stats.c */
+/* The histogram bucket of a sample of us microseconds: the smallest i with us <= 2^i, or the
+ * overflow bucket (craft/node.h, CRAFT_NODE_HIST_BUCKETS). */
+unsigned rt_stats_bucket(uint64_t us);
+/* Makes m a meter over inner (borrowed; mu: NULL for one writer at a time, else the lock its
+ * updates and reads take) and returns its view, &m->fs. m must be zeroed before the first. */
+struct io_fs *rt_fs_meter_init(struct rt_fs_meter *m, struct io_fs *inner, struct io_mutex *mu);
+/* A consistent copy of m's fdatasync histogram and bytes written: retried while its one writer
+ * was at work (with a mutex, the caller holds it). Any thread. */
+void rt_fs_meter_read(struct rt_fs_meter *m, struct craft_node_histogram *sync,
+                      uint64_t *bytes_written);
 /* The metered view of n->fs the default log store's storage runs over (runtime_log.c). */
 struct io_fs *rt_stats_wal_fs(struct craft_node *n);
 /* The metered view of n->fs for snapshot files: made on the creating thread before the node

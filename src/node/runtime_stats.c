@@ -21,8 +21,7 @@ static uint64_t ns_to_us(uint64_t ns)
     return ns / 1000u + (ns % 1000u != 0);
 }
 
-/* The bucket of a sample: the smallest i with us <= 2^i, or the overflow bucket. */
-static unsigned bucket_of(uint64_t us)
+unsigned rt_stats_bucket(uint64_t us)
 {
     if (us <= 1) {
         return 0;
@@ -34,7 +33,7 @@ static unsigned bucket_of(uint64_t us)
 
 static void histogram_add(struct craft_node_histogram *h, uint64_t us)
 {
-    unsigned b = bucket_of(us);
+    unsigned b = rt_stats_bucket(us);
     CRAFT_ASSERT(b == CRAFT_NODE_HIST_BUCKETS - 1 || us <= CRAFT_NODE_HIST_BOUND_US(b));
     h->buckets[b]++;
     h->n++;
@@ -84,10 +83,8 @@ static void meter_copy(struct rt_fs_meter *m, struct craft_node_histogram *sync,
     }
 }
 
-/* A consistent copy of a meter's figures: retried while its one writer was at work (with a
- * mutex, the caller holds it). */
-static void meter_read(struct rt_fs_meter *m, struct craft_node_histogram *sync,
-                       uint64_t *bytes_written)
+void rt_fs_meter_read(struct rt_fs_meter *m, struct craft_node_histogram *sync,
+                      uint64_t *bytes_written)
 {
     if (m->mu != NULL) {
         meter_copy(m, sync, bytes_written);
@@ -153,7 +150,7 @@ static int m_fdatasync(void *ctx, struct io_file *f)
     int rv = io_fs_fdatasync(m->inner, f);
     uint64_t t1 = io_monotonic_ns();
     uint64_t us = ns_to_us(t1 > t0 ? t1 - t0 : 0);
-    unsigned b = bucket_of(us);
+    unsigned b = rt_stats_bucket(us);
     meter_begin(m);
     meter_add(&m->sync_buckets[b], 1);
     meter_add(&m->sync_sum_us, us);
@@ -224,7 +221,7 @@ static const struct io_fs_ops meter_ops = {
     .unmap = m_unmap,
 };
 
-static struct io_fs *meter_init(struct rt_fs_meter *m, struct io_fs *inner, struct io_mutex *mu)
+struct io_fs *rt_fs_meter_init(struct rt_fs_meter *m, struct io_fs *inner, struct io_mutex *mu)
 {
     CRAFT_ASSERT(inner != NULL);
     m->inner = inner;
@@ -236,12 +233,12 @@ static struct io_fs *meter_init(struct rt_fs_meter *m, struct io_fs *inner, stru
 
 struct io_fs *rt_stats_wal_fs(struct craft_node *n)
 {
-    return meter_init(&n->wal_meter, n->fs, NULL);
+    return rt_fs_meter_init(&n->wal_meter, n->fs, NULL);
 }
 
 struct io_fs *rt_stats_snapshot_fs(struct craft_node *n)
 {
-    return meter_init(&n->snap_meter, n->fs, &n->status_mu);
+    return rt_fs_meter_init(&n->snap_meter, n->fs, &n->status_mu);
 }
 
 /* ---- snapshots: rare events, recorded under the status lock ---- */
@@ -287,8 +284,8 @@ void craft_node_stats(struct craft_node *n, struct craft_node_stats *out)
     uint64_t snapshot_bytes_written; /* not counted (m_pwritev): the files' sizes are */
     io_mutex_lock(&n->status_mu);
     *out = n->snap_stats;
-    meter_read(&n->snap_meter, &out->snapshot_fsync, &snapshot_bytes_written);
+    rt_fs_meter_read(&n->snap_meter, &out->snapshot_fsync, &snapshot_bytes_written);
     io_mutex_unlock(&n->status_mu);
     /* All zero while no storage ran over it (a plugged store). */
-    meter_read(&n->wal_meter, &out->wal_fsync, &out->wal_bytes_written);
+    rt_fs_meter_read(&n->wal_meter, &out->wal_fsync, &out->wal_bytes_written);
 }
