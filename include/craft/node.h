@@ -215,10 +215,10 @@ struct craft_node_histogram {
  * latency. Counters only rise; "last" fields keep the newest event's figures. */
 struct craft_node_stats {
     /* The default log store (the WAL in data_dir): every fdatasync its storage made (one per
-     * group-commit batch; a few more when a segment fills or is created, and at startup), timed
-     * around the system call itself, and the bytes it wrote (records with their headers and
-     * padding, segment headers). All zero with a plugged log store: craft does not see its
-     * I/O (plug.h). */
+     * group-commit batch; a few more when a segment fills or is created, when old segments go,
+     * and at startup), timed around the system call itself, and the bytes it wrote (records
+     * with their headers and padding, segment headers). All zero with a plugged log store:
+     * craft does not see its I/O (plug.h). */
     struct craft_node_histogram wal_fsync;
     uint64_t wal_bytes_written;
     /* Snapshots this node saved (fsm snapshot_save, or snapshot_begin and co): the duration

@@ -1,7 +1,6 @@
-/* The node's I/O statistics (craft_node_stats): the WAL's and the snapshot files' fdatasyncs
- * (and the WAL's bytes), counted by pass-through views of the file system that the default log
- * store's storage and the snapshot files run over, and the snapshots saved and received,
- * recorded where the runtime sees them end. */
+/* The node's I/O statistics (craft_node_stats): fdatasyncs and bytes counted by pass-through
+ * views of the file system (the WAL's storage and the snapshot files run over them), and the
+ * snapshots saved and received, recorded where the runtime sees them end. */
 #include <string.h>
 
 #include "runtime.h"
