@@ -89,13 +89,21 @@ static void save_keys(struct out *o, const struct kv_store *s, uint64_t *n)
 
 int kv_snapshot_save(const struct kv_store *s, kv_stream_write_fn write, void *ctx)
 {
-    struct out o = {.write = write, .ctx = ctx};
-    uint64_t n_keys;
-    uint64_t n_sessions = 0;
-    o.buf = craft_malloc(KV_SNAPSHOT_CHUNK);
-    if (o.buf == NULL) {
+    void *buf = craft_malloc(KV_SNAPSHOT_CHUNK);
+    if (buf == NULL) {
         return CRAFT_ENOMEM;
     }
+    int rv = kv_snapshot_save_buf(s, buf, write, ctx);
+    craft_free(buf);
+    return rv;
+}
+
+int kv_snapshot_save_buf(const struct kv_store *s, void *buf, kv_stream_write_fn write,
+                         void *ctx)
+{
+    struct out o = {.write = write, .ctx = ctx, .buf = buf};
+    uint64_t n_keys;
+    uint64_t n_sessions = 0;
     put_u32(&o, KV_SNAPSHOT_MAGIC);
     put_u32(&o, KV_SNAPSHOT_VERSION);
     put_u64(&o, s->now_ms);
@@ -127,6 +135,5 @@ int kv_snapshot_save(const struct kv_store *s, kv_stream_write_fn write, void *c
     put_u64(&o, n_nodes);
     put_u32(&o, o.crc);
     flush(&o);
-    craft_free(o.buf);
     return o.rv;
 }

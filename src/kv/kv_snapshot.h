@@ -28,6 +28,10 @@ typedef int (*kv_stream_read_fn)(void *ctx, void *buf, size_t len, size_t *got);
  * or the stream's error. Does not change s. Apply thread only. */
 CRAFT_MUST_CHECK int kv_snapshot_save(const struct kv_store *s, kv_stream_write_fn write,
                                       void *ctx);
+/* The same, staging the stream in buf (KV_SNAPSHOT_CHUNK bytes, the caller's): allocates
+ * nothing, so a forked child may run it (kv_snapshot_view.c). */
+CRAFT_MUST_CHECK int kv_snapshot_save_buf(const struct kv_store *s, void *buf,
+                                          kv_stream_write_fn write, void *ctx);
 /* Replaces s's whole state with the snapshot read from the stream, after checking all of it
  * (structure, counts, checksum, nothing after the end). On any error (CRAFT_ECORRUPT,
  * CRAFT_ENOMEM or the stream's) s is unchanged. Apply thread only. */
