@@ -230,7 +230,4 @@ void peer_dir_publish(struct server *s, craft_id id, const char *address);
 void peer_dir_tick(struct server *s);
 void peer_dir_own_address(const struct server *s, char *buf, size_t len);
 
-/* cmd_multi.c */
-bool multi_kind_ok(struct conn *c, const struct kv_command *cmd);
-
 #endif
