@@ -54,6 +54,10 @@ void kv_store_destroy(struct kv_store *s);
 uint64_t kv_store_size(const struct kv_store *s);
 /* Bytes of keys and values held (INFO). */
 uint64_t kv_store_bytes(const struct kv_store *s);
+/* Keys held with an expiry, expired ones included until something removes them (so the live
+ * keys with an expiry are this minus kv_store_size's keys that are no longer live: every key
+ * held but expired has an expiry). O(1), exact. */
+uint64_t kv_store_expires(const struct kv_store *s);
 
 /* The client address node id advertised (raw "raft.advertise <id> <addr>" entries), copied
  * NUL-terminated into buf (len bytes). 0; CRAFT_ENOTFOUND when id advertised nothing;

@@ -54,6 +54,11 @@ uint64_t kv_store_bytes(const struct kv_store *s)
     return s->t.n_bytes;
 }
 
+uint64_t kv_store_expires(const struct kv_store *s)
+{
+    return s->t.n_expires;
+}
+
 /* Runs one command of an entry at the entry's store time. A write changes s through the
  * journal; a read (in a MULTI that also writes) answers from s as it stands, after the writes
  * before it in the entry. 0, or CRAFT_ENOMEM (the caller rolls back). */

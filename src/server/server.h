@@ -85,6 +85,7 @@ struct request {
     size_t n_cmds;
     struct completion ev; /* the node's outcome, on its way to the loop */
     uint64_t keys;        /* INFO's figures, filled on the apply side */
+    uint64_t expires;
     uint64_t bytes;
 };
 

@@ -3,7 +3,8 @@
 
 - a MULTI mixing reads and writes is one log entry whose reads see the writes queued before
   them (SET k 1; INCR k; GET k gives OK, 2, "2", as Redis does), on the leader and through a
-  follower (forwarded as MULTI ... EXEC); a MULTI of reads only makes no entry.
+  follower (forwarded as MULTI ... EXEC); a MULTI of reads only makes no entry;
+- INFO keyspace counts the live keys with an expiry (expires=), on the leader and a follower.
 
 Log entries are counted from INFO raft's last_index on the leader, which nothing else moves
 while the test writes (the leader's raft.advertise entries are in before the first write)."""
@@ -82,6 +83,43 @@ def check_mixed_multi(leader, node, tag):
     log("%s: mixed MULTI ok" % tag)
 
 
+def keyspace(node):
+    """INFO keyspace's db0 line as a dict (empty when there are no keys)."""
+    c = node.client()
+    try:
+        return c.info("keyspace").get("db0", {})
+    finally:
+        c.close()
+
+
+def check_info_expires(leader, follower):
+    """INFO keyspace's expires: the live keys with an expiry, on every node."""
+    c = leader.client()
+    assert c.flushdb() is True
+    assert keyspace(leader) == {}
+    for i in range(5):
+        assert c.set("x%d" % i, "v", ex=100) is True
+    assert c.set("p", "v") is True
+    assert c.set("gone", "v", px=30) is True
+    assert c.persist("x4") is True
+    wait_until("gone to expire", lambda: c.get("gone") is None, 5)
+    # Every node reports the same once it has applied the writes (a stale read of the
+    # figures): 6 keys live (x0-x4 and p), 4 with an expiry; "gone" is not counted either way.
+    want = {"keys": 6, "expires": 4, "avg_ttl": 0}
+    for n in (leader, follower):
+        wait_until("node %d's keyspace to read %s" % (n.id, want),
+                   lambda n=n: keyspace(n) == want, 5)
+    assert c.set("x0", "plain") is True  # an overwrite drops the expiry
+    assert c.expire("p", 100) is True
+    assert c.delete("x1") == 1
+    want = {"keys": 5, "expires": 3, "avg_ttl": 0}
+    wait_until("the leader's keyspace to read %s" % want, lambda: keyspace(leader) == want, 5)
+    assert c.flushdb() is True
+    assert keyspace(leader) == {}
+    c.close()
+    log("INFO keyspace expires ok")
+
+
 def test():
     with Cluster(3, "kvbatch") as cl:
         leader = cl.start()
@@ -95,6 +133,7 @@ def test():
                    10)
         check_mixed_multi(leader, leader, "leader")
         check_mixed_multi(leader, follower, "follower")
+        check_info_expires(leader, follower)
         c.close()
 
 
