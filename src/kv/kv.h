@@ -1,6 +1,7 @@
 /* The key-value state machine of craftd: a store of string keys and values with expiry, the
  * commands that read and change it (Redis semantics, RESP2 replies), the log entry that carries
- * a batch of commands (writes, and the reads of a MULTI that also writes), and the craft_fsm_ops that apply those entries on every replica.
+ * a batch of commands (writes, and the reads of a MULTI that also writes), and the craft_fsm_ops
+ * that apply those entries on every replica.
  *
  * Determinism: applying an entry depends only on the store and the entry. The time a write
  * sees ("now", for EX/PX/EXPIRE and for expired keys) is the leader's clock, written into the
@@ -100,8 +101,8 @@ void kv_entry_close(struct kv_entry *e);
  * whether the reply is an array (multi). 0, or CRAFT_ENOMEM. */
 int kv_entry_begin(struct kv_entry *e, uint64_t now_ms, uint64_t client, uint64_t seq,
                    bool multi);
-/* Adds one command, a write or a read (arity checked by the caller). 0; CRAFT_ENOMEM; CRAFT_ETOOBIG when an
- * argument is longer than 512 MiB (Redis's proto-max-bulk-len), and then nothing is added.
+/* Adds one command, a write or a read (arity checked by the caller). 0; CRAFT_ENOMEM; CRAFT_ETOOBIG
+ * when an argument is longer than 512 MiB (Redis's proto-max-bulk-len), and then nothing is added.
  * The internal command raft.advertise <node-id> <client-address> (see kv_store_node_address)
  * is added the same way; kv_command_find does not know it, so clients cannot send it. */
 int kv_entry_add(struct kv_entry *e, int argc, const char *const *argv, const size_t *lens);
@@ -111,9 +112,9 @@ int kv_entry_add(struct kv_entry *e, int argc, const char *const *argv, const si
 /* Applies one entry's bytes to s and appends the entry's reply (one RESP value: the command's
  * reply, or an array for a multi entry; a plain entry of several commands replies with each
  * command's reply in turn). Commands run in order at the entry's store time: a read sees the
- * writes before it in the same entry. A malformed entry (it never is, unless the log is corrupt) returns
- * CRAFT_ECORRUPT and leaves s unchanged. CRAFT_ENOMEM leaves s unchanged too. The format and
- * its rules: docs/KV_FORMAT.md. */
+ * writes before it in the same entry. A malformed entry (it never is, unless the log is corrupt)
+ * returns CRAFT_ECORRUPT and leaves s unchanged. CRAFT_ENOMEM leaves s unchanged too. The format
+ * and its rules: docs/KV_FORMAT.md. */
 int kv_apply(struct kv_store *s, const void *entry, size_t len, struct resp_reply *reply);
 
 /* The state machine for craft_node_create: ctx is a struct kv_store. apply's result for each

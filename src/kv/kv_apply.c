@@ -1,6 +1,7 @@
 /* Applying a log entry: parse and validate it whole, answer a retried (client, seq) from its
  * session, else run its commands (writes through the journal, reads against the store as the
- * entry's earlier commands left it) and commit them all, or none when memory runs out. Then, deterministically in entry time, forget idle sessions and sweep expired keys. */
+ * entry's earlier commands left it) and commit them all, or none when memory runs out. Then,
+ * deterministically in entry time, forget idle sessions and sweep expired keys. */
 #include <string.h>
 
 #include "kv_internal.h"

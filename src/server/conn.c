@@ -222,6 +222,9 @@ static void process(struct conn *c)
         dispatch(c, (int)req.argc, req.argv, req.lens);
     }
     c->processing = false;
+    /* The plain writes this pass put together go as one entry (data.c); after processing is
+     * cleared, so a write sent back (no leader after all) does not join a batch again. */
+    data_batch_flush(c);
     /* The parser keeps offsets from the request's start, so the unparsed bytes may move. */
     if (c->rstart > 0) {
         memmove(c->rbuf, c->rbuf + c->rstart, c->rlen - c->rstart);

@@ -1,8 +1,13 @@
 #!/usr/bin/env python3
-"""A fourth node joins a cluster whose log was compacted (--snapshot-every 200 and 1,500 writes
-first: the leader keeps only the last 1,024 entries in memory, so the newcomer cannot catch up
-from entries): it receives a snapshot, then serves a READONLY stale read (eventually the data)
-and a linearizable read (at once correct, including a write made after it joined)."""
+"""A fourth node joins a cluster whose log was compacted (--snapshot-every 200, 1,500 pipelined
+writes of data, then writes until the log holds more than 1,024 + 200 entries: the leader keeps
+only the last 1,024 entries in memory, so the newcomer cannot catch up from entries): it
+receives a snapshot, then serves a READONLY stale read (eventually the data) and a
+linearizable read (at once correct, including a write made after it joined).
+
+Entries are counted from the leader's INFO raft (commit_index), not from the writes: craftd
+puts a connection's pipelined writes into one entry when they arrive together, so a number of
+writes makes anywhere from one entry per write down to one per pipeline."""
 
 import os
 import re
@@ -13,6 +18,9 @@ from harness import Cluster, log, wait_until
 N_KEYS = 1500
 SNAPSHOT_EVERY = 200
 LOG_TRAILING = 1024  # the node's default: entries a leader keeps in memory behind a snapshot
+# Entries the log must reach: past a snapshot point beyond LOG_TRAILING (200's multiples: 1,200).
+ENTRIES_MIN = (LOG_TRAILING // SNAPSHOT_EVERY + 1) * SNAPSHOT_EVERY
+FILL_DEADLINE_S = 60
 
 
 def snapshots_in(d):
@@ -35,7 +43,21 @@ def test():
             for j in range(i, i + 100):
                 p.set("k%d" % j, "v%d" % j)
             assert all(r is True for r in p.execute())
+        # Then as many writes as it takes to make ENTRIES_MIN entries: small pipelines of INCR
+        # (whether each becomes one entry or several does not matter, the log is counted).
+        deadline = harness.time.monotonic() + FILL_DEADLINE_S
+        writes = 0
+        while int(leader.info_raft()["commit_index"]) < ENTRIES_MIN:
+            assert harness.time.monotonic() < deadline, \
+                "the log did not reach %d entries in %d s (%d writes)" % (
+                    ENTRIES_MIN, FILL_DEADLINE_S, writes)
+            p = c.pipeline(transaction=False)
+            for _ in range(5):
+                p.incr("fill")
+            writes += 5
+            assert p.execute()[-1] == writes
         commit = int(leader.info_raft()["commit_index"])
+        log("%d + %d writes made %d entries" % (N_KEYS, writes, commit))
         wait_until("the leader to take a snapshot past %d" % LOG_TRAILING,
                    lambda: max(snapshots_in(leader.dir) or [0]) > LOG_TRAILING, 20)
         log("leader commit %d, snapshots %s" % (commit, sorted(snapshots_in(leader.dir))))

@@ -4,7 +4,10 @@
 - a MULTI mixing reads and writes is one log entry whose reads see the writes queued before
   them (SET k 1; INCR k; GET k gives OK, 2, "2", as Redis does), on the leader and through a
   follower (forwarded as MULTI ... EXEC); a MULTI of reads only makes no entry;
-- INFO keyspace counts the live keys with an expiry (expires=), on the leader and a follower.
+- INFO keyspace counts the live keys with an expiry (expires=), on the leader and a follower;
+- a connection's pipelined plain writes become far fewer entries than writes (the leader groups
+  what one read brings, a follower's forwarded ones too), each request answered with exactly its
+  own reply, in order, an error in one leaving the others alone, also while leadership moves.
 
 Log entries are counted from INFO raft's last_index on the leader, which nothing else moves
 while the test writes (the leader's raft.advertise entries are in before the first write)."""
@@ -120,6 +123,104 @@ def check_info_expires(leader, follower):
     log("INFO keyspace expires ok")
 
 
+def check_pipelined_writes(leader, node, tag):
+    """Plain writes pipelined on one connection to node (the leader, or a follower that forwards
+    them one by one, the leader then grouping them): far fewer entries than writes, and each
+    request gets exactly its own reply, in order, whatever the others' replies are."""
+    c = node.client()
+    assert c.set("%s-str" % tag, "abc") is True
+    n = 200
+    cmds, want, count = [], [], 0
+    for i in range(n):
+        key = "%s-p%d" % (tag, i)
+        if i % 50 == 7:  # runs in the entry and fails there
+            cmds.append(harness.resp_command("INCR", "%s-str" % tag))
+            want.append(b"-ERR value is not an integer or out of range")
+        elif i % 50 == 13:  # refused before any entry
+            cmds.append(harness.resp_command("SET", key))
+            want.append(b"-ERR wrong number of arguments for 'set' command")
+        elif i % 50 == 21:
+            cmds.append(harness.resp_command("SET", key, "v", "BADOPT"))
+            want.append(b"-ERR syntax error")
+        elif i % 50 == 33:
+            cmds.append(harness.resp_command("GETSET", "%s-str" % tag, "abc"))
+            want.append(b"$3\r\nabc")
+        elif i % 3 == 0:
+            count += 1
+            cmds.append(harness.resp_command("INCR", "%s-n" % tag))
+            want.append(b":%d" % count)
+        else:
+            cmds.append(harness.resp_command("SET", key, "v%d" % i))
+            want.append(b"+OK")
+    raw = harness.Raw(node.port)
+    before = last_index(leader)
+    raw.send(b"".join(cmds))
+    got = [raw.reply() for _ in range(n)]
+    made = last_index(leader) - before
+    raw.close()
+    bad = [(i, got[i], want[i]) for i in range(n) if got[i] != want[i]]
+    assert not bad, "%s: pipelined replies differ (index, got, want): %r" % (tag, bad[:5])
+    log("%s: %d pipelined writes made %d entries" % (tag, n, made))
+    assert 1 <= made <= n // 4, "%s: %d pipelined writes made %d entries" % (tag, n, made)
+    assert c.get("%s-p1" % tag) == "v1" and c.get("%s-n" % tag) == str(count)
+
+    # redis-py's pipeline (no transaction): binary values whose bytes look like RESP, so only a
+    # real RESP scan splits the entry's reply right.
+    p = c.pipeline(transaction=False)
+    tricky = "a\r\n:1\r\n$2\r\nb"
+    p.set("%s-bin" % tag, tricky)
+    p.getset("%s-bin" % tag, "y")
+    p.append("%s-bin" % tag, "\r\n*3")
+    p.incr("%s-str" % tag)
+    p.delete("%s-p1" % tag, "%s-p2" % tag, "%s-none" % tag)
+    p.expire("%s-p4" % tag, 100)
+    p.set("%s-nx" % tag, "1", nx=True)
+    p.set("%s-nx" % tag, "2", nx=True)
+    p.mset({"%s-m1" % tag: "1", "%s-m2" % tag: "2"})
+    out = p.execute(raise_on_error=False)
+    assert out[:3] == [True, tricky, 5], "%s: %r" % (tag, out)
+    assert harness.is_error_reply(out[3]), out
+    assert out[4:] == [2, True, True, None, True], "%s: %r" % (tag, out)
+    assert c.get("%s-bin" % tag) == "y\r\n*3"
+    c.close()
+
+
+def check_batches_across_transfer(cl, leader):
+    """Pipelined INCRs on the leader while leadership moves (RAFT.TRANSFER): batches in flight
+    are committed, refused (each then routed again on its own, here forwarded to the new
+    leader) or lost with the old leadership (each told its outcome is unknown). Every request
+    still gets exactly one reply of its own: an integer or a TRYAGAIN/NOQUORUM error, no
+    integer twice, none past what the counter holds in the end."""
+    term = int(leader.info_raft()["term"])
+    raw = harness.Raw(leader.port)
+    admin = leader.client(timeout=10.0)
+    n = 400
+    incr = harness.resp_command("INCR", "xfer")
+    raw.send(incr * n)
+    assert admin.execute_command("RAFT.TRANSFER") in (True, "OK")
+    raw.send(incr * n)
+    got = [raw.reply(timeout=10.0) for _ in range(2 * n)]
+    raw.close()
+    admin.close()
+    new = cl.wait_leader(min_term=term + 1, timeout=cl.failover_deadline_s())
+    assert new is not leader, "RAFT.TRANSFER left node %d leading" % leader.id
+    ints, errors = [], []
+    for g in got:
+        if g.startswith(b":"):
+            ints.append(int(g[1:]))
+        else:
+            assert g.startswith(b"-TRYAGAIN") or g.startswith(b"-NOQUORUM"), g
+            errors.append(g)
+    kinds = sorted(set(e[:60] for e in errors))
+    c = new.client()
+    final = int(c.get("xfer"))
+    c.close()
+    log("across the transfer: %d INCRs answered with their value, %d with an error %s, "
+        "counter %d" % (len(ints), len(errors), kinds, final))
+    assert len(set(ints)) == len(ints), "a value was answered twice"
+    assert ints and max(ints) <= final <= 2 * n and len(ints) <= final
+
+
 def test():
     with Cluster(3, "kvbatch") as cl:
         leader = cl.start()
@@ -134,6 +235,9 @@ def test():
         check_mixed_multi(leader, leader, "leader")
         check_mixed_multi(leader, follower, "follower")
         check_info_expires(leader, follower)
+        check_pipelined_writes(leader, leader, "leader")
+        check_pipelined_writes(leader, follower, "follower")
+        check_batches_across_transfer(cl, leader)
         c.close()
 
 

@@ -107,9 +107,20 @@ static void test_alloc_fail_mixed_reads_and_writes(void **state)
 {
     (void)state;
     static const char *const mixed[] = {
-        "GET key:7", "SET key:7 changed", "GET key:7",   "MGET key:1 key:2 key:3", "DEL key:1",
-        "KEYS key:1*", "APPEND s _tail",  "STRLEN s",    "INCR n",                 "DBSIZE",
-        "SCAN 0 COUNT 1000",              "PTTL t",      "FLUSHDB",                "GET s",
+        "GET key:7",
+        "SET key:7 changed",
+        "GET key:7",
+        "MGET key:1 key:2 key:3",
+        "DEL key:1",
+        "KEYS key:1*",
+        "APPEND s _tail",
+        "STRLEN s",
+        "INCR n",
+        "DBSIZE",
+        "SCAN 0 COUNT 1000",
+        "PTTL t",
+        "FLUSHDB",
+        "GET s",
     };
     check_entry(0, 0, true, mixed, sizeof mixed / sizeof mixed[0]);
     /* And the reads did run, seeing the writes before them. */

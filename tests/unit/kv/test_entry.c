@@ -132,30 +132,30 @@ static void test_entry_mixed_reads_see_earlier_writes(void **state)
     /* Reads before, between and after writes; every read command; an arity error in a read
      * is that command's error only. */
     static const char *const mixed[] = {
-        "GET a",    "EXISTS a b", "SET a x",      "MGET a b", "APPEND a yz", "STRLEN a",
-        "TYPE a",   "DEL k",      "DBSIZE",       "KEYS *",   "SET b 1 PX 7", "PTTL b",
-        "TTL a",    "GET",        "SCAN 0 MATCH b", "FLUSHDB", "DBSIZE",     "GET a",
+        "GET a",  "EXISTS a b", "SET a x",        "MGET a b", "APPEND a yz",  "STRLEN a",
+        "TYPE a", "DEL k",      "DBSIZE",         "KEYS *",   "SET b 1 PX 7", "PTTL b",
+        "TTL a",  "GET",        "SCAN 0 MATCH b", "FLUSHDB",  "DBSIZE",       "GET a",
     };
     got = apply_multi(s, 10, mixed, sizeof mixed / sizeof mixed[0]);
     assert_string_equal(got, "*18\r\n"
-                             "$-1\r\n"                 /* GET a: not yet */
-                             ":0\r\n"                  /* EXISTS a b */
-                             "+OK\r\n"                 /* SET a x */
+                             "$-1\r\n"                  /* GET a: not yet */
+                             ":0\r\n"                   /* EXISTS a b */
+                             "+OK\r\n"                  /* SET a x */
                              "*2\r\n$1\r\nx\r\n$-1\r\n" /* MGET a b */
-                             ":3\r\n"                  /* APPEND a yz */
-                             ":3\r\n"                  /* STRLEN a */
-                             "+string\r\n"             /* TYPE a */
-                             ":1\r\n"                  /* DEL k */
-                             ":1\r\n"                  /* DBSIZE: a alone */
+                             ":3\r\n"                   /* APPEND a yz */
+                             ":3\r\n"                   /* STRLEN a */
+                             "+string\r\n"              /* TYPE a */
+                             ":1\r\n"                   /* DEL k */
+                             ":1\r\n"                   /* DBSIZE: a alone */
                              "*1\r\n$1\r\na\r\n"        /* KEYS * */
-                             "+OK\r\n"                 /* SET b 1 PX 7 */
-                             ":7\r\n"                  /* PTTL b, at the entry's time */
-                             ":-1\r\n"                 /* TTL a */
+                             "+OK\r\n"                  /* SET b 1 PX 7 */
+                             ":7\r\n"                   /* PTTL b, at the entry's time */
+                             ":-1\r\n"                  /* TTL a */
                              "-ERR wrong number of arguments for 'get' command\r\n"
                              "*2\r\n$1\r\n0\r\n*1\r\n$1\r\nb\r\n" /* SCAN: the walk ends */
-                             "+OK\r\n"                 /* FLUSHDB */
-                             ":0\r\n"                  /* DBSIZE */
-                             "$-1\r\n");               /* GET a */
+                             "+OK\r\n"                            /* FLUSHDB */
+                             ":0\r\n"                             /* DBSIZE */
+                             "$-1\r\n");                          /* GET a */
     free(got);
     /* Nothing of the entry is visible in a read outside it but what it left: b was flushed. */
     KVT_R(s, 10, "DBSIZE", ":0\r\n");
@@ -168,8 +168,8 @@ static void test_entry_mixed_read_of_expired_key(void **state)
 {
     (void)state;
     struct kv_store *s = kv_store_create();
-    KVT_W(s, 100, "SET e v PX 50", "+OK\r\n");    /* expires at 150 */
-    KVT_W(s, 100, "SET f v PX 51", "+OK\r\n");    /* expires at 151 */
+    KVT_W(s, 100, "SET e v PX 50", "+OK\r\n"); /* expires at 150 */
+    KVT_W(s, 100, "SET f v PX 51", "+OK\r\n"); /* expires at 151 */
     static const char *const at150[] = {"GET e", "GET f", "EXISTS e f", "PTTL f", "SET g 1"};
     char *got = apply_multi(s, 150, at150, 5);
     assert_string_equal(got, "*5\r\n$-1\r\n$1\r\nv\r\n:1\r\n:1\r\n+OK\r\n");
