@@ -258,8 +258,10 @@ static void batch_finish(struct server *s, struct request *head, int status, cra
             reply_node_error(&r->reply, status, true);
             request_complete(r);
         }
-        p += n;
-        left -= n;
+        if (n > 0) {
+            p += n;
+            left -= n;
+        }
         r = next;
     }
     if (res != NULL) {

@@ -7,7 +7,8 @@
 - INFO keyspace counts the live keys with an expiry (expires=), on the leader and a follower;
 - a connection's pipelined plain writes become far fewer entries than writes (the leader groups
   what one read brings, a follower's forwarded ones too), each request answered with exactly its
-  own reply, in order, an error in one leaving the others alone, also while leadership moves.
+  own reply, in order, an error in one leaving the others alone, also while leadership moves
+  and on a leader deposed while paused or cut off from its peers.
 
 Log entries are counted from INFO raft's last_index on the leader, which nothing else moves
 while the test writes (the leader's raft.advertise entries are in before the first write)."""
@@ -201,6 +202,7 @@ def check_batches_across_transfer(cl, leader):
     raw.send(incr * n)
     got = [raw.reply(timeout=10.0) for _ in range(2 * n)]
     raw.close()
+    assert None not in got, "node %d closed the connection (did it crash?)" % leader.id
     admin.close()
     new = cl.wait_leader(min_term=term + 1, timeout=cl.failover_deadline_s())
     assert new is not leader, "RAFT.TRANSFER left node %d leading" % leader.id
@@ -221,6 +223,70 @@ def check_batches_across_transfer(cl, leader):
     assert ints and max(ints) <= final <= 2 * n and len(ints) <= final
 
 
+def check_batches_on_a_deposed_leader(cl, leader):
+    """A pipeline read by a leader that was deposed while it was paused (SIGSTOP): it may still
+    take itself for the leader and group the writes, whose proposal the node then refuses or
+    loses; each request is routed again on its own (forwarded to the new leader) or told its
+    outcome is unknown. Every request gets exactly one reply of its own, no value twice."""
+    term = int(leader.info_raft()["term"])
+    others = [n for n in cl.live() if n is not leader]
+    raw = harness.Raw(leader.port)
+    assert raw.s.sendall(harness.resp_command("PING")) is None and raw.line() == b"+PONG"
+    leader.pause()
+    try:
+        new = cl.wait_leader(nodes=others, min_term=term + 1, timeout=cl.failover_deadline_s())
+        n = 300
+        raw.send(harness.resp_command("INCR", "deposed") * n)  # waits in the socket buffer
+    finally:
+        leader.resume()
+    got = [raw.reply(timeout=10.0) for _ in range(n)]
+    raw.close()
+    assert None not in got, "node %d closed the connection (did it crash?)" % leader.id
+    ints = [int(g[1:]) for g in got if g.startswith(b":")]
+    errors = [g for g in got if not g.startswith(b":")]
+    assert all(e.startswith(b"-TRYAGAIN") or e.startswith(b"-NOQUORUM") for e in errors), \
+        sorted(set(errors))[:3]
+    c = new.client()
+    final = int(c.get("deposed") or 0)
+    c.close()
+    log("a deposed leader's pipeline: %d INCRs answered with their value, %d with an error %s, "
+        "counter %d" % (len(ints), len(errors), sorted(set(e[:50] for e in errors)), final))
+    assert len(set(ints)) == len(ints), "a value was answered twice"
+    assert (max(ints) if ints else 0) <= final <= n and len(ints) <= final
+
+
+def check_batches_on_an_isolated_leader():
+    """Pipelined writes to a leader cut off from its peers: its batches are appended and never
+    commit. Each request gets its own error (NOQUORUM at its deadline, or TRYAGAIN once the
+    node steps down), whichever comes first, and the outcome arriving later for an answered
+    request is dropped; after healing, none of those writes is in the store."""
+    with Cluster(3, "kvbatch-isolated", proxied=True) as cl:
+        leader = cl.start()
+        c = leader.client()
+        assert c.set("iso", "0") is True
+        raw = harness.Raw(leader.port)
+        assert raw.s.sendall(harness.resp_command("PING")) is None and raw.line() == b"+PONG"
+        cl.isolate(leader.id)
+        n = 300
+        raw.send(harness.resp_command("INCR", "iso") * n)
+        got = [raw.reply(timeout=20.0) for _ in range(n)]
+        raw.close()
+        assert None not in got, "the isolated leader closed the connection (did it crash?)"
+        kinds = sorted(set(g[:40] for g in got))
+        log("an isolated leader's pipeline: %s" % kinds)
+        assert all(g.startswith(b"-NOQUORUM") or g.startswith(b"-TRYAGAIN") for g in got), kinds
+        cl.heal()
+        new = cl.wait_leader(min_term=0, timeout=cl.failover_deadline_s())
+        nc = new.client()
+        # Whoever leads now, the isolated leader's entries did not commit: iso is still 0
+        # (a linearizable read on the current leader).
+        wait_until("the cluster to answer a read", lambda: nc.get("iso") is not None, 10)
+        assert nc.get("iso") == "0", "writes answered with an error were applied: iso=%s" % (
+            nc.get("iso"),)
+        nc.close()
+        c.close()
+
+
 def test():
     with Cluster(3, "kvbatch") as cl:
         leader = cl.start()
@@ -238,7 +304,9 @@ def test():
         check_pipelined_writes(leader, leader, "leader")
         check_pipelined_writes(leader, follower, "follower")
         check_batches_across_transfer(cl, leader)
+        check_batches_on_a_deposed_leader(cl, cl.wait_leader())
         c.close()
+    check_batches_on_an_isolated_leader()
 
 
 if __name__ == "__main__":
