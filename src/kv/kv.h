@@ -1,6 +1,7 @@
 /* The key-value state machine of craftd: a store of string keys and values with expiry, the
  * commands that read and change it (Redis semantics, RESP2 replies), the log entry that carries
- * a batch of write commands, and the craft_fsm_ops that apply those entries on every replica.
+ * a batch of commands (writes, and the reads of a MULTI that also writes), and the craft_fsm_ops
+ * that apply those entries on every replica.
  *
  * Determinism: applying an entry depends only on the store and the entry. The time a write
  * sees ("now", for EX/PX/EXPIRE and for expired keys) is the leader's clock, written into the
@@ -22,6 +23,7 @@ struct kv_store; /* opaque; owned by whoever created it */
 enum kv_command_kind {
     KV_COMMAND_READ = 1,  /* runs on a replica's store after a read barrier (kv_read) */
     KV_COMMAND_WRITE = 2, /* goes into a log entry (kv_entry_add) and runs in kv_apply */
+    /* A read may go into an entry too, beside writes (MULTI): kv_apply runs it there. */
 };
 
 struct kv_command {
@@ -53,6 +55,10 @@ void kv_store_destroy(struct kv_store *s);
 uint64_t kv_store_size(const struct kv_store *s);
 /* Bytes of keys and values held (INFO). */
 uint64_t kv_store_bytes(const struct kv_store *s);
+/* Keys held with an expiry, expired ones included until something removes them (so the live
+ * keys with an expiry are this minus kv_store_size's keys that are no longer live: every key
+ * held but expired has an expiry). O(1), exact. */
+uint64_t kv_store_expires(const struct kv_store *s);
 
 /* The client address node id advertised (raw "raft.advertise <id> <addr>" entries), copied
  * NUL-terminated into buf (len bytes). 0; CRAFT_ENOTFOUND when id advertised nothing;
@@ -71,7 +77,8 @@ void kv_read(const struct kv_store *s, int argc, const char *const *argv, const 
 
 /* --- the log entry -------------------------------------------------------------------------- */
 
-/* An entry under construction: one or more write commands proposed together. Owned by the
+/* An entry under construction: one or more commands proposed together (writes; reads only
+ * beside writes, as a MULTI that mixes them). Owned by the
  * caller; kv_entry_init/kv_entry_close. The bytes (data, len) are what the server proposes.
  *
  * client != 0 asks for exactly-once: the store keeps the reply of the last seq applied for
@@ -94,8 +101,8 @@ void kv_entry_close(struct kv_entry *e);
  * whether the reply is an array (multi). 0, or CRAFT_ENOMEM. */
 int kv_entry_begin(struct kv_entry *e, uint64_t now_ms, uint64_t client, uint64_t seq,
                    bool multi);
-/* Adds one write command (arity checked by the caller). 0; CRAFT_ENOMEM; CRAFT_ETOOBIG when an
- * argument is longer than 512 MiB (Redis's proto-max-bulk-len), and then nothing is added.
+/* Adds one command, a write or a read (arity checked by the caller). 0; CRAFT_ENOMEM; CRAFT_ETOOBIG
+ * when an argument is longer than 512 MiB (Redis's proto-max-bulk-len), and then nothing is added.
  * The internal command raft.advertise <node-id> <client-address> (see kv_store_node_address)
  * is added the same way; kv_command_find does not know it, so clients cannot send it. */
 int kv_entry_add(struct kv_entry *e, int argc, const char *const *argv, const size_t *lens);
@@ -104,9 +111,10 @@ int kv_entry_add(struct kv_entry *e, int argc, const char *const *argv, const si
 
 /* Applies one entry's bytes to s and appends the entry's reply (one RESP value: the command's
  * reply, or an array for a multi entry; a plain entry of several commands replies with each
- * command's reply in turn). A malformed entry (it never is, unless the log is corrupt) returns
- * CRAFT_ECORRUPT and leaves s unchanged. CRAFT_ENOMEM leaves s unchanged too. The format and
- * its rules: docs/KV_FORMAT.md. */
+ * command's reply in turn). Commands run in order at the entry's store time: a read sees the
+ * writes before it in the same entry. A malformed entry (it never is, unless the log is corrupt)
+ * returns CRAFT_ECORRUPT and leaves s unchanged. CRAFT_ENOMEM leaves s unchanged too. The format
+ * and its rules: docs/KV_FORMAT.md. */
 int kv_apply(struct kv_store *s, const void *entry, size_t len, struct resp_reply *reply);
 
 /* The state machine for craft_node_create: ctx is a struct kv_store. apply's result for each

@@ -1,6 +1,7 @@
 /* Applying a log entry: parse and validate it whole, answer a retried (client, seq) from its
- * session, else run its commands through the journal and commit them all, or none when memory
- * runs out. Then, deterministically in entry time, forget idle sessions and sweep expired keys. */
+ * session, else run its commands (writes through the journal, reads against the store as the
+ * entry's earlier commands left it) and commit them all, or none when memory runs out. Then,
+ * deterministically in entry time, forget idle sessions and sweep expired keys. */
 #include <string.h>
 
 #include "kv_internal.h"
@@ -54,8 +55,43 @@ uint64_t kv_store_bytes(const struct kv_store *s)
     return s->t.n_bytes;
 }
 
-/* Runs the parsed commands of h through the journal. 0, or CRAFT_ENOMEM (the caller rolls
- * back). */
+uint64_t kv_store_expires(const struct kv_store *s)
+{
+    return s->t.n_expires;
+}
+
+/* Runs one command of an entry at the entry's store time. A write changes s through the
+ * journal; a read (in a MULTI that also writes) answers from s as it stands, after the writes
+ * before it in the entry. 0, or CRAFT_ENOMEM (the caller rolls back). */
+static int run_one(struct kv_store *s, uint64_t now_ms, int argc, const char *const *argv,
+                   const size_t *lens, struct resp_reply *reply)
+{
+    const struct kv_command *cmd = NULL;
+    kv_write_fn write = kv_write_find(argv[0], lens[0], &cmd);
+    kv_read_fn read = NULL;
+    if (write == NULL) {
+        read = kv_read_find(argv[0], lens[0]);
+        cmd = read != NULL ? kv_command_find(argv[0], lens[0]) : NULL;
+    }
+    if (cmd == NULL) {
+        /* Not from this version's leader: every replica answers the same. */
+        resp_reply_errorf(reply, "ERR unknown command '%.*s', with args beginning with: ",
+                          (int)(lens[0] > 128 ? 128 : lens[0]), argv[0]);
+        return 0;
+    }
+    if (!kv_command_check_arity(cmd, argc, reply)) {
+        return 0;
+    }
+    if (read != NULL) {
+        CRAFT_ASSERT(cmd->kind == KV_COMMAND_READ);
+        read(s, now_ms, argc, argv, lens, reply);
+        return 0;
+    }
+    CRAFT_ASSERT(write != NULL);
+    return write(s, now_ms, argc, argv, lens, reply);
+}
+
+/* Runs the parsed commands of h in order. 0, or CRAFT_ENOMEM (the caller rolls back). */
 static int run(struct kv_store *s, const struct kv_entry_header *h, uint64_t now_ms,
                struct resp_reply *reply)
 {
@@ -65,21 +101,8 @@ static int run(struct kv_store *s, const struct kv_entry_header *h, uint64_t now
     }
     for (uint32_t c = 0; c < h->n_commands; c++) {
         int argc = s->argcs[c];
-        const char *const *argv = s->argv + a;
-        const size_t *lens = s->lens + a;
-        const struct kv_command *cmd = NULL;
+        int rv = run_one(s, now_ms, argc, s->argv + a, s->lens + a, reply);
         a += (size_t)argc;
-        kv_write_fn fn = kv_write_find(argv[0], lens[0], &cmd);
-        if (fn == NULL) {
-            /* Not from this version's leader: every replica answers the same. */
-            resp_reply_errorf(reply, "ERR unknown command '%.*s', with args beginning with: ",
-                              (int)(lens[0] > 128 ? 128 : lens[0]), argv[0]);
-            continue;
-        }
-        if (!kv_command_check_arity(cmd, argc, reply)) {
-            continue;
-        }
-        int rv = fn(s, now_ms, argc, argv, lens, reply);
         if (rv != 0) {
             return rv;
         }

@@ -37,7 +37,9 @@ struct kv_table {
     struct kv_item **buckets; /* owned; mask + 1 chains */
     size_t mask;
     uint64_t n_items;
-    uint64_t n_bytes; /* keys and values */
+    uint64_t n_bytes;   /* keys and values */
+    uint64_t n_expires; /* items with an expiry, expired ones included until removed: kept
+                         * exact by link, unlink, kv_txn_expire and its undo, and the sweep */
 };
 
 enum kv_undo_kind {
@@ -149,8 +151,12 @@ struct kv_undo *kv_txn_push(struct kv_store *s);
 /* Makes the entry's changes final (frees what they replaced), or undoes them in reverse. */
 void kv_txn_commit(struct kv_store *s);
 void kv_txn_rollback(struct kv_store *s);
-/* Deletes expired items in a few buckets (no journal: after commit). */
+/* Deletes expired items in a few buckets (no journal: after commit); nothing to do, and so
+ * returns at once, while no item has an expiry. */
 void kv_table_sweep(struct kv_store *s, uint64_t now_ms);
+/* Debug check (tests, fuzzers): walks t and compares what it finds with n_items, n_bytes and
+ * n_expires. True when they agree. O(items). */
+bool kv_table_check(const struct kv_table *t);
 /* The reverse-binary cursor step over a table of mask + 1 buckets (0 when the walk is over). */
 uint64_t kv_cursor_next(uint64_t cursor, size_t mask);
 

@@ -1,5 +1,6 @@
 /* The read commands (Redis semantics and reply texts), run by kv_read on a replica's store as
- * of a wall-clock time. SCAN walks the table with the reverse-binary cursor (kv_table.c). */
+ * of a wall-clock time, and by kv_apply inside an entry (a MULTI that also writes) as of the
+ * entry's store time. SCAN walks the table with the reverse-binary cursor (kv_table.c). */
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>

@@ -34,6 +34,7 @@ int kv_table_init(struct kv_table *t)
     t->mask = KV_TABLE_MIN - 1;
     t->n_items = 0;
     t->n_bytes = 0;
+    t->n_expires = 0;
     return 0;
 }
 
@@ -54,6 +55,7 @@ void kv_table_close(struct kv_table *t)
     t->buckets = NULL;
     t->n_items = 0;
     t->n_bytes = 0;
+    t->n_expires = 0;
 }
 
 struct kv_item *kv_item_create(const char *key, size_t klen, const char *val, size_t vlen,
@@ -154,6 +156,9 @@ void kv_table_link(struct kv_table *t, struct kv_item *it)
     *b = it;
     t->n_items++;
     t->n_bytes += it->key_len + it->val_len;
+    if (it->expire_ms != 0) {
+        t->n_expires++;
+    }
 }
 
 static void unlink_item(struct kv_table *t, struct kv_item *it)
@@ -168,6 +173,24 @@ static void unlink_item(struct kv_table *t, struct kv_item *it)
     CRAFT_ASSERT(t->n_items > 0);
     t->n_items--;
     t->n_bytes -= it->key_len + it->val_len;
+    if (it->expire_ms != 0) {
+        CRAFT_ASSERT(t->n_expires > 0);
+        t->n_expires--;
+    }
+}
+
+/* The expiry of it, an item in t, changes to expire_ms: the count follows. */
+static void set_expire(struct kv_table *t, struct kv_item *it, uint64_t expire_ms)
+{
+    if (it->expire_ms != 0) {
+        CRAFT_ASSERT(t->n_expires > 0);
+        t->n_expires--;
+    }
+    it->expire_ms = expire_ms;
+    if (expire_ms != 0) {
+        t->n_expires++;
+    }
+    CRAFT_ASSERT(t->n_expires <= t->n_items);
 }
 
 int kv_txn_reserve(struct kv_store *s)
@@ -300,7 +323,7 @@ int kv_txn_expire(struct kv_store *s, struct kv_item *it, uint64_t expire_ms)
     u->kind = KV_UNDO_EXPIRE;
     u->item = it;
     u->old_expire = it->expire_ms;
-    it->expire_ms = expire_ms;
+    set_expire(&s->t, it, expire_ms);
     return 0;
 }
 
@@ -371,7 +394,7 @@ static void undo_one(struct kv_store *s, struct kv_undo *u)
         it->val_len = u->old_len;
         break;
     case KV_UNDO_EXPIRE:
-        it->expire_ms = u->old_expire;
+        set_expire(&s->t, it, u->old_expire);
         break;
     case KV_UNDO_FLUSH:
         kv_table_close(&s->t);
@@ -417,7 +440,9 @@ uint64_t kv_cursor_next(uint64_t cursor, size_t mask)
 void kv_table_sweep(struct kv_store *s, uint64_t now_ms)
 {
     struct kv_table *t = &s->t;
-    for (unsigned i = 0; i < KV_SWEEP_BUCKETS && t->n_items > 0; i++) {
+    /* Only an item with an expiry can be expired: with none, the buckets need no visit (a
+     * profile of SETs without TTLs showed this walk at 3-7% of craftd's CPU). */
+    for (unsigned i = 0; i < KV_SWEEP_BUCKETS && t->n_expires > 0; i++) {
         struct kv_item **p = &t->buckets[s->sweep_pos & t->mask];
         while (*p != NULL) {
             struct kv_item *it = *p;
@@ -426,10 +451,29 @@ void kv_table_sweep(struct kv_store *s, uint64_t now_ms)
                 continue;
             }
             *p = it->next;
+            CRAFT_ASSERT(t->n_items > 0);
+            CRAFT_ASSERT(t->n_expires > 0); /* not live: it has an expiry */
             t->n_items--;
+            t->n_expires--;
             t->n_bytes -= it->key_len + it->val_len;
             kv_item_free(it);
         }
         s->sweep_pos = kv_cursor_next(s->sweep_pos, t->mask);
     }
+}
+
+bool kv_table_check(const struct kv_table *t)
+{
+    uint64_t items = 0, bytes = 0, expires = 0;
+    for (size_t b = 0; b <= t->mask; b++) {
+        for (const struct kv_item *it = t->buckets[b]; it != NULL; it = it->next) {
+            if ((it->hash & t->mask) != b) {
+                return false;
+            }
+            items++;
+            bytes += it->key_len + it->val_len;
+            expires += it->expire_ms != 0 ? 1 : 0;
+        }
+    }
+    return items == t->n_items && bytes == t->n_bytes && expires == t->n_expires;
 }

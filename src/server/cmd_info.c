@@ -119,8 +119,8 @@ static bool wants(const struct request *r, const char *section, bool in_default)
     return false;
 }
 
-/* Apply side: the live keys (DBSIZE's count, which leaves out expired keys not yet removed) and
- * the bytes held, into r. */
+/* Apply side: the live keys (DBSIZE's count, which leaves out expired keys not yet removed),
+ * those of them with an expiry, and the bytes held, into r. */
 void info_count_keys(struct request *r, const struct kv_store *store, uint64_t now_ms)
 {
     static const char *const argv[1] = {"dbsize"};
@@ -133,6 +133,12 @@ void info_count_keys(struct request *r, const struct kv_store *store, uint64_t n
         r->keys = strtoull(out.data + 1, NULL, 10);
     }
     resp_reply_close(&out);
+    /* Every key held but no longer live has an expiry, so the live keys with one are kv's
+     * exact count less those: no walk over the keys for it. */
+    uint64_t held = kv_store_size(store);
+    uint64_t gone = held > r->keys ? held - r->keys : 0;
+    uint64_t expires = kv_store_expires(store);
+    r->expires = expires > gone ? expires - gone : 0;
     r->bytes = kv_store_bytes(store);
 }
 
@@ -174,7 +180,8 @@ void cmd_info_finish(struct server *s, struct request *r)
     if (wants(r, "keyspace", true)) {
         line(&t, "# Keyspace");
         if (r->keys > 0) {
-            line(&t, "db0:keys=%llu,expires=0,avg_ttl=0", (unsigned long long)r->keys);
+            line(&t, "db0:keys=%llu,expires=%llu,avg_ttl=0", (unsigned long long)r->keys,
+                 (unsigned long long)r->expires);
         }
     }
     if (resp_reply_failed(&t)) {

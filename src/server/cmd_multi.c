@@ -1,13 +1,14 @@
-/* Transactions and exactly-once writes: MULTI/EXEC/DISCARD (the queued write commands go into
- * one entry whose reply is an array; queued reads run under one read barrier) and RAFT.REQ
- * <client-id> <seq> <write command...> (an entry with a session). A transaction mixing reads and
- * writes is refused when queued: kv applies only writes inside an entry. */
+/* Transactions and exactly-once writes: MULTI/EXEC/DISCARD (a transaction with a write goes
+ * into one entry whose reply is an array, its reads answered inside the entry, after the writes
+ * queued before them; a transaction of reads only runs under one read barrier, with no entry)
+ * and RAFT.REQ <client-id> <seq> <write command...> (an entry with a session). */
 #include <stdlib.h>
 #include <string.h>
 
 #include "server/commands.h"
 #include "server/server.h"
 #include "util/alloc.h"
+#include "util/assert.h"
 
 void cmd_multi(struct conn *c, struct request *r, int argc, const char *const *argv,
                const size_t *lens)
@@ -40,6 +41,21 @@ void cmd_discard(struct conn *c, struct request *r, int argc, const char *const 
     r->done = true;
 }
 
+/* Whether c's queued transaction holds a write: then it is one log entry (its reads run in
+ * it, kv_apply), else a read under one barrier. */
+static bool multi_has_write(const struct conn *c)
+{
+    for (size_t i = 0; i < c->multi_n; i++) {
+        const struct cmd_args *a = &c->multi_cmds[i];
+        const struct kv_command *kc = kv_command_find(a->argv[0], a->lens[0]);
+        CRAFT_ASSERT(kc != NULL); /* multi_queue queues only kv's commands */
+        if (kc->kind == KV_COMMAND_WRITE) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void cmd_exec(struct conn *c, struct request *r, int argc, const char *const *argv,
               const size_t *lens)
 {
@@ -63,9 +79,7 @@ void cmd_exec(struct conn *c, struct request *r, int argc, const char *const *ar
         r->done = true;
         return;
     }
-    const struct kv_command *kc = kv_command_find(c->multi_cmds[0].argv[0],
-                                                  c->multi_cmds[0].lens[0]);
-    r->kind = kc->kind == KV_COMMAND_WRITE ? REQ_WRITE : REQ_READ;
+    r->kind = multi_has_write(c) ? REQ_WRITE : REQ_READ;
     r->stale = c->readonly;
     r->multi = true;
     /* The queued commands move to the request. */
@@ -76,17 +90,6 @@ void cmd_exec(struct conn *c, struct request *r, int argc, const char *const *ar
     c->multi_n = 0;
     conn_multi_reset(c);
     data_start(c->srv, r);
-}
-
-/* Whether cmd may join c's transaction: all its commands read, or all write. */
-bool multi_kind_ok(struct conn *c, const struct kv_command *cmd)
-{
-    if (c->multi_n == 0) {
-        return true;
-    }
-    const struct kv_command *first =
-        kv_command_find(c->multi_cmds[0].argv[0], c->multi_cmds[0].lens[0]);
-    return first->kind == cmd->kind;
 }
 
 void cmd_raft_req(struct conn *c, struct request *r, int argc, const char *const *argv,

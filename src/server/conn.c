@@ -221,6 +221,10 @@ static void process(struct conn *c)
         c->srv->n_commands++;
         dispatch(c, (int)req.argc, req.argv, req.lens);
     }
+    /* The plain writes this pass put together go as one entry (data.c), while processing still
+     * holds off a nested parse from a reply this sends (a refused batch's writes wait for a
+     * leader rather than start again, so none joins a batch here). */
+    data_batch_flush(c);
     c->processing = false;
     /* The parser keeps offsets from the request's start, so the unparsed bytes may move. */
     if (c->rstart > 0) {

@@ -1,12 +1,15 @@
 /* Data commands through the node: a write becomes a kv entry proposed on the leader (or is
  * forwarded to it, or answered with -MOVED, or waits for a leader to be known); a read runs
  * kv_read on the apply side after a linearizable (or, after READONLY, stale) read barrier. The
- * node's outcomes come back through the completion queue. */
+ * node's outcomes come back through the completion queue. On the leader, the plain writes one
+ * parse pass of a connection yields go into one entry together (a batch), whose reply is split
+ * back per request. */
 #include <stddef.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "server/metrics.h"
+#include "server/resp_scan.h"
 #include "server/server.h"
 #include "util/alloc.h"
 #include "util/assert.h"
@@ -160,8 +163,175 @@ static void start_read(struct server *s, struct request *r)
     }
 }
 
+/* --- batches: a connection's pipelined plain writes as one entry -------------------------- */
+
+/* The bytes r's command takes in an entry (kv_entry_add's layout: argc, then each argument's
+ * length and bytes). */
+static size_t entry_bytes(const struct request *r)
+{
+    size_t n = 4;
+    for (int i = 0; i < r->one.argc; i++) {
+        n += 4 + r->one.lens[i];
+    }
+    return n;
+}
+
+/* Whether r waits in its connection's batch: a plain write (one command, no MULTI, no
+ * session) that the connection's parse pass started, on the leader. Anything else (a write
+ * released from behind a read, a retry, a follower's forwarding) goes on its own. */
+static bool batchable(struct server *s, const struct request *r)
+{
+    const struct conn *c = r->conn;
+    if (r->kind != REQ_WRITE || r->multi || r->session || r->cmds != &r->one || r->n_cmds != 1 ||
+        c == NULL || !c->processing || c->releasing || c->closing) {
+        return false;
+    }
+    struct craft_node_status st;
+    server_status(s, &st);
+    return st.role == CRAFT_NODE_LEADER;
+}
+
+/* Appends r to c's open batch, proposing the batch first when r would take it past a bound. */
+static void batch_add(struct conn *c, struct request *r)
+{
+    size_t n = entry_bytes(r);
+    if (c->batch_head != NULL &&
+        (c->batch_n == SERVER_BATCH_MAX || n > SERVER_BATCH_BYTES_MAX - c->batch_bytes)) {
+        data_batch_flush(c);
+    }
+    CRAFT_ASSERT(r->batch_next == NULL);
+    if (c->batch_tail != NULL) {
+        c->batch_tail->batch_next = r;
+    } else {
+        c->batch_head = r;
+    }
+    c->batch_tail = r;
+    c->batch_n++;
+    c->batch_bytes += n < SERVER_BATCH_BYTES_MAX ? n : SERVER_BATCH_BYTES_MAX;
+    CRAFT_ASSERT(c->batch_n <= SERVER_BATCH_MAX);
+}
+
+static void start(struct server *s, struct request *r);
+
+/* Gives each request of the batch from head (all in flight) its share of one outcome: with
+ * status 0 its own reply, split from the entry's (one RESP value per command, in order: a
+ * plain entry's reply, docs/KV_FORMAT.md); else what a write alone would get, a retry
+ * included (each is routed again on its own, in order). Takes res. */
+static void batch_finish(struct server *s, struct request *head, int status, craft_id leader,
+                         struct kv_result *res, bool count)
+{
+    const char *p = res != NULL ? res->data : NULL;
+    size_t left = res != NULL ? res->len : 0;
+    bool split = res != NULL;
+    struct request *r = head;
+    while (r != NULL) {
+        struct request *next = r->batch_next;
+        r->batch_next = NULL;
+        CRAFT_ASSERT(r->in_flight);
+        size_t n = 0;
+        if (status == 0 && split) {
+            long long k = resp_scan(p, left);
+            split = k > 0;
+            n = split ? (size_t)k : 0;
+        }
+        if (count && !r->done) { /* a request past its deadline was counted then */
+            metrics_request_done(s, r, status);
+        }
+        if (!r->queued || r->done) {
+            request_release(r);
+        } else if (status == 0) {
+            if (split) {
+                resp_reply_raw(&r->reply, p, n);
+            } else {
+                resp_reply_error(&r->reply, "ERR craftd: the entry's reply does not split into "
+                                            "one reply per request");
+            }
+            request_complete(r);
+        } else if (status == CRAFT_ENOTLEADER && !s->stopping) {
+            r->in_flight = false;
+            if (leader != CRAFT_ID_NONE && leader != s->cfg.id) {
+                start(s, r);
+            } else {
+                data_wait(s, r);
+            }
+        } else {
+            reply_node_error(&r->reply, status, true);
+            request_complete(r);
+        }
+        if (n > 0) {
+            p += n;
+            left -= n;
+        }
+        r = next;
+    }
+    if (res != NULL) {
+        kv_result_free(res);
+    }
+}
+
+/* One entry of every command of the batch from head (two or more plain writes, no session):
+ * its reply is theirs one after the other. */
+static void batch_propose(struct server *s, struct request *head)
+{
+    struct kv_entry *e = &s->entry;
+    int rv = kv_entry_begin(e, server_wall_ms(), 0, 0, false);
+    for (const struct request *r = head; rv == 0 && r != NULL; r = r->batch_next) {
+        rv = kv_entry_add(e, r->one.argc, r->one.argv, r->one.lens);
+    }
+    uint64_t now_us = metrics_now_us();
+    for (struct request *r = head; r != NULL; r = r->batch_next) {
+        CRAFT_ASSERT(!r->in_flight);
+        r->in_flight = true;
+        r->started_us = now_us;
+    }
+    if (rv == 0) {
+        head->ev.what = COMPLETION_DATA;
+        rv = craft_node_propose(s->node, e->data, e->len, on_node_result, head);
+    }
+    if (rv != 0) {
+        /* No leader named: refused for want of leadership, each request waits for one rather
+         * than starting now, inside a parse pass, where it could join a new batch behind the
+         * request whose start flushed this one. */
+        batch_finish(s, head, rv, CRAFT_ID_NONE, NULL, false);
+    }
+}
+
+void data_batch_flush(struct conn *c)
+{
+    struct request *head = c->batch_head;
+    c->batch_head = NULL;
+    c->batch_tail = NULL;
+    c->batch_n = 0;
+    c->batch_bytes = 0;
+    if (head == NULL) {
+        return;
+    }
+    if (c->closing) {
+        /* Never started: the connection's close frees them with the rest of its queue. */
+        while (head != NULL) {
+            struct request *next = head->batch_next;
+            head->batch_next = NULL;
+            head = next;
+        }
+        return;
+    }
+    if (head->batch_next == NULL) {
+        route(c->srv, head); /* a batch of one is an ordinary write */
+    } else {
+        batch_propose(c->srv, head);
+    }
+}
+
 static void start(struct server *s, struct request *r)
 {
+    if (batchable(s, r)) {
+        batch_add(r->conn, r);
+        return;
+    }
+    /* The batch holds earlier requests of r's connection: they go first. */
+    if (r->conn != NULL && r->conn->batch_head != NULL) {
+        data_batch_flush(r->conn);
+    }
     if (r->kind == REQ_READ || r->kind == REQ_INFO) {
         start_read(s, r);
     } else {
@@ -263,6 +433,17 @@ void data_retry_waiting(struct server *s)
 void data_on_completion(struct server *s, struct completion *e)
 {
     struct request *r = REQUEST_OF(e);
+    if (r->batch_next != NULL) {
+        /* The first of a batch carries its outcome; e lives in it, and it may be freed. */
+        int status = e->status;
+        struct kv_result *res = e->value;
+        if (status != 0 && res != NULL) {
+            kv_result_free(res);
+            res = NULL;
+        }
+        batch_finish(s, r, status, e->leader, res, true);
+        return;
+    }
     if (!r->done) { /* a request past its deadline was counted then */
         metrics_request_done(s, r, e->status);
     }

@@ -73,12 +73,6 @@ static void multi_queue(struct conn *c, struct request *r, const struct kv_comma
         c->multi_error = true;
         return;
     }
-    if (!multi_kind_ok(c, kc)) {
-        resp_reply_error(&r->reply, "ERR craftd: a MULTI either reads or writes (kv applies only "
-                                    "writes in an entry); send the reads apart");
-        c->multi_error = true;
-        return;
-    }
     if (c->multi_n == CONN_MULTI_MAX ||
         !craft_grow((void **)&c->multi_cmds, &c->multi_cap, c->multi_n + 1,
                     sizeof *c->multi_cmds) ||

@@ -28,6 +28,16 @@
 #define CONN_READ_CHUNK (64u * 1024u)
 /* Commands queued in one MULTI. */
 #define CONN_MULTI_MAX 4096
+/* A connection's pipelined plain writes, read in one parse pass, go into one log entry (a
+ * batch, data.c) of at most this many commands and this many entry bytes; a write alone past
+ * the bytes still goes, as its own entry. Why these: per-entry costs (a proposal, a WAL record,
+ * a result, a wake-up) are already spread thin at 128 (redis-benchmark -P 16 needs 16), while
+ * the entry stays short to apply (reads on the apply side wait behind it) and its requests'
+ * replies wait for one another no longer than that; 512 KiB is half the node's smallest
+ * entry_bytes_max (1 MiB: server.c only raises it), so a batch is never refused as too large
+ * where its commands one by one would not be. */
+#define SERVER_BATCH_MAX 128
+#define SERVER_BATCH_BYTES_MAX (512u * 1024u)
 /* How often the server looks at deadlines, the node's role and waiting requests. */
 #define SERVER_TICK_MS 50
 /* A log entry's size: a value of --max-bulk bytes plus room for the command around it, at most
@@ -66,6 +76,8 @@ struct request {
     struct conn *conn; /* NULL once the connection closed; loop thread only */
     struct request *next;
     struct request *wait_next; /* in the server's list of requests waiting for a leader */
+    struct request *batch_next; /* the next request of its batch (data.c); the first carries
+                                 * the batch's proposal and outcome (its ev) */
     int kind;                  /* enum request_kind */
     bool queued;
     bool in_flight;
@@ -85,6 +97,7 @@ struct request {
     size_t n_cmds;
     struct completion ev; /* the node's outcome, on its way to the loop */
     uint64_t keys;        /* INFO's figures, filled on the apply side */
+    uint64_t expires;
     uint64_t bytes;
 };
 
@@ -148,7 +161,11 @@ struct conn {
     unsigned n_deferred; /* requests held back for their connection's order */
     bool releasing;      /* data_release_deferred is walking the queue */
     bool processing;     /* process() is parsing and dispatching */
-    struct wbuf wb; /* replies not yet written */
+    struct request *batch_head; /* plain writes of this parse pass, not yet proposed */
+    struct request *batch_tail;
+    unsigned batch_n;
+    size_t batch_bytes; /* their entry's size so far */
+    struct wbuf wb;     /* replies not yet written */
     uv_write_t wreq;
     bool writing;
     bool reading;
@@ -202,6 +219,8 @@ void data_command(struct conn *c, struct request *r, int kind, int argc,
 void data_start(struct server *s, struct request *r); /* r's kind, cmds and flags are set */
 void data_wait(struct server *s, struct request *r); /* until a leader is known */
 void data_release_deferred(struct conn *c);
+/* Proposes c's open batch (the end of a parse pass); drops it when c is closing. */
+void data_batch_flush(struct conn *c);
 void data_retry_waiting(struct server *s);
 void data_release_waiting(struct server *s);
 void data_on_completion(struct server *s, struct completion *e);
@@ -230,8 +249,5 @@ int advertise_propose(struct server *s, uint64_t key, const char *address, craft
 void peer_dir_publish(struct server *s, craft_id id, const char *address);
 void peer_dir_tick(struct server *s);
 void peer_dir_own_address(const struct server *s, char *buf, size_t len);
-
-/* cmd_multi.c */
-bool multi_kind_ok(struct conn *c, const struct kv_command *cmd);
 
 #endif

@@ -6,6 +6,7 @@
 
 #include "fuzz_kv.h"
 #include "kv/kv.h"
+#include "kv/kv_internal.h"
 #include "kv/kv_snapshot.h"
 
 /* A store with a few keys, a session and a directory entry, so entries find things to change. */
@@ -39,6 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     resp_reply_init(&r);
     int rv = kv_apply(s, data, size, &r);
     FUZZ_CHECK(rv == 0 || rv == CRAFT_ECORRUPT);
+    FUZZ_CHECK(kv_table_check(&s->t)); /* the key, byte and expiry counts stay exact */
     if (rv == 0) {
         FUZZ_CHECK(r.len > 0);
         FUZZ_CHECK(!resp_reply_failed(&r));

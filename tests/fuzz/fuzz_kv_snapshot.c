@@ -6,6 +6,7 @@
 
 #include "fuzz_kv.h"
 #include "kv/kv.h"
+#include "kv/kv_internal.h"
 #include "kv/kv_snapshot.h"
 
 static struct fuzz_stream save(const struct kv_store *s)
@@ -34,6 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         FUZZ_CHECK(kv_snapshot_restore(t, fuzz_stream_read, &after) == 0);
         FUZZ_CHECK(kv_store_size(t) == kv_store_size(s));
         FUZZ_CHECK(kv_store_bytes(t) == kv_store_bytes(s));
+        FUZZ_CHECK(kv_store_expires(t) == kv_store_expires(s));
+        FUZZ_CHECK(kv_table_check(&s->t));
         struct fuzz_stream again = save(t);
         FUZZ_CHECK(again.len == after.len);
         free(again.data);

@@ -43,6 +43,10 @@ static const struct shape shapes[] = {
     {"mset_flush", 0, false, {"MSET p 1 q 2", "FLUSHDB", "SETNX r 3", NULL}},
     {"advertise", 0, false, {"raft.advertise 2 10.0.0.2:6379", NULL}},
     {"empty_exec", 0, true, {NULL}},
+    /* A MULTI mixing reads and writes: the reads run inside the entry. */
+    {"mixed_multi", 0, true, {"SET k 1", "INCR k", "GET k", "MGET k b", "SCAN 0", "PTTL b", NULL}},
+    /* A batch of pipelined writes: a plain entry of several commands. */
+    {"batch", 0, false, {"SET a 1", "INCR a", "APPEND a x", "SET z v EX 5", NULL}},
 };
 
 static int write_buf(void *ctx, const void *p, size_t n)

@@ -101,6 +101,42 @@ static void test_alloc_fail_multi_and_session(void **state)
     check_entry(5, 2, false, multi, 3);                             /* an existing one */
 }
 
+/* A MULTI mixing reads and writes: a failure anywhere, a read's reply included, takes back the
+ * writes before it; with memory back the reads see those writes. */
+static void test_alloc_fail_mixed_reads_and_writes(void **state)
+{
+    (void)state;
+    static const char *const mixed[] = {
+        "GET key:7",
+        "SET key:7 changed",
+        "GET key:7",
+        "MGET key:1 key:2 key:3",
+        "DEL key:1",
+        "KEYS key:1*",
+        "APPEND s _tail",
+        "STRLEN s",
+        "INCR n",
+        "DBSIZE",
+        "SCAN 0 COUNT 1000",
+        "PTTL t",
+        "FLUSHDB",
+        "GET s",
+    };
+    check_entry(0, 0, true, mixed, sizeof mixed / sizeof mixed[0]);
+    /* And the reads did run, seeing the writes before them. */
+    struct kv_entry e;
+    struct resp_reply r;
+    struct kv_store *s = base();
+    build(&e, 0, 0, true, mixed, 3);
+    resp_reply_init(&r);
+    assert_int_equal(kv_apply(s, e.data, e.len, &r), 0);
+    char *got = kvt_take(&r);
+    assert_string_equal(got, "*3\r\n$6\r\nvalue7\r\n+OK\r\n$7\r\nchanged\r\n");
+    free(got);
+    kv_entry_close(&e);
+    kv_store_destroy(s);
+}
+
 static void test_alloc_fail_restore_and_create(void **state)
 {
     (void)state;
@@ -175,6 +211,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_alloc_fail_each_command),
         cmocka_unit_test(test_alloc_fail_multi_and_session),
+        cmocka_unit_test(test_alloc_fail_mixed_reads_and_writes),
         cmocka_unit_test(test_alloc_fail_restore_and_create),
         cmocka_unit_test(test_alloc_fail_entry_builder),
     };

@@ -247,8 +247,11 @@ static void test_commands_table(void **state)
 static void test_commands_unknown_in_entry(void **state)
 {
     struct kv_store *s = *state;
-    KVT_W(s, T0, "GET k", "-ERR unknown command 'GET', with args beginning with: \r\n");
+    /* A read runs in an entry too (a MULTI mixing reads and writes), arity checked. */
+    KVT_W(s, T0, "GET k", "$-1\r\n");
+    KVT_W(s, T0, "GET k extra", "-ERR wrong number of arguments for 'get' command\r\n");
     KVT_W(s, T0, "bogus", "-ERR unknown command 'bogus', with args beginning with: \r\n");
+    KVT_W(s, T0, "multi", "-ERR unknown command 'multi', with args beginning with: \r\n");
 }
 
 /* Entries are applied with the leader's time only: two stores applying the same entries at

@@ -90,7 +90,7 @@ static void test_entry_multi_reply(void **state)
     assert_int_equal(kv_apply(s, e.data, e.len, &r), 0);
     char *got = kvt_take(&r);
     assert_string_equal(got, "*5\r\n+OK\r\n-ERR value is not an integer or out of range\r\n+OK\r\n"
-                             ":2\r\n-ERR unknown command 'GET', with args beginning with: \r\n");
+                             ":2\r\n$1\r\n2\r\n");
     free(got);
     /* An empty EXEC. */
     assert_int_equal(kv_entry_begin(&e, 5, 0, 0, true), 0);
@@ -100,6 +100,91 @@ static void test_entry_multi_reply(void **state)
     assert_string_equal(got, "*0\r\n");
     free(got);
     kv_entry_close(&e);
+    kv_store_destroy(s);
+}
+
+/* Applies a multi entry of lines at now_ms; its reply (malloc'd). */
+static char *apply_multi(struct kv_store *s, uint64_t now_ms, const char *const *lines, size_t n)
+{
+    struct kv_entry e;
+    struct resp_reply r;
+    kv_entry_init(&e);
+    assert_int_equal(kv_entry_begin(&e, now_ms, 0, 0, true), 0);
+    for (size_t i = 0; i < n; i++) {
+        add_line(&e, lines[i]);
+    }
+    resp_reply_init(&r);
+    assert_int_equal(kv_apply(s, e.data, e.len, &r), 0);
+    kv_entry_close(&e);
+    return kvt_take(&r);
+}
+
+/* MULTI mixing reads and writes (Redis: SET k 1; INCR k; GET k gives OK, 2, "2"): each read
+ * answers from the store as the entry's earlier commands left it, at the entry's time. */
+static void test_entry_mixed_reads_see_earlier_writes(void **state)
+{
+    (void)state;
+    struct kv_store *s = kv_store_create();
+    static const char *const redis[] = {"SET k 1", "INCR k", "GET k"};
+    char *got = apply_multi(s, 5, redis, 3);
+    assert_string_equal(got, "*3\r\n+OK\r\n:2\r\n$1\r\n2\r\n");
+    free(got);
+    /* Reads before, between and after writes; every read command; an arity error in a read
+     * is that command's error only. */
+    static const char *const mixed[] = {
+        "GET a",  "EXISTS a b", "SET a x",        "MGET a b", "APPEND a yz",  "STRLEN a",
+        "TYPE a", "DEL k",      "DBSIZE",         "KEYS *",   "SET b 1 PX 7", "PTTL b",
+        "TTL a",  "GET",        "SCAN 0 MATCH b", "FLUSHDB",  "DBSIZE",       "GET a",
+    };
+    got = apply_multi(s, 10, mixed, sizeof mixed / sizeof mixed[0]);
+    assert_string_equal(got, "*18\r\n"
+                             "$-1\r\n"                  /* GET a: not yet */
+                             ":0\r\n"                   /* EXISTS a b */
+                             "+OK\r\n"                  /* SET a x */
+                             "*2\r\n$1\r\nx\r\n$-1\r\n" /* MGET a b */
+                             ":3\r\n"                   /* APPEND a yz */
+                             ":3\r\n"                   /* STRLEN a */
+                             "+string\r\n"              /* TYPE a */
+                             ":1\r\n"                   /* DEL k */
+                             ":1\r\n"                   /* DBSIZE: a alone */
+                             "*1\r\n$1\r\na\r\n"        /* KEYS * */
+                             "+OK\r\n"                  /* SET b 1 PX 7 */
+                             ":7\r\n"                   /* PTTL b, at the entry's time */
+                             ":-1\r\n"                  /* TTL a */
+                             "-ERR wrong number of arguments for 'get' command\r\n"
+                             "*2\r\n$1\r\n0\r\n*1\r\n$1\r\nb\r\n" /* SCAN: the walk ends */
+                             "+OK\r\n"                            /* FLUSHDB */
+                             ":0\r\n"                             /* DBSIZE */
+                             "$-1\r\n");                          /* GET a */
+    free(got);
+    /* Nothing of the entry is visible in a read outside it but what it left: b was flushed. */
+    KVT_R(s, 10, "DBSIZE", ":0\r\n");
+    kv_store_destroy(s);
+}
+
+/* A read in an entry runs at the entry's store time (the larger of its now_ms and the store's
+ * time before), not at a replica's clock: a key whose expiry is <= that time is absent. */
+static void test_entry_mixed_read_of_expired_key(void **state)
+{
+    (void)state;
+    struct kv_store *s = kv_store_create();
+    KVT_W(s, 100, "SET e v PX 50", "+OK\r\n"); /* expires at 150 */
+    KVT_W(s, 100, "SET f v PX 51", "+OK\r\n"); /* expires at 151 */
+    static const char *const at150[] = {"GET e", "GET f", "EXISTS e f", "PTTL f", "SET g 1"};
+    char *got = apply_multi(s, 150, at150, 5);
+    assert_string_equal(got, "*5\r\n$-1\r\n$1\r\nv\r\n:1\r\n:1\r\n+OK\r\n");
+    free(got);
+    /* An entry stamped earlier (another leader's slower clock) still runs at store time 150. */
+    static const char *const early[] = {"GET e", "PTTL f", "SET g 2"};
+    got = apply_multi(s, 120, early, 3);
+    assert_string_equal(got, "*3\r\n$-1\r\n:1\r\n+OK\r\n");
+    free(got);
+    /* A write in the entry that sets an expiry already past makes the key absent to the read
+     * after it (SET ... PXAT in the past deletes). */
+    static const char *const past[] = {"SET f w PXAT 10", "GET f", "EXISTS f"};
+    got = apply_multi(s, 150, past, 3);
+    assert_string_equal(got, "*3\r\n+OK\r\n$-1\r\n:0\r\n");
+    free(got);
     kv_store_destroy(s);
 }
 
@@ -239,6 +324,8 @@ int main(void)
         cmocka_unit_test(test_entry_bytes),
         cmocka_unit_test(test_entry_round_trip_binary),
         cmocka_unit_test(test_entry_multi_reply),
+        cmocka_unit_test(test_entry_mixed_reads_see_earlier_writes),
+        cmocka_unit_test(test_entry_mixed_read_of_expired_key),
         cmocka_unit_test(test_entry_every_truncation_rejected),
         cmocka_unit_test(test_entry_flipped_bytes),
         cmocka_unit_test(test_entry_bad_header_fields),
