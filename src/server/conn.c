@@ -379,8 +379,8 @@ void conn_check_deadlines(struct conn *c, uint64_t now_ms)
         resp_reply_clear(&r->reply);
         if (r->waiting) {
             resp_reply_errorf(&r->reply,
-                              "TRYAGAIN no leader: none known within %u ms (the command did not "
-                              "run)",
+                              "TRYAGAIN no leader could take the command within %u ms (it did "
+                              "not run)",
                               ms);
             r->done = true;
             any = true;

@@ -56,7 +56,15 @@ void data_wait(struct server *s, struct request *r)
     s->waiting_tail = r;
 }
 
-/* The error text for a node outcome other than 0 (and other than a retried ENOTLEADER). */
+/* Whether a refusal is worth a retry until the request's deadline rather than an error now:
+ * no leader here, or a leader busy for a moment (a single voter whose term is not yet durable,
+ * a transfer under way, the uncommitted-bytes bound reached). The command did not run. */
+static bool retried(int status)
+{
+    return status == CRAFT_ENOTLEADER || status == CRAFT_EBUSY;
+}
+
+/* The error text for a node outcome other than 0 (and other than a retried one). */
 static void reply_node_error(struct resp_reply *out, int status, bool write)
 {
     switch (status) {
@@ -118,7 +126,7 @@ static void route(struct server *s, struct request *r)
             return;
         }
         int rv = data_propose_args(s, r);
-        if (rv == CRAFT_ENOTLEADER) {
+        if (retried(rv)) {
             data_wait(s, r);
         } else if (rv != 0) {
             reply_node_error(&r->reply, rv, true);
@@ -155,7 +163,7 @@ static void start_read(struct server *s, struct request *r)
     int rv = craft_node_read(s->node, mode, read_fn, on_node_result, r);
     if (rv == 0) {
         r->in_flight = true;
-    } else if (rv == CRAFT_ENOTLEADER) {
+    } else if (retried(rv)) {
         data_wait(s, r);
     } else {
         reply_node_error(&r->reply, rv, false);
@@ -247,9 +255,9 @@ static void batch_finish(struct server *s, struct request *head, int status, cra
                                             "one reply per request");
             }
             request_complete(r);
-        } else if (status == CRAFT_ENOTLEADER && !s->stopping) {
+        } else if (retried(status) && !s->stopping) {
             r->in_flight = false;
-            if (leader != CRAFT_ID_NONE && leader != s->cfg.id) {
+            if (status == CRAFT_ENOTLEADER && leader != CRAFT_ID_NONE && leader != s->cfg.id) {
                 start(s, r);
             } else {
                 data_wait(s, r);
@@ -477,10 +485,11 @@ void data_on_completion(struct server *s, struct completion *e)
     if (e->value != NULL) {
         kv_result_free(e->value);
     }
-    /* Not the leader (any more): a write was not appended, a read not started; try again
-     * through the leader the node names, or once one is known. */
-    if (e->status == CRAFT_ENOTLEADER && !s->stopping) {
-        if (r->kind == REQ_WRITE && e->leader != CRAFT_ID_NONE && e->leader != s->cfg.id) {
+    /* Not the leader (any more), or busy for a moment: a write was not appended, a read not
+     * started; try again through the leader the node names, or at the next tick. */
+    if (retried(e->status) && !s->stopping) {
+        if (e->status == CRAFT_ENOTLEADER && r->kind == REQ_WRITE && e->leader != CRAFT_ID_NONE &&
+            e->leader != s->cfg.id) {
             start(s, r);
         } else {
             data_wait(s, r);
