@@ -49,6 +49,9 @@ static void start_save(struct node *n)
 {
     const struct node_held *h = &n->snap_waiters;
     craft_index at = n->handed;
+#ifdef CRAFT_MUTATION_SNAPSHOT_NOW_AT_COMMIT
+    at = n->committed; /* mutation: at the commit index, entries still held back from apply */
+#endif
     CRAFT_ASSERT(at >= h->items[h->head + h->n - 1].index); /* handed never goes back */
     struct craft_snapshot_meta meta;
     if (craft_core_snapshot_meta(n->core, at, &meta) != 0) {
