@@ -257,8 +257,7 @@ void sim_snap_now_final(struct sim_cluster *c)
     for (unsigned i = 0; i < SIM_SNAP_NOW_PENDING_MAX; i++) {
         const struct sim_snap_now_pending *p = &c->snap_now.pending[i];
         if (p->cookie != 0) {
-            sim_checks_fail(&c->checks, p->node,
-                            "snapshot_request_hanging",
+            sim_checks_fail(&c->checks, p->node, "snapshot_request_hanging",
                             "n%" PRIu64 " never ended snapshot request %" PRIu64
                             " (asked with its applied index at %" PRIu64 ")",
                             p->node, p->cookie - SIM_COOKIE_SNAP_NOW_BASE, p->floor);
