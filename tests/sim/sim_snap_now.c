@@ -154,6 +154,16 @@ void sim_snap_now_after_restart(struct sim_cluster *c, struct sim_node *n)
     aim(c, n, 300000, 2000); /* before its first tick, or just after */
 }
 
+void sim_snap_now_on_stream(struct sim_cluster *c, struct sim_node *leader, craft_id to)
+{
+    if (c->p.snap_now_us_mean == 0) {
+        return;
+    }
+    /* Either end, while the first chunks are on their way (a stream lasts round trips). */
+    struct sim_node *n = prng_chance(&c->snap_now.rng, 500000) ? leader : &c->nodes[to];
+    aim(c, n, 300000, 4 * (uint64_t)SIM_ELECTION_TIMEOUT_MS_MAX * 10 + 1);
+}
+
 void sim_snap_now_on_save(struct sim_cluster *c, struct sim_node *n)
 {
     aim(c, n, 300000, 4 * (uint64_t)c->p.disk_us_max + 1); /* while the save is written */

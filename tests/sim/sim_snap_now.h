@@ -53,6 +53,8 @@ void sim_snap_now_on_event(struct sim_cluster *c, const struct sim_event *ev);
 /* Aimed requests: n restarted; n's apply worker started a snapshot save. */
 void sim_snap_now_after_restart(struct sim_cluster *c, struct sim_node *n);
 void sim_snap_now_on_save(struct sim_cluster *c, struct sim_node *n);
+/* Leader starts a snapshot stream to `to` (its first chunk goes): one end of it may be asked. */
+void sim_snap_now_on_stream(struct sim_cluster *c, struct sim_node *leader, craft_id to);
 /* env->complete for a cookie of this range: checks the outcome. False for other cookies. */
 bool sim_snap_now_complete(struct sim_cluster *c, struct sim_node *n, uint64_t cookie,
                            const struct craft_result *r);
