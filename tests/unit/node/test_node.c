@@ -726,6 +726,29 @@ static void test_snapshot_now_failure_and_shutdown(void **state)
     assert_int_equal(r.status, CRAFT_ESHUTDOWN);
 }
 
+/* A save overtaken by a restore (CRAFT_ESTALE) that does not cover the request: the node saves
+ * again for it, at what it has handed over, instead of failing it. */
+static void test_snapshot_now_stale_save_saved_again(void **state)
+{
+    (void)state;
+    struct fake_env e;
+    struct node *n = leader_with_entries(&e, 0, 3);
+    assert_int_equal(node_snapshot(n, 41), 0);
+    struct craft_snapshot_meta m;
+    assert_int_equal(snap_items(&e, &m), 1);
+    node_on_applied(n, 3);
+    node_on_snapshot_saved(n, &m, CRAFT_ESTALE);
+    struct craft_result r;
+    assert_int_equal(outcomes_of(&e, 41, &r), 0);
+    assert_int_equal(snap_items(&e, &m), 2);
+    assert_int_equal(m.index, 3);
+    node_on_snapshot_saved(n, &m, 0);
+    assert_int_equal(outcomes_of(&e, 41, &r), 1);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.index, 3);
+    node_destroy(n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -746,6 +769,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_now_saved_then_reported),
         cmocka_unit_test(test_snapshot_now_joins_threshold),
         cmocka_unit_test(test_snapshot_now_failure_and_shutdown),
+        cmocka_unit_test(test_snapshot_now_stale_save_saved_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
