@@ -1,8 +1,6 @@
-/* Snapshots on request (node_snapshot): each request waits for a snapshot covering what the node
- * had handed to the state machine when it came. It joins the snapshot under way when that one
- * covers it; otherwise the node saves one at the index handed over so far, once none is under
- * way (one save at a time, threshold or requested). A request ends only once its snapshot is
- * durable, known to the core and storage was told to drop the log it covers. */
+/* Snapshots on request (node_snapshot): a request waits for a durable snapshot covering what the
+ * node had handed to its state machine when it came, joining the save under way when that one
+ * covers it, else getting a save of its own at the index handed over so far (one at a time). */
 #include "node_internal.h"
 #include "util/assert.h"
 
