@@ -22,7 +22,8 @@ if [ ${#MUTATIONS[@]} -eq 0 ]; then
         lease_after_timeout_now node_answer_before_write node_stale_answer_sent
         node_result_misrouted node_window_skips node_timer_pushed payload_reused_early
         payload_ticket_early snap_no_resend
-        kv_follower_local_read snapshot_meta_no_config)
+        kv_follower_local_read snapshot_meta_no_config snapshot_now_early
+        snapshot_now_at_commit)
 fi
 GENERATOR=${GENERATOR:-}
 if [ -z "$GENERATOR" ] && command -v ninja >/dev/null 2>&1; then

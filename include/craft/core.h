@@ -337,6 +337,7 @@ struct craft_core_status {
     craft_index first_index;
     craft_id transfer_target; /* leader: the node leadership is being handed to, or none */
     craft_index snapshot_index; /* the newest snapshot the core knows of (0: none) */
+    craft_term snapshot_term;   /* and the term of its last entry */
 };
 
 void craft_core_status(const struct craft_core *core, struct craft_core_status *out);

@@ -23,8 +23,9 @@ enum craft_error {
     CRAFT_ENOTFOUND = -13,  /* a named file or object does not exist */
     CRAFT_EEXIST = -14,     /* it exists already */
     CRAFT_ESTALE = -15,     /* superseded: what it offers is already known or out of date */
+    CRAFT_ENOTSUP = -16,    /* not supported by this object (a state machine without snapshots) */
 };
-#define CRAFT_ERROR_MIN CRAFT_ESTALE
+#define CRAFT_ERROR_MIN CRAFT_ENOTSUP
 
 /* Returns a static, human-readable sentence for rv; never NULL. Any thread. */
 const char *craft_strerror(int rv);

@@ -13,7 +13,7 @@
  * returned (the _wait functions): 0 done, CRAFT_ENOTLEADER (with the leader's id when known),
  * CRAFT_EUNKNOWN (the entry was appended but leadership was lost before it committed: it may
  * or may not take effect), CRAFT_EBUSY (a bounded queue is full: retry later),
- * CRAFT_ESHUTDOWN (the node is stopping), CRAFT_EINVAL, CRAFT_ETOOBIG. */
+ * CRAFT_ESHUTDOWN (the node is stopping), CRAFT_EINVAL, CRAFT_ETOOBIG, CRAFT_ENOTSUP. */
 #ifndef CRAFT_NODE_H
 #define CRAFT_NODE_H
 
@@ -166,6 +166,23 @@ CRAFT_MUST_CHECK int craft_node_add_peer(struct craft_node *n, const struct craf
 CRAFT_MUST_CHECK int craft_node_transfer(struct craft_node *n, craft_id target, craft_result_fn cb,
                                          void *arg);
 int craft_node_transfer_wait(struct craft_node *n, craft_id target, struct craft_result *r);
+
+/* Takes a snapshot now, whatever snapshot_every says: it covers every committed entry this
+ * node has handed to its state machine when the request reaches the node's loop (the commit
+ * index then, unless the state machine is more than a window of entries behind), and is saved
+ * once the state machine has applied them. The outcome is 0 once that snapshot is durable, the
+ * node's core knows it and the log it covers is handed to the log store to drop (the WAL's
+ * segments go after what is queued is durable); r->index and r->term name the snapshot, which
+ * may be newer than asked (one installed from the leader, or taken meanwhile). A snapshot
+ * already saved at or past that index answers at once (index 0: there is none and nothing was
+ * applied); a request arriving while another snapshot is being saved waits for it and, if that
+ * one does not reach its index, for the next, which the node then saves. Any node, leader or
+ * not. Failures: CRAFT_ENOTSUP (the state machine cannot save snapshots, or a plugged
+ * transport cannot stream them), CRAFT_EBUSY (too many requests waiting, or the node cannot
+ * describe its configuration at that index yet: a node just added to a running cluster;
+ * retry), the save's error (CRAFT_EIO, CRAFT_ENOSPC, ...: nothing was taken), CRAFT_ESHUTDOWN. */
+CRAFT_MUST_CHECK int craft_node_snapshot(struct craft_node *n, craft_result_fn cb, void *arg);
+int craft_node_snapshot_wait(struct craft_node *n, struct craft_result *r);
 
 enum craft_node_role {
     CRAFT_NODE_FOLLOWER = 1,

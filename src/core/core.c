@@ -504,6 +504,7 @@ void craft_core_status(const struct craft_core *c, struct craft_core_status *out
         .first_index = log_first_index(&c->log),
         .transfer_target = c->transfer_target,
         .snapshot_index = c->snapshot.index,
+        .snapshot_term = c->snapshot.term,
     };
 }
 

@@ -82,6 +82,7 @@ void node_config_init(struct node_config *cfg)
 {
     craft_core_config_init(&cfg->core);
     cfg->snapshot_every = 0;
+    cfg->snapshots = false;
     cfg->log_trailing = NODE_NEVER_COMPACT;
     cfg->apply_window = 0;
     cfg->fs = NULL;
@@ -104,6 +105,7 @@ int node_create(const struct node_config *cfg, const struct craft_core_boot *boo
     n->election_timeout_ms_max = cfg->core.election_timeout_ms_max;
     n->heartbeat_interval_ms = cfg->core.heartbeat_interval_ms;
     n->snapshot_every = cfg->snapshot_every;
+    n->snapshots = cfg->snapshots || cfg->snapshot_every != 0;
     n->log_trailing = cfg->log_trailing;
     n->fs = cfg->fs;
     n->chunk_bytes = cfg->chunk_bytes;
@@ -139,6 +141,8 @@ void node_destroy(struct node *n)
         n->transfer.active = false;
         node_complete(n, n->transfer.cookie, CRAFT_ESHUTDOWN, 0, 0);
     }
+    node_snapshot_requests_fail(n, CRAFT_ESHUTDOWN);
+    node_held_close(&n->snap_waiters);
     node_writes_free(n);
     node_streams_close(n);
     node_held_close(&n->held_results);

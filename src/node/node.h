@@ -103,6 +103,10 @@ struct node_config {
      * through node_input itself). */
     uint64_t snapshot_every;
     uint64_t log_trailing;
+    /* The environment can save snapshots (runs NODE_APPLY_SNAPSHOT items, takes send_chunk and
+     * snapshot_taken) even with snapshot_every 0: node_snapshot takes one on request. Without it
+     * (and snapshot_every 0) node_snapshot is refused with CRAFT_ENOTSUP. */
+    bool snapshots;
     /* Committed entries handed to apply and not yet reported applied, at most (0: no bound);
      * the rest wait in the core's log. With a bound, proposals get CRAFT_EBUSY while
      * NODE_APPLY_BACKLOG_WINDOWS windows of committed entries wait to be applied. */
@@ -118,6 +122,7 @@ struct node_config {
 };
 
 #define NODE_NEVER_COMPACT UINT64_MAX
+#define NODE_SNAPSHOT_WAITERS_MAX 1024u /* node_snapshot requests waiting at once */
 #define NODE_APPLY_BACKLOG_WINDOWS 2u
 
 /* Fills cfg with defaults: the core's (craft_core_config_init), no snapshots, no compaction,
@@ -154,6 +159,15 @@ int node_propose(struct node *n, const uint64_t *cookies, const struct craft_buf
 int node_read(struct node *n, uint64_t cookie, int mode);
 int node_change(struct node *n, uint64_t cookie, const struct craft_membership *target);
 int node_transfer(struct node *n, uint64_t cookie, craft_id target);
+/* A snapshot now (node_snapshot_now.c): covers every entry handed to the state machine when the
+ * request is taken (the committed entries, unless the state machine is a window behind). Ends
+ * with 0 and the snapshot's (index, term) once a snapshot at or past that index is durable, the
+ * core knows it and storage was told to drop the log it covers: at once when the newest one
+ * covers it already (index 0: there is none, and nothing was applied); else it joins the
+ * snapshot being saved, or has one saved. CRAFT_ENOTSUP without snapshots, CRAFT_EBUSY when
+ * NODE_SNAPSHOT_WAITERS_MAX wait or the core cannot describe that index yet (a node added to a
+ * running cluster, before the entry that added it), a failed save's error, CRAFT_ESHUTDOWN. */
+int node_snapshot(struct node *n, uint64_t cookie);
 /* Any other input (a campaign, a compaction, the snapshot and fetch inputs) for an environment
  * that drives them itself; returns the step's result. */
 int node_input(struct node *n, const struct craft_input *in);

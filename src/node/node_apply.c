@@ -8,7 +8,7 @@
 #include "util/alloc.h"
 
 /* FIFOs of (index, cookie): proposals' entries and reads not handed over yet. */
-static int held_push(struct node_held *h, craft_index index, uint64_t cookie)
+int node_held_push(struct node_held *h, craft_index index, uint64_t cookie)
 {
     if (h->head > 0 && h->head + h->n == h->cap) {
         memmove(h->items, h->items + h->head, h->n * sizeof *h->items);
@@ -43,7 +43,7 @@ static int note_outcomes(struct node *n, const struct craft_output *out)
 #ifdef CRAFT_MUTATION_NODE_RESULT_MISROUTED
             index -= index > first; /* mutation: the result goes with the entry before */
 #endif
-            if (held_push(&n->held_results, index, r->cookie) != 0) {
+            if (node_held_push(&n->held_results, index, r->cookie) != 0) {
                 return CRAFT_ENOMEM;
             }
         } else {
@@ -151,7 +151,7 @@ void node_apply_output(struct node *n, const struct craft_output *out)
         const struct craft_read_result *r = &out->reads[i];
         if (r->status != 0) {
             node_complete(n, r->cookie, r->status, r->index, 0);
-        } else if (held_push(&n->held_reads, r->index, r->cookie) != 0) {
+        } else if (node_held_push(&n->held_reads, r->index, r->cookie) != 0) {
             node_fail(n, CRAFT_ENOMEM);
             return;
         }

@@ -95,6 +95,9 @@ struct node {
     bool snapshot_saving;            /* a NODE_APPLY_SNAPSHOT item is out */
     bool snapshot_ready;             /* saved, told to the core once applied reaches it */
     struct craft_snapshot_meta saved; /* that snapshot */
+    bool snapshots;                   /* node_config.snapshots (or snapshot_every) */
+    /* node_snapshot requests: (the index their snapshot must reach, cookie), in index order. */
+    struct node_held snap_waiters;
     /* Snapshot streams (node_stream_*.c) and their knobs. */
     struct io_fs *fs;
     uint32_t chunk_bytes;
@@ -128,6 +131,14 @@ void node_hand_over(struct node *n);
 /* A snapshot restored the state machine up to index: nothing up to it is handed out. */
 void node_apply_covered(struct node *n, craft_index index);
 void node_held_close(struct node_held *h);
+/* Appends (index, cookie) to a FIFO. 0 or CRAFT_ENOMEM. */
+int node_held_push(struct node_held *h, craft_index index, uint64_t cookie);
+/* Ends the node_snapshot requests the newest snapshot covers; starts a save for the others
+ * when none is under way (node_snapshot_now.c). After anything that may end a snapshot. */
+void node_snapshot_requests_settle(struct node *n);
+/* Ends the node_snapshot requests waiting: those the newest snapshot covers with 0, the others
+ * with status. */
+void node_snapshot_requests_fail(struct node *n, int status);
 /* Payload tickets (node_payload.c). A write's ticket is in its struct node_write. */
 /* Takes a ticket for the entries handed to the state machine up to index. 0 or CRAFT_ENOMEM. */
 int node_payload_hand_over(struct node *n, craft_index index);

@@ -63,12 +63,37 @@ int node_snapshot_hand_over(struct node *n, const struct craft_entry *entries,
 void node_on_snapshot_saved(struct node *n, const struct craft_snapshot_meta *m, int rv)
 {
     n->snapshot_saving = false;
-    if (n->failed != 0 || rv != 0) {
-        return; /* not durable: the next multiple tries again */
+    if (n->failed != 0) {
+        return;
+    }
+    if (rv == CRAFT_ESTALE) {
+        /* A restore put the state machine past it: the snapshot installed may serve the
+         * requests waiting, else another is saved for them. */
+        node_snapshot_requests_settle(n);
+        return;
+    }
+    if (rv != 0) {
+        /* Not durable: the next multiple tries again; requests waiting get the error. */
+        node_snapshot_requests_fail(n, rv);
+        return;
     }
     n->saved = *m;
     n->snapshot_ready = true;
     node_snapshot_settle(n);
+}
+
+/* Tells the core about the saved snapshot; 0 when it is the core's newest now. */
+static int tell_core(struct node *n)
+{
+    struct craft_input in = {.type = CRAFT_IN_SNAPSHOT_TAKEN};
+    in.snapshot_taken.meta = &n->saved;
+    int rv = node_step(n, &in);
+    if (rv != 0) {
+        return rv;
+    }
+    struct craft_core_status st;
+    craft_core_status(n->core, &st);
+    return st.snapshot_index == n->saved.index ? 0 : CRAFT_ESTALE;
 }
 
 void node_snapshot_settle(struct node *n)
@@ -77,18 +102,16 @@ void node_snapshot_settle(struct node *n)
         return;
     }
     n->snapshot_ready = false;
-    struct craft_input in = {.type = CRAFT_IN_SNAPSHOT_TAKEN};
-    in.snapshot_taken.meta = &n->saved;
-    struct craft_core_status st;
-    if (node_step(n, &in) != 0 || (craft_core_status(n->core, &st), st.snapshot_index != n->saved.index)) {
-        return; /* superseded (an installed snapshot is newer): nothing to drop */
+    /* Not the newest (an installed snapshot is newer): nothing to drop. */
+    if (tell_core(n) == 0) {
+        if (n->env.snapshot_taken != NULL) {
+            n->env.snapshot_taken(n->env.ctx, &n->saved);
+        }
+        if (n->log_trailing != NODE_NEVER_COMPACT && n->saved.index > n->log_trailing) {
+            struct craft_input compact = {.type = CRAFT_IN_COMPACT};
+            compact.compact.index = n->saved.index - n->log_trailing;
+            (void)node_step(n, &compact);
+        }
     }
-    if (n->env.snapshot_taken != NULL) {
-        n->env.snapshot_taken(n->env.ctx, &n->saved);
-    }
-    if (n->log_trailing != NODE_NEVER_COMPACT && n->saved.index > n->log_trailing) {
-        struct craft_input compact = {.type = CRAFT_IN_COMPACT};
-        compact.compact.index = n->saved.index - n->log_trailing;
-        (void)node_step(n, &compact);
-    }
+    node_snapshot_requests_settle(n);
 }

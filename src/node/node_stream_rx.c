@@ -58,6 +58,9 @@ static void finish(struct node *n, craft_id from, const struct craft_snap_chunk 
     if (rv == 0 && n->env.snapshot_taken != NULL) {
         n->env.snapshot_taken(n->env.ctx, &meta); /* the log it covers may go */
     }
+    if (rv == 0) {
+        node_snapshot_requests_settle(n); /* it may serve requests for a snapshot */
+    }
     if (n->failed == 0) {
         answer(n, from, c, c->size, true);
     }

@@ -231,6 +231,10 @@ static int boot_node(struct craft_node *n, const struct craft_log_store_recovere
     /* Snapshots when the state machine can save them; the memory log keeps log_trailing
      * entries below each for followers just behind (further behind: the snapshot). */
     nc.snapshot_every = rt_fsm_snapshots(&n->fsm) ? n->cfg.snapshot_every : 0;
+    /* craft_node_snapshot needs a state machine that saves and a transport that streams (the
+     * default's ops, or the plugged ones: transport_ops, filled by node_alloc). */
+    nc.snapshots = rt_fsm_snapshots(&n->fsm) && n->transport_ops.send_chunk != NULL &&
+                   n->transport_ops.send_ack != NULL;
     nc.log_trailing = n->cfg.log_trailing;
     nc.apply_window = RT_APPLY_WINDOW;
     nc.fs = rt_stats_snapshot_fs(n); /* n->fs, its fdatasyncs timed (craft_node_stats) */

@@ -66,6 +66,7 @@ enum rt_req_kind {
     RT_REQ_READ = 2,
     RT_REQ_CHANGE = 3,
     RT_REQ_TRANSFER = 4,
+    RT_REQ_SNAPSHOT = 5,
 };
 
 /* One request between its submission and its outcome. */
@@ -109,6 +110,7 @@ enum rt_msg_kind {
     RT_MSG_CHANGE = 3,
     RT_MSG_TRANSFER = 4,
     RT_MSG_ADD_PEER = 5,
+    RT_MSG_SNAPSHOT = 6,
 };
 
 struct rt_msg {

@@ -145,6 +145,16 @@ static int transfer_impl(struct craft_node *n, craft_id target, craft_result_fn 
     return submit(n, &req, &m);
 }
 
+static int snapshot_impl(struct craft_node *n, craft_result_fn cb, void *arg)
+{
+    if (n == NULL || cb == NULL) {
+        return CRAFT_EINVAL;
+    }
+    struct rt_req req = {.kind = RT_REQ_SNAPSHOT, .cb = cb, .arg = arg};
+    struct rt_msg m = {.kind = RT_MSG_SNAPSHOT};
+    return submit(n, &req, &m);
+}
+
 static int add_peer_impl(struct craft_node *n, const struct craft_peer *peer)
 {
     char why[128];
@@ -246,6 +256,13 @@ int craft_node_transfer_wait(struct craft_node *n, craft_id target, struct craft
     return waiter_finish(&w, craft_node_transfer(n, target, waiter_done, &w), r);
 }
 
+int craft_node_snapshot_wait(struct craft_node *n, struct craft_result *r)
+{
+    struct waiter w;
+    waiter_init(&w);
+    return waiter_finish(&w, craft_node_snapshot(n, waiter_done, &w), r);
+}
+
 /* The public entry points run under the node's allocator (its memory, whichever thread calls). */
 #define UNDER_NODE_ALLOCATOR(n, call)                                                              \
     do {                                                                                           \
@@ -276,6 +293,11 @@ int craft_node_change(struct craft_node *n, const struct craft_membership *targe
 int craft_node_transfer(struct craft_node *n, craft_id target, craft_result_fn cb, void *arg)
 {
     UNDER_NODE_ALLOCATOR(n, transfer_impl(n, target, cb, arg));
+}
+
+int craft_node_snapshot(struct craft_node *n, craft_result_fn cb, void *arg)
+{
+    UNDER_NODE_ALLOCATOR(n, snapshot_impl(n, cb, arg));
 }
 
 int craft_node_add_peer(struct craft_node *n, const struct craft_peer *peer)

@@ -77,6 +77,9 @@ static void hand_to_node(struct craft_node *n, struct rt_msg *m)
     case RT_MSG_ADD_PEER:
         rt_transport_add_peer(n, (craft_id)m->arg);
         break;
+    case RT_MSG_SNAPSHOT:
+        (void)node_snapshot(n->node, m->cookie);
+        break;
     default:
         CRAFT_ASSERT(false);
     }

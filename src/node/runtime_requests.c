@@ -147,6 +147,10 @@ void rt_complete(struct craft_node *n, uint64_t cookie, const struct craft_resul
         }
         return;
     }
+    if (req.kind == RT_REQ_SNAPSHOT && r->status == 0) {
+        /* On the loop, where snapshots end: craft_node_status shows it once the caller hears. */
+        rt_status_refresh(n);
+    }
     if (r->status == CRAFT_ENOTLEADER && r->leader != CRAFT_ID_NONE &&
         r->leader_address[0] == '\0') {
         struct craft_result copy = *r;

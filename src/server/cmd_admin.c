@@ -1,7 +1,7 @@
 /* Cluster administration: RAFT.ADDNODE <id> <peer-addr> (tells the node the address, adds it as
  * a learner, and promotes it to voter once it has caught up), RAFT.REMOVENODE <id>,
- * RAFT.TRANSFER [id], and RAFT.SNAPSHOT (which the node API cannot do on demand). Leader-only
- * commands sent to a follower are forwarded like writes. */
+ * RAFT.TRANSFER [id], and RAFT.SNAPSHOT (a snapshot of this node, now: answers its index).
+ * Leader-only commands sent to a follower are forwarded like writes; RAFT.SNAPSHOT is not. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -46,6 +46,31 @@ static void drop(craft_id *ids, unsigned *n, craft_id id)
             ids[i] = ids[--*n];
             return;
         }
+    }
+}
+
+/* RAFT.SNAPSHOT's answer: the snapshot's index, or why there is none. */
+static void snapshot_reply(struct request *r, const struct completion *e)
+{
+    switch (e->status) {
+    case 0:
+        resp_reply_integer(&r->reply, (int64_t)e->index);
+        break;
+    case CRAFT_ENOTSUP:
+        resp_reply_error(&r->reply, "ERR this node cannot take snapshots (its state machine "
+                                    "does not save them)");
+        break;
+    case CRAFT_EBUSY:
+        resp_reply_error(&r->reply, "TRYAGAIN the node cannot take a snapshot now (too many "
+                                    "requests waiting, or it has not applied its own "
+                                    "configuration yet): retry");
+        break;
+    case CRAFT_ESHUTDOWN:
+        resp_reply_error(&r->reply, "ERR the server is shutting down");
+        break;
+    default:
+        resp_reply_errorf(&r->reply, "ERR snapshot failed: %s", craft_strerror(e->status));
+        break;
     }
 }
 
@@ -167,7 +192,9 @@ void admin_on_completion(struct server *s, struct completion *e)
         request_release(r);
         return;
     }
-    if (e->status == 0) {
+    if (r->n_cmds == 1 && name_is(r->one.argv[0], r->one.lens[0], "raft.snapshot")) {
+        snapshot_reply(r, e);
+    } else if (e->status == 0) {
         resp_reply_simple(&r->reply, "OK");
     } else {
         admin_reply_error(r, e->status);
@@ -210,16 +237,26 @@ void admin_tick(struct server *s)
     }
 }
 
+/* RAFT.SNAPSHOT: this node's own snapshot (never forwarded: every node snapshots its own state
+ * machine), of everything it has applied when the command arrives; the answer is the
+ * snapshot's log index once it is durable and the log behind it compacted (Redis's SAVE
+ * answers once its file is written too; an integer tells the operator how far it reaches).
+ * It does not wait for the connection's earlier requests: a write sent just before it and not
+ * yet answered may not be in it. */
 void cmd_raft_snapshot(struct conn *c, struct request *r, int argc, const char *const *argv,
                        const size_t *lens)
 {
-    (void)c;
-    (void)argc;
-    (void)argv;
-    (void)lens;
-    resp_reply_errorf(&r->reply,
-                      "ERR RAFT.SNAPSHOT is not available: the node API cannot take a snapshot "
-                      "on demand; it takes one every %llu entries (--snapshot-every)",
-                      (unsigned long long)c->srv->cfg.snapshot_every);
+    struct server *s = c->srv;
+    if (!request_take_args(r, argc, argv, lens)) {
+        return; /* answered: out of memory */
+    }
+    r->ev.what = COMPLETION_ADMIN;
+    int rv = craft_node_snapshot(s->node, on_admin_result, r);
+    if (rv == 0) {
+        r->in_flight = true;
+        return;
+    }
+    struct completion e = {.status = rv};
+    snapshot_reply(r, &e);
     r->done = true;
 }

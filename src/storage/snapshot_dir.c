@@ -50,16 +50,18 @@ int snapshot_publish(struct io_fs *fs, struct io_file *f, const char *tmp, uint6
     }
     /* Only now, with the new one durable, do the group's older ones go. One of higher index
      * stays: it is newer (a snapshot installed from the leader while this one was being
-     * written). Other groups' snapshots are theirs. */
+     * written). Other groups' snapshots are theirs. This is cleanup: the new snapshot is
+     * durable whatever happens here, and the older ones may be gone already, so a failure here
+     * must not report it as not taken (its caller would go on naming an older file that no
+     * longer exists: the simulator's forced snapshots found that). What is left over goes at
+     * the next publish; recovery takes the newest anyway. */
     struct older o = {.fs = fs, .group = group, .below = m->index};
     rv = io_fs_list(fs, remove_older, &o);
-    if (rv == 0) {
-        rv = o.rv;
-    }
-    if (rv == 0) {
+    if (rv == 0 && o.rv == 0) {
         rv = io_fs_sync_dir(fs);
     }
-    return rv == 0 ? 0 : rv == CRAFT_ENOMEM ? rv : CRAFT_EIO;
+    (void)rv;
+    return 0;
 }
 
 /* The newest snapshot of each group seen so far, sorted by group. */

@@ -179,6 +179,7 @@ static bool start_node(struct sim_cluster *c, struct sim_node *n)
     node_config_init(&ncfg);
     ncfg.core = cfg;
     ncfg.snapshot_every = c->p.snapshot_every;
+    ncfg.snapshots = true; /* the environment saves and streams them (sim_snap, sim_snap_stream) */
     ncfg.log_trailing = c->p.node_compacts ? c->p.node_log_trailing : NODE_NEVER_COMPACT;
     ncfg.fs = io_fs_sim_fs(n->fs);
     ncfg.apply_window = c->p.apply_window;
@@ -214,6 +215,7 @@ static bool start_node(struct sim_cluster *c, struct sim_node *n)
     uint64_t first = 1 + prng_below(&c->rng_fault, n->tick_global_us);
     sim_heap_push(&c->heap, c->now_us + first, SIM_EV_TICK, (uint32_t)n->id, n->epoch,
                   (void *)(uintptr_t)n->timer_gen);
+    sim_snap_now_after_restart(c, n);
     return true;
 }
 
@@ -232,6 +234,8 @@ struct sim_cluster *sim_cluster_create(const struct sim_params *p, bool show, FI
     prng_seed(&c->rng_feed, sub_seed(p->seed, 8));
     prng_seed(&c->rng_transfer, sub_seed(p->seed, 11));
     prng_seed(&c->rng_reads, sub_seed(p->seed, 12));
+    sim_snap_now_init(c);
+    prng_seed(&c->snap_now.rng, sub_seed(p->seed, 13));
     struct prng rng_clock;
     prng_seed(&rng_clock, sub_seed(p->seed, 4));
     for (unsigned i = 1; i <= p->n_nodes; i++) {
@@ -477,7 +481,9 @@ void sim_cluster_crash(struct sim_cluster *c, craft_id id)
     sim_cluster_check_payloads(c, n);
     sim_kv_crash(c, n);
     /* The node goes first (its stream in owns a sink on the file system about to crash). */
+    sim_snap_now_destroying(c, n);
     node_destroy(n->node);
+    sim_snap_now_destroyed(c, n);
     sim_apply_crash(n);
     n->node = NULL;
     n->core = NULL;
@@ -901,6 +907,9 @@ bool sim_cluster_step(struct sim_cluster *c)
         break;
     case SIM_EV_KV_TIMEOUT:
         sim_kv_on_timeout(c, &ev);
+        break;
+    case SIM_EV_SNAP_NOW:
+        sim_snap_now_on_event(c, &ev);
         break;
     default:
         CRAFT_ASSERT(0);

@@ -26,6 +26,7 @@
 #include "sim_pause.h"
 #include "sim_fetch.h"
 #include "sim_snap.h"
+#include "sim_snap_now.h"
 #include "sim_snap_stream.h"
 #include "sim_outcomes.h"
 #include "sim_trace.h"
@@ -79,6 +80,7 @@ struct sim_cluster {
     struct sim_feed_result step_res;
     struct sim_work_figures work; /* what the nodes did (snapshots, streams, fetches, outcomes) */
     struct sim_kv kv;             /* the KV workload (sim_kv.h), when p.kv */
+    struct sim_snap_now snap_now; /* snapshot requests (sim_snap_now.h) */
 };
 
 /* Creates the cluster (all nodes up, empty logs, all links up) and schedules ticks and, when

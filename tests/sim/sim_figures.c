@@ -42,6 +42,9 @@ static void work_add(struct sim_work_figures *t, const struct sim_work_figures *
     t->fetches += r->fetches;
     t->outcomes_done += r->outcomes_done;
     t->outcomes_unknown += r->outcomes_unknown;
+    t->snap_now_asked += r->snap_now_asked;
+    t->snap_now_done += r->snap_now_done;
+    t->snap_now_failed += r->snap_now_failed;
     t->kv_seeds += r->kv_seeds;
     t->kv_ops += r->kv_ops;
     t->kv_unanswered += r->kv_unanswered;
@@ -150,6 +153,11 @@ void sim_figures_print(const struct sim_figures *t, FILE *f)
                ", unknown %" PRIu64 "\n",
             w->snapshots_taken, w->snapshots_installed, w->streams_delivered, w->streams_given_up,
             w->fetches, w->outcomes_done, w->outcomes_unknown);
+    if (w->snap_now_asked > 0) {
+        fprintf(f, "craft-sim: snapshot requests %" PRIu64 ", done %" PRIu64 ", failed %" PRIu64
+                   " (busy, disk faults, node stopped)\n",
+                w->snap_now_asked, w->snap_now_done, w->snap_now_failed);
+    }
     if (w->kv_seeds > 0) {
         fprintf(f, "craft-sim: kv: %" PRIu64 " seeds, %" PRIu64 " ops checked (%" PRIu64
                    " writes unanswered, %" PRIu64 " of them never applied; %" PRIu64

@@ -21,6 +21,10 @@ struct sim_work_figures {
     uint64_t fetches; /* answered with entries */
     uint64_t outcomes_done;
     uint64_t outcomes_unknown;
+    /* Snapshot requests (sim_snap_now.h): asked, ended done, ended with an expected failure. */
+    uint64_t snap_now_asked;
+    uint64_t snap_now_done;
+    uint64_t snap_now_failed;
     /* The KV workload (sim_kv.h): seeds that ran it, ops checked, writes left unanswered, ops
      * refused (not in the history), final reads done and missed, checker states, and seeds
      * whose check hit its bound (unknown: neither a pass nor a violation). */

@@ -32,6 +32,7 @@ enum sim_event_kind {
     SIM_EV_APPLY = 22,      /* node: its apply worker runs a batch; arg: node epoch (sim_apply) */
     SIM_EV_KV = 23,         /* a KV client's next op; arg: client (sim_kv_client) */
     SIM_EV_KV_TIMEOUT = 24, /* a KV client gives up; arg: client | op serial << 8 */
+    SIM_EV_SNAP_NOW = 25,   /* ask node (0: one picked) for a snapshot; arg: its epoch (sim_snap_now) */
 };
 
 struct sim_event {

@@ -211,6 +211,9 @@ static void env_stream_ended(void *ctx, craft_id to, bool delivered)
 static void env_complete(void *ctx, uint64_t cookie, const struct craft_result *r)
 {
     struct sim_node *n = ctx;
+    if (sim_snap_now_complete(n->cluster, n, cookie, r)) {
+        return;
+    }
     sim_outcomes_complete(n->cluster, n, cookie, r->status);
     sim_kv_on_complete(n->cluster, n, cookie, r->status);
 }

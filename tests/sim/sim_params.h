@@ -152,6 +152,9 @@ struct sim_params {
     uint32_t kv_timeout_us;
     uint32_t kv_follower_pct;
     uint32_t kv_read_after_pct;
+    /* Snapshots on request (sim_snap_now.h, drawn last): every snap_now_us_mean on average in
+     * the fault phase some node is asked for a snapshot now (0: never), and at aimed moments. */
+    uint32_t snap_now_us_mean;
 };
 
 #endif

@@ -162,6 +162,10 @@ int sim_run_seed(uint64_t seed, const struct sim_run_options *opt, FILE *out,
                      "append_bytes_max %llu compact_every %u campaign_us_max %u\n",
                 seed, p.batch_window_us, p.propose_batch_max, p.big_cmd_ppm,
                 (unsigned long long)p.append_bytes_max, p.compact_every, p.campaign_us_max);
+        if (p.snap_now_us_mean > 0) {
+            fprintf(out, "seed %" PRIu64 ": snapshot requests every %u us on average\n", seed,
+                    p.snap_now_us_mean);
+        }
     }
     struct sim_trace_log log;
     sim_trace_log_init(&log);
@@ -190,6 +194,9 @@ int sim_run_seed(uint64_t seed, const struct sim_run_options *opt, FILE *out,
     }
     if (c->live_ok && !sim_cluster_failed(c)) {
         sim_quiet_run(c, &fig->quiet);
+    }
+    if (c->live_ok && !sim_cluster_failed(c)) {
+        sim_snap_now_final(c); /* every snapshot request has ended by now */
     }
     fig->elections = c->elect.all;
     fig->split_votes = sim_elect_split_votes(c);

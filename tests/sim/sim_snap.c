@@ -94,6 +94,9 @@ void sim_snap_save(struct sim_cluster *c, struct sim_node *n, const struct craft
     /* The point-in-time view is taken now; writing it takes a while, off the node's thread. A
      * moot one (a restore of a newer snapshot, its own file replaced, skipped past it) is
      * reported CRAFT_ESTALE as the runtime does, later, never from inside the node's call. */
+    if (!moot) {
+        sim_snap_now_on_save(c, n); /* a request may come while it is written */
+    }
     struct sim_snap_build *b = sim_xmalloc(sizeof *b);
     b->meta = *m;
     b->prefix = moot ? 0 : n->log[m->index - 1].prefix;

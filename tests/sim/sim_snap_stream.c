@@ -59,6 +59,9 @@ int sim_snap_stream_send_chunk(struct sim_cluster *c, struct sim_node *n, craft_
     memcpy(m->data, chunk->data, chunk->len);
     m->crc = crc32c(0, m->data, m->len);
     sim_snap_resend_on_chunk(c, n->id, to, chunk);
+    if (chunk->offset == 0) {
+        sim_snap_now_on_stream(c, n, to); /* a snapshot request may come while it flows */
+    }
     send_msg(c, m);
     return 0;
 }

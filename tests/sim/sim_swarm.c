@@ -188,6 +188,10 @@ void sim_swarm_draw(uint64_t seed, unsigned nodes_forced, struct sim_params *p,
     p->kv_timeout_us = pick(&r, 100000, 1000000);
     p->kv_follower_pct = upto(&r, 60);
     p->kv_read_after_pct = upto(&r, 80);
+    /* Snapshots on request (drawn last, so every draw above keeps its value): half of them in
+     * seeds that take threshold snapshots too, where they race those. */
+    bool now = prng_chance(&r, 350000);
+    p->snap_now_us_mean = now ? pick(&r, 2000, 400000) : 0;
 }
 
 static craft_id random_node(struct sim_cluster *c)
@@ -345,6 +349,7 @@ void sim_swarm_start(struct sim_cluster *c)
     sim_reads_start(c);
     sim_member_start(c);
     sim_kv_start(c);
+    sim_snap_now_start(c);
     if (c->p.fault_partitions || c->p.fault_crashes) {
         uint64_t first = prng_range(&c->rng_fault, c->p.fault_us_min, (uint64_t)c->p.fault_us_max + 1);
         sim_cluster_schedule(c, first, SIM_EV_FAULT, 0, 0);

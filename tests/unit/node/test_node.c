@@ -127,6 +127,7 @@ static void fake_snapshot_taken(void *ctx, const struct craft_snapshot_meta *m)
 static struct node *make_node_cfg(struct fake_env *e, craft_id id, const craft_id *voters,
                                   unsigned k, uint64_t snapshot_every, uint64_t log_trailing);
 static uint64_t next_apply_window; /* the window make_node_cfg gives (tests set it) */
+static bool next_snapshots;        /* node_config.snapshots for the next make_node_cfg */
 
 static struct node *make_node(struct fake_env *e, craft_id id, const craft_id *voters, unsigned k)
 {
@@ -161,6 +162,8 @@ static struct node *make_node_cfg(struct fake_env *e, craft_id id, const craft_i
     cfg.log_trailing = log_trailing;
     cfg.apply_window = next_apply_window;
     next_apply_window = 0;
+    cfg.snapshots = next_snapshots;
+    next_snapshots = false;
     struct node *n;
     assert_int_equal(node_create(&cfg, NULL, &env, &n), 0);
     assert_int_equal(e->timer_at, e->now); /* the first tick starts the core's clock */
@@ -568,6 +571,184 @@ static void test_apply_failure_stops_node(void **state)
     node_destroy(n);
 }
 
+/* The outcomes env->complete gave cookie: how many, and the last one into *r. */
+static size_t outcomes_of(const struct fake_env *e, uint64_t cookie, struct craft_result *r)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < e->n_done; i++) {
+        if (e->done[i].cookie == cookie) {
+            *r = e->done[i].r;
+            k++;
+        }
+    }
+    return k;
+}
+
+/* The number of snapshot items queued, and the last one's meta into *m. */
+static size_t snap_items(const struct fake_env *e, struct craft_snapshot_meta *m)
+{
+    size_t k = 0;
+    for (size_t i = 0; i < e->n_items; i++) {
+        if (e->items[i].kind == NODE_APPLY_SNAPSHOT) {
+            *m = e->snap_items[i];
+            k++;
+        }
+    }
+    return k;
+}
+
+/* A sole leader with entries 1..last committed and handed to apply (not reported applied). */
+static struct node *leader_with_entries(struct fake_env *e, uint64_t snapshot_every,
+                                        craft_index last)
+{
+    static craft_id voters[] = {1};
+    next_snapshots = true;
+    struct node *n = make_node_cfg(e, 1, voters, 1, snapshot_every, 0);
+    become_sole_leader(n, e);
+    for (craft_index i = 2; i <= last; i++) {
+        struct craft_buf cmd = {"x", 1};
+        uint64_t cookie = 1000 + i;
+        assert_int_equal(node_propose(n, &cookie, &cmd, 1), 0);
+        node_on_durable(n, e->seq);
+    }
+    assert_int_equal(last_handed(e), last);
+    return n;
+}
+
+/* Without snapshots (no snapshot_every, node_config.snapshots false): CRAFT_ENOTSUP at once. */
+static void test_snapshot_now_not_supported(void **state)
+{
+    (void)state;
+    struct fake_env e;
+    craft_id voters[] = {1};
+    struct node *n = make_node(&e, 1, voters, 1);
+    become_sole_leader(n, &e);
+    struct craft_result r;
+    assert_int_equal(node_snapshot(n, 5), CRAFT_ENOTSUP);
+    assert_int_equal(outcomes_of(&e, 5, &r), 1);
+    assert_int_equal(r.status, CRAFT_ENOTSUP);
+    struct craft_snapshot_meta m;
+    assert_int_equal(snap_items(&e, &m), 0);
+    node_destroy(n);
+}
+
+/* A request saves a snapshot at the index handed to apply when it came, and ends only once the
+ * state machine applied up to it, the save is durable and the core knows it; a second request
+ * with nothing new ends at once with the same snapshot. */
+static void test_snapshot_now_saved_then_reported(void **state)
+{
+    (void)state;
+    struct fake_env e;
+    struct node *n = leader_with_entries(&e, 0, 4);
+    struct craft_result r;
+    assert_int_equal(node_snapshot(n, 7), 0);
+    struct craft_snapshot_meta m;
+    assert_int_equal(snap_items(&e, &m), 1);
+    assert_int_equal(m.index, 4);
+    assert_int_equal(e.items[e.n_items - 1].kind, NODE_APPLY_SNAPSHOT); /* behind entry 4 */
+    assert_int_equal(outcomes_of(&e, 7, &r), 0);
+    node_on_snapshot_saved(n, &m, 0); /* durable, but entry 4 not reported applied yet */
+    assert_int_equal(outcomes_of(&e, 7, &r), 0);
+    assert_int_equal(e.n_taken, 0);
+    node_on_applied(n, 4);
+    assert_int_equal(e.n_taken, 1); /* storage told before the request ends */
+    assert_int_equal(outcomes_of(&e, 7, &r), 1);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.index, 4);
+    assert_int_equal(r.term, m.term);
+    struct craft_core_status st;
+    craft_core_status(node_core(n), &st);
+    assert_int_equal(st.snapshot_index, 4);
+    assert_int_equal(st.first_index, 5); /* compacted behind it (log_trailing 0) */
+    /* Nothing applied since: the same snapshot at once, no new save. */
+    assert_int_equal(node_snapshot(n, 8), 0);
+    assert_int_equal(outcomes_of(&e, 8, &r), 1);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.index, 4);
+    assert_int_equal(snap_items(&e, &m), 1);
+    node_destroy(n);
+}
+
+/* A request that a threshold snapshot under way covers joins it (no second save); one it does
+ * not cover waits for it, then gets a save of its own. */
+static void test_snapshot_now_joins_threshold(void **state)
+{
+    (void)state;
+    struct fake_env e;
+    struct node *n = leader_with_entries(&e, 4, 4); /* the threshold item at 4 is out */
+    struct craft_snapshot_meta m4;
+    assert_int_equal(snap_items(&e, &m4), 1);
+    assert_int_equal(m4.index, 4);
+    assert_int_equal(node_snapshot(n, 21), 0); /* covered by 4: joins */
+    struct craft_buf cmd = {"y", 1};
+    uint64_t cookie = 99;
+    assert_int_equal(node_propose(n, &cookie, &cmd, 1), 0);
+    node_on_durable(n, e.seq); /* entry 5 handed */
+    assert_int_equal(node_snapshot(n, 22), 0); /* needs 5: waits, no save while one is out */
+    struct craft_snapshot_meta m;
+    assert_int_equal(snap_items(&e, &m), 1);
+    node_on_snapshot_saved(n, &m4, 0);
+    node_on_applied(n, 5);
+    struct craft_result r;
+    assert_int_equal(outcomes_of(&e, 21, &r), 1);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.index, 4);
+    assert_int_equal(outcomes_of(&e, 22, &r), 0);
+    assert_int_equal(snap_items(&e, &m), 2); /* its own save, at 5 */
+    assert_int_equal(m.index, 5);
+    node_on_snapshot_saved(n, &m, 0);
+    assert_int_equal(outcomes_of(&e, 22, &r), 1);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.index, 5);
+    node_destroy(n);
+}
+
+/* A failed save ends the requests waiting with its error; one still waiting at destroy ends
+ * with CRAFT_ESHUTDOWN. */
+static void test_snapshot_now_failure_and_shutdown(void **state)
+{
+    (void)state;
+    struct fake_env e;
+    struct node *n = leader_with_entries(&e, 0, 3);
+    struct craft_result r;
+    assert_int_equal(node_snapshot(n, 31), 0);
+    struct craft_snapshot_meta m;
+    assert_int_equal(snap_items(&e, &m), 1);
+    node_on_applied(n, 3);
+    node_on_snapshot_saved(n, &m, CRAFT_EIO);
+    assert_int_equal(outcomes_of(&e, 31, &r), 1);
+    assert_int_equal(r.status, CRAFT_EIO);
+    assert_int_equal(e.n_taken, 0);
+    assert_int_equal(node_snapshot(n, 32), 0); /* tried again: a new save */
+    assert_int_equal(snap_items(&e, &m), 2);
+    node_destroy(n);
+    assert_int_equal(outcomes_of(&e, 32, &r), 1);
+    assert_int_equal(r.status, CRAFT_ESHUTDOWN);
+}
+
+/* A save overtaken by a restore (CRAFT_ESTALE) that does not cover the request: the node saves
+ * again for it, at what it has handed over, instead of failing it. */
+static void test_snapshot_now_stale_save_saved_again(void **state)
+{
+    (void)state;
+    struct fake_env e;
+    struct node *n = leader_with_entries(&e, 0, 3);
+    assert_int_equal(node_snapshot(n, 41), 0);
+    struct craft_snapshot_meta m;
+    assert_int_equal(snap_items(&e, &m), 1);
+    node_on_applied(n, 3);
+    node_on_snapshot_saved(n, &m, CRAFT_ESTALE);
+    struct craft_result r;
+    assert_int_equal(outcomes_of(&e, 41, &r), 0);
+    assert_int_equal(snap_items(&e, &m), 2);
+    assert_int_equal(m.index, 3);
+    node_on_snapshot_saved(n, &m, 0);
+    assert_int_equal(outcomes_of(&e, 41, &r), 1);
+    assert_int_equal(r.status, 0);
+    assert_int_equal(r.index, 3);
+    node_destroy(n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -584,6 +765,11 @@ int main(void)
         cmocka_unit_test(test_snapshot_failed_save_retried),
         cmocka_unit_test(test_apply_window),
         cmocka_unit_test(test_apply_failure_stops_node),
+        cmocka_unit_test(test_snapshot_now_not_supported),
+        cmocka_unit_test(test_snapshot_now_saved_then_reported),
+        cmocka_unit_test(test_snapshot_now_joins_threshold),
+        cmocka_unit_test(test_snapshot_now_failure_and_shutdown),
+        cmocka_unit_test(test_snapshot_now_stale_save_saved_again),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

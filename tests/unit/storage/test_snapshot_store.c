@@ -248,6 +248,51 @@ static void test_snapshot_store_publish_removes_only_lower_indexes(void **state)
     io_fs_sim_destroy(sim);
 }
 
+/* The sim file system with its n-th sync_dir from now on failing (CRAFT_EIO, nothing made
+ * durable), the others passed through. */
+static const struct io_fs_ops *inner_ops;
+static unsigned sync_dirs_left;
+
+static int failing_sync_dir(void *ctx)
+{
+    if (sync_dirs_left > 0 && --sync_dirs_left == 0) {
+        return CRAFT_EIO;
+    }
+    return inner_ops->sync_dir(ctx);
+}
+
+/* A newer snapshot is durable once renamed and its directory synced: if removing the older ones
+ * then fails (their directory sync), the publication still succeeded, and the older file may be
+ * gone, so reporting a failure would leave the caller naming a file that no longer exists. */
+static void test_snapshot_store_cleanup_failure_is_not_a_failed_publish(void **state)
+{
+    (void)state;
+    struct io_fs_sim *sim;
+    assert_int_equal(io_fs_sim_create(1, &sim), 0);
+    struct craft_snapshot_meta m100 = snap_meta(100, 3, 3);
+    struct craft_snapshot_meta m150 = snap_meta(150, 3, 3);
+    assert_int_equal(snap_write(io_fs_sim_fs(sim), &m100, 1000, 0), 0);
+    inner_ops = io_fs_sim_fs(sim)->ops;
+    struct io_fs_ops ops = *inner_ops;
+    ops.sync_dir = failing_sync_dir;
+    struct io_fs fs = {.ctx = io_fs_sim_fs(sim)->ctx, .ops = &ops};
+    sync_dirs_left = 2; /* the first makes 150 durable; the second follows the removals */
+    assert_int_equal(snap_write(&fs, &m150, 1000, 0), 0);
+    assert_int_equal(sync_dirs_left, 0);
+    assert_int_equal(io_fs_sim_crash(sim), 0);
+    struct craft_snapshot_meta got;
+    bool found = false;
+    assert_int_equal(snapshot_latest(io_fs_sim_fs(sim), &got, &found), 0);
+    assert_true(found);
+    assert_int_equal(got.index, 150);
+    assert_true(exists(sim, 150, 3));
+    /* A failure before the new one is durable is one. */
+    struct craft_snapshot_meta m200 = snap_meta(200, 3, 3);
+    sync_dirs_left = 1;
+    assert_int_equal(snap_write(&fs, &m200, 1000, 0), CRAFT_EIO);
+    io_fs_sim_destroy(sim);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -257,6 +302,7 @@ int main(void)
         cmocka_unit_test(test_snapshot_store_bytes_after_the_trailer_are_corruption),
         cmocka_unit_test(test_snapshot_store_chunks_from_another_file_are_corruption),
         cmocka_unit_test(test_snapshot_store_publish_removes_only_lower_indexes),
+        cmocka_unit_test(test_snapshot_store_cleanup_failure_is_not_a_failed_publish),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
