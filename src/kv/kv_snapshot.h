@@ -47,5 +47,7 @@ CRAFT_MUST_CHECK int kv_snapshot_view_begin(struct kv_store *s, struct kv_snapsh
 CRAFT_MUST_CHECK int kv_snapshot_view_write(struct kv_snapshot_view *v, kv_stream_write_fn write,
                                             void *ctx);
 void kv_snapshot_view_end(struct kv_snapshot_view *v);
+/* The process writing v (for tests and diagnostics), 0 once reaped. */
+int kv_snapshot_view_pid(const struct kv_snapshot_view *v);
 
 #endif

@@ -21,8 +21,11 @@
 struct kv_snapshot_view {
     pid_t child;
     int fd;    /* the pipe's reading end; -1 once closed */
-    char *buf; /* KV_SNAPSHOT_CHUNK bytes: the child's staging buffer, then the parent's reads */
+    char *buf; /* KV_SNAPSHOT_CHUNK + 1 bytes: the child's staging buffer, the parent's reads */
 };
+
+/* The child's last byte in the pipe. */
+enum { VIEW_VERDICT_OK = 'K', VIEW_VERDICT_FAILED = 'F' };
 
 /* The child's stream: the pipe. */
 static int pipe_write(void *ctx, const void *buf, size_t len)
@@ -46,7 +49,8 @@ static int pipe_write(void *ctx, const void *buf, size_t len)
 int kv_snapshot_view_begin(struct kv_store *s, struct kv_snapshot_view **out)
 {
     struct kv_snapshot_view *v = craft_malloc(sizeof *v);
-    char *buf = craft_malloc(KV_SNAPSHOT_CHUNK);
+    /* One more byte than the child stages: the parent's reads keep a byte back (the verdict). */
+    char *buf = craft_malloc(KV_SNAPSHOT_CHUNK + 1);
     if (v == NULL || buf == NULL) {
         craft_free(v);
         craft_free(buf);
@@ -70,7 +74,11 @@ int kv_snapshot_view_begin(struct kv_store *s, struct kv_snapshot_view **out)
         }
         signal(SIGPIPE, SIG_IGN); /* a reader gone is an error return, not a signal */
         int rv = kv_snapshot_save_buf(s, buf, pipe_write, &fds[1]);
-        _exit(rv == 0 ? 0 : 1); /* no atexit handlers, no flushing of the parent's buffers */
+        /* The verdict travels last in the pipe, not in the exit status, which a tool running
+         * the server (valgrind's leak check of the child's copied memory) may change. */
+        char verdict = rv == 0 ? VIEW_VERDICT_OK : VIEW_VERDICT_FAILED;
+        (void)pipe_write(&fds[1], &verdict, 1);
+        _exit(0); /* no atexit handlers, no flushing of the parent's buffers */
     }
     close(fds[1]);
     if (pid < 0) {
@@ -86,8 +94,8 @@ int kv_snapshot_view_begin(struct kv_store *s, struct kv_snapshot_view **out)
     return 0;
 }
 
-/* Reaps the child: 0 when it exited cleanly. */
-static int reap(struct kv_snapshot_view *v)
+/* Reaps the child (its exit status says nothing: the verdict came through the pipe). */
+static void reap(struct kv_snapshot_view *v)
 {
     int status = 0;
     pid_t got;
@@ -95,14 +103,16 @@ static int reap(struct kv_snapshot_view *v)
         got = waitpid(v->child, &status, 0);
     } while (got < 0 && errno == EINTR);
     v->child = 0;
-    return got > 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : CRAFT_EIO;
 }
 
 int kv_snapshot_view_write(struct kv_snapshot_view *v, kv_stream_write_fn write, void *ctx)
 {
+    /* The pipe carries the snapshot then one verdict byte: each read lands after the byte held
+     * back from the one before, and all but the newest byte go on. */
+    size_t held = 0;
     int rv = 0;
     while (rv == 0) {
-        ssize_t n = read(v->fd, v->buf, KV_SNAPSHOT_CHUNK);
+        ssize_t n = read(v->fd, v->buf + held, KV_SNAPSHOT_CHUNK);
         if (n < 0 && errno == EINTR) {
             continue;
         }
@@ -110,12 +120,18 @@ int kv_snapshot_view_write(struct kv_snapshot_view *v, kv_stream_write_fn write,
             rv = n == 0 ? 0 : CRAFT_EIO;
             break;
         }
-        rv = write(ctx, v->buf, (size_t)n);
+        size_t have = held + (size_t)n;
+        rv = have > 1 ? write(ctx, v->buf, have - 1) : 0;
+        v->buf[0] = v->buf[have - 1];
+        held = 1;
+    }
+    if (rv == 0 && (held == 0 || v->buf[0] != VIEW_VERDICT_OK)) {
+        rv = CRAFT_EIO; /* the child failed, or died before its verdict */
     }
     close(v->fd);
     v->fd = -1;
-    int child_rv = reap(v);
-    return rv != 0 ? rv : child_rv;
+    reap(v);
+    return rv;
 }
 
 void kv_snapshot_view_end(struct kv_snapshot_view *v)
@@ -124,8 +140,13 @@ void kv_snapshot_view_end(struct kv_snapshot_view *v)
         close(v->fd); /* the child's next write fails: it exits */
     }
     if (v->child > 0) {
-        (void)reap(v);
+        reap(v);
     }
     craft_free(v->buf);
     craft_free(v);
+}
+
+int kv_snapshot_view_pid(const struct kv_snapshot_view *v)
+{
+    return (int)v->child;
 }

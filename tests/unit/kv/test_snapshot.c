@@ -1,6 +1,8 @@
 /* Unit tests for the store's snapshot: save then restore gives the same state (keys, expiry,
  * sessions and their order, node directory), it streams in bounded chunks, and every torn or
  * damaged snapshot is refused with the store unchanged. */
+#include <signal.h>
+
 #include "kv_test.h"
 
 #include "kv/kv_internal.h"
@@ -107,6 +109,50 @@ static void test_snapshot_view_is_the_state_when_taken(void **state)
     free(b.data);
     kv_store_destroy(s);
     kv_store_destroy(then);
+    kv_store_destroy(t);
+}
+
+/* A child that dies before its verdict (killed while the pipe is full) fails the write, whatever
+ * it sent before. */
+static void test_snapshot_view_child_killed(void **state)
+{
+    (void)state;
+    struct kv_store *s = kv_store_create();
+    static char big[1024 * 1024]; /* more than a pipe holds: the child blocks on it */
+    memset(big, 'v', sizeof big);
+    const char *argv[] = {"set", "big", big};
+    size_t lens[] = {3, 3, sizeof big};
+    struct kv_entry e;
+    struct resp_reply r;
+    kv_entry_init(&e);
+    resp_reply_init(&r);
+    assert_int_equal(kv_entry_begin(&e, 1000, 0, 0, false), 0);
+    assert_int_equal(kv_entry_add(&e, 3, argv, lens), 0);
+    assert_int_equal(kv_apply(s, e.data, e.len, &r), 0);
+
+    struct kv_snapshot_view *v = NULL;
+    assert_int_equal(kv_snapshot_view_begin(s, &v), 0);
+    assert_true(kv_snapshot_view_pid(v) > 0);
+    assert_int_equal(kill(kv_snapshot_view_pid(v), SIGKILL), 0);
+    struct kvt_buf b = {0};
+    assert_int_equal(kv_snapshot_view_write(v, kvt_buf_write, &b), CRAFT_EIO);
+    assert_true(b.len < sizeof big);
+    assert_int_equal(kv_snapshot_view_pid(v), 0);
+    kv_snapshot_view_end(v);
+
+    /* The next view of the same store is whole. */
+    assert_int_equal(kv_snapshot_view_begin(s, &v), 0);
+    struct kvt_buf c = {0};
+    assert_int_equal(kv_snapshot_view_write(v, kvt_buf_write, &c), 0);
+    kv_snapshot_view_end(v);
+    struct kv_store *t = kv_store_create();
+    assert_int_equal(kv_snapshot_restore(t, kvt_buf_read, &c), 0);
+    kvt_assert_same_state(s, t);
+    free(b.data);
+    free(c.data);
+    kv_entry_close(&e);
+    resp_reply_close(&r);
+    kv_store_destroy(s);
     kv_store_destroy(t);
 }
 
@@ -239,6 +285,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_snapshot_round_trip),
         cmocka_unit_test(test_snapshot_view_is_the_state_when_taken),
+        cmocka_unit_test(test_snapshot_view_child_killed),
         cmocka_unit_test(test_snapshot_chunked_and_write_error),
         cmocka_unit_test(test_snapshot_torn_and_flipped_refused),
         cmocka_unit_test(test_snapshot_empty),
