@@ -23,8 +23,9 @@ enum craft_error {
     CRAFT_ENOTFOUND = -13,  /* a named file or object does not exist */
     CRAFT_EEXIST = -14,     /* it exists already */
     CRAFT_ESTALE = -15,     /* superseded: what it offers is already known or out of date */
+    CRAFT_EDEADLOCK = -16,  /* the call would wait for the thread it runs on (a _wait on the loop) */
 };
-#define CRAFT_ERROR_MIN CRAFT_ESTALE
+#define CRAFT_ERROR_MIN CRAFT_EDEADLOCK
 
 /* Returns a static, human-readable sentence for rv; never NULL. Any thread. */
 const char *craft_strerror(int rv);

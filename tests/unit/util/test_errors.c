@@ -31,6 +31,7 @@ static const struct {
     {CRAFT_ENOTFOUND, "CRAFT_ENOTFOUND"},
     {CRAFT_EEXIST, "CRAFT_EEXIST"},
     {CRAFT_ESTALE, "CRAFT_ESTALE"},
+    {CRAFT_EDEADLOCK, "CRAFT_EDEADLOCK"},
 };
 
 #define N_EXPECTED (sizeof expected_names / sizeof expected_names[0])
