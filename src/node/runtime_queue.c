@@ -73,13 +73,18 @@ static void free_msg(struct rt_msg *m)
     m->data = NULL;
 }
 
-/* Hands batch[i] (not a proposal) to the node. */
-static void hand_to_node(struct craft_node *n, struct rt_msg *m)
+/* Hands m (not a proposal) to the node; next is the message after it in the batch, if any. */
+static void hand_to_node(struct craft_node *n, struct rt_msg *m, const struct rt_msg *next)
 {
     switch (m->kind) {
-    case RT_MSG_READ:
-        (void)node_read(n->node, m->cookie, (int)m->arg); /* a refusal completes it */
+    case RT_MSG_READ: {
+        /* Reads queued together share one heartbeat round: each but the last says more follow
+         * (only linearizable reads wait for a round). */
+        bool more = next != NULL && next->kind == RT_MSG_READ &&
+                    next->arg == (uint64_t)CRAFT_NODE_READ_LINEARIZABLE;
+        (void)node_read(n->node, m->cookie, (int)m->arg, more); /* a refusal completes it */
         break;
+    }
     case RT_MSG_CHANGE:
         (void)node_change(n->node, m->cookie, m->data);
         break;
@@ -143,7 +148,7 @@ void rt_queue_drain(struct craft_node *n, bool closing)
                 continue;
             }
             if (batch[i].kind != RT_MSG_PROPOSE) {
-                hand_to_node(n, &batch[i]);
+                hand_to_node(n, &batch[i], i + 1 < k ? &batch[i + 1] : NULL);
                 i++;
                 continue;
             }
