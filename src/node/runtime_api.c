@@ -199,8 +199,9 @@ static void waiter_done(void *arg, const struct craft_result *r)
 static int wait_allowed(struct craft_node *n)
 {
     if (n != NULL && rt_on_loop(n)) {
-        RT_LOG(n, CRAFT_LOG_ERROR, "a _wait call on the node's loop thread (config.loop) would "
-                                   "never return: use the callback form there");
+        RT_LOG(n, CRAFT_LOG_ERROR,
+               "a _wait call on the node's loop thread (config.loop) would "
+               "never return: use the callback form there");
         return CRAFT_EDEADLOCK;
     }
     return 0;

@@ -211,7 +211,7 @@ static void shared_free(struct shared *s)
 struct seen {
     pthread_mutex_t mu;
     struct host *host;
-    bool in_call;        /* the submitting call is running */
+    bool in_call; /* the submitting call is running */
     unsigned n_calls;
     unsigned n_ok;
     unsigned n_shutdown;
@@ -273,7 +273,7 @@ struct req_job {
     uint64_t first; /* proposals: first .. first + count - 1 */
     unsigned count;
     craft_id target;
-    int rv; /* the submitting calls' (0 when each was accepted) */
+    int rv;         /* the submitting calls' (0 when each was accepted) */
     int wait_rv[4]; /* the _wait forms', on the loop's thread */
 };
 
@@ -560,9 +560,9 @@ static void test_cluster_shared_loop_create_fails_cleanly(void **state)
     cfg.allocator = &a;
     struct craft_node *n = NULL;
     char errmsg[256];
-    assert_int_equal(craft_node_create(&cfg, &cl_fsm_ops, &c->nodes[0].fsm, &n, errmsg,
-                                       sizeof errmsg),
-                     CRAFT_EINVAL);
+    assert_int_equal(
+        craft_node_create(&cfg, &cl_fsm_ops, &c->nodes[0].fsm, &n, errmsg, sizeof errmsg),
+        CRAFT_EINVAL);
     assert_null(n);
     assert_non_null(strstr(errmsg, "allocator"));
     cl_close(c);
