@@ -12,7 +12,7 @@
  * A shared loop (config.loop). An application that runs its own libuv loop may give it to the
  * node: the node then starts no loop thread of its own and runs on that loop, so the loop's
  * thread (the one that runs uv_run on it) is the node's loop thread. Requests made on it go to
- * the node without a lock hand-off or a wake-up: they are handed over after the loop turn's
+ * the node without crossing threads or a wake-up: they are handed over after the loop turn's
  * I/O, in one batch, and outcomes that come from the loop (refusals, and with the state
  * machine on the loop every result) reach their callbacks on it. Calls from other threads work
  * as before (a queue and a wake-up). On the loop's thread the _wait functions fail with
