@@ -8,7 +8,8 @@
 #   <round> <system> <test> <req/s> <p50 us> <p99 us> <context switches> <cpu ms>
 # Usage: tools/bench_ab.sh ROUNDS DIR NAME=CRAFTD [NAME=CRAFTD ...]
 #   e.g. tools/bench_ab.sh 4 /tmp/ab old=/tmp/craftd-main new=build-bench/bin/craftd
-# TESTS (default "set_c50 set_c1 get_c50") picks the runs; REDIS=0 leaves the redis servers out.
+# TESTS (default "set_c50 set_c1 get_c50") picks the runs; REDIS=0 leaves the redis servers out;
+# CRAFTD_FLAGS are added to every craftd's (e.g. "--snapshot-every 0").
 # Ports 7501-7503 (clients), 7601-7603 (peers), 7510 (redis); every process it starts is
 # stopped by its pid; each run is bounded by redis-benchmark's request count and a timeout.
 set -u
@@ -79,7 +80,7 @@ run_craftd() {
     for i in 1 2 3; do
         mkdir -p "$d/node$i"
         "$bin" --id "$i" --bind 127.0.0.1 --port "750$i" --peer-port "760$i" --dir "$d/node$i" \
-            --peers "$peers" --log-level warn 2>>"$d/node$i.log" &
+            --peers "$peers" --log-level warn ${CRAFTD_FLAGS:-} 2>>"$d/node$i.log" &
         pids+=($!)
     done
     local watch
