@@ -660,7 +660,26 @@ unset multiplot
     return True
 
 
+CHANGES_HEADING = "## What each change bought"
+
+
+def kept_changes(path):
+    """The page's hand-written "What each change bought" section (up to the next "## "
+    heading), which a rerun keeps; "" when there is none."""
+    if not os.path.exists(path):
+        return ""
+    with open(path) as f:
+        text = f.read()
+    start = text.find("\n" + CHANGES_HEADING)
+    if start < 0:
+        return ""
+    start += 1
+    end = text.find("\n## ", start + len(CHANGES_HEADING))
+    return text[start:] if end < 0 else text[start:end + 1]
+
+
 def write_markdown(path, facts, head, body, lines, verdict_rows, profile, chart_name, rounds):
+    changes = kept_changes(path)
     met = sum(1 for v in verdict_rows if v[4])
     out = []
     out.append("# craftd beside redis and etcd\n")
@@ -722,6 +741,8 @@ runs have no latency rows: there a latency is a batch's.
     if os.path.exists(notes):
         with open(notes) as f:
             out.append(f.read().rstrip() + "\n")
+    if changes:
+        out.append(changes.rstrip() + "\n")
     out.append("## Every figure\n")
     out.append("```\n" + "\n".join(lines) + "\n```\n")
     with open(path, "w") as f:

@@ -151,6 +151,26 @@ class Report(unittest.TestCase):
         self.assertIn("4 of 5 met", md)
         self.assertIn("![throughput and latency](benchmarks.png)", md)
 
+    def test_rerun_keeps_what_each_change_bought(self):
+        rows = bc.rows_of(fake_results())
+        head, body = bc.table_text(rows, bc.parse_figures(LIMITS))
+        facts = {k: "x" for k in ("date", "nproc", "cpu", "mem", "disk", "load", "kernel",
+                                  "redis", "etcd", "wrk", "commit")}
+        vrows = bc.verdicts(bc.ratios_of(rows))
+        section = "## What each change bought\n\n### one change\n\nset_c50 0.9x.\n"
+        with tempfile.TemporaryDirectory() as d:
+            path = os.path.join(d, "benchmarks.md")
+            with open(path, "w") as f:
+                f.write("# old page\n\n## Results\n\nold\n\n" + section + "\n## Every figure\n")
+            for _ in range(2):
+                bc.write_markdown(path, facts, head, body, [], vrows, None, None, 2)
+            with open(path) as f:
+                md = f.read()
+        self.assertEqual(md.count("## What each change bought"), 1)
+        self.assertIn(section, md)
+        self.assertNotIn("old page", md)
+        self.assertLess(md.index("## What each change bought"), md.index("## Every figure"))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=1)

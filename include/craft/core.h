@@ -180,6 +180,10 @@ struct craft_input {
             /* The caller's monotonic clock now, as for ticks: a lease is judged by a fresh clock,
              * never by the last tick (a process paused past its lease must not serve). */
             uint64_t now_ms;
+            /* More reads follow at once (the caller hands over a batch): a leader starts no
+             * heartbeat round in this step, so the batch shares the round the step of its last
+             * read (more false) starts. Any later step starts it all the same. */
+            bool more;
         } read;
         struct {
             const struct craft_snapshot_meta *meta; /* borrowed for the call */

@@ -24,8 +24,9 @@ enum craft_error {
     CRAFT_EEXIST = -14,     /* it exists already */
     CRAFT_ESTALE = -15,     /* superseded: what it offers is already known or out of date */
     CRAFT_ENOTSUP = -16,    /* not supported by this object (a state machine without snapshots) */
+    CRAFT_EDEADLOCK = -17,  /* the call would wait for the thread it runs on (a _wait on the loop) */
 };
-#define CRAFT_ERROR_MIN CRAFT_ENOTSUP
+#define CRAFT_ERROR_MIN CRAFT_EDEADLOCK
 
 /* Returns a static, human-readable sentence for rv; never NULL. Any thread. */
 const char *craft_strerror(int rv);

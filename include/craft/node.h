@@ -9,6 +9,16 @@
  * machine between its turns) and a log writer (group commit: one fdatasync per batch); a state
  * machine whose apply takes long gets a thread of its own with threads.apply.
  *
+ * A shared loop (config.loop). An application that runs its own libuv loop may give it to the
+ * node: the node then starts no loop thread of its own and runs on that loop, so the loop's
+ * thread (the one that runs uv_run on it) is the node's loop thread. Requests made on it go to
+ * the node without crossing threads or a wake-up: they are handed over after the loop turn's
+ * I/O, in one batch, and outcomes that come from the loop (refusals, and with the state
+ * machine on the loop every result) reach their callbacks on it. Calls from other threads work
+ * as before (a queue and a wake-up). On the loop's thread the _wait functions fail with
+ * CRAFT_EDEADLOCK (they would wait for the loop they block), and craft_node_create and
+ * craft_node_destroy must be called there (see craft_node_destroy).
+ *
  * Outcomes. Every request ends in exactly one outcome, given to its callback (async mode) or
  * returned (the _wait functions): 0 done, CRAFT_ENOTLEADER (with the leader's id when known),
  * CRAFT_EUNKNOWN (the entry was appended but leadership was lost before it committed: it may
@@ -91,6 +101,12 @@ struct craft_node_config {
     void *transport_ctx;
     const struct craft_log_store_ops *log_store;
     void *log_store_ctx;
+    /* A shared loop (see "A shared loop" above): a uv_loop_t * of the libuv craft links, typed
+     * void * so this header needs no uv.h. NULL (the default): the node runs its own loop on a
+     * thread of its own. Borrowed: the loop must outlive the node and run until the node's
+     * handles have closed after craft_node_destroy. Not with an allocator (the loop's callbacks
+     * run under the loop thread's allocator): that combination is CRAFT_EINVAL. */
+    void *loop;
 };
 
 /* Fills cfg with defaults: election timeout 1000 ms, heartbeat 100 ms, snapshots every 100,000
@@ -102,13 +118,20 @@ void craft_node_config_init(struct craft_node_config *cfg);
 /* Opens (or creates) the data directory, recovers the log and the latest snapshot, restores the
  * state machine from it, and starts the node's threads; the node then takes part in elections.
  * fsm (ops copied, ctx borrowed until craft_node_destroy) is the state machine. On failure,
- * errmsg (when not NULL) explains it. */
+ * errmsg (when not NULL) explains it. With config.loop: on that loop's thread only (before it
+ * runs, or from one of its callbacks); after a failure the loop must run on as after
+ * craft_node_destroy. */
 CRAFT_MUST_CHECK int craft_node_create(const struct craft_node_config *cfg,
                                        const struct craft_fsm_ops *fsm, void *fsm_ctx,
                                        struct craft_node **out, char *errmsg, size_t errmsg_len);
 
 /* Stops every thread, fails what is pending with CRAFT_ESHUTDOWN (their callbacks run before
- * this returns), closes the files and sockets, and frees the node. Not from a callback. */
+ * this returns), closes the files and sockets, and frees the node. Not from a node's callback.
+ * With config.loop: on that loop's thread only (from one of its callbacks, or while it is not
+ * running); everything above is done before it returns, but libuv closes the node's handles
+ * only as the loop runs on, and the node's last memory is freed in their close callbacks: run
+ * the loop (uv_run) until it has nothing left before uv_loop_close. n must not be used after
+ * this call either way. */
 void craft_node_destroy(struct craft_node *n);
 
 /* The port n listens on: the one the system picked when config.listen gave port 0 (0 with a
@@ -132,7 +155,8 @@ typedef void (*craft_result_fn)(void *arg, const struct craft_result *r);
  * callback will run), else the error (the callback will not run). */
 CRAFT_MUST_CHECK int craft_node_propose(struct craft_node *n, const void *data, size_t len,
                                         craft_result_fn cb, void *arg);
-/* The same, blocking until the outcome; fills *r. Returns r->status. */
+/* The same, blocking until the outcome; fills *r. Returns r->status. Like every _wait function:
+ * CRAFT_EDEADLOCK at once on a shared loop's thread (config.loop). */
 int craft_node_propose_wait(struct craft_node *n, const void *data, size_t len,
                             struct craft_result *r);
 

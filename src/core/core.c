@@ -462,8 +462,11 @@ int craft_core_step(struct craft_core *c, const struct craft_input *in, struct c
 #endif
     change_advance(c); /* a leader moves a change along: promotions, C_new, stepping down */
     transfer_advance(c); /* TimeoutNow once the target caught up; give up at the deadline */
-    if (read_wants_round(c)) {
-        replication_heartbeat_round(c); /* one round for every read waiting */
+    /* One round for every read waiting; the reads of a batch wait for its last (read.more):
+     * a round started before a read arrived cannot confirm it, so each read after the first
+     * would otherwise wait for a second round. */
+    if (read_wants_round(c) && !(in->type == CRAFT_IN_READ && in->read.more)) {
+        replication_heartbeat_round(c);
     }
     if (role_before == CRAFT_LEADER && (c->role != CRAFT_LEADER || c->term != term_before)) {
         read_on_leadership_lost(c); /* its waiting reads end: a later leader may have written */

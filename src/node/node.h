@@ -156,7 +156,9 @@ void node_on_snapshot_saved(struct node *n, const struct craft_snapshot_meta *m,
  * else the status it was refused with. Proposals: k commands (copied), cookies[i] for cmds[i];
  * all are taken or all refused. */
 int node_propose(struct node *n, const uint64_t *cookies, const struct craft_buf *cmds, size_t k);
-int node_read(struct node *n, uint64_t cookie, int mode);
+/* more: another read follows at once (craft_input.read.more): the batch shares one heartbeat
+ * round, started by its last read. */
+int node_read(struct node *n, uint64_t cookie, int mode, bool more);
 int node_change(struct node *n, uint64_t cookie, const struct craft_membership *target);
 int node_transfer(struct node *n, uint64_t cookie, craft_id target);
 /* A snapshot now (node_snapshot_now.c): covers every entry handed to the state machine when the

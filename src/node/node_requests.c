@@ -50,7 +50,7 @@ int node_propose(struct node *n, const uint64_t *cookies, const struct craft_buf
     return rv;
 }
 
-int node_read(struct node *n, uint64_t cookie, int mode)
+int node_read(struct node *n, uint64_t cookie, int mode, bool more)
 {
     if (n->failed != 0) {
         node_complete(n, cookie, CRAFT_ESHUTDOWN, 0, 0);
@@ -75,6 +75,7 @@ int node_read(struct node *n, uint64_t cookie, int mode)
     in.read.cookie = cookie;
     in.read.mode = (uint32_t)mode; /* craft_node_read_mode and craft_read_mode agree */
     in.read.now_ms = n->env.now_ms(n->env.ctx);
+    in.read.more = more;
     int rv = node_step(n, &in);
     if (rv != 0) {
         node_complete(n, cookie, rv, 0, 0);

@@ -115,6 +115,11 @@ static int check_values(const struct craft_node_config *cfg, const struct craft_
         FAIL("pending_bytes_max %llu: below entry_bytes_max",
              (unsigned long long)cfg->pending_bytes_max);
     }
+    if (cfg->loop != NULL && cfg->allocator != NULL) {
+        /* The loop's callbacks (the transport's among them) would allocate under the loop
+         * thread's allocator and free under the node's, or the other way round. */
+        FAIL("loop and allocator: a node on a shared loop uses the loop thread's allocator");
+    }
     return check_plugs(cfg, fsm, errmsg, errmsg_len);
 }
 
@@ -216,6 +221,11 @@ static void node_free(struct craft_node *n)
     craft_free(n->data_dir);
     craft_free(n->listen);
     craft_free(n->voters);
+    if (rt_loop_closing(n)) {
+        /* A shared loop closes the node's handles as it runs on: the last one frees n. */
+        n->free_on_close = true;
+        return;
+    }
     craft_free(n);
 }
 
@@ -458,6 +468,8 @@ fail_node:
 
 static void destroy_node(struct craft_node *n)
 {
+    /* A shared loop's node is destroyed on the loop's thread: its handles are closed there. */
+    CRAFT_ASSERT(n->cfg.loop == NULL || rt_on_loop(n));
     atomic_store(&n->closing, true);
     rt_loop_stop(n); /* closes the transport, then the log store */
     io_fs_posix_destroy(n->fs);

@@ -239,8 +239,19 @@ struct craft_node {
     int snap_saved_rv;
     struct craft_snapshot_meta snap_saved;
 
-    /* Loop thread. */
-    uv_loop_t loop;
+    /* Loop thread. loop is loop_own, run by loop_thread; or, with config.loop, the caller's
+     * (loop_shared), run by the thread that created the node (loop_tid). */
+    uv_loop_t loop_own;
+    uv_loop_t *loop;
+    bool loop_shared;
+    uv_thread_t loop_tid;
+    /* Shared loop: the loop's thread queued requests since the last hand-over; they go to the
+     * node after this turn's I/O (the check handle), with the idle handle keeping the loop's
+     * poll from blocking meanwhile. Loop thread only. */
+    bool loop_kick;
+    /* Shared loop: craft_node_destroy has freed all but this struct, whose handles are
+     * closing; the last close callback frees it. */
+    bool free_on_close;
     uv_async_t wake;
     uv_timer_t timer;
     uv_idle_t idle;       /* deferred work of the thread-less layouts */
@@ -304,10 +315,17 @@ struct craft_node {
 /* runtime_loop.c: the loop's handles, thread and cross-thread wake-ups. */
 CRAFT_MUST_CHECK int rt_loop_init(struct craft_node *n);
 CRAFT_MUST_CHECK int rt_loop_start(struct craft_node *n);
-/* Asks the loop to shut down (fail, stop, close) and joins it; then closes the loop. */
+/* Asks the loop to shut down (fail, stop, close) and joins it; then closes the loop. On a shared
+ * loop (its thread): shuts down here, and the handles close as the caller's loop runs on. */
 void rt_loop_stop(struct craft_node *n);
-/* For a create that failed before the loop thread started: closes the handles on this thread. */
+/* For a create that failed before the loop thread started: closes the handles on this thread
+ * (on a shared loop, as rt_loop_stop). */
 void rt_loop_abandon(struct craft_node *n);
+/* Whether the node's handles are still closing (shared loop): node_free then leaves the struct
+ * to the last close callback. */
+bool rt_loop_closing(struct craft_node *n);
+/* True on the thread that runs a shared loop (config.loop); false with the node's own loop. */
+bool rt_on_loop(struct craft_node *n);
 /* Wakes the loop (call with wake_mu held, after setting what it should look at). */
 void rt_wake_locked(struct craft_node *n);
 /* The node stopped for good (a failed write, apply, or the node's own verdict). Loop thread. */

@@ -1,6 +1,6 @@
 /* The requests of craft/node.h from user threads: each is checked, registered in the request
  * table and queued for the loop; the _wait forms block on a condition variable until the
- * callback has run. */
+ * callback has run (and refuse to on a shared loop's thread, which runs that callback). */
 #include <string.h>
 
 #include "runtime.h"
@@ -204,6 +204,19 @@ static void waiter_done(void *arg, const struct craft_result *r)
     io_mutex_unlock(&w->mu);
 }
 
+/* A _wait call on a shared loop's thread would wait for that thread: CRAFT_EDEADLOCK instead,
+ * before anything is submitted. */
+static int wait_allowed(struct craft_node *n)
+{
+    if (n != NULL && rt_on_loop(n)) {
+        RT_LOG(n, CRAFT_LOG_ERROR,
+               "a _wait call on the node's loop thread (config.loop) would "
+               "never return: use the callback form there");
+        return CRAFT_EDEADLOCK;
+    }
+    return 0;
+}
+
 /* Waits for the outcome when rv (the submission's) is 0; fills *r either way. */
 static int waiter_finish(struct waiter *w, int rv, struct craft_result *r)
 {
@@ -230,7 +243,8 @@ int craft_node_propose_wait(struct craft_node *n, const void *data, size_t len,
 {
     struct waiter w;
     waiter_init(&w);
-    return waiter_finish(&w, craft_node_propose(n, data, len, waiter_done, &w), r);
+    int rv = wait_allowed(n);
+    return waiter_finish(&w, rv != 0 ? rv : craft_node_propose(n, data, len, waiter_done, &w), r);
 }
 
 int craft_node_read_wait(struct craft_node *n, int mode, craft_read_fn fn, void *arg,
@@ -238,7 +252,8 @@ int craft_node_read_wait(struct craft_node *n, int mode, craft_read_fn fn, void 
 {
     struct waiter w;
     waiter_init(&w);
-    return waiter_finish(&w, read_submit(n, mode, fn, arg, waiter_done, &w), r);
+    int rv = wait_allowed(n);
+    return waiter_finish(&w, rv != 0 ? rv : read_submit(n, mode, fn, arg, waiter_done, &w), r);
 }
 
 int craft_node_change_wait(struct craft_node *n, const struct craft_membership *target,
@@ -246,21 +261,24 @@ int craft_node_change_wait(struct craft_node *n, const struct craft_membership *
 {
     struct waiter w;
     waiter_init(&w);
-    return waiter_finish(&w, craft_node_change(n, target, waiter_done, &w), r);
+    int rv = wait_allowed(n);
+    return waiter_finish(&w, rv != 0 ? rv : craft_node_change(n, target, waiter_done, &w), r);
 }
 
 int craft_node_transfer_wait(struct craft_node *n, craft_id target, struct craft_result *r)
 {
     struct waiter w;
     waiter_init(&w);
-    return waiter_finish(&w, craft_node_transfer(n, target, waiter_done, &w), r);
+    int rv = wait_allowed(n);
+    return waiter_finish(&w, rv != 0 ? rv : craft_node_transfer(n, target, waiter_done, &w), r);
 }
 
 int craft_node_snapshot_wait(struct craft_node *n, struct craft_result *r)
 {
     struct waiter w;
     waiter_init(&w);
-    return waiter_finish(&w, craft_node_snapshot(n, waiter_done, &w), r);
+    int rv = wait_allowed(n);
+    return waiter_finish(&w, rv != 0 ? rv : craft_node_snapshot(n, waiter_done, &w), r);
 }
 
 /* The public entry points run under the node's allocator (its memory, whichever thread calls). */

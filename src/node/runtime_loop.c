@@ -1,7 +1,9 @@
 /* The loop thread: a libuv loop running the transport, the one timer, the node, and the wake-up
  * through which other threads hand it work in batches (user requests, "durable up to", "applied
  * up to", stop). The thread-less layouts' log and apply work runs from an idle handle, so it
- * never runs inside the node's call that submitted it. */
+ * never runs inside the node's call that submitted it. The loop is the node's own, on a thread
+ * of its own, or the application's (config.loop), whose thread then runs all of this and hands
+ * its own requests over after each turn's I/O (the check handle) without a wake-up. */
 #include <string.h>
 
 #include "runtime.h"
@@ -31,11 +33,17 @@ static void on_timer(uv_timer_t *h)
     }
 }
 
+bool rt_on_loop(struct craft_node *n)
+{
+    uv_thread_t self = uv_thread_self();
+    return n->loop_shared && uv_thread_equal(&self, &n->loop_tid);
+}
+
 static void env_timer_arm(void *ctx, uint64_t at_ms)
 {
     struct craft_node *n = ctx;
     uint64_t now = rt_now_ms();
-    uv_update_time(&n->loop);
+    uv_update_time(n->loop);
     int rv = uv_timer_start(&n->timer, on_timer, at_ms > now ? at_ms - now : 0, 0);
     CRAFT_ASSERT(rv == 0);
 }
@@ -121,16 +129,28 @@ void rt_fatal(struct craft_node *n, int rv, const char *why)
 
 /* ---- the deferred work of thread-less layouts ---- */
 
+/* The shared loop's own requests, queued since the last hand-over (runtime_queue.c). */
+static void hand_over_kicked(struct craft_node *n)
+{
+    if (n->loop_kick) {
+        n->loop_kick = false;
+        rt_queue_drain(n, false);
+    }
+}
+
 static void on_idle(uv_idle_t *h)
 {
     struct craft_node *n = h->data;
+    /* On a shared loop the idle handle also runs for requests queued on the loop's thread (by a
+     * timer, or a callback of this turn): they go now, and the loop's poll does not block. */
+    hand_over_kicked(n);
     if (!n->node_dead && !n->log_plugged && !n->cfg.threads.log_writer) {
         rt_log_run_inline(n);
     }
     if (!n->node_dead && !n->cfg.threads.apply) {
         rt_apply_run_inline(n);
     }
-    if (n->node_dead || (!n->inline_sync_due && !rt_apply_pending(n))) {
+    if (n->node_dead || (!n->inline_sync_due && !rt_apply_pending(n) && !n->loop_kick)) {
         uv_idle_stop(h);
     }
 }
@@ -152,7 +172,10 @@ static void on_prepare(uv_prepare_t *h)
 
 static void on_check(uv_check_t *h)
 {
-    rt_net_flush(h->data);
+    struct craft_node *n = h->data;
+    rt_net_flush(n);
+    /* Requests the shared loop's I/O callbacks made this turn: one batch, in the same turn. */
+    hand_over_kicked(n);
 }
 
 /* ---- wake-ups from other threads ---- */
@@ -169,6 +192,17 @@ static void on_handle_closed(uv_handle_t *h)
     struct craft_node *n = h->data;
     CRAFT_ASSERT(n->n_handles_open > 0);
     n->n_handles_open--;
+    if (n->n_handles_open == 0 && n->free_on_close) {
+        /* A shared loop's node: craft_node_destroy freed the rest (node_free). */
+        const struct craft_allocator *prev = alloc_use(n->cfg.allocator);
+        craft_free(n);
+        (void)alloc_use(prev);
+    }
+}
+
+bool rt_loop_closing(struct craft_node *n)
+{
+    return n->n_handles_open > 0;
 }
 
 /* Fails what is pending, stops the threads, and closes every handle (the loop then ends). On
@@ -176,6 +210,7 @@ static void on_handle_closed(uv_handle_t *h)
 static void shut_down(struct craft_node *n)
 {
     n->node_dead = true;
+    n->loop_kick = false;
     n->n_msgs_in = 0; /* arrived, never to be handled: Raft takes them for lost */
     uv_timer_stop(&n->timer);
     uv_idle_stop(&n->idle);
@@ -251,27 +286,36 @@ int rt_loop_init(struct craft_node *n)
     if (n->msgs_in == NULL) {
         return CRAFT_ENOMEM;
     }
-    int rv = uv_loop_init(&n->loop);
+    int rv = 0;
+    if (n->cfg.loop != NULL) {
+        /* The application's loop, run by this (the creating) thread. */
+        n->loop = n->cfg.loop;
+        n->loop_shared = true;
+        n->loop_tid = uv_thread_self();
+    } else {
+        n->loop = &n->loop_own;
+        rv = uv_loop_init(n->loop);
+    }
     if (rv != 0) {
         craft_free(n->msgs_in);
         n->msgs_in = NULL;
         RT_LOG(n, CRAFT_LOG_ERROR, "uv_loop_init: %s", uv_strerror(rv));
         return CRAFT_ENOMEM;
     }
-    rv = uv_async_init(&n->loop, &n->wake, on_wake);
+    rv = uv_async_init(n->loop, &n->wake, on_wake);
     CRAFT_ASSERT(rv == 0);
     n->wake.data = n;
-    uv_timer_init(&n->loop, &n->timer);
+    uv_timer_init(n->loop, &n->timer);
     n->timer.data = n;
-    uv_idle_init(&n->loop, &n->idle);
+    uv_idle_init(n->loop, &n->idle);
     n->idle.data = n;
-    uv_prepare_init(&n->loop, &n->prepare);
+    uv_prepare_init(n->loop, &n->prepare);
     n->prepare.data = n;
     rv = uv_prepare_start(&n->prepare, on_prepare);
     CRAFT_ASSERT(rv == 0);
     /* The status copy should not keep the loop alive by itself. */
     uv_unref((uv_handle_t *)&n->prepare);
-    uv_check_init(&n->loop, &n->check);
+    uv_check_init(n->loop, &n->check);
     n->check.data = n;
     rv = uv_check_start(&n->check, on_check);
     CRAFT_ASSERT(rv == 0);
@@ -284,12 +328,15 @@ int rt_loop_init(struct craft_node *n)
 static void *loop_main(void *arg)
 {
     struct craft_node *n = arg;
-    uv_run(&n->loop, UV_RUN_DEFAULT);
+    uv_run(n->loop, UV_RUN_DEFAULT);
     return NULL;
 }
 
 int rt_loop_start(struct craft_node *n)
 {
+    if (n->loop_shared) {
+        return 0; /* the application runs it */
+    }
     int rv = io_thread_start(&n->loop_thread, loop_main, n);
     if (rv != 0) {
         return rv;
@@ -301,7 +348,7 @@ int rt_loop_start(struct craft_node *n)
 static void close_loop(struct craft_node *n)
 {
     CRAFT_ASSERT(n->n_handles_open == 0);
-    int rv = uv_loop_close(&n->loop);
+    int rv = uv_loop_close(n->loop);
     if (rv != 0) {
         RT_LOG(n, CRAFT_LOG_ERROR, "uv_loop_close: %s (a handle is still open)", uv_strerror(rv));
     }
@@ -310,6 +357,13 @@ static void close_loop(struct craft_node *n)
 
 void rt_loop_stop(struct craft_node *n)
 {
+    if (n->loop_shared) {
+        /* Everything but the handles' closing happens now, on the loop's thread; the caller's
+         * loop runs their close callbacks (the last frees the node: node_free). */
+        CRAFT_ASSERT(rt_on_loop(n));
+        shut_down(n);
+        return;
+    }
     CRAFT_ASSERT(n->loop_started);
     io_mutex_lock(&n->wake_mu);
     n->stop_requested = true;
@@ -324,6 +378,9 @@ void rt_loop_abandon(struct craft_node *n)
 {
     CRAFT_ASSERT(!n->loop_started);
     shut_down(n);
-    uv_run(&n->loop, UV_RUN_DEFAULT);
+    if (n->loop_shared) {
+        return; /* as rt_loop_stop: the caller's loop closes the handles */
+    }
+    uv_run(n->loop, UV_RUN_DEFAULT);
     close_loop(n);
 }

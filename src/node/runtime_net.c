@@ -74,7 +74,7 @@ static int net_start(void *ctx, const struct craft_transport_start *s, char *err
         seed = io_monotonic_ns();
     }
     c.seed = seed ^ n->cfg.id;
-    rv = net_transport_create(&n->loop, &c, n, on_frame, &n->transport);
+    rv = net_transport_create(n->loop, &c, n, on_frame, &n->transport);
     if (rv != 0) {
         n->transport = NULL;
         snprintf(errmsg, errmsg_len, "cannot listen on %s:%u: %s", n->listen_host,

@@ -1,5 +1,6 @@
 /* The bounded queue of user requests to the loop: any thread pushes (one wake-up when the queue
- * turns non-empty), the loop takes the whole queue per wake-up and hands it to the node. */
+ * turns non-empty), the loop takes the whole queue per wake-up and hands it to the node. A shared
+ * loop's own thread pushes without a wake-up: its requests go after the turn's I/O. */
 #include <string.h>
 
 #include "runtime.h"
@@ -37,6 +38,12 @@ void rt_queue_close(struct rt_queue *q)
 int rt_queue_push(struct craft_node *n, const struct rt_msg *m)
 {
     struct rt_queue *q = &n->queue;
+    /* On a shared loop's thread the loop itself takes the request later in this turn: no wake-up
+     * (the lock below is then uncontended but for other threads' pushes, and keeps one FIFO for
+     * all of them). It is handed over from the check handle, after this turn's I/O, or from the
+     * idle handle, started so that the loop's poll does not block first; never from inside the
+     * call that made the request, so its callback never runs there. */
+    bool local = rt_on_loop(n);
     int rv = 0;
     io_mutex_lock(&q->mu);
     if (q->closed) {
@@ -45,13 +52,18 @@ int rt_queue_push(struct craft_node *n, const struct rt_msg *m)
         rv = CRAFT_EBUSY;
     } else {
         q->back[q->n_back++] = *m;
-        if (q->n_back == 1) {
+        if (local) {
+            n->loop_kick = true;
+        } else if (q->n_back == 1) {
             /* The loop drains the whole queue per wake-up: wake it when it turns non-empty. The
              * async handle outlives the queue's open state (closed under this mutex first). */
             uv_async_send(&n->wake);
         }
     }
     io_mutex_unlock(&q->mu);
+    if (local && rv == 0) {
+        rt_defer(n);
+    }
     return rv;
 }
 
@@ -61,13 +73,18 @@ static void free_msg(struct rt_msg *m)
     m->data = NULL;
 }
 
-/* Hands batch[i] (not a proposal) to the node. */
-static void hand_to_node(struct craft_node *n, struct rt_msg *m)
+/* Hands m (not a proposal) to the node; next is the message after it in the batch, if any. */
+static void hand_to_node(struct craft_node *n, struct rt_msg *m, const struct rt_msg *next)
 {
     switch (m->kind) {
-    case RT_MSG_READ:
-        (void)node_read(n->node, m->cookie, (int)m->arg); /* a refusal completes it */
+    case RT_MSG_READ: {
+        /* Reads queued together share one heartbeat round: each but the last says more follow
+         * (only linearizable reads wait for a round). */
+        bool more = next != NULL && next->kind == RT_MSG_READ &&
+                    next->arg == (uint64_t)CRAFT_NODE_READ_LINEARIZABLE;
+        (void)node_read(n->node, m->cookie, (int)m->arg, more); /* a refusal completes it */
         break;
+    }
     case RT_MSG_CHANGE:
         (void)node_change(n->node, m->cookie, m->data);
         break;
@@ -134,7 +151,7 @@ void rt_queue_drain(struct craft_node *n, bool closing)
                 continue;
             }
             if (batch[i].kind != RT_MSG_PROPOSE) {
-                hand_to_node(n, &batch[i]);
+                hand_to_node(n, &batch[i], i + 1 < k ? &batch[i + 1] : NULL);
                 i++;
                 continue;
             }

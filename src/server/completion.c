@@ -12,6 +12,15 @@ void completion_queue_init(struct completion_queue *q, uv_async_t *wake)
     q->head = NULL;
     q->tail = NULL;
     q->wake = wake;
+    q->dispatch = NULL;
+    q->dispatch_ctx = NULL;
+}
+
+void completion_queue_direct(struct completion_queue *q, completion_fn fn, void *ctx)
+{
+    q->loop_tid = uv_thread_self();
+    q->dispatch = fn;
+    q->dispatch_ctx = ctx;
 }
 
 void completion_queue_close(struct completion_queue *q)
@@ -30,6 +39,13 @@ void completion_push(struct completion_queue *q, struct completion *c,
     c->leader = r->leader;
     memcpy(c->leader_address, r->leader_address, sizeof c->leader_address);
     c->leader_address[sizeof c->leader_address - 1] = '\0';
+    /* On the loop's thread: no crossing at all. The thread is compared first, so dispatch
+     * (the loop's) is read only there. */
+    uv_thread_t self = uv_thread_self();
+    if (uv_thread_equal(&self, &q->loop_tid) && q->dispatch != NULL) {
+        q->dispatch(q->dispatch_ctx, c);
+        return;
+    }
     pthread_mutex_lock(&q->mu);
     bool was_empty = q->head == NULL;
     if (q->tail != NULL) {

@@ -1,6 +1,9 @@
-/* Outcomes crossing from the node's threads to the server's loop: an intrusive queue under a
- * mutex (pushing never allocates, so it cannot fail) and one uv_async_send per batch, sent only
- * when the queue was empty. */
+/* Outcomes of the node's requests, to the server's loop. The node runs on that loop (craft_node
+ * config.loop), so most outcomes arrive on the loop's thread already and are handed on at once
+ * (completion_queue_direct); those from another thread (the node's log writer or apply thread,
+ * or any outcome while direct hand-over is off) cross in an intrusive queue under a mutex
+ * (pushing never allocates, so it cannot fail) with one uv_async_send per batch, sent only when
+ * the queue was empty. */
 #ifndef CRAFT_SERVER_COMPLETION_H
 #define CRAFT_SERVER_COMPLETION_H
 
@@ -28,15 +31,27 @@ struct completion {
     char leader_address[CRAFT_ADDRESS_MAX];
 };
 
+typedef void (*completion_fn)(void *ctx, struct completion *c);
+
 struct completion_queue {
     pthread_mutex_t mu;
     struct completion *head, *tail;
     uv_async_t *wake; /* borrowed: the loop's async handle */
+    /* Direct hand-over on the loop's thread (loop thread only): */
+    uv_thread_t loop_tid;
+    completion_fn dispatch; /* NULL: everything goes through the queue */
+    void *dispatch_ctx;
 };
 
 void completion_queue_init(struct completion_queue *q, uv_async_t *wake);
+/* From now on (fn not NULL) an outcome pushed on the calling thread, which must be the loop's,
+ * goes straight to fn(ctx, c) instead of the queue; fn NULL turns that off again (e.g. while
+ * the node is destroyed, whose outcomes the server then takes from the queue). Loop thread. */
+void completion_queue_direct(struct completion_queue *q, completion_fn fn, void *ctx);
 void completion_queue_close(struct completion_queue *q);
-/* Records r into c and queues it; wakes the loop if the queue was empty. Any thread. */
+/* Records r into c; on the loop's thread with direct hand-over on, hands c to the dispatch
+ * function before returning; else queues it and wakes the loop if the queue was empty. Any
+ * thread. */
 void completion_push(struct completion_queue *q, struct completion *c,
                      const struct craft_result *r);
 /* Takes every queued completion, oldest first (a list linked by next). Loop thread. */

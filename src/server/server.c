@@ -1,6 +1,6 @@
 /* craftd's server: the loop's handles (client listener, signals, the tick, the completion
- * wake-up), the node (created from the flags with kv's state machine), and the order things
- * start and stop in. */
+ * wake-up), the node (created from the flags with kv's state machine, on the same loop), and
+ * the order things start and stop in. */
 #include "server/server_api.h"
 
 #include <errno.h>
@@ -32,26 +32,34 @@ void server_status(struct server *s, struct craft_node_status *st)
     craft_node_status(s->node, st);
 }
 
+/* One outcome, on the loop: straight from the node's callback when it ran on the loop (the
+ * node shares it), else from the queue. */
+static void on_outcome(void *ctx, struct completion *e)
+{
+    struct server *s = ctx;
+    switch (e->what) {
+    case COMPLETION_DATA:
+        data_on_completion(s, e);
+        break;
+    case COMPLETION_ADMIN:
+    case COMPLETION_PROMOTE:
+        admin_on_completion(s, e);
+        break;
+    case COMPLETION_ADVERTISE:
+        leader_on_advertised(s, e);
+        break;
+    default:
+        break;
+    }
+}
+
 static void on_wake(uv_async_t *h)
 {
     struct server *s = h->data;
     struct completion *e = completion_take_all(&s->cq);
     while (e != NULL) {
         struct completion *next = e->next;
-        switch (e->what) {
-        case COMPLETION_DATA:
-            data_on_completion(s, e);
-            break;
-        case COMPLETION_ADMIN:
-        case COMPLETION_PROMOTE:
-            admin_on_completion(s, e);
-            break;
-        case COMPLETION_ADVERTISE:
-            leader_on_advertised(s, e);
-            break;
-        default:
-            break;
-        }
+        on_outcome(s, e);
         e = next;
     }
 }
@@ -191,6 +199,10 @@ static int start_node(struct server *s, char *err, size_t err_len)
     nc.heartbeat_interval_ms = c->heartbeat_ms;
     nc.snapshot_every = c->snapshot_every;
     nc.log_level = c->log_level;
+    /* The node runs on the server's loop: a request and its outcome never change threads (the
+     * state machine applies on this loop too, between its turns); only the log writer's
+     * "durable up to" crosses, once per group commit. */
+    nc.loop = &s->loop;
     /* A write's entry holds its arguments: room for one --max-bulk value, within what a peer
      * frame carries (a larger write is refused with CRAFT_ETOOBIG). */
     uint64_t entry_max = c->max_bulk + SERVER_ENTRY_SLACK;
@@ -248,6 +260,7 @@ struct server *server_create(const struct server_config *cfg, char *err, size_t 
     uv_async_init(&s->loop, &s->wake, on_wake);
     s->wake.data = s;
     completion_queue_init(&s->cq, &s->wake);
+    completion_queue_direct(&s->cq, on_outcome, s); /* this thread runs the loop */
     uv_timer_init(&s->loop, &s->tick);
     s->tick.data = s;
     uv_signal_init(&s->loop, &s->sigint);
@@ -285,13 +298,14 @@ struct server *server_create(const struct server_config *cfg, char *err, size_t 
     return s;
 
 fail:
+    completion_queue_direct(&s->cq, NULL, NULL);
     if (s->node != NULL) {
         craft_node_destroy(s->node);
         s->node = NULL;
     }
     s->stopping = true;
     close_handles(s);
-    uv_run(&s->loop, UV_RUN_DEFAULT);
+    uv_run(&s->loop, UV_RUN_DEFAULT); /* closes the node's handles too */
     server_destroy(s);
     return NULL;
 }
@@ -325,8 +339,10 @@ void server_stop(struct server *s)
         conn_close(c);
     }
     forwarder_close(&s->fwd);
-    /* The node ends what is pending with CRAFT_ESHUTDOWN before it returns; those outcomes are
-     * in the queue, and release their requests here. */
+    /* The node ends what is pending with CRAFT_ESHUTDOWN before it returns; those outcomes go
+     * to the queue (not straight on: the node is mid-destroy), and release their requests here.
+     * Its handles close as the loop runs on (server_run returns after). */
+    completion_queue_direct(&s->cq, NULL, NULL);
     craft_node_destroy(s->node);
     s->node = NULL;
     on_wake(&s->wake);

@@ -27,6 +27,7 @@ static const struct error_row error_table[] = {
     {"CRAFT_EEXIST", "already exists"},
     {"CRAFT_ESTALE", "stale: superseded or already known"},
     {"CRAFT_ENOTSUP", "not supported"},
+    {"CRAFT_EDEADLOCK", "would deadlock: a blocking call on the thread it waits for"},
 };
 
 _Static_assert(sizeof error_table / sizeof error_table[0] == (size_t)(-CRAFT_ERROR_MIN) + 1,

@@ -241,6 +241,7 @@ void cl_config(struct cluster *c, unsigned i, struct craft_node_config *cfg)
     cfg->transport_ctx = c->transport != NULL ? c->transport_ctx[i] : NULL;
     cfg->log_store = c->log_store;
     cfg->log_store_ctx = c->log_store != NULL ? c->log_store_ctx[i] : NULL;
+    cfg->loop = c->loops[i];
 }
 
 struct cluster *cl_open(unsigned n, unsigned n_voters, struct craft_node_threads threads,

@@ -81,6 +81,9 @@ struct cluster {
     void *transport_ctx[CL_NODES_MAX];
     const struct craft_log_store_ops *log_store;
     void *log_store_ctx[CL_NODES_MAX];
+    /* Shared loops (config.loop), per node; NULL: the node's own. A node on one is created and
+     * destroyed on that loop's thread (test_cluster_shared_loop.c), not by cl_start/cl_stop. */
+    void *loops[CL_NODES_MAX];
 };
 
 /* n nodes (ids 1..n), the first n_voters of them the bootstrap voters; threads as given. Makes

@@ -601,7 +601,7 @@ static int hand_to_node(struct sim_node *n, const struct craft_input *in)
     case CRAFT_IN_PROPOSE:
         return node_propose(n->node, in->propose.cookies, in->propose.cmds, in->propose.n);
     case CRAFT_IN_READ:
-        return node_read(n->node, in->read.cookie, (int)in->read.mode);
+        return node_read(n->node, in->read.cookie, (int)in->read.mode, in->read.more);
     case CRAFT_IN_CHANGE:
         return node_change(n->node, SIM_COOKIE_CHANGE, in->change.target);
     case CRAFT_IN_TRANSFER:

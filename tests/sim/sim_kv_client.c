@@ -203,6 +203,7 @@ static int submit(struct sim_cluster *c, unsigned i, craft_id at)
         in.read.mode = c->p.read_lease && prng_chance(&c->kv.rng, 500000) ? CRAFT_READ_LEASE
                                                                           : CRAFT_READ_INDEX;
         in.read.now_ms = now_ms;
+        in.read.more = (cl->cookie & 1) == 0; /* as sim_reads.c: a batch's round comes later */
         rv = sim_cluster_feed(c, n, &in, NULL);
     } else {
         char key[8];

@@ -56,6 +56,10 @@ static void feed_read(struct sim_cluster *c, uint64_t cookie)
     in.read.cookie = cookie;
     in.read.mode = p->mode;
     in.read.now_ms = sim_node_local_us(n, c->now_us) / 1000;
+    /* Every other read says more follow (as a batch's do), so its round waits for some later
+     * step: a round started after the read arrived must still be the one that confirms it. From
+     * the cookie, not the generator, so the seeds' runs stay as they were otherwise. */
+    in.read.more = (cookie & 1) == 0;
     int rv = sim_cluster_feed(c, n, &in, NULL);
     if (rv != 0) {
         p->cookie = 0;

@@ -54,6 +54,74 @@ static void test_core_read_index_waits_for_a_round(void **state)
     h_free(h);
 }
 
+static int read_more(struct harness *h, craft_id at, uint64_t cookie, bool more)
+{
+    struct craft_input in = {.type = CRAFT_IN_READ,
+                             .read = {.cookie = cookie, .mode = CRAFT_READ_INDEX, .more = more}};
+    return h_step(h, at, &in, NULL);
+}
+
+/* Heartbeats the leader (node 1) sent to its two followers until reads 1..k were all served. */
+static size_t rounds_for_reads(bool batch, uint64_t k)
+{
+    struct harness *h = h_new();
+    h_init(h, 3, NULL);
+    h_elect(h, 1);
+    assert_int_equal(h_propose(h, 1, "w1", NULL), 0);
+    h_stabilize(h);
+    size_t hb_before = h->n_sent_empty[2] + h->n_sent_empty[3];
+    for (uint64_t i = 1; i <= k; i++) {
+        assert_int_equal(read_more(h, 1, i, batch && i < k), 0);
+        if (batch && i < k) {
+            /* Nothing goes out for a read that says more follow. */
+            assert_int_equal(h->n_sent_empty[2] + h->n_sent_empty[3], hb_before);
+        }
+    }
+    h_stabilize(h);
+    for (uint64_t i = 1; i <= k; i++) {
+        const struct craft_read_result *r = outcome(h, 1, i);
+        assert_non_null(r);
+        assert_int_equal(r->status, 0);
+    }
+    size_t sent = h->n_sent_empty[2] + h->n_sent_empty[3] - hb_before;
+    h_free(h);
+    return sent;
+}
+
+/* Reads handed over one step each: the first starts a round, the rest arrived after it started
+ * and wait for the next, two rounds in all. As one batch (more on all but the last) they share
+ * the one round the last read's step starts. */
+static void test_core_read_batch_shares_one_round(void **state)
+{
+    (void)state;
+    assert_int_equal(rounds_for_reads(false, 10), 4); /* two rounds to two followers */
+    assert_int_equal(rounds_for_reads(true, 10), 2);  /* one */
+}
+
+/* A read that says more follow, with none coming, still gets its round: from the next step of
+ * any kind (here a tick short of the heartbeat interval), never from one started before it. */
+static void test_core_read_more_without_a_batch(void **state)
+{
+    (void)state;
+    struct harness *h = h_new();
+    h_init(h, 3, NULL);
+    h_elect(h, 1);
+    assert_int_equal(h_propose(h, 1, "w1", NULL), 0);
+    h_stabilize(h);
+    size_t hb_before = h->n_sent_empty[2] + h->n_sent_empty[3];
+    assert_int_equal(read_more(h, 1, 1, true), 0);
+    h_stabilize(h); /* nothing to deliver: no round went out, so the read waits */
+    assert_null(outcome(h, 1, 1));
+    assert_int_equal(h->n_sent_empty[2] + h->n_sent_empty[3], hb_before);
+    assert_int_equal(h_tick(h, 1, 1), 0);
+    assert_int_equal(h->n_sent_empty[2] + h->n_sent_empty[3], hb_before + 2);
+    h_stabilize(h);
+    const struct craft_read_result *r = outcome(h, 1, 1);
+    assert_non_null(r);
+    assert_int_equal(r->status, 0);
+    h_free(h);
+}
+
 static void test_core_read_waits_for_the_leaders_term(void **state)
 {
     (void)state;
@@ -308,6 +376,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_core_read_index_waits_for_a_round),
+        cmocka_unit_test(test_core_read_batch_shares_one_round),
+        cmocka_unit_test(test_core_read_more_without_a_batch),
         cmocka_unit_test(test_core_read_waits_for_the_leaders_term),
         cmocka_unit_test(test_core_read_deposed_leader_never_serves),
         cmocka_unit_test(test_core_read_through_a_follower),

@@ -375,7 +375,7 @@ static void test_stale_read_goes_to_apply(void **state)
     struct fake_env e;
     craft_id voters[] = {1, 2};
     struct node *n = make_node(&e, 2, voters, 2);
-    assert_int_equal(node_read(n, 9, CRAFT_NODE_READ_STALE), 0);
+    assert_int_equal(node_read(n, 9, CRAFT_NODE_READ_STALE, false), 0);
     assert_int_equal(e.n_items, 1);
     assert_int_equal(e.items[0].kind, NODE_APPLY_READ);
     assert_int_equal(e.items[0].cookie, 9);

@@ -32,6 +32,7 @@ static const struct {
     {CRAFT_EEXIST, "CRAFT_EEXIST"},
     {CRAFT_ESTALE, "CRAFT_ESTALE"},
     {CRAFT_ENOTSUP, "CRAFT_ENOTSUP"},
+    {CRAFT_EDEADLOCK, "CRAFT_EDEADLOCK"},
 };
 
 #define N_EXPECTED (sizeof expected_names / sizeof expected_names[0])
