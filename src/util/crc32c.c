@@ -1,9 +1,11 @@
-/* CRC-32C: the dispatcher, the slicing-by-8 software path and the SSE4.2 hardware path.
+/* CRC-32C: the dispatcher, the slicing-by-8 software path, the SSE4.2 hardware path (three
+ * streams) and the combination of two CRCs.
  * The hardware function carries its own target attribute, so the build needs no -msse4.2. */
 #include "crc32c.h"
 
 #include <string.h>
 
+#include "crc32c_shift_table.h"
 #include "crc32c_table.h"
 
 /* Little-endian load; memcpy keeps unaligned access defined. The byte-indexed slicing below
@@ -43,13 +45,161 @@ uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len)
     return ~c;
 }
 
+/* Multiplies a by b modulo the polynomial, both in the register's reflected bit order (bit 31
+ * is x^0), one bit of a at a time: zlib's multmodp with the Castagnoli polynomial. */
+static uint32_t multmodp(uint32_t a, uint32_t b)
+{
+    uint32_t m = (uint32_t)1 << 31;
+    uint32_t p = 0;
+    for (;;) {
+        if ((a & m) != 0) {
+            p ^= b;
+            if ((a & (m - 1)) == 0) {
+                break;
+            }
+        }
+        m >>= 1;
+        b = (b & 1) != 0 ? (b >> 1) ^ 0x82F63B78u : b >> 1;
+    }
+    return p;
+}
+
+/* x^(n * 2^k) modulo the polynomial, from the table of x^(2^k). */
+static uint32_t x2nmodp(size_t n, unsigned k)
+{
+    uint32_t p = (uint32_t)1 << 31; /* x^0 */
+    while (n != 0) {
+        if ((n & 1) != 0) {
+            p = multmodp(crc32c_x2n[k % CRC32C_X2N_PERIOD], p);
+        }
+        n >>= 1;
+        k++;
+    }
+    return p;
+}
+
+uint32_t crc32c_combine(uint32_t crc_a, uint32_t crc_b, size_t len_b)
+{
+    /* crc(a b) = crc(a) x^(8 len_b) + crc(b): the inversions at both ends cancel (zlib). */
+    return multmodp(x2nmodp(len_b, 3), crc_a) ^ crc_b;
+}
+
 #if defined(CRC32C_HAVE_HW)
 
-__attribute__((target("sse4.2"))) uint32_t crc32c_hw(uint32_t crc, const void *buf, size_t len)
+#define HW_TARGET __attribute__((target("sse4.2")))
+
+static uint32_t load32(const uint8_t *p)
+{
+    uint32_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+static uint16_t load16(const uint8_t *p)
+{
+    uint16_t v;
+    memcpy(&v, p, sizeof v);
+    return v;
+}
+
+/* The register c advanced over the len bytes at p, 8 at a time, then the last 4, 2 and 1. */
+HW_TARGET static uint64_t hw_run(uint64_t c, const uint8_t *p, size_t len)
+{
+    while (len >= 8) {
+        c = __builtin_ia32_crc32di(c, load64(p));
+        p += 8;
+        len -= 8;
+    }
+    if ((len & 4) != 0) {
+        c = __builtin_ia32_crc32si((uint32_t)c, load32(p));
+        p += 4;
+    }
+    if ((len & 2) != 0) {
+        c = __builtin_ia32_crc32hi((uint32_t)c, load16(p));
+        p += 2;
+    }
+    if ((len & 1) != 0) {
+        c = __builtin_ia32_crc32qi((uint32_t)c, *p);
+    }
+    return c;
+}
+
+/* Brings *p to an 8-byte boundary in at most three steps (1, 2, then 4 bytes), so the wide loads
+ * after it never straddle a cache line. Only called with *len >= 8. */
+HW_TARGET static uint64_t hw_align(uint64_t c, const uint8_t **p, size_t *len)
+{
+    size_t mis = (size_t)(-(uintptr_t)*p & 7);
+    if ((mis & 1) != 0) {
+        c = __builtin_ia32_crc32qi((uint32_t)c, **p);
+        *p += 1;
+    }
+    if ((mis & 2) != 0) {
+        c = __builtin_ia32_crc32hi((uint32_t)c, load16(*p));
+        *p += 2;
+    }
+    if ((mis & 4) != 0) {
+        c = __builtin_ia32_crc32si((uint32_t)c, load32(*p));
+        *p += 4;
+    }
+    *len -= mis;
+    return c;
+}
+
+/* The register r advanced over the zero bytes of one block, by the block's table. */
+static uint32_t shift_block(const uint32_t (*t)[256], uint32_t r)
+{
+    return t[0][r & 0xff] ^ t[1][(r >> 8) & 0xff] ^ t[2][(r >> 16) & 0xff] ^ t[3][r >> 24];
+}
+
+/* Runs of three blocks: the crc32 instruction takes three cycles to give its result but can start
+ * one per cycle, so three independent registers (the first continuing c, the others from 0) go
+ * three times as fast as one; then crc(x y) = shift(crc(x), |y|) ^ crc_from_0(y) joins them. */
+HW_TARGET static uint64_t hw_streams(uint64_t c, const uint8_t **p, size_t *len, size_t block,
+                                     const uint32_t (*shift)[256])
+{
+    const uint8_t *q = *p;
+    size_t n = *len;
+    while (n >= 3 * block) {
+        uint64_t c1 = 0;
+        uint64_t c2 = 0;
+        const uint8_t *end = q + block;
+        do {
+            c = __builtin_ia32_crc32di(c, load64(q));
+            c1 = __builtin_ia32_crc32di(c1, load64(q + block));
+            c2 = __builtin_ia32_crc32di(c2, load64(q + 2 * block));
+            q += 8;
+        } while (q < end);
+        c = shift_block(shift, (uint32_t)c) ^ c1;
+        c = shift_block(shift, (uint32_t)c) ^ c2;
+        q += 2 * block;
+        n -= 3 * block;
+    }
+    *p = q;
+    *len = n;
+    return c;
+}
+
+_Static_assert(CRC32C_BLOCK_SHORT % 8 == 0 && CRC32C_BLOCK_LONG % 8 == 0,
+               "a block is a whole number of 8-byte steps");
+
+HW_TARGET uint32_t crc32c_hw(uint32_t crc, const void *buf, size_t len)
 {
     const uint8_t *p = buf;
     uint64_t c = ~crc;
+    if (len >= 3 * CRC32C_BLOCK_SHORT) {
+        c = hw_align(c, &p, &len);
+        c = hw_streams(c, &p, &len, CRC32C_BLOCK_LONG, crc32c_shift_4096);
+        c = hw_streams(c, &p, &len, CRC32C_BLOCK_SHORT, crc32c_shift_256);
+    } else if (len >= 8) {
+        c = hw_align(c, &p, &len);
+    }
+    return ~(uint32_t)hw_run(c, p, len);
+}
 
+HW_TARGET uint32_t crc32c_hw_serial(uint32_t crc, const void *buf, size_t len)
+{
+    const uint8_t *p = buf;
+    uint64_t c = ~crc;
     while (len > 0 && ((uintptr_t)p & 7) != 0) {
         c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
         len--;
