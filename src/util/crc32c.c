@@ -3,6 +3,7 @@
  * The hardware function carries its own target attribute, so the build needs no -msse4.2. */
 #include "crc32c.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "crc32c_shift_table.h"
@@ -43,6 +44,14 @@ uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len)
         len--;
     }
     return ~c;
+}
+
+uint32_t crc32c_copy_sw(uint32_t crc, void *dst, const void *src, size_t len)
+{
+    if (len > 0) {
+        memcpy(dst, src, len);
+    }
+    return crc32c_sw(crc, src, len);
 }
 
 /* Multiplies a by b modulo the polynomial, both in the register's reflected bit order (bit 31
@@ -88,58 +97,107 @@ uint32_t crc32c_combine(uint32_t crc_a, uint32_t crc_b, size_t len_b)
 
 #define HW_TARGET __attribute__((target("sse4.2")))
 
-static uint32_t load32(const uint8_t *p)
+#define ALWAYS_INLINE inline __attribute__((always_inline))
+
+/* The loads of the hardware path. Each one, when copy is set, also stores what it read at d: the
+ * crc32 instruction waits three cycles for its result, time in which the store is free, so
+ * crc32c_copy costs about what crc32c does. copy is a constant at every call, so the compiler
+ * makes one function without the stores and one with them. */
+static ALWAYS_INLINE uint64_t take64(const uint8_t *p, uint8_t *d, bool copy)
+{
+    uint64_t v = load64(p);
+    if (copy) {
+        memcpy(d, &v, sizeof v);
+    }
+    return v;
+}
+
+static ALWAYS_INLINE uint32_t take32(const uint8_t *p, uint8_t *d, bool copy)
 {
     uint32_t v;
     memcpy(&v, p, sizeof v);
+    if (copy) {
+        memcpy(d, &v, sizeof v);
+    }
     return v;
 }
 
-static uint16_t load16(const uint8_t *p)
+static ALWAYS_INLINE uint16_t take16(const uint8_t *p, uint8_t *d, bool copy)
 {
     uint16_t v;
     memcpy(&v, p, sizeof v);
+    if (copy) {
+        memcpy(d, &v, sizeof v);
+    }
     return v;
 }
 
+static ALWAYS_INLINE uint8_t take8(const uint8_t *p, uint8_t *d, bool copy)
+{
+    if (copy) {
+        *d = *p;
+    }
+    return *p;
+}
+
 /* The register c advanced over the len bytes at p, 8 at a time, then the last 4, 2 and 1. */
-HW_TARGET static uint64_t hw_run(uint64_t c, const uint8_t *p, size_t len)
+HW_TARGET static ALWAYS_INLINE uint64_t hw_run(uint64_t c, const uint8_t *p, uint8_t *d, size_t len,
+                                               bool copy)
 {
     while (len >= 8) {
-        c = __builtin_ia32_crc32di(c, load64(p));
+        c = __builtin_ia32_crc32di(c, take64(p, d, copy));
         p += 8;
+        if (copy) {
+            d += 8;
+        }
         len -= 8;
     }
     if ((len & 4) != 0) {
-        c = __builtin_ia32_crc32si((uint32_t)c, load32(p));
+        c = __builtin_ia32_crc32si((uint32_t)c, take32(p, d, copy));
         p += 4;
+        if (copy) {
+            d += 4;
+        }
     }
     if ((len & 2) != 0) {
-        c = __builtin_ia32_crc32hi((uint32_t)c, load16(p));
+        c = __builtin_ia32_crc32hi((uint32_t)c, take16(p, d, copy));
         p += 2;
+        if (copy) {
+            d += 2;
+        }
     }
     if ((len & 1) != 0) {
-        c = __builtin_ia32_crc32qi((uint32_t)c, *p);
+        c = __builtin_ia32_crc32qi((uint32_t)c, take8(p, d, copy));
     }
     return c;
 }
 
 /* Brings *p to an 8-byte boundary in at most three steps (1, 2, then 4 bytes), so the wide loads
  * after it never straddle a cache line. Only called with *len >= 8. */
-HW_TARGET static uint64_t hw_align(uint64_t c, const uint8_t **p, size_t *len)
+HW_TARGET static ALWAYS_INLINE uint64_t hw_align(uint64_t c, const uint8_t **p, uint8_t **d,
+                                                 size_t *len, bool copy)
 {
     size_t mis = (size_t)(-(uintptr_t)*p & 7);
     if ((mis & 1) != 0) {
-        c = __builtin_ia32_crc32qi((uint32_t)c, **p);
+        c = __builtin_ia32_crc32qi((uint32_t)c, take8(*p, *d, copy));
         *p += 1;
+        if (copy) {
+            *d += 1;
+        }
     }
     if ((mis & 2) != 0) {
-        c = __builtin_ia32_crc32hi((uint32_t)c, load16(*p));
+        c = __builtin_ia32_crc32hi((uint32_t)c, take16(*p, *d, copy));
         *p += 2;
+        if (copy) {
+            *d += 2;
+        }
     }
     if ((mis & 4) != 0) {
-        c = __builtin_ia32_crc32si((uint32_t)c, load32(*p));
+        c = __builtin_ia32_crc32si((uint32_t)c, take32(*p, *d, copy));
         *p += 4;
+        if (copy) {
+            *d += 4;
+        }
     }
     *len -= mis;
     return c;
@@ -154,27 +212,36 @@ static uint32_t shift_block(const uint32_t (*t)[256], uint32_t r)
 /* Runs of three blocks: the crc32 instruction takes three cycles to give its result but can start
  * one per cycle, so three independent registers (the first continuing c, the others from 0) go
  * three times as fast as one; then crc(x y) = shift(crc(x), |y|) ^ crc_from_0(y) joins them. */
-HW_TARGET static uint64_t hw_streams(uint64_t c, const uint8_t **p, size_t *len, size_t block,
-                                     const uint32_t (*shift)[256])
+HW_TARGET static ALWAYS_INLINE uint64_t hw_streams(uint64_t c, const uint8_t **p, uint8_t **d,
+                                                   size_t *len, size_t block,
+                                                   const uint32_t (*shift)[256], bool copy)
 {
     const uint8_t *q = *p;
+    uint8_t *e = *d;
     size_t n = *len;
     while (n >= 3 * block) {
         uint64_t c1 = 0;
         uint64_t c2 = 0;
         const uint8_t *end = q + block;
         do {
-            c = __builtin_ia32_crc32di(c, load64(q));
-            c1 = __builtin_ia32_crc32di(c1, load64(q + block));
-            c2 = __builtin_ia32_crc32di(c2, load64(q + 2 * block));
+            c = __builtin_ia32_crc32di(c, take64(q, e, copy));
+            c1 = __builtin_ia32_crc32di(c1, take64(q + block, copy ? e + block : e, copy));
+            c2 = __builtin_ia32_crc32di(c2, take64(q + 2 * block, copy ? e + 2 * block : e, copy));
             q += 8;
+            if (copy) {
+                e += 8;
+            }
         } while (q < end);
         c = shift_block(shift, (uint32_t)c) ^ c1;
         c = shift_block(shift, (uint32_t)c) ^ c2;
         q += 2 * block;
+        if (copy) {
+            e += 2 * block;
+        }
         n -= 3 * block;
     }
     *p = q;
+    *d = e;
     *len = n;
     return c;
 }
@@ -182,18 +249,29 @@ HW_TARGET static uint64_t hw_streams(uint64_t c, const uint8_t **p, size_t *len,
 _Static_assert(CRC32C_BLOCK_SHORT % 8 == 0 && CRC32C_BLOCK_LONG % 8 == 0,
                "a block is a whole number of 8-byte steps");
 
-HW_TARGET uint32_t crc32c_hw(uint32_t crc, const void *buf, size_t len)
+/* crc32c_hw, and with copy crc32c_copy's hardware path (d: where the bytes go). */
+HW_TARGET static ALWAYS_INLINE uint32_t hw_crc(uint32_t crc, const uint8_t *p, uint8_t *d,
+                                               size_t len, bool copy)
 {
-    const uint8_t *p = buf;
     uint64_t c = ~crc;
     if (len >= 3 * CRC32C_BLOCK_SHORT) {
-        c = hw_align(c, &p, &len);
-        c = hw_streams(c, &p, &len, CRC32C_BLOCK_LONG, crc32c_shift_4096);
-        c = hw_streams(c, &p, &len, CRC32C_BLOCK_SHORT, crc32c_shift_256);
+        c = hw_align(c, &p, &d, &len, copy);
+        c = hw_streams(c, &p, &d, &len, CRC32C_BLOCK_LONG, crc32c_shift_4096, copy);
+        c = hw_streams(c, &p, &d, &len, CRC32C_BLOCK_SHORT, crc32c_shift_256, copy);
     } else if (len >= 8) {
-        c = hw_align(c, &p, &len);
+        c = hw_align(c, &p, &d, &len, copy);
     }
-    return ~(uint32_t)hw_run(c, p, len);
+    return ~(uint32_t)hw_run(c, p, d, len, copy);
+}
+
+HW_TARGET uint32_t crc32c_hw(uint32_t crc, const void *buf, size_t len)
+{
+    return hw_crc(crc, buf, NULL, len, false);
+}
+
+HW_TARGET uint32_t crc32c_copy_hw(uint32_t crc, void *dst, const void *src, size_t len)
+{
+    return hw_crc(crc, src, dst, len, true);
 }
 
 HW_TARGET uint32_t crc32c_hw_serial(uint32_t crc, const void *buf, size_t len)
@@ -231,6 +309,14 @@ uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
     return crc32c_sw(crc, buf, len);
 }
 
+uint32_t crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len)
+{
+    if (crc32c_hw_available()) {
+        return crc32c_copy_hw(crc, dst, src, len);
+    }
+    return crc32c_copy_sw(crc, dst, src, len);
+}
+
 #else
 
 int crc32c_hw_available(void)
@@ -241,6 +327,11 @@ int crc32c_hw_available(void)
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
 {
     return crc32c_sw(crc, buf, len);
+}
+
+uint32_t crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len)
+{
+    return crc32c_copy_sw(crc, dst, src, len);
 }
 
 #endif

@@ -16,6 +16,12 @@
  * 9) == 0xE3069283). buf may be NULL when len is 0. Pure; any thread. */
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len);
 
+/* Copies len bytes from src to dst (they must not overlap) and returns crc32c(crc, src, len), in
+ * one pass over the bytes: on the hardware path the stores ride in the crc32 instruction's
+ * latency, so this costs about what crc32c alone does, not that plus a memcpy. dst and src may
+ * be NULL when len is 0. Any thread. */
+uint32_t crc32c_copy(uint32_t crc, void *dst, const void *src, size_t len);
+
 /* Returns the CRC-32C of a followed by b from crc_a = crc32c(0, a, ...), crc_b = crc32c(0, b,
  * len_b) and len_b alone, without reading the bytes (as zlib's crc32_combine): O(log len_b) steps
  * of 32-bit carry-less arithmetic. Since it is linear in crc_a, it also moves a change of the
@@ -25,6 +31,9 @@ uint32_t crc32c_combine(uint32_t crc_a, uint32_t crc_b, size_t len_b);
 
 /* The same function computed in software (slicing-by-8), on any CPU. For tests and benchmarks. */
 uint32_t crc32c_sw(uint32_t crc, const void *buf, size_t len);
+
+/* crc32c_copy in software: memcpy, then crc32c_sw. For tests. */
+uint32_t crc32c_copy_sw(uint32_t crc, void *dst, const void *src, size_t len);
 
 /* True if crc32c_hw may be called on this CPU (x86-64 with SSE4.2); always false elsewhere. */
 int crc32c_hw_available(void);
@@ -36,6 +45,8 @@ int crc32c_hw_available(void);
  * with crc32c_shift_table.h; the rest 8 bytes at a time. Call it only when crc32c_hw_available()
  * is true (it would fault otherwise). For tests and benchmarks. */
 uint32_t crc32c_hw(uint32_t crc, const void *buf, size_t len);
+/* crc32c_copy's hardware path; same conditions. For tests and benchmarks. */
+uint32_t crc32c_copy_hw(uint32_t crc, void *dst, const void *src, size_t len);
 /* The hardware path with one stream only (what crc32c_hw was before the three streams): the
  * reference the tests and the benchmark compare it with. Same conditions. */
 uint32_t crc32c_hw_serial(uint32_t crc, const void *buf, size_t len);

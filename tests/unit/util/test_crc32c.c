@@ -305,6 +305,59 @@ static void test_crc32c_combine_moves_a_change_across(void **state)
     }
 }
 
+typedef uint32_t (*copy_fn)(uint32_t crc, void *dst, const void *src, size_t len);
+
+/* crc32c_copy (each path this CPU can run) returns the CRC of the source and leaves exactly the
+ * source's bytes in the destination, nothing written around it: every alignment of either side,
+ * lengths around each block boundary and random ones. */
+static void test_crc32c_copy_copies_and_checksums(void **state)
+{
+    enum { BUF_MAX = 2 * 3 * 4096 + 3 * 256 + 64, GUARD = 16 };
+    static uint8_t src[BUF_MAX];
+    static uint8_t dst[BUF_MAX + 2 * GUARD];
+    static const size_t around[] = {0, 8, 3 * 256, 3 * 4096, 3 * 4096 + 3 * 256, 2 * 3 * 4096};
+    copy_fn fns[3];
+    size_t n_fns = 0;
+    struct prng p;
+
+    (void)state;
+    fns[n_fns++] = crc32c_copy;
+    fns[n_fns++] = crc32c_copy_sw;
+#if defined(CRC32C_HAVE_HW)
+    if (crc32c_hw_available()) {
+        fns[n_fns++] = crc32c_copy_hw;
+    }
+#endif
+    prng_seed(&p, 17);
+    for (size_t i = 0; i < sizeof src; i++) {
+        src[i] = (uint8_t)prng_next(&p);
+    }
+    for (int round = 0; round < 600; round++) {
+        size_t sa = prng_below(&p, 8);
+        size_t da = GUARD + prng_below(&p, 8);
+        size_t len;
+        if (round < 6 * 8) {
+            size_t base = around[round / 8];
+            len = base + (round % 8) - (base >= 4 ? 4 : 0);
+        } else {
+            len = prng_below(&p, BUF_MAX - 8 + 1);
+        }
+        uint32_t seed_crc = (uint32_t)prng_next(&p);
+        uint32_t want = crc32c_sw(seed_crc, src + sa, len);
+        for (size_t f = 0; f < n_fns; f++) {
+            memset(dst, 0xee, sizeof dst);
+            assert_int_equal(fns[f](seed_crc, dst + da, src + sa, len), want);
+            assert_memory_equal(dst + da, src + sa, len);
+            for (size_t i = 0; i < da; i++) {
+                assert_int_equal(dst[i], 0xee);
+            }
+            for (size_t i = da + len; i < sizeof dst; i++) {
+                assert_int_equal(dst[i], 0xee);
+            }
+        }
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -315,6 +368,7 @@ int main(void)
         cmocka_unit_test(test_crc32c_shift_tables_match_polynomial),
         cmocka_unit_test(test_crc32c_streams_agree_at_block_boundaries),
         cmocka_unit_test(test_crc32c_combine_joins_two_crcs),
+        cmocka_unit_test(test_crc32c_copy_copies_and_checksums),
         cmocka_unit_test(test_crc32c_combine_moves_a_change_across),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
