@@ -1,5 +1,5 @@
 /* CRC-32C: the dispatcher, the slicing-by-8 software path, the SSE4.2 hardware path (three
- * streams) and the combination of two CRCs.
+ * streams; with or without a copy of the bytes) and the combination of two CRCs.
  * The hardware function carries its own target attribute, so the build needs no -msse4.2. */
 #include "crc32c.h"
 
@@ -55,7 +55,9 @@ uint32_t crc32c_copy_sw(uint32_t crc, void *dst, const void *src, size_t len)
 }
 
 /* Multiplies a by b modulo the polynomial, both in the register's reflected bit order (bit 31
- * is x^0), one bit of a at a time: zlib's multmodp with the Castagnoli polynomial. */
+ * is x^0), one bit of a at a time: zlib's multmodp with the Castagnoli polynomial. a must not be
+ * 0 (the loop ends at a's last term); every a here is a power of x, never 0 modulo a polynomial
+ * whose constant term is 1. */
 static uint32_t multmodp(uint32_t a, uint32_t b)
 {
     uint32_t m = (uint32_t)1 << 31;
