@@ -1,5 +1,5 @@
 /* The WAL figures: appends/s and MB/s for three entry sizes and three batch sizes (one wal_sync
- * per batch) through io_fs_posix, zero-copy (as the node runs it) and copying, each beside the
+ * per batch) through io_fs_posix, zero-copy (every payload in place) and copying, each beside the
  * limit the disk sets for the same bytes and the same I/O (bench_raw_log.h), batch by batch in
  * turn; then the time to open a warm 1 GiB log. Every figure is bounded by a count and a time. */
 #define _GNU_SOURCE /* mkdtemp */
@@ -47,9 +47,10 @@ static const struct shape shapes[] = {
     {1024, 256}, {16384, 1}, {16384, 16}, {16384, 256},
 };
 
-/* The three sides of a figure: the WAL as the node runs it (every payload written from the
- * caller's memory with pwritev: wal_config.inline_bytes_max 0), the WAL copying every payload
- * into its batch (the default), and the raw log (bench_raw_log.h), the limit. */
+/* The three sides of a figure: the WAL zero-copy (every payload written from the caller's memory
+ * with pwritev: wal_config.inline_bytes_max 0; the node does this for payloads over
+ * WAL_INLINE_BYTES_NODE and copies smaller ones, as the copying side does), the WAL copying every
+ * payload into its batch (the default), and the raw log (bench_raw_log.h), the limit. */
 enum side_kind { SIDE_ZERO_COPY, SIDE_COPY, SIDE_RAW, N_SIDES };
 
 static const char *const side_dir[N_SIDES] = {"zero_copy", "copy", "raw"};

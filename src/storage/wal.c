@@ -99,10 +99,13 @@ static int ext_push(struct wal *w, size_t off, const struct wal_record *r)
     return 0;
 }
 
-static int batch_add(struct wal *w, const struct wal_record *r, uint64_t *off)
+/* Queues r in the batch; *woff is where it will be in the written batch (its buffer offset plus
+ * the external bytes ahead of it), the offset a pending entry's wal_loc keeps. */
+static int batch_add(struct wal *w, const struct wal_record *r, uint64_t *woff)
 {
     bool ext = external(w, r);
     size_t size = ext ? WAL_RECORD_HEADER_BYTES : wal_record_size(r->len);
+    uint64_t written = w->batch_len + w->ext_bytes;
     int rv = batch_reserve(w, size);
     if (rv == 0 && ext) {
         rv = ext_push(w, w->batch_len, r);
@@ -117,7 +120,7 @@ static int batch_add(struct wal *w, const struct wal_record *r, uint64_t *off)
     } else {
         wal_record_encode(&rec, w->batch + w->batch_len);
     }
-    *off = w->batch_len;
+    *woff = written;
     w->batch_last = w->batch_len;
     w->batch_len += size;
     w->batch_records++;
@@ -394,7 +397,8 @@ static uint64_t written_at(const struct wal *w, size_t off)
     return off + (k < w->n_ext ? w->ext[k].before : w->ext_bytes);
 }
 
-/* Points the pending entries and hard states of chunk c at their place on disk. */
+/* Points the pending entries and hard states of chunk c at their place on disk. A pending
+ * entry's offset is already its place in the written batch, so this is one subtraction each. */
 static void locs_settle(struct wal *w, const struct chunk *c, const struct wal_segment *seg)
 {
     uint64_t base = written_at(w, c->pos);
@@ -405,8 +409,8 @@ static void locs_settle(struct wal *w, const struct chunk *c, const struct wal_s
             if (loc->seq != WAL_SEQ_PENDING) {
                 break; /* pending entries are the newest ones */
             }
-            if (loc->off >= c->pos && loc->off < c->pos + c->span) {
-                loc->off = seg->used + (written_at(w, loc->off) - base);
+            if (loc->off >= base && loc->off < base + c->len) {
+                loc->off = seg->used + (loc->off - base);
                 loc->seq = seg->seq;
             }
         }
@@ -580,9 +584,7 @@ int wal_write(struct wal *w)
             return wal_fail(w, rv, "out of memory for the batch's hard states");
         }
     }
-    bool last_ext = w->n_ext > 0 && w->ext[w->n_ext - 1].off == w->batch_last;
-    wal_record_set_flags(w->batch + w->batch_last, WAL_FLAG_BATCH_END,
-                         last_ext ? w->ext[w->n_ext - 1].data : NULL);
+    wal_record_set_flags(w->batch + w->batch_last, WAL_FLAG_BATCH_END);
     size_t pos = w->batch_start;
     size_t k = 0;
     int rv = 0;
@@ -641,18 +643,33 @@ int wal_sync(struct wal *w)
     return rv;
 }
 
-/* A pending record (header at buffer offset off, size bytes once written) as it will be on disk. */
-static void pending_copy(const struct wal *w, size_t off, size_t size, unsigned char *buf)
+/* A pending record (at offset woff of the written batch, size bytes once written) as it will be
+ * on disk. */
+static void pending_copy(const struct wal *w, uint64_t woff, size_t size, unsigned char *buf)
 {
-    size_t k = ext_from(w, off);
-    if (!is_ext(w, k, off)) {
-        memcpy(buf, w->batch + off, size);
+    /* The first external record at or after woff in the written batch. */
+    size_t lo = 0;
+    size_t hi = w->n_ext;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (w->ext[mid].off + w->ext[mid].before < woff) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    if (lo < w->n_ext && w->ext[lo].off + w->ext[lo].before == woff) {
+        const struct wal_ext *e = &w->ext[lo];
+        CRAFT_ASSERT(size == WAL_RECORD_HEADER_BYTES + (size_t)e->len + e->pad);
+        memcpy(buf, w->batch + e->off, WAL_RECORD_HEADER_BYTES);
+        memcpy(buf + WAL_RECORD_HEADER_BYTES, e->data, e->len);
+        memset(buf + WAL_RECORD_HEADER_BYTES + e->len, 0, e->pad);
         return;
     }
-    const struct wal_ext *e = &w->ext[k];
-    memcpy(buf, w->batch + off, WAL_RECORD_HEADER_BYTES);
-    memcpy(buf + WAL_RECORD_HEADER_BYTES, e->data, e->len);
-    memset(buf + WAL_RECORD_HEADER_BYTES + e->len, 0, e->pad);
+    size_t off = (size_t)(woff - (lo < w->n_ext ? w->ext[lo].before : w->ext_bytes));
+    CRAFT_ASSERT(off >= w->batch_start);
+    CRAFT_ASSERT(off + size <= w->batch_len);
+    memcpy(buf, w->batch + off, size);
 }
 
 static struct wal_segment *segment_of(struct wal *w, uint64_t seq)

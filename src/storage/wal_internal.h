@@ -35,7 +35,9 @@ struct wal_ext {
 /* Where one live entry is. A pending entry (not yet written) lives in the batch buffer. */
 struct wal_loc {
     craft_term term;
-    uint64_t off;  /* in its segment, or in the batch buffer while pending */
+    /* In its segment; while pending, in the written batch: the buffer offset of its header plus
+     * the external bytes ahead of it (wal_ext.before), so settling it is one subtraction. */
+    uint64_t off;
     uint64_t seq;  /* segment, or WAL_SEQ_PENDING */
     uint32_t len;
     uint8_t type;

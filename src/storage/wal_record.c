@@ -62,12 +62,15 @@ void wal_record_encode(const struct wal_record *r, void *buf)
     unsigned char *b = buf;
     size_t size = wal_record_size(r->len);
     header_encode(r, b);
+    uint32_t crc = crc32c(0, b + 4, WAL_RECORD_HEADER_BYTES - 4);
     if (r->len > 0) {
-        memcpy(b + WAL_RECORD_HEADER_BYTES, r->data, r->len);
+        /* Copied and checksummed in one pass (the same CRC as over the copy: record_crc). */
+        crc = crc32c_copy(crc, b + WAL_RECORD_HEADER_BYTES, r->data, r->len);
         copy_stats_add(COPY_WAL_BATCH, r->len);
     }
     memset(b + WAL_RECORD_HEADER_BYTES + r->len, 0, size - WAL_RECORD_HEADER_BYTES - r->len);
-    put_u32le(b, record_crc(b, r->len));
+    put_u32le(b, crc);
+    CRAFT_ASSERT(get_u32le(b + 4) == r->len);
 }
 
 void wal_record_encode_header(const struct wal_record *r, void *buf)
@@ -77,12 +80,16 @@ void wal_record_encode_header(const struct wal_record *r, void *buf)
     put_u32le(b, split_crc(b, r->data, r->len));
 }
 
-void wal_record_set_flags(void *buf, uint8_t flags, const void *data)
+void wal_record_set_flags(void *buf, uint8_t flags)
 {
     unsigned char *b = buf;
-    b[9] = flags;
     uint32_t len = get_u32le(b + 4);
-    put_u32le(b, data != NULL ? split_crc(b, data, len) : record_crc(b, len));
+    uint32_t head_before = crc32c(0, b + 4, WAL_RECORD_HEADER_BYTES - 4);
+    b[9] = flags;
+    uint32_t head_after = crc32c(0, b + 4, WAL_RECORD_HEADER_BYTES - 4);
+    /* The checksum is linear: the header's change, advanced over the len payload bytes after it,
+     * is the record's change. So the payload (wherever it is) is not read a second time. */
+    put_u32le(b, get_u32le(b) ^ crc32c_combine(head_before ^ head_after, 0, len));
 }
 
 static bool all_zero(const unsigned char *b, size_t n)

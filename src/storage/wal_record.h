@@ -57,9 +57,10 @@ void wal_record_encode(const struct wal_record *r, void *buf);
  * the payload that will follow it on disk (written from elsewhere, then the zero padding). */
 void wal_record_encode_header(const struct wal_record *r, void *buf);
 
-/* Sets the flags of an encoded record and refreshes its checksum; data is its payload when it
- * is not in buf after the header (wal_record_encode_header), else NULL. */
-void wal_record_set_flags(void *buf, uint8_t flags, const void *data);
+/* Sets the flags of an encoded record and updates its checksum from the header alone (the
+ * checksum must be that of the record as encoded; its payload is not read, so it may be in buf
+ * after the header or elsewhere). */
+void wal_record_set_flags(void *buf, uint8_t flags);
 
 /* Decodes the record at buf (avail bytes readable); on WAL_DECODE_OK fills *out and *size. */
 enum wal_decode wal_record_decode(const void *buf, size_t avail, struct wal_record *out,

@@ -116,6 +116,135 @@ static void assert_recovered(struct fixture *f, craft_index first, craft_index l
     }
 }
 
+/* Setting the batch-end flag updates the record's checksum from its header alone (the payload
+ * is not read again): the record decodes with the flag, for payloads in the buffer and written
+ * from elsewhere, short and long (the CRC's three-stream path), and a damaged payload still
+ * fails. */
+static void test_wal_record_set_flags_keeps_checksum_valid(void **state)
+{
+    static unsigned char payload[20000];
+    static unsigned char rec[WAL_RECORD_HEADER_BYTES + sizeof payload + WAL_RECORD_ALIGN];
+    static const uint32_t lens[] = {0, 7, 8, 1000, 16384, 20000};
+    (void)state;
+    for (size_t i = 0; i < sizeof payload; i++) {
+        payload[i] = (unsigned char)(i * 131 + 7);
+    }
+    for (size_t l = 0; l < sizeof lens / sizeof lens[0]; l++) {
+        for (int external = 0; external < 2; external++) {
+            struct wal_record r = {.kind = WAL_RECORD_ENTRY,
+                                   .entry_type = CRAFT_ENTRY_NORMAL,
+                                   .len = lens[l],
+                                   .batch = 3,
+                                   .group = 1,
+                                   .term = 2,
+                                   .index = 9,
+                                   .data = payload};
+            size_t size = wal_record_size(r.len);
+            memset(rec, 0, sizeof rec);
+            if (external) {
+                wal_record_encode_header(&r, rec);
+            } else {
+                wal_record_encode(&r, rec);
+            }
+            uint32_t crc_before = (uint32_t)rec[0] | (uint32_t)rec[1] << 8 |
+                                  (uint32_t)rec[2] << 16 | (uint32_t)rec[3] << 24;
+            wal_record_set_flags(rec, WAL_FLAG_BATCH_END);
+            uint32_t crc_after = (uint32_t)rec[0] | (uint32_t)rec[1] << 8 | (uint32_t)rec[2] << 16 |
+                                 (uint32_t)rec[3] << 24;
+            assert_int_not_equal(crc_before, crc_after);
+            if (external) {
+                memcpy(rec + WAL_RECORD_HEADER_BYTES, payload, r.len); /* as written on disk */
+            }
+            struct wal_record out;
+            size_t got;
+            assert_int_equal(wal_record_decode(rec, size, &out, &got), WAL_DECODE_OK);
+            assert_int_equal(out.flags, WAL_FLAG_BATCH_END);
+            assert_int_equal(out.len, r.len);
+            assert_int_equal(got, size);
+            assert_memory_equal(out.data, payload, r.len);
+            if (r.len > 0) {
+                rec[WAL_RECORD_HEADER_BYTES + r.len - 1] ^= 0x10;
+                assert_int_equal(wal_record_decode(rec, size, &out, &got), WAL_DECODE_BAD);
+            }
+        }
+    }
+}
+
+/* The payload of entry index of group g in the mixed-batch test: its length varies so that some
+ * are copied into the batch and some written in place. */
+static size_t mixed_payload(uint64_t g, craft_index index, char *buf)
+{
+    size_t len = 1 + (size_t)((index * 37 + g * 11) % 300);
+    for (size_t i = 0; i < len; i++) {
+        buf[i] = (char)('a' + (index + g + i) % 26);
+    }
+    return len;
+}
+
+static void assert_reads_mixed(struct wal *w, craft_index last)
+{
+    for (uint64_t g = 1; g <= 2; g++) {
+        for (craft_index i = 1; i <= last; i++) {
+            char want[512];
+            char buf[512];
+            size_t len = mixed_payload(g, i, want);
+            struct craft_entry e;
+            assert_int_equal(wal_read_group(w, g, i, &e, buf, sizeof buf), 0);
+            assert_int_equal(e.index, i);
+            assert_int_equal(e.data.len, len);
+            assert_memory_equal(e.data.base, want, len);
+        }
+    }
+}
+
+/* One batch of two groups' entries, payloads of 1..300 bytes, some copied into the batch and
+ * some written from the caller's memory, with hard states in front and a truncation, rolling over
+ * segments: every entry reads back the same while pending (from the batch and the caller's
+ * memory), once written (where the write put it) and after a reopen. */
+static void test_wal_mixed_batch_reads_back_pending_written_and_reopened(void **state)
+{
+    struct fixture *f = *state;
+    f->cfg.inline_bytes_max = 100;
+    assert_int_equal(reopen(f), 0);
+    static char payloads[2][80][320];
+    for (int round = 0; round < 2; round++) {
+        craft_index first = round == 0 ? 1 : 41;
+        craft_index last = round == 0 ? 40 : 79;
+        for (uint64_t g = 1; g <= 2; g++) {
+            struct craft_hard_state hs = {.term = 2, .vote = g, .commit = first - 1};
+            assert_int_equal(wal_save_hard_state_group(f->wal, g, &hs), 0);
+        }
+        for (craft_index i = first; i <= last; i++) {
+            for (uint64_t g = 1; g <= 2; g++) {
+                size_t len = mixed_payload(g, i, payloads[g - 1][i]);
+                struct craft_entry e = {.term = 2,
+                                        .index = i,
+                                        .type = CRAFT_ENTRY_NORMAL,
+                                        .data = {.base = payloads[g - 1][i], .len = len}};
+                assert_int_equal(wal_append_group(f->wal, g, &e, 1), 0);
+            }
+        }
+        if (round == 1) {
+            /* The last entry of group 2 goes again: a truncation record mid-batch, then it is
+             * appended once more. */
+            assert_int_equal(wal_truncate_group(f->wal, 2, 79), 0);
+            struct craft_entry e = {
+                .term = 2,
+                .index = 79,
+                .type = CRAFT_ENTRY_NORMAL,
+                .data = {.base = payloads[1][79], .len = mixed_payload(2, 79, payloads[1][79])}};
+            assert_int_equal(wal_append_group(f->wal, 2, &e, 1), 0);
+        }
+        assert_reads_mixed(f->wal, last);
+        assert_int_equal(wal_sync(f->wal), 0);
+        assert_reads_mixed(f->wal, last);
+    }
+    assert_int_equal(reopen(f), 0);
+    assert_int_equal(wal_last_index_group(f->wal, 1), 79);
+    assert_int_equal(wal_last_index_group(f->wal, 2), 79);
+    assert_reads_mixed(f->wal, 79);
+}
+
 static void test_wal_synced_entries_survive_a_crash(void **state)
 {
     struct fixture *f = *state;
@@ -591,6 +720,9 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_wal_open_makes_every_segment_name_durable, setup,
                                         teardown),
+        cmocka_unit_test(test_wal_record_set_flags_keeps_checksum_valid),
+        cmocka_unit_test_setup_teardown(
+            test_wal_mixed_batch_reads_back_pending_written_and_reopened, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_synced_entries_survive_a_crash, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_truncate_at_the_end_is_a_no_op, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_truncate_record_replaces_suffix, setup, teardown),
