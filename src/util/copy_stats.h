@@ -1,6 +1,7 @@
 /* Accounting of payload bytes copied on the way from a proposal to the disk, the wire and the
  * state machine, so craft-bench node can report bytes copied per entry (the hot path's copies
- * are what the zero-copy work removes). One relaxed counter per process: a statistic, not state. */
+ * are what the zero-copy work removes). Counters per thread, summed when read: a statistic,
+ * not state. */
 #ifndef CRAFT_UTIL_COPY_STATS_H
 #define CRAFT_UTIL_COPY_STATS_H
 
