@@ -10,6 +10,7 @@ stopped and its directory removed when the cluster is closed (with-statement, or
 import atexit
 import os
 import random
+import re
 import shutil
 import signal
 import socket
@@ -48,6 +49,17 @@ def require_craftd():
         print("SKIP: craftd is not built (%s does not exist yet)" % path)
         sys.exit(SKIP)
     return path
+
+
+def snapshots_in(d):
+    """Indexes of the snapshot files under d (snapshot-<group>-<index>-<term>.snap, hex)."""
+    out = []
+    for _, _, files in os.walk(d):
+        for f in files:
+            m = re.match(r"snapshot-([0-9a-f]{16})-([0-9a-f]{16})-([0-9a-f]{16})\.snap$", f)
+            if m:
+                out.append(int(m.group(2), 16))
+    return out
 
 
 def log(msg):

@@ -10,27 +10,13 @@ Entries are counted from the leader's INFO raft (commit_index), not from the wri
 puts a connection's pipelined writes into one entry when they arrive together, so a number of
 writes makes anywhere from one entry per write down to one per pipeline."""
 
-import os
-import re
-
 import harness
-from harness import Cluster, log, wait_until
+from harness import Cluster, log, snapshots_in, wait_until
 
 N_KEYS = 1500
 SNAPSHOT_EVERY = 200
 LOG_TRAILING = 1024  # the node's default: entries a leader keeps in memory behind a snapshot
 FILL_DEADLINE_S = 60
-
-
-def snapshots_in(d):
-    """Indexes of the snapshot files under d (snapshot-<group>-<index>-<term>.snap, hex)."""
-    out = []
-    for _, _, files in os.walk(d):
-        for f in files:
-            m = re.match(r"snapshot-([0-9a-f]{16})-([0-9a-f]{16})-([0-9a-f]{16})\.snap$", f)
-            if m:
-                out.append(int(m.group(2), 16))
-    return out
 
 
 def test():

@@ -5,24 +5,10 @@ snapshot's index, at least the writes' index; INFO raft's snapshot_index moves t
 snapshot file is in its directory; restarted, the follower boots from it (snapshot_index at
 once) and serves the data back. The leader answers too."""
 
-import os
-import re
-
 import harness
-from harness import Cluster, log, wait_until
+from harness import Cluster, log, snapshots_in, wait_until
 
 N_KEYS = 300
-
-
-def snapshots_in(d):
-    """Indexes of the snapshot files under d (snapshot-<group>-<index>-<term>.snap, hex)."""
-    out = []
-    for _, _, files in os.walk(d):
-        for f in files:
-            m = re.match(r"snapshot-([0-9a-f]{16})-([0-9a-f]{16})-([0-9a-f]{16})\.snap$", f)
-            if m:
-                out.append(int(m.group(2), 16))
-    return out
 
 
 def test():
