@@ -238,18 +238,19 @@ void admin_tick(struct server *s)
 }
 
 /* RAFT.SNAPSHOT: this node's own snapshot (never forwarded: every node snapshots its own state
- * machine), of everything it has applied when the command arrives; the answer is the
- * snapshot's log index once it is durable and the log behind it compacted (Redis's SAVE
- * answers once its file is written too; an integer tells the operator how far it reaches).
- * It does not wait for the connection's earlier requests: a write sent just before it and not
- * yet answered may not be in it. */
+ * machine); the answer is the snapshot's log index once it is durable and the log behind it
+ * compacted (Redis's SAVE answers once its file is written too; an integer tells the operator
+ * how far it reaches). It is ordered as a read (data.c): it starts once the connection's
+ * earlier writes are answered, so on the leader it holds them. */
 void cmd_raft_snapshot(struct conn *c, struct request *r, int argc, const char *const *argv,
                        const size_t *lens)
 {
-    struct server *s = c->srv;
-    if (!request_take_args(r, argc, argv, lens)) {
-        return; /* answered: out of memory */
-    }
+    data_command(c, r, REQ_SNAPSHOT, argc, argv, lens);
+}
+
+/* It covers everything this node has applied by now. */
+void admin_snapshot_start(struct server *s, struct request *r)
+{
     r->ev.what = COMPLETION_ADMIN;
     int rv = craft_node_snapshot(s->node, on_admin_result, r);
     if (rv == 0) {
@@ -258,5 +259,5 @@ void cmd_raft_snapshot(struct conn *c, struct request *r, int argc, const char *
     }
     struct completion e = {.status = rv};
     snapshot_reply(r, &e);
-    r->done = true;
+    request_complete(r);
 }

@@ -340,7 +340,9 @@ static void start(struct server *s, struct request *r)
     if (r->conn != NULL && r->conn->batch_head != NULL) {
         data_batch_flush(r->conn);
     }
-    if (r->kind == REQ_READ || r->kind == REQ_INFO) {
+    if (r->kind == REQ_SNAPSHOT) {
+        admin_snapshot_start(s, r);
+    } else if (r->kind == REQ_READ || r->kind == REQ_INFO) {
         start_read(s, r);
     } else {
         route(s, r);
@@ -349,7 +351,7 @@ static void start(struct server *s, struct request *r)
 
 static bool is_read(const struct request *r)
 {
-    return r->kind == REQ_READ || r->kind == REQ_INFO;
+    return r->kind == REQ_READ || r->kind == REQ_INFO || r->kind == REQ_SNAPSHOT;
 }
 
 /* A connection's commands take effect in the order it sent them, as in Redis: a read waits

@@ -65,6 +65,7 @@ enum request_kind {
     REQ_READ,     /* a read running args (or a MULTI of reads) on the apply side */
     REQ_INFO,     /* INFO: a stale read for the keyspace figures */
     REQ_ADMIN,    /* a membership change or a transfer */
+    REQ_SNAPSHOT, /* RAFT.SNAPSHOT: this node's own snapshot, ordered as a read */
     REQ_FORWARD,  /* sent to the leader over the forwarder */
 };
 
@@ -233,6 +234,8 @@ void info_raft(struct server *s, struct resp_reply *text);
 
 /* cmd_admin.c */
 void admin_start(struct server *s, struct request *r);
+/* RAFT.SNAPSHOT's request, once the connection's earlier writes are answered. */
+void admin_snapshot_start(struct server *s, struct request *r);
 void admin_reply_error(struct request *r, int rv);
 void admin_tick(struct server *s);
 void admin_on_completion(struct server *s, struct completion *e);

@@ -50,6 +50,18 @@ def test():
         assert isinstance(lidx, int) and lidx >= writes, "the leader answered %r" % lidx
         assert int(leader.info_raft()["snapshot_index"]) >= lidx
 
+        # Pipelined behind writes on the leader, it waits for them: they are in it.
+        c0 = int(leader.info_raft()["commit_index"])
+        p = c.pipeline(transaction=False)
+        for _ in range(50):
+            p.incr("behind")
+        p.execute_command("RAFT.SNAPSHOT")
+        out = p.execute()
+        assert out[49] == 50, "the INCRs before RAFT.SNAPSHOT: %r" % out[:50]
+        assert isinstance(out[50], int) and out[50] > c0, \
+            "RAFT.SNAPSHOT behind 50 INCRs answered %r, the log was at %d before them" % (
+                out[50], c0)
+
         # Restarted, the follower boots from its snapshot and has the data.
         f.stop()
         f.start()
