@@ -25,7 +25,8 @@ static void bad(const char *addr, bool allow_zero, const char *reason)
     char why[128] = "";
     assert_int_equal(rt_addr_parse(addr, allow_zero, h, &p, why, sizeof why), CRAFT_EINVAL);
     if (strstr(why, reason) == NULL) {
-        fail_msg("\"%s\": reason \"%s\" lacks \"%s\"", addr, why, reason);
+        fail_msg("\"%s\": reason \"%s\" lacks \"%s\"", addr != NULL ? addr : "(null)", why,
+                 reason);
     }
 }
 
