@@ -13,6 +13,8 @@
 #include "io/sim/fs_sim.h"
 #include "io/thread.h"
 #include "storage/log_writer.h"
+#include "util/alloc.h"
+#include "util/assert.h"
 
 /* A file system that forwards to another, except that fdatasync waits while the gate is shut
  * (but for the next `passes` ones). */
@@ -489,6 +491,96 @@ static void test_log_writer_batches_many_groups(void **state)
     storage_recovered_release(f->st);
 }
 
+/* Requests live in chunks of the writer's (log_writer.c): many queued at once span several, one
+ * with more entries than a chunk holds gets its own, and the chunks of a durable batch are
+ * reused by the next. Order and contents must survive all of it. */
+#define MANY_SINGLE 3000u /* one-entry requests: several chunks */
+#define MANY_BIG 2500u    /* entries of one request: more than a chunk */
+#define MANY_ROUND (MANY_SINGLE + MANY_BIG)
+static char many_payloads[2 * MANY_ROUND + 2][8];
+
+static uint64_t submit_run(struct fixture *f, craft_index first, size_t n)
+{
+    static struct craft_entry es[MANY_BIG];
+    CRAFT_ASSERT(n <= MANY_BIG);
+    for (size_t i = 0; i < n; i++) {
+        craft_index index = first + i;
+        char *data = many_payloads[index];
+        int len = snprintf(data, sizeof many_payloads[0], "%llu", (unsigned long long)index);
+        es[i] = (struct craft_entry){
+            .term = 1, .index = index, .type = CRAFT_ENTRY_NORMAL, .data = {data, (size_t)len}};
+    }
+    struct craft_persist out;
+    memset(&out, 0, sizeof out);
+    out.entries = es;
+    out.n_entries = n;
+    uint64_t seq = 0;
+    assert_int_equal(log_writer_submit(f->lw, &out, &seq), 0);
+    return seq;
+}
+
+static void test_log_writer_keeps_order_across_chunks(void **state)
+{
+    struct fixture *f = *state;
+    start_writer(f, LOG_WRITER_QUEUE_BYTES_DEFAULT);
+    uint64_t seq = submit_entry(f, 1, 0);
+    craft_index next = 2;
+    for (unsigned round = 0; round < 2; round++) {
+        wait_done(f, seq); /* the previous round is durable: its chunks are back */
+        set_gate(f, true);
+        assert_int_equal(submit_run(f, next++, 1), ++seq);
+        wait_writer_in_sync(f); /* everything below queues behind this one */
+        for (unsigned i = 1; i < MANY_SINGLE / 2; i++) {
+            assert_int_equal(submit_run(f, next++, 1), ++seq);
+        }
+        assert_int_equal(submit_run(f, next, MANY_BIG), ++seq);
+        next += MANY_BIG;
+        for (unsigned i = MANY_SINGLE / 2; i < MANY_SINGLE; i++) {
+            assert_int_equal(submit_run(f, next++, 1), ++seq);
+        }
+        set_gate(f, false);
+    }
+    wait_done(f, seq);
+    struct log_writer_stats st;
+    log_writer_stats(f->lw, &st);
+    stop_writer(f);
+    assert_int_equal(st.n_requests, 1 + 2 * (MANY_SINGLE + 1));
+    assert_int_equal(st.n_entries, next - 1);
+    storage_close(f->st);
+    assert_int_equal(io_fs_sim_crash(f->sim), 0);
+    struct storage_config cfg;
+    storage_config_init(&cfg);
+    cfg.node = 1;
+    cfg.cluster = 7;
+    struct storage_recovered rec;
+    char err[256];
+    assert_int_equal(storage_open(io_fs_sim_fs(f->sim), &cfg, &f->st, &rec, err, sizeof err), 0);
+    assert_int_equal(rec.n_entries, next - 1);
+    for (size_t i = 1; i < rec.n_entries; i++) {
+        char want[8];
+        int len = snprintf(want, sizeof want, "%zu", i + 1);
+        assert_int_equal(rec.entries[i].index, i + 1);
+        assert_int_equal(rec.entries[i].data.len, (size_t)len);
+        assert_memory_equal(rec.entries[i].data.base, want, (size_t)len);
+    }
+    storage_recovered_release(f->st);
+}
+
+/* Out of memory for a request's room: refused, nothing queued, no sequence number spent. */
+static void test_log_writer_refuses_without_memory(void **state)
+{
+    struct fixture *f = *state;
+    start_writer(f, LOG_WRITER_QUEUE_BYTES_DEFAULT);
+    alloc_fail_after(0);
+    submit_entry(f, 1, CRAFT_ENOMEM);
+    alloc_fail_reset();
+    assert_int_equal(submit_entry(f, 1, 0), 1);
+    wait_done(f, 1);
+    assert_int_equal(f->n_done, 1);
+    assert_int_equal(f->done_status[0], 0);
+    stop_writer(f);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -503,6 +595,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_log_writer_carries_an_installed_snapshot, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_log_writer_batches_many_groups, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_writer_keeps_order_across_chunks, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(test_log_writer_refuses_without_memory, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
