@@ -70,6 +70,17 @@ void tcp_conn_close(struct tcp_conn *c, enum craft_log_level level, const char *
     uv_close((uv_handle_t *)&c->tcp, on_closed);
 }
 
+/* The write described by write_bytes and write_frames is done: its frames leave the queue. */
+static void consume_written(struct tcp_conn *c)
+{
+    for (int k = 0; k < SEND_CLASSES; k++) {
+        send_queue_consume(&c->out, (enum send_class)k, c->write_bytes[k], c->write_frames[k]);
+        c->t->stats.n_frames_sent += c->write_frames[k];
+        c->write_bytes[k] = 0;
+        c->write_frames[k] = 0;
+    }
+}
+
 static void on_written(uv_write_t *req, int status)
 {
     struct tcp_conn *c = req->data;
@@ -82,12 +93,7 @@ static void on_written(uv_write_t *req, int status)
         tcp_conn_close(c, CRAFT_LOG_WARN, uv_strerror(status));
         return;
     }
-    for (int k = 0; k < SEND_CLASSES; k++) {
-        send_queue_consume(&c->out, (enum send_class)k, c->write_bytes[k], c->write_frames[k]);
-        c->t->stats.n_frames_sent += c->write_frames[k];
-        c->write_bytes[k] = 0;
-        c->write_frames[k] = 0;
-    }
+    consume_written(c);
     transport_want_flush(c->t); /* frames queued meanwhile, and the rest of the chunks */
 }
 
@@ -120,8 +126,34 @@ void tcp_conn_write(struct tcp_conn *c, struct send_queue *pending)
     if (n == 0) {
         return;
     }
+    /* Try the write at once: when the socket takes it all (the usual case), no request is
+     * queued, so libuv neither defers a callback to the next turn nor re-arms the socket's
+     * epoll registration when its write queue drains (one epoll_ctl per write). */
+    size_t total = c->write_bytes[SEND_CONTROL] + c->write_bytes[SEND_BULK];
+    int done = uv_try_write((uv_stream_t *)&c->tcp, bufs, n);
+    if (done < 0 && done != UV_EAGAIN) {
+        tcp_conn_close(c, CRAFT_LOG_WARN, uv_strerror(done));
+        return;
+    }
+    size_t skip = done > 0 ? (size_t)done : 0;
+    CRAFT_ASSERT(skip <= total);
+    if (skip == total) {
+        consume_written(c);
+        if (send_queue_bytes(&c->out, SEND_BULK) > 0 || !send_queue_empty(pending)) {
+            transport_want_flush(c->t); /* the rest of the chunks */
+        }
+        return;
+    }
+    /* The rest goes as a queued write; on_written consumes the whole of write_bytes. */
+    unsigned first = 0;
+    while (skip >= bufs[first].len) {
+        skip -= bufs[first].len;
+        first++;
+    }
+    bufs[first].base += skip;
+    bufs[first].len -= (unsigned)skip;
     c->write_req.data = c;
-    int rv = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, bufs, n, on_written);
+    int rv = uv_write(&c->write_req, (uv_stream_t *)&c->tcp, bufs + first, n - first, on_written);
     if (rv != 0) {
         tcp_conn_close(c, CRAFT_LOG_WARN, uv_strerror(rv));
         return;

@@ -127,19 +127,82 @@ static void on_write(uv_write_t *w, int status)
     conn_flush(c);
 }
 
-static void start_write(struct conn *c)
+/* Writes what waits: at once with uv_try_write, which queues no request, so libuv neither
+ * defers a callback to the next turn nor re-arms the socket's epoll registration when its write
+ * queue drains (one epoll_ctl per write); a remainder the socket does not take goes as a queued
+ * write. true when everything went. */
+static bool write_out(struct conn *c)
 {
     uv_buf_t buf;
     if (c->writing || c->closing || !wbuf_take(&c->wb, &buf)) {
-        return;
+        return false;
     }
+    int done = uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
+    if (done < 0 && done != UV_EAGAIN) {
+        craft_log(CRAFT_LOG_DEBUG, c->srv->cfg.id, 0, "client %llu: write: %s",
+                  (unsigned long long)c->id, uv_strerror(done));
+        conn_close(c);
+        return false;
+    }
+    size_t skip = done > 0 ? (size_t)done : 0;
+    CRAFT_ASSERT(skip <= buf.len);
+    if (skip == buf.len) {
+        wbuf_written(&c->wb, CONN_BUF_KEEP);
+        return true;
+    }
+    buf.base += skip;
+    buf.len -= (unsigned)skip;
     c->wreq.data = c;
     int rv = uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &buf, 1, on_write);
     if (rv != 0) {
         conn_close(c);
-        return;
+        return false;
     }
     c->writing = true;
+    return false;
+}
+
+/* Every connection answered during a loop turn is written once, before the loop polls: the
+ * replies that complete in one turn (an apply batch, a pipeline's immediate answers) share one
+ * write per connection. */
+static void on_writer(uv_prepare_t *h)
+{
+    struct server *s = h->data;
+    uv_prepare_stop(h);
+    struct conn *list = s->write_head; /* connections closed meanwhile are freed only after */
+    s->write_head = NULL;
+    while (list != NULL) {
+        struct conn *c = list;
+        list = c->write_next;
+        c->write_next = NULL;
+        c->write_queued = false;
+        if (write_out(c)) {
+            conn_flush(c); /* a close after the replies, and reading resumed below the limits */
+        }
+    }
+}
+
+void conn_writer_init(struct server *s)
+{
+    uv_prepare_init(&s->loop, &s->writer);
+    s->writer.data = s;
+    s->write_head = NULL;
+}
+
+static void start_write(struct conn *c)
+{
+    if (c->write_queued || c->writing || c->closing || wbuf_pending(&c->wb) == 0) {
+        return;
+    }
+    struct server *s = c->srv;
+    if (s->stopping) {
+        (void)write_out(c); /* the loop may not turn again for the writer */
+        return;
+    }
+    c->write_queued = true;
+    c->write_next = s->write_head;
+    s->write_head = c;
+    uv_prepare_start(&s->writer, on_writer);
 }
 
 static bool over_limits(const struct conn *c)
@@ -337,6 +400,14 @@ static void on_close(uv_handle_t *h)
             request_free(r);
         }
         r = next;
+    }
+    if (c->write_queued) {
+        struct conn **pp = &s->write_head;
+        while (*pp != c) {
+            CRAFT_ASSERT(*pp != NULL);
+            pp = &(*pp)->write_next;
+        }
+        *pp = c->write_next;
     }
     if (c->prev != NULL) {
         c->prev->next = c->next;

@@ -263,6 +263,7 @@ struct server *server_create(const struct server_config *cfg, char *err, size_t 
     completion_queue_direct(&s->cq, on_outcome, s); /* this thread runs the loop */
     uv_timer_init(&s->loop, &s->tick);
     s->tick.data = s;
+    conn_writer_init(s);
     uv_signal_init(&s->loop, &s->sigint);
     uv_signal_init(&s->loop, &s->sigterm);
     s->sigint.data = s;
@@ -313,6 +314,7 @@ fail:
 static void close_handles(struct server *s)
 {
     uv_handle_t *hs[] = {(uv_handle_t *)&s->wake, (uv_handle_t *)&s->tick,
+                         (uv_handle_t *)&s->writer,
                          (uv_handle_t *)&s->sigint, (uv_handle_t *)&s->sigterm,
                          (uv_handle_t *)&s->listener};
     for (size_t i = 0; i < sizeof hs / sizeof hs[0]; i++) {

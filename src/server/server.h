@@ -110,6 +110,8 @@ struct server {
     uv_signal_t sigterm;
     uv_timer_t tick;
     uv_async_t wake; /* the node's callbacks hand over completions */
+    uv_prepare_t writer; /* writes the connections of write_head before the loop polls */
+    struct conn *write_head; /* connections with replies to write this turn (conn.c) */
     struct completion_queue cq;
     struct craft_node *node;
     struct kv_store *store;
@@ -168,6 +170,8 @@ struct conn {
     size_t batch_bytes; /* their entry's size so far */
     struct wbuf wb;     /* replies not yet written */
     uv_write_t wreq;
+    struct conn *write_next; /* in srv->write_head while write_queued */
+    bool write_queued;
     bool writing;
     bool reading;
     bool closing;
@@ -193,6 +197,7 @@ void conn_multi_reset(struct conn *c);
 struct request *conn_request_new(struct conn *c);
 void conn_flush(struct conn *c); /* moves answered requests' replies out, in order; writes */
 void conn_close(struct conn *c);
+void conn_writer_init(struct server *s); /* the prepare handle that writes replies */
 void conn_check_deadlines(struct conn *c, uint64_t now_ms);
 void request_release(struct request *r); /* drops the in-flight hold */
 /* r (queued) is answered: its reply is filled. Drops the in-flight hold, sends what is ready. */
