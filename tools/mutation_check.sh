@@ -23,7 +23,7 @@ if [ ${#MUTATIONS[@]} -eq 0 ]; then
         node_result_misrouted node_window_skips node_timer_pushed payload_reused_early
         payload_ticket_early snap_no_resend
         kv_follower_local_read snapshot_meta_no_config snapshot_now_early
-        snapshot_now_at_commit)
+        snapshot_now_at_commit read_always_more)
 fi
 GENERATOR=${GENERATOR:-}
 if [ -z "$GENERATOR" ] && command -v ninja >/dev/null 2>&1; then

@@ -342,6 +342,9 @@ struct craft_core_status {
     craft_id transfer_target; /* leader: the node leadership is being handed to, or none */
     craft_index snapshot_index; /* the newest snapshot the core knows of (0: none) */
     craft_term snapshot_term;   /* and the term of its last entry */
+    /* leader: linearizable reads wait for a heartbeat round that could start and has not (a
+     * batch's reads said more follow, read.more); after a step without that promise, false */
+    bool read_round_due;
 };
 
 void craft_core_status(const struct craft_core *core, struct craft_core_status *out);

@@ -508,6 +508,7 @@ void craft_core_status(const struct craft_core *c, struct craft_core_status *out
         .transfer_target = c->transfer_target,
         .snapshot_index = c->snapshot.index,
         .snapshot_term = c->snapshot.term,
+        .read_round_due = read_wants_round(c),
     };
 }
 

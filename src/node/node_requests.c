@@ -75,7 +75,12 @@ int node_read(struct node *n, uint64_t cookie, int mode, bool more)
     in.read.cookie = cookie;
     in.read.mode = (uint32_t)mode; /* craft_node_read_mode and craft_read_mode agree */
     in.read.now_ms = n->env.now_ms(n->env.ctx);
+#ifdef CRAFT_MUTATION_READ_ALWAYS_MORE
+    in.read.more = true; /* mutation: every read promises more, so none starts its round */
+    (void)more;
+#else
     in.read.more = more;
+#endif
     int rv = node_step(n, &in);
     if (rv != 0) {
         node_complete(n, cookie, rv, 0, 0);

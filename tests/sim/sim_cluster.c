@@ -623,6 +623,18 @@ int sim_cluster_feed(struct sim_cluster *c, struct sim_node *n, const struct cra
     if (res != NULL) {
         *res = c->step_res;
     }
+    if (in->type == CRAFT_IN_READ && !in->read.more && rv == 0 && n->up) {
+        /* The last read of a batch: the round that confirms the batch starts now, not at
+         * whatever input comes next (rule read_round_held). */
+        struct craft_core_status st;
+        craft_core_status(node_core(n->node), &st);
+        if (st.read_round_due) {
+            sim_checks_fail(&c->checks, n->id, "read_round_held",
+                            "reads wait for a heartbeat round the leader could start, after a "
+                            "read that promised no more (term %llu)",
+                            (unsigned long long)st.term);
+        }
+    }
     sim_cluster_after_call(c, n, applied_before, in->type);
     return rv;
 }
