@@ -1,7 +1,9 @@
 /* The disk's limit beside the replicated benchmarks: how long one small append made durable takes
  * (4 KiB written after the last into a preallocated file, then fdatasync), in plain system calls.
  * Preallocated as both logs do (craft's WAL and libraft's segments use fallocate), so the file's
- * size does not change on each append. */
+ * size does not change on each append; and, as craft's WAL does (io/fs.h), zeros are written
+ * ahead of the appends 256 KiB at a time, so an fdatasync seldom has an unwritten extent to
+ * convert (each of them did before 30 November 2026: 1.5 times the time on ext4 here). */
 #define _GNU_SOURCE /* O_CLOEXEC, fallocate */
 #include "bench_fsync_limit.h"
 
@@ -16,19 +18,30 @@
 #include "bench_file.h"
 #include "bench_latency.h"
 #include "bench_tmpdir.h"
+#include "io/fs.h"
 
 /* Times n_max appends (or as many as fit in seconds_max) into samples; *n gets how many. */
 static int time_appends(int fd, double seconds_max, uint32_t n_max, uint64_t *samples, uint32_t *n)
 {
     static unsigned char block[BENCH_FSYNC_LIMIT_BLOCK];
+    static unsigned char zeros[IO_FS_ZERO_AHEAD_BYTES];
     memset(block, 0x5a, sizeof block);
     uint64_t deadline = bench_now_ns() + (uint64_t)(seconds_max * 1e9);
+    uint64_t size = (uint64_t)n_max * BENCH_FSYNC_LIMIT_BLOCK;
+    uint64_t zeroed_to = 0;
     *n = 0;
     while (*n < n_max) {
         uint64_t t0 = bench_now_ns();
-        if (bench_pwrite_all(fd, block, BENCH_FSYNC_LIMIT_BLOCK,
-                             (uint64_t)*n * BENCH_FSYNC_LIMIT_BLOCK) != 0 ||
-            fdatasync(fd) != 0) {
+        uint64_t end = (uint64_t)(*n + 1) * BENCH_FSYNC_LIMIT_BLOCK;
+        int rv = bench_pwrite_all(fd, block, BENCH_FSYNC_LIMIT_BLOCK, end - BENCH_FSYNC_LIMIT_BLOCK);
+        if (rv == 0 && end > zeroed_to && end < size) {
+            zeroed_to = (end / IO_FS_ZERO_AHEAD_BYTES + 1) * IO_FS_ZERO_AHEAD_BYTES;
+            if (zeroed_to > size) {
+                zeroed_to = size;
+            }
+            rv = bench_pwrite_all(fd, zeros, zeroed_to - end, end);
+        }
+        if (rv != 0 || fdatasync(fd) != 0) {
             perror("craft-bench: fsync limit: append");
             return -1;
         }

@@ -1,6 +1,6 @@
 /* The disk's limit for a log: records written with plain pwrite + fdatasync into segment files
  * made as the WAL makes its segments (preallocated, a header, fdatasync, rename, directory
- * fsync), so the WAL's figures and this one do the same I/O and differ only by the WAL's own
+ * fsync), with the zeros the WAL's file system writes ahead (io/fs.h), so the WAL's figures and this one do the same I/O and differ only by the WAL's own
  * work (encoding, checksums, copies, bookkeeping). */
 #ifndef CRAFT_BENCH_RAW_LOG_H
 #define CRAFT_BENCH_RAW_LOG_H
@@ -14,6 +14,7 @@ struct bench_raw_log {
     int fd;                 /* the current segment */
     uint64_t seq;           /* its number */
     uint64_t used;          /* bytes used in it, the header included */
+    uint64_t zeroed_to;     /* written (records or zeros) up to here: zero-ahead's mark */
     uint64_t segment_bytes; /* preallocated size of each segment */
 };
 

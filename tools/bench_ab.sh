@@ -8,7 +8,7 @@
 #   <round> <system> <test> <req/s> <p50 us> <p99 us> <context switches> <cpu ms>
 # Usage: tools/bench_ab.sh ROUNDS DIR NAME=CRAFTD [NAME=CRAFTD ...]
 #   e.g. tools/bench_ab.sh 4 /tmp/ab old=/tmp/craftd-main new=build-bench/bin/craftd
-# TESTS (default "set_c50 set_c1 get_c50") picks the runs; REDIS=0 leaves the redis servers out;
+# TESTS (default "set_c50 set_c1 get_c50"; also set_p16: 50 clients, pipeline 16) picks the runs; REDIS=0 leaves the redis servers out;
 # CRAFTD_FLAGS are added to every craftd's (e.g. "--snapshot-every 0").
 # Ports 7501-7503 (clients), 7601-7603 (peers), 7510 (redis); every process it starts is
 # stopped by its pid; each run is bounded by redis-benchmark's request count and a timeout.
@@ -95,6 +95,7 @@ run_craftd() {
         case $t in
         set_c50) echo "$round $name set_c50 $(bench_perf "$watch" "$port" -t set -n 100000 -c 50)" ;;
         set_c1) echo "$round $name set_c1 $(bench "$port" -t set -n 10000 -c 1) - -" ;;
+        set_p16) echo "$round $name set_p16 $(bench_perf "$watch" "$port" -t set -n 400000 -c 50 -P 16)" ;;
         get_c50) echo "$round $name get_c50 $(bench_perf "$watch" "$port" -t get -n 100000 -c 50)" ;;
         esac
     done

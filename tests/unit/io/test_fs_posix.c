@@ -1,5 +1,5 @@
 /* Unit tests for the POSIX io_fs, in a fresh mkdtemp directory under /tmp removed afterwards:
- * reads and writes, open flags, name checks, sizes, rename, unlink and list. */
+ * reads and writes, open flags, name checks, sizes, zero-ahead, rename, unlink and list. */
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <setjmp.h>
@@ -9,6 +9,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <linux/fiemap.h>
+#include <linux/fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -182,6 +186,107 @@ static void test_fs_posix_truncate_and_fallocate(void **state)
     io_fs_close(fx->fs, f);
 }
 
+/* Zero-ahead (fs_posix.c): zeros written past a write's end inside a reserved range never land
+ * on data, whether the data was there before the handle opened, written out of order through
+ * it, or cut off by a truncation; and they never grow the file. */
+static void test_fs_posix_zero_ahead_keeps_data(void **state)
+{
+    struct fixture *fx = *state;
+    struct io_file *f;
+    uint64_t size;
+    size_t n;
+    enum { OLD = 300 << 10, ALL = 1 << 20 };
+    unsigned char *buf = malloc(ALL);
+    assert_non_null(buf);
+
+    /* Data from an earlier handle, below the size at the reservation. */
+    memset(buf, 0xab, OLD);
+    assert_int_equal(io_fs_open(fx->fs, "z", IO_FS_CREATE, &f), 0);
+    assert_int_equal(io_fs_pwrite(fx->fs, f, buf, OLD, 0), 0);
+    io_fs_close(fx->fs, f);
+    assert_int_equal(io_fs_open(fx->fs, "z", 0, &f), 0);
+    assert_int_equal(io_fs_fallocate(fx->fs, f, ALL), 0);
+    assert_int_equal(io_fs_pwrite(fx->fs, f, "x", 1, 10), 0);
+    assert_int_equal(io_fs_pwrite(fx->fs, f, "tail", 4, OLD), 0);
+    assert_int_equal(io_fs_pread(fx->fs, f, buf, ALL, 0, &n), 0);
+    assert_int_equal(n, ALL);
+    for (size_t i = 0; i < OLD; i++) {
+        assert_int_equal(buf[i], i == 10 ? 'x' : 0xab);
+    }
+    assert_memory_equal(buf + OLD, "tail", 4);
+    for (size_t i = OLD + 4; i < ALL; i++) {
+        assert_int_equal(buf[i], 0);
+    }
+    io_fs_close(fx->fs, f);
+
+    /* Out of order through one handle: the later, lower write zeros nothing above it. */
+    assert_int_equal(io_fs_open(fx->fs, "o", IO_FS_CREATE, &f), 0);
+    assert_int_equal(io_fs_fallocate(fx->fs, f, ALL), 0);
+    assert_int_equal(io_fs_pwrite(fx->fs, f, "AAAA", 4, 5000), 0);
+    assert_int_equal(io_fs_pwrite(fx->fs, f, "BB", 2, 0), 0);
+    assert_int_equal(io_fs_pread(fx->fs, f, buf, 8, 5000, &n), 0);
+    assert_memory_equal(buf, "AAAA\0\0\0\0", 8);
+
+    /* A truncation moves the limit: writing near the new end does not grow the file back. */
+    assert_int_equal(io_fs_truncate(fx->fs, f, 300000), 0); /* above the zeros so far */
+    assert_int_equal(io_fs_pwrite(fx->fs, f, "C", 1, 299000), 0);
+    assert_int_equal(io_fs_size(fx->fs, f, &size), 0);
+    assert_int_equal(size, 300000);
+    assert_int_equal(io_fs_pwrite(fx->fs, f, "DDDD", 4, 299998), 0);
+    assert_int_equal(io_fs_size(fx->fs, f, &size), 0);
+    assert_int_equal(size, 300002);
+    io_fs_close(fx->fs, f);
+    free(buf);
+}
+
+/* 1 if the extent holding offset is reserved but unwritten, 0 if written, -1 if FIEMAP cannot
+ * tell (not offered by this file system, or no extent there). */
+static int extent_unwritten(const char *path, uint64_t offset)
+{
+    int fd = open(path, O_RDONLY);
+    assert_true(fd >= 0);
+    struct {
+        struct fiemap map;
+        struct fiemap_extent ext[1];
+    } q;
+    memset(&q, 0, sizeof q);
+    q.map.fm_start = offset;
+    q.map.fm_length = 1;
+    q.map.fm_flags = FIEMAP_FLAG_SYNC;
+    q.map.fm_extent_count = 1;
+    int rv = ioctl(fd, FS_IOC_FIEMAP, &q.map);
+    close(fd);
+    if (rv != 0 || q.map.fm_mapped_extents != 1) {
+        return -1;
+    }
+    return (q.ext[0].fe_flags & FIEMAP_EXTENT_UNWRITTEN) != 0;
+}
+
+/* The point of zero-ahead: a small write turns the next 256 KiB of a reserved file into written
+ * blocks, so the fdatasyncs of the writes after it need no extent conversion. */
+static void test_fs_posix_zero_ahead_writes_blocks(void **state)
+{
+    struct fixture *fx = *state;
+    struct io_file *f;
+    char path[160];
+    enum { ALL = 1 << 20 };
+
+    snprintf(path, sizeof path, "%s/w", fx->data);
+    assert_int_equal(io_fs_open(fx->fs, "w", IO_FS_CREATE, &f), 0);
+    assert_int_equal(io_fs_fallocate(fx->fs, f, ALL), 0);
+    assert_int_equal(io_fs_fdatasync(fx->fs, f), 0);
+    if (extent_unwritten(path, 128 << 10) != 1) {
+        io_fs_close(fx->fs, f);
+        skip(); /* this file system does not report unwritten extents (tmpfs, ...) */
+    }
+    assert_int_equal(io_fs_pwrite(fx->fs, f, "rec", 3, 0), 0);
+    assert_int_equal(io_fs_fdatasync(fx->fs, f), 0);
+    assert_int_equal(extent_unwritten(path, 128 << 10), 0);    /* ahead of the write: written */
+    assert_int_equal(extent_unwritten(path, (256 << 10) - 1), 0);
+    assert_int_equal(extent_unwritten(path, 512 << 10), 1); /* beyond the next boundary: not */
+    io_fs_close(fx->fs, f);
+}
+
 struct names {
     char seen[8][IO_FS_NAME_MAX + 1];
     int n;
@@ -281,6 +386,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_fs_posix_rejects_bad_names, setup, teardown),
         cmocka_unit_test(test_fs_posix_name_ok),
         cmocka_unit_test_setup_teardown(test_fs_posix_truncate_and_fallocate, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fs_posix_zero_ahead_keeps_data, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_fs_posix_zero_ahead_writes_blocks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fs_posix_rename_unlink_list, setup, teardown),
         cmocka_unit_test_setup_teardown(test_fs_posix_create_reuses_directory, setup, teardown),
     };
