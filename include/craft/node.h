@@ -49,6 +49,11 @@ struct craft_peer {
 /* Which threads the node runs. Everything false: one thread does it all. */
 struct craft_node_threads {
     bool log_writer; /* WAL writes and fdatasync on their own thread (else on the loop) */
+    /* With log_writer: a follower (or candidate) hands its log to that thread too. False (the
+     * default): the thread runs while the node leads, and a follower writes and syncs on its
+     * loop, which has nothing else to wait for meanwhile: two thread hand-offs fewer per
+     * AppendEntries (docs/ARCHITECTURE.md, "The log writer follows the role"). */
+    bool log_writer_followers;
     bool apply;      /* the state machine on its own thread (else on the loop) */
 };
 

@@ -20,6 +20,7 @@ void craft_node_config_init(struct craft_node_config *cfg)
     cfg->entry_bytes_max = 1u << 20;
     cfg->pending_bytes_max = 64u << 20;
     cfg->threads.log_writer = true;
+    cfg->threads.log_writer_followers = false; /* measured: docs/benchmarks.md */
     cfg->threads.apply = false; /* measured fastest (craft-bench node): see ARCHITECTURE.md */
     cfg->log_level = CRAFT_LOG_INFO;
 }

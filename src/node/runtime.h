@@ -290,9 +290,14 @@ struct craft_node {
      * storage: the log writer thread's, or the loop's with threads.log_writer false. */
     struct io_fs *fs;
     struct storage *storage;
-    struct log_writer *writer;
-    uint64_t inline_seq;    /* thread-less log: submissions so far */
-    bool inline_sync_due;   /* thread-less log: submitted since the last sync */
+    struct log_writer *writer; /* NULL: the loop writes (runtime_log.c, rt_log_follow_role) */
+    uint64_t writer_seq_base;  /* the writer counts from 1: node seq = writer's + this */
+    bool writer_snap_given;    /* a snapshot_taken went to this writer (redone at its stop) */
+    struct craft_snapshot_meta writer_snap;
+    bool writer_start_failed; /* not retried until the role changes again */
+    bool leading;             /* the core's role is leader (the last role event) */
+    uint64_t inline_seq;      /* the loop's log: the newest submission */
+    bool inline_sync_due;     /* the loop's log: submitted since the last sync */
 
     struct rt_apply apply;
     struct rt_builder builder;
@@ -377,6 +382,7 @@ void rt_log_release(struct craft_node *n);
 int rt_log_submit(void *ctx, const struct craft_persist *p, uint64_t *seq);
 /* Loop: the default's thread-less sync of this turn's submissions, then node_on_durable. */
 void rt_log_run_inline(struct craft_node *n);
+void rt_log_follow_role(struct craft_node *n);
 /* Closes the store (no durable report after it); once. */
 void rt_log_close(struct craft_node *n);
 

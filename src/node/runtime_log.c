@@ -2,7 +2,8 @@
  * default below), and the default itself, the WAL of storage in the data directory behind the
  * same ops: the node's persist batches go to the log writer thread (group commit), whose
  * "durable up to" reports come back to the loop in one wake-up per batch; or, without that
- * thread, to storage on the loop, synced once per loop turn from the idle handle. */
+ * thread, to storage on the loop, synced once per loop turn from the idle handle. By default the
+ * thread runs only while the node leads (rt_log_follow_role). */
 #include <stdio.h>
 #include <string.h>
 
@@ -34,7 +35,43 @@ static void on_durable(void *arg, uint64_t seq, int status)
     io_mutex_unlock(&n->wake_mu);
 }
 
+/* The writer counts its submissions from 1; the node's count went on while the loop wrote. */
+static void on_writer_durable(void *arg, uint64_t seq, int status)
+{
+    struct craft_node *n = arg;
+    on_durable(n, status < 0 ? 0 : seq + n->writer_seq_base, status);
+}
+
 /* ---- the default store: storage and the log writer ---- */
+
+/* Starts the log writer thread over the loop's storage, whose writes are all synced: the next
+ * submission is the writer's first. */
+static int writer_start(struct craft_node *n)
+{
+    struct log_writer_config c;
+    log_writer_config_init(&c);
+    if (c.queue_bytes_max < RT_LOG_QUEUE_BYTES) {
+        c.queue_bytes_max = RT_LOG_QUEUE_BYTES;
+    }
+    n->writer_seq_base = n->log_seq_max;
+    n->writer_snap_given = false;
+    int rv = log_writer_start(n->storage, &c, on_writer_durable, n, &n->writer);
+    if (rv != 0) {
+        n->writer = NULL;
+    }
+    return rv;
+}
+
+/* Stops the log writer, all of whose submissions were reported durable: storage is the loop's
+ * again. A snapshot's log drop handed to the writer is done again (it is idempotent), in case
+ * the writer stopped before its turn came. */
+static int writer_stop(struct craft_node *n)
+{
+    log_writer_stop(n->writer);
+    n->writer = NULL;
+    n->inline_seq = n->log_seq_max;
+    return n->writer_snap_given ? storage_snapshot_taken(n->storage, &n->writer_snap) : 0;
+}
 
 static int store_open(void *ctx, const struct craft_log_store_open *o,
                       struct craft_log_store_recovered *rec, char *errmsg, size_t errmsg_len)
@@ -57,13 +94,10 @@ static int store_open(void *ctx, const struct craft_log_store_open *o,
         n->storage = NULL;
         return rv;
     }
-    if (n->cfg.threads.log_writer) {
-        struct log_writer_config c;
-        log_writer_config_init(&c);
-        if (c.queue_bytes_max < RT_LOG_QUEUE_BYTES) {
-            c.queue_bytes_max = RT_LOG_QUEUE_BYTES;
-        }
-        rv = log_writer_start(n->storage, &c, on_durable, n, &n->writer);
+    /* A node starts as a follower: with threads.log_writer_followers false, its loop writes
+     * until it leads. */
+    if (n->cfg.threads.log_writer && n->cfg.threads.log_writer_followers) {
+        rv = writer_start(n);
         if (rv != 0) {
             snprintf(errmsg, errmsg_len, "cannot start the log writer: %s", craft_strerror(rv));
             storage_recovered_release(n->storage);
@@ -100,10 +134,9 @@ static int store_submit(void *ctx, const struct craft_persist *p, uint64_t seq)
             RT_LOG(n, CRAFT_LOG_ERROR, "log writer refused a batch: %s", craft_strerror(rv));
             return rv;
         }
-        CRAFT_ASSERT(writer_seq == seq); /* both count every submission from 1 */
+        CRAFT_ASSERT(writer_seq + n->writer_seq_base == seq);
         return 0;
     }
-    CRAFT_ASSERT(!n->cfg.threads.log_writer);
     rv = storage_persist(n->storage, p);
     if (rv != 0) {
         RT_LOG(n, CRAFT_LOG_ERROR, "storage: %s (%s)", craft_strerror(rv),
@@ -122,6 +155,8 @@ static int store_snapshot_taken(void *ctx, const struct craft_snapshot_meta *m)
     struct craft_node *n = ctx;
     if (n->writer != NULL) {
         log_writer_snapshot_taken(n->writer, m); /* a failure there fails its next batch */
+        n->writer_snap = *m;
+        n->writer_snap_given = true;
         return 0;
     }
     return storage_snapshot_taken(n->storage, m);
@@ -163,6 +198,35 @@ void rt_log_run_inline(struct craft_node *n)
     CRAFT_ASSERT(n->inline_seq > n->durable_done);
     n->durable_done = n->inline_seq;
     node_on_durable(n->node, n->inline_seq);
+}
+
+/* The log writer follows the role (threads.log_writer without log_writer_followers): a leader's
+ * loop must keep reading requests and acknowledgements while its log syncs, so its log goes to
+ * the thread; a follower's loop has nothing to do until its log is durable but answer, so it
+ * writes and syncs itself, and its acknowledgement leaves without two thread hand-offs. The
+ * switch waits until the side it leaves has nothing in flight: everything the writer took
+ * reported durable (its stop would write what is queued, but with the loop blocked meanwhile),
+ * everything the loop wrote synced (the writer would sync it, but never report it). Once per
+ * loop turn, on the loop. */
+void rt_log_follow_role(struct craft_node *n)
+{
+    if (n->log_plugged || !n->log_open || n->node_dead || n->storage == NULL ||
+        !n->cfg.threads.log_writer || n->cfg.threads.log_writer_followers) {
+        return;
+    }
+    if (n->leading && n->writer == NULL && !n->inline_sync_due && !n->writer_start_failed) {
+        int rv = writer_start(n);
+        if (rv != 0) {
+            n->writer_start_failed = true; /* the loop goes on writing: slower, not wrong */
+            RT_LOG(n, CRAFT_LOG_WARN, "cannot start the log writer (%s): the loop writes",
+                   craft_strerror(rv));
+        }
+    } else if (!n->leading && n->writer != NULL && n->durable_done == n->log_seq_max) {
+        int rv = writer_stop(n);
+        if (rv != 0) {
+            rt_fatal(n, rv, "dropping the log a snapshot covers failed");
+        }
+    }
 }
 
 /* ---- the node's side ---- */

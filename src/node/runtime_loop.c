@@ -70,6 +70,8 @@ static void env_stepped(void *ctx, const struct craft_input *in, int rv,
     for (size_t i = 0; i < out->n_events; i++) {
         const struct craft_event *e = &out->events[i];
         if (e->type == CRAFT_EVENT_ROLE) {
+            n->leading = e->role == CRAFT_LEADER;
+            n->writer_start_failed = false;
             RT_LOG(n, CRAFT_LOG_INFO, "%s in term %llu, leader %llu",
                    craft_role_name((enum craft_role)e->role), (unsigned long long)e->term,
                    (unsigned long long)e->peer);
@@ -144,7 +146,7 @@ static void on_idle(uv_idle_t *h)
     /* On a shared loop the idle handle also runs for requests queued on the loop's thread (by a
      * timer, or a callback of this turn): they go now, and the loop's poll does not block. */
     hand_over_kicked(n);
-    if (!n->node_dead && !n->log_plugged && !n->cfg.threads.log_writer) {
+    if (!n->node_dead && !n->log_plugged && n->writer == NULL) {
         rt_log_run_inline(n);
     }
     if (!n->node_dead && !n->cfg.threads.apply) {
@@ -165,7 +167,9 @@ void rt_defer(struct craft_node *n)
 
 static void on_prepare(uv_prepare_t *h)
 {
-    rt_status_refresh(h->data);
+    struct craft_node *n = h->data;
+    rt_log_follow_role(n);
+    rt_status_refresh(n);
 }
 
 /* ---- the messages of this turn, after its I/O ---- */
