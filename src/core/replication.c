@@ -326,14 +326,19 @@ static craft_index append_entries(struct craft_core *c, craft_index prev,
         output_log_written(c, index, true);
         break;
     }
-    for (; i < n; i++) {
-        const struct craft_entry *e = &entries[i];
-        if (log_append(l, e->term, e->type, e->data.base, e->data.len) != 0) {
-            c->out_of_memory = true;
-            return prev + i; /* acknowledge what was taken; the leader resends the rest */
+    size_t n_done = 0;
+    bool out_of_memory = log_append_entries(l, entries + i, n - i, &n_done) != 0;
+    for (size_t k = i; k < i + n_done; k++) {
+        if (entries[k].type == CRAFT_ENTRY_CONFIG) {
+            membership_on_append(c, entries[k].index); /* it takes effect now */
         }
-        membership_on_append(c, e->index);
-        output_log_written(c, e->index, false);
+    }
+    if (n_done > 0) {
+        output_log_written(c, prev + 1 + i, false); /* once: the first index is what counts */
+    }
+    if (out_of_memory) {
+        c->out_of_memory = true;
+        return prev + i + n_done; /* acknowledge what was taken; the leader resends the rest */
     }
     craft_index last_new = prev + n;
 #ifdef CRAFT_MUTATION_TRUNCATE_COMMITTED
@@ -460,14 +465,13 @@ int replication_propose(struct craft_core *c, const struct craft_buf *cmds, size
     if (cookies != NULL && n > 0 && proposals_track(c, cookies, n, first) != 0) {
         return CRAFT_ENOMEM;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (log_append(&c->log, c->term, CRAFT_ENTRY_NORMAL, cmds[i].base, cmds[i].len) != 0) {
-            log_truncate(&c->log, first); /* nobody has seen them yet: take them back */
-            if (cookies != NULL) {
-                c->proposals.n -= n;
-            }
-            return CRAFT_ENOMEM;
+    size_t n_done;
+    if (log_append_cmds(&c->log, c->term, CRAFT_ENTRY_NORMAL, cmds, n, &n_done) != 0) {
+        log_truncate(&c->log, first); /* nobody has seen them yet: take them back */
+        if (cookies != NULL) {
+            c->proposals.n -= n;
         }
+        return CRAFT_ENOMEM;
     }
     if (n == 0) {
         return 0;
