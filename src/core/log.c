@@ -211,17 +211,90 @@ int log_append(struct log *l, craft_term term, uint32_t type, const void *data, 
     return append_one(l, term, type, data, len);
 }
 
+/* Copies a payload: one of 16 to 64 bytes (a typical command) as up to four 16-byte moves,
+ * overlapping, inline; a call to memcpy costs as much again and makes the caller keep its
+ * locals in memory. */
+static inline void copy_payload(unsigned char *dst, const unsigned char *src, size_t len)
+{
+    if (len < 16 || len > 64) {
+        memcpy(dst, src, len);
+        return;
+    }
+    memcpy(dst, src, 16);
+    memcpy(dst + len - 16, src + len - 16, 16);
+    if (len > 32) {
+        memcpy(dst + 16, src + 16, 16);
+        memcpy(dst + len - 32, src + len - 32, 16);
+    }
+}
+
+/* Appends cmds[i..n) (or entries[i..n) when entries is not NULL) while the array and the
+ * current slab have room: the slow paths are left to append_one. The log's fields are kept in
+ * locals and stored once: the payload's memcpy could alias them, so the compiler would reload
+ * each of them for every entry. Returns the index of the first command not appended. */
+static size_t append_run(struct log *l, craft_term term, uint32_t type,
+                         const struct craft_buf *cmds, const struct craft_entry *entries, size_t i,
+                         size_t n)
+{
+    struct log_slab *slab = l->slab;
+    if (slab == NULL) {
+        return i;
+    }
+    struct craft_entry *dst_entries = l->entries;
+    struct log_slab **dst_slabs = l->slabs;
+    size_t pos = l->start + l->n;
+    size_t pos_end = l->cap;
+    unsigned char *dst = slab->data + slab->used;
+    size_t room = slab->size - slab->used;
+    craft_index index = log_last_index(l);
+    craft_term term_last = log_last_term(l);
+    uint64_t refs = 0;
+    for (; i < n && pos < pos_end; i++) {
+        struct craft_buf data = cmds != NULL ? cmds[i] : entries[i].data;
+        if (entries != NULL) {
+            term = entries[i].term;
+            type = entries[i].type;
+        }
+        if (data.len > room) {
+            break;
+        }
+        CRAFT_ASSERT(term >= term_last);
+        term_last = term;
+        struct log_slab *holder = NULL;
+        const void *base = NULL;
+        if (data.len > 0) {
+            copy_payload(dst, data.base, data.len);
+            base = dst;
+            dst += data.len;
+            room -= data.len;
+            holder = slab;
+            refs++;
+        }
+        dst_entries[pos] = (struct craft_entry){
+            .term = term,
+            .index = ++index,
+            .type = type,
+            .data = {.base = base, .len = data.len},
+        };
+        dst_slabs[pos] = holder;
+        pos++;
+    }
+    l->bytes_copied += (slab->size - slab->used) - room;
+    slab->used = slab->size - room;
+    slab->refs += refs;
+    l->n = pos - l->start;
+    return i;
+}
+
 int log_append_cmds(struct log *l, craft_term term, uint32_t type, const struct craft_buf *cmds,
                     size_t n, size_t *n_done)
 {
     CRAFT_ASSERT(term >= log_last_term(l));
     size_t i = 0;
     int rv = 0;
-    for (; i < n; i++) {
-        rv = append_one(l, term, type, cmds[i].base, cmds[i].len);
-        if (rv != 0) {
-            break;
-        }
+    while (rv == 0 && (i = append_run(l, term, type, cmds, NULL, i, n)) < n) {
+        rv = append_one(l, term, type, cmds[i].base, cmds[i].len); /* a new slab or array */
+        i += rv == 0;
     }
     *n_done = i;
     return rv;
@@ -230,17 +303,13 @@ int log_append_cmds(struct log *l, craft_term term, uint32_t type, const struct 
 int log_append_entries(struct log *l, const struct craft_entry *entries, size_t n,
                        size_t *n_done)
 {
-    craft_term term = log_last_term(l);
     size_t i = 0;
     int rv = 0;
-    for (; i < n; i++) {
+    while (rv == 0 && (i = append_run(l, 0, 0, NULL, entries, i, n)) < n) {
         const struct craft_entry *e = &entries[i];
-        CRAFT_ASSERT(e->term >= term);
-        term = e->term;
-        rv = append_one(l, e->term, e->type, e->data.base, e->data.len);
-        if (rv != 0) {
-            break;
-        }
+        CRAFT_ASSERT(e->term >= log_last_term(l));
+        rv = append_one(l, e->term, e->type, e->data.base, e->data.len); /* a new slab or array */
+        i += rv == 0;
     }
     *n_done = i;
     return rv;
