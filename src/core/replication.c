@@ -5,9 +5,14 @@
 
 static uint64_t bytes_between(const struct log *l, craft_index first, craft_index last)
 {
+    if (first > last) {
+        return 0;
+    }
+    const struct craft_entry *e = log_get(l, first); /* the entries up to last follow it */
+    CRAFT_ASSERT(last <= log_last_index(l));
     uint64_t bytes = 0;
-    for (craft_index i = first; i <= last; i++) {
-        bytes += log_get(l, i)->data.len;
+    for (size_t i = 0; i <= last - first; i++) {
+        bytes += e[i].data.len;
     }
     return bytes;
 }
@@ -40,16 +45,20 @@ static bool send_one(struct craft_core *c, struct progress *p)
     }
     craft_index prev = p->next - 1;
     size_t n_avail = log_n_from(&c->log, p->next);
+    /* The entries from next on are one array: walked by pointer, the limits in locals. */
+    const struct craft_entry *e = n_avail > 0 ? log_get(&c->log, p->next) : NULL;
+    size_t n_max = n_avail < c->cfg.append_entries_max ? n_avail : c->cfg.append_entries_max;
+    uint64_t bytes_max = c->cfg.append_bytes_max;
     uint32_t n = 0;
     uint64_t bytes = 0;
-    while (n < n_avail && n < c->cfg.append_entries_max) {
-        size_t len = log_get(&c->log, p->next + n)->data.len;
+    while (n < n_max) {
+        size_t len = e[n].data.len;
 #ifdef CRAFT_MUTATION_APPEND_BYTES_OVERSHOOT
-        if (n > 0 && bytes > c->cfg.append_bytes_max) { /* mutation: one entry past the limit */
+        if (n > 0 && bytes > bytes_max) { /* mutation: one entry past the limit */
             break;
         }
 #else
-        if (n > 0 && bytes + len > c->cfg.append_bytes_max) {
+        if (n > 0 && bytes + len > bytes_max) {
             break;
         }
 #endif
