@@ -255,15 +255,13 @@ static bool append_is_well_formed(const struct craft_msg *m)
 {
     const struct craft_msg_append *a = &m->append;
     craft_term term = a->prev_term;
-    craft_term term_max = m->term; /* locals: config_decode's call would make them reloaded */
-    craft_index index = a->prev_index;
     if (a->n_entries > 0 && a->entries == NULL) {
         return false;
     }
     for (uint32_t i = 0; i < a->n_entries; i++) {
         const struct craft_entry *e = &a->entries[i];
-        index++;
-        if (e->index != index || e->term < term || e->term > term_max || e->term == 0) {
+        if (e->index != a->prev_index + 1 + i || e->term < term || e->term > m->term ||
+            e->term == 0) {
             return false;
         }
         if (e->type < CRAFT_ENTRY_NORMAL || e->type > CRAFT_ENTRY_CONFIG) {
