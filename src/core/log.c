@@ -300,8 +300,7 @@ int log_append_cmds(struct log *l, craft_term term, uint32_t type, const struct 
     return rv;
 }
 
-int log_append_entries(struct log *l, const struct craft_entry *entries, size_t n,
-                       size_t *n_done)
+int log_append_entries(struct log *l, const struct craft_entry *entries, size_t n, size_t *n_done)
 {
     size_t i = 0;
     int rv = 0;

@@ -109,8 +109,7 @@ int log_append_cmds(struct log *l, craft_term term, uint32_t type, const struct 
 
 /* The same for entries (their terms never falling; their indexes are not read: each gets
  * last + 1). */
-int log_append_entries(struct log *l, const struct craft_entry *entries, size_t n,
-                       size_t *n_done);
+int log_append_entries(struct log *l, const struct craft_entry *entries, size_t n, size_t *n_done);
 
 /* The payload bytes the log holds (walks every entry: for tests and diagnostics). */
 uint64_t log_bytes(const struct log *l);
