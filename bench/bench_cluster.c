@@ -106,7 +106,9 @@ static void apply(struct bench_node *node, const struct craft_output *out)
             node->checksum = bench_checksum_add(node->checksum, e->data.base, e->data.len);
             node->n_applied_normal++;
         }
-        node->applied = e->index;
+    }
+    if (out->n_committed > 0) {
+        node->applied = out->committed[out->n_committed - 1].index;
     }
 }
 

@@ -27,15 +27,15 @@ static void slab_recycle(struct log *l, struct log_slab *slab)
     craft_free(slab);
 }
 
-/* Drops one reference. A slab nobody in the log uses any more waits, unchanged, while a ticket
+/* Drops n references. A slab nobody in the log uses any more waits, unchanged, while a ticket
  * taken before now is out: its taker may still read payloads in it. */
-static void slab_release(struct log *l, struct log_slab *slab)
+static void slab_release_n(struct log *l, struct log_slab *slab, uint64_t n)
 {
     if (slab == NULL) {
         return;
     }
-    CRAFT_ASSERT(slab->refs > 0);
-    slab->refs--;
+    CRAFT_ASSERT(slab->refs >= n);
+    slab->refs -= n;
     if (slab->refs > 0) {
         return;
     }
@@ -53,6 +53,23 @@ static void slab_release(struct log *l, struct log_slab *slab)
     }
 #endif
     slab_recycle(l, slab);
+}
+
+/* Releases the slabs of the entries at array positions [from, to): one release per run of
+ * entries sharing a slab (a slab holds thousands of small payloads), in order, so slabs retire
+ * in the order they would entry by entry. */
+static void release_range(struct log *l, size_t from, size_t to)
+{
+    size_t i = from;
+    while (i < to) {
+        struct log_slab *slab = l->slabs[i];
+        size_t j = i + 1;
+        while (j < to && l->slabs[j] == slab) {
+            j++;
+        }
+        slab_release_n(l, slab, j - i);
+        i = j;
+    }
 }
 
 uint64_t log_ticket_take(struct log *l)
@@ -77,12 +94,19 @@ void log_tickets_done(struct log *l, uint64_t upto)
     }
 }
 
+void log_count_copies(struct log *l)
+{
+    if (l->bytes_copied > 0) {
+        copy_stats_add(COPY_CORE_LOG, l->bytes_copied);
+        l->bytes_copied = 0;
+    }
+}
+
 void log_close(struct log *l)
 {
-    for (size_t i = 0; i < l->n; i++) {
-        slab_release(l, l->slabs[l->start + i]);
-    }
-    slab_release(l, l->slab);
+    log_count_copies(l);
+    release_range(l, l->start, l->start + l->n);
+    slab_release_n(l, l->slab, 1);
     while (l->retired_head != NULL) {
         struct log_slab *next = l->retired_head->next_retired;
         craft_free(l->retired_head);
@@ -96,53 +120,11 @@ void log_close(struct log *l)
     memset(l, 0, sizeof *l);
 }
 
-craft_index log_first_index(const struct log *l)
+/* Makes room for one more entry at the back of a full array: slides the live window down when
+ * the front has been compacted away, else doubles the arrays. Out of line: append_one's fast
+ * path stays small. */
+__attribute__((noinline)) static int reserve_one(struct log *l)
 {
-    return l->offset + 1;
-}
-
-craft_index log_last_index(const struct log *l)
-{
-    return l->offset + l->n;
-}
-
-craft_term log_last_term(const struct log *l)
-{
-    return l->n > 0 ? l->entries[l->start + l->n - 1].term : l->offset_term;
-}
-
-craft_term log_term_at(const struct log *l, craft_index index)
-{
-    if (index == l->offset) {
-        return l->offset_term;
-    }
-    if (index < l->offset || index > log_last_index(l)) {
-        return 0;
-    }
-    return l->entries[l->start + (index - l->offset - 1)].term;
-}
-
-const struct craft_entry *log_get(const struct log *l, craft_index index)
-{
-    CRAFT_ASSERT(index > l->offset);
-    CRAFT_ASSERT(index <= log_last_index(l));
-    return &l->entries[l->start + (index - l->offset - 1)];
-}
-
-size_t log_n_from(const struct log *l, craft_index index)
-{
-    craft_index last = log_last_index(l);
-    CRAFT_ASSERT(index > l->offset);
-    return index > last ? 0 : (size_t)(last - index + 1);
-}
-
-/* Makes room for one more entry at the back: slides the live window down when the front has
- * been compacted away, else doubles the arrays. */
-static int reserve_one(struct log *l)
-{
-    if (l->start + l->n < l->cap) {
-        return 0;
-    }
     if (l->start > 0 && l->n <= l->cap / 4) {
         /* Three quarters of the array are free after a slide: each entry is moved a third of a time
          * on average, for at most four times the live entries in memory. */
@@ -166,12 +148,9 @@ static int reserve_one(struct log *l)
     return 0;
 }
 
-/* Returns a slab with len free bytes, starting a new one when the current one is full. */
-static struct log_slab *slab_for(struct log *l, size_t len)
+/* Starts a new slab with len free bytes, the current one being full (or absent). */
+__attribute__((noinline)) static struct log_slab *slab_new(struct log *l, size_t len)
 {
-    if (l->slab != NULL && l->slab->size - l->slab->used >= len) {
-        return l->slab;
-    }
     size_t size = len > l->slab_bytes ? len : l->slab_bytes;
     struct log_slab *slab = NULL;
     if (size == l->slab_bytes && l->n_spares > 0) {
@@ -185,28 +164,31 @@ static struct log_slab *slab_for(struct log *l, size_t len)
     slab->refs = 1; /* the log's reference while current */
     slab->size = size;
     slab->used = 0;
-    slab_release(l, l->slab);
+    slab_release_n(l, l->slab, 1);
     l->slab = slab;
     return slab;
 }
 
-int log_append(struct log *l, craft_term term, uint32_t type, const void *data, size_t len)
+/* Appends one entry whose term does not fall: the per-entry work of every append. */
+static inline int append_one(struct log *l, craft_term term, uint32_t type, const void *data,
+                             size_t len)
 {
-    CRAFT_ASSERT(term >= log_last_term(l));
-    int rv = reserve_one(l);
-    if (rv != 0) {
-        return rv;
+    if (l->start + l->n == l->cap && reserve_one(l) != 0) {
+        return CRAFT_ENOMEM;
     }
     struct log_slab *slab = NULL;
     const void *base = NULL;
     if (len > 0) {
-        slab = slab_for(l, len);
-        if (slab == NULL) {
-            return CRAFT_ENOMEM;
+        slab = l->slab;
+        if (slab == NULL || slab->size - slab->used < len) {
+            slab = slab_new(l, len);
+            if (slab == NULL) {
+                return CRAFT_ENOMEM;
+            }
         }
         unsigned char *dst = slab->data + slab->used;
         memcpy(dst, data, len);
-        copy_stats_add(COPY_CORE_LOG, len);
+        l->bytes_copied += len;
         slab->used += len;
         slab->refs++;
         base = dst;
@@ -220,8 +202,125 @@ int log_append(struct log *l, craft_term term, uint32_t type, const void *data, 
     };
     l->slabs[pos] = slab;
     l->n++;
-    l->bytes += len;
     return 0;
+}
+
+int log_append(struct log *l, craft_term term, uint32_t type, const void *data, size_t len)
+{
+    CRAFT_ASSERT(term >= log_last_term(l));
+    return append_one(l, term, type, data, len);
+}
+
+/* Copies a payload: one of 16 to 64 bytes (a typical command) as up to four 16-byte moves,
+ * overlapping, inline; a call to memcpy costs as much again and makes the caller keep its
+ * locals in memory. */
+static inline void copy_payload(unsigned char *dst, const unsigned char *src, size_t len)
+{
+    if (len < 16 || len > 64) {
+        memcpy(dst, src, len);
+        return;
+    }
+    memcpy(dst, src, 16);
+    memcpy(dst + len - 16, src + len - 16, 16);
+    if (len > 32) {
+        memcpy(dst + 16, src + 16, 16);
+        memcpy(dst + len - 32, src + len - 32, 16);
+    }
+}
+
+/* Appends cmds[i..n) (or entries[i..n) when entries is not NULL) while the array and the
+ * current slab have room: the slow paths are left to append_one. The log's fields are kept in
+ * locals and stored once: the payload's memcpy could alias them, so the compiler would reload
+ * each of them for every entry. Returns the index of the first command not appended. */
+static size_t append_run(struct log *l, craft_term term, uint32_t type,
+                         const struct craft_buf *cmds, const struct craft_entry *entries, size_t i,
+                         size_t n)
+{
+    struct log_slab *slab = l->slab;
+    if (slab == NULL) {
+        return i;
+    }
+    struct craft_entry *dst_entries = l->entries;
+    struct log_slab **dst_slabs = l->slabs;
+    size_t pos = l->start + l->n;
+    size_t pos_end = l->cap;
+    unsigned char *dst = slab->data + slab->used;
+    size_t room = slab->size - slab->used;
+    craft_index index = log_last_index(l);
+    craft_term term_last = log_last_term(l);
+    uint64_t refs = 0;
+    for (; i < n && pos < pos_end; i++) {
+        struct craft_buf data = cmds != NULL ? cmds[i] : entries[i].data;
+        if (entries != NULL) {
+            term = entries[i].term;
+            type = entries[i].type;
+        }
+        if (data.len > room) {
+            break;
+        }
+        CRAFT_ASSERT(term >= term_last);
+        term_last = term;
+        struct log_slab *holder = NULL;
+        const void *base = NULL;
+        if (data.len > 0) {
+            copy_payload(dst, data.base, data.len);
+            base = dst;
+            dst += data.len;
+            room -= data.len;
+            holder = slab;
+            refs++;
+        }
+        dst_entries[pos] = (struct craft_entry){
+            .term = term,
+            .index = ++index,
+            .type = type,
+            .data = {.base = base, .len = data.len},
+        };
+        dst_slabs[pos] = holder;
+        pos++;
+    }
+    l->bytes_copied += (slab->size - slab->used) - room;
+    slab->used = slab->size - room;
+    slab->refs += refs;
+    l->n = pos - l->start;
+    return i;
+}
+
+int log_append_cmds(struct log *l, craft_term term, uint32_t type, const struct craft_buf *cmds,
+                    size_t n, size_t *n_done)
+{
+    CRAFT_ASSERT(term >= log_last_term(l));
+    size_t i = 0;
+    int rv = 0;
+    while (rv == 0 && (i = append_run(l, term, type, cmds, NULL, i, n)) < n) {
+        rv = append_one(l, term, type, cmds[i].base, cmds[i].len); /* a new slab or array */
+        i += rv == 0;
+    }
+    *n_done = i;
+    return rv;
+}
+
+int log_append_entries(struct log *l, const struct craft_entry *entries, size_t n, size_t *n_done)
+{
+    size_t i = 0;
+    int rv = 0;
+    while (rv == 0 && (i = append_run(l, 0, 0, NULL, entries, i, n)) < n) {
+        const struct craft_entry *e = &entries[i];
+        CRAFT_ASSERT(e->term >= log_last_term(l));
+        rv = append_one(l, e->term, e->type, e->data.base, e->data.len); /* a new slab or array */
+        i += rv == 0;
+    }
+    *n_done = i;
+    return rv;
+}
+
+uint64_t log_bytes(const struct log *l)
+{
+    uint64_t bytes = 0;
+    for (size_t i = 0; i < l->n; i++) {
+        bytes += l->entries[l->start + i].data.len;
+    }
+    return bytes;
 }
 
 void log_truncate(struct log *l, craft_index from)
@@ -229,10 +328,7 @@ void log_truncate(struct log *l, craft_index from)
     CRAFT_ASSERT(from > l->offset);
     CRAFT_ASSERT(from <= log_last_index(l) + 1);
     size_t keep = (size_t)(from - l->offset - 1);
-    for (size_t i = keep; i < l->n; i++) {
-        l->bytes -= l->entries[l->start + i].data.len;
-        slab_release(l, l->slabs[l->start + i]);
-    }
+    release_range(l, l->start + keep, l->start + l->n);
     l->n = keep;
     if (l->stable >= from) {
         l->stable = from - 1;
@@ -256,10 +352,7 @@ void log_compact(struct log *l, craft_index upto)
     }
     size_t drop = (size_t)(upto - l->offset);
     l->offset_term = log_term_at(l, upto);
-    for (size_t i = 0; i < drop; i++) {
-        l->bytes -= l->entries[l->start + i].data.len;
-        slab_release(l, l->slabs[l->start + i]);
-    }
+    release_range(l, l->start, l->start + drop);
     l->start += drop;
     l->n -= drop;
     l->offset = upto;

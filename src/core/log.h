@@ -7,6 +7,7 @@
 #define CRAFT_CORE_LOG_H
 
 #include "craft/core.h"
+#include "util/assert.h"
 
 /* Payloads are packed into slabs of this size (unless the config says otherwise: the simulator
  * draws small ones, so slabs turn over often); a bigger payload gets a slab of its own. */
@@ -37,7 +38,7 @@ struct log {
     struct log_slab *slab;   /* where the next payload goes; owned (one ref) */
     struct log_slab *spares[LOG_SPARE_SLABS]; /* unused slabs kept for reuse; owned */
     unsigned n_spares;
-    uint64_t bytes;          /* payload bytes held */
+    uint64_t bytes_copied;   /* copied in since the last log_count_copies */
     uint64_t tickets_taken;  /* the last ticket handed out (from 1) */
     uint64_t tickets_done;   /* every ticket up to here is returned */
     struct log_slab *retired_head; /* dropped slabs a ticket may still read, oldest first; owned */
@@ -50,22 +51,72 @@ struct log {
 void log_init(struct log *l);
 void log_close(struct log *l);
 
-craft_index log_first_index(const struct log *l);
-craft_index log_last_index(const struct log *l);
-craft_term log_last_term(const struct log *l);
+/* The accessors below are inline: the core is built with -fPIC, where a call to a global
+ * function in the same file is not inlined (it could be interposed), and they run several times
+ * per entry on the replication path. */
+
+static inline craft_index log_first_index(const struct log *l)
+{
+    return l->offset + 1;
+}
+
+static inline craft_index log_last_index(const struct log *l)
+{
+    return l->offset + l->n;
+}
+
+static inline craft_term log_last_term(const struct log *l)
+{
+    return l->n > 0 ? l->entries[l->start + l->n - 1].term : l->offset_term;
+}
 
 /* The term of the entry at index: 0 for index 0 and for indexes beyond the last;
  * offset_term at the compaction point; 0 below it (unknown). */
-craft_term log_term_at(const struct log *l, craft_index index);
+static inline craft_term log_term_at(const struct log *l, craft_index index)
+{
+    if (index == l->offset) {
+        return l->offset_term;
+    }
+    if (index < l->offset || index > log_last_index(l)) {
+        return 0;
+    }
+    return l->entries[l->start + (index - l->offset - 1)].term;
+}
 
 /* The entry at index (first <= index <= last), borrowed until the log next changes. */
-const struct craft_entry *log_get(const struct log *l, craft_index index);
+static inline const struct craft_entry *log_get(const struct log *l, craft_index index)
+{
+    CRAFT_ASSERT(index > l->offset);
+    CRAFT_ASSERT(index <= log_last_index(l));
+    return &l->entries[l->start + (index - l->offset - 1)];
+}
 
 /* How many entries are held from index to the last one (0 if index > last). */
-size_t log_n_from(const struct log *l, craft_index index);
+static inline size_t log_n_from(const struct log *l, craft_index index)
+{
+    craft_index last = log_last_index(l);
+    CRAFT_ASSERT(index > l->offset);
+    return index > last ? 0 : (size_t)(last - index + 1);
+}
 
 /* Appends one entry at last + 1, copying data. Returns 0 or CRAFT_ENOMEM (log unchanged). */
 int log_append(struct log *l, craft_term term, uint32_t type, const void *data, size_t len);
+
+/* Appends n commands of one term and type, copying each, as log_append would one by one; stops
+ * at the first failure. Sets *n_done to the number appended. Returns 0 or CRAFT_ENOMEM. */
+int log_append_cmds(struct log *l, craft_term term, uint32_t type, const struct craft_buf *cmds,
+                    size_t n, size_t *n_done);
+
+/* The same for entries (their terms never falling; their indexes are not read: each gets
+ * last + 1). */
+int log_append_entries(struct log *l, const struct craft_entry *entries, size_t n, size_t *n_done);
+
+/* The payload bytes the log holds (walks every entry: for tests and diagnostics). */
+uint64_t log_bytes(const struct log *l);
+
+/* Adds the payload bytes copied in since the last call to the process's copy statistics: once
+ * per step, not per entry (the counter is thread-local, a call per entry showed in profiles). */
+void log_count_copies(struct log *l);
 
 /* Drops every entry with index >= from (first <= from <= last + 1). */
 void log_truncate(struct log *l, craft_index from);

@@ -66,6 +66,19 @@ void membership_on_append(struct craft_core *c, craft_index index)
 static craft_index newest_config_upto(const struct craft_core *c, craft_index upto)
 {
     craft_index first = log_first_index(&c->log);
+#ifndef CRAFT_MUTATION_CONFIG_ON_COMMIT
+    /* The configuration in force is the newest CONFIG entry the log holds (appends take effect
+     * at once, truncation reverts), else the base: at or below upto nothing newer can exist, so
+     * a compaction need not scan the entries it drops. */
+    craft_index current = c->config.current_index;
+    if (current <= upto) {
+        if (current < first) {
+            return 0;
+        }
+        CRAFT_ASSERT(log_get(&c->log, current)->type == CRAFT_ENTRY_CONFIG);
+        return current;
+    }
+#endif
     for (craft_index i = upto; i >= first && i > 0; i--) {
         if (log_get(&c->log, i)->type == CRAFT_ENTRY_CONFIG) {
             return i;

@@ -1,5 +1,6 @@
 /* Collects one step's outputs (messages, events, what to persist and apply) and turns them into
  * the struct craft_output the caller carries out. */
+#include <assert.h>
 #include <string.h>
 
 #include "core_internal.h"
@@ -242,9 +243,27 @@ static void finish_hard_state(struct craft_core *c, struct craft_output *out)
     }
 }
 
+/* Every field of out is stored below, the optional ones zeroed here: a memset of the whole
+ * struct compiles to `rep stos`, whose start-up cost was a tenth of this function's samples. */
+static void clear_optional(struct craft_output *out)
+{
+    static_assert(sizeof(void *) != 8 || sizeof(struct craft_output) == 224,
+                  "a new field of struct craft_output must be set by output_finish");
+    out->hard_state_changed = false;
+    out->hard_state = (struct craft_hard_state){0};
+    out->truncate_from = 0;
+    out->entries = NULL;
+    out->n_entries = 0;
+    out->committed = NULL;
+    out->n_committed = 0;
+    out->proposed_term = 0;
+    out->proposed_index_first = 0;
+}
+
 void output_finish(struct craft_core *c, struct craft_output *out)
 {
-    memset(out, 0, sizeof *out);
+    clear_optional(out);
+    log_count_copies(&c->log);
     if (c->role != CRAFT_LEADER || c->log.stable >= c->term_start) {
         c->lead_unpersisted = false;
     }

@@ -5,9 +5,14 @@
 
 static uint64_t bytes_between(const struct log *l, craft_index first, craft_index last)
 {
+    if (first > last) {
+        return 0;
+    }
+    const struct craft_entry *e = log_get(l, first); /* the entries up to last follow it */
+    CRAFT_ASSERT(last <= log_last_index(l));
     uint64_t bytes = 0;
-    for (craft_index i = first; i <= last; i++) {
-        bytes += log_get(l, i)->data.len;
+    for (size_t i = 0; i <= last - first; i++) {
+        bytes += e[i].data.len;
     }
     return bytes;
 }
@@ -40,16 +45,20 @@ static bool send_one(struct craft_core *c, struct progress *p)
     }
     craft_index prev = p->next - 1;
     size_t n_avail = log_n_from(&c->log, p->next);
+    /* The entries from next on are one array: walked by pointer, the limits in locals. */
+    const struct craft_entry *e = n_avail > 0 ? log_get(&c->log, p->next) : NULL;
+    size_t n_max = n_avail < c->cfg.append_entries_max ? n_avail : c->cfg.append_entries_max;
+    uint64_t bytes_max = c->cfg.append_bytes_max;
     uint32_t n = 0;
     uint64_t bytes = 0;
-    while (n < n_avail && n < c->cfg.append_entries_max) {
-        size_t len = log_get(&c->log, p->next + n)->data.len;
+    while (n < n_max) {
+        size_t len = e[n].data.len;
 #ifdef CRAFT_MUTATION_APPEND_BYTES_OVERSHOOT
-        if (n > 0 && bytes > c->cfg.append_bytes_max) { /* mutation: one entry past the limit */
+        if (n > 0 && bytes > bytes_max) { /* mutation: one entry past the limit */
             break;
         }
 #else
-        if (n > 0 && bytes + len > c->cfg.append_bytes_max) {
+        if (n > 0 && bytes + len > bytes_max) {
             break;
         }
 #endif
@@ -326,14 +335,19 @@ static craft_index append_entries(struct craft_core *c, craft_index prev,
         output_log_written(c, index, true);
         break;
     }
-    for (; i < n; i++) {
-        const struct craft_entry *e = &entries[i];
-        if (log_append(l, e->term, e->type, e->data.base, e->data.len) != 0) {
-            c->out_of_memory = true;
-            return prev + i; /* acknowledge what was taken; the leader resends the rest */
+    size_t n_done = 0;
+    bool out_of_memory = log_append_entries(l, entries + i, n - i, &n_done) != 0;
+    for (size_t k = i; k < i + n_done; k++) {
+        if (entries[k].type == CRAFT_ENTRY_CONFIG) {
+            membership_on_append(c, entries[k].index); /* it takes effect now */
         }
-        membership_on_append(c, e->index);
-        output_log_written(c, e->index, false);
+    }
+    if (n_done > 0) {
+        output_log_written(c, prev + 1 + i, false); /* once: the first index is what counts */
+    }
+    if (out_of_memory) {
+        c->out_of_memory = true;
+        return prev + i + n_done; /* acknowledge what was taken; the leader resends the rest */
     }
     craft_index last_new = prev + n;
 #ifdef CRAFT_MUTATION_TRUNCATE_COMMITTED
@@ -460,14 +474,13 @@ int replication_propose(struct craft_core *c, const struct craft_buf *cmds, size
     if (cookies != NULL && n > 0 && proposals_track(c, cookies, n, first) != 0) {
         return CRAFT_ENOMEM;
     }
-    for (size_t i = 0; i < n; i++) {
-        if (log_append(&c->log, c->term, CRAFT_ENTRY_NORMAL, cmds[i].base, cmds[i].len) != 0) {
-            log_truncate(&c->log, first); /* nobody has seen them yet: take them back */
-            if (cookies != NULL) {
-                c->proposals.n -= n;
-            }
-            return CRAFT_ENOMEM;
+    size_t n_done;
+    if (log_append_cmds(&c->log, c->term, CRAFT_ENTRY_NORMAL, cmds, n, &n_done) != 0) {
+        log_truncate(&c->log, first); /* nobody has seen them yet: take them back */
+        if (cookies != NULL) {
+            c->proposals.n -= n;
         }
+        return CRAFT_ENOMEM;
     }
     if (n == 0) {
         return 0;

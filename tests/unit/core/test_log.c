@@ -59,7 +59,7 @@ static void test_log_append_get_term_at(void **state)
     assert_int_equal(log_term_at(&l, 6), 0); /* beyond the end */
     assert_int_equal(log_n_from(&l, 2), 4);
     assert_int_equal(log_n_from(&l, 6), 0);
-    assert_int_equal(l.bytes, 40);
+    assert_int_equal(log_bytes(&l), 40);
     log_close(&l);
 }
 
@@ -90,7 +90,7 @@ static void test_log_truncate_drops_suffix(void **state)
     assert_int_equal(log_last_index(&l), 2);
     assert_int_equal(log_last_term(&l), 1);
     assert_int_equal(l.stable, 2);
-    assert_int_equal(l.bytes, 16);
+    assert_int_equal(log_bytes(&l), 16);
     append(&l, 4, 8); /* the next append reuses index 3 with the new term */
     assert_int_equal(log_get(&l, 3)->term, 4);
     assert_int_equal(log_get(&l, 3)->index, 3);
@@ -98,7 +98,7 @@ static void test_log_truncate_drops_suffix(void **state)
     assert_int_equal(log_last_index(&l), 3);
     log_truncate(&l, 1);
     assert_int_equal(log_last_index(&l), 0);
-    assert_int_equal(l.bytes, 0);
+    assert_int_equal(log_bytes(&l), 0);
     log_close(&l);
 }
 
@@ -117,7 +117,7 @@ static void test_log_compact_keeps_term_of_compaction_point(void **state)
     assert_int_equal(log_get(&l, 4)->term, 2);
     assert_int_equal(log_get(&l, 4)->index, 4);
     assert_int_equal(log_n_from(&l, 4), 3);
-    assert_int_equal(l.bytes, 24);
+    assert_int_equal(log_bytes(&l), 24);
     log_compact(&l, 2); /* behind the compaction point: nothing happens */
     assert_int_equal(log_first_index(&l), 4);
     log_compact(&l, 6); /* everything */
@@ -208,15 +208,12 @@ static void test_log_slab_refcounts_do_not_leak(void **state)
         log_truncate(&l, log_last_index(&l) - 9);
         log_compact(&l, log_first_index(&l) + 5);
     }
-    uint64_t bytes = 0;
     for (craft_index i = log_first_index(&l); i <= log_last_index(&l); i++) {
         const struct craft_entry *e = log_get(&l, i);
         const unsigned char *p = e->data.base;
-        bytes += e->data.len;
         assert_int_equal(p[0], i & 0xff);
         assert_int_equal(p[e->data.len - 1], i & 0xff);
     }
-    assert_int_equal(bytes, l.bytes);
     /* Small payloads share a slab: the current slab is referenced by the log and its entries. */
     struct log s;
     log_init(&s);
@@ -284,6 +281,84 @@ static void test_log_without_tickets_reuses_at_once(void **state)
     log_close(&l);
 }
 
+/* Appends in runs (log_append_cmds, log_append_entries) give the same entries, payloads and slab
+ * use as log_append one by one: payloads around the inline copy's sizes (16 to 64 bytes), empty
+ * ones, and ones that start a slab or need one of their own, in batches of several sizes. */
+static void test_log_append_runs_match_one_by_one(void **state)
+{
+    (void)state;
+    static const size_t sizes[] = {0, 1, 15, 16, 17, 32, 33, 48, 64, 65, 99, 100, 101, 250};
+    const size_t n_sizes = sizeof sizes / sizeof sizes[0];
+    static const size_t batches[] = {1, 3, 7, 50, 2, 200};
+    static unsigned char data[300 * 256];
+    struct log one;
+    struct log cmds;
+    struct log ents;
+    log_init(&one);
+    log_init(&cmds);
+    log_init(&ents);
+    one.slab_bytes = cmds.slab_bytes = ents.slab_bytes = 100;
+    struct craft_buf bufs[200];
+    struct craft_entry entries[200];
+    size_t k = 0;
+    for (size_t b = 0; b < 12; b++) {
+        size_t n = batches[b % (sizeof batches / sizeof batches[0])];
+        craft_term term = 1 + (craft_term)b;
+        for (size_t i = 0; i < n; i++, k++) {
+            size_t len = sizes[(k * 5) % n_sizes];
+            unsigned char *p = data + (k % 300) * 256;
+            for (size_t j = 0; j < len; j++) {
+                p[j] = (unsigned char)(k * 7 + j);
+            }
+            uint32_t type = len == 0 ? CRAFT_ENTRY_NOOP : CRAFT_ENTRY_NORMAL;
+            bufs[i] = (struct craft_buf){.base = len > 0 ? p : NULL, .len = len};
+            entries[i] = (struct craft_entry){.term = term, .type = type, .data = bufs[i]};
+            assert_int_equal(log_append(&one, term, type, bufs[i].base, len), 0);
+        }
+        size_t done = 0;
+        /* The command runs carry one type: the empty payloads stand for NOOP entries here. */
+        assert_int_equal(log_append_cmds(&cmds, term, CRAFT_ENTRY_NORMAL, bufs, n, &done), 0);
+        assert_int_equal(done, n);
+        assert_int_equal(log_append_entries(&ents, entries, n, &done), 0);
+        assert_int_equal(done, n);
+    }
+    assert_int_equal(log_last_index(&cmds), log_last_index(&one));
+    assert_int_equal(log_last_index(&ents), log_last_index(&one));
+    for (craft_index i = 1; i <= log_last_index(&one); i++) {
+        const struct craft_entry *a = log_get(&one, i);
+        const struct craft_entry *c = log_get(&cmds, i);
+        const struct craft_entry *e = log_get(&ents, i);
+        assert_int_equal(c->index, i);
+        assert_int_equal(e->index, i);
+        assert_int_equal(c->term, a->term);
+        assert_int_equal(e->term, a->term);
+        assert_int_equal(e->type, a->type);
+        assert_int_equal(c->data.len, a->data.len);
+        assert_int_equal(e->data.len, a->data.len);
+        if (a->data.len > 0) {
+            assert_memory_equal(c->data.base, a->data.base, a->data.len);
+            assert_memory_equal(e->data.base, a->data.base, a->data.len);
+        } else {
+            assert_null(c->data.base);
+            assert_null(e->data.base);
+        }
+    }
+    assert_int_equal(log_bytes(&cmds), log_bytes(&one));
+    assert_int_equal(cmds.slab->used, one.slab->used);
+    assert_int_equal(ents.slab->refs, one.slab->refs);
+    log_compact(&one, log_last_index(&one));
+    log_compact(&cmds, log_last_index(&cmds));
+    log_compact(&ents, log_last_index(&ents));
+    assert_int_equal(one.slab->refs, 1); /* only the log's own reference is left */
+    assert_int_equal(cmds.slab->refs, 1);
+    assert_int_equal(ents.slab->refs, 1);
+    assert_int_equal(cmds.n_spares, one.n_spares);
+    assert_int_equal(ents.n_spares, one.n_spares);
+    log_close(&one);
+    log_close(&cmds);
+    log_close(&ents);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -298,6 +373,7 @@ int main(void)
         cmocka_unit_test(test_log_slab_refcounts_do_not_leak),
         cmocka_unit_test(test_log_ticket_keeps_dropped_payloads),
         cmocka_unit_test(test_log_without_tickets_reuses_at_once),
+        cmocka_unit_test(test_log_append_runs_match_one_by_one),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
