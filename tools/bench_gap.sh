@@ -57,7 +57,7 @@ measure() {
             w[comm] += n * a; s[comm] += n
         }
         END {
-            for (k in s) if ((k == "craftd" || k ~ /^redis/) && s[k] > 0)
+            for (k in s) if ((k ~ /^craftd/ || k ~ /^redis/) && s[k] > 0)
                 printf "%s %.0fus/%d ", k, 1000 * w[k] / s[k], s[k]
         }')
     awk -v name="$name" -v rps="$rps" -v p50="$p50" -v n="$requests" -v s="$s_cpu" \
