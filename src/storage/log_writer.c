@@ -257,10 +257,16 @@ static void write_next(struct log_writer *lw)
         rv = storage_failed(lw->st) ? CRAFT_EIO : 0;
     }
     if (sync) {
-        /* Storage goes to the encoder for the length of the fdatasync. */
+        /* Storage goes to the encoder for the length of the fdatasync; it is woken only once
+         * enough waits (not per batch: a light load would pay a wake-up for nothing). */
         io_mutex_lock(&lw->mu);
         lw->enc_may = true;
-        io_cond_signal(&lw->enc_wake);
+        if (lw->queued_records >= lw->cfg.wake_records) {
+            io_cond_signal(&lw->enc_wake);
+        } else {
+            lw->wake_at = lw->cfg.wake_records;
+            lw->wake_cond = &lw->enc_wake;
+        }
         io_mutex_unlock(&lw->mu);
         rv = storage_sync_run(&job);
         io_mutex_lock(&lw->mu);
@@ -314,8 +320,12 @@ static void *writer_main(void *arg)
         }
         lw->wake_at = 0;
         if (lw->head != NULL || lw->next.n_requests > 0) {
-            if (lw->head != NULL) {
-                take(lw, &lw->next); /* what the encoder left */
+            /* What the encoder left is taken here when it is little, or when the encoder took
+             * nothing; more (a starved encoder) waits for it during the next sync, off the path
+             * from one sync to the next. */
+            if (lw->head != NULL &&
+                (lw->next.n_requests == 0 || lw->queued_records < lw->cfg.wake_records)) {
+                take(lw, &lw->next);
             }
             write_next(lw);
             continue;

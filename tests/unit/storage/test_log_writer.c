@@ -292,6 +292,16 @@ static void crash_and_reopen(struct fixture *f, struct storage_recovered *rec)
     }
 }
 
+/* crash_and_reopen where the crash keeps nothing that was not synced. */
+static void crash_losing_unsynced_and_reopen(struct fixture *f, struct storage_recovered *rec)
+{
+    struct io_fs_sim_faults faults;
+    io_fs_sim_faults_init(&faults);
+    faults.crash_policy = IO_FS_SIM_CRASH_LOSE_ALL;
+    io_fs_sim_set_faults(f->sim, &faults);
+    crash_and_reopen(f, rec);
+}
+
 /* Payloads are borrowed by the writer until durable: they live here, one per index (and
  * group), for the whole test program. */
 #define PAYLOAD_SLOTS 8
@@ -614,6 +624,23 @@ static void test_log_writer_refuses_without_memory(void **state)
     stop_writer(f);
 }
 
+/* After a stopped writer reported requests 1 to last (submit_entry's) in two batches: all of
+ * them durable, so a crash that keeps only what was synced recovers every one. */
+static void two_reports_then_all_recovered(struct fixture *f, craft_index last)
+{
+    assert_int_equal(f->n_done, 2);
+    assert_int_equal(f->done_seqs[1], last);
+    assert_int_equal(f->done_status[1], 0);
+    struct storage_recovered rec;
+    crash_losing_unsynced_and_reopen(f, &rec);
+    assert_int_equal(rec.n_entries, last);
+    char want[16];
+    int len = snprintf(want, sizeof want, "cmd%llu", (unsigned long long)last);
+    assert_int_equal(rec.entries[last - 1].data.len, (size_t)len);
+    assert_memory_equal(rec.entries[last - 1].data.base, want, (size_t)len);
+    storage_recovered_release(f->st);
+}
+
 /* The batch behind a sync in flight is queued into storage meanwhile, but neither written during
  * that sync nor reported by it: only by a sync of its own, started after its write. */
 static void test_log_writer_reports_a_batch_only_after_its_own_sync(void **state)
@@ -643,18 +670,19 @@ static void test_log_writer_reports_a_batch_only_after_its_own_sync(void **state
     set_gate(f, false);
     wait_done(f, 3);
     stop_writer(f);
-    assert_int_equal(f->n_done, 2);
-    assert_int_equal(f->done_seqs[1], 3);
-    assert_int_equal(f->done_status[1], 0);
-    struct io_fs_sim_faults faults;
-    io_fs_sim_faults_init(&faults);
-    faults.crash_policy = IO_FS_SIM_CRASH_LOSE_ALL;
-    io_fs_sim_set_faults(f->sim, &faults);
-    struct storage_recovered rec;
-    crash_and_reopen(f, &rec);
-    assert_int_equal(rec.n_entries, 3);
-    assert_memory_equal(rec.entries[2].data.base, "cmd3", 4);
-    storage_recovered_release(f->st);
+    two_reports_then_all_recovered(f, 3);
+}
+
+/* Starts the writer (woken by every submission during a sync), holds request 1's sync on the
+ * gate, and waits until request 2 is queued into storage behind it. */
+static void hold_a_sync_with_one_behind(struct fixture *f)
+{
+    start_writer_waking(f, LOG_WRITER_QUEUE_BYTES_DEFAULT, 1);
+    set_gate(f, true);
+    submit_entry(f, 1, 0);
+    wait_writer_in_sync(f);
+    submit_entry(f, 2, 0);
+    wait_taken(f, 2);
 }
 
 /* A failed fdatasync fails its batch and the one queued behind it while it ran (Linux: the
@@ -662,12 +690,7 @@ static void test_log_writer_reports_a_batch_only_after_its_own_sync(void **state
 static void test_log_writer_failed_sync_fails_the_batch_behind_it(void **state)
 {
     struct fixture *f = *state;
-    start_writer_waking(f, LOG_WRITER_QUEUE_BYTES_DEFAULT, 1);
-    set_gate(f, true);
-    submit_entry(f, 1, 0);
-    wait_writer_in_sync(f);
-    submit_entry(f, 2, 0);
-    wait_taken(f, 2);
+    hold_a_sync_with_one_behind(f);
     struct io_fs_sim_faults faults;
     io_fs_sim_faults_init(&faults);
     faults.fsync_eio_ppm = 1000000;
@@ -744,12 +767,8 @@ static void test_log_writer_roll_truncation_and_hard_state_behind_a_sync(void **
     assert_true(wal_hard_state_group(storage_wal(f->st), STORAGE_GROUP_DEFAULT, &hs));
     assert_int_equal(hs.term, 2);
     assert_true(hs.commit <= 2); /* cut when written: the new entries were not durable yet */
-    struct io_fs_sim_faults faults;
-    io_fs_sim_faults_init(&faults);
-    faults.crash_policy = IO_FS_SIM_CRASH_LOSE_ALL;
-    io_fs_sim_set_faults(f->sim, &faults);
     struct storage_recovered rec;
-    crash_and_reopen(f, &rec);
+    crash_losing_unsynced_and_reopen(f, &rec);
     assert_true(rec.wal.n_segments >= 2); /* the batch rolled into a new segment */
     assert_int_equal(rec.hard_state.term, 2);
     assert_int_equal(rec.hard_state.vote, 2);
@@ -827,12 +846,7 @@ static void *stop_thread(void *arg)
 static void test_log_writer_stops_during_a_blocked_sync(void **state)
 {
     struct fixture *f = *state;
-    start_writer_waking(f, LOG_WRITER_QUEUE_BYTES_DEFAULT, 1);
-    set_gate(f, true);
-    submit_entry(f, 1, 0);
-    wait_writer_in_sync(f);
-    submit_entry(f, 2, 0);
-    wait_taken(f, 2);
+    hold_a_sync_with_one_behind(f);
     struct stopper s = {.f = f};
     assert_int_equal(io_thread_start(&s.thread, stop_thread, &s), 0);
     /* The stop is under way (its flag may land just before or after the gate opens: the sync is
@@ -845,13 +859,7 @@ static void test_log_writer_stops_during_a_blocked_sync(void **state)
     set_gate(f, false);
     io_thread_join(&s.thread);
     f->lw = NULL;
-    assert_int_equal(f->n_done, 2);
-    assert_int_equal(f->done_seqs[1], 2);
-    assert_int_equal(f->done_status[1], 0);
-    struct storage_recovered rec;
-    crash_and_reopen(f, &rec);
-    assert_int_equal(rec.n_entries, 2);
-    storage_recovered_release(f->st);
+    two_reports_then_all_recovered(f, 2);
 }
 
 int main(void)
