@@ -4,6 +4,7 @@
 #include "log_writer.h"
 
 #include <stdalign.h>
+#include <stdatomic.h>
 #include <stddef.h>
 #include <string.h>
 
@@ -20,6 +21,9 @@
 /* Chunks kept for reuse once their requests are queued into storage (2 MiB: ~12,000 one-entry
  * requests); the rest are freed. */
 #define LOG_WRITER_CHUNKS_KEPT_MAX 32u
+/* The encoder looks whether the writer wants storage back (its sync ended) every this many
+ * requests (a few microseconds of encoding): the writer then waits that long at most. */
+#define LOG_WRITER_YIELD_EVERY 64u
 
 struct request {
     struct request *next;
@@ -87,7 +91,9 @@ struct log_writer {
     int failed;
     bool snap_due; /* log_writer_snapshot_taken: storage_snapshot_taken after the next batch */
     struct craft_snapshot_meta snap;
-    bool enc_may;  /* the writer is in an fdatasync: the encoder may use storage */
+    /* The writer is in an fdatasync: the encoder may use storage. Atomic: the encoder also reads
+     * it without the lock, between requests, to give storage back soon after the sync ends. */
+    atomic_bool enc_may;
     bool enc_busy; /* the encoder is using storage */
     bool enc_quit;
     struct batch next; /* taken and queued into storage, not yet written: goes with storage */
@@ -183,13 +189,28 @@ static int queue_request(struct storage *st, const struct request *r)
     return rv;
 }
 
+/* Appends chunk list c (none of them open) after the queue's chunks, whose first stays the open
+ * one. With the lock held. */
+static void chunks_requeue(struct log_writer *lw, struct chunk *c)
+{
+    struct chunk **end = &lw->chunks;
+    while (*end != NULL) {
+        end = &(*end)->next;
+    }
+    *end = c;
+}
+
 /* Takes every queued request into batch b: queued into storage (unless the writer or the batch
  * failed already), their chunks given back (storage copied what it keeps; the payloads stay
- * borrowed until the report). With the lock held; it is dropped while storage works. */
-static void take(struct log_writer *lw, struct batch *b)
+ * borrowed until the report). With the lock held; it is dropped while storage works. The encoder
+ * (yield) stops early once the writer's sync ended: the requests it did not reach go back to the
+ * head of the queue, for the next batch, so the writer waits for a few of them, not for all. */
+static void take(struct log_writer *lw, struct batch *b, bool yield)
 {
     struct request *r = lw->head;
+    struct request *last = lw->tail;
     struct chunk *chunks = lw->chunks; /* owned here until given back below */
+    uint64_t records = lw->queued_records;
     lw->head = NULL;
     lw->tail = NULL;
     lw->chunks = NULL; /* the next submission opens a chunk of its own */
@@ -200,18 +221,34 @@ static void take(struct log_writer *lw, struct batch *b)
     io_mutex_unlock(&lw->mu);
     uint64_t n = 0;
     for (; r != NULL; r = r->next) {
+        if (yield && n > 0 && n % LOG_WRITER_YIELD_EVERY == 0 &&
+            !atomic_load_explicit(&lw->enc_may, memory_order_relaxed)) {
+            break;
+        }
         if (b->rv == 0) {
             b->rv = queue_request(lw->st, r);
         }
         b->n_entries += r->n_entries;
         b->bytes += r->bytes;
         b->last_seq = r->seq;
+        records -= r->n_entries + 1;
         n++;
     }
     b->n_requests += n;
     io_mutex_lock(&lw->mu);
-    struct chunk *spare = chunks_keep(lw, chunks);
     lw->stats.n_taken += n;
+    if (r != NULL) {
+        /* Ahead of what queued since; their chunks with them (the newer open chunk stays open). */
+        last->next = lw->head;
+        lw->head = r;
+        if (lw->tail == NULL) {
+            lw->tail = last;
+        }
+        lw->queued_records += records;
+        chunks_requeue(lw, chunks);
+        return;
+    }
+    struct chunk *spare = chunks_keep(lw, chunks);
     if (spare != NULL) {
         io_mutex_unlock(&lw->mu);
         chunks_free(spare);
@@ -298,7 +335,7 @@ static void *encoder_main(void *arg)
             continue;
         }
         lw->enc_busy = true;
-        take(lw, &lw->next);
+        take(lw, &lw->next, true);
         lw->enc_busy = false;
         if (!lw->enc_may) {
             io_cond_signal(&lw->wake); /* the writer waits for storage */
@@ -325,7 +362,7 @@ static void *writer_main(void *arg)
              * from one sync to the next. */
             if (lw->head != NULL &&
                 (lw->next.n_requests == 0 || lw->queued_records < lw->cfg.wake_records)) {
-                take(lw, &lw->next);
+                take(lw, &lw->next, false);
             }
             write_next(lw);
             continue;

@@ -135,15 +135,19 @@ struct fixture {
     struct log_writer *lw;
     struct io_mutex mu;
     struct io_cond cv;
-    uint64_t done_seqs[64];
+    uint64_t done_seqs[64]; /* the first 64 reports */
     int done_status[64];
     unsigned n_done;
+    uint64_t last_done_seq; /* the newest report's, past the first 64 too */
 };
 
 static void on_done(void *arg, uint64_t seq, int status)
 {
     struct fixture *f = arg;
     io_mutex_lock(&f->mu);
+    if (seq > f->last_done_seq) {
+        f->last_done_seq = seq;
+    }
     if (f->n_done < 64) {
         f->done_seqs[f->n_done] = seq;
         f->done_status[f->n_done] = status;
@@ -248,7 +252,7 @@ static void wait_writer_in_sync(struct fixture *f)
 
 static bool done_covers(const struct fixture *f, uint64_t seq)
 {
-    return f->n_done > 0 && f->done_seqs[f->n_done - 1] >= seq;
+    return f->last_done_seq >= seq;
 }
 
 /* Waits (with a deadline) until a completion covers seq. */
@@ -569,6 +573,21 @@ static uint64_t submit_run(struct fixture *f, craft_index first, size_t n)
     return seq;
 }
 
+/* rec holds entries 1 to last, entry i (from 2) of payload "<i>" (submit_run's), in order. */
+static void assert_run_recovered(struct fixture *f, const struct storage_recovered *rec,
+                                 craft_index last)
+{
+    assert_int_equal(rec->n_entries, last);
+    for (size_t i = 1; i < rec->n_entries; i++) {
+        char want[8];
+        int len = snprintf(want, sizeof want, "%zu", i + 1);
+        assert_int_equal(rec->entries[i].index, i + 1);
+        assert_int_equal(rec->entries[i].data.len, (size_t)len);
+        assert_memory_equal(rec->entries[i].data.base, want, (size_t)len);
+    }
+    storage_recovered_release(f->st);
+}
+
 static void test_log_writer_keeps_order_across_chunks(void **state)
 {
     struct fixture *f = *state;
@@ -598,15 +617,37 @@ static void test_log_writer_keeps_order_across_chunks(void **state)
     assert_int_equal(st.n_entries, next - 1);
     struct storage_recovered rec;
     crash_and_reopen(f, &rec);
-    assert_int_equal(rec.n_entries, next - 1);
-    for (size_t i = 1; i < rec.n_entries; i++) {
-        char want[8];
-        int len = snprintf(want, sizeof want, "%zu", i + 1);
-        assert_int_equal(rec.entries[i].index, i + 1);
-        assert_int_equal(rec.entries[i].data.len, (size_t)len);
-        assert_memory_equal(rec.entries[i].data.base, want, (size_t)len);
+    assert_run_recovered(f, &rec, next - 1);
+}
+
+/* Syncs end while the encoder is in the middle of queueing thousands of requests: it stops there
+ * and puts the rest back at the head of the queue, with their chunks (log_writer.c, take). Order,
+ * contents and durability must survive it, whenever it happens. */
+#define YIELD_ROUNDS 2u
+#define YIELD_RUN 4000u /* requests per round, half of them submitted after the gate opens */
+static void test_log_writer_keeps_order_when_the_encoder_yields(void **state)
+{
+    struct fixture *f = *state;
+    start_writer_waking(f, LOG_WRITER_QUEUE_BYTES_DEFAULT, 1);
+    uint64_t seq = submit_entry(f, 1, 0);
+    craft_index next = 2;
+    for (unsigned round = 0; round < YIELD_ROUNDS; round++) {
+        wait_done(f, seq);
+        set_gate(f, true);
+        assert_int_equal(submit_run(f, next++, 1), ++seq);
+        wait_writer_in_sync(f);
+        for (unsigned i = 1; i < YIELD_RUN; i++) {
+            if (i == YIELD_RUN / 2) {
+                set_gate(f, false); /* the encoder is likely busy with the first half */
+            }
+            assert_int_equal(submit_run(f, next++, 1), ++seq);
+        }
     }
-    storage_recovered_release(f->st);
+    wait_done(f, seq);
+    stop_writer(f);
+    struct storage_recovered rec;
+    crash_losing_unsynced_and_reopen(f, &rec);
+    assert_run_recovered(f, &rec, next - 1);
 }
 
 /* Out of memory for a request's room: refused, nothing queued, no sequence number spent. */
@@ -877,6 +918,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_log_writer_batches_many_groups, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_writer_keeps_order_across_chunks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_log_writer_keeps_order_when_the_encoder_yields, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_log_writer_refuses_without_memory, setup, teardown),
         cmocka_unit_test_setup_teardown(test_log_writer_reports_a_batch_only_after_its_own_sync,
                                         setup, teardown),
