@@ -1,9 +1,10 @@
-/* The log writer: one thread per node that makes the core's persist outputs, of every Raft group,
- * durable with group commit. Outputs are submitted from any thread and queued (the payloads are
- * borrowed, not copied: they stay in place until reported durable); the
- * writer takes everything queued at once, queues every group's log changes and newest hard state
- * into one WAL batch and syncs once — whatever arrives while that sync runs goes into the next
- * batch. */
+/* The log writer: two threads per node that make the core's persist outputs, of every Raft
+ * group, durable with group commit. Outputs are submitted from any thread and queued (the
+ * payloads are borrowed, not copied: they stay in place until reported durable); the writer
+ * thread takes everything queued at once, queues every group's log changes and newest hard state
+ * into one WAL batch, writes it and syncs once — whatever arrives while that sync runs goes into
+ * the next batch, which the encoder thread queues into storage (CRC, headers, index) meanwhile,
+ * and which is written only once that sync returned. */
 #ifndef CRAFT_STORAGE_LOG_WRITER_H
 #define CRAFT_STORAGE_LOG_WRITER_H
 
@@ -13,16 +14,23 @@
 struct log_writer;
 
 struct log_writer_config {
-    /* Submissions are refused with CRAFT_EBUSY while this many payload bytes wait. */
+    /* Submissions are refused with CRAFT_EBUSY while this many payload bytes wait (queued, or
+     * taken into the batch not yet written). */
     uint64_t queue_bytes_max;
+    /* While a sync runs, a submission wakes the writer to queue what waits into the next batch
+     * once this many records wait (a request counts its entries, plus one): the writer's CPU
+     * then overlaps the sync, without a wake-up (a system call for the submitter) per
+     * submission. At least 1. */
+    uint64_t wake_records;
 };
 
 #define LOG_WRITER_QUEUE_BYTES_DEFAULT (64u << 20)
+#define LOG_WRITER_WAKE_RECORDS_DEFAULT 256u
 
 void log_writer_config_init(struct log_writer_config *cfg);
 
-/* Called on the writer thread after each batch: every request with a sequence number up to seq
- * is durable (status 0), or the batch failed (status < 0, and every later one fails too: the
+/* Called on the writer thread after each batch, in order: every request with a sequence number up
+ * to seq is durable (status 0), or the batch failed (status < 0, and every later one fails too: the
  * node must stop). Must not call back into the writer. */
 typedef void (*log_writer_done_cb)(void *arg, uint64_t seq, int status);
 
@@ -52,6 +60,7 @@ struct log_writer_stats {
     uint64_t n_requests; /* made durable */
     uint64_t n_batches;  /* WAL syncs */
     uint64_t n_entries;
+    uint64_t n_taken; /* requests taken from the queue into a batch (durable, or not yet) */
 };
 
 void log_writer_stats(struct log_writer *lw, struct log_writer_stats *out);

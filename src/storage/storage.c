@@ -18,10 +18,15 @@ struct storage_group {
     struct craft_hard_state latest; /* the newest the core asked for */
     bool hs_dirty;                  /* latest is not what saved holds: on s->dirty */
     bool hs_must; /* ... and its term or vote differs: it goes out with the next batch */
-    bool touched; /* log changes queued since the last sync: on s->touched */
+    bool touched; /* log changes queued since the last write: on s->touched */
+    bool written; /* log changes written, their sync not yet ended: on s->written */
     /* The last index of the group's durable log that no queued truncation takes back: its last
      * index as of the last completed sync, lowered by every truncation queued since. */
     craft_index durable_last;
+    /* What durable_last becomes when the written batch's sync ends: the last index as of that
+     * write, lowered by every truncation queued since (the next batch may be queued while the
+     * sync runs, storage_sync_begin). */
+    craft_index written_last;
     /* The group's newest durable snapshot covers its log up to here (0: none): found at open,
      * raised by an installed one (storage_queue_log_group) and a local one
      * (storage_snapshot_taken_group). */
@@ -42,12 +47,15 @@ struct storage {
     struct storage_group **dirty; /* groups whose hard state waits for a batch. Owned */
     size_t n_dirty;
     size_t cap_dirty;
-    struct storage_group **touched; /* groups with log changes since the last sync. Owned */
+    struct storage_group **touched; /* groups with log changes since the last write. Owned */
     size_t n_touched;
     size_t cap_touched;
+    struct storage_group **written; /* groups with log changes written, not yet synced. Owned */
+    size_t n_written;
+    size_t cap_written;
     struct wal_open_report report;
     bool unsynced; /* storage_write wrote a batch that storage_sync has not yet covered */
-    bool failed; /* an I/O error happened: nothing more is written */
+    bool failed;   /* an I/O error happened: nothing more is written */
     char errmsg[256];
 };
 
@@ -246,6 +254,7 @@ static void groups_free(struct storage *s)
     craft_free(s->groups);
     craft_free(s->dirty);
     craft_free(s->touched);
+    craft_free(s->written);
 }
 
 int storage_open(struct io_fs *fs, const struct storage_config *cfg, struct storage **out,
@@ -472,6 +481,9 @@ static int queue_truncate(struct storage *s, struct storage_group *g, craft_inde
     if (g->durable_last >= from) {
         g->durable_last = from - 1;
     }
+    if (g->written && g->written_last >= from) {
+        g->written_last = from - 1; /* the written entries from `from` on are taken back */
+    }
     return 0;
 }
 
@@ -567,35 +579,84 @@ int storage_write(struct storage *s)
     if (rv != 0) {
         return rv;
     }
+    /* The touched groups' logs as written wait for the sync that ends this write; listed before
+     * it, so nothing can fail after it. */
+    for (size_t i = 0; i < s->n_touched; i++) {
+        struct storage_group *g = s->touched[i];
+        if (!g->written) {
+            rv = list_push(&s->written, &s->n_written, &s->cap_written, g);
+            if (rv != 0) {
+                return rv;
+            }
+            g->written = true;
+            g->written_last = g->durable_last;
+        }
+    }
     rv = wal_write(s->wal);
     if (rv != 0) {
         return fail(s, rv, "writing the log");
     }
+    for (size_t i = 0; i < s->n_touched; i++) {
+        struct storage_group *g = s->touched[i];
+        g->written_last = wal_last_index_group(s->wal, g->id);
+        g->touched = false;
+    }
+    s->n_touched = 0;
     s->unsynced = true;
+    return 0;
+}
+
+/* The written logs are durable: the sync that ended the write succeeded, or it wrote nothing. */
+static void written_durable(struct storage *s)
+{
+    for (size_t i = 0; i < s->n_written; i++) {
+        struct storage_group *g = s->written[i];
+        g->durable_last = g->written_last;
+        g->written = false;
+    }
+    s->n_written = 0;
+    s->unsynced = false;
+}
+
+bool storage_sync_begin(struct storage *s, struct storage_sync_job *job)
+{
+    if (s->failed) {
+        return false;
+    }
+    job->fs = s->fs;
+    job->file = wal_sync_begin(s->wal);
+    if (job->file == NULL) {
+        written_durable(s);
+    }
+    return job->file != NULL;
+}
+
+int storage_sync_run(const struct storage_sync_job *job)
+{
+    return io_fs_fdatasync(job->fs, job->file);
+}
+
+int storage_sync_end(struct storage *s, int rv)
+{
+    rv = wal_sync_end(s->wal, rv);
+    if (rv != 0) {
+        return fail(s, rv, "syncing the log");
+    }
+    written_durable(s);
     return 0;
 }
 
 int storage_sync(struct storage *s)
 {
-    if (s->failed) {
-        return CRAFT_EIO;
-    }
-    int rv = flush_hard_states(s, false);
+    int rv = storage_write(s);
     if (rv != 0) {
         return rv;
     }
-    rv = wal_sync(s->wal);
-    if (rv != 0) {
-        return fail(s, rv, "syncing the log");
+    struct storage_sync_job job;
+    if (!storage_sync_begin(s, &job)) {
+        return s->failed ? CRAFT_EIO : 0;
     }
-    for (size_t i = 0; i < s->n_touched; i++) {
-        struct storage_group *g = s->touched[i];
-        g->durable_last = wal_last_index_group(s->wal, g->id);
-        g->touched = false;
-    }
-    s->n_touched = 0;
-    s->unsynced = false;
-    return 0;
+    return storage_sync_end(s, storage_sync_run(&job));
 }
 
 int storage_snapshot_taken_group(struct storage *s, uint64_t group,

@@ -108,6 +108,24 @@ CRAFT_MUST_CHECK int storage_write(struct storage *s);
  * must stop. */
 CRAFT_MUST_CHECK int storage_sync(struct storage *s);
 
+/* storage_sync after storage_write in three steps, for a writer that runs the fdatasync on a
+ * thread of its own and queues the next batch meanwhile (the log writer). storage_sync_begin
+ * fills *job with the fdatasync that makes the write durable; false when none is needed (the
+ * write is durable already, or the storage failed: see storage_failed). storage_sync_run(job) is
+ * that fdatasync, on any thread; storage_sync_end takes its result: 0 and the write is durable (a
+ * hard state written later may commit its entries), or an error after which the storage is
+ * failed (see storage_sync). Between begin and end, only storage_queue_log,
+ * storage_save_hard_state and storage_persist may be called (nothing that touches the disk: a
+ * write before the sync would not be covered by it); the job's file is borrowed until end. */
+struct storage_sync_job {
+    struct io_fs *fs;
+    struct io_file *file;
+};
+
+bool storage_sync_begin(struct storage *s, struct storage_sync_job *job);
+CRAFT_MUST_CHECK int storage_sync_run(const struct storage_sync_job *job);
+CRAFT_MUST_CHECK int storage_sync_end(struct storage *s, int rv);
+
 /* Tells storage that a snapshot of the local state machine covering m->index is durable (written
  * by snapshot_writer, or received by a snapshot_sink): m->index becomes the storage's snapshot
  * index if it is higher, and the WAL's whole segments holding only entries up to it are

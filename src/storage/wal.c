@@ -143,7 +143,6 @@ int wal_append_group(struct wal *w, uint64_t group, const struct craft_entry *en
     if (w->failed) {
         return CRAFT_EIO;
     }
-    CRAFT_ASSERT(!w->unsynced); /* a written batch is synced before the next one starts */
     if (n == 0) {
         return 0;
     }
@@ -208,7 +207,6 @@ int wal_truncate_group(struct wal *w, uint64_t group, craft_index from)
     if (w->failed) {
         return CRAFT_EIO;
     }
-    CRAFT_ASSERT(!w->unsynced);
     struct wal_group *g = wal_group_find(w, group, false);
     if (g == NULL || g->n_locs == 0) {
         return 0; /* nothing to drop (the suffix was appended and taken back in one core step) */
@@ -239,7 +237,6 @@ int wal_save_hard_state_group(struct wal *w, uint64_t group, const struct craft_
     if (w->failed) {
         return CRAFT_EIO;
     }
-    CRAFT_ASSERT(!w->unsynced);
     struct wal_group *g = group_for_write(w, group);
     if (g == NULL) {
         return CRAFT_ENOMEM;
@@ -358,6 +355,14 @@ static bool is_ext(const struct wal *w, size_t k, size_t off)
 /* The records from pos (external ones from k) that fit in `room` bytes of a segment. */
 static void batch_fit(const struct wal *w, size_t pos, size_t k, uint64_t room, struct chunk *c)
 {
+    /* Most batches fit whole: then there is no walk over every record (thousands, for a batch of
+     * small records). */
+    uint64_t rest =
+        (w->batch_len - pos) + w->ext_bytes - (k < w->n_ext ? w->ext[k].before : w->ext_bytes);
+    if (rest <= room) {
+        *c = (struct chunk){.pos = pos, .span = w->batch_len - pos, .k_end = w->n_ext, .len = rest};
+        return;
+    }
     size_t end = pos;
     uint64_t len = 0;
     while (end < w->batch_len) {
@@ -560,14 +565,20 @@ static void batch_done(struct wal *w)
     w->batch_records = 0;
 }
 
-static int sync_segment(struct wal *w, struct wal_segment *seg)
+/* An fdatasync's result: a failure fails the WAL for good (the page cache may have dropped the
+ * unsynced pages, so nothing written since the last good sync may be called durable). */
+static int synced(struct wal *w, uint64_t seq, int rv)
 {
-    int rv = io_fs_fdatasync(w->fs, seg->file);
     if (rv != 0) {
-        return wal_fail(w, CRAFT_EIO, "fdatasync of segment %" PRIu64 ": %s", seg->seq,
+        return wal_fail(w, CRAFT_EIO, "fdatasync of segment %" PRIu64 ": %s", seq,
                         craft_strerror(rv));
     }
     return 0;
+}
+
+static int sync_segment(struct wal *w, struct wal_segment *seg)
+{
+    return synced(w, seg->seq, io_fs_fdatasync(w->fs, seg->file));
 }
 
 int wal_write(struct wal *w)
@@ -575,6 +586,8 @@ int wal_write(struct wal *w)
     if (w->failed) {
         return CRAFT_EIO;
     }
+    /* Each written batch gets a sync that starts after its write: never write during one. */
+    CRAFT_ASSERT(!w->syncing);
     if (!wal_has_pending(w)) {
         return 0;
     }
@@ -630,17 +643,39 @@ int wal_write(struct wal *w)
     return 0;
 }
 
-int wal_sync(struct wal *w)
+struct io_file *wal_sync_begin(struct wal *w)
 {
-    int rv = wal_write(w);
-    if (rv != 0 || !w->unsynced) {
-        return rv;
+    CRAFT_ASSERT(!w->syncing);
+    if (w->failed || !w->unsynced) {
+        return NULL;
     }
-    rv = sync_segment(w, &w->segs[w->n_segs - 1]);
+    /* Earlier segments of the batch were synced as it left them: the last one is all that is
+     * left. */
+    w->syncing = true;
+    w->syncing_seq = w->segs[w->n_segs - 1].seq;
+    return w->segs[w->n_segs - 1].file;
+}
+
+int wal_sync_end(struct wal *w, int rv)
+{
+    CRAFT_ASSERT(w->syncing);
+    CRAFT_ASSERT(w->unsynced);
+    w->syncing = false;
+    rv = synced(w, w->syncing_seq, rv);
     if (rv == 0) {
         w->unsynced = false;
     }
     return rv;
+}
+
+int wal_sync(struct wal *w)
+{
+    int rv = wal_write(w);
+    if (rv != 0) {
+        return rv;
+    }
+    struct io_file *f = wal_sync_begin(w);
+    return f == NULL ? 0 : wal_sync_end(w, io_fs_fdatasync(w->fs, f));
 }
 
 /* A pending record (at offset woff of the written batch, size bytes once written) as it will be
@@ -766,6 +801,7 @@ void wal_close(struct wal *w)
     if (w == NULL) {
         return;
     }
+    CRAFT_ASSERT(!w->syncing); /* the file must outlive its fdatasync */
     wal_recovered_release(w);
     for (size_t i = 0; i < w->n_segs; i++) {
         io_fs_close(w->fs, w->segs[i].file);

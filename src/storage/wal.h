@@ -70,9 +70,9 @@ CRAFT_MUST_CHECK int wal_open_committed(struct io_fs *fs, const struct wal_confi
  * install), but a bad record before a valid entry at or below the commit index is still damage
  * (that entry's batch, and all before it, was durable). */
 CRAFT_MUST_CHECK int wal_open_covered(struct io_fs *fs, const struct wal_config *cfg,
-                                      craft_index committed, craft_index covered,
-                                      struct wal **out, struct wal_open_report *report,
-                                      char *errmsg, size_t errmsg_len);
+                                      craft_index committed, craft_index covered, struct wal **out,
+                                      struct wal_open_report *report, char *errmsg,
+                                      size_t errmsg_len);
 
 /* A group's snapshot for recovery: it covers the group's log up to `covered`. */
 struct wal_group_cover {
@@ -117,9 +117,20 @@ CRAFT_MUST_CHECK int wal_truncate(struct wal *w, craft_index from);
 CRAFT_MUST_CHECK int wal_sync(struct wal *w);
 
 /* The first half of wal_sync: writes what was queued (full segments are synced as they are left
- * behind) without the final fdatasync. The next call must be wal_sync before anything else is
- * queued, so at most one batch is ever not durable. Same errors as wal_sync. */
+ * behind) without the final fdatasync. The next batch may be queued meanwhile, but not written:
+ * the write must be synced first (wal_sync, or wal_sync_begin and wal_sync_end), so at most one
+ * written batch is ever not durable. Same errors as wal_sync. */
 CRAFT_MUST_CHECK int wal_write(struct wal *w);
+
+/* The second half of wal_sync, for a caller that runs its fdatasync on another thread while this
+ * one queues the next batch: wal_sync_begin names the file to fdatasync (the segment the written
+ * batch ended in; NULL when nothing written waits for a sync, or the WAL failed), and
+ * wal_sync_end takes that fdatasync's result (a failure fails the WAL, as in wal_sync). In
+ * between, only queueing calls (append, truncate, save_hard_state) and the index queries (first
+ * and last index, term, hard state) are allowed: nothing that calls the WAL's io_fs (write, sync,
+ * read, prefix drop, close). The file is borrowed until wal_sync_end. */
+struct io_file *wal_sync_begin(struct wal *w);
+CRAFT_MUST_CHECK int wal_sync_end(struct wal *w, int rv);
 
 /* True when something is queued for the next wal_sync. */
 bool wal_has_pending(const struct wal *w);

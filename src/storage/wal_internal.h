@@ -38,7 +38,7 @@ struct wal_loc {
     /* In its segment; while pending, in the written batch: the buffer offset of its header plus
      * the external bytes ahead of it (wal_ext.before), so settling it is one subtraction. */
     uint64_t off;
-    uint64_t seq;  /* segment, or WAL_SEQ_PENDING */
+    uint64_t seq; /* segment, or WAL_SEQ_PENDING */
     uint32_t len;
     uint8_t type;
 };
@@ -93,8 +93,8 @@ struct wal {
     size_t batch_cap;
     size_t batch_last; /* offset of the last record in batch */
     size_t batch_records;
-    /* External payloads of the batch (zero-copy), in batch order: each one's record header is in the
- * batch buffer, the payload and its zero padding are written from the caller's memory. */
+    /* External payloads of the batch (zero-copy), in batch order: each one's record header is in
+     * the batch buffer, the payload and its zero padding are written from the caller's memory. */
     struct wal_ext *ext; /* owned */
     size_t n_ext;
     size_t cap_ext;
@@ -109,6 +109,8 @@ struct wal {
     size_t cap_hs_queue;
 
     bool unsynced; /* wal_write wrote a batch that no fdatasync has covered yet */
+    bool syncing;  /* between wal_sync_begin and wal_sync_end: its fdatasync may be running */
+    uint64_t syncing_seq; /* ... of this segment */
     bool failed;
     char errmsg[256];
 

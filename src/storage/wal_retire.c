@@ -52,6 +52,7 @@ int wal_drop_prefix_group(struct wal *w, uint64_t group, craft_index upto)
     if (w->failed) {
         return CRAFT_EIO;
     }
+    CRAFT_ASSERT(!w->syncing); /* a segment it deletes may be the one being synced */
     struct wal_group *g = wal_group_find(w, group, false);
     if (g != NULL && upto > g->drop_upto) {
         g->drop_upto = upto;
