@@ -245,21 +245,21 @@ static int extent_unwritten(const char *path, uint64_t offset)
 {
     int fd = open(path, O_RDONLY);
     assert_true(fd >= 0);
-    struct {
-        struct fiemap map;
-        struct fiemap_extent ext[1];
-    } q;
-    memset(&q, 0, sizeof q);
-    q.map.fm_start = offset;
-    q.map.fm_length = 1;
-    q.map.fm_flags = FIEMAP_FLAG_SYNC;
-    q.map.fm_extent_count = 1;
-    int rv = ioctl(fd, FS_IOC_FIEMAP, &q.map);
+    /* struct fiemap ends in a flexible array: room for one extent after it. */
+    struct fiemap *q = calloc(1, sizeof *q + sizeof(struct fiemap_extent));
+    assert_non_null(q);
+    q->fm_start = offset;
+    q->fm_length = 1;
+    q->fm_flags = FIEMAP_FLAG_SYNC;
+    q->fm_extent_count = 1;
+    int rv = ioctl(fd, FS_IOC_FIEMAP, q);
     close(fd);
-    if (rv != 0 || q.map.fm_mapped_extents != 1) {
-        return -1;
+    int unwritten = -1;
+    if (rv == 0 && q->fm_mapped_extents == 1) {
+        unwritten = (q->fm_extents[0].fe_flags & FIEMAP_EXTENT_UNWRITTEN) != 0;
     }
-    return (q.ext[0].fe_flags & FIEMAP_EXTENT_UNWRITTEN) != 0;
+    free(q);
+    return unwritten;
 }
 
 /* The point of zero-ahead: a small write turns the next 256 KiB of a reserved file into written
