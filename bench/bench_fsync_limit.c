@@ -33,7 +33,8 @@ static int time_appends(int fd, double seconds_max, uint32_t n_max, uint64_t *sa
     while (*n < n_max) {
         uint64_t t0 = bench_now_ns();
         uint64_t end = (uint64_t)(*n + 1) * BENCH_FSYNC_LIMIT_BLOCK;
-        int rv = bench_pwrite_all(fd, block, BENCH_FSYNC_LIMIT_BLOCK, end - BENCH_FSYNC_LIMIT_BLOCK);
+        int rv =
+            bench_pwrite_all(fd, block, BENCH_FSYNC_LIMIT_BLOCK, end - BENCH_FSYNC_LIMIT_BLOCK);
         if (rv == 0 && end > zeroed_to && end < size) {
             zeroed_to = (end / IO_FS_ZERO_AHEAD_BYTES + 1) * IO_FS_ZERO_AHEAD_BYTES;
             if (zeroed_to > size) {

@@ -1,7 +1,8 @@
 /* The disk's limit for a log: records written with plain pwrite + fdatasync into segment files
  * made as the WAL makes its segments (preallocated, a header, fdatasync, rename, directory
- * fsync), with the zeros the WAL's file system writes ahead (io/fs.h), so the WAL's figures and this one do the same I/O and differ only by the WAL's own
- * work (encoding, checksums, copies, bookkeeping). */
+ * fsync), with the zeros the WAL's file system writes ahead (io/fs.h), so the WAL's figures and
+ * this one do the same I/O and differ only by the WAL's own work (encoding, checksums, copies,
+ * bookkeeping). */
 #ifndef CRAFT_BENCH_RAW_LOG_H
 #define CRAFT_BENCH_RAW_LOG_H
 

@@ -162,13 +162,13 @@ static int write_all(struct io_file *f, const struct iovec *iov, int n_iov, uint
     return 0;
 }
 
-/* Zero-ahead: when a write ends past zeroed_to inside the reserved range, zeros go from its end to
- * the next IO_FS_ZERO_AHEAD_BYTES boundary (one more system call per 256 KiB). On ext4 and XFS, fallocate
- * reserves unwritten extents: the first write into each block turns it into a written one, a
- * metadata change, so an fdatasync covering such a block also commits the journal. Written
- * ahead, a run of blocks is converted once and the records then overwrite it, so most
- * fdatasyncs flush data alone: 1.2-1.6 times as many per second on this project's test disk
- * (docs/benchmarks.md, "Zero-ahead"). What the file reads is unchanged: the range reads as
+/* Zero-ahead: when a write ends past zeroed_to inside the reserved range, zeros go from its end
+ * to the next IO_FS_ZERO_AHEAD_BYTES boundary (one more system call per 256 KiB). On ext4 and
+ * XFS, fallocate reserves unwritten extents: the first write into each block turns it into a
+ * written one, a metadata change, so an fdatasync covering such a block also commits the
+ * journal. Written ahead, a run of blocks is converted once and the records then overwrite it,
+ * so most fdatasyncs flush data alone: 1.2-1.6 times as many per second on this project's test
+ * disk (docs/benchmarks.md, "Zero-ahead"). What the file reads is unchanged: the range reads as
  * zeros either way. */
 static int zero_ahead(struct io_file *f, uint64_t end)
 {
