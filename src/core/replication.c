@@ -336,7 +336,8 @@ static craft_index append_entries(struct craft_core *c, craft_index prev,
         break;
     }
     size_t n_done = 0;
-    bool out_of_memory = log_append_entries(l, entries + i, n - i, &n_done) != 0;
+    /* A heartbeat has no entries (entries may be NULL: no pointer arithmetic on it). */
+    bool out_of_memory = i < n && log_append_entries(l, entries + i, n - i, &n_done) != 0;
     for (size_t k = i; k < i + n_done; k++) {
         if (entries[k].type == CRAFT_ENTRY_CONFIG) {
             membership_on_append(c, entries[k].index); /* it takes effect now */
