@@ -18,13 +18,11 @@
 #include "bench_file.h"
 #include "bench_latency.h"
 #include "bench_tmpdir.h"
-#include "io/fs.h"
 
 /* Times n_max appends (or as many as fit in seconds_max) into samples; *n gets how many. */
 static int time_appends(int fd, double seconds_max, uint32_t n_max, uint64_t *samples, uint32_t *n)
 {
     static unsigned char block[BENCH_FSYNC_LIMIT_BLOCK];
-    static unsigned char zeros[IO_FS_ZERO_AHEAD_BYTES];
     memset(block, 0x5a, sizeof block);
     uint64_t deadline = bench_now_ns() + (uint64_t)(seconds_max * 1e9);
     uint64_t size = (uint64_t)n_max * BENCH_FSYNC_LIMIT_BLOCK;
@@ -35,12 +33,8 @@ static int time_appends(int fd, double seconds_max, uint32_t n_max, uint64_t *sa
         uint64_t end = (uint64_t)(*n + 1) * BENCH_FSYNC_LIMIT_BLOCK;
         int rv =
             bench_pwrite_all(fd, block, BENCH_FSYNC_LIMIT_BLOCK, end - BENCH_FSYNC_LIMIT_BLOCK);
-        if (rv == 0 && end > zeroed_to && end < size) {
-            zeroed_to = (end / IO_FS_ZERO_AHEAD_BYTES + 1) * IO_FS_ZERO_AHEAD_BYTES;
-            if (zeroed_to > size) {
-                zeroed_to = size;
-            }
-            rv = bench_pwrite_all(fd, zeros, zeroed_to - end, end);
+        if (rv == 0) {
+            rv = bench_zero_ahead(fd, end, size, &zeroed_to);
         }
         if (rv != 0 || fdatasync(fd) != 0) {
             perror("craft-bench: fsync limit: append");

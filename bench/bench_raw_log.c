@@ -12,29 +12,12 @@
 
 #include "bench_file.h"
 #include "bench_tmpdir.h"
-#include "io/fs.h"
 #include "storage/wal_record.h"
 
 static int fail(const char *what)
 {
     fprintf(stderr, "craft-bench: raw log: %s: %s\n", what, strerror(errno));
     return -1;
-}
-
-/* As the POSIX io_fs under the WAL (fs_posix.c, zero_ahead): a write ending past what was zeroed
- * is followed by zeros up to the next IO_FS_ZERO_AHEAD_BYTES boundary of the segment. */
-static int zero_ahead(struct bench_raw_log *log)
-{
-    static unsigned char zeros[IO_FS_ZERO_AHEAD_BYTES];
-    if (log->used <= log->zeroed_to) {
-        return 0;
-    }
-    uint64_t to = (log->used / IO_FS_ZERO_AHEAD_BYTES + 1) * IO_FS_ZERO_AHEAD_BYTES;
-    if (to > log->segment_bytes) {
-        to = log->segment_bytes;
-    }
-    log->zeroed_to = to;
-    return to > log->used ? bench_pwrite_all(log->fd, zeros, to - log->used, log->used) : 0;
 }
 
 /* As wal_segment_create: a temporary name, preallocated, a header written, fdatasync, renamed,
@@ -54,8 +37,10 @@ static int segment_create(struct bench_raw_log *log)
     log->fd = fd;
     log->used = WAL_SEGMENT_HEADER_BYTES;
     log->zeroed_to = 0;
+    /* The header, then the zeros the WAL's file system writes after it (io/fs.h). */
     if (fallocate(fd, 0, 0, (off_t)log->segment_bytes) != 0 ||
-        bench_pwrite_all(fd, header, sizeof header, 0) != 0 || zero_ahead(log) != 0 ||
+        bench_pwrite_all(fd, header, sizeof header, 0) != 0 ||
+        bench_zero_ahead(fd, log->used, log->segment_bytes, &log->zeroed_to) != 0 ||
         fdatasync(fd) != 0 || rename(tmp, name) != 0 || fsync(log->dir_fd) != 0) {
         int rv = fail("create segment");
         close(fd);
@@ -112,7 +97,7 @@ int bench_raw_log_append(struct bench_raw_log *log, const unsigned char *buf, si
             return fail("pwrite");
         }
         log->used += k * record_bytes;
-        if (zero_ahead(log) != 0) {
+        if (bench_zero_ahead(log->fd, log->used, log->segment_bytes, &log->zeroed_to) != 0) {
             return fail("pwrite");
         }
         buf += k * record_bytes;
