@@ -252,6 +252,7 @@ struct entry {
 /* The value before a call was linearized: its bytes sit in the save stack at off. */
 struct frame {
     struct entry *call;
+    size_t rec; /* the memo record of the state it led to (open while on the stack) */
     int pass;    /* the pass that chose it (search_run) */
     bool forced; /* an observer: no other choice to try here (observer) */
     size_t off;
@@ -260,7 +261,15 @@ struct frame {
 };
 
 /* Memo of (linearized set, value) pairs already explored: open addressing over slots naming
- * records (bitset words and value bytes, compared exactly). */
+ * records (bitset words and value bytes). The hash leaves out the pending ops (ret LIN_PENDING),
+ * so the records that differ only in which of those were placed share a probe chain, where
+ * memo_add looks for a state that dominates the new one:
+ *
+ * Dominance. A pending op is optional: it may be placed at any later point or never. So a state
+ * with the same answered ops placed and the same value, but fewer pending ops placed, can do
+ * everything the new state can (and more). Once such a state was explored to the end without
+ * success (it is no longer on the search's stack: `open` false), the new state would fail too. A
+ * pending SET overwritten before anyone read it, for example, is cut at once. */
 struct memo {
     uint64_t *slot_hash;
     uint32_t *slot_rec; /* record index + 1; 0: empty */
@@ -272,6 +281,7 @@ struct memo {
     size_t *val_off; /* per record: value bytes in vals, length, exists */
     size_t *val_len;
     bool *val_exists;
+    bool *open; /* on the search's stack: not explored to the end yet */
     size_t cap_recs;
     char *vals;
     size_t n_vals;
@@ -284,8 +294,11 @@ struct search {
     struct entry *ents; /* 2n, plus the head sentinel at [2n] */
     uint64_t *bits;
     size_t nw;
-    uint64_t *zob;
+    uint64_t *zob; /* per op: its hash word (0 for pending ops: struct memo) */
     uint64_t zhash;
+    uint64_t *pending; /* bitset of the ops without an answer (ret LIN_PENDING) */
+    bool append_only;  /* the key sees APPEND and GET only (prefix_of_next_read) */
+    size_t *twin_prev; /* per op: the pending twin it must come after (link_twins), or SIZE_MAX */
     struct value cur;
     struct value next;
     struct frame *stack;
@@ -332,22 +345,36 @@ static void memo_grow(struct memo *m)
     m->n_slots = n_slots;
 }
 
-static bool memo_same(const struct memo *m, size_t r, const uint64_t *bits, const struct value *v)
+/* Whether record r has value v and a set of placed ops that is bits, or (r explored to the end)
+ * bits less some pending ops (pending: the mask of those). */
+static bool memo_covers(const struct memo *m, size_t r, const uint64_t *bits,
+                        const uint64_t *pending, const struct value *v)
 {
-    return m->val_exists[r] == v->exists && m->val_len[r] == v->len &&
-           memcmp(m->words + r * m->nw, bits, m->nw * sizeof *bits) == 0 &&
-           (v->len == 0 || memcmp(m->vals + m->val_off[r], v->b, v->len) == 0);
+    if (m->val_exists[r] != v->exists || m->val_len[r] != v->len ||
+        (v->len > 0 && memcmp(m->vals + m->val_off[r], v->b, v->len) != 0)) {
+        return false;
+    }
+    const uint64_t *w = m->words + r * m->nw;
+    for (size_t k = 0; k < m->nw; k++) {
+        uint64_t extra = bits[k] & ~w[k];
+        if ((w[k] & ~bits[k]) != 0 || (extra != 0 && (m->open[r] || (extra & ~pending[k]) != 0))) {
+            return false;
+        }
+    }
+    return true;
 }
 
-/* Adds (bits, v) under hash h; false when it was there already. */
-static bool memo_add(struct memo *m, uint64_t h, const uint64_t *bits, const struct value *v)
+/* Adds (bits, v) under hash h as an open record; false when it was there already, or a record
+ * explored to the end dominates it. *rec: the new record. */
+static bool memo_add(struct memo *m, uint64_t h, const uint64_t *bits, const uint64_t *pending,
+                     const struct value *v, size_t *rec)
 {
     if (2 * (m->n + 1) > m->n_slots) {
         memo_grow(m);
     }
     size_t j = h & (m->n_slots - 1);
     while (m->slot_rec[j] != 0) {
-        if (m->slot_hash[j] == h && memo_same(m, m->slot_rec[j] - 1, bits, v)) {
+        if (m->slot_hash[j] == h && memo_covers(m, m->slot_rec[j] - 1, bits, pending, v)) {
             return false;
         }
         j = (j + 1) & (m->n_slots - 1);
@@ -358,6 +385,7 @@ static bool memo_add(struct memo *m, uint64_t h, const uint64_t *bits, const str
         m->val_off = sim_xrealloc(m->val_off, m->cap_recs * sizeof *m->val_off);
         m->val_len = sim_xrealloc(m->val_len, m->cap_recs * sizeof *m->val_len);
         m->val_exists = sim_xrealloc(m->val_exists, m->cap_recs * sizeof *m->val_exists);
+        m->open = sim_xrealloc(m->open, m->cap_recs * sizeof *m->open);
     }
     if (m->n_vals + v->len > m->cap_vals) {
         m->cap_vals = 2 * (m->n_vals + v->len) + 1024;
@@ -368,6 +396,8 @@ static bool memo_add(struct memo *m, uint64_t h, const uint64_t *bits, const str
     m->val_off[r] = m->n_vals;
     m->val_len[r] = v->len;
     m->val_exists[r] = v->exists;
+    m->open[r] = true;
+    *rec = r;
     if (v->len > 0) {
         memcpy(m->vals + m->n_vals, v->b, v->len);
     }
@@ -385,6 +415,7 @@ static void memo_close(struct memo *m)
     craft_free(m->val_off);
     craft_free(m->val_len);
     craft_free(m->val_exists);
+    craft_free(m->open);
     craft_free(m->vals);
 }
 
@@ -461,7 +492,7 @@ static void build_list(struct search *s)
     craft_free(keys);
 }
 
-static void save_push(struct search *s, struct entry *call, int pass, bool forced)
+static void save_push(struct search *s, struct entry *call, size_t rec, int pass, bool forced)
 {
     if (s->n_saves + s->cur.len > s->cap_saves) {
         s->cap_saves = 2 * (s->n_saves + s->cur.len) + 256;
@@ -471,7 +502,7 @@ static void save_push(struct search *s, struct entry *call, int pass, bool force
         memcpy(s->saves + s->n_saves, s->cur.b, s->cur.len);
     }
     s->stack[s->depth++] =
-        (struct frame){call, pass, forced, s->n_saves, s->cur.len, s->cur.exists};
+        (struct frame){call, rec, pass, forced, s->n_saves, s->cur.len, s->cur.exists};
     s->n_saves += s->cur.len;
 }
 
@@ -479,6 +510,7 @@ static struct entry *save_pop(struct search *s, int *pass, bool *forced)
 {
     CRAFT_ASSERT(s->depth > 0);
     struct frame f = s->stack[--s->depth];
+    s->memo.open[f.rec] = false; /* explored to the end: from here on it may dominate */
     *pass = f.pass;
     *forced = f.forced;
     /* saves is NULL until a value with bytes was saved: no offset into it then. */
@@ -506,6 +538,28 @@ static bool observer(const struct lin_op *op)
            (op->cmd == LIN_DEL && op->out == LIN_OUT_INT && op->n == 0);
 }
 
+/* A key that only APPEND and GET touch only grows: each value is a prefix of every later one.
+ * So after a step the value must be a prefix of what the earliest-returning read not placed yet
+ * saw (that read comes later), and cannot exist if that read saw none. This cuts a pending
+ * APPEND at once wherever its bytes are not the next ones that read saw, instead of after a
+ * search of every order of the pending appends up to the read. `placing` is the op being
+ * placed (its own return does not count). */
+static bool prefix_of_next_read(const struct search *s, const struct value *v, size_t placing)
+{
+    for (const struct entry *e = s->ents[2 * s->n].next; e != NULL; e = e->next) {
+        const struct lin_op *op = s->ops[e->op];
+        if (e->call || e->op == placing || op->cmd != LIN_GET) {
+            continue;
+        }
+        if (op->out == LIN_OUT_NIL) {
+            return !v->exists;
+        }
+        return !v->exists ||
+               (v->len <= op->val_len && (v->len == 0 || memcmp(op->val, v->b, v->len) == 0));
+    }
+    return true;
+}
+
 enum try_result { TRY_NO, TRY_TAKEN, TRY_DEAD, TRY_BOUND };
 
 /* Tries call e as the next linearization point: TRY_TAKEN (linearized and lifted), TRY_NO (it
@@ -514,19 +568,32 @@ enum try_result { TRY_NO, TRY_TAKEN, TRY_DEAD, TRY_BOUND };
 static int try_call(struct search *s, struct entry *e, int pass, uint64_t max_states)
 {
     const struct lin_op *op = s->ops[e->op];
+    size_t twin = s->twin_prev[e->op];
+    if (twin != SIZE_MAX && (s->bits[twin / 64] & ((uint64_t)1 << (twin % 64))) == 0) {
+        return TRY_NO; /* its earlier twin goes first (link_twins) */
+    }
+    /* An unanswered SET or DEL placed right after an unanswered write erases that write before
+     * anything saw it; the order without that write (optional, its return never binds) is the
+     * parent's to try, and reaches the same value with more left open. So it is not stacked. */
+    if (op->ret == LIN_PENDING && (op->cmd == LIN_SET || op->cmd == LIN_DEL) && s->depth > 0 &&
+        s->ops[s->stack[s->depth - 1].call->op]->ret == LIN_PENDING) {
+        return TRY_NO;
+    }
     if (!step(&s->cur, op, &s->next)) {
         return TRY_NO;
     }
     s->bits[e->op / 64] |= (uint64_t)1 << (e->op % 64);
+    size_t rec = 0;
     uint64_t h = (s->zhash ^ s->zob[e->op]) * 0x9e3779b97f4a7c15ull ^ value_hash(&s->next);
-    if (!memo_add(&s->memo, h, s->bits, &s->next)) {
+    if ((s->append_only && !prefix_of_next_read(s, &s->next, e->op)) ||
+        !memo_add(&s->memo, h, s->bits, s->pending, &s->next, &rec)) {
         s->bits[e->op / 64] &= ~((uint64_t)1 << (e->op % 64));
         return observer(op) ? TRY_DEAD : TRY_NO;
     }
     if (++s->states > max_states) {
         return TRY_BOUND;
     }
-    save_push(s, e, pass, observer(op));
+    save_push(s, e, rec, pass, observer(op));
     swap_values(&s->cur, &s->next);
     s->zhash ^= s->zob[e->op];
     lift(e);
@@ -609,6 +676,61 @@ static int search_run(struct search *s, uint64_t max_states)
     return LIN_OK;
 }
 
+/* Pending twins: two ops without an answer (ret LIN_PENDING) and with the same command and
+ * argument change the value in the same way, and neither has a return that orders it before
+ * anything. In any linearization that places the later-invoked one of two twins while the
+ * earlier-invoked one is not placed yet, swapping the two gives another (the earlier one was
+ * invoked sooner, so it may go wherever the later one may). So the search places twins in order
+ * of invocation only: k unanswered INCRs cost k choices, not 2^k subsets. */
+struct twin_key {
+    const struct lin_op *op;
+    size_t i;
+};
+
+static int cmp_twin(const void *a, const void *b)
+{
+    const struct lin_op *x = ((const struct twin_key *)a)->op;
+    const struct lin_op *y = ((const struct twin_key *)b)->op;
+    if (x->cmd != y->cmd) {
+        return x->cmd < y->cmd ? -1 : 1;
+    }
+    if (x->arg_len != y->arg_len) {
+        return x->arg_len < y->arg_len ? -1 : 1;
+    }
+    int c = x->arg_len > 0 ? memcmp(x->arg, y->arg, x->arg_len) : 0;
+    if (c != 0) {
+        return c;
+    }
+    if (x->invoke != y->invoke) {
+        return x->invoke < y->invoke ? -1 : 1;
+    }
+    size_t i = ((const struct twin_key *)a)->i;
+    size_t j = ((const struct twin_key *)b)->i;
+    return i < j ? -1 : i > j;
+}
+
+static void link_twins(struct search *s)
+{
+    struct twin_key *t = sim_xmalloc((s->n + 1) * sizeof *t);
+    size_t m = 0;
+    for (size_t i = 0; i < s->n; i++) {
+        s->twin_prev[i] = SIZE_MAX;
+        if (s->ops[i]->ret == LIN_PENDING) {
+            t[m++] = (struct twin_key){s->ops[i], i};
+        }
+    }
+    qsort(t, m, sizeof *t, cmp_twin);
+    for (size_t k = 1; k < m; k++) {
+        const struct lin_op *x = t[k - 1].op;
+        const struct lin_op *y = t[k].op;
+        if (x->cmd == y->cmd && x->arg_len == y->arg_len &&
+            (x->arg_len == 0 || memcmp(x->arg, y->arg, x->arg_len) == 0)) {
+            s->twin_prev[t[k].i] = t[k - 1].i;
+        }
+    }
+    craft_free(t);
+}
+
 /* Checks the ops of one key (idx[0..n), indexes into h). */
 static int check_key(const struct lin_history *h, const size_t *idx, size_t n, uint64_t max_states,
                      struct lin_result *res)
@@ -625,12 +747,21 @@ static int check_key(const struct lin_history *h, const size_t *idx, size_t n, u
     s.nw = (n + 63) / 64;
     s.bits = sim_xcalloc(s.nw, sizeof *s.bits);
     s.zob = sim_xmalloc(n * sizeof *s.zob);
+    s.pending = sim_xcalloc(s.nw, sizeof *s.pending);
+    s.append_only = true;
     uint64_t x = 0x5eed;
     for (size_t i = 0; i < n; i++) {
         s.zob[i] = splitmix(&x);
+        if (ops[i]->ret == LIN_PENDING) {
+            s.zob[i] = 0;
+            s.pending[i / 64] |= (uint64_t)1 << (i % 64);
+        }
+        s.append_only &= ops[i]->cmd == LIN_APPEND || ops[i]->cmd == LIN_GET;
     }
     s.stack = sim_xmalloc(n * sizeof *s.stack);
     s.memo.nw = s.nw;
+    s.twin_prev = sim_xmalloc(n * sizeof *s.twin_prev);
+    link_twins(&s);
     build_list(&s);
     int v = search_run(&s, max_states);
     res->states += s.states;
@@ -655,6 +786,8 @@ static int check_key(const struct lin_history *h, const size_t *idx, size_t n, u
     craft_free(s.saves);
     craft_free(s.stack);
     craft_free(s.zob);
+    craft_free(s.twin_prev);
+    craft_free(s.pending);
     craft_free(s.bits);
     craft_free(s.ents);
     memo_close(&s.memo);

@@ -6,8 +6,15 @@
  * sub-history is), so each key is checked alone by the Wing & Gong search with Lowe's
  * memoisation: operations are taken in order of their invocation, each one tried as the next
  * linearization point while no operation that already returned is left behind; a (linearized
- * set, value) pair seen before is not explored again. The search is bounded (max_states): a key
- * that needs more is reported "unknown", which is neither a pass nor a violation.
+ * set, value) pair seen before is not explored again. Four cuts keep writes without an answer
+ * (each may have happened anywhere after its invocation, or never) from multiplying the search:
+ * such writes with the same command and argument are placed in order of invocation (k unanswered
+ * INCRs: k choices, not 2^k subsets); an unanswered SET or DEL is not placed right after another
+ * unanswered write (it would erase it unseen); a state is not explored when one that placed the
+ * same answered ops, holds the same value and placed fewer unanswered writes already failed; and
+ * on a key only APPEND and GET touch, a value must be a prefix of what the next read saw. Each is
+ * argued where it is made (lincheck.c). The search is bounded (max_states): a key that needs more
+ * is reported "unknown", which is neither a pass nor a violation.
  *
  * Outcomes. An operation answered (ret set, output known) took effect exactly once between its
  * invocation and its answer. An operation without an answer (timed out, its node crashed, the

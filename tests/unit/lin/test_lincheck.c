@@ -240,9 +240,10 @@ static void test_lincheck_bound_reports_unknown(void **state)
 {
     (void)state;
     struct lin_result r;
-    /* Many unanswered writes and a read that fits only one: the search must try subsets. */
+    /* Many unanswered writes and a read that fits none: the search must try subsets (a SET
+     * among the appends keeps the append-only cut out of it). */
     char text[4096];
-    size_t len = 0;
+    size_t len = (size_t)snprintf(text, sizeof text, "9 0 ? x set q ?\n");
     for (int i = 0; i < 6; i++) {
         len +=
             (size_t)snprintf(text + len, sizeof text - len, "%d 0 ? x append %c ?\n", i, 'a' + i);
@@ -252,6 +253,131 @@ static void test_lincheck_bound_reports_unknown(void **state)
     assert_int_equal(r.n_keys_unknown, 1);
     /* Without the bound the same history is judged. */
     assert_int_equal(judge(text, 0, &r), LIN_VIOLATION);
+}
+
+/* Unanswered twins (same command and argument) are placed in order of invocation, so many
+ * unanswered INCRs cost one choice each, not every subset: a history that needs them all judged
+ * is judged within a bound that the subsets would exceed (2^24 of them). */
+static void test_lincheck_pending_twins_judged_in_bound(void **state)
+{
+    (void)state;
+    struct lin_result r;
+    char text[4096];
+    size_t base = 0;
+    for (int i = 0; i < 24; i++) {
+        base += (size_t)snprintf(text + base, sizeof text - base, "%d %d ? n incr ?\n", i, i);
+    }
+    /* More increments seen than were ever sent: every subset of the 24 must be ruled out. */
+    snprintf(text + base, sizeof text - base, "99 100 110 n get =25\n");
+    assert_int_equal(judge(text, 1000, &r), LIN_VIOLATION);
+    /* All of them applied, then one answered on top. */
+    snprintf(text + base, sizeof text - base, "99 100 110 n get =24\n99 120 130 n incr :25\n");
+    assert_int_equal(judge(text, 1000, &r), LIN_OK);
+    /* Only the twin invoked before the read can explain it; the later one is not used early. */
+    assert_int_equal(judge("1 0 ? x set 1 ?\n"
+                           "2 20 30 x get =1\n"
+                           "3 50 ? x set 1 ?\n",
+                           0, &r),
+                     LIN_OK);
+    assert_int_equal(judge("2 20 30 x get =1\n"
+                           "1 40 ? x set 1 ?\n"
+                           "3 50 ? x set 1 ?\n",
+                           0, &r),
+                     LIN_VIOLATION);
+    /* Different arguments are not twins: both orders stay open. */
+    assert_int_equal(judge("1 0 ? x append a ?\n"
+                           "2 5 ? x append b ?\n"
+                           "3 20 30 x get =ba\n",
+                           0, &r),
+                     LIN_OK);
+}
+
+/* Appends only: every value is a prefix of the later ones, so a pending append goes only where
+ * its bytes are the next ones the next read saw. Twelve pending appends would otherwise be
+ * tried in every order up to each read. */
+static void test_lincheck_pending_appends_cut_by_reads(void **state)
+{
+    (void)state;
+    struct lin_result r;
+    char text[4096];
+    size_t base = 0;
+    for (int i = 0; i < 12; i++) {
+        base += (size_t)snprintf(text + base, sizeof text - base, "%d 0 ? x append %c ?\n", i,
+                                 'a' + i);
+    }
+    const char *reads = "50 10 20 x get =ab\n"
+                        "50 30 40 x append z :3\n"
+                        "51 50 60 x get =abzc\n";
+    snprintf(text + base, sizeof text - base, "%s", reads);
+    assert_int_equal(judge(text, 2000, &r), LIN_OK);
+    /* The value cannot shrink: every order of the twelve must be ruled out. */
+    snprintf(text + base, sizeof text - base, "%s52 70 80 x get =abz\n", reads);
+    assert_int_equal(judge(text, 2000, &r), LIN_VIOLATION);
+    /* Nor vanish. */
+    snprintf(text + base, sizeof text - base, "%s52 70 80 x get nil\n", reads);
+    assert_int_equal(judge(text, 2000, &r), LIN_VIOLATION);
+    /* A read concurrent with an append may see the value before it. */
+    assert_int_equal(judge("1 0 10 x append a :1\n"
+                           "2 20 40 x append b :2\n"
+                           "3 25 30 x get =a\n"
+                           "3 45 50 x get =ab\n",
+                           0, &r),
+                     LIN_OK);
+}
+
+/* A state that placed the same answered ops, holds the same value and placed fewer pending ops
+ * can do all the new one can: once it failed, the new one is cut. Here ten pending SETs around
+ * answered SETs and reads, and a read of a value never written: ~17,000 placements without the
+ * cut, under 100 with it (and the stacking cut below). */
+static void test_lincheck_dominated_states_cut(void **state)
+{
+    (void)state;
+    struct lin_result r;
+    char text[4096];
+    size_t len = 0;
+    for (int i = 0; i < 10; i++) {
+        len += (size_t)snprintf(text + len, sizeof text - len, "%d 0 ? x set p%d ?\n", i, i);
+    }
+    uint64_t t = 10;
+    for (int j = 0; j < 6; j++, t += 20) {
+        len += (size_t)snprintf(text + len, sizeof text - len,
+                                "50 %llu %llu x set a%d ok\n51 %llu %llu x get =a%d\n",
+                                (unsigned long long)t, (unsigned long long)t + 5, j,
+                                (unsigned long long)t + 10, (unsigned long long)t + 15, j);
+    }
+    snprintf(text + len, sizeof text - len, "52 %llu %llu x get =zz\n", (unsigned long long)t,
+             (unsigned long long)t + 5);
+    assert_int_equal(judge(text, 2000, &r), LIN_VIOLATION);
+    /* The same with the last read seeing a pending write: it is found. */
+    snprintf(text + len, sizeof text - len, "52 %llu %llu x get =p7\n", (unsigned long long)t,
+             (unsigned long long)t + 5);
+    assert_int_equal(judge(text, 2000, &r), LIN_OK);
+}
+
+/* An unanswered SET or DEL right after another unanswered write erases it unseen: the order
+ * without the first is tried anyway, so the search does not place one on top of the other.
+ * Sixteen unanswered SETs then cost sixteen states, not every ordered subset. */
+static void test_lincheck_unseen_pending_writes_not_stacked(void **state)
+{
+    (void)state;
+    struct lin_result r;
+    char text[4096];
+    size_t len = 0;
+    for (int i = 0; i < 16; i++) {
+        len += (size_t)snprintf(text + len, sizeof text - len, "%d 0 ? x set p%d ?\n", i, i);
+    }
+    snprintf(text + len, sizeof text - len, "50 10 20 x get =zz\n");
+    assert_int_equal(judge(text, 5000, &r), LIN_VIOLATION);
+    snprintf(text + len, sizeof text - len, "50 10 20 x get =p9\n51 30 40 x get =p3\n");
+    assert_int_equal(judge(text, 5000, &r), LIN_OK);
+    /* Seen in between, the first one counts: an APPEND on top of it, then a DEL. */
+    assert_int_equal(judge("1 0 ? x set a ?\n"
+                           "2 0 ? x append b ?\n"
+                           "3 0 ? x del ?\n"
+                           "4 10 20 x get =ab\n"
+                           "5 30 40 x get nil\n",
+                           0, &r),
+                     LIN_OK);
 }
 
 static void test_lincheck_text_format_round_trip(void **state)
@@ -321,8 +447,8 @@ static uint64_t next_rand(uint64_t *x)
 /* Runs ops on a sequential register per key at points 100, 200, ... and gives each an interval
  * around its point: the history is linearizable by construction. Some writes lose their answer
  * (pending; some of those never run at all). With `corrupt`, one GET answers a value nobody
- * wrote. */
-static void random_history(struct lin_history *h, uint64_t seed, bool corrupt)
+ * wrote. With `appends`, the ops are APPENDs and GETs only (the append-only cut). */
+static void random_history(struct lin_history *h, uint64_t seed, bool corrupt, bool appends)
 {
     uint64_t x = seed * 2654435761u + 1;
     char vals[2][64];
@@ -341,6 +467,9 @@ static void random_history(struct lin_history *h, uint64_t seed, bool corrupt)
         op.key_len = 1;
         char arg[4] = {(char)('a' + next_rand(&x) % 3), '\0'};
         op.cmd = (uint32_t)(1 + next_rand(&x) % 5);
+        if (appends) {
+            op.cmd = op.cmd % 2 == 0 ? LIN_GET : LIN_APPEND;
+        }
         bool lost = op.cmd != LIN_GET && next_rand(&x) % 5 == 0;
         bool runs = !lost || next_rand(&x) % 2 == 0;
         if ((op.cmd == LIN_INCR && exists[k]) || (corrupt && i == 29)) {
@@ -404,10 +533,11 @@ static void random_history(struct lin_history *h, uint64_t seed, bool corrupt)
 static void test_lincheck_random_histories_judged(void **state)
 {
     (void)state;
-    for (uint64_t seed = 1; seed <= 300; seed++) {
+    for (uint64_t seed = 1; seed <= 3000; seed++) {
+        bool appends = seed % 2 == 0;
         struct lin_history h;
         lin_history_init(&h);
-        random_history(&h, seed, false);
+        random_history(&h, seed, false, appends);
         struct lin_result r;
         int v = lin_check(&h, 0, &r);
         if (v != LIN_OK) {
@@ -415,7 +545,7 @@ static void test_lincheck_random_histories_judged(void **state)
         }
         lin_history_close(&h);
         lin_history_init(&h);
-        random_history(&h, seed, true);
+        random_history(&h, seed, true, appends);
         v = lin_check(&h, 0, &r);
         if (v != LIN_VIOLATION) {
             fail_msg("seed %llu: a read of a value never written judged %d",
@@ -438,6 +568,10 @@ int main(void)
         cmocka_unit_test(test_lincheck_keys_are_independent),
         cmocka_unit_test(test_lincheck_failed_ops_are_skipped),
         cmocka_unit_test(test_lincheck_bound_reports_unknown),
+        cmocka_unit_test(test_lincheck_pending_twins_judged_in_bound),
+        cmocka_unit_test(test_lincheck_pending_appends_cut_by_reads),
+        cmocka_unit_test(test_lincheck_dominated_states_cut),
+        cmocka_unit_test(test_lincheck_unseen_pending_writes_not_stacked),
         cmocka_unit_test(test_lincheck_text_format_round_trip),
         cmocka_unit_test(test_lincheck_answer_fills_a_pending_op),
         cmocka_unit_test(test_lincheck_random_histories_judged),
