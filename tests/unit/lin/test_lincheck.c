@@ -236,6 +236,27 @@ static void test_lincheck_failed_ops_are_skipped(void **state)
     assert_int_equal(r.n_ops, 1);
 }
 
+/* What an unanswered write's argument is, in pending_writes. */
+enum pending_arg { PENDING_NO_ARG, PENDING_LETTER, PENDING_NUMBERED };
+
+/* Appends n lines of unanswered writes `key cmd [arg]` (clients 0..n-1, invoked at 0, or at i
+ * with `staggered`; args a, b, ... or p0, p1, ...) to text at len; returns the new length. */
+static size_t pending_writes(char *text, size_t cap, size_t len, int n, const char *key_cmd,
+                             enum pending_arg arg, bool staggered)
+{
+    for (int i = 0; i < n; i++) {
+        char a[16] = "";
+        if (arg == PENDING_LETTER) {
+            snprintf(a, sizeof a, " %c", 'a' + i);
+        } else if (arg == PENDING_NUMBERED) {
+            snprintf(a, sizeof a, " p%d", i);
+        }
+        len += (size_t)snprintf(text + len, cap - len, "%d %d ? %s%s ?\n", i, staggered ? i : 0,
+                                key_cmd, a);
+    }
+    return len;
+}
+
 static void test_lincheck_bound_reports_unknown(void **state)
 {
     (void)state;
@@ -244,10 +265,7 @@ static void test_lincheck_bound_reports_unknown(void **state)
      * among the appends keeps the append-only cut out of it). */
     char text[4096];
     size_t len = (size_t)snprintf(text, sizeof text, "9 0 ? x set q ?\n");
-    for (int i = 0; i < 6; i++) {
-        len +=
-            (size_t)snprintf(text + len, sizeof text - len, "%d 0 ? x append %c ?\n", i, 'a' + i);
-    }
+    len = pending_writes(text, sizeof text, len, 6, "x append", PENDING_LETTER, false);
     len += (size_t)snprintf(text + len, sizeof text - len, "99 10 20 x get =zz\n");
     assert_int_equal(judge(text, 50, &r), LIN_UNKNOWN);
     assert_int_equal(r.n_keys_unknown, 1);
@@ -263,10 +281,7 @@ static void test_lincheck_pending_twins_judged_in_bound(void **state)
     (void)state;
     struct lin_result r;
     char text[4096];
-    size_t base = 0;
-    for (int i = 0; i < 24; i++) {
-        base += (size_t)snprintf(text + base, sizeof text - base, "%d %d ? n incr ?\n", i, i);
-    }
+    size_t base = pending_writes(text, sizeof text, 0, 24, "n incr", PENDING_NO_ARG, true);
     /* More increments seen than were ever sent: every subset of the 24 must be ruled out. */
     snprintf(text + base, sizeof text - base, "99 100 110 n get =25\n");
     assert_int_equal(judge(text, 1000, &r), LIN_VIOLATION);
@@ -300,11 +315,7 @@ static void test_lincheck_pending_appends_cut_by_reads(void **state)
     (void)state;
     struct lin_result r;
     char text[4096];
-    size_t base = 0;
-    for (int i = 0; i < 12; i++) {
-        base += (size_t)snprintf(text + base, sizeof text - base, "%d 0 ? x append %c ?\n", i,
-                                 'a' + i);
-    }
+    size_t base = pending_writes(text, sizeof text, 0, 12, "x append", PENDING_LETTER, false);
     const char *reads = "50 10 20 x get =ab\n"
                         "50 30 40 x append z :3\n"
                         "51 50 60 x get =abzc\n";
@@ -334,10 +345,7 @@ static void test_lincheck_dominated_states_cut(void **state)
     (void)state;
     struct lin_result r;
     char text[4096];
-    size_t len = 0;
-    for (int i = 0; i < 10; i++) {
-        len += (size_t)snprintf(text + len, sizeof text - len, "%d 0 ? x set p%d ?\n", i, i);
-    }
+    size_t len = pending_writes(text, sizeof text, 0, 10, "x set", PENDING_NUMBERED, false);
     uint64_t t = 10;
     for (int j = 0; j < 6; j++, t += 20) {
         len += (size_t)snprintf(text + len, sizeof text - len,
@@ -362,10 +370,7 @@ static void test_lincheck_unseen_pending_writes_not_stacked(void **state)
     (void)state;
     struct lin_result r;
     char text[4096];
-    size_t len = 0;
-    for (int i = 0; i < 16; i++) {
-        len += (size_t)snprintf(text + len, sizeof text - len, "%d 0 ? x set p%d ?\n", i, i);
-    }
+    size_t len = pending_writes(text, sizeof text, 0, 16, "x set", PENDING_NUMBERED, false);
     snprintf(text + len, sizeof text - len, "50 10 20 x get =zz\n");
     assert_int_equal(judge(text, 5000, &r), LIN_VIOLATION);
     snprintf(text + len, sizeof text - len, "50 10 20 x get =p9\n51 30 40 x get =p3\n");
