@@ -21,12 +21,18 @@ static inline void put_u32le(void *p, uint32_t v)
     }
 }
 
+/* One 8-byte store on a little-endian host: gcc merges the byte loop's stores, but not always,
+ * and an 8-byte load soon after (a checksum over a record header) waits on split stores. */
 static inline void put_u64le(void *p, uint64_t v)
 {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    memcpy(p, &v, sizeof v);
+#else
     unsigned char *b = p;
     for (int i = 0; i < 8; i++) {
         b[i] = (unsigned char)(v >> (8 * i));
     }
+#endif
 }
 
 static inline uint16_t get_u16le(const void *p)

@@ -14,6 +14,7 @@
 #include "io/sim/fs_sim.h"
 #include "storage/wal.h"
 #include "storage/wal_record.h"
+#include "util/crc32c.h"
 
 struct fixture {
     struct io_fs_sim *sim;
@@ -113,6 +114,48 @@ static void assert_recovered(struct fixture *f, craft_index first, craft_index l
         assert_int_equal(entries[i].term, terms[i]);
         assert_int_equal(entries[i].data.len, (size_t)len);
         assert_memory_equal(entries[i].data.base, want, (size_t)len);
+    }
+}
+
+/* The header's bytes are where docs/DISK_FORMAT.md puts them, each field distinct so a byte in
+ * the wrong place shows (kind, flags and entry type are encoded with the reserved bytes as one
+ * 8-byte store); both encoders, and the checksum covers bytes 4 on. */
+static void test_wal_record_header_bytes_as_in_disk_format(void **state)
+{
+    static const unsigned char payload[5] = {0xa1, 0xa2, 0xa3, 0xa4, 0xa5};
+    static const unsigned char want[WAL_RECORD_HEADER_BYTES - 4] = {
+        5,    0,    0,    0,                            /* 4: len */
+        1,    1,    3,                                  /* 8: kind entry, batch end, config */
+        0,    0,    0,    0,    0,                      /* 11: reserved */
+        0x08, 0x07, 0x06, 0x05, 0x04, 0x03, 0x02, 0x01, /* 16: batch */
+        0x18, 0x17, 0x16, 0x15, 0x14, 0x13, 0x12, 0x11, /* 24: group */
+        0x28, 0x27, 0x26, 0x25, 0x24, 0x23, 0x22, 0x21, /* 32: term */
+        0x38, 0x37, 0x36, 0x35, 0x34, 0x33, 0x32, 0x31, /* 40: index */
+    };
+    (void)state;
+    for (int external = 0; external < 2; external++) {
+        struct wal_record r = {.kind = WAL_RECORD_ENTRY,
+                               .flags = WAL_FLAG_BATCH_END,
+                               .entry_type = CRAFT_ENTRY_CONFIG,
+                               .len = sizeof payload,
+                               .batch = 0x0102030405060708u,
+                               .group = 0x1112131415161718u,
+                               .term = 0x2122232425262728u,
+                               .index = 0x3132333435363738u,
+                               .data = payload};
+        unsigned char rec[WAL_RECORD_HEADER_BYTES + 8];
+        memset(rec, 0xee, sizeof rec);
+        if (external) {
+            wal_record_encode_header(&r, rec);
+            memcpy(rec + WAL_RECORD_HEADER_BYTES, payload, sizeof payload);
+        } else {
+            wal_record_encode(&r, rec);
+        }
+        assert_memory_equal(rec + 4, want, sizeof want);
+        assert_memory_equal(rec + WAL_RECORD_HEADER_BYTES, payload, sizeof payload);
+        uint32_t crc = (uint32_t)rec[0] | (uint32_t)rec[1] << 8 | (uint32_t)rec[2] << 16 |
+                       (uint32_t)rec[3] << 24;
+        assert_int_equal(crc, crc32c(0, rec + 4, WAL_RECORD_HEADER_BYTES - 4 + sizeof payload));
     }
 }
 
@@ -720,6 +763,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_wal_open_makes_every_segment_name_durable, setup,
                                         teardown),
+        cmocka_unit_test(test_wal_record_header_bytes_as_in_disk_format),
         cmocka_unit_test(test_wal_record_set_flags_keeps_checksum_valid),
         cmocka_unit_test_setup_teardown(
             test_wal_mixed_batch_reads_back_pending_written_and_reopened, setup, teardown),
