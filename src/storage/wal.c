@@ -99,9 +99,11 @@ static int ext_push(struct wal *w, size_t off, const struct wal_record *r)
     return 0;
 }
 
-/* Queues r in the batch; *woff is where it will be in the written batch (its buffer offset plus
- * the external bytes ahead of it), the offset a pending entry's wal_loc keeps. */
-static int batch_add(struct wal *w, const struct wal_record *r, uint64_t *woff)
+/* Queues r in the batch, setting its batch number; *woff is where it will be in the written batch
+ * (its buffer offset plus the external bytes ahead of it), the offset a pending entry's wal_loc
+ * keeps. r is encoded where the caller built it, not copied first: copying a struct just built
+ * with smaller stores reloads it at once, a store-forwarding stall once per record. */
+static int batch_add(struct wal *w, struct wal_record *r, uint64_t *woff)
 {
     bool ext = external(w, r);
     size_t size = ext ? WAL_RECORD_HEADER_BYTES : wal_record_size(r->len);
@@ -113,12 +115,11 @@ static int batch_add(struct wal *w, const struct wal_record *r, uint64_t *woff)
     if (rv != 0) {
         return rv;
     }
-    struct wal_record rec = *r;
-    rec.batch = w->next_batch;
+    r->batch = w->next_batch;
     if (ext) {
-        wal_record_encode_header(&rec, w->batch + w->batch_len);
+        wal_record_encode_header(r, w->batch + w->batch_len);
     } else {
-        wal_record_encode(&rec, w->batch + w->batch_len);
+        wal_record_encode(r, w->batch + w->batch_len);
     }
     *woff = written;
     w->batch_last = w->batch_len;
@@ -180,19 +181,22 @@ int wal_append_group(struct wal *w, uint64_t group, const struct craft_entry *en
             .index = e->index,
             .data = e->data.base,
         };
-        struct wal_loc loc = {
-            .term = e->term,
-            .seq = WAL_SEQ_PENDING,
-            .len = r.len,
-            .type = r.entry_type,
-        };
-        int rv = batch_add(w, &r, &loc.off);
-        if (rv == 0) {
-            rv = wal_locs_push(g, e->index, &loc);
+        /* The index's slot first: its only failure leaves nothing to undo. */
+        struct wal_loc *loc = wal_locs_append(g, e->index);
+        if (loc == NULL) {
+            return CRAFT_ENOMEM;
         }
+        uint64_t off;
+        int rv = batch_add(w, &r, &off);
         if (rv != 0) {
+            g->n_locs--;
             return rv;
         }
+        loc->term = e->term;
+        loc->off = off;
+        loc->seq = WAL_SEQ_PENDING;
+        loc->len = r.len;
+        loc->type = r.entry_type;
     }
     return 0;
 }

@@ -139,7 +139,7 @@ bool wal_hard_state_group(const struct wal *w, uint64_t group, struct craft_hard
     return true;
 }
 
-int wal_locs_push(struct wal_group *g, craft_index index, const struct wal_loc *loc)
+struct wal_loc *wal_locs_append(struct wal_group *g, craft_index index)
 {
     if (g->n_locs == 0) {
         g->first = index;
@@ -154,14 +154,13 @@ int wal_locs_push(struct wal_group *g, craft_index index, const struct wal_loc *
             size_t cap = g->cap_locs == 0 ? 64 : g->cap_locs * 2;
             struct wal_loc *locs = craft_realloc(g->locs, cap * sizeof *locs);
             if (locs == NULL) {
-                return CRAFT_ENOMEM;
+                return NULL;
             }
             g->locs = locs;
             g->cap_locs = cap;
         }
     }
-    g->locs[g->start + g->n_locs++] = *loc;
-    return 0;
+    return &g->locs[g->start + g->n_locs++];
 }
 
 void wal_locs_truncate(struct wal_group *g, craft_index from)

@@ -132,7 +132,10 @@ int wal_fail(struct wal *w, int rv, const char *fmt, ...) __attribute__((format(
 struct wal_group *wal_group_find(struct wal *w, uint64_t id, bool create);
 craft_index wal_group_last(const struct wal_group *g);
 craft_term wal_group_term_at(const struct wal_group *g, craft_index index);
-int wal_locs_push(struct wal_group *g, craft_index index, const struct wal_loc *loc);
+/* The slot for index, the entry after g's last, for the caller to fill in field by field (not
+ * by copying a whole struct: a copy reloads a struct just built with smaller stores, a
+ * store-forwarding stall once per entry); NULL when out of memory. */
+struct wal_loc *wal_locs_append(struct wal_group *g, craft_index index);
 void wal_locs_truncate(struct wal_group *g, craft_index from);
 /* Creates segment seq atomically (under a temporary name, header durable, renamed, directory
  * synced) and makes it the one that takes writes; its header says its first record will be of

@@ -246,12 +246,13 @@ static bool apply_record(struct wal *w, struct scan *sc, const struct wal_record
         if (g->n_locs > 0 && r->term < wal_group_term_at(g, wal_group_last(g))) {
             return false;
         }
-        struct wal_loc loc = {
-            .term = r->term, .off = off, .seq = seq, .len = r->len, .type = r->entry_type};
-        *rv = wal_locs_push(g, r->index, &loc);
-        if (*rv != 0) {
+        struct wal_loc *loc = wal_locs_append(g, r->index);
+        if (loc == NULL) {
+            *rv = CRAFT_ENOMEM;
             return false;
         }
+        *loc = (struct wal_loc){
+            .term = r->term, .off = off, .seq = seq, .len = r->len, .type = r->entry_type};
     }
     sc->known = true;
     sc->last_group = r->group;

@@ -298,9 +298,16 @@ HW_TARGET uint32_t crc32c_hw_serial(uint32_t crc, const void *buf, size_t len)
 
 int crc32c_hw_available(void)
 {
-    /* Reads the CPU model the runtime fills in; cheap enough to ask on every call. */
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("sse4.2");
+    /* Asked once (0: not yet), then read on every call: asking costs a call into the runtime,
+     * about 2 ns, twice per WAL record. Threads that race here store the same answer. */
+    static int answer;
+    int a = __atomic_load_n(&answer, __ATOMIC_RELAXED);
+    if (a == 0) {
+        __builtin_cpu_init();
+        a = __builtin_cpu_supports("sse4.2") ? 1 : -1;
+        __atomic_store_n(&answer, a, __ATOMIC_RELAXED);
+    }
+    return a > 0;
 }
 
 uint32_t crc32c(uint32_t crc, const void *buf, size_t len)
