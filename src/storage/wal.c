@@ -414,7 +414,7 @@ static void locs_settle(struct wal *w, const struct chunk *c, const struct wal_s
     for (size_t t = 0; t < w->n_touched; t++) {
         struct wal_group *g = w->touched[t];
         for (size_t i = g->n_locs; i > 0; i--) {
-            struct wal_loc *loc = &g->locs[g->start + i - 1];
+            struct wal_loc *loc = wal_loc_at(g, i - 1);
             if (loc->seq != WAL_SEQ_PENDING) {
                 break; /* pending entries are the newest ones */
             }
@@ -496,8 +496,8 @@ static int head_grow(struct wal *w, size_t need)
     memmove(w->batch + head, w->batch + w->batch_start, used);
     for (size_t t = 0; t < w->n_touched; t++) {
         struct wal_group *g = w->touched[t];
-        for (size_t i = g->n_locs; i > 0 && g->locs[g->start + i - 1].seq == WAL_SEQ_PENDING; i--) {
-            g->locs[g->start + i - 1].off += delta;
+        for (size_t i = g->n_locs; i > 0 && wal_loc_at(g, i - 1)->seq == WAL_SEQ_PENDING; i--) {
+            wal_loc_at(g, i - 1)->off += delta;
         }
     }
     for (size_t k = 0; k < w->n_ext; k++) {

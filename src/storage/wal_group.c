@@ -87,7 +87,7 @@ const struct wal_loc *wal_group_loc(const struct wal_group *g, craft_index index
     if (g == NULL || g->n_locs == 0 || index < g->first || index > wal_group_last(g)) {
         return NULL;
     }
-    return &g->locs[g->start + (index - g->first)];
+    return wal_loc_at(g, (size_t)(index - g->first));
 }
 
 craft_term wal_group_term_at(const struct wal_group *g, craft_index index)
@@ -146,21 +146,29 @@ struct wal_loc *wal_locs_append(struct wal_group *g, craft_index index)
         g->start = 0;
     }
     CRAFT_ASSERT(index == g->first + g->n_locs);
-    if (g->start + g->n_locs == g->cap_locs) {
-        if (g->start > 0) {
-            memmove(g->locs, g->locs + g->start, g->n_locs * sizeof *g->locs);
-            g->start = 0;
-        } else {
-            size_t cap = g->cap_locs == 0 ? 64 : g->cap_locs * 2;
-            struct wal_loc *locs = craft_realloc(g->locs, cap * sizeof *locs);
-            if (locs == NULL) {
-                return NULL;
-            }
-            g->locs = locs;
-            g->cap_locs = cap;
+    if (g->n_locs == g->cap_locs) {
+        size_t cap = g->cap_locs == 0 ? 64 : g->cap_locs * 2;
+        struct wal_loc *locs = craft_realloc(g->locs, cap * sizeof *locs);
+        if (locs == NULL) {
+            return NULL;
         }
+        /* Unwrap: the slots before start (the ring's newer half) go after the old end. */
+        memcpy(locs + g->cap_locs, locs, g->start * sizeof *locs);
+        g->locs = locs;
+        g->cap_locs = cap;
     }
-    return &g->locs[g->start + g->n_locs++];
+    return wal_loc_at(g, g->n_locs++);
+}
+
+void wal_locs_drop_front(struct wal_group *g, size_t n)
+{
+    CRAFT_ASSERT(n <= g->n_locs);
+    if (n == 0) {
+        return;
+    }
+    g->start = (g->start + n) & (g->cap_locs - 1);
+    g->n_locs -= n;
+    g->first += n;
 }
 
 void wal_locs_truncate(struct wal_group *g, craft_index from)

@@ -49,8 +49,12 @@ struct wal_loc {
  * for it. Created on the group's first record (recovered or written). */
 struct wal_group {
     uint64_t id;
-    struct wal_loc *locs; /* live entries: locs[start + i] is index first + i. Owned */
-    size_t start;
+    /* Live entries, a ring: index first + i is at wal_loc_at(g, i). cap_locs is 0 or a power
+     * of two. A ring, not an array moved down when full: a node drops its log's prefix after
+     * each snapshot and goes on appending, and moving a million entries down at once stalled
+     * the log writer for milliseconds. Owned */
+    struct wal_loc *locs;
+    size_t start; /* slot of index first, < cap_locs */
     size_t n_locs;
     size_t cap_locs;
     craft_index first;
@@ -124,6 +128,15 @@ struct wal {
 /* The group with this id, or NULL; the entry of g at index, or NULL outside its live log. */
 const struct wal_group *wal_group_get(const struct wal *w, uint64_t id);
 const struct wal_loc *wal_group_loc(const struct wal_group *g, craft_index index);
+
+/* The slot of the group's i-th live entry (i < n_locs). */
+static inline struct wal_loc *wal_loc_at(const struct wal_group *g, size_t i)
+{
+    return &g->locs[(g->start + i) & (g->cap_locs - 1)];
+}
+
+/* Forgets the group's first n live entries. */
+void wal_locs_drop_front(struct wal_group *g, size_t n);
 
 /* wal.c */
 int wal_fail(struct wal *w, int rv, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

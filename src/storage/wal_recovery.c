@@ -464,7 +464,7 @@ static int build_recovered(struct wal *w)
         }
         size_t seg = 0;
         for (size_t i = 0; i < g->n_locs; i++) {
-            const struct wal_loc *loc = &g->locs[g->start + i];
+            const struct wal_loc *loc = wal_loc_at(g, i);
             if (w->segs[seg].seq != loc->seq) {
                 seg = seg_index(w, loc->seq); /* live entries never go back to an earlier one */
             }

@@ -87,13 +87,11 @@ int wal_drop_prefix_group(struct wal *w, uint64_t group, craft_index upto)
     for (size_t i = 0; i < w->n_groups; i++) {
         struct wal_group *d = w->groups[i];
         size_t gone = 0;
-        while (gone < d->n_locs && d->locs[d->start + gone].seq < keep_from) {
+        while (gone < d->n_locs && wal_loc_at(d, gone)->seq < keep_from) {
             gone++;
         }
         CRAFT_ASSERT(gone == 0 || d->first + gone - 1 <= d->drop_upto);
-        d->start += gone;
-        d->n_locs -= gone;
-        d->first += gone;
+        wal_locs_drop_front(d, gone);
         CRAFT_ASSERT(!d->have_hs || d->hs_seq >= keep_from);
     }
     rv = io_fs_sync_dir(w->fs);

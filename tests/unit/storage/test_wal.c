@@ -473,6 +473,58 @@ static void test_wal_drop_prefix_removes_whole_segments(void **state)
     assert_memory_equal(e.data.base, "e399-t3", e.data.len);
 }
 
+/* Every live entry reads back as written: the index ring's slots line up with the log. */
+static void assert_live_log_reads(struct fixture *f, craft_index last, craft_term (*term_of)(craft_index))
+{
+    assert_int_equal(wal_last_index(f->wal), last);
+    char buf[64];
+    for (craft_index i = wal_first_index(f->wal); i <= last; i++) {
+        struct craft_entry e;
+        assert_int_equal(wal_read(f->wal, i, &e, buf, sizeof buf), 0);
+        char want[32];
+        int len = snprintf(want, sizeof want, "e%llu-t%llu", (unsigned long long)i,
+                           (unsigned long long)term_of(i));
+        assert_int_equal(e.term, term_of(i));
+        assert_int_equal(wal_term_at(f->wal, i), term_of(i));
+        assert_int_equal(e.data.len, (size_t)len);
+        assert_memory_equal(e.data.base, want, (size_t)len);
+    }
+}
+
+static craft_term ring_term(craft_index i)
+{
+    return 1 + (i - 1) / 100; /* a new term every round of 100 */
+}
+
+/* A node appends and drops its log's prefix for ever: the index of live entries is a ring whose
+ * start goes round, and grows (unwrapping) while wrapped. Reads through it, after many rounds and
+ * after growth in the middle of a wrap, and recovery, see every entry where it is. */
+static void test_wal_index_ring_wraps_and_grows(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(reopen(f), 0);
+    craft_index last = 0;
+    for (int round = 0; round < 40; round++) {
+        f->arena_used = 0; /* synced payloads are no longer borrowed */
+        append_range(f, last + 1, last + 100, ring_term(last + 1), true);
+        last += 100;
+        assert_int_equal(wal_drop_prefix(f->wal, last - 50), 0);
+        assert_live_log_reads(f, last, ring_term);
+    }
+    assert_true(wal_first_index(f->wal) > 3000); /* dropped far past any small ring's size */
+    /* Grow while wrapped: 1,000 more entries with no drop (rounds of 100 keep the terms). */
+    for (int round = 0; round < 10; round++) {
+        f->arena_used = 0;
+        append_range(f, last + 1, last + 100, ring_term(last + 1), true);
+        last += 100;
+    }
+    assert_live_log_reads(f, last, ring_term);
+    craft_index first = wal_first_index(f->wal);
+    assert_int_equal(reopen(f), 0);
+    assert_int_equal(wal_first_index(f->wal), first);
+    assert_live_log_reads(f, last, ring_term);
+}
+
 static void test_wal_failed_sync_fails_for_good(void **state)
 {
     struct fixture *f = *state;
@@ -780,6 +832,7 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(test_wal_drop_prefix_removes_whole_segments, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(test_wal_index_ring_wraps_and_grows, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_failed_sync_fails_for_good, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_big_entry_gets_its_own_segment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_drop_prefix_keeps_truncate_into_dropped_segment,
