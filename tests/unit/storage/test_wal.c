@@ -14,6 +14,7 @@
 #include "io/sim/fs_sim.h"
 #include "storage/wal.h"
 #include "storage/wal_record.h"
+#include "util/alloc.h"
 #include "util/crc32c.h"
 
 struct fixture {
@@ -525,6 +526,56 @@ static void test_wal_index_ring_wraps_and_grows(void **state)
     assert_live_log_reads(f, last, ring_term);
 }
 
+static craft_term term_one(craft_index i)
+{
+    (void)i;
+    return 1;
+}
+
+/* An allocation failing in an append (the index's growth, the list of external payloads) stops
+ * it before the entry it failed on, with nothing of that entry left behind: wal_last_index says
+ * how far it got, the rest appends on a retry, and the log read back has every entry once. */
+static void test_wal_append_out_of_memory_stops_cleanly(void **state)
+{
+    struct fixture *f = *state;
+    assert_int_equal(reopen(f), 0);
+    append_range(f, 1, 1, 1, true); /* the group exists: its creation failing fails the WAL */
+    craft_index last = 1;
+    int failures = 0;
+    for (int round = 0; round < 64; round++) {
+        f->arena_used = 0;
+        struct craft_entry entries[20];
+        for (size_t i = 0; i < 20; i++) {
+            char data[32];
+            craft_index index = last + 1 + i;
+            int len = snprintf(data, sizeof data, "e%llu-t1", (unsigned long long)index);
+            entries[i] = (struct craft_entry){
+                .term = 1,
+                .index = index,
+                .type = CRAFT_ENTRY_NORMAL,
+                .data = {.base = keep(f, data, (size_t)len), .len = (size_t)len}};
+        }
+        alloc_fail_after(0); /* the append's first allocation, if it makes one, fails */
+        int rv = wal_append(f->wal, entries, 20);
+        alloc_fail_reset();
+        size_t done = (size_t)(wal_last_index(f->wal) - last);
+        if (rv != 0) {
+            assert_int_equal(rv, CRAFT_ENOMEM);
+            assert_true(done < 20);
+            failures++;
+        } else {
+            assert_int_equal(done, 20);
+        }
+        assert_int_equal(wal_append(f->wal, entries + done, 20 - done), 0);
+        assert_int_equal(wal_sync(f->wal), 0);
+        last += 20;
+        assert_live_log_reads(f, last, term_one);
+    }
+    assert_true(failures >= 3); /* the index grew at least three times */
+    assert_int_equal(reopen(f), 0);
+    assert_live_log_reads(f, last, term_one);
+}
+
 static void test_wal_failed_sync_fails_for_good(void **state)
 {
     struct fixture *f = *state;
@@ -833,6 +884,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_wal_drop_prefix_removes_whole_segments, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_wal_index_ring_wraps_and_grows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_wal_append_out_of_memory_stops_cleanly, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_wal_failed_sync_fails_for_good, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_big_entry_gets_its_own_segment, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wal_drop_prefix_keeps_truncate_into_dropped_segment,
