@@ -21,19 +21,13 @@ import sys
 import tempfile
 import time
 
+# Ports below the kernel's ephemeral range (harness.free_ports): a port taken with bind(port 0)
+# and closed again is ephemeral, and an outgoing connection of a test running beside this one
+# could take it before craftd binds it. This test, the last to pick its ports that way, once
+# ran into its 20 s deadline in a full parallel ctest run; this is the likely cause.
+from harness import free_ports
+
 DEADLINE_S = 20.0
-
-
-def free_ports(n):
-    socks, ports = [], []
-    for _ in range(n):
-        s = socket.socket()
-        s.bind(("127.0.0.1", 0))
-        socks.append(s)
-        ports.append(s.getsockname()[1])
-    for s in socks:
-        s.close()
-    return ports
 
 
 def encode(*args):
