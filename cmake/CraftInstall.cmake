@@ -28,7 +28,7 @@ target_link_libraries(craft_shared PRIVATE Threads::Threads)
 if(craft_libuv)
     target_link_libraries(craft_shared PRIVATE ${craft_libuv})
 endif()
-if(NOT CRAFT_SANITIZE)
+if(NOT CRAFT_SANITIZE AND NOT CRAFT_TSAN)
     # Every symbol the library uses is defined in it or in what it links (the sanitizer runtime
     # is linked into programs only, so a sanitized build cannot say this of itself).
     target_link_options(craft_shared PRIVATE -Wl,--no-undefined)
