@@ -14,6 +14,7 @@
 
 #include "bench_clock.h"
 #include "bench_cluster.h"
+#include "bench_core_libraft.h"
 #include "bench_report.h"
 
 #define ENTRY_BYTES 64
@@ -24,6 +25,8 @@
 #define ROUND_ENTRIES_QUICK 2048u
 #define FIGURE_NS_MIN 1000000000ull /* stop starting rounds after ~1 s of measured time */
 #define ROUNDS_MAX 50u
+#define PEER_NS 1000000000ull   /* canonical raft's side of a figure: ~1 s measured ... */
+#define PEER_NS_QUICK 20000000ull /* ... or 20 ms with --quick */
 
 struct figure {
     const char *name;
@@ -143,7 +146,8 @@ out:
     return rv;
 }
 
-static int run_figure(const struct figure *f, bool quick)
+/* The figure; *rate is it (entries or commits per second). */
+static int run_figure(const struct figure *f, bool quick, double *rate)
 {
     struct craft_buf *cmds = calloc(f->batch, sizeof *cmds);
     unsigned char *data = calloc(f->batch, ENTRY_BYTES);
@@ -166,7 +170,8 @@ static int run_figure(const struct figure *f, bool quick)
         entries += res.entries;
         ns += res.ns;
     }
-    bench_report(f->name, ns > 0 ? (double)entries * 1e9 / (double)ns : 0.0, f->unit, f->target);
+    *rate = ns > 0 ? (double)entries * 1e9 / (double)ns : 0.0;
+    bench_report(f->name, *rate, f->unit, f->target);
 out:
     if (rv != 0) {
         fprintf(stderr, "craft-bench: %s: %s\n", f->name, craft_strerror(rv));
@@ -182,6 +187,25 @@ static unsigned round_entries(unsigned batch, bool quick)
     return (want + batch - 1) / batch * batch;
 }
 
+/* The same shape on canonical raft (bench_core_libraft.h), printed beside craft's as
+ * <name>.libraft and <name>.vs_libraft (craft over libraft). Nothing when libraft is not built. */
+static int peer_figure(const struct figure *f, bool quick, double craft_rate)
+{
+    if (!bench_core_libraft_built()) {
+        return 0;
+    }
+    double rate = 0.0;
+    if (bench_core_libraft_measure(f->batch, f->depth, quick ? PEER_NS_QUICK : PEER_NS, &rate) !=
+        0) {
+        fprintf(stderr, "craft-bench: %s: the libraft peer failed\n", f->name);
+        return 1;
+    }
+    printf("%s.libraft %.0f %s\n", f->name, rate, f->unit);
+    printf("%s.vs_libraft %.2f\n", f->name, rate > 0 ? craft_rate / rate : 0.0);
+    fflush(stdout);
+    return 0;
+}
+
 int bench_core_run(bool quick)
 {
     const struct figure figures[] = {
@@ -193,7 +217,8 @@ int bench_core_run(bool quick)
     for (size_t i = 0; i < sizeof figures / sizeof figures[0]; i++) {
         struct figure f = figures[i];
         f.round_entries = round_entries(f.batch, quick);
-        if (run_figure(&f, quick) != 0) {
+        double rate = 0.0;
+        if (run_figure(&f, quick, &rate) != 0 || peer_figure(&f, quick, rate) != 0) {
             status = 1;
         }
     }

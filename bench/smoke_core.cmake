@@ -13,6 +13,16 @@ foreach(figure core.one_writer core.batch64 core.batch1024 core.change_add_voter
         message(FATAL_ERROR "craft-bench core --quick did not print '${figure}':\n${output}")
     endif()
 endforeach()
+# Canonical raft beside each throughput figure, when craft-bench was built with libraft.
+if(WITH_LIBRAFT)
+    foreach(figure core.one_writer core.batch64 core.batch1024)
+        string(REPLACE "." "\\." pattern "${figure}")
+        if(NOT output MATCHES "(^|\n)${pattern}\\.libraft [0-9]+ [a-z/]+\n" OR
+           NOT output MATCHES "(^|\n)${pattern}\\.vs_libraft [0-9.]+\n")
+            message(FATAL_ERROR "craft-bench core --quick did not print '${figure}' beside libraft:\n${output}")
+        endif()
+    endforeach()
+endif()
 foreach(figure core.snapshot_install.mb_per_s core.snapshot_install.limit_mb_per_s
         core.snapshot_install.file_mb)
     string(REPLACE "." "\\." pattern "${figure}")
