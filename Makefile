@@ -94,15 +94,20 @@ bench: bench-deps
 	cmake --build $(BENCH_DIR) --parallel $(JOBS) --target craftd craft-bench
 	python3 tools/bench_compare.py --build $(BENCH_DIR) --docs docs
 
+# A clang build in directory $(1) with CMake flags $(2) (configured once, with Ninja), for the
+# sanitizer targets below.
+define clang_build
+	@if [ -f $(1)/CMakeCache.txt ]; then \
+		cmake -S . -B $(1); \
+	else \
+		cmake -S . -B $(1) -G Ninja -DCMAKE_C_COMPILER=clang $(2) -DCMAKE_BUILD_TYPE=$(BUILD_TYPE); \
+	fi
+	cmake --build $(1) --parallel $(JOBS)
+endef
+
 # AddressSanitizer + UndefinedBehaviorSanitizer build with clang; slow tests (mutation checks) are skipped.
 asan: deps
-	@if [ -f $(ASAN_DIR)/CMakeCache.txt ]; then \
-		cmake -S . -B $(ASAN_DIR); \
-	else \
-		cmake -S . -B $(ASAN_DIR) -G Ninja -DCMAKE_C_COMPILER=clang -DCRAFT_SANITIZE=ON \
-			-DCMAKE_BUILD_TYPE=$(BUILD_TYPE); \
-	fi
-	cmake --build $(ASAN_DIR) --parallel $(JOBS)
+	$(call clang_build,$(ASAN_DIR),-DCRAFT_SANITIZE=ON)
 	cd $(ASAN_DIR) && \
 		ASAN_OPTIONS=abort_on_error=1:detect_leaks=1 \
 		UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
@@ -110,17 +115,11 @@ asan: deps
 
 # ThreadSanitizer build with clang: every test but the slow ones, so the node's threads (loop,
 # log writer and its encoder, apply, snapshot builder), the transport and craftd run under it.
-# tools/tsan.supp says what it suppresses and why.
+# tools/tsan.supp says what it suppresses and why. setarch -R: without address randomisation, as
+# clang 14's TSan cannot map its shadow memory on kernels that randomise with more bits
+# (vm.mmap_rnd_bits 32; 28 here).
 tsan: deps
-	@if [ -f $(TSAN_DIR)/CMakeCache.txt ]; then \
-		cmake -S . -B $(TSAN_DIR); \
-	else \
-		cmake -S . -B $(TSAN_DIR) -G Ninja -DCMAKE_C_COMPILER=clang -DCRAFT_TSAN=ON \
-			-DCMAKE_BUILD_TYPE=$(BUILD_TYPE); \
-	fi
-	cmake --build $(TSAN_DIR) --parallel $(JOBS)
-	# setarch -R: without address randomisation, as clang 14's TSan cannot map its shadow memory
-	# on kernels that randomise with more bits (vm.mmap_rnd_bits 32); 28 here.
+	$(call clang_build,$(TSAN_DIR),-DCRAFT_TSAN=ON)
 	cd $(TSAN_DIR) && \
 		TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1:suppressions=$(CURDIR)/tools/tsan.supp \
 		setarch $$(uname -m) -R ctest --output-on-failure --no-tests=error --parallel $(JOBS) -LE slow
