@@ -21,6 +21,7 @@
 #define SNAPSHOT_THRESHOLD 128u
 #define SNAPSHOT_TRAILING 32u
 #define INFLIGHT_MAX 16u
+#define BATCH_MAX 1024u
 
 struct peer_fsm {
     uint64_t sum; /* of the applied commands' first 8 bytes */
@@ -135,7 +136,7 @@ static int peer_open(struct peer *p)
 static int propose(struct peer *p, struct apply_slot *slot, unsigned batch, uint64_t *next,
                    uint64_t *proposed)
 {
-    static struct raft_buffer bufs[1024]; /* the array stays ours; the bases go to libraft */
+    static struct raft_buffer bufs[BATCH_MAX]; /* the array stays ours; the bases go to libraft */
     for (unsigned k = 0; k < batch; k++) {
         bufs[k].len = ENTRY_BYTES;
         bufs[k].base = raft_malloc(ENTRY_BYTES);
@@ -174,7 +175,7 @@ bool bench_core_libraft_built(void)
 int bench_core_libraft_measure(unsigned batch, unsigned inflight, uint64_t ns_max, double *rate)
 {
     *rate = 0.0;
-    if (batch == 0 || batch > 1024 || inflight == 0 || inflight > INFLIGHT_MAX) {
+    if (batch == 0 || batch > BATCH_MAX || inflight == 0 || inflight > INFLIGHT_MAX) {
         return -1;
     }
     static struct peer p;

@@ -1,8 +1,8 @@
 /* craft-bench core's peer: canonical raft (Debian's libraft-dev) in the shape of the core
  * figures: three servers in one process, one thread, on the in-memory io libraft ships for this
- * (raft_fixture: raft_io_stub), with no network and no disk latency, so persistence is durable
- * at once and a message arrives at the next step, as in bench_cluster.c. Built only when
- * pkg-config finds libraft (bench_core_libraft_none.c otherwise). */
+ * (raft_fixture), with no network and no disk latency, so persistence is durable at once and a
+ * message arrives at the next step, as in bench_cluster.c. Built only when pkg-config finds
+ * libraft (bench_core_libraft_none.c otherwise). */
 #ifndef CRAFT_BENCH_CORE_LIBRAFT_H
 #define CRAFT_BENCH_CORE_LIBRAFT_H
 

@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "bench_clock.h"
+#include "bench_latency.h"
 #include "bench_raw_log.h"
 #include "bench_tmpdir.h"
 #include "io/fs.h"
@@ -24,7 +25,7 @@
 #define GC_REQUESTS 1000000u
 #define GC_REQUESTS_QUICK 200u
 #define GC_NS_MAX 3000000000ull
-#define GC_ROUNDS 7u
+#define GC_ROUNDS 7u /* odd, so a median is one of the rounds */
 #define GC_CLOCK_EVERY 256u /* requests between two reads of the clock (well under 1 ms) */
 
 struct completions {
@@ -238,19 +239,6 @@ static int run_raw(const char *dir, uint64_t records_per_sync, uint64_t n_syncs,
     return rv == 0 ? 0 : 1;
 }
 
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a;
-    double y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static double median(double *v, unsigned n)
-{
-    qsort(v, n, sizeof *v, cmp_double);
-    return n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2.0;
-}
-
 /* One round: the writer, and the raw log at that run's records per sync for as many syncs, in
  * the order given. *n_syncs is the writer's syncs (in: the previous round's, which a raw run
  * going first copies; 0 in the first round). */
@@ -357,14 +345,14 @@ int bench_group_commit_run(const char *root, bool quick)
     if (rv != 0) {
         return 1;
     }
-    printf("wal.group_commit_64B %.1f appends/s\n", median(rates, rounds));
-    printf("wal.group_commit_64B.raw %.1f appends/s\n", median(raws, rounds));
-    printf("wal.group_commit_64B.ratio %.3f\n", median(ratios, rounds));
-    printf("wal.group_commit_64B.ratio_min %.3f\n", ratios[0]); /* sorted by median() */
+    printf("wal.group_commit_64B %.1f appends/s\n", bench_median(rates, rounds));
+    printf("wal.group_commit_64B.raw %.1f appends/s\n", bench_median(raws, rounds));
+    printf("wal.group_commit_64B.ratio %.3f\n", bench_median(ratios, rounds));
+    printf("wal.group_commit_64B.ratio_min %.3f\n", ratios[0]); /* sorted by bench_median() */
     printf("wal.group_commit_64B.entries_per_sync %.1f\n",
            (double)total_done / (double)total_syncs);
-    printf("wal.group_commit_64B.cpu_per_entry %.1f ns\n", median(cpu, rounds));
-    printf("wal.group_commit_64B.raw.cpu_per_entry %.1f ns\n", median(raw_cpu, rounds));
+    printf("wal.group_commit_64B.cpu_per_entry %.1f ns\n", bench_median(cpu, rounds));
+    printf("wal.group_commit_64B.raw.cpu_per_entry %.1f ns\n", bench_median(raw_cpu, rounds));
     fflush(stdout);
     return 0;
 }

@@ -1,4 +1,5 @@
-/* Latency samples of the benchmarks that time each operation: sorting and percentiles. */
+/* Latency samples of the benchmarks that time each operation: sorting and percentiles; and the
+ * median of a few figures. */
 #include "bench_latency.h"
 
 #include <math.h>
@@ -30,4 +31,20 @@ double bench_latency_quantile_us(const uint64_t *sorted, size_t n, double q)
         rank = n;
     }
     return (double)sorted[rank - 1] / 1000.0;
+}
+
+static int compare_double(const void *a, const void *b)
+{
+    double x = *(const double *)a;
+    double y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+double bench_median(double *v, size_t n)
+{
+    if (n == 0) {
+        return 0.0;
+    }
+    qsort(v, n, sizeof v[0], compare_double);
+    return v[n / 2];
 }

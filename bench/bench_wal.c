@@ -17,6 +17,7 @@
 
 #include "bench_clock.h"
 #include "bench_group_commit.h"
+#include "bench_latency.h"
 #include "bench_raw_log.h"
 #include "bench_tmpdir.h"
 #include "io/fs.h"
@@ -86,13 +87,6 @@ struct side {
 /* Per round of a figure, raw's batch time over the node-configured WAL's: the rounds are adjacent in
  * time, so their median says what the WAL costs when no stall of the disk lands on one side. */
 static double round_ratio[FIGURE_SYNCS_MAX];
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a;
-    double y = *(const double *)b;
-    return (x > y) - (x < y);
-}
 
 static int open_wal(const char *dir, uint32_t inline_bytes_max, struct io_fs **fs, struct wal **w,
                     struct wal_open_report *rep)
@@ -243,8 +237,7 @@ static int figure(const char *root, const struct shape *sh, bool quick)
     report(name, per_s(node->entries, node->ns), per_s(raw->entries, raw->ns), "appends/s");
     double other_rate = per_s(other->entries, other->ns);
     double raw_rate = per_s(raw->entries, raw->ns);
-    qsort(round_ratio, n_rounds, sizeof round_ratio[0], cmp_double);
-    printf("%s.ratio_p50 %.3f\n", name, n_rounds > 0 ? round_ratio[n_rounds / 2] : 0.0);
+    printf("%s.ratio_p50 %.3f\n", name, bench_median(round_ratio, n_rounds));
     const char *other_name = node_copies(sh->entry_bytes) ? "zero_copy" : "copy";
     printf("%s.%s %.1f appends/s\n", name, other_name, other_rate);
     printf("%s.%s_ratio %.3f\n", name, other_name, raw_rate > 0 ? other_rate / raw_rate : 0.0);

@@ -189,7 +189,7 @@ int wal_append_group(struct wal *w, uint64_t group, const struct craft_entry *en
         uint64_t off;
         int rv = batch_add(w, &r, &off);
         if (rv != 0) {
-            g->n_locs--;
+            wal_locs_truncate(g, e->index); /* the slot goes back */
             return rv;
         }
         loc->term = e->term;
